@@ -1,0 +1,3 @@
+from alignscan.cli import main
+
+main()

@@ -1,0 +1,72 @@
+"""Commands about survey definitions: validate, schema, init."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from alignscan import survey as survey_mod
+from alignscan.cli import app
+from alignscan.cli.output import Format, fail, print_problems, stdout
+
+
+@app.command(
+    epilog="Example:  alignscan validate surveys/  (or: --format github in CI)",
+)
+def validate(
+    paths: list[Path] = typer.Argument(
+        ..., help="Survey files or directories (searched recursively for *.yaml / *.yml)."
+    ),
+    format: Format = typer.Option(Format.rich, "--format", "-f", help="Output format."),
+) -> None:
+    """Check survey definitions and report every problem in every file.
+
+    Exit code 0 when all are valid, 1 when any is invalid, 2 for a usage error.
+    """
+    files, missing = survey_mod.discover_survey_files(paths)
+    if missing:
+        fail(f"no such file or directory: {', '.join(missing)}", code=2)
+    if not files:
+        fail("no *.yaml or *.yml files found in " + ", ".join(map(str, paths)), code=2)
+    problems = []
+    for f in files:
+        problems.extend(survey_mod.read_survey_file(f).problems)
+    print_problems(problems, format, len(files))
+    if any(p.severity == "error" for p in problems):
+        raise typer.Exit(1)
+
+
+@app.command(epilog="Example:  alignscan schema > surveys/survey.schema.json")
+def schema(
+    result: bool = typer.Option(
+        False, "--result", help="Print the schema of the analysis result JSON instead."
+    ),
+) -> None:
+    """Print the JSON Schema of the survey definition format (or of the result JSON)."""
+    if result:
+        from alignscan.report import result_json_schema
+
+        data = result_json_schema()
+    else:
+        data = survey_mod.survey_json_schema()
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+@app.command(epilog="Example:  alignscan init my-survey.yaml")
+def init(
+    path: Path = typer.Argument(Path("survey.yaml"), help="Where to write the survey file."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+) -> None:
+    """Write a copy of the built-in instrument to start your own survey from."""
+    if path.is_dir():
+        path = path / "survey.yaml"
+    if path.exists() and not force:
+        fail(f"{path} already exists; use --force to overwrite it", code=1)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(survey_mod.builtin_survey_text(), encoding="utf-8")
+    except OSError as exc:
+        fail(f"can't write {path}: {exc.strerror}", code=1)
+    stdout().print(f"Wrote {path}. Edit it, then check it with: alignscan validate {path}")

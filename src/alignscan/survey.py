@@ -1,0 +1,582 @@
+"""Survey definitions: the pydantic model of the YAML format and a safe loader that
+reports every problem with its file, line and column.
+
+The loader never constructs arbitrary YAML objects: it composes the node tree,
+refuses explicit tags, bounds alias expansion (billion laughs) and duplicate keys,
+and builds plain dicts/lists while remembering where each value came from.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
+
+BUILTIN_SURVEY = "ai-alignment.yaml"
+MAX_SURVEY_BYTES = 2_000_000
+MAX_NODES = 200_000  # after alias expansion; a survey has a few hundred
+
+Slug = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", min_length=1, max_length=64),
+]
+NonEmpty = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Scale(_Model):
+    """The answer scale shared by every item."""
+
+    points: int = Field(ge=2, le=11, description="Number of answer options (codes 1..points).")
+    labels: list[NonEmpty] = Field(description="One label per code, lowest first.")
+    favorable: list[int] = Field(min_length=1, description="Codes counted as favorable.")
+    missing: list[str] = Field(
+        default_factory=list,
+        description="Answers treated as not answered (blank cells always are).",
+    )
+    aliases: dict[str, int] = Field(
+        default_factory=dict,
+        description="Extra answer texts mapped to a code, e.g. {'Agree somewhat': 4}.",
+    )
+
+    @field_validator("missing", mode="before")
+    @classmethod
+    def _missing_as_text(cls, v: Any) -> Any:
+        # `missing: [N/A, 99]` should mean the texts "N/A" and "99".
+        if isinstance(v, list):
+            return ["" if x is None else str(x) if isinstance(x, int | float) else x for x in v]
+        return v
+
+
+class Item(_Model):
+    id: Slug
+    text: NonEmpty
+    reverse: bool = Field(default=False, description="Reverse-keyed: recoded as points+1-x.")
+    column: NonEmpty | None = Field(default=None, description="Column name; defaults to the id.")
+
+    @property
+    def source_column(self) -> str:
+        return self.column or self.id
+
+
+class Dimension(_Model):
+    id: Slug
+    title: NonEmpty
+    description: str | None = None
+    actions: list[NonEmpty] = Field(
+        default_factory=list, description="Recommended actions shown when this gap is large."
+    )
+    items: list[Item] = Field(min_length=1)
+
+
+class Roles(_Model):
+    column: NonEmpty = Field(description="Column holding each respondent's role.")
+    groups: dict[Slug, list[NonEmpty]] = Field(
+        min_length=2, description="Group name -> role values that belong to it."
+    )
+    compare: list[Slug] = Field(
+        min_length=2, max_length=2, description="[A, B]: the gap is A minus B."
+    )
+    unmatched: Literal["error", "ignore"] = "error"
+
+    @field_validator("groups", mode="before")
+    @classmethod
+    def _values_as_text(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {
+                k: [str(x) if isinstance(x, int | float) else x for x in vals]
+                if isinstance(vals, list)
+                else vals
+                for k, vals in v.items()
+            }
+        return v
+
+
+class Privacy(_Model):
+    min_group_size: int = Field(default=5, ge=3, description="Smallest group ever shown.")
+    min_comment_group_size: int = Field(
+        default=10, ge=3, description="Smallest group whose comments are shown."
+    )
+
+
+class Comment(_Model):
+    id: Slug
+    text: NonEmpty
+    column: NonEmpty | None = None
+
+    @property
+    def source_column(self) -> str:
+        return self.column or self.id
+
+
+class Survey(_Model):
+    """A survey definition: one questionnaire for every level of the company."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={"title": "alignscan survey definition"},
+    )
+
+    id: Slug
+    title: NonEmpty
+    version: NonEmpty = Field(description="Version of this survey; quote it in YAML.")
+    description: str | None = None
+    scale: Scale
+    respondent_id: NonEmpty | None = Field(default=None, description="Respondent id column.")
+    roles: Roles
+    segments: list[NonEmpty] = Field(
+        default_factory=list, description="Columns to break gaps down by (e.g. department)."
+    )
+    privacy: Privacy = Field(default_factory=Privacy)
+    dimensions: list[Dimension] = Field(min_length=1)
+    comments: list[Comment] = Field(default_factory=list)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_as_text(cls, v: Any) -> Any:
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            return str(v)
+        return v
+
+    @property
+    def items(self) -> list[Item]:
+        return [item for dim in self.dimensions for item in dim.items]
+
+    def item_dimension(self) -> dict[str, str]:
+        return {item.id: dim.id for dim in self.dimensions for item in dim.items}
+
+    def role_lookup(self) -> dict[str, str]:
+        """Normalised role value (trimmed, case-folded) -> group name."""
+        return {
+            normalise(value): group
+            for group, values in self.roles.groups.items()
+            for value in values
+        }
+
+
+def normalise(text: str) -> str:
+    """How answer texts and role values are compared: trimmed, case-insensitive."""
+    return " ".join(str(text).split()).casefold()
+
+
+# ----------------------------------------------------------------------------- problems
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a survey file. `line`/`column` are 1-based; 0 when unknown."""
+
+    file: str
+    line: int
+    column: int
+    path: str
+    message: str
+    severity: Literal["error", "warning"] = "error"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "path": self.path,
+            "message": self.message,
+            "severity": self.severity,
+        }
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    file: str
+    survey: Survey | None
+    problems: list[Problem]
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def ok(self) -> bool:
+        return self.survey is not None and not self.errors
+
+
+class SurveyError(Exception):
+    """Raised by `load_survey` when a definition is invalid; carries every problem."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        first = problems[0] if problems else None
+        super().__init__(
+            f"{first.file}:{first.line}:{first.column}: {first.message}" if first else "invalid"
+        )
+
+
+# ----------------------------------------------------------------------------- YAML
+
+
+Loc = tuple[str | int, ...]
+_ALLOWED_TAGS = {
+    "tag:yaml.org,2002:" + t for t in ("str", "int", "float", "bool", "null", "map", "seq")
+}
+
+
+class _YamlProblem(Exception):
+    def __init__(self, line: int, column: int, message: str):
+        self.line, self.column, self.message = line, column, message
+        super().__init__(message)
+
+
+def _mark(node: Any) -> tuple[int, int]:
+    m = node.start_mark
+    return m.line + 1, m.column + 1
+
+
+def _build(root: Any, constructor: Any) -> tuple[Any, dict[Loc, tuple[int, int]]]:
+    """Turn a composed YAML node tree into plain Python values plus a location map."""
+    from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+    locations: dict[Loc, tuple[int, int]] = {}
+    budget = [MAX_NODES]
+
+    def build(node: Any, loc: Loc, stack: frozenset[int]) -> Any:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise _YamlProblem(
+                *_mark(node), "document expands to too many values (aliases nested too deeply?)"
+            )
+        if id(node) in stack:
+            raise _YamlProblem(*_mark(node), "an alias refers to itself (recursive anchor)")
+        tag = node.tag.value if hasattr(node.tag, "value") else node.tag
+        if tag not in _ALLOWED_TAGS:
+            raise _YamlProblem(*_mark(node), f"YAML tag {tag!r} is not allowed in a survey file")
+        locations.setdefault(loc, _mark(node))
+        inner = stack | {id(node)}
+        if isinstance(node, ScalarNode):
+            return constructor.construct_object(node, deep=True)
+        if isinstance(node, SequenceNode):
+            return [build(child, (*loc, i), inner) for i, child in enumerate(node.value)]
+        if isinstance(node, MappingNode):
+            out: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, ScalarNode):
+                    raise _YamlProblem(*_mark(key_node), "mapping keys must be plain text")
+                if key_node.tag == "tag:yaml.org,2002:merge" or key_node.value == "<<":
+                    raise _YamlProblem(*_mark(key_node), "merge keys (<<) are not supported")
+                key = constructor.construct_object(key_node, deep=True)
+                if not isinstance(key, str | int | float | bool) and key is not None:
+                    raise _YamlProblem(*_mark(key_node), "mapping keys must be plain text")
+                key = "" if key is None else key if isinstance(key, str) else str(key)
+                if key in out:
+                    first = locations.get((*loc, key), (0, 0))[0]
+                    raise _YamlProblem(
+                        *_mark(key_node), f"duplicate key {key!r} (first defined on line {first})"
+                    )
+                locations[(*loc, key)] = _mark(key_node)
+                out[key] = build(value_node, (*loc, key), inner)
+            return out
+        raise _YamlProblem(*_mark(node), "unsupported YAML node")
+
+    return build(root, (), frozenset()), locations
+
+
+def parse_yaml(text: str) -> tuple[Any, dict[Loc, tuple[int, int]]]:
+    """Parse YAML 1.2 text safely. Raises _YamlProblem with a position on any problem."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    yaml = YAML(typ="safe", pure=True)
+    try:
+        nodes = list(yaml.compose_all(text))
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        message = " ".join(str(p) for p in (exc.context, exc.problem) if p) or "invalid YAML"
+        if "\\t" in message or "'\\t'" in message:
+            message = "tab characters can't be used for indentation in YAML; use spaces"
+        raise _YamlProblem(line, col, f"YAML syntax error: {message}") from None
+    except YAMLError as exc:
+        raise _YamlProblem(0, 0, f"YAML error: {exc}") from None
+    except RecursionError:
+        raise _YamlProblem(0, 0, "YAML is nested too deeply") from None
+    nodes = [n for n in nodes if n is not None]
+    if not nodes:
+        raise _YamlProblem(1, 1, "the file is empty; a survey definition is a YAML mapping")
+    if len(nodes) > 1:
+        raise _YamlProblem(*_mark(nodes[1]), "only one YAML document per survey file")
+    try:
+        return _build(nodes[0], yaml.constructor)
+    except RecursionError:
+        raise _YamlProblem(0, 0, "YAML is nested too deeply") from None
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def _path_text(loc: Iterable[str | int]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _locate(locations: dict[Loc, tuple[int, int]], loc: Loc) -> tuple[int, int]:
+    """Closest known position for a path: the value itself, else its nearest parent."""
+    loc = tuple(loc)
+    while loc:
+        if loc in locations:
+            return locations[loc]
+        loc = loc[:-1]
+    return locations.get((), (1, 1))
+
+
+def _pydantic_problems(
+    file: str, exc: ValidationError, locations: dict[Loc, tuple[int, int]]
+) -> list[Problem]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown field {loc[-1]!r}"
+        elif err["type"] == "missing":
+            msg = f"required field {loc[-1]!r} is missing"
+        elif err["type"] == "string_pattern_mismatch":
+            msg = (
+                "must be a slug: letters, digits, '-', '_' or '.', starting with a letter or digit"
+            )
+        line, col = _locate(locations, loc)
+        problems.append(Problem(file, line, col, _path_text(loc), msg))
+    return problems
+
+
+def check_rules(survey: Survey) -> list[tuple[Loc, str, Literal["error", "warning"]]]:
+    """Rules that span several fields. Returns (path, message, severity) triples."""
+    found: list[tuple[Loc, str, Literal["error", "warning"]]] = []
+    scale = survey.scale
+
+    def err(loc: Loc, msg: str) -> None:
+        found.append((loc, msg, "error"))
+
+    if len(scale.labels) != scale.points:
+        err(
+            ("scale", "labels"),
+            f"scale has {scale.points} points but {len(scale.labels)} labels; give one per point",
+        )
+    for i, code in enumerate(scale.favorable):
+        if not 1 <= code <= scale.points:
+            err(("scale", "favorable", i), f"favorable code {code} is outside 1..{scale.points}")
+    if len(set(scale.favorable)) != len(scale.favorable):
+        err(("scale", "favorable"), "favorable codes are listed twice")
+    if len(set(scale.favorable)) == scale.points:
+        err(("scale", "favorable"), "every code is favorable; the favorable share would be 100%")
+    answer_texts: dict[str, Loc] = {}
+    for i, label in enumerate(scale.labels):
+        key = normalise(label)
+        if key in answer_texts:
+            err(("scale", "labels", i), f"label {label!r} is used twice")
+        answer_texts[key] = ("scale", "labels", i)
+    for alias, code in scale.aliases.items():
+        if not 1 <= code <= scale.points:
+            err(("scale", "aliases", alias), f"alias code {code} is outside 1..{scale.points}")
+        if normalise(alias) in answer_texts:
+            err(("scale", "aliases", alias), f"alias {alias!r} repeats a label or another alias")
+        answer_texts[normalise(alias)] = ("scale", "aliases", alias)
+    for i, text in enumerate(scale.missing):
+        if normalise(text) in answer_texts:
+            err(("scale", "missing", i), f"{text!r} is both an answer and a 'missing' value")
+
+    # ids
+    seen_items: dict[str, Loc] = {}
+    seen_dims: dict[str, Loc] = {}
+    for d, dim in enumerate(survey.dimensions):
+        if dim.id in seen_dims:
+            err(("dimensions", d, "id"), f"dimension id {dim.id!r} is used twice")
+        seen_dims.setdefault(dim.id, ("dimensions", d, "id"))
+        if len(dim.items) == 1:
+            found.append(
+                (
+                    ("dimensions", d, "items"),
+                    f"dimension {dim.id!r} has one item; reliability (alpha) needs at least 2",
+                    "warning",
+                )
+            )
+        for i, item in enumerate(dim.items):
+            loc = ("dimensions", d, "items", i, "id")
+            if item.id in seen_items:
+                err(loc, f"item id {item.id!r} is used twice (ids are unique across dimensions)")
+            seen_items.setdefault(item.id, loc)
+    seen_comments: set[str] = set()
+    for c, comment in enumerate(survey.comments):
+        if comment.id in seen_comments or comment.id in seen_items:
+            err(("comments", c, "id"), f"comment id {comment.id!r} is already used")
+        seen_comments.add(comment.id)
+
+    # columns: each used for one purpose only
+    columns: dict[str, tuple[Loc, str]] = {}
+
+    def use(column: str, loc: Loc, purpose: str) -> None:
+        key = column.strip()
+        if key in columns:
+            other_loc, other = columns[key]
+            err(loc, f"column {column!r} is already used as {other} ({_path_text(other_loc)})")
+        else:
+            columns[key] = (loc, purpose)
+
+    if survey.respondent_id:
+        use(survey.respondent_id, ("respondent_id",), "the respondent id")
+    use(survey.roles.column, ("roles", "column"), "the role column")
+    for s, seg in enumerate(survey.segments):
+        use(seg, ("segments", s), f"segment {seg!r}")
+    for d, dim in enumerate(survey.dimensions):
+        for i, item in enumerate(dim.items):
+            loc: Loc = ("dimensions", d, "items", i, "column" if item.column else "id")
+            use(item.source_column, loc, f"item {item.id!r}")
+    for c, comment in enumerate(survey.comments):
+        loc = ("comments", c, "column" if comment.column else "id")
+        use(comment.source_column, loc, f"comment {comment.id!r}")
+
+    # roles
+    roles = survey.roles
+    for i, name in enumerate(roles.compare):
+        if name not in roles.groups:
+            err(
+                ("roles", "compare", i),
+                f"compare names group {name!r}, which is not in roles.groups "
+                f"({', '.join(roles.groups)})",
+            )
+    if len(roles.compare) == 2 and roles.compare[0] == roles.compare[1]:
+        err(("roles", "compare"), "compare needs two different groups")
+    owner: dict[str, str] = {}
+    for group, values in roles.groups.items():
+        if not values:
+            err(("roles", "groups", group), f"group {group!r} has no role values")
+        for v, value in enumerate(values):
+            key = normalise(value)
+            if key in owner and owner[key] != group:
+                err(
+                    ("roles", "groups", group, v),
+                    f"role value {value!r} is in two groups: {owner[key]!r} and {group!r}",
+                )
+            elif key in owner:
+                err(("roles", "groups", group, v), f"role value {value!r} is listed twice")
+            owner.setdefault(key, group)
+
+    privacy = survey.privacy
+    if privacy.min_comment_group_size < privacy.min_group_size:
+        err(
+            ("privacy", "min_comment_group_size"),
+            "min_comment_group_size can't be smaller than min_group_size",
+        )
+    return found
+
+
+def load_survey_text(text: str, file: str = "<survey>") -> LoadResult:
+    """Validate a survey definition given as YAML text; never raises for bad input."""
+    try:
+        data, locations = parse_yaml(text)
+    except _YamlProblem as exc:
+        return LoadResult(file, None, [Problem(file, exc.line, exc.column, "", exc.message)])
+    if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else f"a single value ({type(data).__name__})"
+        return LoadResult(
+            file,
+            None,
+            [Problem(file, 1, 1, "", f"the top level must be a mapping of fields, not {kind}")],
+        )
+    data.pop("$schema", None)
+    try:
+        survey = Survey.model_validate(data)
+    except ValidationError as exc:
+        return LoadResult(file, None, _pydantic_problems(file, exc, locations))
+    problems = [
+        Problem(file, *_locate(locations, loc), _path_text(loc), msg, severity)
+        for loc, msg, severity in check_rules(survey)
+    ]
+    problems.sort(key=lambda p: (p.line, p.column))
+    return LoadResult(file, survey, problems)
+
+
+def read_survey_file(path: str | Path) -> LoadResult:
+    """Read and validate one survey file; I/O problems become Problems too."""
+    path = Path(path)
+    file = str(path)
+    try:
+        if path.stat().st_size > MAX_SURVEY_BYTES:
+            return LoadResult(
+                file, None, [Problem(file, 0, 0, "", "file is too large for a survey definition")]
+            )
+        raw = path.read_bytes()
+    except OSError as exc:
+        return LoadResult(file, None, [Problem(file, 0, 0, "", f"can't read file: {exc.strerror}")])
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return LoadResult(
+            file, None, [Problem(file, line, 0, "", "file is not UTF-8 text (is it binary?)")]
+        )
+    if "\x00" in text:
+        return LoadResult(file, None, [Problem(file, 1, 0, "", "file is binary, not YAML text")])
+    return load_survey_text(text, file)
+
+
+def load_survey(path: str | Path | None = None) -> Survey:
+    """The survey at `path`, or the built-in instrument. Raises SurveyError if invalid."""
+    result = read_survey_file(path) if path is not None else builtin_survey_result()
+    if not result.ok:
+        raise SurveyError(result.errors or result.problems)
+    assert result.survey is not None
+    return result.survey
+
+
+def builtin_survey_text() -> str:
+    return resources.files("alignscan.data").joinpath(BUILTIN_SURVEY).read_text("utf-8")
+
+
+def builtin_survey_result() -> LoadResult:
+    return load_survey_text(builtin_survey_text(), f"<built-in {BUILTIN_SURVEY}>")
+
+
+def survey_json_schema() -> dict[str, Any]:
+    schema = Survey.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
+
+
+def discover_survey_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[str]]:
+    """Expand files and directories (recursively, *.yaml / *.yml). Returns (files, missing)."""
+    files: list[Path] = []
+    missing: list[str] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            files.extend(
+                sorted(f for f in p.rglob("*") if f.suffix in (".yaml", ".yml") and f.is_file())
+            )
+        elif p.exists():
+            files.append(p)
+        else:
+            missing.append(str(raw))
+    return files, missing
+
+
+_SLUG_RE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def slugify(text: str) -> str:
+    return _SLUG_RE.sub("-", text).strip("-") or "survey"
