@@ -46,7 +46,7 @@ def schema(
 ) -> None:
     """Print the JSON Schema of the survey definition format (or of the result JSON)."""
     if result:
-        from alignscan.report import result_json_schema
+        from alignscan.report.tabular import result_json_schema
 
         data = result_json_schema()
     else:

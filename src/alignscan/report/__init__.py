@@ -1,0 +1,1 @@
+"""Rendering of a result document: `tabular` (JSON, CSV, result schema) and `html`."""
