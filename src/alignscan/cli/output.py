@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from rich.console import Console
@@ -13,7 +13,7 @@ from rich.table import Table
 from alignscan.survey import Problem
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     rich = "rich"
     json = "json"
     github = "github"
@@ -72,9 +72,7 @@ def print_problems(problems: list[Problem], fmt: Format, files_checked: int) -> 
         console.print(table)
     bad_files = len({p.file for p in errors})
     if errors:
-        console.print(
-            f"[red]✗ {len(errors)} error(s) in {bad_files} of {files_checked} file(s)[/]"
-        )
+        console.print(f"[red]✗ {len(errors)} error(s) in {bad_files} of {files_checked} file(s)[/]")
     else:
         warn = len(problems)
         extra = f" ({warn} warning(s))" if warn else ""
