@@ -344,6 +344,12 @@ def test_billion_laughs_is_refused_without_expanding() -> None:
     assert "too many values" in result.errors[0].message
 
 
+def test_deep_nesting_is_an_error_not_a_crash() -> None:
+    result = load_survey_text("a: " + "[" * 50_000 + "]" * 50_000 + "\n", "deep.yaml")
+    assert result.survey is None
+    assert result.errors and "nested too deeply" in result.errors[0].message
+
+
 def test_small_anchors_still_work() -> None:
     text = replace_line(
         GOOD,

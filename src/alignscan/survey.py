@@ -294,14 +294,39 @@ def _build(root: Any, constructor: Any) -> tuple[Any, dict[Loc, tuple[int, int]]
     return build(root, (), frozenset()), locations
 
 
+def _shallow(text: str, limit: int = 64) -> bool:
+    """Cheap over-estimate of nesting: flow brackets and indentation both under `limit`."""
+    depth = deepest = 0
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    indent = max((len(line) - len(line.lstrip(" -")) for line in text.splitlines()), default=0)
+    return deepest <= limit and indent <= 4 * limit
+
+
 def parse_yaml(text: str) -> tuple[Any, dict[Loc, tuple[int, int]]]:
     """Parse YAML 1.2 text safely. Raises _YamlProblem with a position on any problem."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-    yaml = YAML(typ="safe", pure=True)
+    # The C parser (ruamel.yaml.clib) is about 7x faster but follows libyaml, which rejects
+    # some valid YAML 1.2 plain scalars; the pure-Python parser is the authority on errors.
+    # Deeply nested input can overflow the C stack, so it only sees shallow documents.
+    if _shallow(text):
+        yaml = YAML(typ="safe")
+        try:
+            nodes = list(yaml.compose_all(text))
+        except (YAMLError, RecursionError):
+            nodes = None
+    else:
+        nodes = None
     try:
-        nodes = list(yaml.compose_all(text))
+        if nodes is None:
+            yaml = YAML(typ="safe", pure=True)
+            nodes = list(yaml.compose_all(text))
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
