@@ -278,6 +278,13 @@ def test_all_rule_errors_are_collected_at_once() -> None:
     assert "'x', which is not in roles.groups" in messages
 
 
+def test_rules_still_run_next_to_an_unknown_field() -> None:
+    text = replace_line(GOOD, "{id: q3, text: Three}", "{id: q1, text: Three, colour: red}")
+    messages = [msg for _, msg in errors_of(text)]
+    assert "unknown field 'colour'" in messages
+    assert any("item id 'q1' is used twice" in m for m in messages)
+
+
 def test_single_item_dimension_is_a_warning_not_an_error() -> None:
     text = replace_line(GOOD, "      - {id: q4, text: Four, column: Q4_1}\n", "")
     result = load_survey_text(text, "t.yaml")

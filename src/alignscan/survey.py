@@ -510,6 +510,15 @@ def check_rules(survey: Survey) -> list[tuple[Loc, str, Literal["error", "warnin
     return found
 
 
+def _rule_problems(
+    file: str, survey: Survey, locations: dict[Loc, tuple[int, int]]
+) -> list[Problem]:
+    return [
+        Problem(file, *_locate(locations, loc), _path_text(loc), msg, severity)
+        for loc, msg, severity in check_rules(survey)
+    ]
+
+
 def load_survey_text(text: str, file: str = "<survey>") -> LoadResult:
     """Validate a survey definition given as YAML text; never raises for bad input."""
     try:
@@ -527,11 +536,21 @@ def load_survey_text(text: str, file: str = "<survey>") -> LoadResult:
     try:
         survey = Survey.model_validate(data)
     except ValidationError as exc:
-        return LoadResult(file, None, _pydantic_problems(file, exc, locations))
-    problems = [
-        Problem(file, *_locate(locations, loc), _path_text(loc), msg, severity)
-        for loc, msg, severity in check_rules(survey)
-    ]
+        problems = _pydantic_problems(file, exc, locations)
+        # Unknown fields don't stop the cross-field rules: check the rest without them.
+        errors = exc.errors(include_url=False)
+        if all(e["type"] == "extra_forbidden" for e in errors):
+            for e in errors:
+                parent = data
+                for part in e["loc"][:-1]:
+                    parent = parent[part]
+                parent.pop(e["loc"][-1], None)
+            try:
+                problems += _rule_problems(file, Survey.model_validate(data), locations)
+            except ValidationError:
+                pass
+        return LoadResult(file, None, sorted(problems, key=lambda p: (p.line, p.column)))
+    problems = _rule_problems(file, survey, locations)
     problems.sort(key=lambda p: (p.line, p.column))
     return LoadResult(file, survey, problems)
 
