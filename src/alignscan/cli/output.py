@@ -87,3 +87,76 @@ def _esc(text: str) -> str:
 
 def dump_json(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def load_survey_or_exit(path: object) -> object:
+    """The survey at `path` (or the built-in one); print its problems and exit 1 if invalid."""
+    from pathlib import Path
+
+    import typer
+
+    from alignscan.survey import builtin_survey_result, read_survey_file
+
+    if path is not None and not Path(str(path)).exists():
+        fail(f"survey file not found: {path}", code=2)
+    result = read_survey_file(path) if path is not None else builtin_survey_result()
+    if not result.ok:
+        stderr().print("[bold red]The survey definition is invalid:[/]")
+        print_problems([p for p in result.problems if p.severity == "error"], Format.rich, 1)
+        raise typer.Exit(1)
+    return result.survey
+
+
+def read_responses_or_exit(path: object, survey: object, **options: object) -> object:
+    """Read responses; a file that can't be read at all is reported and exits 1 (2 if missing)."""
+    from pathlib import Path
+
+    from alignscan.responses import ResponsesError, read_responses
+
+    if not Path(str(path)).exists():
+        fail(f"no such file: {path}", code=2)
+    try:
+        return read_responses(path, survey, progress=True, **options)  # type: ignore[arg-type]
+    except ResponsesError as exc:
+        e = exc.error
+        where = f" (row {e.row})" if e.row else ""
+        fail(f"{e.file}{where}: {e.reason}", code=1)
+        raise AssertionError from None  # unreachable: fail() exits
+
+
+def print_cell_errors(rs: object, fmt: Format, limit: int = 20) -> None:
+    """The first `limit` errors as a table, then counts by reason (people), or all as JSON."""
+    from collections import Counter
+
+    from alignscan.responses import ResponseSet
+
+    assert isinstance(rs, ResponseSet)
+    errors = rs.errors
+    if fmt is Format.json or not errors:
+        return
+    if fmt is Format.github:
+        for e in errors:
+            props = f"file={_gh_escape(e.file, True)}"
+            if e.row:
+                props += f",line={e.row}"
+            col = f"{e.column}: " if e.column else ""
+            sys.stdout.write(f"::error {props}::{_gh_escape(col + e.reason)}\n")
+        return
+    console = stdout()
+    table = Table(title=f"{len(errors)} problem(s) in {rs.source.file}", header_style="bold")
+    table.add_column("row", justify="right")
+    table.add_column("column", overflow="fold")
+    table.add_column("value", overflow="fold")
+    table.add_column("reason", overflow="fold")
+    for e in errors[:limit]:
+        table.add_row(
+            str(e.row) if e.row else "-",
+            _esc(e.column or "-"),
+            _esc(repr(e.value) if e.value is not None else "-"),
+            _esc(e.reason),
+        )
+    console.print(table)
+    if len(errors) > limit:
+        console.print(f"... and {len(errors) - limit} more. Counts by reason:")
+        for kind, count in Counter(e.kind for e in errors).most_common():
+            console.print(f"  {kind.replace('_', ' ')}: {count}")

@@ -1,0 +1,198 @@
+"""Commands about response files: check, template."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from alignscan.cli import app
+from alignscan.cli.output import (
+    Format,
+    fail,
+    load_survey_or_exit,
+    print_cell_errors,
+    read_responses_or_exit,
+    stdout,
+)
+
+SURVEY_OPTION = typer.Option(None, "--survey", "-s", help="Survey YAML (default: built-in).")
+LENIENT_OPTION = typer.Option(
+    False, "--lenient", help="Treat invalid cells as not answered and exclude unplaceable rows."
+)
+DELIMITER_OPTION = typer.Option(None, "--delimiter", help="CSV delimiter (default: sniffed).")
+SHEET_OPTION = typer.Option(None, "--sheet", help="Excel sheet name (default: the first).")
+HEADER_ROWS_OPTION = typer.Option(
+    None, "--header-rows", min=1, help="Header rows before the data (default: detected)."
+)
+ENCODING_OPTION = typer.Option(None, "--encoding", help="Text encoding (default: detected).")
+ERRORS_OPTION = typer.Option(None, "--errors", help="Write every error to this CSV file.")
+
+
+def reader_options(
+    lenient: bool,
+    delimiter: str | None,
+    sheet: str | None,
+    header_rows: int | None,
+    encoding: str | None,
+) -> dict[str, object]:
+    if delimiter is not None:
+        delimiter = {"\\t": "\t", "tab": "\t"}.get(delimiter, delimiter)
+        if len(delimiter) != 1:
+            fail("--delimiter must be one character (use 'tab' for a tab)", code=2)
+    return {
+        "lenient": lenient,
+        "delimiter": delimiter,
+        "sheet": sheet,
+        "header_rows": header_rows,
+        "encoding": encoding,
+    }
+
+
+def write_errors_file(rs: object, errors_path: Path | None) -> None:
+    from alignscan.responses import write_errors_csv
+
+    if errors_path is None:
+        return
+    try:
+        write_errors_csv(rs.errors, errors_path)  # type: ignore[attr-defined]
+    except OSError as exc:
+        fail(f"can't write {errors_path}: {exc.strerror}", code=1)
+
+
+def check_summary(rs: object) -> dict[str, object]:
+    """What `check` reports, as plain data (group sizes below the minimum hidden)."""
+    from alignscan.responses import ResponseSet
+
+    assert isinstance(rs, ResponseSet)
+    minimum = rs.survey.privacy.min_group_size
+    groups = {
+        g: ({"n": n} if n >= minimum else {"suppressed": True, "below": minimum})
+        for g, n in rs.group_sizes().items()
+    }
+    return {
+        "file": rs.source.file,
+        "format": {
+            "type": rs.source.format,
+            "encoding": rs.source.encoding,
+            "delimiter": rs.source.delimiter,
+            "header_rows": rs.source.header_rows,
+            "export_tool": rs.source.export_tool,
+            "sheet": rs.source.sheet,
+        },
+        "valid": rs.ok,
+        "rows": {
+            "read": rs.rows.read,
+            "used": rs.rows.used,
+            "excluded": rs.rows.excluded_total,
+            "excluded_by_reason": rs.rows.excluded,
+        },
+        "cells_set_missing": rs.cells_set_missing,
+        "groups": groups if rs.ok else {},
+        "answered_share": rs.answered_share() if rs.ok else {},
+        "warnings": rs.warnings,
+        "unknown_roles": rs.unknown_roles,
+        "error_count": len(rs.errors),
+        "errors": [e.as_dict() for e in rs.errors],
+    }
+
+
+@app.command(
+    epilog="Example:  alignscan check responses.csv --errors errors.csv",
+)
+def check(
+    responses: Path = typer.Argument(..., help="Responses export: .csv or .xlsx."),
+    survey: Path | None = SURVEY_OPTION,
+    lenient: bool = LENIENT_OPTION,
+    format: Format = typer.Option(Format.rich, "--format", "-f", help="Output format."),
+    errors: Path | None = ERRORS_OPTION,
+    delimiter: str | None = DELIMITER_OPTION,
+    sheet: str | None = SHEET_OPTION,
+    header_rows: int | None = HEADER_ROWS_OPTION,
+    encoding: str | None = ENCODING_OPTION,
+) -> None:
+    """Validate a responses file against the survey and summarise it.
+
+    Every invalid cell is reported with its spreadsheet row, column, value and reason.
+    Exit code 0 when valid, 1 when invalid, 2 for a usage error.
+    """
+    definition = load_survey_or_exit(survey)
+    options = reader_options(lenient, delimiter, sheet, header_rows, encoding)
+    rs = read_responses_or_exit(responses, definition, **options)
+    write_errors_file(rs, errors)
+    summary = check_summary(rs)
+    if format is Format.json:
+        sys.stdout.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    else:
+        if format is Format.rich:
+            print_check_summary(summary, rs)
+        print_cell_errors(rs, format)
+    if not rs.ok:
+        raise typer.Exit(1)
+
+
+def print_check_summary(summary: dict, rs: object) -> None:
+    console = stdout()
+    console.print(f"[bold]{summary['file']}[/]: {rs.source.describe()}")  # type: ignore[attr-defined]
+    rows = summary["rows"]
+    console.print(
+        f"rows read {rows['read']:,} = used {rows['used']:,} + excluded {rows['excluded']:,}"
+    )
+    for reason, count in rows["excluded_by_reason"].items():
+        console.print(f"  excluded: {reason}: {count:,}")
+    for reason, count in summary["cells_set_missing"].items():
+        console.print(f"  cells treated as not answered: {reason}: {count:,}")
+    for warning in summary["warnings"]:
+        console.print(f"[yellow]warning:[/] {warning}")
+    if summary["valid"]:
+        table = Table(title="Respondents per group", header_style="bold")
+        table.add_column("group")
+        table.add_column("n", justify="right")
+        for group, cell in summary["groups"].items():
+            n = f"< {cell['below']}" if cell.get("suppressed") else f"{cell['n']:,}"
+            table.add_row(group, n)
+        console.print(table)
+        answered = summary["answered_share"]
+        items = Table(title="Answered share per item", header_style="bold")
+        items.add_column("dimension")
+        items.add_column("items")
+        for dim in rs.survey.dimensions:  # type: ignore[attr-defined]
+            shares = "  ".join(f"{i.id} {answered[i.id]:.0%}" for i in dim.items)
+            items.add_row(dim.id, shares)
+        console.print(items)
+        console.print("[green]✓ valid[/]")
+    else:
+        if summary["unknown_roles"]:
+            values = ", ".join(f"{v!r} ({n})" for v, n in summary["unknown_roles"].items())
+            console.print(
+                f"[yellow]Role values that match no group:[/] {values}. Add them to "
+                "roles.groups in the survey, or set roles.unmatched: ignore."
+            )
+        console.print(f"[red]✗ {summary['error_count']:,} error(s); nothing analysed[/]")
+
+
+@app.command(epilog="Example:  alignscan template -o responses-template.csv")
+def template(
+    survey: Path | None = SURVEY_OPTION,
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Where to write the CSV (default: standard output)."
+    ),
+) -> None:
+    """Write a response template: the header row plus one example row."""
+    from alignscan.responses import template_rows
+
+    definition = load_survey_or_exit(survey)
+    rows = template_rows(definition)  # type: ignore[arg-type]
+    if output is None:
+        csv.writer(sys.stdout).writerows(rows)
+        return
+    try:
+        with output.open("w", newline="", encoding="utf-8") as fh:
+            csv.writer(fh).writerows(rows)
+    except OSError as exc:
+        fail(f"can't write {output}: {exc.strerror}", code=1)
+    stdout().print(f"Wrote {output} ({len(rows[0])} columns).")
