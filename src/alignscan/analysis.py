@@ -1,0 +1,544 @@
+"""Gap analysis: group statistics, the executive-practitioner gap with its uncertainty,
+and anonymity protection.
+
+The engine works on mergeable sufficient statistics: for every (cell, value) pair it
+counts respondents, where a cell is a role group (optionally within one segment value)
+and a value is an integer key (a scale code for items; a dimension score scaled to an
+integer). Everything reported (n, mean, sd, favorable share, Mann-Whitney U, Cliff's
+delta) is a function of those counts, so chunks of a file, or partitions on DuckDB or
+Spark (`GROUP BY cell, value`), can be counted separately and summed before the
+statistics are computed. Only Cronbach's alpha needs sums of squares and cross
+products, which are mergeable too.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from alignscan import __version__
+from alignscan.responses import ResponseSet
+from alignscan.survey import Survey
+
+Z95 = float(stats.norm.ppf(0.975))
+MAGNITUDES = ((0.147, "negligible"), (0.33, "small"), (0.474, "medium"))
+MAX_COMMENTS_PER_GROUP = 500
+RESULT_VERSION = 1
+
+
+class AnalysisError(Exception):
+    """The analysis can't run on this data (e.g. a compared group is too small)."""
+
+
+# ----------------------------------------------------------------------------- scoring
+
+
+def recode_reverse(codes: np.ndarray, reverse: np.ndarray, points: int) -> np.ndarray:
+    """Reverse-keyed columns become points + 1 - x; 0 (not answered) stays 0."""
+    out = codes.copy()
+    cols = np.flatnonzero(reverse)
+    if len(cols):
+        block = out[:, cols]
+        out[:, cols] = np.where(block > 0, points + 1 - block, 0).astype(out.dtype)
+    return out
+
+
+def dimension_keys(scored: np.ndarray, points: int) -> tuple[np.ndarray, int]:
+    """Per-respondent dimension score as an exact integer key (score = key / scale).
+
+    A score exists when at least ceil(k/2) of the k items are answered; key 0 = no score.
+    """
+    k = scored.shape[1]
+    answered = (scored > 0).sum(axis=1)
+    total = scored.sum(axis=1, dtype=np.int64)
+    minimum = math.ceil(k / 2)
+    scale = math.lcm(*range(max(minimum, 1), k + 1))
+    valid = answered >= minimum
+    keys = np.zeros(len(scored), dtype=np.int64)
+    keys[valid] = total[valid] * scale // answered[valid]
+    return keys, scale
+
+
+# ----------------------------------------------------------------------------- statistics
+
+
+@dataclass(frozen=True)
+class Dist:
+    """A distribution as counts over integer keys; value of key i is values[i]."""
+
+    counts: np.ndarray  # int64 counts per key (index = key)
+    scale: int = 1  # value = key / scale
+
+    @property
+    def n(self) -> int:
+        return int(self.counts[1:].sum())
+
+    def _keys(self) -> tuple[np.ndarray, np.ndarray]:
+        keys = np.flatnonzero(self.counts)
+        keys = keys[keys > 0]
+        return keys, self.counts[keys]
+
+    def mean(self) -> float | None:
+        keys, c = self._keys()
+        n = int(c.sum())
+        if n == 0:
+            return None
+        return float(int((keys * c).sum()) / (n * self.scale))
+
+    def sd(self) -> float | None:
+        keys, c = self._keys()
+        n = int(c.sum())
+        if n < 2:
+            return None
+        s1 = int((keys * c).sum())
+        s2 = int((keys * keys * c).sum())
+        # exact integer arithmetic until the final division
+        var_num = s2 * n - s1 * s1
+        return math.sqrt(var_num / (n * (n - 1))) / self.scale
+
+
+def favorable_share(counts: np.ndarray, favorable: list[int]) -> tuple[int, int]:
+    """(favorable answers, answered) from code counts."""
+    n = int(counts[1:].sum())
+    return int(counts[favorable].sum()), n
+
+
+def mann_whitney(a: Dist, b: Dist) -> tuple[float | None, float | None]:
+    """(two-sided p-value, Cliff's delta) from counts, as scipy's mannwhitneyu
+    (method="asymptotic", use_continuity=True)."""
+    size = max(len(a.counts), len(b.counts))
+    ca = np.zeros(size, dtype=np.int64)
+    cb = np.zeros(size, dtype=np.int64)
+    ca[: len(a.counts)] = a.counts
+    cb[: len(b.counts)] = b.counts
+    ca[0] = cb[0] = 0
+    n1, n2 = int(ca.sum()), int(cb.sum())
+    if n1 == 0 or n2 == 0:
+        return None, None
+    total = ca + cb
+    below = np.cumsum(total) - total  # values strictly below each key
+    ranks = below + (total + 1) / 2.0
+    r1 = float((ca * ranks).sum())
+    u1 = r1 - n1 * (n1 + 1) / 2.0
+    u2 = n1 * n2 - u1
+    delta = (2.0 * u1) / (n1 * n2) - 1.0
+    n = n1 + n2
+    tie_term = float((total.astype(np.float64) ** 3 - total).sum())
+    s = math.sqrt(n1 * n2 / 12.0 * ((n + 1) - tie_term / (n * (n - 1)))) if n > 1 else 0.0
+    if s == 0.0:
+        return 1.0, delta
+    mu = n1 * n2 / 2.0
+    z = (max(u1, u2) - mu - 0.5) / s
+    p = min(1.0, 2.0 * float(stats.norm.sf(z)))
+    return p, delta
+
+
+def welch_ci(
+    mean_a: float, sd_a: float, n_a: int, mean_b: float, sd_b: float, n_b: int
+) -> list[float]:
+    """95% Welch confidence interval for mean_a - mean_b (degenerate when both sd are 0)."""
+    diff = mean_a - mean_b
+    va, vb = sd_a**2 / n_a, sd_b**2 / n_b
+    se = math.sqrt(va + vb)
+    if se == 0.0:
+        return [diff, diff]
+    df = (va + vb) ** 2 / (va**2 / (n_a - 1) + vb**2 / (n_b - 1))
+    half = float(stats.t.ppf(0.975, df)) * se
+    return [diff - half, diff + half]
+
+
+def wilson(successes: int, n: int) -> tuple[float, float]:
+    """Wilson score 95% interval for a proportion."""
+    p = successes / n
+    z2 = Z95 * Z95
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = Z95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return centre - half, centre + half
+
+
+def newcombe_ci(x_a: int, n_a: int, x_b: int, n_b: int) -> list[float]:
+    """Newcombe's hybrid score 95% interval for p_a - p_b (his method 10)."""
+    pa, pb = x_a / n_a, x_b / n_b
+    la, ua = wilson(x_a, n_a)
+    lb, ub = wilson(x_b, n_b)
+    d = pa - pb
+    return [
+        d - math.sqrt((pa - la) ** 2 + (ub - pb) ** 2),
+        d + math.sqrt((ua - pa) ** 2 + (pb - lb) ** 2),
+    ]
+
+
+def benjamini_hochberg(p_values: list[float]) -> list[float]:
+    """Benjamini-Hochberg adjusted p-values (q-values), in the input order."""
+    m = len(p_values)
+    if m == 0:
+        return []
+    order = np.argsort(p_values, kind="mergesort")
+    ranked = np.asarray(p_values, dtype=float)[order] * m / np.arange(1, m + 1)
+    q_sorted = np.minimum.accumulate(ranked[::-1])[::-1]
+    q = np.empty(m)
+    q[order] = np.minimum(q_sorted, 1.0)
+    return [float(v) for v in q]
+
+
+def cronbach_alpha(scored: np.ndarray) -> tuple[float | None, int]:
+    """Cronbach's alpha, listwise over rows with every item answered; (alpha, n)."""
+    complete = scored[(scored > 0).all(axis=1)].astype(np.float64)
+    n, k = complete.shape
+    if k < 2 or n < 2:
+        return None, n
+    item_var = complete.var(axis=0, ddof=1).sum()
+    total_var = complete.sum(axis=1).var(ddof=1)
+    if total_var == 0:
+        return None, n
+    return float(k / (k - 1) * (1 - item_var / total_var)), n
+
+
+def magnitude(delta: float | None) -> str | None:
+    if delta is None:
+        return None
+    size = abs(delta)
+    for limit, word in MAGNITUDES:
+        if size < limit:
+            return word
+    return "large"
+
+
+# ----------------------------------------------------------------------------- cells
+
+
+def count_cells(cells: np.ndarray, n_cells: int, keys: np.ndarray, n_keys: int) -> np.ndarray:
+    """Counts per (cell, key) in one pass: the sufficient statistics. Rows with cell < 0
+    are ignored. Returns an int64 array of shape (n_cells, n_keys)."""
+    ok = cells >= 0
+    flat = cells[ok].astype(np.int64) * n_keys + keys[ok].astype(np.int64)
+    return np.bincount(flat, minlength=n_cells * n_keys).reshape(n_cells, n_keys)
+
+
+def group_cell(
+    counts: np.ndarray,
+    scale: int,
+    favorable: tuple[int, int] | None,
+    minimum: int,
+    with_counts: np.ndarray | None,
+) -> dict[str, Any]:
+    """The published statistics of one group cell, or {"suppressed": true}."""
+    dist = Dist(counts, scale)
+    n = dist.n
+    if n < minimum:
+        return {"suppressed": True}
+    cell: dict[str, Any] = {"n": n, "mean": dist.mean(), "sd": dist.sd()}
+    if favorable is not None:
+        fav, answered = favorable
+        cell["favorable"] = fav / answered if answered else None
+    if with_counts is not None:
+        cell["counts"] = {str(code): int(c) for code, c in enumerate(with_counts) if code > 0}
+    return cell
+
+
+def gap(
+    a: np.ndarray, b: np.ndarray, scale: int, fav_a: tuple[int, int], fav_b: tuple[int, int]
+) -> dict[str, Any]:
+    """Gap statistics A - B from two count vectors (neither suppressed)."""
+    da, db = Dist(a, scale), Dist(b, scale)
+    ma, mb, sa, sb = da.mean(), db.mean(), da.sd(), db.sd()
+    assert ma is not None and mb is not None and sa is not None and sb is not None
+    p, delta = mann_whitney(da, db)
+    out: dict[str, Any] = {
+        "mean": ma - mb,
+        "mean_ci": welch_ci(ma, sa, da.n, mb, sb, db.n),
+        "favorable": None,
+        "favorable_ci": None,
+        "p_value": p,
+        "q_value": None,
+        "cliffs_delta": delta,
+        "magnitude": magnitude(delta),
+    }
+    if fav_a[1] and fav_b[1]:
+        out["favorable"] = fav_a[0] / fav_a[1] - fav_b[0] / fav_b[1]
+        out["favorable_ci"] = newcombe_ci(fav_a[0], fav_a[1], fav_b[0], fav_b[1])
+    return out
+
+
+# ----------------------------------------------------------------------------- analysis
+
+
+@dataclass
+class _Level:
+    """Counts for one unit (an item or a dimension) over all cells."""
+
+    counts: np.ndarray  # (cells, keys) counts of scores
+    scale: int
+    fav: np.ndarray  # (cells,) favorable answers
+    answered: np.ndarray  # (cells,) answered (for the favorable share)
+    codes: np.ndarray | None  # (cells, points+1) code counts for display
+
+
+def _levels(
+    scored: np.ndarray, survey: Survey, cells: np.ndarray, n_cells: int
+) -> tuple[list[_Level], list[_Level]]:
+    points = survey.scale.points
+    favorable = survey.scale.favorable
+    item_levels = []
+    for k in range(scored.shape[1]):
+        counts = count_cells(cells, n_cells, scored[:, k], points + 1)
+        item_levels.append(
+            _Level(counts, 1, counts[:, favorable].sum(axis=1), counts[:, 1:].sum(axis=1), counts)
+        )
+    dim_levels = []
+    start = 0
+    for dim in survey.dimensions:
+        k = len(dim.items)
+        block = scored[:, start : start + k]
+        keys, scale = dimension_keys(block, points)
+        counts = count_cells(cells, n_cells, keys, int(keys.max(initial=0)) + 1)
+        code_counts = sum(item_levels[start + j].codes for j in range(k))
+        fav = sum(item_levels[start + j].fav for j in range(k))
+        answered = sum(item_levels[start + j].answered for j in range(k))
+        dim_levels.append(_Level(counts, scale, fav, answered, code_counts))
+        start += k
+    return item_levels, dim_levels
+
+
+def _group_cells(
+    level: _Level, cell_ids: list[int], names: list[str], minimum: int, hidden: set[int]
+) -> dict[str, Any]:
+    out = {}
+    for cell, name in zip(cell_ids, names, strict=True):
+        if cell in hidden:
+            out[name] = {"suppressed": True}
+            continue
+        out[name] = group_cell(
+            level.counts[cell],
+            level.scale,
+            (int(level.fav[cell]), int(level.answered[cell])),
+            minimum,
+            level.codes[cell] if level.codes is not None else None,
+        )
+    return out
+
+
+def _gap_of(level: _Level, cell_a: int, cell_b: int, groups: dict[str, Any], a: str, b: str):
+    if groups[a].get("suppressed") or groups[b].get("suppressed"):
+        return None
+    return gap(
+        level.counts[cell_a],
+        level.counts[cell_b],
+        level.scale,
+        (int(level.fav[cell_a]), int(level.answered[cell_a])),
+        (int(level.fav[cell_b]), int(level.answered[cell_b])),
+    )
+
+
+def complementary_hidden(sizes: dict[int, int], minimum: int) -> set[int]:
+    """Cells to hide within one segment column for one group: those under the minimum
+    and, when exactly one non-empty cell is, also the next-smallest shown cell, so the
+    hidden one can't be recovered by subtracting the others from the group total."""
+    hidden = {k for k, n in sizes.items() if n < minimum}
+    small = [k for k, n in sizes.items() if 0 < n < minimum]
+    if len(small) == 1:
+        shown = sorted((n, k) for k, n in sizes.items() if k not in hidden)
+        if shown:
+            hidden.add(shown[0][1])
+    return hidden
+
+
+def analyze(rs: ResponseSet) -> dict[str, Any]:
+    """The full gap analysis of validated responses, as a JSON-ready result document."""
+    survey = rs.survey
+    if rs.errors:
+        raise AnalysisError("the responses have errors; fix them or use --lenient")
+    minimum = survey.privacy.min_group_size
+    a_name, b_name = survey.roles.compare
+    groups = list(rs.group.categories)
+    group_idx = np.asarray(rs.group.codes, dtype=np.int64)
+    sizes = np.bincount(group_idx[group_idx >= 0], minlength=len(groups))
+    for name in (a_name, b_name):
+        n = int(sizes[groups.index(name)])
+        if n < minimum:
+            raise AnalysisError(
+                f"group {name!r} has fewer than {minimum} respondents "
+                f"(privacy.min_group_size), so it can't be compared"
+            )
+    points = survey.scale.points
+    reverse = np.asarray([item.reverse for item in survey.items], dtype=bool)
+    scored = recode_reverse(rs.codes, reverse, points)
+
+    # overall: one cell per group
+    item_levels, dim_levels = _levels(scored, survey, group_idx, len(groups))
+    ia, ib = groups.index(a_name), groups.index(b_name)
+    all_cells = list(range(len(groups)))
+    items_out = []
+    tests: list[dict[str, Any]] = []
+    share = rs.answered_share()
+    for item, level in zip(survey.items, item_levels, strict=True):
+        g = _group_cells(level, all_cells, groups, minimum, set())
+        gp = _gap_of(level, ia, ib, g, a_name, b_name)
+        items_out.append(
+            {
+                "id": item.id,
+                "dimension": survey.item_dimension()[item.id],
+                "text": item.text,
+                "reverse": item.reverse,
+                "answered_share": share[item.id],
+                "groups": g,
+                "gap": gp,
+            }
+        )
+        if gp is not None:
+            tests.append(gp)
+    dims_out = []
+    start = 0
+    for dim, level in zip(survey.dimensions, dim_levels, strict=True):
+        alpha, alpha_n = cronbach_alpha(scored[:, start : start + len(dim.items)])
+        start += len(dim.items)
+        g = _group_cells(level, all_cells, groups, minimum, set())
+        gp = _gap_of(level, ia, ib, g, a_name, b_name)
+        dims_out.append(
+            {
+                "id": dim.id,
+                "title": dim.title,
+                "description": dim.description,
+                "actions": list(dim.actions),
+                "items": [i.id for i in dim.items],
+                "alpha": alpha,
+                "alpha_n": alpha_n,
+                "groups": g,
+                "gap": gp,
+            }
+        )
+        if gp is not None:
+            tests.append(gp)
+    _apply_q(tests)
+
+    segments_out = _segments(rs, scored, survey, groups, group_idx, minimum)
+    group_sizes = {
+        name: ({"n": int(n)} if n >= minimum else {"suppressed": True})
+        for name, n in zip(groups, sizes, strict=True)
+    }
+    return {
+        "result_version": RESULT_VERSION,
+        "alignscan_version": __version__,
+        "survey": {"id": survey.id, "version": survey.version, "title": survey.title},
+        "source": {
+            "file": rs.source.file.replace("\\", "/").rsplit("/", 1)[-1],
+            "format": rs.source.format,
+            "export_tool": rs.source.export_tool,
+        },
+        "scale": {
+            "points": points,
+            "labels": list(survey.scale.labels),
+            "favorable": list(survey.scale.favorable),
+        },
+        "compare": [a_name, b_name],
+        "min_group_size": minimum,
+        "min_comment_group_size": survey.privacy.min_comment_group_size,
+        "rows": {
+            "read": rs.rows.read,
+            "used": rs.rows.used,
+            "excluded": rs.rows.excluded_total,
+            "excluded_by_reason": dict(sorted(rs.rows.excluded.items())),
+            "cells_set_missing": dict(sorted(rs.cells_set_missing.items())),
+        },
+        "groups": group_sizes,
+        "items": items_out,
+        "dimensions": dims_out,
+        "segments": segments_out,
+        "comments": _comments(rs, groups, group_idx, sizes),
+        "warnings": list(rs.warnings),
+    }
+
+
+def _apply_q(tests: list[dict[str, Any]]) -> None:
+    with_p = [t for t in tests if t["p_value"] is not None]
+    for t, q in zip(with_p, benjamini_hochberg([t["p_value"] for t in with_p]), strict=True):
+        t["q_value"] = q
+
+
+def _segments(
+    rs: ResponseSet,
+    scored: np.ndarray,
+    survey: Survey,
+    groups: list[str],
+    group_idx: np.ndarray,
+    minimum: int,
+) -> list[dict[str, Any]]:
+    a_name, b_name = survey.roles.compare
+    out: list[dict[str, Any]] = []
+    tests: list[dict[str, Any]] = []
+    n_groups = len(groups)
+    for column in survey.segments:
+        seg = rs.segments[column]
+        values = [str(v) for v in seg.categories]
+        seg_idx = np.asarray(seg.codes, dtype=np.int64)
+        cells = np.where((seg_idx >= 0) & (group_idx >= 0), seg_idx * n_groups + group_idx, -1)
+        n_cells = len(values) * n_groups
+        _, dim_levels = _levels(scored, survey, cells, n_cells)
+        for dim, level in zip(survey.dimensions, dim_levels, strict=True):
+            hidden: set[int] = set()
+            for g in range(n_groups):
+                sizes = {v: Dist(level.counts[v * n_groups + g]).n for v in range(len(values))}
+                hidden |= {v * n_groups + g for v in complementary_hidden(sizes, minimum)}
+            for v, value in enumerate(values):
+                cell_ids = [v * n_groups + g for g in range(n_groups)]
+                g_cells = _group_cells(level, cell_ids, groups, minimum, hidden)
+                gp = _gap_of(
+                    level,
+                    v * n_groups + groups.index(a_name),
+                    v * n_groups + groups.index(b_name),
+                    g_cells,
+                    a_name,
+                    b_name,
+                )
+                out.append(
+                    {
+                        "column": column,
+                        "value": value,
+                        "dimension": dim.id,
+                        "groups": g_cells,
+                        "gap": gp,
+                    }
+                )
+                if gp is not None:
+                    tests.append(gp)
+    _apply_q(tests)
+    return out
+
+
+def _comments(
+    rs: ResponseSet, groups: list[str], group_idx: np.ndarray, sizes: np.ndarray
+) -> list[dict[str, Any]]:
+    survey = rs.survey
+    threshold = survey.privacy.min_comment_group_size
+    out = []
+    for comment in survey.comments:
+        texts = rs.comments.get(comment.id)
+        per_group: dict[str, Any] = {}
+        for g, name in enumerate(groups):
+            if sizes[g] < threshold or texts is None:
+                per_group[name] = {"suppressed": True}
+                continue
+            mine = [t for t in texts[group_idx == g] if t]
+            mine.sort()  # order carries no trace of who answered when
+            shown = mine[:MAX_COMMENTS_PER_GROUP]
+            per_group[name] = {"count": len(mine), "texts": shown}
+        out.append({"id": comment.id, "text": comment.text, "groups": per_group})
+    return out
+
+
+def clean_json(value: Any) -> Any:
+    """NaN/inf become None; numpy scalars become Python numbers."""
+    if isinstance(value, dict):
+        return {k: clean_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean_json(v) for v in value]
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        f = float(value)
+        return f if math.isfinite(f) else None
+    return value
