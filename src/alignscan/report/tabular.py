@@ -1,0 +1,296 @@
+"""The result document as JSON (byte-deterministic), as a tidy CSV, and its JSON Schema."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from alignscan.analysis import clean_json
+
+GROUP_METRICS = ("n", "mean", "sd", "favorable")
+GAP_METRICS = ("mean", "favorable", "p_value", "q_value", "cliffs_delta", "magnitude")
+
+
+def result_to_json(result: dict[str, Any]) -> str:
+    """Stable JSON text: same result, same bytes. NaN is never written (null instead)."""
+    return json.dumps(clean_json(result), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _csv_safe(text: str) -> str:
+    """Neutralise spreadsheet formulas in text cells (CSV injection)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _rows(result: dict[str, Any]) -> list[list[Any]]:
+    a, b = result["compare"]
+    gap_name = f"gap ({a} - {b})"
+    rows: list[list[Any]] = []
+
+    def cells(level: str, ident: str, seg_col: str, seg_val: str, unit: dict[str, Any]) -> None:
+        for group, cell in unit["groups"].items():
+            if cell.get("suppressed"):
+                rows.append([level, ident, seg_col, seg_val, group, "suppressed", "true"])
+                continue
+            for metric in GROUP_METRICS:
+                if metric in cell:
+                    rows.append([level, ident, seg_col, seg_val, group, metric, cell[metric]])
+            for code, count in (cell.get("counts") or {}).items():
+                rows.append([level, ident, seg_col, seg_val, group, f"count_{code}", count])
+        g = unit.get("gap")
+        if g is None:
+            rows.append([level, ident, seg_col, seg_val, gap_name, "suppressed", "true"])
+            return
+        for metric in GAP_METRICS:
+            rows.append([level, ident, seg_col, seg_val, gap_name, metric, g[metric]])
+        for metric in ("mean_ci", "favorable_ci"):
+            lo_hi = g.get(metric) or [None, None]
+            rows.append([level, ident, seg_col, seg_val, gap_name, f"{metric}_low", lo_hi[0]])
+            rows.append([level, ident, seg_col, seg_val, gap_name, f"{metric}_high", lo_hi[1]])
+
+    for name in ("read", "used", "excluded"):
+        rows.append(["rows", "", "", "", "", name, result["rows"][name]])
+    for reason, count in result["rows"].get("excluded_by_reason", {}).items():
+        rows.append(["rows", "", "", "", "", f"excluded: {reason}", count])
+    for group, cell in result["groups"].items():
+        if cell.get("suppressed"):
+            rows.append(["group", "", "", "", group, "suppressed", "true"])
+        else:
+            rows.append(["group", "", "", "", group, "n", cell["n"]])
+    for item in result["items"]:
+        cells("item", item["id"], "", "", item)
+    for dim in result["dimensions"]:
+        cells("dimension", dim["id"], "", "", dim)
+        if dim.get("alpha") is not None:
+            rows.append(["dimension", dim["id"], "", "", "all", "alpha", dim["alpha"]])
+        rows.append(["dimension", dim["id"], "", "", "all", "alpha_n", dim.get("alpha_n")])
+    for seg in result["segments"]:
+        cells("segment", seg["dimension"], seg["column"], seg["value"], seg)
+    return rows
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return _csv_safe(str(value))
+
+
+def result_to_csv(result: dict[str, Any]) -> str:
+    """One tidy long table: level, id, segment_column, segment_value, group, metric, value.
+
+    Written with a UTF-8 byte order mark and CRLF line ends so Excel opens it cleanly."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["level", "id", "segment_column", "segment_value", "group", "metric", "value"])
+    for row in _rows(clean_json(result)):
+        writer.writerow([_fmt(v) for v in row])
+    return "\ufeff" + out.getvalue()
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def result_json_schema() -> dict[str, Any]:
+    """JSON Schema (2020-12) of the result document written by `analyze --json`."""
+    number = {"type": "number"}
+    ci = _nullable({"type": "array", "items": number, "minItems": 2, "maxItems": 2})
+    suppressed = {
+        "type": "object",
+        "properties": {"suppressed": {"const": True}},
+        "required": ["suppressed"],
+        "additionalProperties": False,
+        "description": "A cell below the minimum group size: no figures at all.",
+    }
+    stats_cell = {
+        "type": "object",
+        "properties": {
+            "n": {"type": "integer", "minimum": 0},
+            "mean": _nullable(number),
+            "sd": _nullable(number),
+            "favorable": _nullable(number),
+            "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+        },
+        "required": ["n", "mean", "sd"],
+        "additionalProperties": False,
+    }
+    group_cells = {
+        "type": "object",
+        "additionalProperties": {"oneOf": [suppressed, {"$ref": "#/$defs/stats"}]},
+    }
+    gap = _nullable(
+        {
+            "type": "object",
+            "properties": {
+                "mean": number,
+                "mean_ci": ci,
+                "favorable": _nullable(number),
+                "favorable_ci": ci,
+                "p_value": _nullable(number),
+                "q_value": _nullable(number),
+                "cliffs_delta": _nullable(number),
+                "magnitude": _nullable({"enum": ["negligible", "small", "medium", "large"]}),
+            },
+            "required": [
+                "mean",
+                "mean_ci",
+                "favorable",
+                "favorable_ci",
+                "p_value",
+                "q_value",
+                "cliffs_delta",
+                "magnitude",
+            ],
+            "additionalProperties": False,
+        }
+    )
+    string = {"type": "string"}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "alignscan analysis result",
+        "type": "object",
+        "$defs": {"stats": stats_cell, "groups": group_cells, "gap": gap},
+        "required": [
+            "result_version",
+            "survey",
+            "compare",
+            "min_group_size",
+            "rows",
+            "groups",
+            "items",
+            "dimensions",
+            "segments",
+        ],
+        "properties": {
+            "result_version": {"const": 1},
+            "alignscan_version": string,
+            "survey": {
+                "type": "object",
+                "properties": {"id": string, "version": string, "title": string},
+                "required": ["id", "version"],
+            },
+            "source": {"type": "object"},
+            "scale": {
+                "type": "object",
+                "properties": {
+                    "points": {"type": "integer"},
+                    "labels": {"type": "array", "items": string},
+                    "favorable": {"type": "array", "items": {"type": "integer"}},
+                },
+            },
+            "compare": {"type": "array", "items": string, "minItems": 2, "maxItems": 2},
+            "min_group_size": {"type": "integer", "minimum": 3},
+            "min_comment_group_size": {"type": "integer"},
+            "rows": {
+                "type": "object",
+                "properties": {
+                    "read": {"type": "integer"},
+                    "used": {"type": "integer"},
+                    "excluded": {"type": "integer"},
+                    "excluded_by_reason": {
+                        "type": "object",
+                        "additionalProperties": {"type": "integer"},
+                    },
+                    "cells_set_missing": {
+                        "type": "object",
+                        "additionalProperties": {"type": "integer"},
+                    },
+                },
+                "required": ["read", "used", "excluded"],
+            },
+            "groups": {
+                "type": "object",
+                "additionalProperties": {
+                    "oneOf": [
+                        suppressed,
+                        {
+                            "type": "object",
+                            "properties": {"n": {"type": "integer"}},
+                            "required": ["n"],
+                            "additionalProperties": False,
+                        },
+                    ]
+                },
+            },
+            "items": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": string,
+                        "dimension": string,
+                        "text": string,
+                        "reverse": {"type": "boolean"},
+                        "answered_share": number,
+                        "groups": {"$ref": "#/$defs/groups"},
+                        "gap": {"$ref": "#/$defs/gap"},
+                    },
+                    "required": ["id", "dimension", "groups", "gap"],
+                },
+            },
+            "dimensions": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": string,
+                        "title": string,
+                        "description": _nullable(string),
+                        "actions": {"type": "array", "items": string},
+                        "items": {"type": "array", "items": string},
+                        "alpha": _nullable(number),
+                        "alpha_n": {"type": "integer"},
+                        "groups": {"$ref": "#/$defs/groups"},
+                        "gap": {"$ref": "#/$defs/gap"},
+                    },
+                    "required": ["id", "title", "groups", "gap", "alpha", "alpha_n"],
+                },
+            },
+            "segments": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "column": string,
+                        "value": string,
+                        "dimension": string,
+                        "groups": {"$ref": "#/$defs/groups"},
+                        "gap": {"$ref": "#/$defs/gap"},
+                    },
+                    "required": ["column", "value", "dimension", "groups", "gap"],
+                },
+            },
+            "comments": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": string,
+                        "text": string,
+                        "groups": {
+                            "type": "object",
+                            "additionalProperties": {
+                                "oneOf": [
+                                    suppressed,
+                                    {
+                                        "type": "object",
+                                        "properties": {
+                                            "count": {"type": "integer"},
+                                            "texts": {"type": "array", "items": string},
+                                        },
+                                        "required": ["count", "texts"],
+                                    },
+                                ]
+                            },
+                        },
+                    },
+                },
+            },
+            "warnings": {"type": "array", "items": string},
+        },
+    }
