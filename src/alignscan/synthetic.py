@@ -41,7 +41,7 @@ DEPARTMENTS = {
     "Legal": 0.07,
 }
 DEPARTMENT_EFFECT = {"IT": 0.15, "Finance": -0.10, "Legal": -0.15}
-REGIONS = {"EMEA": 0.44, "Americas": 0.34, "APAC": 0.19, "Middle East": 0.03}
+REGIONS = {"EMEA": 0.45, "Americas": 0.345, "APAC": 0.19, "Middle East": 0.015}
 COMMENTS = [
     "Tell us which business results the AI projects are meant to move.",
     "Give teams time to learn instead of adding AI on top of everything else.",

@@ -241,3 +241,48 @@ def analyze(
         written.append(path)
     if written and format is not Format.json:
         stdout().print("wrote " + ", ".join(str(p) for p in dict.fromkeys(written)))
+
+
+@app.command(epilog="Example:  alignscan report reports/demo/result.json --html report.html")
+def report(
+    result_file: Path = typer.Argument(..., help="A result.json written by `alignscan analyze`."),
+    html: Path = typer.Option(..., "--html", help="Where to write the HTML report."),
+    date: str | None = typer.Option(
+        None, "--date", help="Report date to print (default: SOURCE_DATE_EPOCH, else none)."
+    ),
+) -> None:
+    """Re-render the HTML report from a saved result, without the raw responses."""
+    from alignscan.report.html import render_html
+    from alignscan.report.tabular import result_json_schema
+
+    if not result_file.exists():
+        fail(f"no such file: {result_file}", code=2)
+    try:
+        result = json.loads(result_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        fail(f"{result_file} is not a readable result JSON ({type(exc).__name__})", code=1)
+        return
+    try:
+        import jsonschema
+    except ImportError:  # pragma: no cover - a dev dependency; the check is best-effort
+        jsonschema = None
+    if jsonschema is not None:
+        problems = sorted(
+            jsonschema.Draft202012Validator(result_json_schema()).iter_errors(result),
+            key=lambda e: list(e.path),
+        )
+        if problems:
+            where = "/".join(str(p) for p in problems[0].path) or "(top level)"
+            fail(
+                f"{result_file} is not an alignscan result: {where}: {problems[0].message}",
+                code=1,
+            )
+    elif not isinstance(result, dict) or result.get("result_version") != 1:
+        fail(f"{result_file} is not an alignscan result (result_version 1)", code=1)
+    try:
+        text = render_html(result, date=date)
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        fail(f"{result_file} is not a complete alignscan result ({type(exc).__name__})", code=1)
+        return
+    _write(html, text)
+    stdout().print(f"wrote {html}")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import os
+import textwrap
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -235,6 +237,7 @@ def heatmaps(result: dict[str, Any]) -> list[dict[str, Any]]:
     if not segs:
         return []
     dims = [(d["id"], d["title"]) for d in result["dimensions"]]
+    headers = [textwrap.wrap(title, 15, max_lines=3, placeholder="…", break_long_words=False) for _, title in dims]
     gaps = [abs(s["gap"]["mean"]) for s in segs if s.get("gap")]
     limit = max(gaps, default=1.0) or 1.0
     columns: dict[str, dict[str, dict[str, Any]]] = {}
@@ -259,7 +262,7 @@ def heatmaps(result: dict[str, Any]) -> list[dict[str, Any]]:
                     }
                 )
             rows.append({"value": value, "cells": cells})
-        out.append({"column": column, "rows": rows, "dims": dims})
+        out.append({"column": column, "rows": rows, "dims": dims, "headers": headers})
     return out
 
 
@@ -318,6 +321,25 @@ def alpha_reading(alpha: float | None) -> str:
     return "poor: the items do not measure one thing; read items one by one"
 
 
+def comment_lists(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Comments per question and group, identical answers collapsed with their count."""
+    out = []
+    for c in result.get("comments") or []:
+        groups = {}
+        for g, cell in c["groups"].items():
+            if cell.get("suppressed"):
+                groups[g] = None
+                continue
+            counted = Counter(cell.get("texts", []))
+            groups[g] = {
+                "count": cell.get("count", len(cell.get("texts", []))),
+                "shown": len(cell.get("texts", [])),
+                "texts": sorted(counted.items()),
+            }
+        out.append({"text": c["text"], "groups": groups})
+    return out
+
+
 def render_html(result: dict[str, Any], *, date: str | None = None) -> str:
     """The full report as one self-contained HTML string (no external references)."""
     a, b = result["compare"]
@@ -354,6 +376,7 @@ def render_html(result: dict[str, Any], *, date: str | None = None) -> str:
         centre=centre,
         bar_scale=bar_scale,
         heatmaps=heatmaps(result),
+        comments=comment_lists(result),
         recs=recommendations(result),
         alpha_reading=alpha_reading,
         date=report_date(date),
