@@ -1,0 +1,100 @@
+"""Shared builders: small surveys and ResponseSets made directly from arrays."""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alignscan.responses import ResponseSet, RowCounts, SourceInfo
+from alignscan.survey import Survey, load_survey_text
+
+
+def make_survey(
+    dims: list[list[bool]] | None = None,
+    *,
+    groups: tuple[str, ...] = ("executive", "management", "practitioner"),
+    segments: tuple[str, ...] = ("department",),
+    min_group_size: int = 5,
+    points: int = 5,
+    comments: bool = False,
+) -> Survey:
+    """A survey whose dimension d has items with the given reverse flags."""
+    dims = dims or [[False, False, True], [False, True]]
+    labels = [f"L{i}" for i in range(1, points + 1)]
+    lines = [
+        "id: t",
+        "title: Test",
+        'version: "1"',
+        "scale:",
+        f"  points: {points}",
+        f"  labels: [{', '.join(labels)}]",
+        f"  favorable: [{points - 1}, {points}]",
+        "roles:",
+        "  column: role",
+        "  groups:",
+    ]
+    lines += [f"    {g}: [{g.title()}]" for g in groups]
+    lines += [f"  compare: [{groups[0]}, {groups[-1]}]"]
+    if segments:
+        lines.append(f"segments: [{', '.join(segments)}]")
+    lines.append(f"privacy: {{min_group_size: {min_group_size}, min_comment_group_size: 10}}")
+    lines.append("dimensions:")
+    n = 0
+    for d, flags in enumerate(dims):
+        lines += [f"  - id: d{d}", f"    title: Dimension {d}", "    items:"]
+        for rev in flags:
+            n += 1
+            lines.append(f"      - {{id: q{n}, text: Item {n}, reverse: {str(rev).lower()}}}")
+    if comments:
+        lines.append("comments: [{id: c1, text: Anything else?}]")
+    result = load_survey_text("\n".join(lines) + "\n", "test.yaml")
+    assert result.ok, result.problems
+    assert result.survey is not None
+    return result.survey
+
+
+def make_responses(
+    survey: Survey,
+    codes: np.ndarray,
+    groups: list[str] | np.ndarray,
+    segments: dict[str, list[str]] | None = None,
+    comments: dict[str, list[str]] | None = None,
+) -> ResponseSet:
+    n = len(codes)
+    names = list(survey.roles.groups)
+    seg = {
+        col: pd.Categorical(values, categories=sorted(set(values)))
+        for col, values in (segments or {}).items()
+    }
+    for col in survey.segments:
+        seg.setdefault(col, pd.Categorical(["all"] * n, categories=["all"]))
+    com = {
+        c.id: np.asarray((comments or {}).get(c.id, [""] * n), dtype=object)
+        for c in survey.comments
+    }
+    return ResponseSet(
+        survey=survey,
+        source=SourceInfo(file="test.csv", format="csv"),
+        codes=np.asarray(codes, dtype=np.int8),
+        item_ids=[i.id for i in survey.items],
+        group=pd.Categorical(list(groups), categories=names),
+        segments=seg,
+        comments=com,
+        rows=RowCounts(read=n, used=n),
+    )
+
+
+def random_codes(
+    rng: np.random.Generator, n: int, k: int, points: int = 5, missing: float = 0.1
+) -> np.ndarray:
+    codes = rng.integers(1, points + 1, size=(n, k)).astype(np.int8)
+    codes[rng.random((n, k)) < missing] = 0
+    return codes
+
+
+@pytest.fixture
+def dedent():
+    return textwrap.dedent

@@ -1,0 +1,297 @@
+"""Every figure of the analysis against an independent computation (scipy, statsmodels,
+numpy on the raw answers), never against the code under test."""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+
+import jsonschema
+import numpy as np
+import pytest
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import confint_proportions_2indep
+
+from alignscan.analysis import AnalysisError, analyze, complementary_hidden
+from alignscan.report.tabular import result_json_schema, result_to_csv, result_to_json
+from conftest import make_responses, make_survey, random_codes
+
+TOL = 1e-9
+
+
+def recoded(codes: np.ndarray, reverse: list[bool], points: int) -> np.ndarray:
+    x = codes.astype(float)
+    for k, rev in enumerate(reverse):
+        if rev:
+            x[:, k] = np.where(x[:, k] > 0, points + 1 - x[:, k], 0)
+    x[x == 0] = np.nan
+    return x
+
+
+def reference_gap(xa: np.ndarray, xb: np.ndarray, fav_a: tuple[int, int], fav_b: tuple[int, int]):
+    """The metric contract, computed the obvious way."""
+    ci = stats.ttest_ind(xa, xb, equal_var=False).confidence_interval(0.95)
+    fav_ci = confint_proportions_2indep(
+        fav_a[0], fav_a[1], fav_b[0], fav_b[1], method="newcomb", compare="diff"
+    )
+    mw = stats.mannwhitneyu(xa, xb, method="asymptotic", use_continuity=True)
+    cliff = np.sign(xa[:, None] - xb[None, :]).mean()
+    return {
+        "mean": xa.mean() - xb.mean(),
+        "mean_ci": [ci.low, ci.high],
+        "favorable": fav_a[0] / fav_a[1] - fav_b[0] / fav_b[1],
+        "favorable_ci": list(fav_ci),
+        "p_value": mw.pvalue,
+        "cliffs_delta": cliff,
+    }
+
+
+def close(actual, expected, tol=TOL) -> None:
+    if isinstance(expected, list | tuple):
+        assert len(actual) == len(expected)
+        for a, e in zip(actual, expected, strict=True):
+            close(a, e, tol)
+        return
+    assert actual == pytest.approx(float(expected), abs=tol, rel=tol), (actual, expected)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_item_and_dimension_metrics_match_scipy_and_statsmodels(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    dims = [[False, False, True], [False, True], [True, False, False, False]]
+    survey = make_survey(dims)
+    reverse = [r for d in dims for r in d]
+    n = 400
+    groups = rng.choice(["executive", "management", "practitioner"], size=n, p=[0.2, 0.2, 0.6])
+    codes = random_codes(rng, n, len(reverse))
+    codes[groups == "executive"] = np.where(
+        codes[groups == "executive"] > 0,
+        np.minimum(codes[groups == "executive"] + 1, 5),
+        0,
+    )
+    result = analyze(make_responses(survey, codes, groups))
+    x = recoded(codes, reverse, 5)
+    a, b = groups == "executive", groups == "practitioner"
+    p_values = []
+    for k, item in enumerate(result["items"]):
+        xa, xb = x[a, k][~np.isnan(x[a, k])], x[b, k][~np.isnan(x[b, k])]
+        ga, gb = item["groups"]["executive"], item["groups"]["practitioner"]
+        close(ga["n"], len(xa))
+        close(ga["mean"], xa.mean())
+        close(ga["sd"], xa.std(ddof=1))
+        close(gb["sd"], xb.std(ddof=1))
+        close(ga["favorable"], (xa >= 4).mean())
+        for code in range(1, 6):
+            assert ga["counts"][str(code)] == int((xa == code).sum())
+        ref = reference_gap(xa, xb, ((xa >= 4).sum(), len(xa)), ((xb >= 4).sum(), len(xb)))
+        for key, value in ref.items():
+            close(item["gap"][key], value)
+        p_values.append(ref["p_value"])
+    start = 0
+    for d, dim in enumerate(result["dimensions"]):
+        k = len(dims[d])
+        block = x[:, start : start + k]
+        start += k
+        answered = (~np.isnan(block)).sum(axis=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # rows with nothing answered
+            score = np.where(answered >= math.ceil(k / 2), np.nanmean(block, axis=1), np.nan)
+        sa, sb = score[a & ~np.isnan(score)], score[b & ~np.isnan(score)]
+        close(dim["groups"]["executive"]["n"], len(sa))
+        close(dim["groups"]["executive"]["mean"], sa.mean())
+        close(dim["groups"]["practitioner"]["sd"], sb.std(ddof=1))
+        cells_a, cells_b = block[a], block[b]
+        fav_a = (int((cells_a >= 4).sum()), int((~np.isnan(cells_a)).sum()))
+        fav_b = (int((cells_b >= 4).sum()), int((~np.isnan(cells_b)).sum()))
+        close(dim["groups"]["executive"]["favorable"], fav_a[0] / fav_a[1])
+        ref = reference_gap(sa, sb, fav_a, fav_b)
+        for key, value in ref.items():
+            close(dim["gap"][key], value)
+        p_values.append(ref["p_value"])
+        complete = block[~np.isnan(block).any(axis=1)]
+        item_var = complete.var(axis=0, ddof=1).sum()
+        total_var = complete.sum(axis=1).var(ddof=1)
+        close(dim["alpha"], k / (k - 1) * (1 - item_var / total_var))
+        assert dim["alpha_n"] == len(complete)
+    q = multipletests(p_values, method="fdr_bh")[1]
+    reported = [i["gap"]["q_value"] for i in result["items"]] + [
+        d["gap"]["q_value"] for d in result["dimensions"]
+    ]
+    close(reported, list(q))
+    for unit in result["items"] + result["dimensions"]:
+        delta = abs(unit["gap"]["cliffs_delta"])
+        expected = (
+            "negligible"
+            if delta < 0.147
+            else "small"
+            if delta < 0.33
+            else "medium"
+            if delta < 0.474
+            else "large"
+        )
+        assert unit["gap"]["magnitude"] == expected
+
+
+def test_segment_gaps_match_scipy_and_get_their_own_bh_family() -> None:
+    rng = np.random.default_rng(7)
+    survey = make_survey([[False, False], [False, True]])
+    n = 600
+    groups = rng.choice(["executive", "practitioner"], size=n)
+    dept = rng.choice(["Finance", "IT", "Sales"], size=n)
+    codes = random_codes(rng, n, 4, missing=0.0)
+    result = analyze(make_responses(survey, codes, groups, {"department": list(dept)}))
+    x = recoded(codes, [False, False, False, True], 5)
+    p_values = []
+    for seg in result["segments"]:
+        d = int(seg["dimension"][1:])
+        block = x[:, 2 * d : 2 * d + 2]
+        score = block.mean(axis=1)
+        in_value = dept == seg["value"]
+        sa = score[in_value & (groups == "executive")]
+        sb = score[in_value & (groups == "practitioner")]
+        ba, bb = (
+            block[in_value & (groups == "executive")],
+            block[in_value & (groups == "practitioner")],
+        )
+        ref = reference_gap(
+            sa, sb, (int((ba >= 4).sum()), ba.size), (int((bb >= 4).sum()), bb.size)
+        )
+        for key, value in ref.items():
+            close(seg["gap"][key], value)
+        p_values.append(ref["p_value"])
+    close(
+        [s["gap"]["q_value"] for s in result["segments"]],
+        list(multipletests(p_values, method="fdr_bh")[1]),
+    )
+    assert {(s["value"], s["dimension"]) for s in result["segments"]} == {
+        (v, d) for v in ("Finance", "IT", "Sales") for d in ("d0", "d1")
+    }
+
+
+def test_constant_item_has_p_value_1_and_a_finite_degenerate_ci() -> None:
+    survey = make_survey([[False, False]], groups=("executive", "practitioner"), segments=())
+    codes = np.full((20, 2), 3, dtype=np.int8)
+    codes[:, 1] = np.tile([1, 5], 10)
+    groups = ["executive"] * 10 + ["practitioner"] * 10
+    gap = analyze(make_responses(survey, codes, groups))["items"][0]["gap"]
+    assert gap["p_value"] == 1.0
+    assert gap["mean"] == 0.0
+    assert gap["mean_ci"] == [0.0, 0.0]
+    assert all(math.isfinite(v) for v in gap["favorable_ci"])
+    assert gap["cliffs_delta"] == 0.0
+
+
+def test_item_with_every_answer_missing_is_suppressed_not_nan() -> None:
+    survey = make_survey([[False, False]], groups=("executive", "practitioner"), segments=())
+    rng = np.random.default_rng(3)
+    codes = random_codes(rng, 30, 2, missing=0.0)
+    codes[:, 0] = 0
+    result = analyze(make_responses(survey, codes, ["executive"] * 15 + ["practitioner"] * 15))
+    item = result["items"][0]
+    assert item["groups"]["executive"] == {"suppressed": True}
+    assert item["gap"] is None
+    assert item["answered_share"] == 0.0
+    assert "NaN" not in result_to_json(result)
+
+
+def test_group_exactly_at_threshold_is_shown_one_below_is_suppressed() -> None:
+    survey = make_survey([[False, False]], min_group_size=5, segments=())
+    rng = np.random.default_rng(5)
+    groups = ["executive"] * 5 + ["management"] * 4 + ["practitioner"] * 20
+    codes = random_codes(rng, len(groups), 2, missing=0.0)
+    result = analyze(make_responses(survey, codes, groups))
+    assert result["groups"]["executive"] == {"n": 5}
+    assert result["groups"]["management"] == {"suppressed": True}
+    for unit in result["items"] + result["dimensions"]:
+        assert unit["groups"]["executive"]["n"] == 5
+        assert unit["groups"]["management"] == {"suppressed": True}
+        assert unit["gap"] is not None
+
+
+def test_compared_group_below_threshold_refuses_to_run() -> None:
+    survey = make_survey([[False, False]], min_group_size=5, segments=())
+    groups = ["executive"] * 4 + ["practitioner"] * 20
+    codes = np.full((24, 2), 3, dtype=np.int8)
+    with pytest.raises(AnalysisError, match="fewer than 5"):
+        analyze(make_responses(survey, codes, groups))
+
+
+def test_complementary_suppression_hides_the_next_smallest_cell() -> None:
+    assert complementary_hidden({0: 3, 1: 6, 2: 40}, 5) == {0, 1}
+    assert complementary_hidden({0: 3, 1: 4, 2: 40}, 5) == {0, 1}
+    assert complementary_hidden({0: 30, 1: 6, 2: 40}, 5) == set()
+    survey = make_survey([[False, False]], groups=("executive", "practitioner"))
+    rng = np.random.default_rng(11)
+    dept = ["Legal"] * 3 + ["HR"] * 7 + ["IT"] * 30 + ["Legal"] * 10 + ["HR"] * 10 + ["IT"] * 30
+    groups = ["executive"] * 40 + ["practitioner"] * 50
+    codes = random_codes(rng, 90, 2, missing=0.0)
+    result = analyze(make_responses(survey, codes, groups, {"department": dept}))
+    execs = {s["value"]: s["groups"]["executive"] for s in result["segments"]}
+    assert execs["Legal"] == {"suppressed": True}
+    assert execs["HR"] == {"suppressed": True}  # 7 >= 5, hidden to protect Legal
+    assert execs["IT"]["n"] == 30
+    gaps = {s["value"]: s["gap"] for s in result["segments"]}
+    assert gaps["Legal"] is None and gaps["HR"] is None and gaps["IT"] is not None
+
+
+def test_json_is_deterministic_valid_and_nan_free() -> None:
+    survey = make_survey(comments=True)
+    rng = np.random.default_rng(9)
+    n = 200
+    groups = rng.choice(["executive", "management", "practitioner"], size=n)
+    codes = random_codes(rng, n, 5)
+    comments = {"c1": [f"comment {i % 7}" if i % 3 else "" for i in range(n)]}
+    dept = list(rng.choice(["A", "B", "C", "D"], size=n, p=[0.45, 0.45, 0.08, 0.02]))
+    first = result_to_json(
+        analyze(make_responses(survey, codes, groups, {"department": dept}, comments))
+    )
+    second = result_to_json(
+        analyze(make_responses(survey, codes, groups, {"department": dept}, comments))
+    )
+    assert first == second
+    assert "NaN" not in first and "Infinity" not in first
+    document = json.loads(first)
+    jsonschema.validate(document, result_json_schema())
+    assert set(document) >= {
+        "survey",
+        "compare",
+        "min_group_size",
+        "rows",
+        "groups",
+        "items",
+        "dimensions",
+        "segments",
+    }
+    assert document["survey"] == {"id": "t", "version": "1", "title": "Test"}
+
+
+def test_csv_is_a_tidy_long_table() -> None:
+    import csv
+    import io
+
+    survey = make_survey()
+    rng = np.random.default_rng(4)
+    groups = rng.choice(["executive", "practitioner"], size=100)
+    result = analyze(make_responses(survey, random_codes(rng, 100, 5), groups))
+    text = result_to_csv(result)
+    assert text.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert rows[0] == ["level", "id", "segment_column", "segment_value", "group", "metric", "value"]
+    assert all(len(r) == 7 for r in rows)
+    means = {(r[1], r[4]): float(r[6]) for r in rows if r[0] == "item" and r[5] == "mean"}
+    for item in result["items"]:
+        assert means[(item["id"], "executive")] == item["groups"]["executive"]["mean"]
+        assert means[(item["id"], "gap (executive - practitioner)")] == item["gap"]["mean"]
+
+
+def test_csv_neutralises_formula_injection_in_segment_values() -> None:
+    survey = make_survey([[False, False]], groups=("executive", "practitioner"))
+    rng = np.random.default_rng(2)
+    groups = ["executive"] * 30 + ["practitioner"] * 30
+    dept = ["=HYPERLINK(1)"] * 60
+    result = analyze(make_responses(survey, random_codes(rng, 60, 2), groups, {"department": dept}))
+    text = result_to_csv(result)
+    assert ",=HYPERLINK" not in text
+    assert ",'=HYPERLINK(1)," in text
