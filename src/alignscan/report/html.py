@@ -237,7 +237,10 @@ def heatmaps(result: dict[str, Any]) -> list[dict[str, Any]]:
     if not segs:
         return []
     dims = [(d["id"], d["title"]) for d in result["dimensions"]]
-    headers = [textwrap.wrap(title, 15, max_lines=3, placeholder="…", break_long_words=False) for _, title in dims]
+    headers = [
+        textwrap.wrap(title, 15, max_lines=3, placeholder="…", break_long_words=False)
+        for _, title in dims
+    ]
     gaps = [abs(s["gap"]["mean"]) for s in segs if s.get("gap")]
     limit = max(gaps, default=1.0) or 1.0
     columns: dict[str, dict[str, dict[str, Any]]] = {}
