@@ -153,10 +153,20 @@ def _detect_encoding(sample: bytes) -> str:
 
     best = from_bytes(sample[:65536]).best()
     encoding = (best.encoding if best else None) or "cp1252"
-    # Western exports are almost always Windows-1252; latin-1 guesses are its subset.
-    if encoding.lower().replace("-", "_") in ("latin_1", "iso8859_1", "ascii", "iso8859_15"):
-        encoding = "cp1252"
+    # Short samples make single-byte code pages hard to tell apart; exports from Excel
+    # on Windows are overwhelmingly Windows-1252, so prefer it whenever it fits.
+    if _single_byte(encoding):
+        try:
+            sample.decode("cp1252")
+            return "cp1252"
+        except UnicodeDecodeError:
+            pass
     return encoding
+
+
+def _single_byte(encoding: str) -> bool:
+    name = encoding.lower().replace("-", "_")
+    return name.startswith(("cp125", "latin", "iso8859", "mac_", "ascii", "windows_125"))
 
 
 def _looks_binary(sample: bytes, encoding: str) -> bool:

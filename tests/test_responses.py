@@ -1,0 +1,227 @@
+"""Reading real exports: every format gives the same codes; every error case is reported
+at the spreadsheet row and column a person would look at."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from alignscan.responses import ResponsesError, read_responses, template_rows
+from alignscan.survey import load_survey, read_survey_file
+
+CORPUS = Path(__file__).parent / "data" / "responses"
+sys.path.insert(0, str(CORPUS))
+from make_corpus import EXPECTED_CODES, EXPECTED_GROUPS, ROWS  # noqa: E402
+
+sys.path.remove(str(CORPUS))
+
+
+@pytest.fixture(scope="module")
+def survey():
+    result = read_survey_file(CORPUS / "survey.yaml")
+    assert result.ok, result.problems
+    return result.survey
+
+
+VALID = [
+    ("valid_utf8.csv", "utf-8", ",", None, 1),
+    ("valid_bom_semicolon_crlf.csv", "utf-8", ";", None, 1),
+    ("valid_utf16_tab.csv", "utf-16", "\t", None, 1),
+    ("valid_cp1252.csv", "cp1252", ",", None, 1),
+    ("valid_trailing_blank_lines.csv", "utf-8", ",", None, 1),
+    ("qualtrics_export.csv", "utf-8", ",", "Qualtrics", 3),
+    ("surveymonkey_export.csv", "utf-8", ",", "SurveyMonkey", 2),
+    ("valid.xlsx", None, None, None, 1),
+]
+
+
+@pytest.mark.parametrize("name,encoding,delimiter,tool,header_rows", VALID)
+def test_every_format_gives_the_same_codes(
+    survey, name, encoding, delimiter, tool, header_rows
+) -> None:
+    rs = read_responses(CORPUS / name, survey)
+    assert rs.errors == [], rs.errors
+    assert rs.source.encoding == encoding
+    assert rs.source.delimiter == delimiter
+    assert rs.source.export_tool == tool
+    assert rs.source.header_rows == header_rows
+    assert (rs.rows.read, rs.rows.used, rs.rows.excluded_total) == (6, 6, 0)
+    assert rs.codes.tolist() == EXPECTED_CODES
+    assert list(rs.group) == EXPECTED_GROUPS
+    assert list(rs.segments["department"]) == [
+        "Ingénierie",
+        "Comptabilité",
+        "Ingénierie",
+        "Comptabilité",
+        "(blank)",
+        "Ingénierie",
+    ]
+    assert list(rs.comments["comment"]) == [r[7].strip() for r in ROWS]
+
+
+def test_xlsx_other_sheet_and_missing_sheet(survey) -> None:
+    with pytest.raises(ResponsesError, match="no sheet named 'Nope'"):
+        read_responses(CORPUS / "valid.xlsx", survey, sheet="Nope")
+    rs = read_responses(CORPUS / "valid.xlsx", survey, sheet="Responses")
+    assert rs.ok and rs.source.sheet == "Responses"
+
+
+def test_delimiter_and_header_rows_overrides(survey) -> None:
+    rs = read_responses(CORPUS / "valid_bom_semicolon_crlf.csv", survey, delimiter=";")
+    assert rs.ok and rs.codes.tolist() == EXPECTED_CODES
+    # forcing one header row on a Qualtrics export makes its extra rows data: bad roles
+    forced = read_responses(CORPUS / "qualtrics_export.csv", survey, header_rows=1)
+    assert forced.source.export_tool is None
+    assert {(e.row, e.column) for e in forced.errors if e.kind == "unknown_role"} == {
+        (2, "role"),
+        (3, "role"),
+    }
+
+
+def errors(survey, name: str, **options):
+    rs = read_responses(CORPUS / name, survey, **options)
+    assert rs.rows.read == rs.rows.used + rs.rows.excluded_total
+    return rs, sorted((e.row, e.column, e.kind) for e in rs.errors)
+
+
+def test_missing_column_with_hint(survey) -> None:
+    rs, found = errors(survey, "error_missing_column.csv")
+    assert found == [(1, "role", "missing_column")]
+    assert "did you mean 'Role'" in rs.errors[0].reason
+    assert rs.warnings == ["comment column 'comment' is not in the file"]
+
+
+def test_duplicate_and_blank_column_names(survey) -> None:
+    _, found = errors(survey, "error_duplicate_column.csv")
+    assert found == [(1, "q2", "duplicate_column")]
+    rs, found = errors(survey, "error_blank_column_name.csv")
+    assert found == [(1, "column I", "blank_column_name")]
+    lenient = read_responses(CORPUS / "error_blank_column_name.csv", survey, lenient=True)
+    assert lenient.ok and lenient.warnings == ["column I has no name; it is ignored"]
+
+
+def test_ragged_row(survey) -> None:
+    rs, found = errors(survey, "error_ragged_row.csv")
+    assert found == [(5, None, "ragged_row")]
+    assert "5 cells but the header has 8" in rs.errors[0].reason
+    lenient = read_responses(CORPUS / "error_ragged_row.csv", survey, lenient=True)
+    assert (lenient.rows.read, lenient.rows.used) == (6, 5)
+    assert lenient.rows.excluded == {"row has the wrong number of cells": 1}
+
+
+def test_out_of_range_and_unknown_label(survey) -> None:
+    rs, found = errors(survey, "error_out_of_range.csv")
+    assert found == [(3, "q2", "out_of_range"), (6, "q4", "out_of_range")]
+    assert [e.value for e in rs.errors] == ["6", "0"]
+    assert rs.rows.used == 0  # strict: nothing analysed
+    rs, found = errors(survey, "error_unknown_label.csv")
+    assert found == [(7, "q1", "unknown_answer")]
+    assert "'Agreed' is not an answer on the scale" in rs.errors[0].reason
+
+
+def test_lenient_turns_bad_cells_into_not_answered(survey) -> None:
+    rs = read_responses(CORPUS / "error_out_of_range.csv", survey, lenient=True)
+    assert rs.ok
+    assert rs.cells_set_missing == {"answer out of range": 2}
+    expected = [list(r) for r in EXPECTED_CODES]
+    expected[1][1] = 0
+    expected[4][3] = 0
+    assert rs.codes.tolist() == expected
+
+
+def test_unknown_and_blank_roles(survey) -> None:
+    rs, found = errors(survey, "error_unknown_role.csv")
+    assert found == [
+        (3, "role", "unknown_role"),
+        (5, "role", "unknown_role"),
+        (6, "role", "blank_role"),
+    ]
+    assert rs.unknown_roles == {"Intern": 2}
+    lenient = read_responses(CORPUS / "error_unknown_role.csv", survey, lenient=True)
+    assert lenient.rows.excluded == {"role matches no group": 2, "role is blank": 1}
+    assert (lenient.rows.read, lenient.rows.used) == (6, 3)
+
+
+def test_unmatched_ignore_excludes_without_error(survey) -> None:
+    ignoring = survey.model_copy(
+        update={"roles": survey.roles.model_copy(update={"unmatched": "ignore"})}
+    )
+    rs = read_responses(CORPUS / "error_unknown_role.csv", ignoring)
+    assert rs.ok
+    assert rs.rows.excluded == {"role matches no group": 2, "role is blank": 1}
+
+
+def test_duplicate_respondent_id(survey) -> None:
+    rs, found = errors(survey, "error_duplicate_id.csv")
+    assert found == [(6, "id", "duplicate_id")]
+    assert rs.errors[0].reason == "respondent id 'r2' already used on row 3"
+
+
+def test_rows_after_a_multiline_cell_keep_spreadsheet_numbers(survey) -> None:
+    _, found = errors(survey, "error_after_multiline_cell.csv")
+    assert found == [(5, "q2", "unknown_answer")]
+
+
+@pytest.mark.parametrize(
+    "name,kind",
+    [("error_empty.csv", "empty_file"), ("error_not_text.csv", "not_text")],
+)
+def test_unreadable_files_raise_a_clear_error(survey, name, kind) -> None:
+    with pytest.raises(ResponsesError) as info:
+        read_responses(CORPUS / name, survey)
+    assert info.value.error.kind == kind
+
+
+def test_header_only_file(survey) -> None:
+    rs, found = errors(survey, "error_header_only.csv")
+    assert found == [(None, None, "no_rows")]
+    assert rs.rows.read == 0
+
+
+def test_errors_never_show_other_respondents_data(survey) -> None:
+    """Only the offending cell's own value may appear in an error: no ids, roles,
+    departments or comments of other rows."""
+    private = {v.strip() for row in ROWS for v in (row[0], row[1], row[2], row[7]) if v.strip()}
+    for path in CORPUS.glob("error_*.csv"):
+        try:
+            rs = read_responses(path, survey)
+        except ResponsesError as exc:
+            assert not [v for v in private if v in exc.error.reason], path.name
+            continue
+        for e in rs.errors:
+            own = (e.value or "").strip()
+            leaked = [
+                v for v in private if v != own and v in e.reason and v not in (e.column or "")
+            ]
+            assert not leaked, (path.name, e)
+
+
+def test_template_is_accepted_by_the_reader(tmp_path: Path) -> None:
+    import csv
+
+    survey = load_survey()
+    rows = template_rows(survey)
+    path = tmp_path / "template.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    rs = read_responses(path, survey)
+    assert rs.ok, rs.errors
+    assert rs.rows.used == 1
+    assert (rs.codes > 0).all()
+
+
+def test_big_generated_file_reads_identically_to_its_codes(tmp_path: Path) -> None:
+    from alignscan.synthetic import generate_responses, write_csv
+
+    survey = load_survey()
+    labels = generate_responses(survey, 3000, seed=5, answers="labels")
+    codes = generate_responses(survey, 3000, seed=5, answers="codes")
+    a = read_responses(write_csv(labels, tmp_path / "labels.csv"), survey)
+    b = read_responses(write_csv(codes, tmp_path / "codes.csv"), survey)
+    assert a.ok and b.ok
+    assert np.array_equal(a.codes, b.codes)
+    expected = codes[[i.source_column for i in survey.items]].fillna(0).to_numpy(dtype=np.int8)
+    assert np.array_equal(a.codes, expected)
