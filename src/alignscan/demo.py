@@ -1,8 +1,9 @@
 """`make demo`: generate a realistic two-wave demo survey and run the main job on it.
 
-Writes reports/demo/responses.csv (wave 1, 2,000 respondents, seeded), responses-wave2.csv
-(a quarter later, the ROI gap narrowing), then runs exactly what a user would:
-`alignscan analyze reports/demo/responses.csv --out reports/demo`.
+Writes reports/demo/responses-q1.csv (last quarter, 2,000 respondents, seeded) and
+responses.csv (this quarter: the ROI gap has narrowed), then runs exactly what a user
+would: `alignscan analyze reports/demo/responses.csv --baseline reports/demo/responses-q1.csv
+--out reports/demo`.
 """
 
 from __future__ import annotations
@@ -21,10 +22,8 @@ SEED = 2026
 def write_demo_data(folder: Path = DEMO_DIR, n: int = RESPONDENTS) -> tuple[Path, Path]:
     """The two demo waves as CSV files; the same files every time."""
     survey = load_survey()
-    wave1 = write_csv(generate_responses(survey, n, seed=SEED, wave=1), folder / "responses.csv")
-    wave2 = write_csv(
-        generate_responses(survey, n, seed=SEED, wave=2), folder / "responses-wave2.csv"
-    )
+    wave1 = write_csv(generate_responses(survey, n, seed=SEED, wave=1), folder / "responses-q1.csv")
+    wave2 = write_csv(generate_responses(survey, n, seed=SEED, wave=2), folder / "responses.csv")
     return wave1, wave2
 
 
@@ -32,8 +31,12 @@ def main() -> None:
     from alignscan.cli import app
 
     wave1, wave2 = write_demo_data()
-    print(f"Demo data: {wave1} and {wave2} ({RESPONDENTS:,} respondents each, synthetic)\n")
-    args = ["analyze", str(wave1), "--out", str(DEMO_DIR), "--date", "2026-01-15"]
+    print(
+        f"Demo data (synthetic, {RESPONDENTS:,} respondents per wave): "
+        f"{wave2} (this quarter) and {wave1} (last quarter)\n"
+    )
+    args = ["analyze", str(wave2), "--baseline", str(wave1), "--out", str(DEMO_DIR)]
+    args += ["--date", "2026-04-15"]
     code = 0
     try:
         app(args, standalone_mode=False)
@@ -47,7 +50,7 @@ def main() -> None:
         if report.exists():
             print(f"The report is at: {report.resolve()}")
         print(f"Result JSON and CSV: {(DEMO_DIR / 'result.json').resolve()}, result.csv")
-        print(f"Next: alignscan check {wave1}   |   alignscan trend {wave1} {wave2}")
+        print(f"Next: alignscan check {wave2}   |   alignscan trend {wave1} {wave2}")
     sys.exit(code)
 
 

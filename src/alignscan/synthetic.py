@@ -29,7 +29,7 @@ EXEC_OFFSET = {
     "delivery": 0.30,
 }
 # How much of each executive offset is left in later waves (wave 2 closes the ROI gap).
-WAVE_SHRINK = {"roi": 0.45, "delivery": 0.8}
+WAVE_SHRINK = {"roi": 0.2, "delivery": 0.8}
 PRACTITIONER_BASE = 3.42
 GROUP_SHARE = {"executive": 0.10, "management": 0.17, "practitioner": 0.73}
 DEPARTMENTS = {

@@ -138,12 +138,12 @@ def print_summary(result: dict[str, Any]) -> None:
         console.print(f"[yellow]warning:[/] {warning}")
 
 
-def render_html_or_none(result: dict[str, Any], date: str | None) -> str | None:
-    try:
-        from alignscan.report.html import render_html
-    except ImportError:
-        return None
-    return render_html(result, date=date)
+def render_html_or_none(
+    result: dict[str, Any], date: str | None, trend: dict[str, Any] | None = None
+) -> str | None:
+    from alignscan.report.html import render_html
+
+    return render_html(result, date=date, trend=trend)
 
 
 @app.command(
@@ -169,6 +169,11 @@ def analyze(
     ),
     date: str | None = typer.Option(
         None, "--date", help="Report date to print (default: SOURCE_DATE_EPOCH, else none)."
+    ),
+    baseline: Path | None = typer.Option(
+        None,
+        "--baseline",
+        help="An earlier wave (responses or result.json): adds the trend to the report.",
     ),
     lenient: bool = LENIENT_OPTION,
     format: Format = typer.Option(
@@ -206,10 +211,20 @@ def analyze(
         fail(str(exc), code=1)
         return
     json_text = result_to_json(result)
+    trend_doc = None
+    if baseline is not None:
+        from alignscan.cli.trend_cmds import print_trend, wave_result
+        from alignscan.trend import trend
+
+        trend_doc = trend(
+            [wave_result(baseline, survey, lenient), result], ["baseline", "this wave"]
+        )
     if format is Format.json:
         typer.echo(json_text, nl=False)
     else:
         print_summary(result)
+        if trend_doc is not None:
+            print_trend(trend_doc)
 
     targets: dict[str, Path] = {}
     if not no_save or out is not None:
@@ -234,7 +249,7 @@ def analyze(
             _write(path, result_to_csv(result))
         else:
             if html_text is None:
-                html_text = render_html_or_none(result, date)
+                html_text = render_html_or_none(result, date, trend_doc)
             if html_text is None:
                 continue
             _write(path, html_text)

@@ -343,7 +343,9 @@ def comment_lists(result: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def render_html(result: dict[str, Any], *, date: str | None = None) -> str:
+def render_html(
+    result: dict[str, Any], *, date: str | None = None, trend: dict[str, Any] | None = None
+) -> str:
     """The full report as one self-contained HTML string (no external references)."""
     a, b = result["compare"]
     points = result["scale"]["points"]
@@ -359,7 +361,13 @@ def render_html(result: dict[str, Any], *, date: str | None = None) -> str:
     shown_groups = {g: c for g, c in result["groups"].items()}
     env = _environment()
     template = env.get_template("report.html.j2")
+    extra: dict[str, Any] = {"trend_section": False}
+    if trend is not None:
+        from alignscan.report.trend_html import small_multiples
+
+        extra = {"trend_section": True, "t": trend, "grid": small_multiples(trend)[0]}
     html = template.render(
+        **extra,
         r=result,
         a=a,
         b=b,

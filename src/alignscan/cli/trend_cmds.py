@@ -1,0 +1,157 @@
+"""The trend command: is the gap closing between survey waves?"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich import box
+from rich.table import Table
+
+from alignscan.cli import app
+from alignscan.cli.output import (
+    Format,
+    fail,
+    load_survey_or_exit,
+    print_cell_errors,
+    read_responses_or_exit,
+    stdout,
+)
+from alignscan.cli.responses_cmds import (
+    LENIENT_OPTION,
+    SURVEY_OPTION,
+    check_summary,
+    print_check_summary,
+)
+
+
+def wave_result(path: Path, survey_path: Path | None, lenient: bool) -> dict[str, Any]:
+    """A wave's result document: analysed from a responses file, or a saved result.json."""
+    from alignscan.analysis import AnalysisError, analyze
+
+    if not path.exists():
+        fail(f"no such file: {path}", code=2)
+    if path.suffix.lower() == ".json":
+        try:
+            result = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            fail(f"{path} is not a readable result JSON", code=1)
+        if not isinstance(result, dict) or result.get("result_version") != 1:
+            fail(f"{path} is not an alignscan result (result_version 1)", code=1)
+        return result
+    definition = load_survey_or_exit(survey_path)
+    rs = read_responses_or_exit(path, definition, lenient=lenient)
+    if not rs.ok:  # type: ignore[attr-defined]
+        print_check_summary(check_summary(rs), rs)
+        print_cell_errors(rs, Format.rich)
+        raise typer.Exit(1)
+    try:
+        return analyze(rs)  # type: ignore[arg-type]
+    except AnalysisError as exc:
+        fail(f"{path}: {exc}", code=1)
+        raise AssertionError from None
+
+
+def compute_trend(
+    waves: list[Path], survey: Path | None, labels: str | None, lenient: bool
+) -> dict[str, Any]:
+    from alignscan.trend import trend
+
+    if len(waves) < 2:
+        fail("give at least two waves", code=2)
+    names = [s.strip() for s in labels.split(",")] if labels else None
+    if names is not None and len(names) != len(waves):
+        fail(f"--labels has {len(names)} labels for {len(waves)} waves", code=2)
+    results = [wave_result(w, survey, lenient) for w in waves]
+    try:
+        return trend(results, names)
+    except ValueError as exc:
+        fail(str(exc), code=1)
+        raise AssertionError from None
+
+
+def _arrow(direction: str) -> str:
+    return {"closing": "↓ closing", "widening": "↑ widening"}.get(direction, "= unchanged")
+
+
+def print_trend(doc: dict[str, Any]) -> None:
+    console = stdout()
+    a, b = doc["compare"]
+    table = Table(
+        title=f"Gap ({a} - {b}) across waves",
+        caption="first to last wave; bold = significant change (q < 0.05, BH over the table)",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    table.add_column("dimension", overflow="fold", min_width=8)
+    for label in doc["labels"]:
+        table.add_column(label, justify="right", no_wrap=True)
+    for col in ("change", "95% CI", "q", "direction"):
+        table.add_column(col, justify="right" if col != "direction" else "left", no_wrap=True)
+    for d in doc["dimensions"]:
+        gaps = [
+            "n/a" if not w["present"] else "hidden" if w["gap"] is None else f"{w['gap']:+.2f}"
+            for w in d["waves"]
+        ]
+        overall = d["changes"][-1]["gap"] if d["changes"] else None
+        if overall is None:
+            tail = ["-", "-", "-", "not available"]
+        else:
+            q = overall["q_value"]
+            bold = q is not None and q < 0.05
+            change = f"{overall['change']:+.2f}"
+            tail = [
+                f"[bold]{change}[/]" if bold else change,
+                f"{overall['ci'][0]:+.2f}, {overall['ci'][1]:+.2f}",
+                "<0.001" if q is not None and q < 0.001 else f"{q:.3f}",
+                _arrow(overall["direction"]),
+            ]
+        table.add_row(d["title"] if console.width >= 110 else d["id"], *gaps, *tail)
+    console.print(table)
+    for p in doc["partial"]:
+        console.print(f"[yellow]note:[/] {p['id']} is only in {', '.join(p['waves_present'])}")
+
+
+@app.command(
+    epilog="Example:  alignscan trend q1.csv q2.csv --labels Q1,Q2 --html trend.html",
+)
+def trend(
+    waves: list[Path] = typer.Argument(
+        ..., help="Two or more waves, oldest first: responses files or saved result.json."
+    ),
+    survey: Path | None = SURVEY_OPTION,
+    labels: str | None = typer.Option(None, "--labels", help="Wave names, comma-separated."),
+    json_path: Path | None = typer.Option(None, "--json", help="Write the trend JSON here."),
+    html_path: Path | None = typer.Option(None, "--html", help="Write a trend report here."),
+    date: str | None = typer.Option(None, "--date", help="Report date to print."),
+    lenient: bool = LENIENT_OPTION,
+    format: Format = typer.Option(Format.rich, "--format", "-f", help="rich or json."),
+) -> None:
+    """Is the gap closing? The gap in each wave and its change, with 95% CIs.
+
+    Items are matched by id, so waves may come from different survey versions (pass a
+    saved result.json for a wave analysed with another definition).
+    """
+    from alignscan.report.tabular import result_to_json
+    from alignscan.report.trend_html import render_trend_html
+
+    doc = compute_trend(waves, survey, labels, lenient)
+    text = result_to_json(doc)
+    if format is Format.json:
+        typer.echo(text, nl=False)
+    else:
+        print_trend(doc)
+    for path, content in ((json_path, text), (html_path, None)):
+        if path is None:
+            continue
+        body = content if content is not None else render_trend_html(doc, date=date)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(body, encoding="utf-8")
+        except OSError as exc:
+            fail(f"can't write {path}: {exc.strerror}", code=1)
+        if format is not Format.json:
+            stdout().print(f"wrote {path}")

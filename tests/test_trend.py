@@ -1,0 +1,168 @@
+"""Waves: the change in gap and its CI against an independent computation."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import numpy as np
+import pytest
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import confint_proportions_2indep
+
+from alignscan.analysis import analyze
+from alignscan.report.trend_html import render_trend_html
+from alignscan.trend import trend
+from conftest import make_responses, make_survey, random_codes
+
+Z = stats.norm.ppf(0.975)
+
+
+def wave(seed: int, shift: int, n: int = 300, survey=None, missing_item: int | None = None):
+    survey = survey or make_survey(
+        [[False, False], [False, True]], groups=("executive", "practitioner")
+    )
+    rng = np.random.default_rng(seed)
+    groups = rng.choice(["executive", "practitioner"], size=n, p=[0.3, 0.7])
+    codes = random_codes(rng, n, len(survey.items), missing=0.05)
+    ex = groups == "executive"
+    codes[ex] = np.where(codes[ex] > 0, np.clip(codes[ex] + shift, 1, 5), 0)
+    if missing_item is not None:
+        codes[:, missing_item] = 0
+    return codes, groups, analyze(make_responses(survey, codes, groups))
+
+
+def reference_item(codes, groups, k, reverse=False):
+    x = codes[:, k].astype(float)
+    if reverse:
+        x = np.where(x > 0, 6 - x, 0)
+    a = x[(groups == "executive") & (x > 0)]
+    b = x[(groups == "practitioner") & (x > 0)]
+    gap = a.mean() - b.mean()
+    se = math.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
+    return gap, se, a, b
+
+
+def test_change_and_ci_match_an_independent_computation() -> None:
+    c1, g1, r1 = wave(1, 1)
+    c2, g2, r2 = wave(2, 0)
+    doc = trend([r1, r2], ["Q1", "Q2"])
+    p_values = []
+    for k, row in enumerate(doc["items"]):
+        gap1, se1, a1, b1 = reference_item(c1, g1, k, reverse=(k == 3))
+        gap2, se2, a2, b2 = reference_item(c2, g2, k, reverse=(k == 3))
+        change = row["changes"][0]["gap"]
+        se = math.sqrt(se1**2 + se2**2)
+        assert change["change"] == pytest.approx(gap2 - gap1, abs=1e-9)
+        assert change["ci"] == pytest.approx([gap2 - gap1 - Z * se, gap2 - gap1 + Z * se], abs=1e-9)
+        assert change["p_value"] == pytest.approx(
+            2 * stats.norm.sf(abs(gap2 - gap1) / se), abs=1e-12
+        )
+        assert change["direction"] == ("closing" if abs(gap2) < abs(gap1) else "widening")
+        fav = row["changes"][0]["favorable"]["executive"]
+        x1, x2 = int((a1 >= 4).sum()), int((a2 >= 4).sum())
+        assert fav["change"] == pytest.approx(x2 / len(a2) - x1 / len(a1), abs=1e-12)
+        ref = confint_proportions_2indep(x2, len(a2), x1, len(a1), method="newcomb", compare="diff")
+        assert fav["ci"] == pytest.approx(list(ref), abs=1e-9)
+        p_values.append(change["p_value"])
+    dim_p = [d["changes"][0]["gap"]["p_value"] for d in doc["dimensions"]]
+    q = multipletests(dim_p + p_values, method="fdr_bh")[1]
+    reported = [d["changes"][0]["gap"]["q_value"] for d in doc["dimensions"]] + [
+        i["changes"][0]["gap"]["q_value"] for i in doc["items"]
+    ]
+    assert reported == pytest.approx(list(q), abs=1e-12)
+
+
+def test_an_unchanged_gap_has_a_ci_covering_zero() -> None:
+    _, _, r = wave(5, 1)
+    doc = trend([r, json.loads(json.dumps(r))])
+    for row in doc["items"] + doc["dimensions"]:
+        change = row["changes"][0]["gap"]
+        assert change["change"] == 0
+        assert change["ci"][0] < 0 < change["ci"][1]
+        assert change["p_value"] == 1.0
+        assert change["direction"] == "unchanged"
+
+
+def test_three_waves_give_consecutive_and_first_to_last_changes() -> None:
+    results = [wave(s, shift)[2] for s, shift in ((1, 2), (2, 1), (3, 0))]
+    doc = trend(results, ["Q1", "Q2", "Q3"])
+    pairs = [(c["from"], c["to"]) for c in doc["dimensions"][0]["changes"]]
+    assert pairs == [("Q1", "Q2"), ("Q2", "Q3"), ("Q1", "Q3")]
+    d = doc["dimensions"][0]
+    total = d["changes"][2]["gap"]["change"]
+    assert total == pytest.approx(
+        d["changes"][0]["gap"]["change"] + d["changes"][1]["gap"]["change"]
+    )
+
+
+def test_items_are_matched_by_id_across_survey_versions() -> None:
+    v1 = make_survey([[False, False], [False, True]], groups=("executive", "practitioner"))
+    dims = list(v1.dimensions)
+    renamed = dims[1].items[1].model_copy(update={"id": "q9", "text": "A new item"})
+    dims[1] = dims[1].model_copy(update={"items": [dims[1].items[0], renamed]})
+    v2 = v1.model_copy(update={"dimensions": dims, "version": "2"})
+    _, _, r1 = wave(1, 1, survey=v1)
+    _, _, r2 = wave(2, 0, survey=v2)
+    doc = trend([r1, r2], ["v1", "v2"])
+    ids = [i["id"] for i in doc["items"]]
+    assert ids == ["q1", "q2", "q3", "q4", "q9"]
+    by_id = {i["id"]: i for i in doc["items"]}
+    assert by_id["q4"]["waves_present"] == ["v1"] and by_id["q4"]["changes"] == []
+    assert by_id["q9"]["waves_present"] == ["v2"]
+    assert by_id["q1"]["changes"][0]["gap"] is not None
+    assert {p["id"] for p in doc["partial"]} == {"q4", "q9"}
+
+
+def test_a_cell_hidden_in_one_wave_stays_hidden() -> None:
+    _, _, r1 = wave(1, 1)
+    _, _, r2 = wave(2, 0, missing_item=0)
+    doc = trend([r1, r2])
+    q1 = doc["items"][0]
+    assert q1["waves"][1]["gap"] is None and q1["waves"][1]["favorable"]["executive"] is None
+    assert q1["changes"][0]["gap"] is None
+    assert q1["changes"][0]["favorable"]["executive"] is None
+    text = json.dumps(doc)
+    assert "NaN" not in text
+    html = render_trend_html(doc)
+    assert not re.search(r"https?://", html) and "<script" not in html
+    assert "hidden" in html
+
+
+def test_trend_needs_two_waves_with_the_same_comparison() -> None:
+    _, _, r = wave(1, 1)
+    with pytest.raises(ValueError):
+        trend([r])
+    other = json.loads(json.dumps(r))
+    other["compare"] = ["practitioner", "executive"]
+    with pytest.raises(ValueError):
+        trend([r, other])
+
+
+def test_trend_command(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    from alignscan.demo import write_demo_data
+
+    q1, q2 = write_demo_data(tmp_path / "demo", n=500)
+    out_json, out_html = tmp_path / "t.json", tmp_path / "t.html"
+    cmd = [sys.executable, "-m", "alignscan", "trend", str(q1), str(q2), "--labels", "Q1,Q2"]
+    done = subprocess.run(
+        [*cmd, "--json", str(out_json), "--html", str(out_html)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"COLUMNS": "120", "PATH": ""},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "closing" in done.stdout or "widening" in done.stdout
+    doc = json.loads(out_json.read_text())
+    assert doc["labels"] == ["Q1", "Q2"]
+    roi = next(d for d in doc["dimensions"] if d["id"] == "roi")
+    assert roi["changes"][0]["gap"]["direction"] == "closing"  # the demo's built-in trend
+    assert out_html.read_text().startswith("<!DOCTYPE html>")
+    bad = subprocess.run([*cmd[:-2], "--labels", "Q1"], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
