@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy.special import ndtr, ndtri, stdtrit
 
 from alignscan import __version__
 from alignscan.responses import ResponseSet
 from alignscan.survey import Survey
 
-Z95 = float(stats.norm.ppf(0.975))
+Z95 = float(ndtri(0.975))
 MAGNITUDES = ((0.147, "negligible"), (0.33, "small"), (0.474, "medium"))
 MAX_COMMENTS_PER_GROUP = 500
 RESULT_VERSION = 1
@@ -133,7 +133,7 @@ def mann_whitney(a: Dist, b: Dist) -> tuple[float | None, float | None]:
         return 1.0, delta
     mu = n1 * n2 / 2.0
     z = (max(u1, u2) - mu - 0.5) / s
-    p = min(1.0, 2.0 * float(stats.norm.sf(z)))
+    p = min(1.0, 2.0 * float(ndtr(-z)))
     return p, delta
 
 
@@ -147,7 +147,7 @@ def welch_ci(
     if se == 0.0:
         return [diff, diff]
     df = (va + vb) ** 2 / (va**2 / (n_a - 1) + vb**2 / (n_b - 1))
-    half = float(stats.t.ppf(0.975, df)) * se
+    half = float(stdtrit(df, 0.975)) * se
     return [diff - half, diff + half]
 
 
@@ -186,13 +186,20 @@ def benjamini_hochberg(p_values: list[float]) -> list[float]:
 
 
 def cronbach_alpha(scored: np.ndarray) -> tuple[float | None, int]:
-    """Cronbach's alpha, listwise over rows with every item answered; (alpha, n)."""
-    complete = scored[(scored > 0).all(axis=1)].astype(np.float64)
+    """Cronbach's alpha, listwise over rows with every item answered; (alpha, n).
+
+    Computed from integer sums and sums of squares (mergeable, exact until the end)."""
+    complete = scored[(scored > 0).all(axis=1)]
     n, k = complete.shape
     if k < 2 or n < 2:
         return None, n
-    item_var = complete.var(axis=0, ddof=1).sum()
-    total_var = complete.sum(axis=1).var(ddof=1)
+    wide = complete.astype(np.int64)
+    s1 = wide.sum(axis=0)
+    s2 = (wide * wide).sum(axis=0)
+    totals = wide.sum(axis=1)
+    t1, t2 = int(totals.sum()), int((totals * totals).sum())
+    item_var = sum((int(b) * n - int(a) * int(a)) for a, b in zip(s1, s2, strict=True))
+    total_var = t2 * n - t1 * t1  # both scaled by n(n-1), which cancels
     if total_var == 0:
         return None, n
     return float(k / (k - 1) * (1 - item_var / total_var)), n
@@ -214,8 +221,11 @@ def magnitude(delta: float | None) -> str | None:
 def count_cells(cells: np.ndarray, n_cells: int, keys: np.ndarray, n_keys: int) -> np.ndarray:
     """Counts per (cell, key) in one pass: the sufficient statistics. Rows with cell < 0
     are ignored. Returns an int64 array of shape (n_cells, n_keys)."""
-    ok = cells >= 0
-    flat = cells[ok].astype(np.int64) * n_keys + keys[ok].astype(np.int64)
+    if cells.min(initial=0) < 0:
+        ok = cells >= 0
+        cells, keys = cells[ok], keys[ok]
+    flat = cells.astype(np.int64) * n_keys
+    flat += keys
     return np.bincount(flat, minlength=n_cells * n_keys).reshape(n_cells, n_keys)
 
 
@@ -279,8 +289,13 @@ class _Level:
 
 
 def _levels(
-    scored: np.ndarray, survey: Survey, cells: np.ndarray, n_cells: int
+    scored: np.ndarray,
+    survey: Survey,
+    cells: np.ndarray,
+    n_cells: int,
+    dim_keys: list[tuple[np.ndarray, int]],
 ) -> tuple[list[_Level], list[_Level]]:
+    """Counts per cell for every item and dimension (one pass over each column)."""
     points = survey.scale.points
     favorable = survey.scale.favorable
     item_levels = []
@@ -291,10 +306,8 @@ def _levels(
         )
     dim_levels = []
     start = 0
-    for dim in survey.dimensions:
+    for dim, (keys, scale) in zip(survey.dimensions, dim_keys, strict=True):
         k = len(dim.items)
-        block = scored[:, start : start + k]
-        keys, scale = dimension_keys(block, points)
         counts = count_cells(cells, n_cells, keys, int(keys.max(initial=0)) + 1)
         code_counts = sum(item_levels[start + j].codes for j in range(k))
         fav = sum(item_levels[start + j].fav for j in range(k))
@@ -366,10 +379,16 @@ def analyze(rs: ResponseSet) -> dict[str, Any]:
             )
     points = survey.scale.points
     reverse = np.asarray([item.reverse for item in survey.items], dtype=bool)
-    scored = recode_reverse(rs.codes, reverse, points)
+    # column-major: every statistic walks one item column at a time
+    scored = np.asfortranarray(recode_reverse(rs.codes, reverse, points))
+    dim_keys = []
+    start = 0
+    for dim in survey.dimensions:
+        dim_keys.append(dimension_keys(scored[:, start : start + len(dim.items)], points))
+        start += len(dim.items)
 
     # overall: one cell per group
-    item_levels, dim_levels = _levels(scored, survey, group_idx, len(groups))
+    item_levels, dim_levels = _levels(scored, survey, group_idx, len(groups), dim_keys)
     ia, ib = groups.index(a_name), groups.index(b_name)
     all_cells = list(range(len(groups)))
     items_out = []
@@ -415,7 +434,7 @@ def analyze(rs: ResponseSet) -> dict[str, Any]:
             tests.append(gp)
     _apply_q(tests)
 
-    segments_out = _segments(rs, scored, survey, groups, group_idx, minimum)
+    segments_out = _segments(rs, scored, survey, groups, group_idx, minimum, dim_keys)
     group_sizes = {
         name: ({"n": int(n)} if n >= minimum else {"suppressed": True})
         for name, n in zip(groups, sizes, strict=True)
@@ -466,6 +485,7 @@ def _segments(
     groups: list[str],
     group_idx: np.ndarray,
     minimum: int,
+    dim_keys: list[tuple[np.ndarray, int]],
 ) -> list[dict[str, Any]]:
     a_name, b_name = survey.roles.compare
     out: list[dict[str, Any]] = []
@@ -477,7 +497,7 @@ def _segments(
         seg_idx = np.asarray(seg.codes, dtype=np.int64)
         cells = np.where((seg_idx >= 0) & (group_idx >= 0), seg_idx * n_groups + group_idx, -1)
         n_cells = len(values) * n_groups
-        _, dim_levels = _levels(scored, survey, cells, n_cells)
+        _, dim_levels = _levels(scored, survey, cells, n_cells, dim_keys)
         for dim, level in zip(survey.dimensions, dim_levels, strict=True):
             hidden: set[int] = set()
             for g in range(n_groups):

@@ -740,7 +740,7 @@ def _validate(raw: _Raw, survey: Survey, lenient: bool, status: _Status) -> Resp
     scale_lookup = answer_lookup(survey)
     points = survey.scale.points
     labels = ", ".join(survey.scale.labels)
-    codes = np.zeros((n_records, len(items)), dtype=np.int8)
+    codes = np.zeros((n_records, len(items)), dtype=np.int8, order="F")
     for k, item in enumerate(items):
         column = item.source_column
         values, idx = _dictionary_parts(raw.columns[position[column]])
@@ -851,7 +851,7 @@ def _result(
     rs = ResponseSet(
         survey=survey,
         source=raw.source,
-        codes=np.ascontiguousarray(codes[used]),
+        codes=codes if len(used) == len(codes) else np.asfortranarray(codes[used]),
         item_ids=[i.id for i in items],
         group=pd.Categorical.from_codes(group_idx[used].astype(np.int32), categories=groups),
         segments=segments,

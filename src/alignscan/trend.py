@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from scipy import stats
+from scipy.special import ndtr
 
 from alignscan import __version__
 from alignscan.analysis import Z95, benjamini_hochberg, newcombe_ci
@@ -43,7 +43,7 @@ def change_in_gap(gap1: float, se1: float, gap2: float, se2: float) -> dict[str,
         p = 1.0 if change == 0 else 0.0
     else:
         ci = [change - Z95 * se, change + Z95 * se]
-        p = float(2 * stats.norm.sf(abs(change) / se))
+        p = float(2 * ndtr(-abs(change) / se))
     if abs(gap2) < abs(gap1):
         direction = "closing"
     elif abs(gap2) > abs(gap1):
