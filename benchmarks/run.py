@@ -43,13 +43,18 @@ def measure(cmd: list[str], repeat: int) -> tuple[float, float]:
 
 
 def generate(rows: int, form: str) -> Path:
+    """The benchmark file, made once. Generated in a child process: a forked child's peak
+    memory figure starts from its parent's, so the harness itself must stay small."""
     path = DATA / f"responses-{rows}-{form}.csv"
     if not path.exists():
-        from alignscan.survey import load_survey
-        from alignscan.synthetic import generate_responses, write_csv
-
         print(f"generating {path.name} ...", file=sys.stderr)
-        write_csv(generate_responses(load_survey(), rows, seed=42, answers=form), path)
+        code = (
+            "import sys; from alignscan.survey import load_survey; "
+            "from alignscan.synthetic import generate_responses, write_csv; "
+            "write_csv(generate_responses(load_survey(), int(sys.argv[1]), seed=42, "
+            "answers=sys.argv[2]), sys.argv[3])"
+        )
+        subprocess.run([PY, "-c", code, str(rows), form, str(path)], check=True)
     return path
 
 

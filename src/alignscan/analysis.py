@@ -185,21 +185,32 @@ def benjamini_hochberg(p_values: list[float]) -> list[float]:
     return [float(v) for v in q]
 
 
-def cronbach_alpha(scored: np.ndarray) -> tuple[float | None, int]:
+def _moments(values: np.ndarray, flag: np.ndarray) -> tuple[int, int]:
+    """(sum, sum of squares) of non-negative integer `values` over rows where flag is 1,
+    via counts (no row selection, exact integers)."""
+    counts = np.bincount(values.astype(np.int64) * 2 + flag)[1::2]
+    v = np.arange(len(counts), dtype=np.int64)
+    return int((v * counts).sum()), int((v * v * counts).sum())
+
+
+def cronbach_alpha(block: np.ndarray) -> tuple[float | None, int]:
     """Cronbach's alpha, listwise over rows with every item answered; (alpha, n).
 
-    Computed from integer sums and sums of squares (mergeable, exact until the end)."""
-    complete = scored[(scored > 0).all(axis=1)]
-    n, k = complete.shape
+    Built from integer sums and sums of squares, which are mergeable across chunks."""
+    k = block.shape[1]
+    complete = (block > 0).all(axis=1)
+    n = int(complete.sum())
     if k < 2 or n < 2:
         return None, n
-    wide = complete.astype(np.int64)
-    s1 = wide.sum(axis=0)
-    s2 = (wide * wide).sum(axis=0)
-    totals = wide.sum(axis=1)
-    t1, t2 = int(totals.sum()), int((totals * totals).sum())
-    item_var = sum((int(b) * n - int(a) * int(a)) for a, b in zip(s1, s2, strict=True))
-    total_var = t2 * n - t1 * t1  # both scaled by n(n-1), which cancels
+    flag = complete.astype(np.int64)
+    item_var = 0  # each variance scaled by n(n-1), which cancels in the ratio
+    total = np.zeros(len(block), dtype=np.int64)
+    for j in range(k):
+        s1, s2 = _moments(block[:, j], flag)
+        item_var += s2 * n - s1 * s1
+        total += block[:, j]
+    t1, t2 = _moments(total, flag)
+    total_var = t2 * n - t1 * t1
     if total_var == 0:
         return None, n
     return float(k / (k - 1) * (1 - item_var / total_var)), n
