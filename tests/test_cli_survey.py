@@ -179,3 +179,17 @@ def test_init_writes_builtin_and_refuses_overwrite(tmp_path: Path) -> None:
     third = run("init", str(target), "--force")
     assert third.returncode == 0
     assert run("validate", str(target)).returncode == 0
+
+
+@pytest.mark.parametrize(
+    "flag,committed",
+    [("--result", "docs/result.schema.json"), ("--trend", "docs/trend.schema.json")],
+)
+def test_output_schemas_match_committed_files(flag: str, committed: str) -> None:
+    from alignscan.report.tabular import result_json_schema
+    from alignscan.trend import trend_json_schema
+
+    expected = result_json_schema() if flag == "--result" else trend_json_schema()
+    on_disk = json.loads((ROOT / committed).read_text("utf-8"))
+    assert on_disk == expected, f"{committed} is stale: run `alignscan schema {flag} > {committed}`"
+    assert json.loads(run("schema", flag).stdout) == expected

@@ -166,3 +166,12 @@ def test_trend_command(tmp_path) -> None:
     assert out_html.read_text().startswith("<!DOCTYPE html>")
     bad = subprocess.run([*cmd[:-2], "--labels", "Q1"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_trend_document_matches_its_schema() -> None:
+    import jsonschema
+
+    from alignscan.trend import trend_json_schema
+
+    results = [wave(s, shift)[2] for s, shift in ((1, 2), (2, 1), (3, 0))]
+    jsonschema.validate(json.loads(json.dumps(trend(results))), trend_json_schema())

@@ -190,3 +190,88 @@ def _change(
             "ci": newcombe_ci(c2[0], c2[1], c1[0], c1[1]),
         }
     return out
+
+
+def trend_json_schema() -> dict[str, Any]:
+    """JSON Schema (2020-12) of the trend document written by `alignscan trend --json`."""
+    num = {"type": "number"}
+    nullable_num = {"anyOf": [num, {"type": "null"}]}
+    pair = {"type": "array", "items": num, "minItems": 2, "maxItems": 2}
+    change = {
+        "anyOf": [
+            {"type": "null"},
+            {
+                "type": "object",
+                "properties": {
+                    "change": num,
+                    "ci": pair,
+                    "se": num,
+                    "p_value": num,
+                    "q_value": nullable_num,
+                    "direction": {"enum": ["closing", "widening", "unchanged"]},
+                },
+                "required": ["change", "ci", "p_value", "q_value", "direction"],
+            },
+        ]
+    }
+    fav_change = {
+        "anyOf": [
+            {"type": "null"},
+            {
+                "type": "object",
+                "properties": {"change": num, "ci": pair},
+                "required": ["change", "ci"],
+            },
+        ]
+    }
+    wave_cell = {
+        "type": "object",
+        "properties": {
+            "present": {"type": "boolean"},
+            "gap": nullable_num,
+            "se": nullable_num,
+            "mean_ci": pair,
+            "favorable": {"type": "object", "additionalProperties": nullable_num},
+        },
+        "required": ["present"],
+    }
+    row = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "title": {"type": "string"},
+            "dimension": {"type": "string"},
+            "waves_present": {"type": "array", "items": {"type": "string"}},
+            "waves": {"type": "array", "items": wave_cell},
+            "changes": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "from": {"type": "string"},
+                        "to": {"type": "string"},
+                        "gap": change,
+                        "favorable": {"type": "object", "additionalProperties": fav_change},
+                    },
+                    "required": ["from", "to", "gap", "favorable"],
+                },
+            },
+        },
+        "required": ["id", "title", "waves_present", "waves", "changes"],
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "alignscan trend",
+        "type": "object",
+        "required": ["trend_version", "labels", "compare", "waves", "dimensions", "items"],
+        "properties": {
+            "trend_version": {"const": TREND_VERSION},
+            "alignscan_version": {"type": "string"},
+            "labels": {"type": "array", "items": {"type": "string"}, "minItems": 2},
+            "compare": {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2},
+            "waves": {"type": "array", "items": {"type": "object"}},
+            "dimensions": {"type": "array", "items": row},
+            "items": {"type": "array", "items": row},
+            "partial": {"type": "array", "items": {"type": "object"}},
+        },
+    }

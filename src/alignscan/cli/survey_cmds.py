@@ -43,12 +43,17 @@ def schema(
     result: bool = typer.Option(
         False, "--result", help="Print the schema of the analysis result JSON instead."
     ),
+    trend: bool = typer.Option(False, "--trend", help="Print the schema of the trend JSON."),
 ) -> None:
     """Print the JSON Schema of the survey definition format (or of the result JSON)."""
     if result:
         from alignscan.report.tabular import result_json_schema
 
         data = result_json_schema()
+    elif trend:
+        from alignscan.trend import trend_json_schema
+
+        data = trend_json_schema()
     else:
         data = survey_mod.survey_json_schema()
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
