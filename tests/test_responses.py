@@ -225,3 +225,37 @@ def test_big_generated_file_reads_identically_to_its_codes(tmp_path: Path) -> No
     assert np.array_equal(a.codes, b.codes)
     expected = codes[[i.source_column for i in survey.items]].fillna(0).to_numpy(dtype=np.int8)
     assert np.array_equal(a.codes, expected)
+
+
+def test_surveymonkey_matrix_and_open_ended_columns_get_names(tmp_path: Path) -> None:
+    """A SurveyMonkey export as it comes: metadata columns, a matrix question whose
+    statements are in row 2, and an "Other (please specify)" open-ended column."""
+    import csv
+
+    text = (
+        "Respondent ID,Collector ID,Start Date,role,department,How much do you agree?,,,,"
+        "Which team?,,comment\n"
+        ",,,Response,Response,First,Second,Third,Fourth,Response,Other (please specify),"
+        "Open-Ended Response\n"
+    )
+    rows = [
+        [f"1{i}", "7", "2026-01-05", *r[1:3], *r[3:7], "Ops", "", r[7]] for i, r in enumerate(ROWS)
+    ]
+    path = tmp_path / "monkey.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        fh.write(text)
+        csv.writer(fh).writerows(rows)
+    survey_text = (CORPUS / "survey.yaml").read_text("utf-8")
+    for k, q in enumerate(["First", "Second", "Third", "Fourth"], start=1):
+        survey_text = survey_text.replace(
+            f"{{id: q{k}, text: ", f'{{id: q{k}, column: "How much do you agree? - {q}", text: '
+        )
+    survey_text = survey_text.replace("respondent_id: id\n", "respondent_id: Respondent ID\n")
+    from alignscan.survey import load_survey_text
+
+    monkey_survey = load_survey_text(survey_text).survey
+    assert monkey_survey is not None
+    rs = read_responses(path, monkey_survey)
+    assert rs.source.export_tool == "SurveyMonkey" and rs.source.header_rows == 2
+    assert rs.errors == [], rs.errors[:3]
+    assert rs.codes.tolist() == EXPECTED_CODES

@@ -209,17 +209,24 @@ def _detect_header_rows(rows: list[list[str]]) -> tuple[int, str | None]:
     return 1, None
 
 
+GENERIC_SUBHEADERS = ("Response", "Open-Ended Response")
+
+
 def _header_names(rows: list[list[str]], header_rows: int, tool: str | None) -> list[str]:
+    """Column names from the header row; for SurveyMonkey's two-row header, the question
+    (carried over the blank cells of a matrix) joined with its sub-question or option."""
     names = [c.strip() for c in rows[0]] if rows else []
     if tool == "SurveyMonkey" and header_rows >= 2 and len(rows) >= 2:
-        # matrix questions: question text once in row 1, sub-question in row 2
-        merged = []
+        merged, question = [], ""
         for i, name in enumerate(names):
             sub = rows[1][i].strip() if i < len(rows[1]) else ""
-            if sub and sub not in ("Response", "Open-Ended Response") and not name:
-                merged.append(sub)
-            else:
+            question = name or question
+            if not sub or sub == "Response":
+                merged.append(name or question)
+            elif sub == "Open-Ended Response" and name:
                 merged.append(name)
+            else:
+                merged.append(f"{question} - {sub}" if question else sub)
         names = merged
     return names
 
