@@ -42,20 +42,24 @@ def _gh_escape(text: str, prop: bool = False) -> str:
     return text
 
 
+def _annotate(level: str, file: str, line: int | None, col: int | None, message: str) -> None:
+    """One GitHub Actions workflow command: ::error file=F,line=L,col=C::message"""
+    props = f"file={_gh_escape(file, True)}"
+    if line:
+        props += f",line={line}"
+    if col:
+        props += f",col={col}"
+    sys.stdout.write(f"::{level} {props}::{_gh_escape(message)}\n")
+
+
 def print_problems(problems: list[Problem], fmt: Format, files_checked: int) -> None:
     if fmt is Format.json:
         sys.stdout.write(json.dumps([p.as_dict() for p in problems], indent=2) + "\n")
         return
     if fmt is Format.github:
         for p in problems:
-            level = "error" if p.severity == "error" else "warning"
-            props = f"file={_gh_escape(p.file, True)}"
-            if p.line:
-                props += f",line={p.line}"
-            if p.column:
-                props += f",col={p.column}"
             where = f"{p.path}: " if p.path else ""
-            sys.stdout.write(f"::{level} {props}::{_gh_escape(where + p.message)}\n")
+            _annotate(p.severity, p.file, p.line, p.column, where + p.message)
         return
     console = stdout()
     errors = [p for p in problems if p.severity == "error"]
@@ -136,11 +140,8 @@ def print_cell_errors(rs: object, fmt: Format, limit: int = 20) -> None:
         return
     if fmt is Format.github:
         for e in errors:
-            props = f"file={_gh_escape(e.file, True)}"
-            if e.row:
-                props += f",line={e.row}"
             col = f"{e.column}: " if e.column else ""
-            sys.stdout.write(f"::error {props}::{_gh_escape(col + e.reason)}\n")
+            _annotate("error", e.file, e.row, None, col + e.reason)
         return
     console = stdout()
     table = Table(title=f"{len(errors)} problem(s) in {rs.source.file}", header_style="bold")

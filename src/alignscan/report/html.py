@@ -365,7 +365,7 @@ def render_html(
     if trend is not None:
         from alignscan.report.trend_html import small_multiples
 
-        extra = {"trend_section": True, "t": trend, "grid": small_multiples(trend)[0]}
+        extra = {"trend_section": True, "t": trend, "grid": small_multiples(trend)}
     html = template.render(
         **extra,
         r=result,

@@ -11,7 +11,7 @@ from alignscan.report.html import _environment, plural, report_date
 CHART_W, CHART_H, PAD_L, PAD_R, PAD_T, PAD_B = 280, 150, 60, 40, 14, 30
 
 
-def small_multiples(trend: dict[str, Any]) -> list[dict[str, Any]]:
+def small_multiples(trend: dict[str, Any]) -> dict[str, Any]:
     """One chart per dimension: the gap in each wave with its 95% CI, and a zero line."""
     values = [
         v
@@ -100,5 +100,5 @@ def _context(trend: dict[str, Any]) -> dict[str, Any]:
         "b": b,
         "a_label": plural(a),
         "b_label": plural(b),
-        "grid": small_multiples(trend)[0],
+        "grid": small_multiples(trend),
     }
