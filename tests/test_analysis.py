@@ -295,3 +295,25 @@ def test_csv_neutralises_formula_injection_in_segment_values() -> None:
     text = result_to_csv(result)
     assert ",=HYPERLINK" not in text
     assert ",'=HYPERLINK(1)," in text
+
+
+def test_long_dimension_keeps_exact_scores_without_huge_keys() -> None:
+    """20 items in one dimension: scores are means over 10..20 answers (many distinct
+    fractions); the figures still match scipy."""
+    survey = make_survey([[False] * 19 + [True]], groups=("executive", "practitioner"), segments=())
+    rng = np.random.default_rng(8)
+    groups = np.asarray(["executive"] * 80 + ["practitioner"] * 120)
+    codes = random_codes(rng, 200, 20, missing=0.3)
+    result = analyze(make_responses(survey, codes, groups))
+    x = recoded(codes, [False] * 19 + [True], 5)
+    answered = (~np.isnan(x)).sum(axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        score = np.where(answered >= 10, np.nanmean(x, axis=1), np.nan)
+    sa = score[(groups == "executive") & ~np.isnan(score)]
+    sb = score[(groups == "practitioner") & ~np.isnan(score)]
+    dim = result["dimensions"][0]
+    close(dim["groups"]["executive"]["mean"], sa.mean())
+    close(dim["groups"]["practitioner"]["sd"], sb.std(ddof=1))
+    close(dim["gap"]["p_value"], stats.mannwhitneyu(sa, sb, method="asymptotic").pvalue)
+    close(dim["gap"]["cliffs_delta"], np.sign(sa[:, None] - sb[None, :]).mean())

@@ -3,18 +3,22 @@ and anonymity protection.
 
 The engine works on mergeable sufficient statistics: for every (cell, value) pair it
 counts respondents, where a cell is a role group (optionally within one segment value)
-and a value is an integer key (a scale code for items; a dimension score scaled to an
-integer). Everything reported (n, mean, sd, favorable share, Mann-Whitney U, Cliff's
-delta) is a function of those counts, so chunks of a file, or partitions on DuckDB or
-Spark (`GROUP BY cell, value`), can be counted separately and summed before the
-statistics are computed. Only Cronbach's alpha needs sums of squares and cross
-products, which are mergeable too.
+and a value is an integer key (a scale code for items; the rank of a distinct dimension
+score, whose exact value is kept as a fraction). Everything reported (n, mean, sd,
+favorable share, Mann-Whitney U, Cliff's delta) is a function of those counts, so chunks
+of a file, or partitions on DuckDB or Spark (`GROUP BY cell, value`), can be counted
+separately and summed before the statistics are computed. Cronbach's alpha needs integer
+sums and sums of squares over complete rows, which are mergeable too. (With rank keys,
+chunks must share one key table: the distinct scores of a dimension with k items on a
+p-point scale are known in advance, so a shared table is cheap to build.)
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -47,20 +51,27 @@ def recode_reverse(codes: np.ndarray, reverse: np.ndarray, points: int) -> np.nd
     return out
 
 
-def dimension_keys(scored: np.ndarray, points: int) -> tuple[np.ndarray, int]:
-    """Per-respondent dimension score as an exact integer key (score = key / scale).
+def dimension_keys(scored: np.ndarray, points: int) -> tuple[np.ndarray, list[Fraction]]:
+    """Per-respondent dimension scores as dense integer keys, and the exact score of each.
 
-    A score exists when at least ceil(k/2) of the k items are answered; key 0 = no score.
+    A score (mean of the answered items) exists when at least ceil(k/2) of the k items
+    are answered; key 0 = no score. Keys are ordered like the scores, so counts per key
+    are the sufficient statistics for means, variances and rank tests alike.
     """
     k = scored.shape[1]
     answered = (scored > 0).sum(axis=1)
     total = scored.sum(axis=1, dtype=np.int64)
-    minimum = math.ceil(k / 2)
-    scale = math.lcm(*range(max(minimum, 1), k + 1))
-    valid = answered >= minimum
-    keys = np.zeros(len(scored), dtype=np.int64)
-    keys[valid] = total[valid] * scale // answered[valid]
-    return keys, scale
+    valid = answered >= math.ceil(k / 2)
+    # (total, answered) pairs are few: at most (k * points + 1) * (k + 1) of them
+    pair = np.where(valid, total * (k + 1) + answered, 0)
+    present = np.flatnonzero(np.bincount(pair, minlength=1))
+    scores = {int(p): Fraction(int(p) // (k + 1), int(p) % (k + 1)) for p in present if p}
+    distinct = sorted(set(scores.values()))
+    rank = {score: i + 1 for i, score in enumerate(distinct)}
+    lut = np.zeros(int(present.max(initial=0)) + 1, dtype=np.int64)
+    for p, score in scores.items():
+        lut[p] = rank[score]
+    return lut[pair], [Fraction(0), *distinct]
 
 
 # ----------------------------------------------------------------------------- statistics
@@ -68,37 +79,32 @@ def dimension_keys(scored: np.ndarray, points: int) -> tuple[np.ndarray, int]:
 
 @dataclass(frozen=True)
 class Dist:
-    """A distribution as counts over integer keys; value of key i is values[i]."""
+    """A distribution as counts per key; key i has the value values[i], in ascending
+    order, and key 0 means "not answered"."""
 
-    counts: np.ndarray  # int64 counts per key (index = key)
-    scale: int = 1  # value = key / scale
+    counts: np.ndarray  # int64 counts per key
+    values: Sequence[int | Fraction]
 
     @property
     def n(self) -> int:
         return int(self.counts[1:].sum())
 
-    def _keys(self) -> tuple[np.ndarray, np.ndarray]:
+    def _sums(self) -> tuple[int, Fraction | int, Fraction | int]:
+        """(n, sum, sum of squares), exact."""
         keys = np.flatnonzero(self.counts)
-        keys = keys[keys > 0]
-        return keys, self.counts[keys]
+        pairs = [(self.values[i], int(self.counts[i])) for i in keys if i > 0]
+        n = sum(c for _, c in pairs)
+        return n, sum(v * c for v, c in pairs), sum(v * v * c for v, c in pairs)
 
     def mean(self) -> float | None:
-        keys, c = self._keys()
-        n = int(c.sum())
-        if n == 0:
-            return None
-        return float(int((keys * c).sum()) / (n * self.scale))
+        n, s1, _ = self._sums()
+        return float(Fraction(s1) / n) if n else None
 
     def sd(self) -> float | None:
-        keys, c = self._keys()
-        n = int(c.sum())
+        n, s1, s2 = self._sums()
         if n < 2:
             return None
-        s1 = int((keys * c).sum())
-        s2 = int((keys * keys * c).sum())
-        # exact integer arithmetic until the final division
-        var_num = s2 * n - s1 * s1
-        return math.sqrt(var_num / (n * (n - 1))) / self.scale
+        return math.sqrt(float(Fraction(s2 * n - s1 * s1) / (n * (n - 1))))
 
 
 def favorable_share(counts: np.ndarray, favorable: list[int]) -> tuple[int, int]:
@@ -242,13 +248,13 @@ def count_cells(cells: np.ndarray, n_cells: int, keys: np.ndarray, n_keys: int) 
 
 def group_cell(
     counts: np.ndarray,
-    scale: int,
+    values: Sequence[int | Fraction],
     favorable: tuple[int, int] | None,
     minimum: int,
     with_counts: np.ndarray | None,
 ) -> dict[str, Any]:
     """The published statistics of one group cell, or {"suppressed": true}."""
-    dist = Dist(counts, scale)
+    dist = Dist(counts, values)
     n = dist.n
     if n < minimum:
         return {"suppressed": True}
@@ -262,10 +268,14 @@ def group_cell(
 
 
 def gap(
-    a: np.ndarray, b: np.ndarray, scale: int, fav_a: tuple[int, int], fav_b: tuple[int, int]
+    a: np.ndarray,
+    b: np.ndarray,
+    values: Sequence[int | Fraction],
+    fav_a: tuple[int, int],
+    fav_b: tuple[int, int],
 ) -> dict[str, Any]:
     """Gap statistics A - B from two count vectors (neither suppressed)."""
-    da, db = Dist(a, scale), Dist(b, scale)
+    da, db = Dist(a, values), Dist(b, values)
     ma, mb, sa, sb = da.mean(), db.mean(), da.sd(), db.sd()
     assert ma is not None and mb is not None and sa is not None and sb is not None
     p, delta = mann_whitney(da, db)
@@ -293,7 +303,7 @@ class _Level:
     """Counts for one unit (an item or a dimension) over all cells."""
 
     counts: np.ndarray  # (cells, keys) counts of scores
-    scale: int
+    values: Sequence[int | Fraction]  # the score of each key
     fav: np.ndarray  # (cells,) favorable answers
     answered: np.ndarray  # (cells,) answered (for the favorable share)
     codes: np.ndarray | None  # (cells, points+1) code counts for display
@@ -304,26 +314,29 @@ def _levels(
     survey: Survey,
     cells: np.ndarray,
     n_cells: int,
-    dim_keys: list[tuple[np.ndarray, int]],
+    dim_keys: list[tuple[np.ndarray, list[Fraction]]],
 ) -> tuple[list[_Level], list[_Level]]:
     """Counts per cell for every item and dimension (one pass over each column)."""
     points = survey.scale.points
     favorable = survey.scale.favorable
     item_levels = []
+    codes = list(range(points + 1))
     for k in range(scored.shape[1]):
         counts = count_cells(cells, n_cells, scored[:, k], points + 1)
         item_levels.append(
-            _Level(counts, 1, counts[:, favorable].sum(axis=1), counts[:, 1:].sum(axis=1), counts)
+            _Level(
+                counts, codes, counts[:, favorable].sum(axis=1), counts[:, 1:].sum(axis=1), counts
+            )
         )
     dim_levels = []
     start = 0
-    for dim, (keys, scale) in zip(survey.dimensions, dim_keys, strict=True):
+    for dim, (keys, values) in zip(survey.dimensions, dim_keys, strict=True):
         k = len(dim.items)
-        counts = count_cells(cells, n_cells, keys, int(keys.max(initial=0)) + 1)
+        counts = count_cells(cells, n_cells, keys, len(values))
         code_counts = sum(item_levels[start + j].codes for j in range(k))
         fav = sum(item_levels[start + j].fav for j in range(k))
         answered = sum(item_levels[start + j].answered for j in range(k))
-        dim_levels.append(_Level(counts, scale, fav, answered, code_counts))
+        dim_levels.append(_Level(counts, values, fav, answered, code_counts))
         start += k
     return item_levels, dim_levels
 
@@ -338,7 +351,7 @@ def _group_cells(
             continue
         out[name] = group_cell(
             level.counts[cell],
-            level.scale,
+            level.values,
             (int(level.fav[cell]), int(level.answered[cell])),
             minimum,
             level.codes[cell] if level.codes is not None else None,
@@ -352,7 +365,7 @@ def _gap_of(level: _Level, cell_a: int, cell_b: int, groups: dict[str, Any], a: 
     return gap(
         level.counts[cell_a],
         level.counts[cell_b],
-        level.scale,
+        level.values,
         (int(level.fav[cell_a]), int(level.answered[cell_a])),
         (int(level.fav[cell_b]), int(level.answered[cell_b])),
     )
@@ -496,7 +509,7 @@ def _segments(
     groups: list[str],
     group_idx: np.ndarray,
     minimum: int,
-    dim_keys: list[tuple[np.ndarray, int]],
+    dim_keys: list[tuple[np.ndarray, list[Fraction]]],
 ) -> list[dict[str, Any]]:
     a_name, b_name = survey.roles.compare
     out: list[dict[str, Any]] = []
@@ -512,7 +525,9 @@ def _segments(
         for dim, level in zip(survey.dimensions, dim_levels, strict=True):
             hidden: set[int] = set()
             for g in range(n_groups):
-                sizes = {v: Dist(level.counts[v * n_groups + g]).n for v in range(len(values))}
+                sizes = {
+                    v: int(level.counts[v * n_groups + g, 1:].sum()) for v in range(len(values))
+                }
                 hidden |= {v * n_groups + g for v in complementary_hidden(sizes, minimum)}
             for v, value in enumerate(values):
                 cell_ids = [v * n_groups + g for g in range(n_groups)]
