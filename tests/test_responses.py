@@ -259,3 +259,16 @@ def test_surveymonkey_matrix_and_open_ended_columns_get_names(tmp_path: Path) ->
     assert rs.source.export_tool == "SurveyMonkey" and rs.source.header_rows == 2
     assert rs.errors == [], rs.errors[:3]
     assert rs.codes.tolist() == EXPECTED_CODES
+
+
+def test_windows_1252_text_after_the_first_block_is_still_read(survey, tmp_path: Path) -> None:
+    lines = ["id,role,department,q1,q2,q3,q4,comment"]
+    lines += [f"r{i},VP,Dept,4,4,4,4,plain" for i in range(30_000)]  # > the sniffed block
+    lines += ["rX,Engineer,Ingénierie,Agree,4,4,4,café"]
+    path = tmp_path / "late.csv"
+    path.write_bytes("\n".join(lines).encode("cp1252"))
+    rs = read_responses(path, survey)
+    assert rs.ok and rs.source.encoding == "cp1252"
+    assert rs.rows.read == 30_001
+    assert list(rs.segments["department"].categories) == ["Dept", "Ingénierie"]
+    assert rs.comments["comment"][-1] == "café"

@@ -299,7 +299,7 @@ def _read_csv(
         ragged.append((row.number, row.expected_columns, row.actual_columns))  # type: ignore[attr-defined]
         return "skip"
 
-    def read(threads: bool) -> object:
+    def read(threads: bool, enc: str) -> object:
         return pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(
@@ -323,18 +323,27 @@ def _read_csv(
             ),
         )
 
-    try:
-        table = read(threads=True)
-        if ragged:  # the multithreaded reader can't number rows: read again, in order
-            ragged.clear()
-            table = read(threads=False)
-    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        message = str(exc)
-        if "UTF8" in message or "decode" in message.lower():
-            reason = f"the file is not valid {enc} text; pass --encoding"
-        else:
-            reason = "the file can't be parsed as CSV (" + message.split("\n")[0][:120] + ")"
-        raise ResponsesError(CellError(file, None, None, None, reason, "unreadable")) from None
+    # A file that looks like UTF-8 in its first block may still hold Windows-1252 further on.
+    fallback = "cp1252" if encoding is None and enc in ("utf-8", "utf-8-sig") else None
+    while True:
+        try:
+            table = read(True, enc)
+            if ragged:  # the multithreaded reader can't number rows: read again, in order
+                ragged.clear()
+                table = read(False, enc)
+            break
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            message = str(exc)
+            bad_text = "UTF8" in message or "decode" in message.lower()
+            if bad_text and fallback:
+                enc, fallback = fallback, None
+                ragged.clear()
+                continue
+            if bad_text:
+                reason = f"the file is not valid {enc} text; pass --encoding"
+            else:  # pyarrow's detail may quote a row: keep only its kind of error
+                reason = "the file can't be parsed as CSV (" + message.split(":")[0][:80] + ")"
+            raise ResponsesError(CellError(file, None, None, None, reason, "unreadable")) from None
     n = table.num_rows
     first_data_row = n_header + 1
     ragged_rows = sorted(r for r, _, _ in ragged if r is not None)
