@@ -272,3 +272,44 @@ def test_windows_1252_text_after_the_first_block_is_still_read(survey, tmp_path:
     assert rs.rows.read == 30_001
     assert list(rs.segments["department"].categories) == ["Dept", "Ingénierie"]
     assert rs.comments["comment"][-1] == "café"
+
+
+def test_quoted_newlines_across_parser_blocks(survey, tmp_path: Path, monkeypatch) -> None:
+    """The fast parallel pass may cut the file inside a quoted value; the reader must
+    notice and fall back, so every row and row number stays right."""
+    import csv
+
+    import alignscan.responses as responses
+
+    monkeypatch.setattr(responses, "BLOCK_SIZE", 1024)
+    rows = [
+        [
+            f"r{i}",
+            "VP" if i % 3 else "Engineer",
+            "D",
+            str(1 + i % 5),
+            "4",
+            "Agree",
+            "2",
+            f'line one of {i},\nline two, "quoted"\nline three',
+        ]
+        for i in range(2000)
+    ]
+    rows[1500][3] = "nine"
+    path = tmp_path / "multiline.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(
+            [["id", "role", "department", "q1", "q2", "q3", "q4", "comment"], *rows]
+        )
+    rs = read_responses(path, survey)
+    assert rs.rows.read == 2000
+    assert [(e.row, e.column, e.value) for e in rs.errors] == [(1502, "q1", "nine")]
+    rows[1500][3] = "3"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(
+            [["id", "role", "department", "q1", "q2", "q3", "q4", "comment"], *rows]
+        )
+    rs = read_responses(path, survey)
+    assert rs.ok and rs.rows.used == 2000
+    assert rs.codes[:, 0].tolist() == [int(r[3]) for r in rows]
+    assert rs.comments["comment"][7] == 'line one of 7,\nline two, "quoted"\nline three'

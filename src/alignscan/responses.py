@@ -27,6 +27,7 @@ from alignscan.survey import Survey, normalise
 BLANK_SEGMENT = "(blank)"
 SAMPLE_BYTES = 256 * 1024
 LARGE_FILE_BYTES = 50 * 1024 * 1024
+BLOCK_SIZE = 1 << 24  # bytes pyarrow parses per thread task
 
 
 @dataclass(frozen=True)
@@ -299,19 +300,22 @@ def _read_csv(
         ragged.append((row.number, row.expected_columns, row.actual_columns))  # type: ignore[attr-defined]
         return "skip"
 
-    def read(threads: bool, enc: str) -> object:
+    def read(safe: bool, enc: str) -> object:
+        """The fast pass runs on all cores and lets pyarrow split the file at any newline;
+        the safe pass (newlines inside quoted values, rows numbered in order) runs when
+        the fast one meets a row it can't parse."""
         return pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(
                 column_names=read_names,
                 skip_rows_after_names=n_header,
                 encoding="utf8" if enc in ("utf-8", "utf-8-sig") else enc,
-                use_threads=threads,
-                block_size=1 << 24,
+                use_threads=not safe,
+                block_size=BLOCK_SIZE,
             ),
             parse_options=pacsv.ParseOptions(
                 delimiter=delim,
-                newlines_in_values=True,
+                newlines_in_values=safe,
                 ignore_empty_lines=False,
                 invalid_row_handler=on_invalid,
             ),
@@ -323,14 +327,22 @@ def _read_csv(
             ),
         )
 
+    multiline_header = any("\n" in c or "\r" in c for r in head[:n_header] for c in r)
     # A file that looks like UTF-8 in its first block may still hold Windows-1252 further on.
     fallback = "cp1252" if encoding is None and enc in ("utf-8", "utf-8-sig") else None
     while True:
         try:
-            table = read(True, enc)
-            if ragged:  # the multithreaded reader can't number rows: read again, in order
-                ragged.clear()
+            try:
+                if multiline_header:  # the fast pass would skip lines, not rows
+                    raise pa.ArrowInvalid("multi-line header")
                 table = read(False, enc)
+            except pa.ArrowInvalid as exc:
+                if "UTF8" in str(exc):
+                    raise
+                ragged.append((None, 0, 0))  # unparseable in the fast pass: go safe
+            if ragged:
+                ragged.clear()
+                table = read(True, enc)
             break
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             message = str(exc)
