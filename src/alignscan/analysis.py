@@ -19,6 +19,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -78,33 +79,59 @@ def dimension_keys(scored: np.ndarray, points: int) -> tuple[np.ndarray, list[Fr
 
 
 @dataclass(frozen=True)
+class ValueTable:
+    """The exact value of each key: numerator / denominator (key 0 = not answered)."""
+
+    num: np.ndarray  # int64
+    den: np.ndarray  # int64, > 0
+
+    @classmethod
+    def of(cls, values: Sequence[int | Fraction]) -> ValueTable:
+        fracs = [Fraction(v) for v in values]
+        return cls(
+            np.asarray([f.numerator for f in fracs], dtype=np.int64),
+            np.asarray([f.denominator for f in fracs], dtype=np.int64),
+        )
+
+    @cached_property
+    def denominators(self) -> list[tuple[int, np.ndarray]]:
+        return [(int(d), self.den == d) for d in np.unique(self.den[1:])]
+
+
+@dataclass(frozen=True)
 class Dist:
-    """A distribution as counts per key; key i has the value values[i], in ascending
-    order, and key 0 means "not answered"."""
+    """A distribution as counts per key; keys are ordered like their values, and key 0
+    means "not answered"."""
 
     counts: np.ndarray  # int64 counts per key
-    values: Sequence[int | Fraction]
+    values: ValueTable
 
     @property
     def n(self) -> int:
         return int(self.counts[1:].sum())
 
-    def _sums(self) -> tuple[int, Fraction | int, Fraction | int]:
-        """(n, sum, sum of squares), exact."""
-        keys = np.flatnonzero(self.counts)
-        pairs = [(self.values[i], int(self.counts[i])) for i in keys if i > 0]
-        n = sum(c for _, c in pairs)
-        return n, sum(v * c for v, c in pairs), sum(v * v * c for v, c in pairs)
+    @cached_property
+    def _sums(self) -> tuple[int, Fraction, Fraction]:
+        """(n, sum, sum of squares), exact: integer sums per denominator."""
+        c = self.counts.astype(np.int64, copy=True)
+        c[0] = 0
+        num = self.values.num
+        s1, s2 = Fraction(0), Fraction(0)
+        for d, mask in self.values.denominators:
+            cm, nm = c[mask], num[mask]
+            s1 += Fraction(int((cm * nm).sum()), d)
+            s2 += Fraction(int((cm * nm * nm).sum()), d * d)
+        return int(c.sum()), s1, s2
 
     def mean(self) -> float | None:
-        n, s1, _ = self._sums()
-        return float(Fraction(s1) / n) if n else None
+        n, s1, _ = self._sums
+        return float(s1 / n) if n else None
 
     def sd(self) -> float | None:
-        n, s1, s2 = self._sums()
+        n, s1, s2 = self._sums
         if n < 2:
             return None
-        return math.sqrt(float(Fraction(s2 * n - s1 * s1) / (n * (n - 1))))
+        return math.sqrt(float((s2 * n - s1 * s1) / (n * (n - 1))))
 
 
 def favorable_share(counts: np.ndarray, favorable: list[int]) -> tuple[int, int]:
@@ -236,19 +263,23 @@ def magnitude(delta: float | None) -> str | None:
 
 
 def count_cells(cells: np.ndarray, n_cells: int, keys: np.ndarray, n_keys: int) -> np.ndarray:
-    """Counts per (cell, key) in one pass: the sufficient statistics. Rows with cell < 0
-    are ignored. Returns an int64 array of shape (n_cells, n_keys)."""
-    if cells.min(initial=0) < 0:
-        ok = cells >= 0
-        cells, keys = cells[ok], keys[ok]
-    flat = cells.astype(np.int64) * n_keys
+    """Counts per (cell, key) in one pass: the sufficient statistics. `cells` is int64
+    with no negative entries (see `_valid_cells`). Returns shape (n_cells, n_keys)."""
+    flat = cells * n_keys
     flat += keys
     return np.bincount(flat, minlength=n_cells * n_keys).reshape(n_cells, n_keys)
 
 
+def _valid_cells(cells: np.ndarray, n_cells: int) -> np.ndarray:
+    """Rows outside every cell (negative) go to an extra cell that is dropped later."""
+    out = cells.astype(np.int64, copy=True)
+    out[out < 0] = n_cells
+    return out
+
+
 def group_cell(
     counts: np.ndarray,
-    values: Sequence[int | Fraction],
+    values: ValueTable,
     favorable: tuple[int, int] | None,
     minimum: int,
     with_counts: np.ndarray | None,
@@ -270,7 +301,7 @@ def group_cell(
 def gap(
     a: np.ndarray,
     b: np.ndarray,
-    values: Sequence[int | Fraction],
+    values: ValueTable,
     fav_a: tuple[int, int],
     fav_b: tuple[int, int],
 ) -> dict[str, Any]:
@@ -303,7 +334,7 @@ class _Level:
     """Counts for one unit (an item or a dimension) over all cells."""
 
     counts: np.ndarray  # (cells, keys) counts of scores
-    values: Sequence[int | Fraction]  # the score of each key
+    values: ValueTable  # the score of each key
     fav: np.ndarray  # (cells,) favorable answers
     answered: np.ndarray  # (cells,) answered (for the favorable share)
     codes: np.ndarray | None  # (cells, points+1) code counts for display
@@ -320,9 +351,10 @@ def _levels(
     points = survey.scale.points
     favorable = survey.scale.favorable
     item_levels = []
-    codes = list(range(points + 1))
+    codes = ValueTable.of(range(points + 1))
+    cells = _valid_cells(cells, n_cells)
     for k in range(scored.shape[1]):
-        counts = count_cells(cells, n_cells, scored[:, k], points + 1)
+        counts = count_cells(cells, n_cells + 1, scored[:, k], points + 1)[:n_cells]
         item_levels.append(
             _Level(
                 counts, codes, counts[:, favorable].sum(axis=1), counts[:, 1:].sum(axis=1), counts
@@ -332,11 +364,11 @@ def _levels(
     start = 0
     for dim, (keys, values) in zip(survey.dimensions, dim_keys, strict=True):
         k = len(dim.items)
-        counts = count_cells(cells, n_cells, keys, len(values))
+        counts = count_cells(cells, n_cells + 1, keys, len(values))[:n_cells]
         code_counts = sum(item_levels[start + j].codes for j in range(k))
         fav = sum(item_levels[start + j].fav for j in range(k))
         answered = sum(item_levels[start + j].answered for j in range(k))
-        dim_levels.append(_Level(counts, values, fav, answered, code_counts))
+        dim_levels.append(_Level(counts, ValueTable.of(values), fav, answered, code_counts))
         start += k
     return item_levels, dim_levels
 
