@@ -86,10 +86,15 @@ def main() -> None:
                 [PY, str(ROOT / "benchmarks" / "peer_pandas_scipy.py"), str(labels)],
             )
         )
-    results = {}
-    for name, cmd in rows:
-        results[name] = measure(cmd, args.repeat)
-        print(f"{name}: {results[name][0]:.2f} s, {results[name][1]:.0f} MiB", file=sys.stderr)
+    # Round-robin repeats: this machine's speed drifts, so each command's best run is
+    # taken from the same stretches of time as the others'.
+    results: dict[str, tuple[float, float]] = {}
+    for round_ in range(args.repeat):
+        for name, cmd in rows:
+            wall, rss = measure(cmd, 1)
+            if name not in results or wall < results[name][0]:
+                results[name] = (wall, rss)
+            print(f"[{round_ + 1}] {name}: {wall:.2f} s, {rss:.0f} MiB", file=sys.stderr)
     base = results["pyarrow `read_csv` alone (labels file)"][0]
     print(
         f"\n{args.rows:,} respondents x 30 items x 2 segment columns, labels form "
