@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from alignscan.survey import Survey, normalise
 
@@ -87,6 +86,30 @@ class RowCounts:
         return sum(self.excluded.values())
 
 
+@dataclass(frozen=True)
+class Labels:
+    """A categorical column: integer codes into `categories` (-1 = no category).
+
+    The same `.codes` / `.categories` interface as a pandas Categorical, without pandas."""
+
+    codes: np.ndarray
+    categories: list[str]
+
+    @classmethod
+    def from_codes(cls, codes: np.ndarray, categories: list[str]) -> Labels:
+        return cls(np.asarray(codes, dtype=np.int32), list(categories))
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        names = np.asarray([*self.categories, None], dtype=object)
+        return iter(names[self.codes].tolist())
+
+    def counts(self) -> np.ndarray:
+        return np.bincount(self.codes[self.codes >= 0], minlength=len(self.categories))
+
+
 @dataclass
 class ResponseSet:
     """Validated, coded responses: one row per used respondent.
@@ -102,8 +125,8 @@ class ResponseSet:
     source: SourceInfo
     codes: np.ndarray
     item_ids: list[str]
-    group: pd.Categorical
-    segments: dict[str, pd.Categorical]
+    group: Labels
+    segments: dict[str, Labels]
     comments: dict[str, np.ndarray]
     rows: RowCounts
     cells_set_missing: dict[str, int] = field(default_factory=dict)  # lenient: reason -> cells
@@ -124,8 +147,11 @@ class ResponseSet:
         return {item: float(s) for item, s in zip(self.item_ids, share, strict=True)}
 
     def group_sizes(self) -> dict[str, int]:
-        counts = pd.Series(self.group).value_counts()
-        return {g: int(counts.get(g, 0)) for g in self.group.categories}
+        counts = np.bincount(
+            np.asarray(self.group.codes)[np.asarray(self.group.codes) >= 0],
+            minlength=len(self.group.categories),
+        )
+        return {str(g): int(n) for g, n in zip(self.group.categories, counts, strict=True)}
 
 
 class ResponsesError(Exception):
@@ -743,7 +769,7 @@ def _validate(raw: _Raw, survey: Survey, lenient: bool, status: _Status) -> Resp
         else:
             nonblank = np.asarray([bool(v.strip()) for v in id_values] or [False])[id_idx] & keep
         candidates = np.nonzero(nonblank)[0]
-        seen = pd.Series(id_idx[candidates]).duplicated(keep="first").to_numpy()
+        seen = _repeats(id_idx[candidates])
         dups = candidates[seen]
         if len(dups):
             first_row = {}
@@ -805,6 +831,15 @@ def _validate(raw: _Raw, survey: Survey, lenient: bool, status: _Status) -> Resp
     return result
 
 
+def _repeats(values: np.ndarray) -> np.ndarray:
+    """True where a value already occurred earlier in the array."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    repeat = np.zeros(len(values), dtype=bool)
+    repeat[order[1:]] = ordered[1:] == ordered[:-1]
+    return repeat
+
+
 def _has_duplicates(arr: object) -> bool:
     import pyarrow.compute as pc
 
@@ -835,7 +870,7 @@ def _result(
     read = n_records - n_blank + len(raw.ragged)
     errors.sort(key=lambda e: (e.row or 0, e.column or ""))
     error_counts = dict(Counter(e.kind for e in errors))
-    empty_group = pd.Categorical([], categories=groups)
+    empty_group = Labels.from_codes(np.zeros(0, dtype=np.int32), groups)
     if errors or coded is None:
         if errors:
             excluded_counts = {"not analysed: the file has errors": read}
@@ -848,7 +883,7 @@ def _result(
             codes=np.zeros((0, len(items)), dtype=np.int8),
             item_ids=[i.id for i in items],
             group=empty_group,
-            segments={s: pd.Categorical([]) for s in survey.segments},
+            segments={s: Labels.from_codes(np.zeros(0), []) for s in survey.segments},
             comments={c.id: np.asarray([], dtype=object) for c in survey.comments},
             rows=RowCounts(
                 read=read, used=0, excluded={k: v for k, v in excluded_counts.items() if v}
@@ -866,7 +901,7 @@ def _result(
         shown = [v.strip() or BLANK_SEGMENT for v in values]
         cats = sorted(set(shown))
         remap = np.asarray([cats.index(v) for v in shown] or [0], dtype=np.int32)
-        segments[column] = pd.Categorical.from_codes(remap[idx[used]], categories=cats)
+        segments[column] = Labels.from_codes(remap[idx[used]], cats)
     comments = {}
     for comment in survey.comments:
         if comment.source_column in position:
@@ -881,7 +916,7 @@ def _result(
         source=raw.source,
         codes=codes if len(used) == len(codes) else np.asfortranarray(codes[used]),
         item_ids=[i.id for i in items],
-        group=pd.Categorical.from_codes(group_idx[used].astype(np.int32), categories=groups),
+        group=Labels.from_codes(group_idx[used], groups),
         segments=segments,
         comments=comments,
         rows=RowCounts(read=read, used=len(used), excluded=dict(excluded)),
