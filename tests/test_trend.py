@@ -175,3 +175,17 @@ def test_trend_document_matches_its_schema() -> None:
 
     results = [wave(s, shift)[2] for s, shift in ((1, 2), (2, 1), (3, 0))]
     jsonschema.validate(json.loads(json.dumps(trend(results))), trend_json_schema())
+
+
+def test_report_with_a_baseline_names_the_significant_change() -> None:
+    from alignscan.report.html import render_html
+
+    _, _, before = wave(1, 2, n=600)
+    _, _, after = wave(2, 0, n=600)
+    doc = trend([before, after], ["Q1", "Q2"])
+    html = render_html(after, trend=doc)
+    significant = [d for d in doc["dimensions"] if d["changes"][0]["gap"]["q_value"] < 0.05]
+    assert significant  # the executives' lift of two scale points disappears
+    top = max(significant, key=lambda d: abs(d["changes"][0]["gap"]["change"]))
+    assert f"Since Q1, the gap on {top['title']} has narrowed by" in html
+    assert 'id="trend"' in html and not re.search(r"https?://", html)

@@ -299,6 +299,27 @@ def headline(result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def trend_sentence(trend: dict[str, Any]) -> str | None:
+    """The largest significant change in a dimension gap since the first wave, in words."""
+    moves = []
+    for d in trend["dimensions"]:
+        change = d["changes"][-1]["gap"] if d["changes"] else None
+        if change and change["q_value"] is not None and change["q_value"] < SIGNIFICANT_Q:
+            moves.append((abs(change["change"]), d["title"], change, d["changes"][-1]["from"]))
+    if not moves:
+        return (
+            f"No dimension gap changed significantly since {trend['labels'][0]}."
+            if trend["dimensions"]
+            else None
+        )
+    _, title, change, since = max(moves, key=lambda m: m[0])
+    verb = {"closing": "narrowed", "widening": "widened"}.get(change["direction"], "moved")
+    return (
+        f"Since {since}, the gap on {title} has {verb} by {abs(change['change']):.2f} points "
+        f"(95% CI {change['ci'][0]:+.2f} to {change['ci'][1]:+.2f})."
+    )
+
+
 def recommendations(result: dict[str, Any], limit: int = 3) -> list[dict[str, Any]]:
     """The largest meaningful gaps (significant, not negligible), ranked by size then q."""
     meaningful = [
@@ -365,7 +386,12 @@ def render_html(
     if trend is not None:
         from alignscan.report.trend_html import small_multiples
 
-        extra = {"trend_section": True, "t": trend, "grid": small_multiples(trend)}
+        extra = {
+            "trend_section": True,
+            "t": trend,
+            "grid": small_multiples(trend),
+            "trend_sentence": trend_sentence(trend),
+        }
     html = template.render(
         **extra,
         r=result,
