@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +13,8 @@ from alignscan.cli import app
 from alignscan.cli.output import (
     Format,
     fail,
+    load_result_or_exit,
     load_survey_or_exit,
-    print_cell_errors,
     read_responses_or_exit,
     stdout,
 )
@@ -27,8 +26,7 @@ from alignscan.cli.responses_cmds import (
     LENIENT_OPTION,
     SHEET_OPTION,
     SURVEY_OPTION,
-    check_summary,
-    print_check_summary,
+    exit_if_invalid,
     reader_options,
     write_errors_file,
 )
@@ -198,13 +196,7 @@ def analyze(
     options = reader_options(lenient, delimiter, sheet, header_rows, encoding)
     rs = read_responses_or_exit(responses, definition, **options)
     write_errors_file(rs, errors)
-    if not rs.ok:  # type: ignore[attr-defined]
-        if format is Format.json:
-            typer.echo(json.dumps(check_summary(rs), indent=2, ensure_ascii=False))
-        else:
-            print_check_summary(check_summary(rs), rs)
-            print_cell_errors(rs, format)
-        raise typer.Exit(1)
+    exit_if_invalid(rs, format)
     try:
         result = run_analysis(rs)  # type: ignore[arg-type]
     except AnalysisError as exc:
@@ -268,32 +260,8 @@ def report(
 ) -> None:
     """Re-render the HTML report from a saved result, without the raw responses."""
     from alignscan.report.html import render_html
-    from alignscan.report.tabular import result_json_schema
 
-    if not result_file.exists():
-        fail(f"no such file: {result_file}", code=2)
-    try:
-        result = json.loads(result_file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        fail(f"{result_file} is not a readable result JSON ({type(exc).__name__})", code=1)
-        return
-    try:
-        import jsonschema
-    except ImportError:  # pragma: no cover - a dev dependency; the check is best-effort
-        jsonschema = None
-    if jsonschema is not None:
-        problems = sorted(
-            jsonschema.Draft202012Validator(result_json_schema()).iter_errors(result),
-            key=lambda e: list(e.path),
-        )
-        if problems:
-            where = "/".join(str(p) for p in problems[0].path) or "(top level)"
-            fail(
-                f"{result_file} is not an alignscan result: {where}: {problems[0].message}",
-                code=1,
-            )
-    elif not isinstance(result, dict) or result.get("result_version") != 1:
-        fail(f"{result_file} is not an alignscan result (result_version 1)", code=1)
+    result = load_result_or_exit(result_file)
     try:
         text = render_html(result, date=date)
     except (KeyError, TypeError, ValueError, IndexError) as exc:

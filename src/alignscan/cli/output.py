@@ -161,3 +161,27 @@ def print_cell_errors(rs: object, fmt: Format, limit: int = 20) -> None:
         console.print(f"... and {len(errors) - limit} more. Counts by reason:")
         for kind, count in Counter(e.kind for e in errors).most_common():
             console.print(f"  {kind.replace('_', ' ')}: {count}")
+
+
+def load_result_or_exit(path: object) -> dict[str, Any]:
+    """A saved result.json, checked against the result schema; exit 2 if missing, 1 if
+    it is not a readable, valid alignscan result."""
+    from pathlib import Path
+
+    import jsonschema
+
+    from alignscan.report.tabular import result_json_schema
+
+    path = Path(str(path))
+    if not path.exists():
+        fail(f"no such file: {path}", code=2)
+    try:
+        result = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        fail(f"{path} is not a readable result JSON ({type(exc).__name__})", code=1)
+    validator = jsonschema.Draft202012Validator(result_json_schema())
+    problems = sorted(validator.iter_errors(result), key=lambda e: list(e.path))
+    if problems:
+        where = "/".join(str(p) for p in problems[0].path) or "(top level)"
+        fail(f"{path} is not an alignscan result: {where}: {problems[0].message}", code=1)
+    return result  # type: ignore[no-any-return]

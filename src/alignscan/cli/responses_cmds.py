@@ -64,6 +64,18 @@ def write_errors_file(rs: object, errors_path: Path | None) -> None:
         fail(f"can't write {errors_path}: {exc.strerror}", code=1)
 
 
+def exit_if_invalid(rs: object, fmt: Format = Format.rich) -> None:
+    """For commands that go on to analyse: show what `check` shows and exit 1."""
+    if rs.ok:  # type: ignore[attr-defined]
+        return
+    if fmt is Format.json:
+        typer.echo(json.dumps(check_summary(rs), indent=2, ensure_ascii=False))
+    else:
+        print_check_summary(check_summary(rs), rs)
+        print_cell_errors(rs, fmt)
+    raise typer.Exit(1)
+
+
 def check_summary(rs: object) -> dict[str, object]:
     """What `check` reports, as plain data (group sizes below the minimum hidden)."""
     from alignscan.responses import ResponseSet

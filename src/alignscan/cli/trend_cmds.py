@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -14,39 +13,23 @@ from alignscan.cli import app
 from alignscan.cli.output import (
     Format,
     fail,
+    load_result_or_exit,
     load_survey_or_exit,
-    print_cell_errors,
     read_responses_or_exit,
     stdout,
 )
-from alignscan.cli.responses_cmds import (
-    LENIENT_OPTION,
-    SURVEY_OPTION,
-    check_summary,
-    print_check_summary,
-)
+from alignscan.cli.responses_cmds import LENIENT_OPTION, SURVEY_OPTION, exit_if_invalid
 
 
 def wave_result(path: Path, survey_path: Path | None, lenient: bool) -> dict[str, Any]:
     """A wave's result document: analysed from a responses file, or a saved result.json."""
     from alignscan.analysis import AnalysisError, analyze
 
-    if not path.exists():
-        fail(f"no such file: {path}", code=2)
     if path.suffix.lower() == ".json":
-        try:
-            result = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            fail(f"{path} is not a readable result JSON", code=1)
-        if not isinstance(result, dict) or result.get("result_version") != 1:
-            fail(f"{path} is not an alignscan result (result_version 1)", code=1)
-        return result
+        return load_result_or_exit(path)
     definition = load_survey_or_exit(survey_path)
     rs = read_responses_or_exit(path, definition, lenient=lenient)
-    if not rs.ok:  # type: ignore[attr-defined]
-        print_check_summary(check_summary(rs), rs)
-        print_cell_errors(rs, Format.rich)
-        raise typer.Exit(1)
+    exit_if_invalid(rs)
     try:
         return analyze(rs)  # type: ignore[arg-type]
     except AnalysisError as exc:
