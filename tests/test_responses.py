@@ -313,3 +313,26 @@ def test_quoted_newlines_across_parser_blocks(survey, tmp_path: Path, monkeypatc
     assert rs.ok and rs.rows.used == 2000
     assert rs.codes[:, 0].tolist() == [int(r[3]) for r in rows]
     assert rs.comments["comment"][7] == 'line one of 7,\nline two, "quoted"\nline three'
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("5 - Strongly agree", 5),
+        ("2) disagree", 2),
+        ("Agree (4)", 4),
+        ("Neutral [3]", 3),
+        (" 1 = Strongly disagree ", 1),
+        ("5 - Disagree", None),  # code and label disagree: an error, not a guess
+        ("Agree (5)", None),
+        ("6 - Agree", None),
+        ("nan", None),
+        ("inf", None),
+        ("4,0", 4),
+        ("0", None),
+    ],
+)
+def test_code_answer_forms(survey, text, expected) -> None:
+    from alignscan.responses import answer_lookup, code_answer
+
+    assert code_answer(text, answer_lookup(survey), survey.scale.points) == expected

@@ -14,6 +14,7 @@ import csv
 import difflib
 import io
 import os
+import re
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -527,17 +528,40 @@ def answer_lookup(survey: Survey) -> dict[str, int]:
     return lookup
 
 
+_CODE_AND_LABEL = (
+    re.compile(r"^(\d+)\s*[-–—=:.)]\s*(.+)$"),  # "5 - Strongly agree", "5) Strongly agree"
+    re.compile(r"^(.+?)\s*[(\[](\d+)[)\]]$"),  # "Strongly agree (5)"
+)
+
+
 def code_answer(text: str, lookup: dict[str, int], points: int) -> int | None:
-    """The code of one answer text; None when it is not a valid answer."""
+    """The code of one answer text; None when it is not a valid answer.
+
+    Accepts a label, an alias, a code (``4`` or ``4.0``), or a code and its label
+    together as many tools export them (``5 - Strongly agree``, ``Strongly agree (5)``)
+    when the two agree."""
     key = normalise(text)
     if key in lookup:
         return lookup[key]
     try:
         number = float(key.replace(",", "."))
     except ValueError:
-        return None
+        return _code_with_label(key, lookup, points)
     if number.is_integer() and 1 <= number <= points:
         return int(number)
+    return None
+
+
+def _code_with_label(key: str, lookup: dict[str, int], points: int) -> int | None:
+    for pattern in _CODE_AND_LABEL:
+        match = pattern.match(key)
+        if not match:
+            continue
+        first, second = match.groups()
+        number, label = (first, second) if first.isdigit() else (second, first)
+        code = lookup.get(label.strip())
+        if code and int(number) == code and code <= points:
+            return code
     return None
 
 
