@@ -336,3 +336,82 @@ def test_code_answer_forms(survey, text, expected) -> None:
     from alignscan.responses import answer_lookup, code_answer
 
     assert code_answer(text, answer_lookup(survey), survey.scale.points) == expected
+
+
+def test_a_realistic_qualtrics_export(tmp_path: Path) -> None:
+    """Qualtrics as it comes: metadata columns, question text with quotes and commas in
+    row 2, ImportId JSON in row 3, a matrix exported as Q2_1..Q2_4, UTF-8 with BOM, CRLF."""
+    import csv
+    import io
+
+    from alignscan.survey import load_survey_text
+
+    text = (CORPUS / "survey.yaml").read_text("utf-8")
+    for k in range(1, 5):
+        text = text.replace(f"{{id: q{k}, text: ", f"{{id: q{k}, column: Q2_{k}, text: ")
+    text = text.replace("respondent_id: id\n", "respondent_id: ResponseId\n")
+    text = (
+        text.replace("column: role\n", "column: Q1\n")
+        .replace("segments: [department]", "segments: [Q4]")
+        .replace(
+            "{id: comment, text: Anything else?}", "{id: comment, text: Anything else?, column: Q3}"
+        )
+    )
+    survey = load_survey_text(text).survey
+    assert survey is not None
+    meta = [
+        "StartDate",
+        "EndDate",
+        "Status",
+        "Progress",
+        "Duration (in seconds)",
+        "Finished",
+        "RecordedDate",
+        "ResponseId",
+    ]
+    header = [*meta, "Q1", "Q2_1", "Q2_2", "Q2_3", "Q2_4", "Q3", "Q4"]
+    questions = [
+        *meta,
+        "What is your role?",
+        'How much do you agree? - "AI pays off", really',
+        "How much do you agree? - Second",
+        "How much do you agree? - Third",
+        "How much do you agree? - Fourth",
+        "Anything else?",
+        "Department",
+    ]
+    import_ids = [f'{{"ImportId":"{h}"}}' for h in header]
+    rows = [
+        [
+            "2026-01-05 09:00:00",
+            "2026-01-05 09:05:00",
+            "IP Address",
+            "100",
+            "300",
+            "True",
+            "2026-01-05 09:05:00",
+            f"R_{i:04d}",
+            r[1],
+            r[3],
+            r[4],
+            r[5],
+            r[6],
+            r[7],
+            r[2],
+        ]
+        for i, r in enumerate(ROWS)
+    ]
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows([header, questions, import_ids, *rows])
+    path = tmp_path / "qualtrics.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + out.getvalue().encode("utf-8"))
+    rs = read_responses(path, survey)
+    assert rs.source.export_tool == "Qualtrics" and rs.source.header_rows == 3
+    assert rs.errors == [], rs.errors[:3]
+    assert rs.codes.tolist() == EXPECTED_CODES
+    rows[2][9] = "Agreed"  # the third respondent: spreadsheet row 6
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows([header, questions, import_ids, *rows])
+    path.write_bytes(b"\xef\xbb\xbf" + out.getvalue().encode("utf-8"))
+    rs = read_responses(path, survey)
+    assert [(e.row, e.column, e.value) for e in rs.errors] == [(6, "Q2_1", "Agreed")]
