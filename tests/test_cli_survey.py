@@ -193,3 +193,54 @@ def test_output_schemas_match_committed_files(flag: str, committed: str) -> None
     on_disk = json.loads((ROOT / committed).read_text("utf-8"))
     assert on_disk == expected, f"{committed} is stale: run `alignscan schema {flag} > {committed}`"
     assert json.loads(run("schema", flag).stdout) == expected
+
+
+def test_every_help_example_runs(tmp_path: Path) -> None:
+    """The example in each command's --help works as written (after `make demo`)."""
+    import re
+    import shlex
+
+    from alignscan.demo import write_demo_data
+
+    shutil.copytree(ROOT / "surveys", tmp_path / "surveys")
+    write_demo_data(tmp_path / "reports" / "demo", n=400)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "alignscan",
+            "analyze",
+            "reports/demo/responses.csv",
+            "--out",
+            "reports/demo",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        check=True,
+        timeout=300,
+    )
+    env = {**os.environ, "COLUMNS": "300"}
+    examples = {}
+    for command in app.registered_commands:
+        name = command.name or command.callback.__name__
+        epilog = command.epilog or ""
+        match = re.search(r"Example:\s+(alignscan [^(]+)", epilog)
+        assert match, name
+        examples[name] = match.group(1).strip()
+    for name, example in examples.items():
+        argv = shlex.split(example)
+        target = None
+        if ">" in argv:
+            target = tmp_path / argv[argv.index(">") + 1]
+            argv = argv[: argv.index(">")]
+        done = subprocess.run(
+            [sys.executable, "-m", *argv],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+        assert done.returncode == 0, (name, example, done.stdout[-500:], done.stderr[-500:])
+        if target is not None:
+            target.write_text(done.stdout, encoding="utf-8")

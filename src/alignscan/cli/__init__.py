@@ -17,7 +17,7 @@ app = typer.Typer(
     name="alignscan",
     help=(
         "Measure how far a company's executives and practitioners disagree.\n\n"
-        "Example:  alignscan analyze responses.csv --out reports/"
+        "Example (after `make demo`):  alignscan analyze reports/demo/responses.csv"
     ),
     no_args_is_help=True,
     add_completion=False,

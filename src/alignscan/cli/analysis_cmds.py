@@ -146,7 +146,7 @@ def render_html_or_none(
 
 @app.command(
     epilog=(
-        "Example:  alignscan analyze responses.csv --out reports/acme "
+        "Example:  alignscan analyze reports/demo/responses.csv --out reports/acme "
         "(writes result.json, result.csv and report.html)"
     ),
 )

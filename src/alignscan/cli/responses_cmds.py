@@ -114,7 +114,7 @@ def check_summary(rs: object) -> dict[str, object]:
 
 
 @app.command(
-    epilog="Example:  alignscan check responses.csv --errors errors.csv",
+    epilog="Example:  alignscan check reports/demo/responses.csv --errors errors.csv",
 )
 def check(
     responses: Path = typer.Argument(..., help="Responses export: .csv or .xlsx."),

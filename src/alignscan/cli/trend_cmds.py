@@ -99,7 +99,10 @@ def print_trend(doc: dict[str, Any]) -> None:
 
 
 @app.command(
-    epilog="Example:  alignscan trend q1.csv q2.csv --labels Q1,Q2 --html trend.html",
+    epilog=(
+        "Example:  alignscan trend reports/demo/responses-q1.csv reports/demo/responses.csv "
+        "--labels Q1,Q2 --html trend.html"
+    ),
 )
 def trend(
     waves: list[Path] = typer.Argument(
