@@ -415,3 +415,22 @@ def test_a_realistic_qualtrics_export(tmp_path: Path) -> None:
     path.write_bytes(b"\xef\xbb\xbf" + out.getvalue().encode("utf-8"))
     rs = read_responses(path, survey)
     assert [(e.row, e.column, e.value) for e in rs.errors] == [(6, "Q2_1", "Agreed")]
+
+
+def test_a_flood_of_bad_cells_is_listed_up_to_a_cap_and_counted(
+    survey, tmp_path: Path, monkeypatch
+) -> None:
+    """A file on the wrong scale makes an error of every cell: the first ones are listed,
+    all are counted, and reading stays fast."""
+    import alignscan.responses as responses
+
+    monkeypatch.setattr(responses, "MAX_LISTED_ERRORS", 50)
+    lines = ["id,role,department,q1,q2,q3,q4,comment"]
+    lines += [f"r{i},VP,D,Somewhat agree,7,7,7," for i in range(1000)]
+    path = tmp_path / "wrong-scale.csv"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    rs = read_responses(path, survey)
+    assert len(rs.errors) == 50
+    assert sum(rs.unlisted_errors.values()) == 4000 - 50
+    assert rs.error_counts == {"unknown_answer": 1000, "out_of_range": 3000}
+    assert rs.rows.read == rs.rows.used + rs.rows.excluded_total == 1000

@@ -28,6 +28,7 @@ BLANK_SEGMENT = "(blank)"
 SAMPLE_BYTES = 256 * 1024
 LARGE_FILE_BYTES = 50 * 1024 * 1024
 BLOCK_SIZE = 1 << 24  # bytes pyarrow parses per thread task
+MAX_LISTED_ERRORS = 1_000_000  # beyond this, errors are counted by kind, not listed
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,7 @@ class ResponseSet:
     warnings: list[str] = field(default_factory=list)
     error_counts: dict[str, int] = field(default_factory=dict)  # kind -> count (all errors)
     unknown_roles: dict[str, int] = field(default_factory=dict)  # distinct unknown role -> rows
+    unlisted_errors: dict[str, int] = field(default_factory=dict)  # kind -> errors not listed
 
     @property
     def ok(self) -> bool:
@@ -674,8 +676,13 @@ def _validate(raw: _Raw, survey: Survey, lenient: bool, status: _Status) -> Resp
     excluded: Counter[str] = Counter()
     unknown_roles: Counter[str] = Counter()
 
+    unlisted: Counter[str] = Counter()  # errors past MAX_LISTED_ERRORS: counted only
+
     def error(row: int | None, column: str | None, value: str | None, reason: str, kind: str):
-        errors.append(CellError(file, row, column, value, reason, kind))
+        if len(errors) < MAX_LISTED_ERRORS:
+            errors.append(CellError(file, row, column, value, reason, kind))
+        else:
+            unlisted[kind] += 1
 
     # --- header: blank / duplicate names, missing columns
     position: dict[str, int] = {}
@@ -827,24 +834,26 @@ def _validate(raw: _Raw, survey: Survey, lenient: bool, status: _Status) -> Resp
         col_codes = lut[idx] if len(idx) else np.zeros(0, dtype=np.int8)
         bad = (col_codes < 0) & keep
         if bad.any():
-            for i in np.nonzero(bad)[0]:
-                value = values[idx[i]]
+            bad_rows = np.nonzero(bad)[0]
+            bad_values = idx[bad_rows]
+            for v in np.unique(bad_values):  # one reason per distinct bad answer
+                value = values[v]
+                where = bad_rows[bad_values == v]
                 if _is_number(value):
                     reason = f"answer {value.strip()} is outside the scale 1..{points}"
-                    kind = "out_of_range"
+                    kind, change = "out_of_range", "answer out of range"
                 else:
                     reason = (
                         f"{value.strip()!r} is not an answer on the scale (1..{points} or {labels})"
                     )
-                    kind = "unknown_answer"
+                    kind, change = "unknown_answer", "answer not on the scale"
                 if lenient:
-                    changes[
-                        "answer out of range"
-                        if kind == "out_of_range"
-                        else "answer not on the scale"
-                    ] += 1
-                else:
+                    changes[change] += len(where)
+                    continue
+                room = max(0, MAX_LISTED_ERRORS - len(errors))
+                for i in where[:room]:
                     error(int(rows[i]), column, _show(value), reason, kind)
+                unlisted[kind] += max(0, len(where) - room)
             col_codes = np.where(col_codes < 0, 0, col_codes).astype(np.int8)
         codes[:, k] = col_codes
 
@@ -852,6 +861,9 @@ def _validate(raw: _Raw, survey: Survey, lenient: bool, status: _Status) -> Resp
         raw, survey, errors, warnings, changes, excluded, (codes, group_idx, keep, position)
     )
     result.unknown_roles = dict(unknown_roles.most_common())
+    result.unlisted_errors = dict(unlisted)
+    for kind, count in unlisted.items():
+        result.error_counts[kind] = result.error_counts.get(kind, 0) + count
     return result
 
 

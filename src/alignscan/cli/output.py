@@ -157,10 +157,17 @@ def print_cell_errors(rs: object, fmt: Format, limit: int = 20) -> None:
             _esc(e.reason),
         )
     console.print(table)
-    if len(errors) > limit:
-        console.print(f"... and {len(errors) - limit} more. Counts by reason:")
-        for kind, count in Counter(e.kind for e in errors).most_common():
-            console.print(f"  {kind.replace('_', ' ')}: {count}")
+    total = len(errors) + sum(rs.unlisted_errors.values())
+    if total > limit:
+        console.print(f"... and {total - limit:,} more. Counts by reason:")
+        counts = Counter(rs.error_counts or Counter(e.kind for e in errors))
+        for kind, count in counts.most_common():
+            console.print(f"  {kind.replace('_', ' ')}: {count:,}")
+    if rs.unlisted_errors:
+        console.print(
+            f"(the first {len(errors):,} errors are listed, and written by --errors; "
+            "the rest are counted above)"
+        )
 
 
 def load_result_or_exit(path: object) -> dict[str, Any]:

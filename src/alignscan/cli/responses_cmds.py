@@ -108,7 +108,9 @@ def check_summary(rs: object) -> dict[str, object]:
         "answered_share": rs.answered_share() if rs.ok else {},
         "warnings": rs.warnings,
         "unknown_roles": rs.unknown_roles,
-        "error_count": len(rs.errors),
+        "error_count": len(rs.errors) + sum(rs.unlisted_errors.values()),
+        "error_counts": rs.error_counts,
+        "errors_not_listed": sum(rs.unlisted_errors.values()),
         "errors": [e.as_dict() for e in rs.errors],
     }
 
