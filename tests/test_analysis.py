@@ -317,3 +317,19 @@ def test_long_dimension_keeps_exact_scores_without_huge_keys() -> None:
     close(dim["groups"]["practitioner"]["sd"], sb.std(ddof=1))
     close(dim["gap"]["p_value"], stats.mannwhitneyu(sa, sb, method="asymptotic").pvalue)
     close(dim["gap"]["cliffs_delta"], np.sign(sa[:, None] - sb[None, :]).mean())
+
+
+def test_a_cell_hidden_for_one_dimension_is_hidden_for_all() -> None:
+    """Exec in HR answer d0 but skip d1: HR is hidden (as the next-smallest) for d0 only
+    if decided per dimension, and d1 would then give HR's size away. One hidden set per
+    segment column prevents that."""
+    survey = make_survey([[False, False], [False, False]], groups=("executive", "practitioner"))
+    rng = np.random.default_rng(12)
+    dept = ["Legal"] * 3 + ["HR"] * 7 + ["IT"] * 30 + ["Legal"] * 10 + ["HR"] * 10 + ["IT"] * 30
+    groups = ["executive"] * 40 + ["practitioner"] * 50
+    codes = random_codes(rng, 90, 4, missing=0.0)
+    codes[0:3, 2:4] = 0  # the three Legal executives skip dimension d1
+    result = analyze(make_responses(survey, codes, groups, {"department": dept}))
+    for seg in result["segments"]:
+        if seg["value"] in ("Legal", "HR"):
+            assert seg["groups"]["executive"] == {"suppressed": True}, seg

@@ -554,13 +554,16 @@ def _segments(
         cells = np.where((seg_idx >= 0) & (group_idx >= 0), seg_idx * n_groups + group_idx, -1)
         n_cells = len(values) * n_groups
         _, dim_levels = _levels(scored, survey, cells, n_cells, dim_keys)
-        for dim, level in zip(survey.dimensions, dim_levels, strict=True):
-            hidden: set[int] = set()
+        # One hidden set for the whole column: a cell hidden for one dimension stays
+        # hidden for all, so a dimension where it is shown can't give it away.
+        hidden: set[int] = set()
+        for level in dim_levels:
             for g in range(n_groups):
                 sizes = {
                     v: int(level.counts[v * n_groups + g, 1:].sum()) for v in range(len(values))
                 }
                 hidden |= {v * n_groups + g for v in complementary_hidden(sizes, minimum)}
+        for dim, level in zip(survey.dimensions, dim_levels, strict=True):
             for v, value in enumerate(values):
                 cell_ids = [v * n_groups + g for g in range(n_groups)]
                 g_cells = _group_cells(level, cell_ids, groups, minimum, hidden)
