@@ -134,12 +134,6 @@ class Dist:
         return math.sqrt(float((s2 * n - s1 * s1) / (n * (n - 1))))
 
 
-def favorable_share(counts: np.ndarray, favorable: list[int]) -> tuple[int, int]:
-    """(favorable answers, answered) from code counts."""
-    n = int(counts[1:].sum())
-    return int(counts[favorable].sum()), n
-
-
 def mann_whitney(a: Dist, b: Dist) -> tuple[float | None, float | None]:
     """(two-sided p-value, Cliff's delta) from counts, as scipy's mannwhitneyu
     (method="asymptotic", use_continuity=True)."""

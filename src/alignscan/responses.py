@@ -228,18 +228,18 @@ def _sniff_delimiter(text: str) -> str:
     return best
 
 
+GENERIC_SUBHEADERS = ("Response", "Open-Ended Response")  # SurveyMonkey's second header row
+
+
 def _detect_header_rows(rows: list[list[str]]) -> tuple[int, str | None]:
     """Extra header rows of known export tools: Qualtrics (3 rows), SurveyMonkey (2)."""
     if len(rows) >= 3 and any(c.strip().startswith('{"ImportId"') for c in rows[2]):
         return 3, "Qualtrics"
     if len(rows) >= 2:
         second = {c.strip() for c in rows[1]}
-        if "Response" in second or "Open-Ended Response" in second:
+        if second & set(GENERIC_SUBHEADERS):
             return 2, "SurveyMonkey"
     return 1, None
-
-
-GENERIC_SUBHEADERS = ("Response", "Open-Ended Response")
 
 
 def _header_names(rows: list[list[str]], header_rows: int, tool: str | None) -> list[str]:
@@ -251,9 +251,9 @@ def _header_names(rows: list[list[str]], header_rows: int, tool: str | None) -> 
         for i, name in enumerate(names):
             sub = rows[1][i].strip() if i < len(rows[1]) else ""
             question = name or question
-            if not sub or sub == "Response":
+            if not sub or sub == GENERIC_SUBHEADERS[0]:
                 merged.append(name or question)
-            elif sub == "Open-Ended Response" and name:
+            elif sub == GENERIC_SUBHEADERS[1] and name:
                 merged.append(name)
             else:
                 merged.append(f"{question} - {sub}" if question else sub)

@@ -8,7 +8,6 @@ and builds plain dicts/lists while remembering where each value came from.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
@@ -617,10 +616,3 @@ def discover_survey_files(paths: Iterable[str | Path]) -> tuple[list[Path], list
         else:
             missing.append(str(raw))
     return files, missing
-
-
-_SLUG_RE = re.compile(r"[^A-Za-z0-9_.-]+")
-
-
-def slugify(text: str) -> str:
-    return _SLUG_RE.sub("-", text).strip("-") or "survey"
