@@ -226,3 +226,25 @@ def test_report_renders_in_headless_chromium_without_errors_or_requests(demo) ->
         leaky = html.replace("</main>", '<img src="https://example.invalid/x.png" alt=""></main>')
         _, log, _ = open_in_chromium(leaky, Path(tmp))
         assert page_requests(log) == {"https://example.invalid/x.png"}
+
+
+def test_every_scale_length_gets_distinct_diverging_colours() -> None:
+    from alignscan.report.html import LIKERT_NEU, likert_colors
+
+    for points in range(2, 12):
+        colours = likert_colors(points)
+        assert sorted(colours) == list(range(1, points + 1))
+        assert len(set(colours.values())) == points
+        assert (colours.get(points // 2 + 1) == LIKERT_NEU) == (points % 2 == 1)
+
+
+def test_group_names_read_as_people() -> None:
+    from alignscan.report.html import plural
+
+    assert [plural(g) for g in ("executive", "practitioner", "staff", "leaders", "team_lead")] == [
+        "executives",
+        "practitioners",
+        "staff",
+        "leaders",
+        "team leads",
+    ]

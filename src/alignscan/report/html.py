@@ -20,9 +20,7 @@ from jinja2 import Environment, PackageLoader
 # Okabe-Ito: distinguishable with every common colour-vision deficiency.
 COLOR_A = "#0072B2"  # blue
 COLOR_B = "#D55E00"  # vermillion
-LIKERT_NEG = ["#A6611A", "#DFC27D"]  # strong, mild disagree (brown)
 LIKERT_NEU = "#D9D9D9"
-LIKERT_POS = ["#80CDC1", "#018571"]  # mild, strong agree (teal)
 SIGNIFICANT_Q = 0.05
 
 
@@ -49,10 +47,27 @@ def _qfmt(q: float | None) -> str:
     return "< 0.001" if q < 0.001 else f"{q:.3f}"
 
 
+UNCOUNTABLE = {
+    "staff",
+    "management",
+    "leadership",
+    "personnel",
+    "workforce",
+    "c-suite",
+    "board",
+    "it",
+    "hr",
+    "frontline",
+    "faculty",
+    "crew",
+    "team",
+}
+
+
 def plural(name: str) -> str:
     """'executive' -> 'executives': group names read as people in sentences."""
-    name = name.replace("_", " ").replace("-", " ")
-    if name.endswith("s"):
+    name = name.replace("_", " ").replace("-", " ") if name.lower() != "c-suite" else name
+    if name.lower() in UNCOUNTABLE or name.endswith("s"):
         return name
     if name.endswith("y") and not name.endswith(("ay", "ey", "oy", "uy")):
         return name[:-1] + "ies"
@@ -173,19 +188,29 @@ class LikertBar:
     favorable: float | None = None
 
 
+# ColorBrewer BrBG (colour-blind safe), by number of answer options; the neutral middle of
+# odd scales is a grey that stands out from the page.
+BRBG = {
+    2: "d8b365 5ab4ac",
+    3: "d8b365 - 5ab4ac",
+    4: "a6611a dfc27d 80cdc1 018571",
+    5: "a6611a dfc27d - 80cdc1 018571",
+    6: "8c510a d8b365 f6e8c3 c7eae5 5ab4ac 01665e",
+    7: "8c510a d8b365 f6e8c3 - c7eae5 5ab4ac 01665e",
+    8: "8c510a bf812d dfc27d f6e8c3 c7eae5 80cdc1 35978f 01665e",
+    9: "8c510a bf812d dfc27d f6e8c3 - c7eae5 80cdc1 35978f 01665e",
+    10: "543005 8c510a bf812d dfc27d f6e8c3 c7eae5 80cdc1 35978f 01665e 003c30",
+    11: "543005 8c510a bf812d dfc27d f6e8c3 - c7eae5 80cdc1 35978f 01665e 003c30",
+}
+
+
 def likert_colors(points: int) -> dict[int, str]:
-    """Diverging colours: disagree codes left, neutral (odd scales) grey, agree right."""
-    half = points // 2
-    neg = [LIKERT_NEG[0]] * max(0, half - 2) + LIKERT_NEG[-min(half, 2) :] if half else []
-    pos = LIKERT_POS[: min(half, 2)] + [LIKERT_POS[-1]] * max(0, half - 2) if half else []
-    colors: dict[int, str] = {}
-    for i, code in enumerate(range(1, half + 1)):
-        colors[code] = neg[i]
-    if points % 2:
-        colors[half + 1] = LIKERT_NEU
-    for i, code in enumerate(range(points - half + 1, points + 1)):
-        colors[code] = pos[i]
-    return colors
+    """Diverging colours: disagree codes left (brown), neutral grey, agree right (teal)."""
+    names = BRBG[points].split()
+    return {
+        code: LIKERT_NEU if name == "-" else f"#{name.upper()}"
+        for code, name in enumerate(names, start=1)
+    }
 
 
 def likert_bar(cell: dict[str, Any], group: str, points: int, centre: float, scale: float):
