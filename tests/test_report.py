@@ -248,3 +248,15 @@ def test_group_names_read_as_people() -> None:
         "leaders",
         "team leads",
     ]
+
+
+def test_pdf_export_when_weasyprint_is_installed(demo) -> None:
+    pytest.importorskip("weasyprint", reason="the optional `pdf` extra is not installed")
+    from alignscan.report.html import render_pdf
+
+    result, html = demo
+    pdf = render_pdf(html)
+    assert pdf.startswith(b"%PDF") and len(pdf) > 20_000
+    # a reference to the outside is refused, not fetched; the PDF is still made
+    leaky = html.replace("</main>", '<img src="https://example.invalid/x.png" alt=""></main>')
+    assert render_pdf(leaky).startswith(b"%PDF")

@@ -32,6 +32,20 @@ from alignscan.cli.responses_cmds import (
 )
 
 
+def _write_pdf(path: Path, html: str) -> None:
+    from alignscan.report.html import PdfUnavailable, render_pdf
+
+    try:
+        data = render_pdf(html)
+    except PdfUnavailable as exc:
+        fail(f"--pdf needs WeasyPrint: pip install 'alignscan[pdf]' ({exc})", code=2)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    except OSError as exc:
+        fail(f"can't write {path}: {exc.strerror}", code=1)
+
+
 def _write(path: Path, text: str) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -162,6 +176,9 @@ def analyze(
     json_path: Path | None = typer.Option(None, "--json", help="Also write the result JSON here."),
     csv_path: Path | None = typer.Option(None, "--csv", help="Also write the tidy CSV here."),
     html_path: Path | None = typer.Option(None, "--html", help="Also write the HTML report here."),
+    pdf_path: Path | None = typer.Option(
+        None, "--pdf", help="Also write the report as PDF (needs the `pdf` extra: WeasyPrint)."
+    ),
     no_save: bool = typer.Option(
         False, "--no-save", help="Only print the summary; write no files unless asked."
     ),
@@ -232,6 +249,8 @@ def analyze(
         targets["csv"] = csv_path
     if html_path:
         targets["html"] = html_path
+    if pdf_path:
+        targets["pdf"] = pdf_path
     html_text = None
     written = []
     for kind, path in targets.items():
@@ -239,6 +258,8 @@ def analyze(
             _write(path, json_text)
         elif kind.endswith("csv"):
             _write(path, result_to_csv(result))
+        elif kind == "pdf":
+            _write_pdf(path, render_html_or_none(result, date, trend_doc))
         else:
             if html_text is None:
                 html_text = render_html_or_none(result, date, trend_doc)
@@ -253,12 +274,17 @@ def analyze(
 @app.command(epilog="Example:  alignscan report reports/demo/result.json --html report.html")
 def report(
     result_file: Path = typer.Argument(..., help="A result.json written by `alignscan analyze`."),
-    html: Path = typer.Option(..., "--html", help="Where to write the HTML report."),
+    html: Path | None = typer.Option(None, "--html", help="Where to write the HTML report."),
+    pdf: Path | None = typer.Option(
+        None, "--pdf", help="Where to write the report as PDF (needs the `pdf` extra)."
+    ),
     date: str | None = typer.Option(
         None, "--date", help="Report date to print (default: SOURCE_DATE_EPOCH, else none)."
     ),
 ) -> None:
     """Re-render the HTML report from a saved result, without the raw responses."""
+    if html is None and pdf is None:
+        fail("give --html FILE and/or --pdf FILE", code=2)
     from alignscan.report.html import render_html
 
     result = load_result_or_exit(result_file)
@@ -267,5 +293,9 @@ def report(
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         fail(f"{result_file} is not a complete alignscan result ({type(exc).__name__})", code=1)
         return
-    _write(html, text)
-    stdout().print(f"wrote {html}")
+    for path in filter(None, (html, pdf)):
+        if path is pdf:
+            _write_pdf(path, text)
+        else:
+            _write(path, text)
+        stdout().print(f"wrote {path}")

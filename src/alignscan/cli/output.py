@@ -31,7 +31,7 @@ def fail(message: str, code: int = 1) -> None:
     """Print a one-line error to stderr and exit with `code` (1 invalid input, 2 usage)."""
     import typer
 
-    stderr().print(f"[bold red]error:[/] {message}", markup=True)
+    stderr().print(f"[bold red]error:[/] {_esc(message)}", markup=True)
     raise typer.Exit(code)
 
 

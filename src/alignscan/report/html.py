@@ -447,3 +447,32 @@ def render_html(
         isfinite=math.isfinite,
     )
     return html
+
+
+class PdfUnavailable(Exception):
+    """The optional PDF renderer (WeasyPrint) is not installed."""
+
+
+def render_pdf(html: str) -> bytes:
+    """The report as PDF through WeasyPrint (the `pdf` extra). Every URL fetch is
+    refused, so the PDF can't reach the network, whatever the HTML says."""
+    try:
+        from weasyprint import HTML
+    except (ImportError, OSError) as exc:  # OSError: missing system libraries (pango)
+        raise PdfUnavailable(str(exc)) from None
+
+    def refuse(url: str, *args: object, **kwargs: object) -> dict[str, Any]:
+        raise ValueError(f"alignscan reports make no network requests ({url[:40]})")
+
+    fetcher: Any = refuse
+    try:  # WeasyPrint 66+ takes a URLFetcher object; older versions a function
+        from weasyprint.urls import URLFetcher
+
+        class Refuse(URLFetcher):  # type: ignore[misc]
+            def fetch(self, url: str, headers: object = None) -> Any:
+                return refuse(url)
+
+        fetcher = Refuse()
+    except ImportError:
+        pass
+    return HTML(string=html, url_fetcher=fetcher).write_pdf()  # type: ignore[no-any-return]
