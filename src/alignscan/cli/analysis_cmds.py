@@ -215,7 +215,7 @@ def analyze(
     write_errors_file(rs, errors)
     exit_if_invalid(rs, format)
     try:
-        result = run_analysis(rs)  # type: ignore[arg-type]
+        result = run_analysis(rs)
     except AnalysisError as exc:
         fail(str(exc), code=1)
         return
@@ -237,7 +237,7 @@ def analyze(
 
     targets: dict[str, Path] = {}
     if not no_save or out is not None:
-        folder = out if out is not None else Path("reports") / definition.id  # type: ignore[attr-defined]
+        folder = out if out is not None else Path("reports") / definition.id
         targets = {
             "result.json": folder / "result.json",
             "result.csv": folder / "result.csv",

@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import sys
 from enum import StrEnum
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
-from alignscan.survey import Problem
+from alignscan.survey import Problem, Survey
+
+if TYPE_CHECKING:  # the responses module pulls in pyarrow: only import it when used
+    from alignscan.responses import ResponseSet
 
 
 class Format(StrEnum):
@@ -93,34 +97,31 @@ def dump_json(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-def load_survey_or_exit(path: object) -> object:
+def load_survey_or_exit(path: Path | None) -> Survey:
     """The survey at `path` (or the built-in one); print its problems and exit 1 if invalid."""
-    from pathlib import Path
-
     import typer
 
     from alignscan.survey import builtin_survey_result, read_survey_file
 
-    if path is not None and not Path(str(path)).exists():
+    if path is not None and not path.exists():
         fail(f"survey file not found: {path}", code=2)
     result = read_survey_file(path) if path is not None else builtin_survey_result()
     if not result.ok:
         stderr().print("[bold red]The survey definition is invalid:[/]")
         print_problems([p for p in result.problems if p.severity == "error"], Format.rich, 1)
         raise typer.Exit(1)
+    assert result.survey is not None
     return result.survey
 
 
-def read_responses_or_exit(path: object, survey: object, **options: object) -> object:
+def read_responses_or_exit(path: Path, survey: Survey, **options: Any) -> ResponseSet:
     """Read responses; a file that can't be read at all is reported and exits 1 (2 if missing)."""
-    from pathlib import Path
-
     from alignscan.responses import ResponsesError, read_responses
 
-    if not Path(str(path)).exists():
+    if not path.exists():
         fail(f"no such file: {path}", code=2)
     try:
-        return read_responses(path, survey, progress=True, **options)  # type: ignore[arg-type]
+        return read_responses(path, survey, progress=True, **options)
     except ResponsesError as exc:
         e = exc.error
         where = f" (row {e.row})" if e.row else ""
@@ -128,13 +129,10 @@ def read_responses_or_exit(path: object, survey: object, **options: object) -> o
         raise AssertionError from None  # unreachable: fail() exits
 
 
-def print_cell_errors(rs: object, fmt: Format, limit: int = 20) -> None:
+def print_cell_errors(rs: ResponseSet, fmt: Format, limit: int = 20) -> None:
     """The first `limit` errors as a table, then counts by reason (people), or all as JSON."""
     from collections import Counter
 
-    from alignscan.responses import ResponseSet
-
-    assert isinstance(rs, ResponseSet)
     errors = rs.errors
     if fmt is Format.json or not errors:
         return
@@ -170,16 +168,13 @@ def print_cell_errors(rs: object, fmt: Format, limit: int = 20) -> None:
         )
 
 
-def load_result_or_exit(path: object) -> dict[str, Any]:
+def load_result_or_exit(path: Path) -> dict[str, Any]:
     """A saved result.json, checked against the result schema; exit 2 if missing, 1 if
     it is not a readable, valid alignscan result."""
-    from pathlib import Path
-
     import jsonschema
 
     from alignscan.report.tabular import result_json_schema
 
-    path = Path(str(path))
     if not path.exists():
         fail(f"no such file: {path}", code=2)
     try:
@@ -191,4 +186,5 @@ def load_result_or_exit(path: object) -> dict[str, Any]:
     if problems:
         where = "/".join(str(p) for p in problems[0].path) or "(top level)"
         fail(f"{path} is not an alignscan result: {where}: {problems[0].message}", code=1)
-    return result  # type: ignore[no-any-return]
+    assert isinstance(result, dict)
+    return result

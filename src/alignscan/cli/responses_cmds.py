@@ -6,11 +6,15 @@ import csv
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
 from alignscan.cli import app
+
+if TYPE_CHECKING:
+    from alignscan.responses import ResponseSet
 from alignscan.cli.output import (
     Format,
     fail,
@@ -39,7 +43,7 @@ def reader_options(
     sheet: str | None,
     header_rows: int | None,
     encoding: str | None,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     if delimiter is not None:
         delimiter = {"\\t": "\t", "tab": "\t"}.get(delimiter, delimiter)
         if len(delimiter) != 1:
@@ -53,20 +57,20 @@ def reader_options(
     }
 
 
-def write_errors_file(rs: object, errors_path: Path | None) -> None:
+def write_errors_file(rs: ResponseSet, errors_path: Path | None) -> None:
     from alignscan.responses import write_errors_csv
 
     if errors_path is None:
         return
     try:
-        write_errors_csv(rs.errors, errors_path)  # type: ignore[attr-defined]
+        write_errors_csv(rs.errors, errors_path)
     except OSError as exc:
         fail(f"can't write {errors_path}: {exc.strerror}", code=1)
 
 
-def exit_if_invalid(rs: object, fmt: Format = Format.rich) -> None:
+def exit_if_invalid(rs: ResponseSet, fmt: Format = Format.rich) -> None:
     """For commands that go on to analyse: show what `check` shows and exit 1."""
-    if rs.ok:  # type: ignore[attr-defined]
+    if rs.ok:
         return
     if fmt is Format.json:
         typer.echo(json.dumps(check_summary(rs), indent=2, ensure_ascii=False))
@@ -76,11 +80,8 @@ def exit_if_invalid(rs: object, fmt: Format = Format.rich) -> None:
     raise typer.Exit(1)
 
 
-def check_summary(rs: object) -> dict[str, object]:
+def check_summary(rs: ResponseSet) -> dict[str, Any]:
     """What `check` reports, as plain data (group sizes below the minimum hidden)."""
-    from alignscan.responses import ResponseSet
-
-    assert isinstance(rs, ResponseSet)
     minimum = rs.survey.privacy.min_group_size
     groups = {
         g: ({"n": n} if n >= minimum else {"suppressed": True, "below": minimum})
@@ -149,9 +150,9 @@ def check(
         raise typer.Exit(1)
 
 
-def print_check_summary(summary: dict, rs: object) -> None:
+def print_check_summary(summary: dict[str, Any], rs: ResponseSet) -> None:
     console = stdout()
-    console.print(f"[bold]{summary['file']}[/]: {rs.source.describe()}")  # type: ignore[attr-defined]
+    console.print(f"[bold]{summary['file']}[/]: {rs.source.describe()}")
     rows = summary["rows"]
     console.print(
         f"rows read {rows['read']:,} = used {rows['used']:,} + excluded {rows['excluded']:,}"
@@ -174,7 +175,7 @@ def print_check_summary(summary: dict, rs: object) -> None:
         items = Table(title="Answered share per item", header_style="bold")
         items.add_column("dimension")
         items.add_column("items")
-        for dim in rs.survey.dimensions:  # type: ignore[attr-defined]
+        for dim in rs.survey.dimensions:
             shares = "  ".join(f"{i.id} {answered[i.id]:.0%}" for i in dim.items)
             items.add_row(dim.id, shares)
         console.print(items)
@@ -200,7 +201,7 @@ def template(
     from alignscan.responses import template_rows
 
     definition = load_survey_or_exit(survey)
-    rows = template_rows(definition)  # type: ignore[arg-type]
+    rows = template_rows(definition)
     if output is None:
         csv.writer(sys.stdout).writerows(rows)
         return

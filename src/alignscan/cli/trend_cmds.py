@@ -31,7 +31,7 @@ def wave_result(path: Path, survey_path: Path | None, lenient: bool) -> dict[str
     rs = read_responses_or_exit(path, definition, lenient=lenient)
     exit_if_invalid(rs)
     try:
-        return analyze(rs)  # type: ignore[arg-type]
+        return analyze(rs)
     except AnalysisError as exc:
         fail(f"{path}: {exc}", code=1)
         raise AssertionError from None
