@@ -189,3 +189,11 @@ def test_report_with_a_baseline_names_the_significant_change() -> None:
     top = max(significant, key=lambda d: abs(d["changes"][0]["gap"]["change"]))
     assert f"Since Q1, the gap on {top['title']} has narrowed by" in html
     assert 'id="trend"' in html and not re.search(r"https?://", html)
+    # one small-multiple chart per dimension, each with a point per wave
+    charts = re.findall(
+        r'<svg role="img" aria-label="Gap on (.*?) across waves".*?</svg>', html, re.S
+    )
+    assert charts == [d["title"] for d in doc["dimensions"]]
+    standalone = render_trend_html(doc)
+    assert standalone.count('aria-label="Gap on ') == len(doc["dimensions"])
+    assert standalone.count("<circle") == 2 * len(doc["dimensions"])

@@ -67,17 +67,15 @@ def small_multiples(trend: dict[str, Any]) -> dict[str, Any]:
             }
         )
     ticks = [(y(v), f"{v:+g}" if v else "0") for v in (-limit, -limit / 2, 0.0, limit / 2, limit)]
-    return [
-        {
-            "charts": charts,
-            "ticks": ticks,
-            "labels": trend["labels"],
-            "xs": [x(i) for i in range(n)],
-            "zero": y(0.0),
-            "w": CHART_W,
-            "h": CHART_H,
-        }
-    ]
+    return {
+        "charts": charts,
+        "ticks": ticks,
+        "labels": trend["labels"],
+        "xs": [x(i) for i in range(n)],
+        "zero": y(0.0),
+        "w": CHART_W,
+        "h": CHART_H,
+    }
 
 
 def render_trend_section(trend: dict[str, Any]) -> str:
