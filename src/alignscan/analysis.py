@@ -212,7 +212,7 @@ def benjamini_hochberg(p_values: list[float]) -> list[float]:
     return [float(v) for v in q]
 
 
-def _moments(values: np.ndarray, flag: np.ndarray) -> tuple[int, int]:
+def _moments(values: np.ndarray, flag: Any) -> tuple[int, int]:
     """(sum, sum of squares) of non-negative integer `values` over rows where flag is 1,
     via counts (no row selection, exact integers)."""
     counts = np.bincount(values.astype(np.int64) * 2 + flag)[1::2]
@@ -359,9 +359,10 @@ def _levels(
     for dim, (keys, values) in zip(survey.dimensions, dim_keys, strict=True):
         k = len(dim.items)
         counts = count_cells(cells, n_cells + 1, keys, len(values))[:n_cells]
-        code_counts = sum(item_levels[start + j].codes for j in range(k))
-        fav = sum(item_levels[start + j].fav for j in range(k))
-        answered = sum(item_levels[start + j].answered for j in range(k))
+        members = item_levels[start : start + k]
+        code_counts = np.sum([m.counts for m in members], axis=0)  # an item's keys are codes
+        fav = np.sum([m.fav for m in members], axis=0)
+        answered = np.sum([m.answered for m in members], axis=0)
         dim_levels.append(_Level(counts, ValueTable.of(values), fav, answered, code_counts))
         start += k
     return item_levels, dim_levels

@@ -19,6 +19,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -269,7 +270,7 @@ class _Raw:
     """The parsed file: string columns plus the spreadsheet row of every record."""
 
     names: list[str]
-    columns: dict[int, object]  # position -> pyarrow array (dictionary or string)
+    columns: dict[int, Any]  # position -> pyarrow array (dictionary or string)
     rows: np.ndarray  # spreadsheet row number per record
     source: SourceInfo
     ragged: list[tuple[int, int, int]]  # (row, expected, actual)
@@ -329,7 +330,7 @@ def _read_csv(
         ragged.append((row.number, row.expected_columns, row.actual_columns))  # type: ignore[attr-defined]
         return "skip"
 
-    def read(safe: bool, enc: str) -> object:
+    def read(safe: bool, enc: str) -> Any:
         """The fast pass runs on all cores and lets pyarrow split the file at any newline;
         the safe pass (newlines inside quoted values, rows numbered in order) runs when
         the fast one meets a row it can't parse."""
@@ -407,7 +408,7 @@ def _read_csv(
     return _Raw(names, columns, rows, source, fixed_ragged, blank)
 
 
-def _blank_rows(columns: dict[int, object], n: int) -> np.ndarray:
+def _blank_rows(columns: dict[int, Any], n: int) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -640,8 +641,8 @@ class _Status:
 
     def __init__(self, enabled: bool):
         self.enabled = enabled and sys.stderr.isatty() and not os.environ.get("CI")
-        self._progress = None
-        self._task = None
+        self._progress: Any = None
+        self._task: Any = None
 
     def __enter__(self) -> _Status:
         if self.enabled:
@@ -803,7 +804,7 @@ def _validate(raw: _Raw, survey: Survey, lenient: bool, status: _Status) -> Resp
         seen = _repeats(id_idx[candidates])
         dups = candidates[seen]
         if len(dups):
-            first_row = {}
+            first_row: dict[int, int] = {}
             for i in candidates[~seen]:
                 first_row.setdefault(int(id_idx[i]), int(rows[i]))
             for i in dups:
@@ -993,6 +994,7 @@ def template_rows(survey: Survey) -> list[list[str]]:
 def write_errors_csv(errors: list[CellError], target: Path | io.TextIOBase) -> None:
     """All errors as CSV: file,row,column,value,reason,kind (values are the offending cells)."""
     opened = None
+    out: Any
     if isinstance(target, Path):
         opened = target.open("w", newline="", encoding="utf-8")
         out = opened

@@ -440,10 +440,10 @@ def check_rules(survey: Survey) -> list[tuple[Loc, str, Literal["error", "warnin
                 )
             )
         for i, item in enumerate(dim.items):
-            loc = ("dimensions", d, "items", i, "id")
+            id_loc: Loc = ("dimensions", d, "items", i, "id")
             if item.id in seen_items:
-                err(loc, f"item id {item.id!r} is used twice (ids are unique across dimensions)")
-            seen_items.setdefault(item.id, loc)
+                err(id_loc, f"item id {item.id!r} is used twice (ids are unique across dimensions)")
+            seen_items.setdefault(item.id, id_loc)
     seen_comments: set[str] = set()
     for c, comment in enumerate(survey.comments):
         if comment.id in seen_comments or comment.id in seen_items:
@@ -468,11 +468,17 @@ def check_rules(survey: Survey) -> list[tuple[Loc, str, Literal["error", "warnin
         use(seg, ("segments", s), f"segment {seg!r}")
     for d, dim in enumerate(survey.dimensions):
         for i, item in enumerate(dim.items):
-            loc: Loc = ("dimensions", d, "items", i, "column" if item.column else "id")
-            use(item.source_column, loc, f"item {item.id!r}")
+            use(
+                item.source_column,
+                ("dimensions", d, "items", i, "column" if item.column else "id"),
+                f"item {item.id!r}",
+            )
     for c, comment in enumerate(survey.comments):
-        loc = ("comments", c, "column" if comment.column else "id")
-        use(comment.source_column, loc, f"comment {comment.id!r}")
+        use(
+            comment.source_column,
+            ("comments", c, "column" if comment.column else "id"),
+            f"comment {comment.id!r}",
+        )
 
     # roles
     roles = survey.roles

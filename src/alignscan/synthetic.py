@@ -105,12 +105,12 @@ def generate_responses(
 
     dept_effect = np.zeros(n)
     for column in survey.segments:
-        values = _segment_values(column)
-        names = list(values)
-        idx = rng.choice(len(names), size=n, p=list(values.values()))
-        out[column] = pd.Categorical.from_codes(idx, categories=names)
-        if values is DEPARTMENTS:
-            dept_effect += np.asarray([DEPARTMENT_EFFECT.get(d, 0.0) for d in names])[idx]
+        shares = _segment_values(column)
+        seg_values = list(shares)
+        idx = rng.choice(len(seg_values), size=n, p=list(shares.values()))
+        out[column] = pd.Categorical.from_codes(idx, categories=seg_values)
+        if shares is DEPARTMENTS:
+            dept_effect += np.asarray([DEPARTMENT_EFFECT.get(d, 0.0) for d in seg_values])[idx]
 
     compare_a, compare_b = survey.roles.compare
     offsets = list(EXEC_OFFSET.values())

@@ -94,22 +94,26 @@ def trend(results: list[dict[str, Any]], labels: list[str] | None = None) -> dic
         if list(r["compare"]) != [a, b]:
             raise ValueError(f"waves compare different groups: {r['compare']} vs {[a, b]}")
     tests: list[dict[str, Any]] = []
-    sections = {}
+    sections: dict[str, list[dict[str, Any]]] = {}
     for kind in ("dimensions", "items"):
         rows = []
         for uid, units in _units(results, kind):
             present = [i for i, u in enumerate(units) if u is not None]
-            waves = []
+            waves: list[dict[str, Any]] = []
             for unit in units:
                 if unit is None:
                     waves.append({"present": False})
                     continue
                 se = gap_se(unit, a, b)
                 gap = unit["gap"]
-                cell = {"present": True, "gap": gap["mean"] if gap else None, "se": se}
+                cell: dict[str, Any] = {
+                    "present": True,
+                    "gap": gap["mean"] if gap else None,
+                    "se": se,
+                }
                 if gap:
                     cell["mean_ci"] = gap["mean_ci"]
-                fav = {}
+                fav: dict[str, float | None] = {}
                 for g in (a, b):
                     c = unit["groups"].get(g, {"suppressed": True})
                     fav[g] = None if c.get("suppressed") else c.get("favorable")
@@ -126,7 +130,7 @@ def trend(results: list[dict[str, Any]], labels: list[str] | None = None) -> dic
                 if change.get("gap") is not None:
                     tests.append(change["gap"])
             title = next((u.get("title") or u.get("text") for u in units if u), uid)
-            row = {
+            row: dict[str, Any] = {
                 "id": uid,
                 "title": title,
                 "waves_present": [labels[i] for i in present],

@@ -150,9 +150,9 @@ def print_summary(result: dict[str, Any]) -> None:
         console.print(f"[yellow]warning:[/] {warning}")
 
 
-def render_html_or_none(
+def render_report_html(
     result: dict[str, Any], date: str | None, trend: dict[str, Any] | None = None
-) -> str | None:
+) -> str:
     from alignscan.report.html import render_html
 
     return render_html(result, date=date, trend=trend)
@@ -259,12 +259,10 @@ def analyze(
         elif kind.endswith("csv"):
             _write(path, result_to_csv(result))
         elif kind == "pdf":
-            _write_pdf(path, render_html_or_none(result, date, trend_doc))
+            _write_pdf(path, render_report_html(result, date, trend_doc))
         else:
             if html_text is None:
-                html_text = render_html_or_none(result, date, trend_doc)
-            if html_text is None:
-                continue
+                html_text = render_report_html(result, date, trend_doc)
             _write(path, html_text)
         written.append(path)
     if written and format is not Format.json:

@@ -374,7 +374,7 @@ def comment_lists(result: dict[str, Any]) -> list[dict[str, Any]]:
     """Comments per question and group, identical answers collapsed with their count."""
     out = []
     for c in result.get("comments") or []:
-        groups = {}
+        groups: dict[str, dict[str, Any] | None] = {}
         for g, cell in c["groups"].items():
             if cell.get("suppressed"):
                 groups[g] = None
