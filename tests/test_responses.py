@@ -434,3 +434,403 @@ def test_a_flood_of_bad_cells_is_listed_up_to_a_cap_and_counted(
     assert sum(rs.unlisted_errors.values()) == 4000 - 50
     assert rs.error_counts == {"unknown_answer": 1000, "out_of_range": 3000}
     assert rs.rows.read == rs.rows.used + rs.rows.excluded_total == 1000
+
+
+# ----------------------------------------------------------------------------- more formats
+# Small files written in tmp_path; each test pins the exact rows, columns and kinds.
+
+HEADER = ["id", "role", "department", "q1", "q2", "q3", "q4", "comment"]
+HEADER_LINE = ",".join(HEADER) + "\n"
+
+
+def write_text(tmp_path: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def found_errors(rs) -> list[tuple]:
+    assert rs.rows.read == rs.rows.used + rs.rows.excluded_total, rs.rows
+    return [(e.row, e.column, e.value, e.kind) for e in rs.errors]
+
+
+def write_xlsx(path: Path, rows: list[list], extra_sheets: dict | None = None) -> Path:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "First"
+    for row in rows:
+        ws.append(row)
+    for name, sheet_rows in (extra_sheets or {}).items():
+        other = wb.create_sheet(name)
+        for row in sheet_rows:
+            other.append(row)
+    wb.save(path)
+    return path
+
+
+def test_xlsx_generated_numbers_blank_rows_and_row_numbers(survey, tmp_path: Path) -> None:
+    """Numeric cells (4.0) are codes; an empty row keeps the rows below at their
+    spreadsheet number and is not a response."""
+    rows = [
+        HEADER,
+        ["r1", "VP", "D", 4.0, "Agree", 5, None, None],
+        [None] * 8,
+        ["r2", "Engineer", None, 1, 2, 3, "N/A", "c"],
+    ]
+    rs = read_responses(write_xlsx(tmp_path / "a.xlsx", rows), survey)
+    assert found_errors(rs) == []
+    assert rs.source.format == "xlsx" and rs.source.sheet == "First"
+    assert (rs.rows.read, rs.rows.used) == (2, 2)
+    assert rs.codes.tolist() == [[4, 4, 5, 0], [1, 2, 3, 0]]
+    assert list(rs.segments["department"]) == ["D", "(blank)"]
+    rows[3][3] = 7
+    rs = read_responses(write_xlsx(tmp_path / "b.xlsx", rows), survey)
+    assert found_errors(rs) == [(4, "q1", "7", "out_of_range")]
+
+
+def test_xlsx_sheet_option_and_file_level_cases(survey, tmp_path: Path) -> None:
+    path = write_xlsx(
+        tmp_path / "two.xlsx",
+        [["notes"], ["nothing here"]],
+        {"Data": [HEADER, ["r1", "VP", "D", 1, 2, 3, 4, None]]},
+    )
+    rs = read_responses(path, survey, sheet="Data")
+    assert rs.ok and rs.source.sheet == "Data" and rs.codes.tolist() == [[1, 2, 3, 4]]
+    with pytest.raises(ResponsesError) as info:
+        read_responses(write_xlsx(tmp_path / "empty.xlsx", []), survey)
+    assert info.value.error.kind == "empty_file" and info.value.error.row is None
+    rs = read_responses(write_xlsx(tmp_path / "header.xlsx", [HEADER]), survey)
+    assert found_errors(rs) == [(None, None, None, "no_rows")]
+    rs = read_responses(
+        write_xlsx(tmp_path / "wide.xlsx", [HEADER, ["r1", "VP", "D", 1, 2, 3, 4, "", "extra"]]),
+        survey,
+    )
+    assert found_errors(rs) == [(2, None, None, "ragged_row")]
+    corrupt = tmp_path / "corrupt.xlsx"
+    corrupt.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(ResponsesError) as info:
+        read_responses(corrupt, survey)
+    assert info.value.error.kind == "not_xlsx"
+
+
+def test_xlsx_surveymonkey_header_is_detected(survey, tmp_path: Path) -> None:
+    path = write_xlsx(
+        tmp_path / "monkey.xlsx",
+        [HEADER, ["Response"] * 8, ["r1", "VP", "D", 1, 2, 3, 4, None], ["r2", "VP", "D", 9]],
+    )
+    rs = read_responses(path, survey)
+    assert (rs.source.export_tool, rs.source.header_rows) == ("SurveyMonkey", 2)
+    assert found_errors(rs) == [(4, "q1", "9", "out_of_range")]
+
+
+def test_header_rows_override_counts_extra_rows(survey, tmp_path: Path) -> None:
+    path = write_text(
+        tmp_path, "two.csv", HEADER_LINE + "sub,sub,sub,sub,sub,sub,sub,sub\nr1,VP,D,1,2,3,9,x\n"
+    )
+    rs = read_responses(path, survey, header_rows=2)
+    assert rs.source.header_rows == 2 and rs.source.export_tool is None
+    assert found_errors(rs) == [(3, "q4", "9", "out_of_range")]
+
+
+def test_qualtrics_question_text_with_newlines_keeps_row_numbers(survey, tmp_path: Path) -> None:
+    text = (
+        HEADER_LINE
+        + 'a,"Your\nrole",c,d,e,f,g,h\n'
+        + ",".join(['"{""ImportId"":""QID1""}"'] * 8)
+        + '\nr1,VP,D,1,2,3,9,"x\ny"\nr2,VP,D,9,2,3,4,x\n'
+    )
+    rs = read_responses(write_text(tmp_path, "q.csv", text), survey)
+    assert (rs.source.export_tool, rs.source.header_rows) == ("Qualtrics", 3)
+    assert found_errors(rs) == [(4, "q4", "9", "out_of_range"), (5, "q1", "9", "out_of_range")]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_blank_lines_keep_row_numbers_and_are_not_responses(survey, tmp_path, newline) -> None:
+    text = HEADER_LINE + "r1,VP,D,1,2,3,4,x\n\n,,,,,,,\nr4,VP,D,9,2,3,4,x\n"
+    rs = read_responses(write_text(tmp_path, "b.csv", text.replace("\n", newline)), survey)
+    assert found_errors(rs) == [(5, "q1", "9", "out_of_range")]
+    assert rs.rows.read == 2
+
+
+def test_no_trailing_newline(survey, tmp_path: Path) -> None:
+    rs = read_responses(
+        write_text(tmp_path, "n.csv", HEADER_LINE + "r1,VP,D,1,2,3,4,x\nr2,VP,D,1,2,3,9,x"), survey
+    )
+    assert found_errors(rs) == [(3, "q4", "9", "out_of_range")]
+
+
+def test_ragged_row_after_a_multiline_cell(survey, tmp_path: Path) -> None:
+    text = HEADER_LINE + 'r1,VP,D,1,2,3,4,"a\nb\nc"\nr2,VP,D,1,2\nr3,VP,D,9,2,3,4,x\n'
+    path = write_text(tmp_path, "r.csv", text)
+    rs = read_responses(path, survey)
+    assert found_errors(rs) == [(3, None, None, "ragged_row"), (4, "q1", "9", "out_of_range")]
+    lenient = read_responses(path, survey, lenient=True)
+    assert lenient.ok and lenient.codes.tolist() == [[1, 2, 3, 4], [0, 2, 3, 4]]
+    assert lenient.rows.excluded == {"row has the wrong number of cells": 1}
+    assert lenient.cells_set_missing == {"answer out of range": 1}
+    assert (lenient.rows.read, lenient.rows.used) == (3, 2)
+
+
+def test_too_many_cells_is_ragged_too(survey, tmp_path: Path) -> None:
+    path = write_text(tmp_path, "w.csv", HEADER_LINE + "r1,VP,D,1,2,3,4,x,extra\nr2,VP,D,1,2,3,4,x\n")
+    rs = read_responses(path, survey)
+    assert found_errors(rs) == [(2, None, None, "ragged_row")]
+    assert "9 cells but the header has 8" in rs.errors[0].reason
+    assert read_responses(path, survey, lenient=True).rows.used == 1
+
+
+def test_delimiter_override_beats_sniffing(survey, tmp_path: Path) -> None:
+    text = HEADER_LINE + "r1,VP,D,1,2,3,4,x\n"
+    semi = write_text(tmp_path, "s.csv", text.replace(",", ";"))
+    assert read_responses(semi, survey).source.delimiter == ";"
+    forced = read_responses(semi, survey, delimiter=",")  # wrong on purpose: one column
+    assert forced.source.delimiter == ","
+    assert {e.kind for e in forced.errors} == {"missing_column"}
+    tab = write_text(tmp_path, "t.csv", text.replace(",", "\t"))
+    assert read_responses(tab, survey, delimiter="\t").codes.tolist() == [[1, 2, 3, 4]]
+
+
+def test_cp1252_header_with_accent(tmp_path: Path) -> None:
+    from alignscan.survey import load_survey_text
+
+    text = (CORPUS / "survey.yaml").read_text("utf-8").replace(
+        "segments: [department]", "segments: [Département]"
+    )
+    survey = load_survey_text(text).survey
+    assert survey is not None
+    data = "id,role,Département,q1,q2,q3,q4,comment\nr1,VP,Sí,1,2,3,4,Sí\nr2,VP,Sí,1,2,3,4,\n"
+    rs = read_responses(write_text(tmp_path, "c.csv", data, "cp1252"), survey)
+    assert rs.ok and rs.source.encoding == "cp1252"
+    assert list(rs.segments["Département"]) == ["Sí", "Sí"]
+
+
+@pytest.mark.xfail(
+    reason="BUG: short Windows-1252 files are detected as hp_roman8/cp775/cp1125 "
+    "(_single_byte misses those code pages), so accented text is garbled",
+    strict=True,
+)
+@pytest.mark.parametrize("department", ["España", "Zürich", "Köln", "Ñ €"])
+def test_short_cp1252_files_are_read_as_cp1252(survey, tmp_path: Path, department) -> None:
+    data = HEADER_LINE + f"r1,VP,{department},1,2,3,4,\n"
+    rs = read_responses(write_text(tmp_path, "c.csv", data, "cp1252"), survey)
+    assert rs.source.encoding == "cp1252"
+    assert list(rs.segments["department"]) == [department]
+
+
+def test_labels_aliases_and_missing_values_any_case_and_spacing(survey, tmp_path: Path) -> None:
+    text = HEADER_LINE + "r1,VP,D,Agree\u00a0, AGREE  SOMEWHAT ,n/a,prefer not to say,\n"
+    rs = read_responses(write_text(tmp_path, "l.csv", text), survey)
+    assert found_errors(rs) == [] and rs.codes.tolist() == [[4, 4, 0, 0]]
+    assert rs.cells_set_missing == {}
+
+
+def test_missing_column_hints(survey, tmp_path: Path) -> None:
+    rs = read_responses(
+        write_text(tmp_path, "h.csv", HEADER_LINE.replace("q2", "Q2") + "r1,VP,D,1,2,3,4,x\n"),
+        survey,
+    )
+    assert found_errors(rs) == [(1, "q2", None, "missing_column")]
+    assert rs.errors[0].reason.endswith("did you mean 'Q2'?")
+    rs = read_responses(
+        write_text(tmp_path, "z.csv", HEADER_LINE.replace("q2", "zzzzz") + "r1,VP,D,1,2,3,4,x\n"),
+        survey,
+    )
+    assert found_errors(rs) == [(1, "q2", None, "missing_column")]
+    assert "did you mean" not in rs.errors[0].reason
+    lenient = read_responses(tmp_path / "z.csv", survey, lenient=True)
+    assert [e.kind for e in lenient.errors] == ["missing_column"]  # lenient can't fix it
+
+
+def test_every_header_problem_at_once(survey, tmp_path: Path) -> None:
+    text = "id,role,,q1,q1,q3,q4,comment,\nr1,VP,D,1,2,3,4,x,\n"
+    rs = read_responses(write_text(tmp_path, "h.csv", text), survey)
+    assert sorted(found_errors(rs), key=str) == sorted(
+        [
+            (1, "column C", "", "blank_column_name"),
+            (1, "column I", "", "blank_column_name"),
+            (1, "q1", "q1", "duplicate_column"),
+            (1, "department", None, "missing_column"),
+            (1, "q2", None, "missing_column"),
+        ],
+        key=str,
+    )
+    assert rs.rows.used == 0
+
+
+def test_duplicate_column_outside_the_survey(survey, tmp_path: Path) -> None:
+    path = write_text(
+        tmp_path, "d.csv", HEADER_LINE.replace("comment", "x,x") + "r1,VP,D,1,2,3,4,a,b\n"
+    )
+    assert found_errors(read_responses(path, survey)) == [(1, "x", "x", "duplicate_column")]
+    lenient = read_responses(path, survey, lenient=True)
+    assert lenient.ok and lenient.rows.used == 1
+    assert any("appears twice" in w for w in lenient.warnings)
+
+
+def test_header_names_are_trimmed(survey, tmp_path: Path) -> None:
+    text = " id , role ,department,q1,q2,q3,q4,comment\nr1,VP,D,1,2,3,4,x\n"
+    assert read_responses(write_text(tmp_path, "t.csv", text), survey).ok
+
+
+def test_error_values_and_kinds_for_numbers(survey, tmp_path: Path) -> None:
+    text = HEADER_LINE + "r1,VP,D,4.0,1.5,-1,6,x\nr2,VP,D,3,0,Agreed,7.0,x\n"
+    rs = read_responses(write_text(tmp_path, "n.csv", text), survey)
+    assert found_errors(rs) == [
+        (2, "q2", "1.5", "out_of_range"),
+        (2, "q3", "-1", "out_of_range"),
+        (2, "q4", "6", "out_of_range"),
+        (3, "q2", "0", "out_of_range"),
+        (3, "q3", "Agreed", "unknown_answer"),
+        (3, "q4", "7.0", "out_of_range"),
+    ]
+    lenient = read_responses(tmp_path / "n.csv", survey, lenient=True)
+    assert lenient.codes.tolist() == [[4, 0, 0, 0], [3, 0, 0, 0]]
+    assert lenient.cells_set_missing == {"answer out of range": 5, "answer not on the scale": 1}
+
+
+def test_strict_reports_role_and_id_and_answer_errors_together(survey, tmp_path: Path) -> None:
+    text = HEADER_LINE + "r1,VP,D,1,2,3,4,x\nr1,VP,D,7,2,3,4,x\nr3,Intern,D,1,2,3,4,x\n"
+    rs = read_responses(write_text(tmp_path, "a.csv", text), survey)
+    assert found_errors(rs) == [
+        (3, "id", "r1", "duplicate_id"),
+        (3, "q1", "7", "out_of_range"),
+        (4, "role", "Intern", "unknown_role"),
+    ]
+    lenient = read_responses(tmp_path / "a.csv", survey, lenient=True)
+    assert lenient.rows.excluded == {"duplicate respondent id": 1, "role matches no group": 1}
+    assert (lenient.rows.read, lenient.rows.used) == (3, 1)
+
+
+@pytest.mark.xfail(
+    reason="BUG: strict mode skips answer checks on rows whose role is unknown or blank, "
+    "so their bad answers only show up after the role is fixed (not all errors at once)",
+    strict=True,
+)
+def test_strict_reports_bad_answers_in_rows_with_bad_roles(survey, tmp_path: Path) -> None:
+    text = HEADER_LINE + "r1,Intern,D,9,2,3,4,x\nr2,,D,Agreed,2,3,4,x\nr3,VP,D,1,2,3,4,x\n"
+    rs = read_responses(write_text(tmp_path, "a.csv", text), survey)
+    assert found_errors(rs) == [
+        (2, "q1", "9", "out_of_range"),
+        (2, "role", "Intern", "unknown_role"),
+        (3, "q1", "Agreed", "unknown_answer"),
+        (3, "role", "", "blank_role"),
+    ]
+
+
+@pytest.mark.xfail(
+    reason="BUG: unknown_roles counts ' Intern ' and 'Intern' as different values although "
+    "roles are matched trimmed (and the error reason shows them trimmed)",
+    strict=True,
+)
+def test_unknown_roles_are_counted_by_trimmed_value(survey, tmp_path: Path) -> None:
+    text = HEADER_LINE + "r1,Intern,D,1,2,3,4,x\nr2, Intern ,D,1,2,3,4,x\nr3,VP,D,1,2,3,4,x\n"
+    rs = read_responses(write_text(tmp_path, "u.csv", text), survey)
+    assert rs.unknown_roles == {"Intern": 2}
+
+
+@pytest.mark.xfail(
+    reason="BUG (judgement call): respondent ids are compared untrimmed, so 'r1' and ' r1 ' "
+    "are not reported as duplicates although roles and answers are compared trimmed",
+    strict=True,
+)
+def test_duplicate_ids_are_compared_trimmed(survey, tmp_path: Path) -> None:
+    text = HEADER_LINE + "r1,VP,D,1,2,3,4,x\n r1 ,VP,D,1,2,3,4,x\n"
+    rs = read_responses(write_text(tmp_path, "i.csv", text), survey)
+    assert [(e.row, e.kind) for e in rs.errors] == [(3, "duplicate_id")]
+
+
+def test_lenient_unknown_roles_only(survey, tmp_path: Path) -> None:
+    text = HEADER_LINE + "r1,Intern,D,9,2,3,4,x\n"
+    rs = read_responses(write_text(tmp_path, "l.csv", text), survey, lenient=True)
+    assert rs.ok and rs.rows.used == 0 and rs.rows.excluded == {"role matches no group": 1}
+    assert rs.cells_set_missing == {}  # the excluded row's cells are not counted
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_header_only_variants_return_no_rows(survey, tmp_path: Path, newline) -> None:
+    for name, text in [
+        ("bom.csv", "\ufeff" + HEADER_LINE),
+        ("blank.csv", HEADER_LINE + "\n\n,,,,,,,\n"),
+    ]:
+        rs = read_responses(write_text(tmp_path, name, text.replace("\n", newline)), survey)
+        assert found_errors(rs) == [(None, None, None, "no_rows")], name
+        assert rs.rows.read == 0
+
+
+@pytest.mark.xfail(
+    reason="BUG: a header-only file without a final newline raises ResponsesError "
+    "'unreadable' (pyarrow 'straddling object...') instead of the no_rows error",
+    strict=True,
+)
+@pytest.mark.parametrize("delimiter", [",", ";"])
+def test_header_only_without_final_newline(survey, tmp_path: Path, delimiter) -> None:
+    path = write_text(tmp_path, "h.csv", HEADER_LINE.strip().replace(",", delimiter))
+    rs = read_responses(path, survey)
+    assert found_errors(rs) == [(None, None, None, "no_rows")]
+
+
+@pytest.mark.parametrize(
+    "name,data,kind",
+    [
+        ("only_bom.csv", b"\xef\xbb\xbf", "empty_file"),
+        ("blank_lines.csv", b"\n\r\n  \n", "empty_file"),
+        ("utf16_newline.csv", "\r\n".encode("utf-16"), "empty_file"),
+        ("image.csv", b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "not_text"),
+        ("archive.csv", b"\x1f\x8b\x08\x00" + bytes(200), "not_text"),
+        ("old_excel.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(500), "not_text"),
+        ("workbook_named.csv", b"PK\x03\x04" + bytes(100), "not_text"),
+    ],
+)
+def test_unreadable_files_pinned(survey, tmp_path: Path, name, data, kind) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(ResponsesError) as info:
+        read_responses(path, survey)
+    assert (info.value.error.kind, info.value.error.row) == (kind, None)
+
+
+def test_missing_file_and_directory(survey, tmp_path: Path) -> None:
+    for path in (tmp_path / "nope.csv", tmp_path):
+        with pytest.raises(ResponsesError) as info:
+            read_responses(path, survey)
+        assert info.value.error.kind == "not_found"
+
+
+@pytest.mark.xfail(
+    reason="BUG: an unknown encoding= raises LookupError, and encoding='utf-16' on a "
+    "BOM-less file raises UnicodeError, instead of ResponsesError",
+    strict=True,
+)
+@pytest.mark.parametrize("encoding", ["bogus", "utf-16"])
+def test_bad_encoding_option_is_a_responses_error(survey, encoding) -> None:
+    with pytest.raises(ResponsesError):
+        read_responses(CORPUS / "valid_utf8.csv", survey, encoding=encoding)
+
+
+def test_explicit_encoding_is_used(survey) -> None:
+    rs = read_responses(CORPUS / "valid_cp1252.csv", survey, encoding="cp1252")
+    assert rs.ok and rs.source.encoding == "cp1252"
+
+
+def test_generated_error_file_never_leaks_other_rows(survey, tmp_path: Path) -> None:
+    """Every kind of cell error, each next to rows full of private text."""
+    private = [f"secret{i}" for i in range(8)]
+    text = HEADER_LINE + "".join(
+        [
+            f"{private[0]},VP,{private[1]},1,2,3,4,{private[2]}\n",
+            f"{private[0]},VP,D,9,Agreed,3,4,x\n",  # duplicate id, bad answers
+            "rX,Intern,D,1,2,3,4,x\n",  # unknown role
+            f"{private[3]},,{private[4]},1,2,3,4,{private[5]}\n",  # blank role
+            f"{private[6]},VP,D,1\n",  # ragged
+            f"{private[7]},Engineer,D,0,2,3,4,\n",
+        ]
+    )
+    rs = read_responses(write_text(tmp_path, "p.csv", text), survey)
+    assert {e.kind for e in rs.errors} >= {"duplicate_id", "unknown_role", "blank_role"}
+    assert {"ragged_row", "out_of_range"} <= {e.kind for e in rs.errors}
+    for e in rs.errors:
+        shown = " ".join(str(x) for x in (e.reason, e.column))
+        assert not [p for p in private if p in shown and p != (e.value or "").strip()], e
+        assert e.value is None or e.value in text
