@@ -574,7 +574,9 @@ def test_ragged_row_after_a_multiline_cell(survey, tmp_path: Path) -> None:
 
 
 def test_too_many_cells_is_ragged_too(survey, tmp_path: Path) -> None:
-    path = write_text(tmp_path, "w.csv", HEADER_LINE + "r1,VP,D,1,2,3,4,x,extra\nr2,VP,D,1,2,3,4,x\n")
+    path = write_text(
+        tmp_path, "w.csv", HEADER_LINE + "r1,VP,D,1,2,3,4,x,extra\nr2,VP,D,1,2,3,4,x\n"
+    )
     rs = read_responses(path, survey)
     assert found_errors(rs) == [(2, None, None, "ragged_row")]
     assert "9 cells but the header has 8" in rs.errors[0].reason
@@ -595,8 +597,10 @@ def test_delimiter_override_beats_sniffing(survey, tmp_path: Path) -> None:
 def test_cp1252_header_with_accent(tmp_path: Path) -> None:
     from alignscan.survey import load_survey_text
 
-    text = (CORPUS / "survey.yaml").read_text("utf-8").replace(
-        "segments: [department]", "segments: [Département]"
+    text = (
+        (CORPUS / "survey.yaml")
+        .read_text("utf-8")
+        .replace("segments: [department]", "segments: [Département]")
     )
     survey = load_survey_text(text).survey
     assert survey is not None
