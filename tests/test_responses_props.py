@@ -94,3 +94,82 @@ def test_rows_read_always_equal_used_plus_excluded(rows, lenient) -> None:
         if rs.errors:
             assert all(e.row is None or 2 <= e.row <= len(rows) + 1 for e in rs.errors)
     assert np.asarray(rs.codes).dtype == np.int8
+
+
+def random_case(draw, text: str) -> str:
+    return "".join(c.upper() if draw(st.booleans()) else c.lower() for c in text)
+
+
+@st.composite
+def any_answer(draw):
+    """(cell text, expected code): codes, '4.0', labels, aliases and missing values, in any
+    case and with spaces around."""
+    code = draw(st.integers(0, 5))
+    if code == 0:
+        text = draw(st.sampled_from(["", "N/A", "Prefer not to say"]))
+    else:
+        forms = ["code", "float", "label"] + (["alias"] if code == 4 else [])
+        form = draw(st.sampled_from(forms))
+        text = {
+            "code": str(code),
+            "float": f"{code}.0",
+            "label": LABELS[code - 1],
+            "alias": "Agree somewhat",
+        }[form]
+    text = random_case(draw, text)
+    return draw(st.sampled_from(["", " ", "\t"])) + text + draw(st.sampled_from(["", "  "])), code
+
+
+@SETTINGS
+@given(
+    st.lists(st.lists(any_answer(), min_size=4, max_size=4), min_size=1, max_size=20),
+    st.sampled_from(["VP", " vp ", "C-SUITE", "engineer", " Analyst"]),
+    st.sampled_from(["\n", "\r\n"]),
+    st.booleans(),
+)
+def test_any_answer_form_round_trips_also_in_xlsx_and_crlf(answers, role, newline, xlsx) -> None:
+    rows = [[f"r{i}", role, "X", *(t for t, _ in row), ""] for i, row in enumerate(answers)]
+    if xlsx:
+        from openpyxl import Workbook
+
+        wb = Workbook()
+        for row in [HEADER, *rows]:
+            wb.active.append(row)
+        path = Path(tempfile.mkdtemp()) / "r.xlsx"
+        wb.save(path)
+    else:
+        path = Path(tempfile.mkdtemp()) / "r.csv"
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            csv.writer(fh, lineterminator=newline).writerows([HEADER, *rows])
+    rs = read_responses(path, SURVEY)
+    assert rs.errors == []
+    assert rs.codes.tolist() == [[c for _, c in row] for row in answers]
+    assert rs.rows.read == rs.rows.used == len(answers)
+
+
+line = st.one_of(
+    st.tuples(role, st.lists(cell, min_size=4, max_size=4)).map(
+        lambda t: ["ID", t[0], "D", *t[1], ""]
+    ),
+    st.just([]),  # a blank line
+    st.lists(cell, min_size=1, max_size=10).map(lambda c: ["ID", "VP", *c]),  # maybe ragged
+)
+
+
+@SETTINGS
+@given(st.lists(line, min_size=1, max_size=30), st.booleans(), st.sampled_from([",", ";"]))
+def test_read_is_used_plus_excluded_with_ragged_and_blank_lines(lines, lenient, delim) -> None:
+    rows = [[f"r{i % 7}" if c == "ID" else c for c in r] for i, r in enumerate(lines)]
+    tmp = Path(tempfile.mkdtemp()) / "r.csv"
+    with tmp.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, delimiter=delim).writerows([HEADER, *rows])
+    rs = read_responses(tmp, SURVEY, lenient=lenient)
+    assert rs.rows.read == rs.rows.used + rs.rows.excluded_total
+    nonblank = [r for r in rows if any(c.strip() for c in r)]
+    assert rs.rows.read == len(nonblank)
+    if lenient:
+        assert rs.errors == [] or rs.rows.read == 0
+        assert rs.rows.used == len(rs.codes) == len(rs.group)
+    else:
+        assert (rs.rows.used == 0) == bool(rs.errors) or rs.rows.read == 0
+        assert all(e.row is None or 2 <= e.row <= len(rows) + 1 for e in rs.errors)
