@@ -26,6 +26,14 @@ import numpy as np
 from scipy.special import ndtr, ndtri, stdtrit
 
 from alignscan import __version__
+from alignscan.privacy import (
+    REDACTION_KINDS,
+    Plan,
+    group_atoms,
+    plan_suppression,
+    pool_rare_values,
+    redact,
+)
 from alignscan.responses import ResponseSet
 from alignscan.survey import Survey
 
@@ -369,20 +377,30 @@ def _levels(
 
 
 def _group_cells(
-    level: _Level, cell_ids: list[int], names: list[str], minimum: int, hidden: set[int]
+    level: _Level,
+    cell_ids: list[int],
+    names: list[str],
+    minimum: int,
+    hidden: set[int],
+    no_counts: frozenset[int] = frozenset(),
 ) -> dict[str, Any]:
+    """Each cell's statistics; `hidden` cells are suppressed, and `no_counts` (group
+    indices) keep their statistics but not the pooled answer counts (see privacy)."""
     out = {}
-    for cell, name in zip(cell_ids, names, strict=True):
+    for g, (cell, name) in enumerate(zip(cell_ids, names, strict=True)):
         if cell in hidden:
             out[name] = {"suppressed": True}
             continue
+        withheld = g in no_counts
         out[name] = group_cell(
             level.counts[cell],
             level.values,
             (int(level.fav[cell]), int(level.answered[cell])),
             minimum,
-            level.codes[cell] if level.codes is not None else None,
+            level.codes[cell] if level.codes is not None and not withheld else None,
         )
+        if withheld and "n" in out[name]:
+            out[name]["counts"] = None
     return out
 
 
@@ -398,55 +416,78 @@ def _gap_of(level: _Level, cell_a: int, cell_b: int, groups: dict[str, Any], a: 
     )
 
 
-def complementary_hidden(sizes: dict[int, int], minimum: int) -> set[int]:
-    """Cells to hide within one segment column for one group: those under the minimum
-    and, when exactly one non-empty cell is, also the next-smallest shown cell, so the
-    hidden one can't be recovered by subtracting the others from the group total."""
-    hidden = {k for k, n in sizes.items() if n < minimum}
-    small = [k for k, n in sizes.items() if 0 < n < minimum]
-    if len(small) == 1:
-        shown = sorted((n, k) for k, n in sizes.items() if k not in hidden)
-        if shown:
-            hidden.add(shown[0][1])
-    return hidden
+@dataclass
+class _Prepared:
+    """The coded data every part of the analysis reads, computed once."""
+
+    survey: Survey
+    groups: list[str]
+    group_idx: np.ndarray
+    sizes: np.ndarray
+    scored: np.ndarray  # recoded answers, column-major
+    dim_keys: list[tuple[np.ndarray, list[Fraction]]]
+    segments: list[tuple[str, np.ndarray, list[str]]]  # column, value codes, value names
+    plan: Plan
 
 
-def analyze(rs: ResponseSet) -> dict[str, Any]:
-    """The full gap analysis of validated responses, as a JSON-ready result document."""
+def _dim_slices(survey: Survey) -> list[slice]:
+    out, start = [], 0
+    for dim in survey.dimensions:
+        out.append(slice(start, start + len(dim.items)))
+        start += len(dim.items)
+    return out
+
+
+def prepare(rs: ResponseSet) -> _Prepared:
+    """Recode, score, pool rare segment values and plan the suppression."""
     survey = rs.survey
     if rs.errors:
         raise AnalysisError("the responses have errors; fix them or use --lenient")
     minimum = survey.privacy.min_group_size
-    a_name, b_name = survey.roles.compare
     groups = list(rs.group.categories)
     group_idx = np.asarray(rs.group.codes, dtype=np.int64)
     sizes = np.bincount(group_idx[group_idx >= 0], minlength=len(groups))
-    for name in (a_name, b_name):
-        n = int(sizes[groups.index(name)])
-        if n < minimum:
+    for name in survey.roles.compare:
+        if int(sizes[groups.index(name)]) < minimum:
             raise AnalysisError(
                 f"group {name!r} has fewer than {minimum} respondents "
                 f"(privacy.min_group_size), so it can't be compared"
             )
-    points = survey.scale.points
     reverse = np.asarray([item.reverse for item in survey.items], dtype=bool)
     # column-major: every statistic walks one item column at a time
-    scored = np.asfortranarray(recode_reverse(rs.codes, reverse, points))
-    dim_keys = []
-    start = 0
-    for dim in survey.dimensions:
-        dim_keys.append(dimension_keys(scored[:, start : start + len(dim.items)], points))
-        start += len(dim.items)
+    scored = np.asfortranarray(recode_reverse(rs.codes, reverse, survey.scale.points))
+    dim_keys = [dimension_keys(scored[:, sl], survey.scale.points) for sl in _dim_slices(survey)]
+    segments = []
+    for column in survey.segments:
+        seg = rs.segments[column]
+        codes, values = pool_rare_values(seg.codes, [str(v) for v in seg.categories], minimum)
+        segments.append((column, codes, values))
+    has_score = np.stack([keys > 0 for keys, _ in dim_keys], axis=1) if dim_keys else (
+        np.zeros((len(group_idx), 0), dtype=bool)
+    )
+    atoms = group_atoms(group_idx, len(groups), [c for _, c, _ in segments], has_score)
+    keep = {groups.index(name) for name in survey.roles.compare}
+    plan = plan_suppression(atoms, [len(v) for _, _, v in segments], minimum, keep)
+    return _Prepared(survey, groups, group_idx, sizes, scored, dim_keys, segments, plan)
 
-    # overall: one cell per group
-    item_levels, dim_levels = _levels(scored, survey, group_idx, len(groups), dim_keys)
+
+def analyze(rs: ResponseSet) -> dict[str, Any]:
+    """The full gap analysis of validated responses, as a JSON-ready result document."""
+    prep = prepare(rs)
+    survey = prep.survey
+    minimum = survey.privacy.min_group_size
+    a_name, b_name = survey.roles.compare
+    groups = prep.groups
+    item_levels, dim_levels = _levels(
+        prep.scored, survey, prep.group_idx, len(groups), prep.dim_keys
+    )
+    hidden = prep.plan.hidden_groups
     ia, ib = groups.index(a_name), groups.index(b_name)
     all_cells = list(range(len(groups)))
-    items_out = []
     tests: list[dict[str, Any]] = []
-    share = rs.answered_share()
+    items_out = []
     for item, level in zip(survey.items, item_levels, strict=True):
-        g = _group_cells(level, all_cells, groups, minimum, set())
+        g = _group_cells(level, all_cells, groups, minimum, hidden)
         gp = _gap_of(level, ia, ib, g, a_name, b_name)
         items_out.append(
             {
@@ -454,42 +495,40 @@ def analyze(rs: ResponseSet) -> dict[str, Any]:
                 "dimension": survey.item_dimension()[item.id],
                 "text": item.text,
                 "reverse": item.reverse,
-                "answered_share": share[item.id],
+                "answered_share": None,
                 "groups": g,
                 "gap": gp,
             }
         )
         if gp is not None:
             tests.append(gp)
+    _answered_shares(items_out, item_levels, prep)
+    no_counts = _withheld_counts(prep, items_out)
     dims_out = []
-    start = 0
-    for dim, level in zip(survey.dimensions, dim_levels, strict=True):
-        alpha, alpha_n = cronbach_alpha(scored[:, start : start + len(dim.items)])
-        start += len(dim.items)
-        g = _group_cells(level, all_cells, groups, minimum, set())
+    for d, (dim, level) in enumerate(zip(survey.dimensions, dim_levels, strict=True)):
+        g = _group_cells(level, all_cells, groups, minimum, hidden, no_counts[d])
         gp = _gap_of(level, ia, ib, g, a_name, b_name)
-        dims_out.append(
-            {
-                "id": dim.id,
-                "title": dim.title,
-                "description": dim.description,
-                "actions": list(dim.actions),
-                "items": [i.id for i in dim.items],
-                "alpha": alpha,
-                "alpha_n": alpha_n,
-                "groups": g,
-                "gap": gp,
-            }
-        )
+        dims_out.append({**_dimension_head(dim, d, prep), "groups": g, "gap": gp})
         if gp is not None:
             tests.append(gp)
     _apply_q(tests)
+    return _document(rs, prep, items_out, dims_out, _segments(prep, no_counts))
 
-    segments_out = _segments(rs, scored, survey, groups, group_idx, minimum, dim_keys)
+
+def _document(
+    rs: ResponseSet,
+    prep: _Prepared,
+    items_out: list[dict[str, Any]],
+    dims_out: list[dict[str, Any]],
+    segments_out: list[dict[str, Any]],
+) -> dict[str, Any]:
+    survey = prep.survey
+    minimum = survey.privacy.min_group_size
     group_sizes = {
-        name: ({"n": int(n)} if n >= minimum else {"suppressed": True})
-        for name, n in zip(groups, sizes, strict=True)
+        name: ({"n": int(n)} if g not in prep.plan.hidden_groups else {"suppressed": True})
+        for g, (name, n) in enumerate(zip(prep.groups, prep.sizes, strict=True))
     }
+    comments, redactions = _comments(rs, prep)
     return {
         "result_version": RESULT_VERSION,
         "alignscan_version": __version__,
@@ -500,27 +539,107 @@ def analyze(rs: ResponseSet) -> dict[str, Any]:
             "export_tool": rs.source.export_tool,
         },
         "scale": {
-            "points": points,
+            "points": survey.scale.points,
             "labels": list(survey.scale.labels),
             "favorable": list(survey.scale.favorable),
         },
-        "compare": [a_name, b_name],
+        "compare": list(survey.roles.compare),
         "min_group_size": minimum,
         "min_comment_group_size": survey.privacy.min_comment_group_size,
-        "rows": {
-            "read": rs.rows.read,
-            "used": rs.rows.used,
-            "excluded": rs.rows.excluded_total,
-            "excluded_by_reason": dict(sorted(rs.rows.excluded.items())),
-            "cells_set_missing": dict(sorted(rs.cells_set_missing.items())),
-        },
+        "rows": _rows(rs, prep.plan, redactions),
         "groups": group_sizes,
         "items": items_out,
         "dimensions": dims_out,
         "segments": segments_out,
-        "comments": _comments(rs, groups, group_idx, sizes),
+        "comments": comments,
+        "privacy": _privacy_summary(prep.plan, minimum),
         "warnings": list(rs.warnings),
     }
+
+
+def _rows(rs: ResponseSet, plan: Plan, redactions: dict[str, int]) -> dict[str, Any]:
+    """Row counts; the totals are withheld when they would give a hidden group's size."""
+    withheld = plan.withhold_totals
+    return {
+        "read": None if withheld else rs.rows.read,
+        "used": None if withheld else rs.rows.used,
+        "excluded": None if withheld else rs.rows.excluded_total,
+        "excluded_by_reason": dict(sorted(rs.rows.excluded.items())),
+        "cells_set_missing": dict(sorted(rs.cells_set_missing.items())),
+        "comment_redactions": redactions,
+    }
+
+
+def _privacy_summary(plan: Plan, minimum: int) -> dict[str, Any]:
+    return {
+        "min_group_size": minimum,
+        "segment_cells": plan.total_cells,
+        "cells_hidden_small": plan.small_cells,
+        "cells_hidden_protective": plan.protective_cells,
+        "groups_hidden": len(plan.hidden_groups),
+        "row_totals_withheld": plan.withhold_totals,
+        "pooled_counts_withheld": plan.pooled_withheld,
+    }
+
+
+def _dimension_head(dim: Any, d: int, prep: _Prepared) -> dict[str, Any]:
+    """A dimension's description and reliability. Alpha is taken over the respondents of
+    shown groups only (a hidden group's completeness would otherwise be derivable)."""
+    sl = _dim_slices(prep.survey)[d]
+    shown = ~np.isin(prep.group_idx, list(prep.plan.hidden_groups))
+    alpha, alpha_n = cronbach_alpha(prep.scored[shown, sl])
+    if alpha_n < prep.survey.privacy.min_group_size:
+        alpha = None
+    return {
+        "id": dim.id,
+        "title": dim.title,
+        "description": dim.description,
+        "actions": list(dim.actions),
+        "items": [i.id for i in dim.items],
+        "alpha": alpha,
+        "alpha_n": alpha_n if len(dim.items) > 1 else None,
+    }
+
+
+def _answered_shares(
+    items_out: list[dict[str, Any]], item_levels: list[_Level], prep: _Prepared
+) -> None:
+    """Share of respondents who answered each item, over the shown groups whose item cell
+    is shown or has no answer at all, so the share adds nothing to the published cells."""
+    for item, level in zip(items_out, item_levels, strict=True):
+        shown = [
+            g
+            for g, name in enumerate(prep.groups)
+            if g not in prep.plan.hidden_groups
+            and ("n" in item["groups"][name] or level.answered[g] == 0)
+        ]
+        people = int(sum(prep.sizes[g] for g in shown))
+        answered = int(sum(level.answered[g] for g in shown))
+        item["answered_share"] = answered / people if people else None
+
+
+def _withheld_counts(prep: _Prepared, items_out: list[dict[str, Any]]) -> list[frozenset[int]]:
+    """Per dimension, the groups whose pooled answer counts are withheld: when an item
+    cell of the dimension is hidden (the pooled counts minus the other items would give
+    it), or when 1 .. minimum-1 respondents answered some of its items without a score
+    (the items' counts minus the pooled counts would give their answers)."""
+    minimum = prep.survey.privacy.min_group_size
+    out = []
+    by_id = {item["id"]: item for item in items_out}
+    for d, (dim, sl) in enumerate(zip(prep.survey.dimensions, _dim_slices(prep.survey),
+                                      strict=True)):
+        unscored = ((prep.scored[:, sl] > 0).any(axis=1)) & (prep.dim_keys[d][0] == 0)
+        per_group = np.bincount(
+            prep.group_idx[unscored & (prep.group_idx >= 0)], minlength=len(prep.groups)
+        )
+        withheld = set()
+        for g, name in enumerate(prep.groups):
+            item_hidden = any(by_id[i.id]["groups"][name].get("suppressed") for i in dim.items)
+            if item_hidden or 0 < per_group[g] < minimum:
+                withheld.add(g)
+        out.append(frozenset(withheld))
+        prep.plan.pooled_withheld += len(withheld - prep.plan.hidden_groups)
+    return out
 
 
 def _apply_q(tests: list[dict[str, Any]]) -> None:
@@ -529,55 +648,37 @@ def _apply_q(tests: list[dict[str, Any]]) -> None:
         t["q_value"] = q
 
 
-def _segments(
-    rs: ResponseSet,
-    scored: np.ndarray,
-    survey: Survey,
-    groups: list[str],
-    group_idx: np.ndarray,
-    minimum: int,
-    dim_keys: list[tuple[np.ndarray, list[Fraction]]],
-) -> list[dict[str, Any]]:
+def _segments(prep: _Prepared, no_counts: list[frozenset[int]]) -> list[dict[str, Any]]:
+    """Dimension statistics per segment value and group, with the planned cells hidden."""
+    survey = prep.survey
+    minimum = survey.privacy.min_group_size
     a_name, b_name = survey.roles.compare
+    groups = prep.groups
+    n_groups = len(groups)
+    ia, ib = groups.index(a_name), groups.index(b_name)
     out: list[dict[str, Any]] = []
     tests: list[dict[str, Any]] = []
-    n_groups = len(groups)
-    for column in survey.segments:
-        seg = rs.segments[column]
-        values = [str(v) for v in seg.categories]
-        seg_idx = np.asarray(seg.codes, dtype=np.int64)
-        cells = np.where((seg_idx >= 0) & (group_idx >= 0), seg_idx * n_groups + group_idx, -1)
-        n_cells = len(values) * n_groups
-        _, dim_levels = _levels(scored, survey, cells, n_cells, dim_keys)
-        # One hidden set for the whole column: a cell hidden for one dimension stays
-        # hidden for all, so a dimension where it is shown can't give it away.
-        hidden: set[int] = set()
-        for level in dim_levels:
-            for g in range(n_groups):
-                sizes = {
-                    v: int(level.counts[v * n_groups + g, 1:].sum()) for v in range(len(values))
-                }
-                hidden |= {v * n_groups + g for v in complementary_hidden(sizes, minimum)}
-        for dim, level in zip(survey.dimensions, dim_levels, strict=True):
+    for col, (column, seg_idx, values) in enumerate(prep.segments):
+        cells = np.where(
+            (seg_idx >= 0) & (prep.group_idx >= 0), seg_idx * n_groups + prep.group_idx, -1
+        )
+        _, dim_levels = _levels(
+            prep.scored, survey, cells, len(values) * n_groups, prep.dim_keys
+        )
+        hidden = {
+            v * n_groups + g
+            for v in range(len(values))
+            for g in range(n_groups)
+            if prep.plan.cell_hidden(g, col, v)
+        }
+        for d, (dim, level) in enumerate(zip(survey.dimensions, dim_levels, strict=True)):
             for v, value in enumerate(values):
-                cell_ids = [v * n_groups + g for g in range(n_groups)]
-                g_cells = _group_cells(level, cell_ids, groups, minimum, hidden)
-                gp = _gap_of(
-                    level,
-                    v * n_groups + groups.index(a_name),
-                    v * n_groups + groups.index(b_name),
-                    g_cells,
-                    a_name,
-                    b_name,
-                )
+                ids = [v * n_groups + g for g in range(n_groups)]
+                g_cells = _group_cells(level, ids, groups, minimum, hidden, no_counts[d])
+                gp = _gap_of(level, ids[ia], ids[ib], g_cells, a_name, b_name)
                 out.append(
-                    {
-                        "column": column,
-                        "value": value,
-                        "dimension": dim.id,
-                        "groups": g_cells,
-                        "gap": gp,
-                    }
+                    {"column": column, "value": value, "dimension": dim.id,
+                     "groups": g_cells, "gap": gp}
                 )
                 if gp is not None:
                     tests.append(gp)
@@ -585,25 +686,31 @@ def _segments(
     return out
 
 
-def _comments(
-    rs: ResponseSet, groups: list[str], group_idx: np.ndarray, sizes: np.ndarray
-) -> list[dict[str, Any]]:
+def _comments(rs: ResponseSet, prep: _Prepared) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Comments of groups at or above the comment threshold (and not hidden), sorted,
+    with e-mail addresses, phone numbers and links redacted; and the redaction counts."""
     survey = rs.survey
     threshold = survey.privacy.min_comment_group_size
     out = []
+    redactions = dict.fromkeys(REDACTION_KINDS, 0)
     for comment in survey.comments:
         texts = rs.comments.get(comment.id)
         per_group: dict[str, Any] = {}
-        for g, name in enumerate(groups):
-            if sizes[g] < threshold or texts is None:
+        for g, name in enumerate(prep.groups):
+            if prep.sizes[g] < threshold or texts is None or g in prep.plan.hidden_groups:
                 per_group[name] = {"suppressed": True}
                 continue
-            mine = [t for t in texts[group_idx == g] if t]
+            mine = []
+            for text in texts[prep.group_idx == g]:
+                if text:
+                    clean, found = redact(str(text))
+                    mine.append(clean)
+                    for kind, n in found.items():
+                        redactions[kind] += n
             mine.sort()  # order carries no trace of who answered when
-            shown = mine[:MAX_COMMENTS_PER_GROUP]
-            per_group[name] = {"count": len(mine), "texts": shown}
+            per_group[name] = {"count": len(mine), "texts": mine[:MAX_COMMENTS_PER_GROUP]}
         out.append({"id": comment.id, "text": comment.text, "groups": per_group})
-    return out
+    return out, redactions
 
 
 def clean_json(value: Any) -> Any:

@@ -140,6 +140,8 @@ def print_summary(result: dict[str, Any]) -> None:
     quality = (
         f"data quality: rows read {rows['read']:,} = used {rows['used']:,} "
         f"+ excluded {rows['excluded']:,}"
+        if rows["used"] is not None
+        else "data quality: row totals withheld (they would give a hidden group's size)"
     )
     console.print(quality)
     for reason, count in rows.get("excluded_by_reason", {}).items():

@@ -37,7 +37,7 @@ def _environment() -> Environment:
     env.filters["signed"] = lambda v, fmt="+.2f": "–" if v is None else format(v, fmt)
     env.filters["pts"] = lambda v: "–" if v is None else f"{v * 100:+.0f} pts"
     env.filters["qfmt"] = _qfmt
-    env.filters["thousands"] = lambda v: f"{v:,}"
+    env.filters["thousands"] = lambda v: "–" if v is None else f"{v:,}"
     return env
 
 
@@ -404,6 +404,8 @@ def render_html(
         ]
         items_by_dim.setdefault(item["dimension"], []).append({"item": item, "bars": bars})
     used = result["rows"]["used"]
+    if used is None:  # withheld: it would give a hidden group's size
+        used = sum(c.get("n", 0) for c in result["groups"].values())
     shown_groups = {g: c for g, c in result["groups"].items()}
     env = _environment()
     template = env.get_template("report.html.j2")

@@ -114,7 +114,9 @@ def result_json_schema() -> dict[str, Any]:
             "mean": _nullable(number),
             "sd": _nullable(number),
             "favorable": _nullable(number),
-            "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "counts": _nullable(
+                {"type": "object", "additionalProperties": {"type": "integer"}}
+            ),
         },
         "required": ["n", "mean", "sd"],
         "additionalProperties": False,
@@ -189,9 +191,13 @@ def result_json_schema() -> dict[str, Any]:
             "rows": {
                 "type": "object",
                 "properties": {
-                    "read": {"type": "integer"},
-                    "used": {"type": "integer"},
-                    "excluded": {"type": "integer"},
+                    "read": _nullable({"type": "integer"}),
+                    "used": _nullable({"type": "integer"}),
+                    "excluded": _nullable({"type": "integer"}),
+                    "comment_redactions": {
+                        "type": "object",
+                        "additionalProperties": {"type": "integer"},
+                    },
                     "excluded_by_reason": {
                         "type": "object",
                         "additionalProperties": {"type": "integer"},
@@ -226,7 +232,7 @@ def result_json_schema() -> dict[str, Any]:
                         "dimension": string,
                         "text": string,
                         "reverse": {"type": "boolean"},
-                        "answered_share": number,
+                        "answered_share": _nullable(number),
                         "groups": {"$ref": "#/$defs/groups"},
                         "gap": {"$ref": "#/$defs/gap"},
                     },
@@ -244,7 +250,7 @@ def result_json_schema() -> dict[str, Any]:
                         "actions": {"type": "array", "items": string},
                         "items": {"type": "array", "items": string},
                         "alpha": _nullable(number),
-                        "alpha_n": {"type": "integer"},
+                        "alpha_n": _nullable({"type": "integer"}),
                         "groups": {"$ref": "#/$defs/groups"},
                         "gap": {"$ref": "#/$defs/gap"},
                     },
@@ -289,6 +295,19 @@ def result_json_schema() -> dict[str, Any]:
                             },
                         },
                     },
+                },
+            },
+            "privacy": {
+                "type": "object",
+                "description": "What the anonymity audit hid (see the README's Privacy section).",
+                "properties": {
+                    "min_group_size": {"type": "integer"},
+                    "segment_cells": {"type": "integer"},
+                    "cells_hidden_small": {"type": "integer"},
+                    "cells_hidden_protective": {"type": "integer"},
+                    "groups_hidden": {"type": "integer"},
+                    "row_totals_withheld": {"type": "boolean"},
+                    "pooled_counts_withheld": {"type": "integer"},
                 },
             },
             "warnings": {"type": "array", "items": string},

@@ -1,0 +1,354 @@
+"""Anonymity that holds under subtraction: decide which cells to hide.
+
+Every figure alignscan publishes is a sum over a set of respondents: a group, or a group
+within one segment value, restricted to the respondents a statistic counts (everyone for
+head counts; those with a score on a dimension for that dimension's n, sums and pooled
+answer counts). Respondents of one group fall into *atoms*: the distinct combinations of
+their segment values. A set of atoms is *derivable* when its indicator vector lies in the
+linear span of the published sets' indicators; then any sum over it (its n, its score
+sum, its answer counts) can be computed by adding and subtracting published figures.
+
+The audit (one "family" per kind of count) looks for a derivable union of atoms holding
+1 .. minimum - 1 counted respondents. Only atoms below the minimum can be part of one,
+so it works on the subspace of the row space supported on small atoms: a reduced row
+echelon form with the large atoms' columns first leaves a basis of that subspace, and
+every 0/1 vector in it is a sum of basis rows chosen by its pivot entries, which the
+search enumerates (pruned by weight). Arithmetic is exact, modulo two large primes.
+
+Suppression is iterative: while a family finds a small derivable set, hide the smallest
+segment cell that takes part in its derivation, and audit again. Deterministic, and a
+dataset where no cell is small hides nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+OTHER = "(other)"
+_PRIMES = (2_147_483_629, 2_147_483_587)
+_MAX_SUBSETS = 200_000
+
+Cell = tuple[int, int]  # (segment column index, value index)
+
+
+# ----------------------------------------------------------------------------- values
+
+
+def pool_rare_values(
+    codes: np.ndarray, categories: list[str], minimum: int
+) -> tuple[np.ndarray, list[str]]:
+    """Segment values as published: only values of used rows, and those with fewer than
+    `minimum` respondents pooled into one "(other)" value, so a rare value is never named.
+
+    `codes` index `categories` (-1 = none). Returns new codes (-1 kept) and value names."""
+    codes = np.asarray(codes, dtype=np.int64)
+    counts = np.bincount(codes[codes >= 0], minlength=len(categories))
+    keep = [i for i, n in enumerate(counts) if n >= minimum and categories[i] != OTHER]
+    rare = [i for i, n in enumerate(counts) if 0 < n and i not in set(keep)]
+    names = [str(categories[i]) for i in keep] + ([OTHER] if rare else [])
+    lut = np.full(len(categories) + 1, -1, dtype=np.int64)
+    for new, old in enumerate(keep):
+        lut[old] = new
+    for old in rare:
+        lut[old] = len(keep)
+    return lut[codes], names
+
+
+# ----------------------------------------------------------------------------- comments
+
+REDACTION_KINDS = ("e-mail", "phone", "link")
+_REDACT = (
+    ("e-mail", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),
+    ("link", re.compile(r"(?i)\b(?:https?://|ftp://|www\.)[^\s<>\"']+")),
+    ("phone", re.compile(r"(?<![\w+])(?:\+\d[\d ().\-/]{5,}\d|\d(?:[ ().\-/]?\d){8,})(?!\w)")),
+)
+
+
+def redact(text: str) -> tuple[str, dict[str, int]]:
+    """Replace e-mail addresses, links and phone numbers (7+ digits after a +, else 9+)
+    with [e-mail], [link], [phone]; return the text and how many of each were replaced."""
+    found: dict[str, int] = {}
+    for kind, pattern in _REDACT:
+        text, n = pattern.subn(f"[{kind}]", text)
+        if n:
+            found[kind] = n
+    return text, found
+
+
+# ----------------------------------------------------------------------------- algebra
+
+
+def _rref(mat: np.ndarray, prime: int) -> tuple[np.ndarray, list[int]]:
+    """Reduced row echelon form modulo `prime` (entries < 2**31, so products fit int64)."""
+    a = np.mod(mat.astype(np.int64), prime)
+    rows, cols = a.shape
+    pivots: list[int] = []
+    r = 0
+    for c in range(cols):
+        if r == rows:
+            break
+        nz = np.flatnonzero(a[r:, c])
+        if not len(nz):
+            continue
+        p = r + int(nz[0])
+        if p != r:
+            a[[r, p]] = a[[p, r]]
+        a[r] = a[r] * pow(int(a[r, c]), prime - 2, prime) % prime
+        factors = a[:, c].copy()
+        factors[r] = 0
+        nzr = np.flatnonzero(factors)
+        if len(nzr):
+            a[nzr] = (a[nzr] - np.outer(factors[nzr], a[r]) % prime) % prime
+        pivots.append(c)
+        r += 1
+    return a[:r], pivots
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """A small derivable set: the atoms in it, and the published sets used to derive it."""
+
+    atoms: tuple[int, ...]
+    sets: tuple[int, ...]
+    weight: int
+
+
+def find_small_derivable(
+    sets: np.ndarray, weights: np.ndarray, minimum: int
+) -> Derivation | None:
+    """A union of atoms with 1 .. minimum-1 counted respondents whose indicator lies in
+    the span of the published `sets` (rows: 0/1 over atoms), or None.
+
+    Atoms of weight 0 count nobody for this family and are left out by the caller."""
+    n_sets, n_atoms = sets.shape
+    small = np.flatnonzero(weights < minimum)
+    if n_sets == 0 or not len(small):
+        return None
+    large = np.flatnonzero(weights >= minimum)
+    order = np.concatenate([large, small])
+    aug = np.concatenate([sets[:, order], np.eye(n_sets, dtype=np.int64)], axis=1)
+    for prime in _PRIMES:
+        red, pivots = _rref(aug, prime)
+        basis = [i for i, p in enumerate(pivots) if len(large) <= p < n_atoms]
+        hit = _search(red, pivots, basis, order, weights, minimum, n_atoms, prime)
+        if hit is not None:
+            return hit
+    return None
+
+
+def _search(
+    red: np.ndarray,
+    pivots: list[int],
+    basis: list[int],
+    order: np.ndarray,
+    weights: np.ndarray,
+    minimum: int,
+    n_atoms: int,
+    prime: int,
+) -> Derivation | None:
+    """Enumerate sums of basis rows (chosen by pivot) that are 0/1 vectors of small weight."""
+    if not basis:
+        return None
+    w_sorted = weights[order]
+    pivot_w = {i: int(w_sorted[pivots[i]]) for i in basis}
+    basis = sorted(basis, key=lambda i: (pivot_w[i], i))
+    for tried, combo in enumerate(_combos(basis, pivot_w, minimum)):
+        row = red[list(combo)].sum(axis=0) % prime
+        x = row[:n_atoms]
+        if np.all((x == 0) | (x == 1)):
+            weight = int((w_sorted * x).sum())
+            if 1 <= weight < minimum:
+                return _derivation(x, row[n_atoms:], order, weight)
+        if tried > _MAX_SUBSETS:  # too many to enumerate: be safe, report one
+            first = red[combo[0]]
+            return _derivation(first[:n_atoms] != 0, first[n_atoms:], order, 0)
+    return None
+
+
+def _combos(items: list[int], weight: dict[int, int], budget: int):  # type: ignore[no-untyped-def]
+    """Every subset of `items` (sorted by weight) whose weights add up to less than budget."""
+    stack: list[tuple[tuple[int, ...], int, int]] = [((), 0, 0)]
+    while stack:
+        combo, total, start = stack.pop()
+        for j in range(start, len(items)):
+            new_total = total + weight[items[j]]
+            if new_total >= budget:
+                break
+            new = (*combo, items[j])
+            yield new
+            stack.append((new, new_total, j + 1))
+
+
+def _derivation(x: np.ndarray, y: np.ndarray, order: np.ndarray, weight: int) -> Derivation:
+    atoms = tuple(sorted(int(order[j]) for j in np.flatnonzero(x)))
+    return Derivation(atoms, tuple(int(s) for s in np.flatnonzero(y)), weight)
+
+
+# ----------------------------------------------------------------------------- plan
+
+
+@dataclass
+class GroupAtoms:
+    """One group's respondents by atom (distinct segment-value combination)."""
+
+    values: np.ndarray  # (atoms, columns) value index per segment column (-1 = none)
+    head: np.ndarray  # respondents per atom
+    scored: np.ndarray  # (dimensions, atoms) respondents with a score per dimension
+
+
+@dataclass
+class Plan:
+    """What to hide: groups, and (column, value) cells per group."""
+
+    hidden_groups: set[int]
+    hidden_cells: dict[int, set[Cell]]  # group -> hidden (column, value) cells
+    withhold_totals: bool  # rows read/used/excluded would reveal a hidden group
+    small_cells: int = 0  # hidden because below the minimum
+    protective_cells: int = 0  # hidden only so that a small one can't be derived
+    total_cells: int = 0
+    families_audited: int = 0
+    pooled_withheld: int = 0  # dimension x group cells whose pooled answer counts are withheld
+
+    def cell_hidden(self, group: int, column: int, value: int) -> bool:
+        return group in self.hidden_groups or (column, value) in self.hidden_cells.get(group, ())
+
+
+def group_atoms(
+    group_idx: np.ndarray, n_groups: int, seg_codes: list[np.ndarray], scored: np.ndarray
+) -> list[GroupAtoms]:
+    """Atoms per group in one pass: rows keyed by (group, every segment value)."""
+    cols = [np.asarray(c, dtype=np.int64) for c in seg_codes]
+    key = np.stack([np.asarray(group_idx, dtype=np.int64), *cols], axis=1)
+    ok = key[:, 0] >= 0
+    uniq, inverse = np.unique(key[ok], axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    head = np.bincount(inverse, minlength=len(uniq))
+    sc = np.stack(
+        [np.bincount(inverse, weights=s[ok], minlength=len(uniq)) for s in scored.T]
+    ) if scored.shape[1] else np.zeros((0, len(uniq)))
+    out = []
+    for g in range(n_groups):
+        mine = uniq[:, 0] == g
+        out.append(GroupAtoms(uniq[mine, 1:], head[mine], sc[:, mine].astype(np.int64)))
+    return out
+
+
+def plan_suppression(
+    atoms: list[GroupAtoms],
+    n_values: list[int],
+    minimum: int,
+    keep_groups: set[int],
+) -> Plan:
+    """Hide groups and segment cells until no family finds a small derivable set."""
+    sizes = [int(a.head.sum()) for a in atoms]
+    hidden_groups, withhold = _hide_groups(sizes, minimum, keep_groups)
+    plan = Plan(hidden_groups, {}, withhold)
+    for g, ga in enumerate(atoms):
+        cells = _all_cells(ga)
+        plan.total_cells += len(cells)
+        if g in hidden_groups:
+            plan.hidden_cells[g] = set(cells)
+            plan.small_cells += len(cells)
+            continue
+        start = {c for c in cells if _is_small(ga, c, minimum)}
+        hidden = _hide_until_safe(ga, cells, set(start), minimum, plan)
+        plan.small_cells += len(start)
+        plan.protective_cells += len(hidden) - len(start)
+        plan.hidden_cells[g] = hidden
+    return plan
+
+
+def _hide_groups(sizes: list[int], minimum: int, keep: set[int]) -> tuple[set[int], bool]:
+    """Groups below the minimum, plus the next-smallest other group while the hidden ones
+    add up to 1 .. minimum-1 (the row totals would give them away); when no group can be
+    added, the row totals are withheld instead."""
+    hidden = {g for g, n in enumerate(sizes) if n < minimum}
+    while 0 < sum(sizes[g] for g in hidden) < minimum:
+        candidates = sorted((n, g) for g, n in enumerate(sizes) if g not in hidden | keep)
+        if not candidates:
+            return hidden, True
+        hidden.add(candidates[0][1])
+    return hidden, False
+
+
+def _all_cells(ga: GroupAtoms) -> list[Cell]:
+    cells = set()
+    for col in range(ga.values.shape[1]):
+        for v in np.unique(ga.values[:, col]):
+            if v >= 0:
+                cells.add((col, int(v)))
+    return sorted(cells)
+
+
+def _cell_mask(ga: GroupAtoms, cell: Cell) -> np.ndarray:
+    return ga.values[:, cell[0]] == cell[1]
+
+
+def _is_small(ga: GroupAtoms, cell: Cell, minimum: int) -> bool:
+    mask = _cell_mask(ga, cell)
+    if int(ga.head[mask].sum()) < minimum:
+        return True
+    return any(0 < int(s[mask].sum()) < minimum for s in ga.scored)
+
+
+def _families(ga: GroupAtoms) -> list[np.ndarray]:
+    """Weights per atom for each kind of count: respondents, then scored per dimension
+    (identical weight vectors are audited once)."""
+    seen: list[np.ndarray] = [ga.head]
+    for s in ga.scored:
+        if not any(np.array_equal(s, w) for w in seen):
+            seen.append(s)
+    return seen
+
+
+def _hide_until_safe(
+    ga: GroupAtoms, cells: list[Cell], hidden: set[Cell], minimum: int, plan: Plan
+) -> set[Cell]:
+    families = _families(ga)
+    while True:
+        for weights in families:
+            plan.families_audited += 1
+            shown = [c for c in cells if c not in hidden]
+            pick = _audit_family(ga, weights, shown, minimum)
+            if pick is not None:
+                hidden.add(pick)
+                break
+        else:
+            return hidden
+
+
+def _audit_family(
+    ga: GroupAtoms, weights: np.ndarray, shown: list[Cell], minimum: int
+) -> Cell | None:
+    """The cell to hide next for this family, or None when nothing small is derivable."""
+    live = weights > 0
+    if not live.any():
+        return None
+    w = weights[live]
+    published: list[Cell | None] = []
+    rows = []
+    if int(w.sum()) >= minimum:
+        published.append(None)  # the group's own cell
+        rows.append(np.ones(len(w), dtype=np.int64))
+    for cell in shown:
+        mask = _cell_mask(ga, cell)[live]
+        if int(w[mask].sum()) >= minimum:
+            published.append(cell)
+            rows.append(mask.astype(np.int64))
+    if not rows:
+        return None
+    hit = find_small_derivable(np.stack(rows), w, minimum)
+    if hit is None:
+        return None
+    return _choose(ga, weights, [published[s] for s in hit.sets], shown)
+
+
+def _choose(
+    ga: GroupAtoms, weights: np.ndarray, used: list[Cell | None], shown: list[Cell]
+) -> Cell:
+    """The smallest shown segment cell used by the derivation (ties: column, value)."""
+    candidates = [c for c in used if c is not None] or list(shown)
+    return min(candidates, key=lambda c: (int(weights[_cell_mask(ga, c)].sum()), c))
