@@ -352,3 +352,30 @@ def _choose(
     """The smallest shown segment cell used by the derivation (ties: column, value)."""
     candidates = [c for c in used if c is not None] or list(shown)
     return min(candidates, key=lambda c: (int(weights[_cell_mask(ga, c)].sum()), c))
+
+
+# ----------------------------------------------------------------------------- saved results
+
+
+def small_cells_shown(result: dict) -> list[str]:  # type: ignore[type-arg]
+    """Where a saved result shows a cell of 1 .. min_group_size-1 respondents (a result
+    edited by hand, or written by another tool): a report must not be drawn from it."""
+    minimum = result.get("min_group_size", 0)
+    found = []
+
+    def visit(where: str, groups: object) -> None:
+        if not isinstance(groups, dict):
+            return
+        for name, cell in groups.items():
+            n = cell.get("n") if isinstance(cell, dict) else None
+            if isinstance(n, int) and 0 < n < minimum:
+                found.append(f"{where}, group {name}: n = {n}")
+
+    visit("groups", result.get("groups"))
+    for key in ("items", "dimensions"):
+        for unit in result.get(key) or []:
+            visit(f"{key} {unit.get('id')}", unit.get("groups"))
+    for seg in result.get("segments") or []:
+        visit(f"segment {seg.get('column')} = {seg.get('value')}, {seg.get('dimension')}",
+              seg.get("groups"))
+    return found
