@@ -26,6 +26,7 @@ import numpy as np
 from scipy.special import ndtr, ndtri, stdtrit
 
 from alignscan import __version__
+from alignscan.drivers import analyze_drivers
 from alignscan.responses import ResponseSet
 from alignscan.survey import Survey
 
@@ -490,7 +491,7 @@ def analyze(rs: ResponseSet) -> dict[str, Any]:
         name: ({"n": int(n)} if n >= minimum else {"suppressed": True})
         for name, n in zip(groups, sizes, strict=True)
     }
-    return {
+    result = {
         "result_version": RESULT_VERSION,
         "alignscan_version": __version__,
         "survey": {"id": survey.id, "version": survey.version, "title": survey.title},
@@ -521,6 +522,10 @@ def analyze(rs: ResponseSet) -> dict[str, Any]:
         "comments": _comments(rs, groups, group_idx, sizes),
         "warnings": list(rs.warnings),
     }
+    drivers = analyze_drivers(survey, dim_keys, group_idx, groups)
+    if drivers is not None:
+        result["drivers"] = drivers
+    return result
 
 
 def _apply_q(tests: list[dict[str, Any]]) -> None:
