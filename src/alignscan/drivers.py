@@ -174,14 +174,14 @@ def group_drivers(n: int, sums: np.ndarray, cross: np.ndarray, ids: list[str]) -
     corr = correlation_matrix(n, sums, cross)
     r_y = corr[0, 1:]
     if not math.isfinite(corr[0, 0]) or n < 2:  # the outcome doesn't vary
-        dims = [{"id": d, "r": None, "r_ci": None, "importance": None, "share": None} for d in ids]
-        return {"n": n, "r2": None, "dimensions": dims}
+        empty = [{"id": d, "r": None, "r_ci": None, "importance": None, "share": None} for d in ids]
+        return {"n": n, "r2": None, "dimensions": empty}
     usable = np.nan_to_num(corr, nan=0.0)  # a constant predictor explains nothing
     usable[np.diag_indices_from(usable)] = 1.0
     r2_all = subset_r2(usable)
     importance = shapley(r2_all, len(ids))
     r2 = float(r2_all[-1])
-    dims = []
+    dims: list[dict[str, Any]] = []
     for j, dim_id in enumerate(ids):
         r = float(r_y[j])
         ok = math.isfinite(r)

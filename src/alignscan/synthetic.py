@@ -27,7 +27,7 @@ EXEC_OFFSET = {
     "roi": 0.5,
     "goals": 0.30,
     "collaboration": 0.20,
-    "talent": 0.35,
+    "talent": 0.45,
     "experimentation": 0.40,
     "delivery": 0.30,
     "confidence": 0.45,

@@ -10,6 +10,7 @@ from rich import box
 from rich.table import Table
 
 from alignscan.cli import app
+from alignscan.drivers import summary_lines as driver_summary_lines
 from alignscan.cli.output import (
     Format,
     fail,
@@ -137,6 +138,8 @@ def print_summary(result: dict[str, Any]) -> None:
             _q(item["gap"]["q_value"]),
         )
     console.print(top)
+    for line in driver_summary_lines(result):  # top two drivers per compared group
+        console.print(line, markup=False, highlight=False)
     quality = (
         f"data quality: rows read {rows['read']:,} = used {rows['used']:,} "
         f"+ excluded {rows['excluded']:,}"
