@@ -4,20 +4,29 @@ numpy correlations, and Fisher's z interval by hand."""
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import re
+import subprocess
+import sys
 import warnings
 from itertools import combinations
+from pathlib import Path
 
 import jsonschema
 import numpy as np
 import pytest
 import statsmodels.api as sm
-from tests.conftest import make_responses
 
 from alignscan.analysis import analyze
 from alignscan.drivers import DriverStats, analyze_drivers, driver_stats
+from alignscan.report.html import render_html
 from alignscan.report.tabular import result_json_schema, result_to_csv
-from alignscan.survey import Survey, load_survey_text
+from alignscan.responses import read_responses
+from alignscan.survey import Survey, load_survey, load_survey_text
+from alignscan.synthetic import generate_responses, write_csv
+from conftest import make_responses
 
 GROUPS = ("executive", "management", "practitioner")
 # dimension id -> reverse flags of its items; "conf" is the outcome
@@ -419,3 +428,111 @@ def test_yaml_min_driver_group_size_below_min_group_size() -> None:
             survey_text(privacy="privacy: {min_group_size: 40, min_comment_group_size: 40}")
         )
     )
+
+
+# ----------------------------------------------------------------------------- report, CLI
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> tuple[dict, str, Path]:
+    survey = load_survey()
+    path = write_csv(
+        generate_responses(survey, 3000, seed=5), tmp_path_factory.mktemp("drv") / "r.csv"
+    )
+    result = analyze(read_responses(path, survey))
+    return result, render_html(result), path
+
+
+def _section(html: str) -> str:
+    start = html.index('<section id="drivers">')
+    return html[start : html.index("</section>", start)]
+
+
+def test_demo_data_have_the_group_specific_drivers_built_in(demo) -> None:
+    result, _, _ = demo
+    groups = result["drivers"]["groups"]
+    top = {g: max(groups[g]["dimensions"], key=lambda d: d["share"])["id"] for g in groups}
+    assert top["executive"] == "roi"
+    practitioners = sorted(groups["practitioner"]["dimensions"], key=lambda d: -d["share"])
+    assert {d["id"] for d in practitioners[:2]} == {"talent", "delivery"}
+
+
+def test_report_section_ranks_by_share_and_calls_out_the_quadrant(demo) -> None:
+    result, html, _ = demo
+    assert html.count('<section id="drivers">') == 1
+    assert html.index('id="drivers"') < html.index('id="recommendations"')
+    assert "<script" not in html.lower()
+    section = _section(html)
+    a, b = result["compare"]
+    # per compared group, the table rows are the predictors by share, largest first
+    tables = re.findall(r"<tbody>(.*?)</tbody>", section, flags=re.S)
+    for table, group in zip(tables[:2], (a, b), strict=True):
+        cell = result["drivers"]["groups"][group]
+        expected = [d["id"] for d in sorted(cell["dimensions"], key=lambda d: -d["share"])]
+        assert re.findall(r'data-driver="([^"]+)"', table) == expected
+    assert section.count("<svg") == 3  # two bar charts and the priority chart
+    # the quadrant, worked out here: gap and importance both above their averages
+    titles = {d["id"]: d["title"] for d in result["dimensions"]}
+    gaps = {d["id"]: abs(d["gap"]["mean"]) for d in result["dimensions"]}
+    imp = {d["id"]: d["importance"] for d in result["drivers"]["groups"][b]["dimensions"]}
+    mean_gap = sum(gaps[d] for d in imp) / len(imp)
+    mean_imp = sum(imp.values()) / len(imp)
+    hot = [d for d in imp if gaps[d] > mean_gap and imp[d] > mean_imp]
+    sentence = re.search(r'<p class="lead" style="font-size: 1.1rem">(.*?)</p>', section)
+    assert sentence is not None
+    for d in imp:
+        assert (titles[d] in sentence.group(1)) == (d in hot), (d, sentence.group(1))
+    assert "association, not proof of cause" in section
+    assert "LMG" in section
+
+
+def test_recommendations_rank_by_gap_times_importance(demo) -> None:
+    result, html, _ = demo
+    b = result["compare"][1]
+    imp = {d["id"]: d["importance"] for d in result["drivers"]["groups"][b]["dimensions"]}
+    meaningful = [
+        d
+        for d in result["dimensions"]
+        if d["gap"]["q_value"] < 0.05 and d["gap"]["magnitude"] != "negligible"
+    ]
+    ranked = sorted(
+        meaningful,
+        key=lambda d: (
+            (0, -abs(d["gap"]["mean"]) * imp[d["id"]])
+            if d["id"] in imp
+            else (1, -abs(d["gap"]["mean"]))
+        ),
+    )
+    start = html.index('<section id="recommendations">')
+    shown = re.findall(r'<div class="rec">\s*<h3>\d+\. ([^<]+?) <span', html[start:])
+    assert shown == [d["title"] for d in ranked[:3]]
+    assert "ordered by gap size times their importance" in html[start:]
+
+
+def test_suppressed_group_in_the_report(demo) -> None:
+    result, _, _ = demo
+    doc = json.loads(json.dumps(result))
+    doc["drivers"]["groups"][doc["compare"][1]] = {"suppressed": True}
+    section = _section(render_html(doc))
+    assert "Not shown: fewer than 30" in section
+    assert "No priority chart" in section
+    assert section.count("<svg") == 1
+
+
+def test_terminal_summary_shows_the_top_two_drivers(demo) -> None:
+    result, _, path = demo
+    done = subprocess.run(
+        [sys.executable, "-m", "alignscan", "analyze", str(path), "--no-save"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    titles = {d["id"]: d["title"] for d in result["dimensions"]}
+    for group in result["compare"]:
+        cell = result["drivers"]["groups"][group]
+        top = sorted(cell["dimensions"], key=lambda d: -d["share"])[:2]
+        line = next(ln for ln in done.stdout.splitlines() if ln.strip().startswith(f"{group}:"))
+        expected = ", ".join(f"{titles[d['id']]} {d['share']:.0%}" for d in top)
+        assert expected in line

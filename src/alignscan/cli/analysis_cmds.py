@@ -10,7 +10,6 @@ from rich import box
 from rich.table import Table
 
 from alignscan.cli import app
-from alignscan.drivers import summary_lines as driver_summary_lines
 from alignscan.cli.output import (
     Format,
     fail,
@@ -138,7 +137,9 @@ def print_summary(result: dict[str, Any]) -> None:
             _q(item["gap"]["q_value"]),
         )
     console.print(top)
-    for line in driver_summary_lines(result):  # top two drivers per compared group
+    from alignscan.drivers import summary_lines  # numpy: only when a summary is printed
+
+    for line in summary_lines(result):  # top two drivers per compared group
         console.print(line, markup=False, highlight=False)
     quality = (
         f"data quality: rows read {rows['read']:,} = used {rows['used']:,} "
