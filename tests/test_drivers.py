@@ -290,20 +290,24 @@ def test_degenerate_data_do_not_crash() -> None:
 
 
 def test_sufficient_statistics_merge() -> None:
-    """Statistics of two chunks added up equal those of the whole file."""
+    """Statistics of two chunks added up equal those of the whole file, and equal exact
+    integer sums computed here."""
     rng = np.random.default_rng(2)
-    scores = [rng.integers(-1, 300, size=1000) for _ in range(4)]
+    keys = [rng.integers(0, 21, size=1000) for _ in range(4)]
+    tables = [np.concatenate([[-1], np.sort(rng.choice(301, 20, replace=False))]) for _ in keys]
     group = rng.integers(-1, 3, size=1000)
-    whole = driver_stats(scores, group, 3, 60)
-    first = driver_stats([s[:400] for s in scores], group[:400], 3, 60)
-    second = driver_stats([s[400:] for s in scores], group[400:], 3, 60)
+    whole = driver_stats(keys, tables, group, 3, 60)
+    first = driver_stats([k[:400] for k in keys], tables, group[:400], 3, 60)
+    second = driver_stats([k[400:] for k in keys], tables, group[400:], 3, 60)
     merged: DriverStats = first + second
     assert np.array_equal(merged.n, whole.n)
     assert np.array_equal(merged.sums, whole.sums)
     assert np.array_equal(merged.cross, whole.cross)
-    x = np.column_stack(scores)
-    keep = (x >= 0).all(axis=1) & (group == 1)
-    assert np.array_equal(whole.cross[1], x[keep].T.astype(object) @ x[keep].astype(object))
+    x = np.column_stack([t[k] for t, k in zip(tables, keys, strict=True)]).astype(object)
+    keep = (np.column_stack(keys) > 0).all(axis=1) & (group == 1)
+    assert whole.n[1] == keep.sum()
+    assert np.array_equal(whole.sums[1], x[keep].sum(axis=0))
+    assert np.array_equal(whole.cross[1], x[keep].T @ x[keep])
 
 
 def test_no_drivers_block_without_drivers_and_schema_and_csv() -> None:

@@ -83,32 +83,44 @@ def score_scale(item_counts: list[int]) -> int:
     return reduce(math.lcm, (j for k in item_counts for j in range(1, k + 1)), 1)
 
 
-def integer_scores(keys: np.ndarray, values: list[Fraction], scale: int) -> np.ndarray:
-    """Dimension keys (as `analysis.dimension_keys` gives them) -> score x scale; -1 = none."""
-    lut = np.asarray([-1] + [int(v * scale) for v in values[1:]], dtype=np.int64)
-    return lut[keys]
+def score_table(values: list[Fraction], scale: int) -> np.ndarray:
+    """Integer score (x scale) of each dimension key of `analysis.dimension_keys`; key 0
+    (no score) maps to -1."""
+    return np.asarray([-1] + [int(v * scale) for v in values[1:]], dtype=np.int64)
 
 
 def driver_stats(
-    scores: list[np.ndarray], group_idx: np.ndarray, n_groups: int, scale: int
+    keys: list[np.ndarray],
+    tables: list[np.ndarray],
+    group_idx: np.ndarray,
+    n_groups: int,
+    scale: int,
 ) -> DriverStats:
-    """Sufficient statistics from integer scores [outcome, *predictors] (-1 = no score)."""
-    x = np.column_stack(scores)
-    complete = (x >= 0).all(axis=1) & (group_idx >= 0)
-    v = x.shape[1]
+    """Sufficient statistics of [outcome, *predictors] from their dimension keys (0 = no
+    score) and key -> integer score tables, over rows with every score (listwise)."""
+    complete = group_idx >= 0
+    for column in keys:
+        complete &= column > 0
+    v = len(keys)
     n = np.zeros(n_groups, dtype=np.int64)
     sums = np.zeros((n_groups, v), dtype=np.int64)
     cross = np.zeros((n_groups, v, v), dtype=np.int64)
-    biggest = max(int(x.max(initial=1)), 1)
-    chunk = max(1, _EXACT_FLOAT // (biggest * biggest) // 2)
+    biggest = max((int(t.max(initial=1)) for t in tables), default=1)
+    chunk = max(1, _EXACT_FLOAT // max(1, biggest * biggest) // 2)
+    floats = [t.astype(np.float64) for t in tables]
     for g in range(n_groups):
-        rows = x[complete & (group_idx == g)].astype(np.float64)
+        rows = np.flatnonzero(complete & (group_idx == g))
         n[g] = len(rows)
         for start in range(0, len(rows), chunk):
-            block = rows[start : start + chunk]
+            part = rows[start : start + chunk]
+            block = np.empty((len(part), v + 1), order="F")  # F: contiguous columns
+            block[:, v] = 1.0  # the ones column makes the sums part of one product
+            for i, column in enumerate(keys):
+                np.take(floats[i], column[part], out=block[:, i])
             # integer-valued float64 with every partial sum < 2**53: BLAS speed, exact result
-            sums[g] += np.rint(block.sum(axis=0)).astype(np.int64)
-            cross[g] += np.rint(block.T @ block).astype(np.int64)
+            product = np.rint(block.T @ block).astype(np.int64)
+            sums[g] += product[v, :v]
+            cross[g] += product[:v, :v]
     return DriverStats(n, sums, cross, scale)
 
 
@@ -226,10 +238,11 @@ def analyze_drivers(
         return None
     position = {d.id: i for i, d in enumerate(survey.dimensions)}
     scale = score_scale([len(d.items) for d in survey.dimensions])
-    scores = [
-        integer_scores(*dim_keys[position[d]], scale) for d in (spec.outcome, *spec.predictors)
-    ]
-    stats = driver_stats(scores, np.asarray(group_idx, dtype=np.int64), len(groups), scale)
+    used = [dim_keys[position[d]] for d in (spec.outcome, *spec.predictors)]
+    keys = [k for k, _ in used]
+    tables = [score_table(values, scale) for _, values in used]
+    group_idx = np.asarray(group_idx, dtype=np.int64)
+    stats = driver_stats(keys, tables, group_idx, len(groups), scale)
     return driver_result(stats, groups, spec)
 
 
