@@ -97,7 +97,7 @@ def main() -> None:
             print(f"[{round_ + 1}] {name}: {wall:.2f} s, {rss:.0f} MiB", file=sys.stderr)
     base = results["pyarrow `read_csv` alone (labels file)"][0]
     print(
-        f"\n{args.rows:,} respondents x 30 items x 2 segment columns, labels form "
+        f"\n{args.rows:,} respondents x 33 items x 2 segment columns, labels form "
         f"({size:.0f} MB CSV); {platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}; best of {args.repeat}.\n"
     )

@@ -84,9 +84,12 @@ def test_builtin_instrument_is_valid_and_shaped_as_promised() -> None:
     assert result.problems == [], result.problems
     survey = result.survey
     assert survey is not None
-    assert len(survey.dimensions) == 6
+    # six fault-line dimensions of five items, then the outcome of the driver analysis
+    assert len(survey.dimensions) == 7
+    assert survey.drivers is not None and survey.drivers.outcome == "confidence"
+    assert survey.dimensions[-1].id == "confidence" and len(survey.dimensions[-1].items) == 3
     for dim in survey.dimensions:
-        assert len(dim.items) == 5
+        assert len(dim.items) == (3 if dim.id == "confidence" else 5)
         assert any(item.reverse for item in dim.items), dim.id
         assert 2 <= len(dim.actions) <= 4, dim.id
     assert survey.roles.compare == ["executive", "practitioner"]

@@ -26,6 +26,7 @@ import numpy as np
 from scipy.special import ndtr, ndtri, stdtrit
 
 from alignscan import __version__
+from alignscan.drivers import analyze_drivers
 from alignscan.privacy import (
     REDACTION_KINDS,
     Plan,
@@ -529,7 +530,7 @@ def _document(
         for g, (name, n) in enumerate(zip(prep.groups, prep.sizes, strict=True))
     }
     comments, redactions = _comments(rs, prep)
-    return {
+    result = {
         "result_version": RESULT_VERSION,
         "alignscan_version": __version__,
         "survey": {"id": survey.id, "version": survey.version, "title": survey.title},
@@ -555,6 +556,12 @@ def _document(
         "privacy": _privacy_summary(prep.plan, minimum),
         "warnings": list(rs.warnings),
     }
+    drivers = analyze_drivers(survey, prep.dim_keys, prep.group_idx, prep.groups)
+    if drivers is not None:
+        for g in prep.plan.hidden_groups:  # a hidden group stays hidden here too
+            drivers["groups"][prep.groups[g]] = {"suppressed": True}
+        result["drivers"] = drivers
+    return result
 
 
 def _rows(rs: ResponseSet, plan: Plan, redactions: dict[str, int]) -> dict[str, Any]:

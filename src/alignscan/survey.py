@@ -111,6 +111,18 @@ class Privacy(_Model):
     min_comment_group_size: int = Field(
         default=10, ge=3, description="Smallest group whose comments are shown."
     )
+    min_driver_group_size: int = Field(
+        default=30, ge=3, description="Smallest group (complete answers) with driver figures."
+    )
+
+
+class Drivers(_Model):
+    """Driver analysis: which dimensions move an outcome dimension, per group."""
+
+    outcome: Slug = Field(description="Dimension id of the outcome, e.g. confidence.")
+    predictors: list[Slug] | None = Field(
+        default=None, description="Dimension ids of the predictors; default: every other one."
+    )
 
 
 class Comment(_Model):
@@ -145,6 +157,9 @@ class Survey(_Model):
     privacy: Privacy = Field(default_factory=Privacy)
     dimensions: list[Dimension] = Field(min_length=1)
     comments: list[Comment] = Field(default_factory=list)
+    drivers: Drivers | None = Field(
+        default=None, description="Driver analysis of an outcome dimension (optional)."
+    )
 
     @field_validator("version", mode="before")
     @classmethod
@@ -511,6 +526,57 @@ def check_rules(survey: Survey) -> list[tuple[Loc, str, Literal["error", "warnin
         err(
             ("privacy", "min_comment_group_size"),
             "min_comment_group_size can't be smaller than min_group_size",
+        )
+    found += driver_rules(survey)
+    return found
+
+
+def driver_rules(survey: Survey) -> list[tuple[Loc, str, Literal["error", "warning"]]]:
+    """Rules of the `drivers` block and `privacy.min_driver_group_size`."""
+    found: list[tuple[Loc, str, Literal["error", "warning"]]] = []
+    privacy = survey.privacy
+    drivers = survey.drivers
+    if privacy.min_driver_group_size < privacy.min_group_size and (
+        drivers is not None or "min_driver_group_size" in privacy.model_fields_set
+    ):
+        found.append(
+            (
+                ("privacy", "min_driver_group_size"),
+                f"min_driver_group_size ({privacy.min_driver_group_size}) can't be smaller "
+                f"than min_group_size ({privacy.min_group_size})",
+                "error",
+            )
+        )
+    if drivers is None:
+        return found
+    dims = [d.id for d in survey.dimensions]
+    if drivers.outcome not in dims:
+        found.append(
+            (
+                ("drivers", "outcome"),
+                f"outcome {drivers.outcome!r} is not a dimension id ({', '.join(dims)})",
+                "error",
+            )
+        )
+    if drivers.predictors is None:
+        predictors = [d for d in dims if d != drivers.outcome]
+        where: Loc = ("drivers",)
+    else:
+        predictors = list(drivers.predictors)
+        where = ("drivers", "predictors")
+    seen: set[str] = set()
+    for i, dim_id in enumerate(drivers.predictors or []):
+        loc: Loc = ("drivers", "predictors", i)
+        if dim_id not in dims:
+            found.append((loc, f"predictor {dim_id!r} is not a dimension id", "error"))
+        elif dim_id == drivers.outcome:
+            found.append((loc, f"{dim_id!r} is the outcome; it can't also be a predictor", "error"))
+        elif dim_id in seen:
+            found.append((loc, f"predictor {dim_id!r} is listed twice", "error"))
+        seen.add(dim_id)
+    if not 2 <= len(predictors) <= 15:
+        found.append(
+            (where, f"driver analysis needs 2 to 15 predictors, not {len(predictors)}", "error")
         )
     return found
 

@@ -3,6 +3,8 @@
 Each respondent has a latent attitude per dimension: a base level, a role-group offset
 (executives more confident than practitioners, most of all about ROI, as published
 studies find: about 62% vs 45% favorable), a department effect and personal noise.
+The outcome dimension of a driver analysis (if the survey has one) is built from the
+personal attitudes on its predictors with group-specific weights (`DRIVER_WEIGHTS`).
 Item answers are the latent attitude plus item noise, cut into scale codes. Everything
 is vectorised and seeded, so 1,000,000 rows take seconds and the same seed gives the
 same file.
@@ -10,13 +12,14 @@ same file.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from alignscan.survey import Survey
+from alignscan.survey import Dimension, Survey
 
 # Latent offsets (in 5-point scale units) of the executive group over the practitioner
 # group per dimension of the built-in instrument; other surveys use them by position.
@@ -24,10 +27,20 @@ EXEC_OFFSET = {
     "roi": 0.5,
     "goals": 0.30,
     "collaboration": 0.20,
-    "talent": 0.35,
+    "talent": 0.45,
     "experimentation": 0.40,
     "delivery": 0.30,
+    "confidence": 0.45,
 }
+# What moves each group's outcome (the survey's drivers.outcome): weights on the personal
+# attitude (standardised) of each predictor dimension. Executives' confidence rides on
+# ROI; practitioners' on talent and trust in delivery; management sits in between.
+DRIVER_WEIGHTS = {
+    "executive": {"roi": 0.7, "goals": 0.25, "experimentation": 0.15},
+    "management": {"goals": 0.45, "collaboration": 0.35, "roi": 0.3},
+    "practitioner": {"talent": 0.5, "delivery": 0.5, "collaboration": 0.15},
+}
+OTHER_GROUP_WEIGHTS = (0.5, 0.4)  # groups not above: the first two predictors
 # How much of each executive offset is left in later waves (wave 2 closes the ROI gap).
 WAVE_SHRINK = {"roi": 0.2, "delivery": 0.8}
 PRACTITIONER_BASE = 3.42
@@ -114,6 +127,8 @@ def generate_responses(
 
     compare_a, compare_b = survey.roles.compare
     offsets = list(EXEC_OFFSET.values())
+    attitude: dict[str, np.ndarray] = {}
+    deferred: tuple[Dimension, np.ndarray] | None = None
     for d, dim in enumerate(survey.dimensions):
         exec_offset = EXEC_OFFSET.get(dim.id, offsets[d % len(offsets)])
         if wave > 1:
@@ -124,28 +139,20 @@ def generate_responses(
                 for g in group_names
             ]
         )
-        person = (
-            PRACTITIONER_BASE
-            + offset_by_group[group_idx]
-            + dept_effect
-            + rng.normal(0.0, 0.7, size=n)
-        )
-        for item in dim.items:
-            bias = rng.normal(0.0, 0.1)
-            latent = person + bias + rng.normal(0.0, 0.8, size=n)
-            scaled = 1 + (latent - 1) * (points - 1) / 4  # latent lives on a 1..5 scale
-            code = np.clip(np.rint(scaled), 1, points).astype(np.int8)
-            if item.reverse:
-                code = (points + 1 - code).astype(np.int8)
-            missing = rng.random(n) < missing_rate
-            if answers == "codes":
-                col = pd.array(code, dtype="Int8")
-                col[missing] = pd.NA
-                out[item.source_column] = col
-            else:
-                labels = [*survey.scale.labels, ""]
-                idx = np.where(missing, len(labels) - 1, code - 1)
-                out[item.source_column] = pd.Categorical.from_codes(idx, categories=labels)
+        outcome = survey.drivers is not None and dim.id == survey.drivers.outcome
+        if outcome:  # made after its predictors; keep its place among the columns
+            deferred = (dim, offset_by_group)
+            out.update({item.source_column: None for item in dim.items})
+            continue
+        attitude[dim.id] = rng.normal(0.0, 1.0, size=n)
+        base = PRACTITIONER_BASE + offset_by_group[group_idx] + dept_effect
+        person = base + 0.7 * attitude[dim.id]
+        _write_items(out, dim, person, rng, points, survey, answers, missing_rate)
+    if deferred is not None:
+        dim, offset_by_group = deferred
+        driven = _driven_attitude(survey, attitude, group_names, group_idx, rng)
+        person = PRACTITIONER_BASE + offset_by_group[group_idx] + dept_effect + 0.7 * driven
+        _write_items(out, dim, person, rng, points, survey, answers, missing_rate)
 
     for comment in survey.comments:
         has = rng.random(n) < comment_rate
@@ -154,6 +161,62 @@ def generate_responses(
             np.where(has, idx, len(COMMENTS)), categories=[*COMMENTS, ""]
         )
     return pd.DataFrame(out)
+
+
+def _driven_attitude(
+    survey: Survey,
+    attitude: dict[str, np.ndarray],
+    group_names: list[str],
+    group_idx: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """A standardised outcome attitude: weighted predictor attitudes plus noise, per group."""
+    assert survey.drivers is not None
+    outcome = survey.drivers.outcome
+    predictors = survey.drivers.predictors or [d for d in attitude if d != outcome]
+    noise = rng.normal(0.0, 1.0, size=len(group_idx))
+    driven = np.zeros(len(group_idx))
+    for g, name in enumerate(group_names):
+        weights = DRIVER_WEIGHTS.get(name) or dict(
+            zip(predictors, OTHER_GROUP_WEIGHTS, strict=False)
+        )
+        weights = {d: w for d, w in weights.items() if d in predictors and d in attitude}
+        mask = group_idx == g
+        rest = math.sqrt(max(0.1, 1.0 - sum(w * w for w in weights.values())))
+        driven[mask] = rest * noise[mask]
+        for dim_id, w in weights.items():
+            driven[mask] += w * attitude[dim_id][mask]
+    return driven
+
+
+def _write_items(
+    out: dict[str, object],
+    dim: Dimension,
+    person: np.ndarray,
+    rng: np.random.Generator,
+    points: int,
+    survey: Survey,
+    answers: Literal["labels", "codes"],
+    missing_rate: float,
+) -> None:
+    """One column per item: the person's latent attitude plus item noise, as codes/labels."""
+    n = len(person)
+    for item in dim.items:
+        bias = rng.normal(0.0, 0.1)
+        latent = person + bias + rng.normal(0.0, 0.8, size=n)
+        scaled = 1 + (latent - 1) * (points - 1) / 4  # latent lives on a 1..5 scale
+        code = np.clip(np.rint(scaled), 1, points).astype(np.int8)
+        if item.reverse:
+            code = (points + 1 - code).astype(np.int8)
+        missing = rng.random(n) < missing_rate
+        if answers == "codes":
+            col = pd.array(code, dtype="Int8")
+            col[missing] = pd.NA
+            out[item.source_column] = col
+        else:
+            labels = [*survey.scale.labels, ""]
+            idx = np.where(missing, len(labels) - 1, code - 1)
+            out[item.source_column] = pd.Categorical.from_codes(idx, categories=labels)
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:

@@ -137,6 +137,10 @@ def print_summary(result: dict[str, Any]) -> None:
             _q(item["gap"]["q_value"]),
         )
     console.print(top)
+    from alignscan.drivers import summary_lines  # numpy: only when a summary is printed
+
+    for line in summary_lines(result):  # top two drivers per compared group
+        console.print(line, markup=False, highlight=False)
     quality = (
         f"data quality: rows read {rows['read']:,} = used {rows['used']:,} "
         f"+ excluded {rows['excluded']:,}"

@@ -17,6 +17,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader
 
+from alignscan.report.drivers_html import drivers_view, rank_by_importance
+
 # Okabe-Ito: distinguishable with every common colour-vision deficiency.
 COLOR_A = "#0072B2"  # blue
 COLOR_B = "#D55E00"  # vermillion
@@ -353,6 +355,8 @@ def recommendations(result: dict[str, Any], limit: int = 3) -> list[dict[str, An
         if _significant(d["gap"]) and d["gap"].get("magnitude") not in (None, "negligible")
     ]
     meaningful.sort(key=lambda d: (-abs(d["gap"]["mean"]), d["gap"]["q_value"]))
+    if result.get("drivers"):  # then by gap x importance: where closing the gap pays most
+        meaningful = rank_by_importance(result, meaningful)
     return meaningful[:limit]
 
 
@@ -442,6 +446,7 @@ def render_html(
         heatmaps=heatmaps(result),
         comments=comment_lists(result),
         recs=recommendations(result),
+        drivers=drivers_view(result),
         alpha_reading=alpha_reading,
         date=report_date(date),
         minimum=result["min_group_size"],

@@ -7,6 +7,7 @@ import io
 import json
 from typing import Any
 
+from alignscan import drivers
 from alignscan.analysis import clean_json
 
 GROUP_METRICS = ("n", "mean", "sd", "favorable")
@@ -67,6 +68,7 @@ def _rows(result: dict[str, Any]) -> list[list[Any]]:
         rows.append(["dimension", dim["id"], "", "", "all", "alpha_n", dim.get("alpha_n")])
     for seg in result["segments"]:
         cells("segment", seg["dimension"], seg["column"], seg["value"], seg)
+    rows.extend(drivers.csv_rows(result))
     return rows
 
 
@@ -311,5 +313,6 @@ def result_json_schema() -> dict[str, Any]:
                 },
             },
             "warnings": {"type": "array", "items": string},
+            "drivers": drivers.json_schema(),
         },
     }
