@@ -439,7 +439,7 @@ def _dim_slices(survey: Survey) -> list[slice]:
     return out
 
 
-def prepare(rs: ResponseSet) -> _Prepared:
+def prepare(rs: ResponseSet, *, refuse_small: bool = True) -> _Prepared:
     """Recode, score, pool rare segment values and plan the suppression."""
     survey = rs.survey
     if rs.errors:
@@ -448,7 +448,7 @@ def prepare(rs: ResponseSet) -> _Prepared:
     groups = list(rs.group.categories)
     group_idx = np.asarray(rs.group.codes, dtype=np.int64)
     sizes = np.bincount(group_idx[group_idx >= 0], minlength=len(groups))
-    for name in survey.roles.compare:
+    for name in survey.roles.compare if refuse_small else ():
         if int(sizes[groups.index(name)]) < minimum:
             raise AnalysisError(
                 f"group {name!r} has fewer than {minimum} respondents "
@@ -514,6 +514,41 @@ def analyze(rs: ResponseSet) -> dict[str, Any]:
             tests.append(gp)
     _apply_q(tests)
     return _document(rs, prep, items_out, dims_out, _segments(prep, no_counts))
+
+
+def check_figures(rs: ResponseSet) -> dict[str, Any]:
+    """The figures `check` shows, under the same suppression as the analysis: respondents
+    per group, per segment value and group, the row totals and each item's answered share."""
+    prep = prepare(rs, refuse_small=False)
+    minimum = prep.survey.privacy.min_group_size
+    plan = prep.plan
+    hidden = {"suppressed": True, "below": minimum}
+    groups = {
+        name: hidden if g in plan.hidden_groups else {"n": int(prep.sizes[g])}
+        for g, name in enumerate(prep.groups)
+    }
+    segments = []
+    for col, (column, codes, values) in enumerate(prep.segments):
+        counts = np.zeros((len(values), len(prep.groups)), dtype=np.int64)
+        ok = (codes >= 0) & (prep.group_idx >= 0)
+        np.add.at(counts, (codes[ok], prep.group_idx[ok]), 1)
+        for v, value in enumerate(values):
+            cells = {
+                name: hidden if plan.cell_hidden(g, col, v) else {"n": int(counts[v, g])}
+                for g, name in enumerate(prep.groups)
+            }
+            segments.append({"column": column, "value": value, "groups": cells})
+    shares = {}
+    for j, item in enumerate(prep.survey.items):
+        answered = np.bincount(prep.group_idx[(prep.scored[:, j] > 0) & (prep.group_idx >= 0)],
+                               minlength=len(prep.groups))
+        base = [g for g in range(len(prep.groups)) if g not in plan.hidden_groups
+                and (answered[g] >= minimum or answered[g] == 0)]
+        people = int(prep.sizes[base].sum()) if base else 0
+        shares[item.id] = int(answered[base].sum()) / people if people else None
+    rows = _rows(rs, plan, {})
+    rows.pop("comment_redactions")
+    return {"groups": groups, "segments": segments, "answered_share": shares, "rows": rows}
 
 
 def _document(

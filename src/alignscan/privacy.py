@@ -307,17 +307,36 @@ def _families(ga: GroupAtoms) -> list[np.ndarray]:
 def _hide_until_safe(
     ga: GroupAtoms, cells: list[Cell], hidden: set[Cell], minimum: int, plan: Plan
 ) -> set[Cell]:
+    """Hide cells until every family is safe, then show again each protective cell that
+    turns out not to be needed (largest first), so no more is hidden than needed."""
+    start = set(hidden)
     families = _families(ga)
-    while True:
-        for weights in families:
-            plan.families_audited += 1
-            shown = [c for c in cells if c not in hidden]
-            pick = _audit_family(ga, weights, shown, minimum)
-            if pick is not None:
-                hidden.add(pick)
-                break
-        else:
-            return hidden
+    while (pick := _first_violation(ga, families, cells, hidden, minimum, plan)) is not None:
+        hidden.add(pick)
+    extra = sorted(hidden - start, key=lambda c: (-int(ga.head[_cell_mask(ga, c)].sum()), c))
+    for cell in extra:
+        hidden.discard(cell)
+        if _first_violation(ga, families, cells, hidden, minimum, plan) is not None:
+            hidden.add(cell)
+    return hidden
+
+
+def _first_violation(
+    ga: GroupAtoms,
+    families: list[np.ndarray],
+    cells: list[Cell],
+    hidden: set[Cell],
+    minimum: int,
+    plan: Plan,
+) -> Cell | None:
+    """The cell the first unsafe family asks to hide, or None when all are safe."""
+    shown = [c for c in cells if c not in hidden]
+    for weights in families:
+        plan.families_audited += 1
+        pick = _audit_family(ga, weights, shown, minimum)
+        if pick is not None:
+            return pick
+    return None
 
 
 def _audit_family(

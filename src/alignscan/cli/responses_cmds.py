@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from alignscan.cli import app
@@ -82,11 +83,17 @@ def exit_if_invalid(rs: ResponseSet, fmt: Format = Format.rich) -> None:
 
 def check_summary(rs: ResponseSet) -> dict[str, Any]:
     """What `check` reports, as plain data (group sizes below the minimum hidden)."""
-    minimum = rs.survey.privacy.min_group_size
-    groups = {
-        g: ({"n": n} if n >= minimum else {"suppressed": True, "below": minimum})
-        for g, n in rs.group_sizes().items()
+    from alignscan.analysis import check_figures
+
+    figures = check_figures(rs) if rs.ok else None
+    rows = figures["rows"] if figures else {
+        "read": rs.rows.read,
+        "used": rs.rows.used,
+        "excluded": rs.rows.excluded_total,
+        "excluded_by_reason": rs.rows.excluded,
+        "cells_set_missing": rs.cells_set_missing,
     }
+    rows.pop("cells_set_missing")
     return {
         "file": rs.source.file,
         "format": {
@@ -98,15 +105,11 @@ def check_summary(rs: ResponseSet) -> dict[str, Any]:
             "sheet": rs.source.sheet,
         },
         "valid": rs.ok,
-        "rows": {
-            "read": rs.rows.read,
-            "used": rs.rows.used,
-            "excluded": rs.rows.excluded_total,
-            "excluded_by_reason": rs.rows.excluded,
-        },
+        "rows": rows,
         "cells_set_missing": rs.cells_set_missing,
-        "groups": groups if rs.ok else {},
-        "answered_share": rs.answered_share() if rs.ok else {},
+        "groups": figures["groups"] if figures else {},
+        "segments": figures["segments"] if figures else [],
+        "answered_share": figures["answered_share"] if figures else {},
         "warnings": rs.warnings,
         "unknown_roles": rs.unknown_roles,
         "error_count": len(rs.errors) + sum(rs.unlisted_errors.values()),
@@ -154,9 +157,12 @@ def print_check_summary(summary: dict[str, Any], rs: ResponseSet) -> None:
     console = stdout()
     console.print(f"[bold]{summary['file']}[/]: {rs.source.describe()}")
     rows = summary["rows"]
-    console.print(
-        f"rows read {rows['read']:,} = used {rows['used']:,} + excluded {rows['excluded']:,}"
-    )
+    if rows["used"] is None:
+        console.print("row totals withheld: they would give a hidden group's size")
+    else:
+        console.print(
+            f"rows read {rows['read']:,} = used {rows['used']:,} + excluded {rows['excluded']:,}"
+        )
     for reason, count in rows["excluded_by_reason"].items():
         console.print(f"  excluded: {reason}: {count:,}")
     for reason, count in summary["cells_set_missing"].items():
@@ -171,12 +177,16 @@ def print_check_summary(summary: dict[str, Any], rs: ResponseSet) -> None:
             n = f"< {cell['below']}" if cell.get("suppressed") else f"{cell['n']:,}"
             table.add_row(group, n)
         console.print(table)
+        print_segment_table(summary["segments"], list(summary["groups"]))
         answered = summary["answered_share"]
         items = Table(title="Answered share per item", header_style="bold")
         items.add_column("dimension")
         items.add_column("items")
         for dim in rs.survey.dimensions:
-            shares = "  ".join(f"{i.id} {answered[i.id]:.0%}" for i in dim.items)
+            shares = "  ".join(
+                f"{i.id} {'-' if answered[i.id] is None else format(answered[i.id], '.0%')}"
+                for i in dim.items
+            )
             items.add_row(dim.id, shares)
         console.print(items)
         console.print("[green]✓ valid[/]")
@@ -188,6 +198,25 @@ def print_check_summary(summary: dict[str, Any], rs: ResponseSet) -> None:
                 "roles.groups in the survey, or set roles.unmatched: ignore."
             )
         console.print(f"[red]✗ {summary['error_count']:,} error(s); nothing analysed[/]")
+
+
+def print_segment_table(segments: list[dict[str, Any]], groups: list[str]) -> None:
+    """Respondents per segment value and group, hidden cells as "< min" (as in the report)."""
+    if not segments:
+        return
+    table = Table(title="Respondents per segment value (hidden cells as in the report)",
+                  header_style="bold")
+    table.add_column("segment")
+    table.add_column("value")
+    for group in groups:
+        table.add_column(group, justify="right")
+    for seg in segments:
+        cells = [
+            f"< {c['below']}" if c.get("suppressed") else f"{c['n']:,}"
+            for c in seg["groups"].values()
+        ]
+        table.add_row(escape(seg["column"]), escape(seg["value"]), *cells)
+    stdout().print(table)
 
 
 @app.command(epilog="Example:  alignscan template -o responses-template.csv")
