@@ -18,6 +18,7 @@ from alignscan.cli.output import (
     read_responses_or_exit,
     stdout,
 )
+from alignscan.cli.norms_cmds import HEADCOUNT_OPTION, NORMS_OPTION, add_extras, print_extras
 from alignscan.cli.responses_cmds import (
     DELIMITER_OPTION,
     ENCODING_OPTION,
@@ -148,6 +149,7 @@ def print_summary(result: dict[str, Any]) -> None:
         console.print(f"  cells treated as not answered: {reason}: {count:,}")
     for warning in result.get("warnings", []):
         console.print(f"[yellow]warning:[/] {warning}")
+    print_extras(result)
 
 
 def render_report_html(
@@ -199,6 +201,8 @@ def analyze(
     sheet: str | None = SHEET_OPTION,
     header_rows: int | None = HEADER_ROWS_OPTION,
     encoding: str | None = ENCODING_OPTION,
+    headcount: Path | None = HEADCOUNT_OPTION,
+    norms: Path | None = NORMS_OPTION,
 ) -> None:
     """Analyse the gap between the compared groups: items, dimensions, segments.
 
@@ -219,6 +223,7 @@ def analyze(
     except AnalysisError as exc:
         fail(str(exc), code=1)
         return
+    result = add_extras(result, rs, headcount, norms, format)
     json_text = result_to_json(result)
     trend_doc = None
     if baseline is not None:

@@ -8,6 +8,8 @@ import json
 from typing import Any
 
 from alignscan.analysis import clean_json
+from alignscan.norms import benchmark_json_schema, norms_summary_json_schema
+from alignscan.participation import participation_json_schema
 
 GROUP_METRICS = ("n", "mean", "sd", "favorable")
 GAP_METRICS = ("mean", "favorable", "p_value", "q_value", "cliffs_delta", "magnitude")
@@ -154,7 +156,12 @@ def result_json_schema() -> dict[str, Any]:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "alignscan analysis result",
         "type": "object",
-        "$defs": {"stats": stats_cell, "groups": group_cells, "gap": gap},
+        "$defs": {
+            "stats": stats_cell,
+            "groups": group_cells,
+            "gap": gap,
+            "benchmark": benchmark_json_schema(),
+        },
         "required": [
             "result_version",
             "survey",
@@ -229,6 +236,7 @@ def result_json_schema() -> dict[str, Any]:
                         "answered_share": number,
                         "groups": {"$ref": "#/$defs/groups"},
                         "gap": {"$ref": "#/$defs/gap"},
+                        "benchmark": {"$ref": "#/$defs/benchmark"},
                     },
                     "required": ["id", "dimension", "groups", "gap"],
                 },
@@ -247,6 +255,7 @@ def result_json_schema() -> dict[str, Any]:
                         "alpha_n": {"type": "integer"},
                         "groups": {"$ref": "#/$defs/groups"},
                         "gap": {"$ref": "#/$defs/gap"},
+                        "benchmark": {"$ref": "#/$defs/benchmark"},
                     },
                     "required": ["id", "title", "groups", "gap", "alpha", "alpha_n"],
                 },
@@ -292,5 +301,7 @@ def result_json_schema() -> dict[str, Any]:
                 },
             },
             "warnings": {"type": "array", "items": string},
+            "participation": participation_json_schema(),
+            "norms": norms_summary_json_schema(),
         },
     }
