@@ -32,7 +32,7 @@ NORMS_OPTION = typer.Option(
 
 @norms_app.command(
     "build",
-    epilog="Example:  alignscan norms build acme/result.json globex/result.json ... -o norms.json",
+    epilog="Example:  alignscan norms build clients/*/result.json -o norms.json",
 )
 def build(
     results: list[Path] = typer.Argument(..., help="Saved result.json files, one per organisation."),
