@@ -42,7 +42,9 @@ def results(tmp_path_factory) -> list[dict]:
     folder = tmp_path_factory.mktemp("orgs")
     out = []
     for seed in range(7):
-        path = write_csv(generate_responses(survey, 250 + 40 * seed, seed=seed), folder / f"o{seed}.csv")
+        path = write_csv(
+            generate_responses(survey, 250 + 40 * seed, seed=seed), folder / f"o{seed}.csv"
+        )
         out.append(analyze(read_responses(path, survey)))
     return out
 
@@ -96,7 +98,9 @@ def test_benchmark_against_the_organisations(results) -> None:
     mine = add_benchmarks(copy.deepcopy(results[6]), norms)
     a, _ = mine["compare"]
     for k, dim in enumerate(mine["dimensions"]):
-        others = [math.floor(r["dimensions"][k]["gap"]["favorable"] * 100 + 0.5) for r in results[:6]]
+        others = [
+            math.floor(r["dimensions"][k]["gap"]["favorable"] * 100 + 0.5) for r in results[:6]
+        ]
         me = math.floor(dim["gap"]["favorable"] * 100 + 0.5)
         below = sum(o < me for o in others)
         equal = sum(o == me for o in others)
@@ -104,7 +108,9 @@ def test_benchmark_against_the_organisations(results) -> None:
             100 * (below + equal / 2) / 6
         )
         fav = [r["dimensions"][k]["groups"][a]["favorable"] for r in results[:6]]
-        assert dim["benchmark"]["groups"][a]["favorable_p50"] == pytest.approx(statistics.median(fav))
+        assert dim["benchmark"]["groups"][a]["favorable_p50"] == pytest.approx(
+            statistics.median(fav)
+        )
         assert dim["benchmark"]["orgs"] == 6
     jsonschema.validate(json.loads(json.dumps(mine)), result_json_schema())
 
@@ -199,7 +205,9 @@ def test_references(results) -> None:
     html = render_html(mine)
     section = html[html.index('<section id="benchmark">') :]
     section = section[: section.index("</section>")]
-    assert "<title>Example study 2025, 1,000 companies: confident in the ROI of AI</title>" in section
+    assert (
+        "<title>Example study 2025, 1,000 companies: confident in the ROI of AI</title>" in section
+    )
     assert "executive 62%, practitioner 45%; gap +17 pts" in section
 
 
@@ -221,8 +229,19 @@ def test_sentence_from_data() -> None:
         "the median of 24 organisations is +9: 88th percentile."
     )
     assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 88, 100, 101, 111)] == [
-        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "88th", "100th",
-        "101st", "111th",
+        "1st",
+        "2nd",
+        "3rd",
+        "4th",
+        "11th",
+        "12th",
+        "13th",
+        "21st",
+        "22nd",
+        "88th",
+        "100th",
+        "101st",
+        "111th",
     ]
 
 
@@ -244,7 +263,11 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env.pop("ALIGNSCAN_DEBUG", None)
     done = subprocess.run(
         [sys.executable, "-m", "alignscan", *args],
-        capture_output=True, text=True, env=env, timeout=300, cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=cwd,
     )
     assert "Traceback" not in done.stdout + done.stderr
     assert "internal error" not in done.stderr
@@ -259,7 +282,9 @@ def test_cli(results, tmp_path: Path) -> None:
         (tmp_path / f"r{i}.json").write_text(result_to_json(r), encoding="utf-8")
         names.append(f"r{i}.json")
     (tmp_path / "refs.yaml").write_text(REFS, encoding="utf-8")
-    done = run("norms", "build", *names[:5], "-o", "norms.json", "--reference", "refs.yaml", cwd=tmp_path)
+    done = run(
+        "norms", "build", *names[:5], "-o", "norms.json", "--reference", "refs.yaml", cwd=tmp_path
+    )
     assert done.returncode == 0, done.stderr
     norms = json.loads((tmp_path / "norms.json").read_text("utf-8"))
     assert norms["orgs"] == 5 and norms["references"]
@@ -267,20 +292,31 @@ def test_cli(results, tmp_path: Path) -> None:
     done = run("norms", "build", *names[:4], names[0], "-o", "n.json", cwd=tmp_path)
     assert done.returncode == 1 and "same result" in done.stderr
     assert run("norms", "build", *names[:5], "-o", names[0], cwd=tmp_path).returncode == 2
-    assert run("norms", "build", *names[:4], "nope.json", "-o", "n.json", cwd=tmp_path).returncode == 2
+    assert (
+        run("norms", "build", *names[:4], "nope.json", "-o", "n.json", cwd=tmp_path).returncode == 2
+    )
     (tmp_path / "bad.yaml").write_text("references: [{source: x}]\n", encoding="utf-8")
-    done = run("norms", "build", *names[:5], "-o", "n.json", "--reference", "bad.yaml", cwd=tmp_path)
+    done = run(
+        "norms", "build", *names[:5], "-o", "n.json", "--reference", "bad.yaml", cwd=tmp_path
+    )
     assert done.returncode == 1 and "bad.yaml:1" in done.stdout
 
     write_csv(generate_responses(load_survey(), 300, seed=11), tmp_path / "org.csv")
     done = run("analyze", "org.csv", "--no-save", "--norms", "norms.json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "the median of 5 organisations is" in done.stdout
-    done = run("analyze", "org.csv", "--no-save", "--norms", "norms.json", "-f", "json", cwd=tmp_path)
+    done = run(
+        "analyze", "org.csv", "--no-save", "--norms", "norms.json", "-f", "json", cwd=tmp_path
+    )
     assert json.loads(done.stdout)["dimensions"][0]["benchmark"]["orgs"] == 5
     (tmp_path / "broken.json").write_text('{"norms_version": 1}', encoding="utf-8")
-    assert run("analyze", "org.csv", "--no-save", "--norms", "broken.json", cwd=tmp_path).returncode == 1
-    assert run("analyze", "org.csv", "--no-save", "--norms", "none.json", cwd=tmp_path).returncode == 2
+    assert (
+        run("analyze", "org.csv", "--no-save", "--norms", "broken.json", cwd=tmp_path).returncode
+        == 1
+    )
+    assert (
+        run("analyze", "org.csv", "--no-save", "--norms", "none.json", cwd=tmp_path).returncode == 2
+    )
 
 
 def test_norms_schema_is_committed() -> None:

@@ -33,12 +33,20 @@ def _data(seed: int = 1):
     rng = np.random.default_rng(seed)
     groups = ["executive"] * 30 + ["management"] * 30 + ["practitioner"] * 60
     depts = (
-        ["Finance"] * 12 + ["IT"] * 15 + ["Tiny"] * 3  # executives
-        + ["Finance"] * 10 + ["IT"] * 10 + ["Tiny"] * 10  # management
-        + ["Finance"] * 25 + ["IT"] * 25 + ["Tiny"] * 10  # practitioners
+        ["Finance"] * 12
+        + ["IT"] * 15
+        + ["Tiny"] * 3  # executives
+        + ["Finance"] * 10
+        + ["IT"] * 10
+        + ["Tiny"] * 10  # management
+        + ["Finance"] * 25
+        + ["IT"] * 25
+        + ["Tiny"] * 10  # practitioners
     )
     survey = make_survey(groups=GROUPS)
-    rs = make_responses(survey, random_codes(rng, 120, 5, missing=0.0), groups, {"department": depts})
+    rs = make_responses(
+        survey, random_codes(rng, 120, 5, missing=0.0), groups, {"department": depts}
+    )
     return survey, rs, groups, depts
 
 
@@ -121,7 +129,9 @@ def test_small_cell_and_its_complement_are_hidden() -> None:
     _, rs, groups, depts = _data()
     result = add_participation(analyze(rs), rs, parse_headcount(HEADCOUNT, "hc.csv", rs))
     cells = {
-        (s["value"], g): c for s in result["participation"]["segments"] for g, c in s["groups"].items()
+        (s["value"], g): c
+        for s in result["participation"]["segments"]
+        for g, c in s["groups"].items()
     }
     # 3 executives in Tiny: hidden, and so is the next-smallest executive cell (Finance, 12)
     assert cells[("Tiny", "executive")] == {"suppressed": True}
@@ -133,9 +143,7 @@ def test_small_cell_and_its_complement_are_hidden() -> None:
         cell = result["participation"]["groups"].get(g)
         if not cell or cell.get("suppressed"):
             continue
-        unknown = [
-            d for d in {"Finance", "IT", "Tiny"} if "responded" not in cells.get((d, g), {})
-        ]
+        unknown = [d for d in {"Finance", "IT", "Tiny"} if "responded" not in cells.get((d, g), {})]
         small = [d for d in unknown if 0 < by_cell[(g, d)] < 5]
         assert not (len(unknown) == 1 and small), (g, unknown)
 
@@ -217,7 +225,11 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env.pop("ALIGNSCAN_DEBUG", None)
     done = subprocess.run(
         [sys.executable, "-m", "alignscan", *args],
-        capture_output=True, text=True, env=env, timeout=300, cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=cwd,
     )
     assert "Traceback" not in done.stdout + done.stderr
     assert "internal error" not in done.stderr

@@ -274,7 +274,9 @@ def _reference(
     problems: list[tuple[tuple[Any, ...], str]] = []
     for key in raw:
         if key not in REFERENCE_KEYS:
-            problems.append(((key,), f"unknown field {key!r}: expected {', '.join(REFERENCE_KEYS)}"))
+            problems.append(
+                ((key,), f"unknown field {key!r}: expected {', '.join(REFERENCE_KEYS)}")
+            )
     source = raw.get("source")
     if not isinstance(source, str) or not source.strip():
         problems.append((("source",), "source is required: who published the figure, and where"))
@@ -299,6 +301,7 @@ def _reference(
             shares[g] = share
     if problems:
         return None, problems
+    assert isinstance(source, str)
     out: dict[str, Any] = {"source": source.strip(), targets[0]: str(raw[targets[0]])}
     out["label"] = str(raw.get("label") or "")
     out["groups"] = {g: shares[g] for g in compare if g in shares}
@@ -393,7 +396,10 @@ def norms_json_schema() -> dict[str, Any]:
                     {"id": string, "title": string, "versions": {"type": "array", "items": string}}
                 ),
                 "scale": _obj(
-                    {"points": {"type": "integer"}, "favorable": {"type": "array", "items": {"type": "integer"}}}
+                    {
+                        "points": {"type": "integer"},
+                        "favorable": {"type": "array", "items": {"type": "integer"}},
+                    }
                 ),
                 "compare": {"type": "array", "items": string, "minItems": 2, "maxItems": 2},
                 "min_orgs": {"type": "integer"},

@@ -160,14 +160,18 @@ def parse_headcount(text: str, file: str, rs: ResponseSet) -> Headcount:
         where = row.column or GROUP_COLUMN
         if key in seen:
             reason = f"duplicate row: the same group and segment as row {seen[key]}"
-            out.errors.append(CellError(file, row_no, where, row.value or row.group, reason, "duplicate_row"))
+            out.errors.append(
+                CellError(file, row_no, where, row.value or row.group, reason, "duplicate_row")
+            )
             continue
         seen[key] = row_no
         n = responded.get(key, 0)
         if n > row.headcount:
             reason = f"more respondents ({n:,}) than headcount ({row.headcount:,})"
             out.errors.append(
-                CellError(file, row_no, HEADCOUNT_COLUMN, str(row.headcount), reason, "over_headcount")
+                CellError(
+                    file, row_no, HEADCOUNT_COLUMN, str(row.headcount), reason, "over_headcount"
+                )
             )
             continue
         out.rows.append(row)
@@ -203,7 +207,9 @@ def _parse_row(
     number, problem = _headcount_value(cell(HEADCOUNT_COLUMN))
     if problem is not None:
         kind = "negative_headcount" if problem.startswith("negative") else "bad_headcount"
-        errors.append(CellError(file, row_no, HEADCOUNT_COLUMN, cell(HEADCOUNT_COLUMN), problem, kind))
+        errors.append(
+            CellError(file, row_no, HEADCOUNT_COLUMN, cell(HEADCOUNT_COLUMN), problem, kind)
+        )
     if errors or number is None:
         return errors
     return HeadcountRow(row_no, group, column, value, number)
@@ -286,7 +292,9 @@ def _segment_hidden(
         # The group total is public, so one hidden (or unlisted) cell with respondents
         # could be recovered by subtraction: hide the smallest shown cell too.
         unpublished = {
-            v for v, n in sizes.items() if n > 0 and (v in sensitive or (g, column, v) not in headcount)
+            v
+            for v, n in sizes.items()
+            if n > 0 and (v in sensitive or (g, column, v) not in headcount)
         }
         shown = sorted(
             (n, v) for v, n in sizes.items() if v not in sensitive and (g, column, v) in headcount
@@ -316,7 +324,9 @@ def participation_warnings(part: dict[str, Any], compare: list[str]) -> list[str
     return out
 
 
-def add_participation(result: dict[str, Any], rs: ResponseSet, headcount: Headcount) -> dict[str, Any]:
+def add_participation(
+    result: dict[str, Any], rs: ResponseSet, headcount: Headcount
+) -> dict[str, Any]:
     """Attach `participation` to an analysis result, following its suppression."""
     hidden_groups, hidden = hidden_cells(result)
     result["participation"] = participation(rs, headcount.table(), hidden_groups, hidden)

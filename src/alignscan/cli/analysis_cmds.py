@@ -10,6 +10,7 @@ from rich import box
 from rich.table import Table
 
 from alignscan.cli import app
+from alignscan.cli.norms_cmds import HEADCOUNT_OPTION, NORMS_OPTION, add_extras, print_extras
 from alignscan.cli.output import (
     Format,
     fail,
@@ -18,7 +19,6 @@ from alignscan.cli.output import (
     read_responses_or_exit,
     stdout,
 )
-from alignscan.cli.norms_cmds import HEADCOUNT_OPTION, NORMS_OPTION, add_extras, print_extras
 from alignscan.cli.responses_cmds import (
     DELIMITER_OPTION,
     ENCODING_OPTION,

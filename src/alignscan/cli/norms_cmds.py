@@ -35,7 +35,9 @@ NORMS_OPTION = typer.Option(
     epilog="Example:  alignscan norms build clients/*/result.json -o norms.json",
 )
 def build(
-    results: list[Path] = typer.Argument(..., help="Saved result.json files, one per organisation."),
+    results: list[Path] = typer.Argument(
+        ..., help="Saved result.json files, one per organisation."
+    ),
     output: Path = typer.Option(..., "--output", "-o", help="Where to write the norms JSON."),
     reference: Path | None = typer.Option(
         None, "--reference", help="YAML with published reference figures (a `references:` list)."
@@ -173,12 +175,16 @@ def _rate(cell: dict[str, Any]) -> str:
 
 def participation_table(part: dict[str, Any]) -> Table:
     """Rates per group, then per segment value."""
-    groups = list(dict.fromkeys([*part["groups"], *(g for s in part["segments"] for g in s["groups"])]))
+    groups = list(
+        dict.fromkeys([*part["groups"], *(g for s in part["segments"] for g in s["groups"])])
+    )
     table = Table(title="Participation (respondents / headcount)", header_style="bold")
     table.add_column("segment", overflow="fold")
     for g in groups:
         table.add_column(g, justify="right", no_wrap=True)
-    table.add_row("all", *(_rate(part["groups"][g]) if g in part["groups"] else "-" for g in groups))
+    table.add_row(
+        "all", *(_rate(part["groups"][g]) if g in part["groups"] else "-" for g in groups)
+    )
     for seg in part["segments"]:
         cells = (_rate(seg["groups"][g]) if g in seg["groups"] else "-" for g in groups)
         table.add_row(_esc(f"{seg['column']}: {seg['value']}"), *cells)

@@ -67,7 +67,9 @@ def benchmark_view(result: dict[str, Any]) -> dict[str, Any] | None:
         values.append(100 * d["benchmark"]["gap"]["favorable_p50"])
         if d["gap"] is not None:
             values.append(100 * d["gap"]["favorable"])
-        values += [100 * r["gap"] for r in d["benchmark"].get("references", []) if r["gap"] is not None]
+        values += [
+            100 * r["gap"] for r in d["benchmark"].get("references", []) if r["gap"] is not None
+        ]
     limit = max(10.0, min(100.0, 10 * -(-max(abs(v) for v in values) // 10)))
     ticks = [t for t in range(-100, 101, 10) if -limit <= t <= limit]
     rows = [_strip(d, -limit, limit) for d in dims]
