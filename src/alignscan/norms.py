@@ -350,6 +350,22 @@ def _obj(props: dict[str, Any], required: Sequence[str] | None = None) -> dict[s
     }
 
 
+def _reference_schema() -> dict[str, Any]:
+    string = {"type": "string"}
+    share = {"type": "number", "minimum": 0, "maximum": 1}
+    return _obj(
+        {
+            "source": string,
+            "dimension": string,
+            "item": string,
+            "label": string,
+            "groups": {"type": "object", "additionalProperties": share},
+            "gap": {"anyOf": [{"type": "number"}, {"type": "null"}]},
+        },
+        required=["source", "label", "groups", "gap"],
+    )
+
+
 def norms_json_schema() -> dict[str, Any]:
     """JSON Schema (2020-12) of the norms document written by `alignscan norms build`."""
     number = {"type": "number"}
@@ -374,18 +390,6 @@ def norms_json_schema() -> dict[str, Any]:
             "gap": stats,
         }
     )
-    share = {"type": "number", "minimum": 0, "maximum": 1}
-    reference = _obj(
-        {
-            "source": string,
-            "dimension": string,
-            "item": string,
-            "label": string,
-            "groups": {"type": "object", "additionalProperties": share},
-            "gap": {"anyOf": [number, {"type": "null"}]},
-        },
-        required=["source", "label", "groups", "gap"],
-    )
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "alignscan norms",
@@ -406,7 +410,7 @@ def norms_json_schema() -> dict[str, Any]:
                 "orgs": {"type": "integer", "minimum": MIN_ORGS},
                 "dimensions": {"type": "array", "items": entry},
                 "items": {"type": "array", "items": entry},
-                "references": {"type": "array", "items": reference},
+                "references": {"type": "array", "items": _reference_schema()},
             }
         ),
     }
