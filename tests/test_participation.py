@@ -257,3 +257,19 @@ def test_cli(tmp_path: Path) -> None:
     assert "unknown group" in done.stdout and "negative headcount" in done.stdout
     done = run("analyze", "r.csv", "--no-save", "--headcount", "missing.csv", cwd=tmp_path)
     assert done.returncode == 2
+
+
+def test_spreadsheet_exports_are_read(tmp_path: Path) -> None:
+    """Excel's CSV: BOM, semicolons, CRLF, quoted thousands, blank lines, any case."""
+    from alignscan.participation import read_headcount
+
+    _, rs, groups, _ = _data()
+    path = tmp_path / "hc.csv"
+    text = 'Group;Headcount\r\nEXECUTIVE ;"1,200"\r\n\r\npractitioner; 300 \r\n'
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    parsed = read_headcount(path, rs)
+    assert parsed.ok, parsed.errors
+    assert parsed.table() == {("executive", None, None): 1200, ("practitioner", None, None): 300}
+    assert [r.row for r in parsed.rows] == [2, 4]
+    missing = read_headcount(tmp_path / "none.csv", rs)
+    assert missing.errors[0].kind == "unreadable"

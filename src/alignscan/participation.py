@@ -188,8 +188,8 @@ def _parse_row(
         return cells[i].strip() if i < len(cells) else ""
 
     errors = []
-    group = cell(GROUP_COLUMN)
     groups = list(rs.survey.roles.groups)
+    group = {g.casefold(): g for g in groups}.get(cell(GROUP_COLUMN).casefold(), cell(GROUP_COLUMN))
     if group not in groups:
         reason = "unknown group: expected one of " + ", ".join(groups)
         errors.append(CellError(file, row_no, GROUP_COLUMN, group, reason, "unknown_group"))
@@ -199,6 +199,9 @@ def _parse_row(
         errors.append(CellError(file, row_no, extra, cell(extra), reason, "two_segments"))
     column = filled[0] if filled else None
     value = cell(column) if column else None
+    if column is not None and value is not None:
+        values = {str(v).casefold(): str(v) for v in rs.segments[column].categories}
+        value = values.get(value.casefold(), value)
     if column is not None and value not in {str(v) for v in rs.segments[column].categories}:
         known = sorted(str(v) for v in rs.segments[column].categories)
         shown = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")

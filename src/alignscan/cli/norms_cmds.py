@@ -140,7 +140,7 @@ def add_extras(
         table = read_headcount(headcount, rs)
         if not table.ok:
             _print_cell_errors(table.errors, fmt)
-            fail(f"{headcount}: {len(table.errors)} problem(s); nothing was analysed", code=1)
+            fail(f"{headcount}: {len(table.errors)} problem(s); nothing was written", code=1)
         add_participation(result, rs, table)
     if norms is not None:
         from alignscan.norms import NormsError, add_benchmarks
