@@ -273,3 +273,50 @@ def test_spreadsheet_exports_are_read(tmp_path: Path) -> None:
     assert [r.row for r in parsed.rows] == [2, 4]
     missing = read_headcount(tmp_path / "none.csv", rs)
     assert missing.errors[0].kind == "unreadable"
+
+
+def test_no_small_cell_is_published_or_recoverable_on_random_data() -> None:
+    """Seeded simulation: 40 random organisations with small, uneven departments. Every
+    published cell has at least the minimum of respondents, nothing hidden by the analysis
+    is published, and no single hidden cell can be recovered from the group total."""
+    survey = make_survey(groups=GROUPS)
+    depts = ["A", "B", "C", "D"]
+    checked = 0
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        n = int(rng.integers(40, 90))
+        groups = list(rng.choice(GROUPS, size=n, p=[0.25, 0.25, 0.5]))
+        dept = list(rng.choice(depts, size=n, p=[0.5, 0.3, 0.15, 0.05]))
+        counts = Counter(groups)
+        if min(counts["executive"], counts["practitioner"]) < 5:
+            continue
+        rs = make_responses(survey, random_codes(rng, n, 5), groups, {"department": dept})
+        result = analyze(rs)
+        cells = Counter(zip(groups, dept, strict=True))
+        lines = ["group,department,headcount"]
+        lines += [f"{g},,{counts[g] + 10}" for g in GROUPS]
+        lines += [f"{g},{d},{cells[(g, d)] + 3}" for g in GROUPS for d in depts if cells[(g, d)]]
+        part = add_participation(result, rs, parse_headcount("\n".join(lines), "h", rs))[
+            "participation"
+        ]
+        analysis_hidden = {
+            (s["value"], g)
+            for s in result["segments"]
+            for g, c in s["groups"].items()
+            if c.get("suppressed")
+        }
+        shown = {
+            (s["value"], g): c["responded"]
+            for s in part["segments"]
+            for g, c in s["groups"].items()
+            if "responded" in c
+        }
+        assert all(n >= 5 for n in shown.values())
+        assert not (set(shown) & analysis_hidden)
+        for g in GROUPS:
+            if "responded" not in part["groups"][g]:
+                continue
+            unknown = [d for d in depts if cells[(g, d)] and (d, g) not in shown]
+            assert not (len(unknown) == 1 and cells[(g, unknown[0])] < 5), (seed, g)
+        checked += 1
+    assert checked >= 30

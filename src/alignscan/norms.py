@@ -213,7 +213,12 @@ def check_compatible(result: dict[str, Any], norms: dict[str, Any]) -> list[str]
 def _mark(share: float | None, stats: dict[str, Any]) -> dict[str, Any]:
     fav = stats["favorable"]
     rank = None if share is None else percentile_rank(share, fav["distribution"])
-    return {"favorable_p50": fav["p50"], "favorable_percentile": rank}
+    return {
+        "favorable_p25": fav["p25"],
+        "favorable_p50": fav["p50"],
+        "favorable_p75": fav["p75"],
+        "favorable_percentile": rank,
+    }
 
 
 def benchmark(unit: dict[str, Any], entry: dict[str, Any], refs: list[dict[str, Any]]):
@@ -419,7 +424,16 @@ def norms_json_schema() -> dict[str, Any]:
 def benchmark_json_schema() -> dict[str, Any]:
     """JSON Schema of a result's `benchmark` member (on each dimension and item)."""
     nullable = {"anyOf": [{"type": "number"}, {"type": "null"}]}
-    mark = _obj({"favorable_p50": {"type": "number"}, "favorable_percentile": nullable})
+    number = {"type": "number"}
+    mark = _obj(
+        {
+            "favorable_p25": number,
+            "favorable_p50": number,
+            "favorable_p75": number,
+            "favorable_percentile": nullable,
+        },
+        required=["favorable_p50", "favorable_percentile"],
+    )
     refs = norms_json_schema()["properties"]["references"]
     return {
         "anyOf": [

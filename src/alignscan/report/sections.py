@@ -52,6 +52,11 @@ def _strip(unit: dict[str, Any], lo: float, hi: float) -> dict[str, Any]:
     return {
         "title": unit.get("title") or unit["id"],
         "median": x(100 * bench["gap"]["favorable_p50"]),
+        "band": [
+            x(100 * bench["gap"][k])
+            for k in ("favorable_p25", "favorable_p75")
+            if k in bench["gap"]
+        ],
         "mine": None if gap is None else x(100 * gap["favorable"]),
         "marks": marks,
     }
@@ -64,7 +69,12 @@ def benchmark_view(result: dict[str, Any]) -> dict[str, Any] | None:
     dims = [d for d in result["dimensions"] if d.get("benchmark")]
     values = [0.0]
     for d in dims:
-        values.append(100 * d["benchmark"]["gap"]["favorable_p50"])
+        marks = d["benchmark"]["gap"]
+        values += [
+            100 * marks[k]
+            for k in ("favorable_p25", "favorable_p50", "favorable_p75")
+            if k in marks
+        ]
         if d["gap"] is not None:
             values.append(100 * d["gap"]["favorable"])
         values += [
