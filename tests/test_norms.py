@@ -325,3 +325,13 @@ def test_norms_schema_is_committed() -> None:
     assert committed == norms_json_schema(), (
         "docs/norms.schema.json is stale: run `alignscan norms schema > docs/norms.schema.json`"
     )
+
+
+def test_reference_text_stays_text(results) -> None:
+    hostile = REFS.replace("Example study 2025, 1,000 companies", "<script>alert(1)</script>")
+    refs, problems = parse_references(hostile, "refs.yaml", sources(results[:5]))
+    assert not problems
+    html = render_html(
+        add_benchmarks(copy.deepcopy(results[6]), build_norms(sources(results[:5]), refs))
+    )
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
