@@ -10,6 +10,7 @@ from rich import box
 from rich.table import Table
 
 from alignscan.cli import app
+from alignscan.cli.norms_cmds import HEADCOUNT_OPTION, NORMS_OPTION, add_extras, print_extras
 from alignscan.cli.output import (
     Format,
     fail,
@@ -154,6 +155,7 @@ def print_summary(result: dict[str, Any]) -> None:
         console.print(f"  cells treated as not answered: {reason}: {count:,}")
     for warning in result.get("warnings", []):
         console.print(f"[yellow]warning:[/] {warning}")
+    print_extras(result)
 
 
 def render_report_html(
@@ -205,6 +207,8 @@ def analyze(
     sheet: str | None = SHEET_OPTION,
     header_rows: int | None = HEADER_ROWS_OPTION,
     encoding: str | None = ENCODING_OPTION,
+    headcount: Path | None = HEADCOUNT_OPTION,
+    norms: Path | None = NORMS_OPTION,
 ) -> None:
     """Analyse the gap between the compared groups: items, dimensions, segments.
 
@@ -225,6 +229,7 @@ def analyze(
     except AnalysisError as exc:
         fail(str(exc), code=1)
         return
+    result = add_extras(result, rs, headcount, norms, format)
     json_text = result_to_json(result)
     trend_doc = None
     if baseline is not None:

@@ -18,6 +18,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader
 
 from alignscan.report.drivers_html import drivers_view, rank_by_importance
+from alignscan.report.sections import section_context
 
 # Okabe-Ito: distinguishable with every common colour-vision deficiency.
 COLOR_A = "#0072B2"  # blue
@@ -452,6 +453,7 @@ def render_html(
         minimum=result["min_group_size"],
         comment_minimum=result.get("min_comment_group_size", 10),
         isfinite=math.isfinite,
+        **section_context(result),
     )
     return html
 

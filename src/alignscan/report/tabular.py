@@ -9,6 +9,8 @@ from typing import Any
 
 from alignscan import drivers
 from alignscan.analysis import clean_json
+from alignscan.norms import benchmark_json_schema, norms_summary_json_schema
+from alignscan.participation import participation_json_schema
 
 GROUP_METRICS = ("n", "mean", "sd", "favorable")
 GAP_METRICS = ("mean", "favorable", "p_value", "q_value", "cliffs_delta", "magnitude")
@@ -158,7 +160,12 @@ def result_json_schema() -> dict[str, Any]:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "alignscan analysis result",
         "type": "object",
-        "$defs": {"stats": stats_cell, "groups": group_cells, "gap": gap},
+        "$defs": {
+            "stats": stats_cell,
+            "groups": group_cells,
+            "gap": gap,
+            "benchmark": benchmark_json_schema(),
+        },
         "required": [
             "result_version",
             "survey",
@@ -237,6 +244,7 @@ def result_json_schema() -> dict[str, Any]:
                         "answered_share": _nullable(number),
                         "groups": {"$ref": "#/$defs/groups"},
                         "gap": {"$ref": "#/$defs/gap"},
+                        "benchmark": {"$ref": "#/$defs/benchmark"},
                     },
                     "required": ["id", "dimension", "groups", "gap"],
                 },
@@ -255,6 +263,7 @@ def result_json_schema() -> dict[str, Any]:
                         "alpha_n": _nullable({"type": "integer"}),
                         "groups": {"$ref": "#/$defs/groups"},
                         "gap": {"$ref": "#/$defs/gap"},
+                        "benchmark": {"$ref": "#/$defs/benchmark"},
                     },
                     "required": ["id", "title", "groups", "gap", "alpha", "alpha_n"],
                 },
@@ -314,5 +323,7 @@ def result_json_schema() -> dict[str, Any]:
             },
             "warnings": {"type": "array", "items": string},
             "drivers": drivers.json_schema(),
+            "participation": participation_json_schema(),
+            "norms": norms_summary_json_schema(),
         },
     }

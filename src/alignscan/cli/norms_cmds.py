@@ -1,0 +1,191 @@
+"""Participation and norms at the command line: `alignscan norms build|schema`, and the
+`--headcount` / `--norms` additions to `analyze` (options, attaching, terminal output)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from alignscan.cli import app
+from alignscan.cli.output import Format, _esc, dump_json, fail, load_result_or_exit, stderr, stdout
+from alignscan.responses import CellError, ResponseSet
+
+norms_app = typer.Typer(
+    help="Benchmarks across organisations: pool saved results into norms.",
+    no_args_is_help=True,
+)
+app.add_typer(norms_app, name="norms")
+
+HEADCOUNT_OPTION = typer.Option(
+    None,
+    "--headcount",
+    help="CSV of the population per group (columns group, headcount, optional segment columns).",
+)
+NORMS_OPTION = typer.Option(
+    None, "--norms", help="A norms.json from `alignscan norms build`: adds benchmarks."
+)
+
+
+@norms_app.command(
+    "build",
+    epilog="Example:  alignscan norms build clients/*/result.json -o norms.json",
+)
+def build(
+    results: list[Path] = typer.Argument(
+        ..., help="Saved result.json files, one per organisation."
+    ),
+    output: Path = typer.Option(..., "--output", "-o", help="Where to write the norms JSON."),
+    reference: Path | None = typer.Option(
+        None, "--reference", help="YAML with published reference figures (a `references:` list)."
+    ),
+) -> None:
+    """Pool several organisations' results into norms (percentiles per dimension and item).
+
+    At least 5 organisations are needed, with the same survey id, scale and compared
+    groups; an entry is published only when 5 of them have it. Exit 1 otherwise.
+    """
+    from alignscan.norms import NormsError, Source, build_norms, parse_references
+
+    inputs = {p.resolve() for p in [*results, *([reference] if reference else [])] if p.exists()}
+    if output.resolve() in inputs:
+        fail(f"{output} is an input file; write the norms somewhere else", code=2)
+    if reference is not None and not reference.exists():
+        fail(f"no such file: {reference}", code=2)
+    sources = [Source(str(p), load_result_or_exit(p)) for p in results]
+    refs: list[dict[str, Any]] = []
+    if reference is not None:
+        from alignscan.cli.output import print_problems
+
+        refs, problems = parse_references(reference.read_text("utf-8"), str(reference), sources)
+        if problems:
+            print_problems(problems, Format.rich, 1)
+            raise typer.Exit(1)
+    try:
+        norms = build_norms(sources, refs)
+    except NormsError as exc:
+        for problem in exc.problems:
+            stderr().print(f"[bold red]error:[/] {_esc(problem)}")
+        raise typer.Exit(1) from None
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(dump_json(norms), encoding="utf-8")
+    except OSError as exc:
+        fail(f"can't write {output}: {exc.strerror}", code=1)
+    stdout().print(
+        f"wrote {output}: {norms['orgs']} organisations; {len(norms['dimensions'])} dimensions "
+        f"and {len(norms['items'])} items have at least {norms['min_orgs']} of them"
+    )
+
+
+@norms_app.command("schema")
+def schema() -> None:
+    """Print the JSON Schema of the norms document (committed as docs/norms.schema.json)."""
+    from alignscan.norms import norms_json_schema
+
+    typer.echo(dump_json(norms_json_schema()), nl=False)
+
+
+def _load_norms(path: Path) -> dict[str, Any]:
+    import jsonschema
+
+    from alignscan.norms import norms_json_schema
+
+    if not path.exists():
+        fail(f"no such file: {path}", code=2)
+    try:
+        norms = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        fail(f"{path} is not a readable norms JSON ({type(exc).__name__})", code=1)
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(norms_json_schema()).iter_errors(norms)
+    )
+    if error is not None:
+        where = "/".join(str(p) for p in error.path) or "(top level)"
+        fail(f"{path} is not an alignscan norms file: {where}: {error.message}", code=1)
+    assert isinstance(norms, dict)
+    return norms
+
+
+def _print_cell_errors(errors: list[CellError], fmt: Format) -> None:
+    if fmt is Format.json:
+        typer.echo(dump_json({"errors": [e.as_dict() for e in errors]}), nl=False)
+        return
+    table = Table(title=f"{len(errors)} problem(s) in {errors[0].file}", header_style="bold")
+    for name in ("row", "column", "value", "reason"):
+        table.add_column(name, justify="right" if name == "row" else "left", overflow="fold")
+    for e in errors:
+        value = repr(e.value) if e.value is not None else "-"
+        table.add_row(str(e.row or "-"), _esc(e.column or "-"), _esc(value), _esc(e.reason))
+    stdout().print(table)
+
+
+def add_extras(
+    result: dict[str, Any],
+    rs: ResponseSet,
+    headcount: Path | None,
+    norms: Path | None,
+    fmt: Format = Format.rich,
+) -> dict[str, Any]:
+    """Attach participation (--headcount) and benchmarks (--norms) to a result; exit 1
+    with every problem when either file is bad, 2 when it is missing."""
+    if headcount is not None:
+        from alignscan.participation import add_participation, read_headcount
+
+        if not headcount.exists():
+            fail(f"no such file: {headcount}", code=2)
+        table = read_headcount(headcount, rs)
+        if not table.ok:
+            _print_cell_errors(table.errors, fmt)
+            fail(f"{headcount}: {len(table.errors)} problem(s); nothing was written", code=1)
+        add_participation(result, rs, table)
+    if norms is not None:
+        from alignscan.norms import NormsError, add_benchmarks
+
+        try:
+            add_benchmarks(result, _load_norms(norms))
+        except NormsError as exc:
+            fail(f"{norms}: {'; '.join(exc.problems)}", code=1)
+    return result
+
+
+def print_extras(result: dict[str, Any]) -> None:
+    """Terminal lines for participation and benchmarks, when the result has them."""
+    console = stdout()
+    part = result.get("participation")
+    if part:
+        console.print(participation_table(part))
+        for warning in part.get("warnings", []):
+            console.print(f"[yellow]warning:[/] {_esc(warning)}")
+    if result.get("norms"):
+        from alignscan.report.sections import benchmark_sentences
+
+        for sentence in benchmark_sentences(result):
+            console.print(_esc(sentence[:1].upper() + sentence[1:]))
+
+
+def _rate(cell: dict[str, Any]) -> str:
+    if cell.get("suppressed"):
+        return "hidden"
+    return f"{cell['rate']:.0%} ({cell['responded']:,}/{cell['headcount']:,})"
+
+
+def participation_table(part: dict[str, Any]) -> Table:
+    """Rates per group, then per segment value."""
+    groups = list(
+        dict.fromkeys([*part["groups"], *(g for s in part["segments"] for g in s["groups"])])
+    )
+    table = Table(title="Participation (respondents / headcount)", header_style="bold")
+    table.add_column("segment", overflow="fold")
+    for g in groups:
+        table.add_column(g, justify="right", no_wrap=True)
+    table.add_row(
+        "all", *(_rate(part["groups"][g]) if g in part["groups"] else "-" for g in groups)
+    )
+    for seg in part["segments"]:
+        cells = (_rate(seg["groups"][g]) if g in seg["groups"] else "-" for g in groups)
+        table.add_row(_esc(f"{seg['column']}: {seg['value']}"), *cells)
+    return table
