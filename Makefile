@@ -26,6 +26,8 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/bench_privacy.py
+	$(BIN)/python benchmarks/bench_drivers.py
 
 # Headless Chromium for the report's browser test (skipped, with its reason, without it).
 browser:

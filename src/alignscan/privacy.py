@@ -221,18 +221,28 @@ def group_atoms(
 ) -> list[GroupAtoms]:
     """Atoms per group in one pass: rows keyed by (group, every segment value)."""
     cols = [np.asarray(c, dtype=np.int64) for c in seg_codes]
-    key = np.stack([np.asarray(group_idx, dtype=np.int64), *cols], axis=1)
-    ok = key[:, 0] >= 0
-    uniq, inverse = np.unique(key[ok], axis=0, return_inverse=True)
+    group_idx = np.asarray(group_idx, dtype=np.int64)
+    ok = group_idx >= 0
+    radix = [n_groups] + [int(c.max(initial=-1)) + 2 for c in cols]
+    key = group_idx[ok].copy()
+    for c, base in zip(cols, radix[1:], strict=True):  # mixed radix: one int64 per row
+        key = key * base + (c[ok] + 1)
+    uniq_key, inverse = np.unique(key, return_inverse=True)
     inverse = inverse.reshape(-1)
+    parts = []
+    rest = uniq_key.copy()
+    for base in reversed(radix[1:]):
+        parts.append(rest % base - 1)
+        rest //= base
+    uniq = np.stack([rest, *reversed(parts)], axis=1)
     head = np.bincount(inverse, minlength=len(uniq))
-    sc = np.stack(
-        [np.bincount(inverse, weights=s[ok], minlength=len(uniq)) for s in scored.T]
-    ) if scored.shape[1] else np.zeros((0, len(uniq)))
+    sc = np.zeros((scored.shape[1], len(uniq)), dtype=np.int64)
+    for d in range(scored.shape[1]):
+        sc[d] = np.bincount(inverse, weights=scored[ok, d], minlength=len(uniq))
     out = []
     for g in range(n_groups):
         mine = uniq[:, 0] == g
-        out.append(GroupAtoms(uniq[mine, 1:], head[mine], sc[:, mine].astype(np.int64)))
+        out.append(GroupAtoms(uniq[mine, 1:], head[mine], sc[:, mine]))
     return out
 
 
