@@ -345,3 +345,23 @@ def test_report_refuses_a_shown_small_cell(minimum, tmp_path) -> None:
                            "groups": {"executive": {"n": 1}}, "gap": None}]
     found = small_cells_shown(result)
     assert len(found) == 2 and "dimensions" in found[0] and "department" in found[1]
+
+
+def test_report_command_refuses_a_result_with_a_small_cell(tmp_path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(10)
+    groups = ["executive"] * 20 + ["practitioner"] * 20
+    result, _ = run(None, groups, {}, random_codes(rng, 40, 5), 5)
+    result["items"][0]["groups"]["executive"]["n"] = 3
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(result), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "alignscan", "report", str(path), "--html", str(tmp_path / "r.html")],
+        capture_output=True, text=True,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "below min_group_size" in done.stderr + done.stdout
+    assert not (tmp_path / "r.html").exists()

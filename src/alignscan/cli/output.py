@@ -187,4 +187,13 @@ def load_result_or_exit(path: Path) -> dict[str, Any]:
         where = "/".join(str(p) for p in problems[0].path) or "(top level)"
         fail(f"{path} is not an alignscan result: {where}: {problems[0].message}", code=1)
     assert isinstance(result, dict)
+    from alignscan.privacy import small_cells_shown
+
+    small = small_cells_shown(result)
+    if small:
+        fail(
+            f"{path} shows {len(small)} cell(s) below min_group_size "
+            f"({result['min_group_size']}), e.g. {small[0]}: refusing to draw a report from it",
+            code=1,
+        )
     return result
