@@ -78,6 +78,10 @@ def families(result: dict, data: dict) -> dict[str, tuple[list[np.ndarray], np.n
                     if c.get("counts") is not None:
                         pooled_resp.append((group == g) & where & scored)
         out[f"dimension {dim['id']}"] = (sets, me)
+        if dim["alpha_n"]:  # complete answers, over the shown groups
+            shown_groups = [g for g, c in result["groups"].items() if _shown(c)]
+            complete = (codes[:, cols] > 0).all(axis=1) & np.isin(group, shown_groups)
+            out[f"complete {dim['id']}"] = ([complete], me)
         out[f"answers {dim['id']}"] = _answer_sets(result, dim, cols, codes, group, pooled_resp)
     return out
 

@@ -630,8 +630,9 @@ def _dimension_head(dim: Any, d: int, prep: _Prepared) -> dict[str, Any]:
     sl = _dim_slices(prep.survey)[d]
     shown = ~np.isin(prep.group_idx, list(prep.plan.hidden_groups))
     alpha, alpha_n = cronbach_alpha(prep.scored[shown, sl])
-    if alpha_n < prep.survey.privacy.min_group_size:
+    if alpha_n < prep.survey.privacy.min_group_size:  # too few complete answers to publish
         alpha = None
+        alpha_n = 0 if alpha_n == 0 else None
     return {
         "id": dim.id,
         "title": dim.title,
@@ -639,7 +640,7 @@ def _dimension_head(dim: Any, d: int, prep: _Prepared) -> dict[str, Any]:
         "actions": list(dim.actions),
         "items": [i.id for i in dim.items],
         "alpha": alpha,
-        "alpha_n": alpha_n if len(dim.items) > 1 else None,
+        "alpha_n": alpha_n if len(dim.items) > 1 else None,  # k=1: it would be an item n
     }
 
 
