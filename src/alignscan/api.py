@@ -1,0 +1,210 @@
+"""The library a notebook user imports: read, analyze, load, compare.
+
+    >>> import alignscan
+    >>> result = alignscan.analyze("reports/demo/responses.csv")       # doctest: +SKIP
+    >>> result.to_frame("dimensions")[["id", "gap_mean", "q_value"]]  # doctest: +SKIP
+
+Every function raises `AlignscanError` (with a message that names no CLI flag) for input
+it can't use; the CLI catches it at the edge.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from alignscan.models import ResultDocument
+from alignscan.survey import Survey, SurveyError
+from alignscan.survey import load_survey as _load_survey
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from alignscan.responses import ResponseSet
+
+LEVELS = ("items", "dimensions", "segments")
+
+
+class AlignscanError(Exception):
+    """Input the library can't use: the message says what and where."""
+
+
+def load_survey(survey: str | Path | Survey | None = None) -> Survey:
+    """A survey definition from a YAML file, or the built-in instrument (None)."""
+    if isinstance(survey, Survey):
+        return survey
+    try:
+        return _load_survey(survey)
+    except SurveyError as exc:
+        raise AlignscanError(str(exc)) from None
+
+
+def read_responses(
+    data: Any, survey: str | Path | Survey | None = None, **options: Any
+) -> ResponseSet:
+    """Read, code and validate responses from a path, a file object or a DataFrame.
+
+    Options are those of `alignscan.responses.read_responses` (lenient, delimiter, sheet,
+    encoding, ...). Bad cells are returned in `.errors`, never raised."""
+    from alignscan.responses import ResponsesError
+    from alignscan.responses import read_responses as _read
+
+    definition = load_survey(survey)
+    try:
+        with _as_path(data) as path:
+            return _read(path, definition, **options)
+    except ResponsesError as exc:
+        raise AlignscanError(str(exc)) from None
+
+
+class _as_path:
+    """A path for the reader: as given, or a temporary copy of a file object or DataFrame
+    (a DataFrame is written as CSV, so it is validated exactly like a file)."""
+
+    def __init__(self, data: Any):
+        self.data = data
+        self.tmp: tempfile.TemporaryDirectory[str] | None = None
+
+    def __enter__(self) -> Path:
+        if isinstance(self.data, str | Path):
+            return Path(self.data)
+        self.tmp = tempfile.TemporaryDirectory(prefix="alignscan-")
+        name = Path(getattr(self.data, "name", "") or "responses.csv").name
+        target = Path(self.tmp.name) / (name if name.endswith((".csv", ".xlsx")) else name + ".csv")
+        if hasattr(self.data, "to_csv"):
+            self.data.to_csv(target, index=False)
+            return target
+        if not hasattr(self.data, "read"):
+            raise AlignscanError(f"can't read responses from a {type(self.data).__name__}")
+        content = self.data.read()
+        target.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+        return target
+
+    def __exit__(self, *exc: object) -> None:
+        if self.tmp is not None:
+            self.tmp.cleanup()
+
+
+def analyze(data: Any, survey: str | Path | Survey | None = None, **options: Any) -> Result:
+    """The gap analysis of responses (a path, a file object, a DataFrame or a ResponseSet).
+
+    Raises AlignscanError when the responses have errors (pass lenient=True to exclude and
+    count them instead) or a compared group is below the minimum group size."""
+    from alignscan.analysis import AnalysisError
+    from alignscan.analysis import analyze as _analyze
+    from alignscan.report.tabular import result_to_json
+    from alignscan.responses import ResponseSet
+
+    rs = data if isinstance(data, ResponseSet) else read_responses(data, survey, **options)
+    if rs.errors:
+        first = rs.errors[0]
+        raise AlignscanError(
+            f"{len(rs.errors):,} invalid cell(s), e.g. {first.file} row {first.row} "
+            f"column {first.column}: {first.reason}; fix them, or pass lenient=True to "
+            "treat them as not answered and count them"
+        )
+    try:
+        document = _analyze(rs)
+    except AnalysisError as exc:
+        raise AlignscanError(str(exc)) from None
+    return Result(ResultDocument.model_validate_json(result_to_json(document)))
+
+
+def load_result(path: str | Path) -> Result:
+    """A saved result.json, validated: an incomplete or edited document is refused."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AlignscanError(f"{path}: can't read it ({exc})") from None
+    try:
+        result = Result(ResultDocument.model_validate_json(text))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = "/".join(str(p) for p in first["loc"]) or "(top level)"
+        raise AlignscanError(
+            f"{path} is not a complete alignscan result: {where}: {first['msg']} "
+            f"({exc.error_count()} problem(s))"
+        ) from None
+    from alignscan.privacy import small_cells_shown
+
+    small = small_cells_shown(result.document)
+    if small:
+        raise AlignscanError(
+            f"{path} shows {len(small)} cell(s) below its minimum group size, "
+            f"e.g. {small[0]}: it was not written by alignscan's analysis as it is"
+        )
+    return result
+
+
+def trend(waves: list[Result | str | Path], labels: list[str] | None = None) -> dict[str, Any]:
+    """How the gaps moved between waves (saved results or Result objects), oldest first."""
+    from alignscan.trend import trend as _trend
+
+    docs = [(w if isinstance(w, Result) else load_result(w)).document for w in waves]
+    return _trend(docs, labels)
+
+
+class Result:
+    """An analysis result: the typed document plus ways to look at it and save it."""
+
+    def __init__(self, model: ResultDocument):
+        self.model = model
+
+    @property
+    def document(self) -> dict[str, Any]:
+        """The result as plain JSON-ready data (the same as `analyze --json`)."""
+        return self.model.document()
+
+    def to_json(self) -> str:
+        """Exactly the bytes `alignscan analyze --json` writes."""
+        return self.model.to_json()
+
+    def to_csv(self) -> str:
+        """The tidy CSV (`result.csv`): one figure per row."""
+        from alignscan.report.tabular import result_to_csv
+
+        return result_to_csv(self.document)
+
+    def to_html(self, date: str | None = None) -> str:
+        """The report as one self-contained HTML page."""
+        from alignscan.report.html import render_html
+
+        return render_html(self.document, date=date)
+
+    def to_frame(self, level: str = "dimensions") -> pd.DataFrame:
+        """A tidy table: one row per item, dimension or segment cell (see docs/api.md)."""
+        from alignscan.frames import result_frame
+
+        if level not in LEVELS:
+            raise AlignscanError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
+        return result_frame(self.document, level)
+
+    def save(self, folder: str | Path, date: str | None = None) -> list[Path]:
+        """Write result.json, result.csv and report.html into `folder`, all or none."""
+        from alignscan.atomic import write_all
+
+        folder = Path(folder)
+        files = {
+            folder / "result.json": self.to_json(),
+            folder / "result.csv": self.to_csv(),
+            folder / "report.html": self.to_html(date),
+        }
+        write_all(files)
+        return list(files)
+
+    def _repr_html_(self) -> str:
+        from alignscan.frames import summary_html
+
+        return summary_html(self.document)
+
+    def __repr__(self) -> str:
+        doc = self.model
+        a, b = doc.compare
+        return (
+            f"<alignscan Result {doc.survey.id} v{doc.survey.version}: {a} vs {b}, "
+            f"{len(doc.items)} items, {len(doc.dimensions)} dimensions>"
+        )
