@@ -257,11 +257,6 @@ def test_check_header_only_and_empty_files(tmp_path: Path) -> None:
     assert empty.returncode == 1 and "empty" in empty.stderr
 
 
-@pytest.mark.xfail(
-    reason="BUG: --encoding bogus (and --encoding utf-16 on a UTF-8 file) end in "
-    "'internal error (LookupError/UnicodeError). This is a bug'",
-    strict=True,
-)
 @pytest.mark.parametrize("encoding", ["bogus", "utf-16"])
 def test_check_bad_encoding_option_is_a_clear_error(encoding: str) -> None:
     done = run("check", str(CORPUS / "valid_utf8.csv"), "-s", SURVEY, "--encoding", encoding)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any
 
 from alignscan.analysis import clean_json
+from alignscan.textsafe import csv_text
 
 GROUP_METRICS = ("n", "mean", "sd", "favorable")
 GAP_METRICS = ("mean", "favorable", "p_value", "q_value", "cliffs_delta", "magnitude")
@@ -16,11 +15,6 @@ GAP_METRICS = ("mean", "favorable", "p_value", "q_value", "cliffs_delta", "magni
 def result_to_json(result: dict[str, Any]) -> str:
     """Stable JSON text: same result, same bytes. NaN is never written (null instead)."""
     return json.dumps(clean_json(result), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-
-
-def _csv_safe(text: str) -> str:
-    """Neutralise spreadsheet formulas in text cells (CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _rows(result: dict[str, Any]) -> list[list[Any]]:
@@ -70,26 +64,12 @@ def _rows(result: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
-def _fmt(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
-    return _csv_safe(str(value))
-
-
 def result_to_csv(result: dict[str, Any]) -> str:
     """One tidy long table: level, id, segment_column, segment_value, group, metric, value.
 
     Written with a UTF-8 byte order mark and CRLF line ends so Excel opens it cleanly."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["level", "id", "segment_column", "segment_value", "group", "metric", "value"])
-    for row in _rows(clean_json(result)):
-        writer.writerow([_fmt(v) for v in row])
-    return "\ufeff" + out.getvalue()
+    header = ["level", "id", "segment_column", "segment_value", "group", "metric", "value"]
+    return csv_text([header, *_rows(clean_json(result))], bom=True, crlf=True)
 
 
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
