@@ -194,7 +194,7 @@ def test_report_with_a_baseline_names_the_significant_change() -> None:
     charts = re.findall(
         r'<svg role="img" aria-label="Gap on (.*?) across waves".*?</svg>', html, re.S
     )
-    assert charts == [d["title"] for d in doc["dimensions"]]
+    assert charts == [f"\u2068{d['title']}\u2069" for d in doc["dimensions"]]
     standalone = render_trend_html(doc)
     assert standalone.count('aria-label="Gap on ') == len(doc["dimensions"])
     assert standalone.count("<circle") == 2 * len(doc["dimensions"])
