@@ -548,12 +548,12 @@ def _sheet_rows(
 ) -> list[tuple[int, list[Any]]]:
     """The non-empty rows of a sheet as (spreadsheet row, values), read in full whatever
     the sheet's stated dimensions; more than Excel's 1,048,576 rows is refused at once."""
-    from openpyxl.worksheet._reader import FORMULA_TAG, VALUE_TAG, WorkSheetParser
+    from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
 
     class Parser(WorkSheetParser):  # type: ignore[misc]
         def parse_cell(self, element: Any) -> dict[str, Any]:
             cell: dict[str, Any] = super().parse_cell(element)
-            if element.find(FORMULA_TAG) is not None and element.findtext(VALUE_TAG) is None:
+            if element.find(FORMULA_TAG) is not None and _no_saved_value(element):
                 cell["value"] = _Unsaved()
             return cell
 
@@ -583,6 +583,15 @@ def _sheet_rows(
             if limit is not None and len(out) >= limit:
                 break
     return out
+
+
+def _no_saved_value(element: Any) -> bool:
+    """A formula cell Excel never calculated: no <v>, or an empty one on a non-text cell
+    (an empty text result is saved as t="str" with an empty <v>)."""
+    from openpyxl.worksheet._reader import VALUE_TAG
+
+    value = element.findtext(VALUE_TAG)
+    return value is None or (value == "" and element.get("t") not in ("str", "s", "inlineStr"))
 
 
 def _pick_sheet(file: str, wb: Any, survey_columns: set[str]) -> tuple[Any, str | None]:

@@ -200,6 +200,7 @@ def analyze(
     Exit code 0 on success, 1 for invalid input (including a compared group smaller than
     the survey's minimum group size), 2 for a usage error.
     """
+    date = report_date_or_exit(date)  # first: numpy reads SOURCE_DATE_EPOCH on import
     from alignscan.analysis import AnalysisError
     from alignscan.analysis import analyze as run_analysis
 
@@ -207,7 +208,6 @@ def analyze(
     targets = _targets(definition.id, out, no_save, json_path, csv_path, html_path, pdf_path)
     inputs = (responses, survey, baseline)
     refuse_clashes([*targets.values(), errors], inputs)
-    date = report_date_or_exit(date)
     options = reader_options(
         lenient, delimiter, sheet, header_rows, encoding, header_row, survey is None
     )
@@ -311,12 +311,12 @@ def report(
     ),
 ) -> None:
     """Re-render the HTML report from a saved result, without the raw responses."""
+    date = report_date_or_exit(date)  # first: numpy reads SOURCE_DATE_EPOCH on import
     if html is None and pdf is None:
         fail("give --html FILE and/or --pdf FILE", code=2)
     from alignscan.report.html import render_html
 
     refuse_clashes([html, pdf], [result_file])
-    date = report_date_or_exit(date)
     result = load_result_or_exit(result_file)
     try:
         text = render_html(result, date=date)

@@ -133,11 +133,11 @@ def trend(
     Items are matched by id, so waves may come from different survey versions (pass a
     saved result.json for a wave analysed with another definition).
     """
+    date = report_date_or_exit(date)  # first: numpy reads SOURCE_DATE_EPOCH on import
     from alignscan.report.tabular import result_to_json
     from alignscan.report.trend_html import render_trend_html
 
     refuse_clashes([json_path, html_path], [*waves, survey])
-    date = report_date_or_exit(date)
     doc = compute_trend(waves, survey, labels, lenient)
     text = result_to_json(doc)
     outputs: dict[Path, str | bytes] = {}
