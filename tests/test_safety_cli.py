@@ -246,7 +246,9 @@ def _rewrite_part(path: Path, part_suffix: str, edit) -> None:
 def test_xlsx_with_an_understated_dimension_is_read_in_full(tmp_path: Path) -> None:
     path = _workbook(tmp_path / "w.xlsx", [HEADER, *rows_for(20)])
     _rewrite_part(
-        path, "sheet1.xml", lambda x: re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:H9"', x)
+        path,
+        "sheet1.xml",
+        lambda x: re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:H9"', x),
     )
     done = run("check", path, "-s", SURVEY, "-f", "json")
     summary = json.loads(done.stdout)
@@ -335,7 +337,9 @@ def _hostile_survey(tmp_path: Path, item: str, title: str) -> Path:
 
 
 def test_markup_and_control_characters_in_data_text(tmp_path: Path) -> None:
-    survey = _hostile_survey(tmp_path, "Rate [/b] this \x1b]0;pwned\x07 \u202eitem", "[company] goals")
+    survey = _hostile_survey(
+        tmp_path, "Rate [/b] this \x1b]0;pwned\x07 \u202eitem", "[company] goals"
+    )
     rows = rows_for(6, department="[red]Sales\x1b[2J", comment="fine")
     path = write_csv(tmp_path / "h.csv", rows)
     env = {"COLUMNS": "250"}

@@ -597,6 +597,7 @@ def _no_saved_value(element: Any) -> bool:
 def _pick_sheet(file: str, wb: Any, survey_columns: set[str]) -> tuple[Any, str | None]:
     """The first sheet, or, when it holds none of the survey's columns and exactly one
     other sheet does, that sheet (with a note saying so)."""
+
     def has_columns(ws: Any) -> bool:
         top = _sheet_rows(file, wb, ws, limit=30)
         return any(set(map(_cell_text, row)) & survey_columns for _, row in top)

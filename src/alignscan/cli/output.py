@@ -209,9 +209,7 @@ def print_cell_errors(rs: ResponseSet, fmt: Format, limit: int = 20) -> None:
             _annotate("error", e.file, e.row, None, col + e.reason)
         return
     console = stdout()
-    table = Table(
-        title=f"{len(errors)} problem(s) in {_esc(rs.source.file)}", header_style="bold"
-    )
+    table = Table(title=f"{len(errors)} problem(s) in {_esc(rs.source.file)}", header_style="bold")
     table.add_column("row", justify="right")
     table.add_column("column", overflow="fold")
     table.add_column("value", overflow="fold")
