@@ -311,11 +311,13 @@ def test_title_rows_above_the_header(tmp_path: Path) -> None:
     assert json.loads(done.stdout)["rows"]["used"] == 12
     bad = rows_for()
     bad[0][3] = "9"
+    bad[1] = bad[1][:4]
     with path.open("w", newline="", encoding="utf-8") as fh:
-        csv.writer(fh).writerows([["Engagement export"], ["2026-03-01"], HEADER, *bad])
+        csv.writer(fh).writerows([["Engagement export"], [], HEADER, *bad])
     done = run("check", path, "-s", SURVEY, "--header-row", "3", "-f", "json")
-    (error,) = json.loads(done.stdout)["errors"]
-    assert (error["row"], error["column"]) == (4, "q1")  # the row a spreadsheet shows
+    errors = [(e["row"], e["column"], e["kind"]) for e in json.loads(done.stdout)["errors"]]
+    # the rows a spreadsheet shows
+    assert errors == [(4, "q1", "out_of_range"), (5, None, "ragged_row")]
 
 
 def test_title_rows_in_a_workbook(tmp_path: Path) -> None:

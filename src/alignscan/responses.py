@@ -253,10 +253,11 @@ def _detect_header_rows(
 def _header_hint(rows: list[list[str]], survey_columns: set[str], skip: int) -> int | None:
     """When the header row holds none of the survey's columns, the first row (1-based) in
     `rows` that does: the likely `--header-row` of an export with title rows."""
-    if set(c.strip() for c in rows[skip]) & survey_columns if len(rows) > skip else False:
+    header = rows[skip] if len(rows) > skip else []
+    if {c.strip() for c in header} & survey_columns:
         return None
     for k, row in enumerate(rows[:30]):
-        if len(set(c.strip() for c in row) & survey_columns) >= 2:
+        if len({c.strip() for c in row} & survey_columns) >= 2:
             return k + 1
     return None
 
@@ -439,7 +440,7 @@ def _read_csv(
         header_rows=n_header,
         export_tool=tool if header_rows is None else None,
     )
-    fixed_ragged = [(r + skip if r is not None else 0, e, a) for r, e, a in ragged]
+    fixed_ragged = [(r if r is not None else 0, e, a) for r, e, a in ragged]
     raw = _Raw(names, columns, rows, source, fixed_ragged, blank, first_row=skip + 1)
     raw.header_hint = _header_hint(top, survey_columns, skip)
     return raw
