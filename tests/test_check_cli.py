@@ -289,11 +289,6 @@ def test_check_bad_encoding_option_is_a_clear_error(encoding: str) -> None:
     assert "internal error" not in done.stdout + done.stderr
 
 
-@pytest.mark.xfail(
-    reason="BUG (design gap): --format json prints nothing on stdout for a file that can't "
-    "be read (not text, empty...), so a JSON consumer gets no parseable output",
-    strict=True,
-)
 def test_check_json_for_an_unreadable_file() -> None:
     done = run("check", str(CORPUS / "error_not_text.csv"), "-s", SURVEY, "-f", "json")
     assert done.returncode == 1

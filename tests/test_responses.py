@@ -620,11 +620,6 @@ def test_cp1252_header_with_accent(tmp_path: Path) -> None:
     assert list(rs.segments["Département"]) == ["Sí", "Sí"]
 
 
-@pytest.mark.xfail(
-    reason="BUG: short Windows-1252 files are detected as hp_roman8/cp775/cp1125 "
-    "(_single_byte misses those code pages), so accented text is garbled",
-    strict=True,
-)
 @pytest.mark.parametrize("department", ["España", "Zürich", "Köln", "Ñ €"])
 def test_short_cp1252_files_are_read_as_cp1252(survey, tmp_path: Path, department) -> None:
     data = HEADER_LINE + f"r1,VP,{department},1,2,3,4,\n"
@@ -773,11 +768,6 @@ def test_header_only_variants_return_no_rows(survey, tmp_path: Path, newline) ->
         assert rs.rows.read == 0
 
 
-@pytest.mark.xfail(
-    reason="BUG: a header-only file without a final newline raises ResponsesError "
-    "'unreadable' (pyarrow 'straddling object...') instead of the no_rows error",
-    strict=True,
-)
 @pytest.mark.parametrize("delimiter", [",", ";"])
 def test_header_only_without_final_newline(survey, tmp_path: Path, delimiter) -> None:
     path = write_text(tmp_path, "h.csv", HEADER_LINE.strip().replace(",", delimiter))

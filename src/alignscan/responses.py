@@ -198,8 +198,13 @@ def _detect_encoding(sample: bytes) -> str:
 
 
 def _single_byte(encoding: str) -> bool:
-    name = encoding.lower().replace("-", "_")
-    return name.startswith(("cp125", "latin", "iso8859", "mac_", "ascii", "windows_125"))
+    """True for a one-byte-per-character code page (cp775, hp_roman8, latin-1...)."""
+    try:
+        if codecs.lookup(encoding).name.startswith("utf"):
+            return False
+        return len(bytes(range(256)).decode(encoding, errors="replace")) == 256
+    except LookupError:
+        return False
 
 
 def _looks_binary(sample: bytes, encoding: str) -> bool:
@@ -369,8 +374,9 @@ def _read_csv(
         """The fast pass runs on all cores and lets pyarrow split the file at any newline;
         the safe pass (newlines inside quoted values, rows numbered in order) runs when
         the fast one meets a row it can't parse."""
+        terminate = unterminated and _ascii_based(enc)
         return pacsv.read_csv(
-            path,
+            pa.BufferReader(sample + b"\n") if terminate else path,
             read_options=pacsv.ReadOptions(
                 column_names=read_names,
                 skip_rows=skip,
@@ -393,6 +399,8 @@ def _read_csv(
             ),
         )
 
+    # a whole small file without a final newline: pyarrow can't end on the header line
+    unterminated = len(sample) < SAMPLE_BYTES and not sample.endswith((b"\n", b"\r"))
     multiline_header = any("\n" in c or "\r" in c for r in head[:n_header] for c in r)
     # A file that looks like UTF-8 in its first block may still hold Windows-1252 further on.
     fallback = "cp1252" if encoding is None and enc in ("utf-8", "utf-8-sig") else None
@@ -444,6 +452,14 @@ def _read_csv(
     raw = _Raw(names, columns, rows, source, fixed_ragged, blank, first_row=skip + 1)
     raw.header_hint = _header_hint(top, survey_columns, skip)
     return raw
+
+
+def _ascii_based(encoding: str) -> bool:
+    """True when a newline is the single byte 0x0A in `encoding` (not UTF-16/32)."""
+    try:
+        return "\n".encode(encoding).endswith(b"\n") and len("\n".encode(encoding)) == 1
+    except LookupError:
+        return False
 
 
 @contextlib.contextmanager

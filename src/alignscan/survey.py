@@ -294,7 +294,11 @@ def _build(root: Any, constructor: Any) -> tuple[Any, dict[Loc, tuple[int, int]]
 
 
 def _scalar(constructor: Any, node: Any) -> Any:
-    """One scalar; a number too long to convert (Python's 4,300-digit limit) is a problem."""
+    """One scalar; a number too long to convert (Python's 4,300-digit limit) or a tag
+    that is not allowed (also on a mapping key) is a problem."""
+    tag = node.tag.value if hasattr(node.tag, "value") else node.tag
+    if tag not in _ALLOWED_TAGS:
+        raise _YamlProblem(*_mark(node), f"YAML tag {tag!r} is not allowed in a survey file")
     try:
         return constructor.construct_object(node, deep=True)
     except ValueError:

@@ -174,10 +174,14 @@ def read_responses_or_exit(path: Path, survey: Survey, **options: Any) -> Respon
             f"(.csv or .xlsx) as the argument and the survey with --survey {path}",
             code=2,
         )
+    json_errors = options.pop("json_errors", False)
     try:
         rs = read_responses(path, survey, progress=True, **options)
     except ResponsesError as exc:
         e = exc.error
+        if json_errors:  # a JSON consumer still gets a parseable answer
+            doc = {"file": e.file, "valid": False, "error_count": 1, "errors": [e.as_dict()]}
+            sys.stdout.write(dump_json(doc))
         where = f" (row {e.row})" if e.row else ""
         fail(f"{e.file}{where}: {e.reason}", code=1)
     if builtin:

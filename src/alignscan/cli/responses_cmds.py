@@ -173,6 +173,7 @@ def check(
     options = reader_options(
         lenient, delimiter, sheet, header_rows, encoding, header_row, survey is None
     )
+    options["json_errors"] = format is Format.json
     rs = read_responses_or_exit(responses, definition, **options)
     write_errors_file(rs, errors, (responses, survey))
     summary = check_summary(rs)
