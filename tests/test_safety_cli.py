@@ -541,3 +541,39 @@ def test_xlsx_template_has_answer_dropdowns_and_round_trips(tmp_path: Path) -> N
     assert done.returncode == 0, done.stdout
     summary = json.loads(done.stdout)
     assert summary["rows"]["used"] == 12 and summary["format"]["header_rows"] == 2
+
+
+def test_a_result_missing_any_key_is_refused_cleanly(responses: Path, tmp_path: Path) -> None:
+    """Remove each key the result holds (first element of each list): `report` either
+    renders or exits 1 with a message, never fails inside the renderer."""
+    import copy
+
+    result = tmp_path / "res.json"
+    done = _analyze_in_process(
+        ["analyze", str(responses), "-s", str(SURVEY), "--no-save", "--json", str(result)]
+    )
+    assert done.exit_code == 0, done.output
+    doc = json.loads(result.read_text(encoding="utf-8"))
+
+    def paths(node, prefix=()):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                yield (*prefix, key)
+                yield from paths(value, (*prefix, key))
+        elif isinstance(node, list) and node:
+            yield from paths(node[0], (*prefix, 0))
+
+    tried = 0
+    for path in paths(doc):
+        broken = copy.deepcopy(doc)
+        parent = broken
+        for key in path[:-1]:
+            parent = parent[key]
+        del parent[path[-1]]
+        mutated = tmp_path / "m.json"
+        mutated.write_text(json.dumps(broken), encoding="utf-8")
+        out = _analyze_in_process(["report", str(mutated), "--html", str(tmp_path / "m.html")])
+        assert out.exception is None or isinstance(out.exception, SystemExit), (path, out)
+        assert out.exit_code in (0, 1), (path, out.output)
+        tried += 1
+    assert tried > 50

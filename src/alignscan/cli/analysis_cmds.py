@@ -314,6 +314,8 @@ def report(
     date = report_date_or_exit(date)  # first: numpy reads SOURCE_DATE_EPOCH on import
     if html is None and pdf is None:
         fail("give --html FILE and/or --pdf FILE", code=2)
+    from jinja2 import TemplateError
+
     from alignscan.report.html import render_html
 
     refuse_clashes([html, pdf], [result_file])
@@ -322,6 +324,8 @@ def report(
         text = render_html(result, date=date)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
         fail(f"{result_file} is not a complete alignscan result ({type(exc).__name__})", code=1)
+    except TemplateError as exc:  # a value the schema allows but the report can't show
+        fail(f"{result_file} is not a complete alignscan result ({exc.message})", code=1)
     outputs: dict[Path, str | bytes] = {}
     if html is not None:
         outputs[html] = text

@@ -135,9 +135,12 @@ def result_json_schema() -> dict[str, Any]:
         "title": "alignscan analysis result",
         "type": "object",
         "$defs": {"stats": stats_cell, "groups": group_cells, "gap": gap},
-        "required": [
+        "required": [  # every key the report renderer reads
             "result_version",
+            "alignscan_version",
             "survey",
+            "source",
+            "scale",
             "compare",
             "min_group_size",
             "rows",
@@ -152,9 +155,9 @@ def result_json_schema() -> dict[str, Any]:
             "survey": {
                 "type": "object",
                 "properties": {"id": string, "version": string, "title": string},
-                "required": ["id", "version"],
+                "required": ["id", "version", "title"],
             },
-            "source": {"type": "object"},
+            "source": {"type": "object", "required": ["file"]},
             "scale": {
                 "type": "object",
                 "properties": {
@@ -162,6 +165,7 @@ def result_json_schema() -> dict[str, Any]:
                     "labels": {"type": "array", "items": string},
                     "favorable": {"type": "array", "items": {"type": "integer"}},
                 },
+                "required": ["points", "labels", "favorable"],
             },
             "compare": {"type": "array", "items": string, "minItems": 2, "maxItems": 2},
             "min_group_size": {"type": "integer", "minimum": 3},
@@ -210,7 +214,15 @@ def result_json_schema() -> dict[str, Any]:
                         "groups": {"$ref": "#/$defs/groups"},
                         "gap": {"$ref": "#/$defs/gap"},
                     },
-                    "required": ["id", "dimension", "groups", "gap"],
+                    "required": [
+                        "id",
+                        "dimension",
+                        "text",
+                        "reverse",
+                        "answered_share",
+                        "groups",
+                        "gap",
+                    ],
                 },
             },
             "dimensions": {
