@@ -115,6 +115,20 @@ def test_report_and_trend_refuse_to_overwrite_their_inputs(responses: Path, tmp_
     assert done.returncode == 2 and "w2.csv" in done.stderr
 
 
+def test_two_outputs_onto_one_file_are_refused(responses: Path, tmp_path: Path) -> None:
+    same = tmp_path / "both.out"
+    done = run("analyze", responses, "-s", SURVEY, "--no-save", "--json", same, "--csv", same)
+    assert done.returncode == 2 and "two different outputs" in done.stderr
+    assert not same.exists()
+    alias = tmp_path / "alias.out"
+    alias.symlink_to(same)
+    done = run("analyze", responses, "-s", SURVEY, "--no-save", "--json", same, "--csv", alias)
+    assert done.returncode == 2 and "another output" in done.stderr and not same.exists()
+    out = tmp_path / "o"
+    again = run("analyze", responses, "-s", SURVEY, "-o", out, "--json", out / "result.json")
+    assert again.returncode == 0  # the same content asked for twice is written once
+
+
 def test_template_does_not_replace_a_file_without_force(tmp_path: Path) -> None:
     target = tmp_path / "mine.csv"
     target.write_text("precious", encoding="utf-8")

@@ -21,12 +21,13 @@ TMP_PREFIX = ".alignscan-"
 
 
 class OutputClash(ValueError):
-    """An output path is one of the command's input files (after resolving symlinks)."""
+    """An output path is one of the command's input files (after resolving symlinks), or
+    two different outputs name the same file."""
 
-    def __init__(self, output: Path, input_path: Path):
+    def __init__(self, output: Path, input_path: Path, role: str = "the input file"):
         self.output, self.input = output, input_path
         super().__init__(
-            f"the output {output} is the input file {input_path}; "
+            f"the output {output} is {role} {input_path}; "
             "choose another output path (nothing was written)"
         )
 
@@ -101,11 +102,14 @@ def _backup(path: Path) -> Path | None:
 def write_all(outputs: Mapping[Path, str | bytes], inputs: Iterable[Path | None] = ()) -> None:
     """Write every output, or none: see the module docstring. str is written as UTF-8."""
     data: dict[Path, bytes] = {}
-    seen: set[str] = set()
-    for p, c in outputs.items():  # the same file named twice is written once
-        if _key(Path(p)) not in seen:
-            seen.add(_key(Path(p)))
-            data[Path(p)] = _encode(c)
+    seen: dict[str, Path] = {}
+    for p, c in outputs.items():  # the same file named twice is written once...
+        content, key = _encode(c), _key(Path(p))
+        if key not in seen:
+            seen[key] = Path(p)
+            data[Path(p)] = content
+        elif data[seen[key]] != content:  # ...unless it would get two contents
+            raise OutputClash(Path(p), seen[key], "another output")
     check_outputs(data, inputs)
     temps: dict[Path, Path] = {}
     try:

@@ -289,13 +289,16 @@ def render_outputs(
     outputs: dict[Path, str | bytes] = {}
     for kind, path in targets.items():
         if kind.endswith("json"):
-            outputs[path] = _json_text(result)
+            content: str | bytes = _json_text(result)
         elif kind.endswith("csv"):
-            outputs[path] = result_to_csv(result)
+            content = result_to_csv(result)
         elif kind == "pdf":
-            outputs[path] = _pdf_bytes(html())
+            content = _pdf_bytes(html())
         else:
-            outputs[path] = html()
+            content = html()
+        if outputs.get(path, content) != content:
+            fail(f"{path} is given for two different outputs; nothing was written", code=2)
+        outputs[path] = content
     return outputs
 
 

@@ -84,7 +84,10 @@ def report_date_or_exit(date: str | None) -> str | None:
 
 
 def _gh_escape(text: str, prop: bool = False) -> str:
+    from alignscan.textsafe import strip_controls
+
     text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    text = strip_controls(text)  # no terminal escapes in CI logs either
     if prop:
         text = text.replace(":", "%3A").replace(",", "%2C")
     return text
