@@ -833,3 +833,17 @@ def test_generated_error_file_never_leaks_other_rows(survey, tmp_path: Path) -> 
         shown = " ".join(str(x) for x in (e.reason, e.column))
         assert not [p for p in private if p in shown and p != (e.value or "").strip()], e
         assert e.value is None or e.value in text
+
+
+def test_many_distinct_segment_values_map_to_their_rows(survey, tmp_path: Path) -> None:
+    """Segment values are indexed with a dict (linear); every row keeps its own value.
+    Speed is measured in benchmarks/bench_segments.py, not here."""
+    import random
+
+    values = [f"dept {i:05d}" for i in range(3000)]
+    random.Random(7).shuffle(values)
+    text = HEADER_LINE + "".join(f"r{i},VP,{v},1,2,3,4,\n" for i, v in enumerate(values))
+    rs = read_responses(write_text(tmp_path, "seg.csv", text), survey)
+    labels = rs.segments["department"]
+    assert labels.categories == sorted(values)
+    assert list(labels) == values
