@@ -508,7 +508,7 @@ def test_recommendations_rank_by_gap_times_importance(demo) -> None:
         ),
     )
     start = html.index('<section id="recommendations">')
-    shown = re.findall(r'<div class="rec">\s*<h3>\d+\. ([^<]+?) <span', html[start:])
+    shown = re.findall(r'<div class="rec">\s*<h3>\d+\. (?:<bdi>)?([^<]+?)(?:</bdi>)? <span', html[start:])
     assert shown == [d["title"] for d in ranked[:3]]
     assert "ordered by gap size times their importance" in html[start:]
 

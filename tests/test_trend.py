@@ -187,13 +187,14 @@ def test_report_with_a_baseline_names_the_significant_change() -> None:
     significant = [d for d in doc["dimensions"] if d["changes"][0]["gap"]["q_value"] < 0.05]
     assert significant  # the executives' lift of two scale points disappears
     top = max(significant, key=lambda d: abs(d["changes"][0]["gap"]["change"]))
-    assert f"Since Q1, the gap on {top['title']} has narrowed by" in html
+    # wave labels and titles are bidi-isolated (FSI ... PDI) inside the sentence
+    assert f"Since \u2068Q1\u2069, the gap on \u2068{top['title']}\u2069 has narrowed by" in html
     assert 'id="trend"' in html and not re.search(r"https?://", html)
     # one small-multiple chart per dimension, each with a point per wave
     charts = re.findall(
         r'<svg role="img" aria-label="Gap on (.*?) across waves".*?</svg>', html, re.S
     )
-    assert charts == [d["title"] for d in doc["dimensions"]]
+    assert charts == [f"\u2068{d['title']}\u2069" for d in doc["dimensions"]]
     standalone = render_trend_html(doc)
     assert standalone.count('aria-label="Gap on ') == len(doc["dimensions"])
     assert standalone.count("<circle") == 2 * len(doc["dimensions"])

@@ -10,6 +10,7 @@ sees in a spreadsheet (the header is row 1).
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import difflib
 import io
@@ -17,6 +18,7 @@ import os
 import re
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -196,8 +198,13 @@ def _detect_encoding(sample: bytes) -> str:
 
 
 def _single_byte(encoding: str) -> bool:
-    name = encoding.lower().replace("-", "_")
-    return name.startswith(("cp125", "latin", "iso8859", "mac_", "ascii", "windows_125"))
+    """True for a one-byte-per-character code page (cp775, hp_roman8, latin-1...)."""
+    try:
+        if codecs.lookup(encoding).name.startswith("utf"):
+            return False
+        return len(bytes(range(256)).decode(encoding, errors="replace")) == 256
+    except LookupError:
+        return False
 
 
 def _looks_binary(sample: bytes, encoding: str) -> bool:
@@ -232,15 +239,37 @@ def _sniff_delimiter(text: str) -> str:
 GENERIC_SUBHEADERS = ("Response", "Open-Ended Response")  # SurveyMonkey's second header row
 
 
-def _detect_header_rows(rows: list[list[str]]) -> tuple[int, str | None]:
-    """Extra header rows of known export tools: Qualtrics (3 rows), SurveyMonkey (2)."""
+def _detect_header_rows(
+    rows: list[list[str]], questions: frozenset[str] = frozenset()
+) -> tuple[int, str | None]:
+    """Extra header rows of known export tools: Qualtrics (3 rows), SurveyMonkey (2), and
+    the question-text row of `alignscan template` (2)."""
     if len(rows) >= 3 and any(c.strip().startswith('{"ImportId"') for c in rows[2]):
         return 3, "Qualtrics"
     if len(rows) >= 2:
         second = {c.strip() for c in rows[1]}
         if second & set(GENERIC_SUBHEADERS):
             return 2, "SurveyMonkey"
+        if _is_question_row(rows[1], questions):
+            return 2, None
     return 1, None
+
+
+def _header_hint(rows: list[list[str]], survey_columns: set[str], skip: int) -> int | None:
+    """When the header row holds none of the survey's columns, the first row (1-based) in
+    `rows` that does: the likely `--header-row` of an export with title rows."""
+    header = rows[skip] if len(rows) > skip else []
+    if {c.strip() for c in header} & survey_columns:
+        return None
+    for k, row in enumerate(rows[:30]):
+        if len({c.strip() for c in row} & survey_columns) >= 2:
+            return k + 1
+    return None
+
+
+def question_texts(survey: Survey) -> frozenset[str]:
+    """The survey's item texts, normalised: what the template's second header row holds."""
+    return frozenset(normalise(i.text) for i in survey.items)
 
 
 def _header_names(rows: list[list[str]], header_rows: int, tool: str | None) -> list[str]:
@@ -275,6 +304,10 @@ class _Raw:
     source: SourceInfo
     ragged: list[tuple[int, int, int]]  # (row, expected, actual)
     blank_rows: np.ndarray  # mask over records: every cell empty
+    header_hint: int | None = None  # the row that looks like the real header, if not row 1
+    first_row: int = 1  # the spreadsheet row of the header (after any title rows)
+    notes: list[str] = field(default_factory=list)  # warnings from reading (sheet chosen...)
+    unsaved: list[tuple[int, str]] = field(default_factory=list)  # formula cells: (row, column)
 
 
 def _read_csv(
@@ -283,6 +316,9 @@ def _read_csv(
     delimiter: str | None,
     header_rows: int | None,
     encoding: str | None,
+    *,
+    skip: int = 0,
+    questions: frozenset[str] = frozenset(),
 ) -> _Raw:
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -292,6 +328,8 @@ def _read_csv(
         sample = fh.read(SAMPLE_BYTES)
     if not sample.strip(b"\r\n\t \xef\xbb\xbf\xff\xfe\x00"):
         raise ResponsesError(CellError(file, None, None, None, "the file is empty", "empty_file"))
+    if encoding is not None:
+        encoding = _checked_encoding(file, encoding, sample)
     enc = encoding or _detect_encoding(sample)
     if _looks_binary(sample, enc):
         raise ResponsesError(
@@ -307,15 +345,17 @@ def _read_csv(
     text = sample.decode(enc, errors="replace")
     delim = delimiter or _sniff_delimiter(text)
     try:
-        head = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=delim))[:4]
+        with _field_limit(len(text) + 1):
+            top = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=delim))[:30]
     except csv.Error:
-        head = []
-    detected_rows, tool = _detect_header_rows(head)
+        top = []
+    head = top[skip : skip + 4]
+    detected_rows, tool = _detect_header_rows(head, questions)
     n_header = header_rows if header_rows is not None else detected_rows
     names = _header_names(head, n_header, tool if header_rows is None else None)
     if not names or not any(names):
         raise ResponsesError(
-            CellError(file, 1, None, None, "the file has no header row", "no_header")
+            CellError(file, skip + 1, None, None, "the file has no header row", "no_header")
         )
     read_names = [f"__col{i}" for i in range(len(names))]
     dict_type = pa.dictionary(pa.int32(), pa.string())
@@ -334,10 +374,12 @@ def _read_csv(
         """The fast pass runs on all cores and lets pyarrow split the file at any newline;
         the safe pass (newlines inside quoted values, rows numbered in order) runs when
         the fast one meets a row it can't parse."""
+        terminate = unterminated and _ascii_based(enc)
         return pacsv.read_csv(
-            path,
+            pa.BufferReader(sample + b"\n") if terminate else path,
             read_options=pacsv.ReadOptions(
                 column_names=read_names,
+                skip_rows=skip,
                 skip_rows_after_names=n_header,
                 encoding="utf8" if enc in ("utf-8", "utf-8-sig") else enc,
                 use_threads=not safe,
@@ -357,6 +399,8 @@ def _read_csv(
             ),
         )
 
+    # a whole small file without a final newline: pyarrow can't end on the header line
+    unterminated = len(sample) < SAMPLE_BYTES and not sample.endswith((b"\n", b"\r"))
     multiline_header = any("\n" in c or "\r" in c for r in head[:n_header] for c in r)
     # A file that looks like UTF-8 in its first block may still hold Windows-1252 further on.
     fallback = "cp1252" if encoding is None and enc in ("utf-8", "utf-8-sig") else None
@@ -374,7 +418,7 @@ def _read_csv(
                 ragged.clear()
                 table = read(True, enc)
             break
-        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        except (pa.ArrowInvalid, UnicodeError) as exc:
             message = str(exc)
             bad_text = "UTF8" in message or "decode" in message.lower()
             if bad_text and fallback:
@@ -387,7 +431,7 @@ def _read_csv(
                 reason = "the file can't be parsed as CSV (" + message.split(":")[0][:80] + ")"
             raise ResponsesError(CellError(file, None, None, None, reason, "unreadable")) from None
     n = table.num_rows
-    first_data_row = n_header + 1
+    first_data_row = skip + n_header + 1
     ragged_rows = sorted(r for r, _, _ in ragged if r is not None)
     if ragged_rows:
         all_rows = np.arange(first_data_row, first_data_row + n + len(ragged_rows))
@@ -405,7 +449,48 @@ def _read_csv(
         export_tool=tool if header_rows is None else None,
     )
     fixed_ragged = [(r if r is not None else 0, e, a) for r, e, a in ragged]
-    return _Raw(names, columns, rows, source, fixed_ragged, blank)
+    raw = _Raw(names, columns, rows, source, fixed_ragged, blank, first_row=skip + 1)
+    raw.header_hint = _header_hint(top, survey_columns, skip)
+    return raw
+
+
+def _ascii_based(encoding: str) -> bool:
+    """True when a newline is the single byte 0x0A in `encoding` (not UTF-16/32)."""
+    try:
+        return "\n".encode(encoding).endswith(b"\n") and len("\n".encode(encoding)) == 1
+    except LookupError:
+        return False
+
+
+@contextlib.contextmanager
+def _field_limit(limit: int) -> Iterator[None]:
+    """Let the csv module read cells as long as the sample (its default stops at 131,072
+    characters); the file itself is parsed by pyarrow, which has no such limit."""
+    old = csv.field_size_limit()
+    csv.field_size_limit(max(old, limit))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(old)
+
+
+def _checked_encoding(file: str, encoding: str, sample: bytes) -> str:
+    """The --encoding a user gave, or a clear error when Python doesn't know it or a
+    BOM-less file is read as UTF-16/32 (whose byte order would be a guess)."""
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        hint = "; for Windows 'ANSI' files use cp1252" if "ansi" in encoding.lower() else ""
+        reason = f"unknown encoding {encoding!r} (try utf-8, cp1252, utf-16, latin-1){hint}"
+        raise ResponsesError(CellError(file, None, None, None, reason, "bad_encoding")) from None
+    boms = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
+    if name in ("utf-16", "utf-32") and not sample.startswith(boms):
+        reason = (
+            f"the file has no byte order mark, so {encoding} can't tell its byte order: "
+            f"use --encoding {name}-le or {name}-be"
+        )
+        raise ResponsesError(CellError(file, None, None, None, reason, "bad_encoding"))
+    return encoding
 
 
 def _blank_rows(columns: dict[int, Any], n: int) -> np.ndarray:
@@ -428,7 +513,7 @@ def _blank_rows(columns: dict[int, Any], n: int) -> np.ndarray:
 
 
 def _cell_text(value: object) -> str:
-    if value is None:
+    if value is None or isinstance(value, _Unsaved):
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -437,67 +522,199 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _read_xlsx(
-    path: Path, survey_columns: set[str], sheet: str | None, header_rows: int | None
-) -> _Raw:
-    import pyarrow as pa
-    from openpyxl import load_workbook
+EXCEL_MAX_ROWS = 1_048_576
+UNSAVED_FORMULA = "formula without a saved value: open and save the file in Excel, or export CSV"
+
+
+class _Unsaved:
+    """Stands for a formula cell whose value Excel never saved."""
+
+
+def _xlsx_error(file: str, reason: str, kind: str = "not_xlsx") -> ResponsesError:
+    return ResponsesError(CellError(file, None, None, None, reason, kind))
+
+
+def _refuse_entities(path: Path) -> None:
+    """An .xlsx is a zip of XML parts; one that declares a DTD or entities is refused
+    before any XML parser sees it (entity expansion, external entities)."""
+    import zipfile
 
     file = str(path)
     try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                if not info.filename.lower().endswith((".xml", ".rels", ".vml")):
+                    continue
+                with zf.open(info) as fh:
+                    tail = b""
+                    while chunk := fh.read(1 << 20):
+                        if b"<!DOCTYPE" in (tail + chunk) or b"<!ENTITY" in (tail + chunk):
+                            reason = (
+                                f"the workbook part {info.filename} declares XML entities "
+                                "(a DTD), which alignscan never reads: re-save it in Excel "
+                                "or export CSV"
+                            )
+                            raise _xlsx_error(file, reason, "xml_entities")
+                        tail = chunk[-16:]
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError):
+        raise _xlsx_error(file, "the file is not a readable .xlsx workbook") from None
+
+
+def _sheet_rows(
+    file: str, wb: Any, ws: Any, limit: int | None = None
+) -> list[tuple[int, list[Any]]]:
+    """The non-empty rows of a sheet as (spreadsheet row, values), read in full whatever
+    the sheet's stated dimensions; more than Excel's 1,048,576 rows is refused at once."""
+    from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
+
+    class Parser(WorkSheetParser):  # type: ignore[misc]
+        def parse_cell(self, element: Any) -> dict[str, Any]:
+            cell: dict[str, Any] = super().parse_cell(element)
+            if element.find(FORMULA_TAG) is not None and _no_saved_value(element):
+                cell["value"] = _Unsaved()
+            return cell
+
+    ws.reset_dimensions()  # never trust <dimension>: it may under-state the rows
+    out: list[tuple[int, list[Any]]] = []
+    with ws._get_source() as src:
+        parser = Parser(
+            src,
+            ws._shared_strings,
+            data_only=True,
+            epoch=wb.epoch,
+            date_formats=wb._date_formats,
+            timedelta_formats=wb._timedelta_formats,
+        )
+        for idx, cells in parser.parse():
+            if idx > EXCEL_MAX_ROWS:
+                reason = f"sheet {ws.title!r} has more than {EXCEL_MAX_ROWS:,} rows (Excel's limit)"
+                reason = reason.replace("(Excel's limit)", "(the most Excel allows)")
+                raise _xlsx_error(file, reason, "too_many_rows")
+            width = max((c["column"] for c in cells if c["column"] <= 16_384), default=0)
+            values: list[Any] = [None] * width
+            for c in cells:
+                if c["column"] <= width:
+                    values[c["column"] - 1] = c["value"]
+            if any(v is not None and v != "" for v in values):
+                out.append((idx, values))
+            if limit is not None and len(out) >= limit:
+                break
+    return out
+
+
+def _no_saved_value(element: Any) -> bool:
+    """A formula cell Excel never calculated: no <v>, or an empty one on a non-text cell
+    (an empty text result is saved as t="str" with an empty <v>)."""
+    from openpyxl.worksheet._reader import VALUE_TAG
+
+    value = element.findtext(VALUE_TAG)
+    return value is None or (value == "" and element.get("t") not in ("str", "s", "inlineStr"))
+
+
+def _pick_sheet(file: str, wb: Any, survey_columns: set[str]) -> tuple[Any, str | None]:
+    """The first sheet, or, when it holds none of the survey's columns and exactly one
+    other sheet does, that sheet (with a note saying so)."""
+
+    def has_columns(ws: Any) -> bool:
+        top = _sheet_rows(file, wb, ws, limit=30)
+        return any(set(map(_cell_text, row)) & survey_columns for _, row in top)
+
+    first = wb.worksheets[0]
+    if len(wb.worksheets) == 1 or has_columns(first):
+        return first, None
+    matches = [ws for ws in wb.worksheets[1:] if has_columns(ws)]
+    if len(matches) != 1:
+        return first, None
+    note = (
+        f"the first sheet {first.title!r} has none of the survey's columns; "
+        f"read sheet {matches[0].title!r} instead (choose with --sheet)"
+    )
+    return matches[0], note
+
+
+def _read_xlsx(
+    path: Path,
+    survey_columns: set[str],
+    sheet: str | None,
+    header_rows: int | None,
+    *,
+    skip: int = 0,
+    questions: frozenset[str] = frozenset(),
+) -> _Raw:
+    from openpyxl import load_workbook
+
+    file = str(path)
+    _refuse_entities(path)
+    try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds for a corrupt file
-        raise ResponsesError(
-            CellError(
-                file, None, None, None, "the file is not a readable .xlsx workbook", "not_xlsx"
-            )
-        ) from None
+        raise _xlsx_error(file, "the file is not a readable .xlsx workbook") from None
+    note = None
     try:
         if sheet is not None and sheet not in wb.sheetnames:
-            raise ResponsesError(
-                CellError(
-                    file,
-                    None,
-                    None,
-                    sheet,
-                    f"no sheet named {sheet!r}; sheets: {', '.join(wb.sheetnames)}",
-                    "no_sheet",
-                )
-            )
-        ws = wb[sheet] if sheet is not None else wb.worksheets[0]
-        records = [[_cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
+            reason = f"no sheet named {sheet!r}; sheets: {', '.join(wb.sheetnames)}"
+            raise ResponsesError(CellError(file, None, None, sheet, reason, "no_sheet"))
+        if sheet is not None:
+            ws = wb[sheet]
+        else:
+            ws, note = _pick_sheet(file, wb, survey_columns)
+        sparse = _sheet_rows(file, wb, ws)
         sheet_name = ws.title
+    except ResponsesError:
+        raise
+    except Exception:  # a damaged sheet part
+        raise _xlsx_error(file, "the file is not a readable .xlsx workbook") from None
     finally:
         wb.close()
-    while records and not any(c.strip() for c in records[-1]):
-        records.pop()
-    if not records:
+    if not sparse:
         raise ResponsesError(CellError(file, None, None, None, "the sheet is empty", "empty_file"))
-    detected_rows, tool = _detect_header_rows(records[:4])
+    raw = _xlsx_raw(file, sparse, survey_columns, header_rows, skip, questions, sheet_name)
+    if note:
+        raw.notes.append(note)
+    return raw
+
+
+def _xlsx_raw(
+    file: str,
+    sparse: list[tuple[int, list[Any]]],
+    survey_columns: set[str],
+    header_rows: int | None,
+    skip: int,
+    questions: frozenset[str],
+    sheet_name: str,
+) -> _Raw:
+    """Sparse sheet rows -> the reader's columns; formula cells without a saved value
+    are listed as cell errors."""
+    import pyarrow as pa
+
+    by_row = dict(sparse)
+    top = [[_cell_text(v) for v in by_row.get(r, [])] for r in range(1, 31)]
+    head = top[skip : skip + 4]
+    detected_rows, tool = _detect_header_rows(head, questions)
     n_header = header_rows if header_rows is not None else detected_rows
-    names = _header_names(records[:4], n_header, tool if header_rows is None else None)
+    names = _header_names(head, n_header, tool if header_rows is None else None)
     width = len(names)
     while width and not names[width - 1]:
         width -= 1  # trailing empty header cells of a formatted sheet
     names = names[:width]
-    data = records[n_header:]
-    ragged = []
-    kept_rows = []
-    kept = []
-    for i, rec in enumerate(data):
-        row = n_header + 1 + i
+    first_data = skip + n_header + 1
+    ragged, kept_rows, kept = [], [], []
+    unsaved: list[tuple[int, int]] = []
+    for row, values in sparse:
+        if row < first_data:
+            continue
+        rec = [_cell_text(v) for v in values]
         extra = [c for c in rec[width:] if c.strip()]
         if extra:
             ragged.append((row, width, width + len(extra)))
             continue
+        unsaved += [(row, j) for j, v in enumerate(values[:width]) if isinstance(v, _Unsaved)]
         kept_rows.append(row)
         kept.append(rec[:width] + [""] * (width - len(rec)))
     columns = {}
     for j, name in enumerate(names):
-        values = [rec[j] for rec in kept]
-        arr = pa.array(values, type=pa.string())
+        arr = pa.array([rec[j] for rec in kept], type=pa.string())
         columns[j] = arr.dictionary_encode() if name in survey_columns else arr
-    n = len(kept)
     source = SourceInfo(
         file=file,
         format="xlsx",
@@ -505,14 +722,18 @@ def _read_xlsx(
         export_tool=tool if header_rows is None else None,
         sheet=sheet_name,
     )
-    return _Raw(
+    raw = _Raw(
         names,
         columns,
         np.asarray(kept_rows, dtype=np.int64),
         source,
         ragged,
-        _blank_rows(columns, n),
+        _blank_rows(columns, len(kept)),
+        first_row=skip + 1,
     )
+    raw.unsaved = [(r, names[j] or f"column {_column_letter(j)}") for r, j in unsaved]
+    raw.header_hint = _header_hint(top, survey_columns, skip)
+    return raw
 
 
 # ----------------------------------------------------------------------------- coding
@@ -604,11 +825,13 @@ def read_responses(
     sheet: str | None = None,
     header_rows: int | None = None,
     encoding: str | None = None,
+    header_row: int | None = None,
     progress: bool = False,
 ) -> ResponseSet:
     """Read, code and validate one export. Never raises for bad data: problems are
     returned in `ResponseSet.errors` (strict) or counted as changes (lenient).
-    A file that can't be read at all raises ResponsesError.
+    A file that can't be read at all raises ResponsesError. `header_row` is the
+    spreadsheet row of the header when title rows sit above it (1 = the first row).
     """
     path = Path(path)
     file = str(path)
@@ -617,23 +840,31 @@ def read_responses(
     if path.is_dir():
         raise ResponsesError(CellError(file, None, None, None, "is a directory", "not_found"))
 
-    items = survey.items
-    item_columns = [item.source_column for item in items]
-    role_col = survey.roles.column
-    survey_columns = {*item_columns, role_col, *survey.segments}
+    item_columns = [item.source_column for item in survey.items]
+    survey_columns = {*item_columns, survey.roles.column, *survey.segments}
+    options: dict[str, Any] = {
+        "skip": max(0, (header_row or 1) - 1),
+        "questions": question_texts(survey),
+    }
     status = _Status(progress and path.stat().st_size >= LARGE_FILE_BYTES)
     with status:
         status.step("reading")
+        with path.open("rb") as fh:
+            magic = fh.read(8)
+        if magic == OLE_MAGIC or path.suffix.lower() == ".xls":
+            reason = "the old .xls format is not supported: save as .xlsx or CSV"
+            raise ResponsesError(CellError(file, None, None, None, reason, "not_text"))
         is_xlsx = path.suffix.lower() in (".xlsx", ".xlsm")
-        if not is_xlsx:
-            with path.open("rb") as fh:
-                is_xlsx = fh.read(4) == b"PK\x03\x04" and path.suffix.lower() != ".csv"
+        is_xlsx = is_xlsx or (magic[:4] == b"PK\x03\x04" and path.suffix.lower() != ".csv")
         if is_xlsx:
-            raw = _read_xlsx(path, survey_columns, sheet, header_rows)
+            raw = _read_xlsx(path, survey_columns, sheet, header_rows, **options)
         else:
-            raw = _read_csv(path, survey_columns, delimiter, header_rows, encoding)
+            raw = _read_csv(path, survey_columns, delimiter, header_rows, encoding, **options)
         status.step("coding")
         return _validate(raw, survey, lenient, status)
+
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the old binary Office formats (.xls)
 
 
 class _Status:
@@ -696,18 +927,19 @@ def _validate(raw: _Raw, survey: Survey, lenient: bool, status: _Status) -> Resp
             if lenient:
                 warnings.append(f"column {letter} has no name; it is ignored")
             else:
-                error(1, f"column {letter}", "", "column has no name", "blank_column_name")
+                reason = "column has no name"
+                error(raw.first_row, f"column {letter}", "", reason, "blank_column_name")
             continue
         if name in position:
             first = _column_letter(position[name])
             msg = f"column name {name!r} appears twice (columns {first} and {letter})"
             if name in survey_columns:
                 ambiguous = True
-                error(1, name, name, msg, "duplicate_column")
+                error(raw.first_row, name, name, msg, "duplicate_column")
             elif lenient:
                 warnings.append(msg + "; the second is ignored")
             else:
-                error(1, name, name, msg, "duplicate_column")
+                error(raw.first_row, name, name, msg, "duplicate_column")
             continue
         position[name] = j
 
@@ -717,17 +949,11 @@ def _validate(raw: _Raw, survey: Survey, lenient: bool, status: _Status) -> Resp
     required += [(seg, "a segment column") for seg in survey.segments]
     if survey.respondent_id:
         required.append((survey.respondent_id, "the respondent id column"))
-    known = [n for n in raw.names if n]
-    for column, purpose in required:
-        if column not in position:
-            hint = difflib.get_close_matches(column, known, n=1, cutoff=0.6)
-            if not hint:
-                lowered = {k.casefold(): k for k in known}
-                hint = [lowered[column.casefold()]] if column.casefold() in lowered else []
-            reason = f"required column {column!r} ({purpose}) is missing"
-            if hint:
-                reason += f"; did you mean {hint[0]!r}?"
-            error(1, column, None, reason, "missing_column")
+    for column, reason, kind in _missing_columns(raw, survey, required, position):
+        error(raw.first_row, column, None, reason, kind)
+    warnings.extend(raw.notes)
+    for row, column in raw.unsaved:
+        error(row, column, None, UNSAVED_FORMULA, "unsaved_formula")
     for comment in survey.comments:
         if comment.source_column not in position:
             warnings.append(f"comment column {comment.source_column!r} is not in the file")
@@ -741,7 +967,7 @@ def _validate(raw: _Raw, survey: Survey, lenient: bool, status: _Status) -> Resp
         else:
             error(row or None, None, None, reason, "ragged_row")
 
-    if ambiguous or any(e.kind == "missing_column" for e in errors):
+    if ambiguous or any(e.kind in ("missing_column", "no_item_columns") for e in errors):
         # can't code anything reliably; report header problems only
         return _result(raw, survey, errors, warnings, changes, excluded, None)
     if n_records - int(raw.blank_rows.sum()) == 0 and not raw.ragged:
@@ -868,6 +1094,42 @@ def _validate(raw: _Raw, survey: Survey, lenient: bool, status: _Status) -> Resp
     return result
 
 
+def _missing_columns(
+    raw: _Raw, survey: Survey, required: list[tuple[str, str]], position: dict[str, int]
+) -> list[tuple[str | None, str, str]]:
+    """(column, reason, kind) per required column not in the header. When no item column
+    at all is there, one error says the file doesn't match the survey instead."""
+    items = {i.source_column for i in survey.items}
+    title_hint = ""
+    if raw.header_hint is not None:
+        title_hint = (
+            f"; row {raw.first_row} looks like a title, and row {raw.header_hint} like the "
+            f"header: pass --header-row {raw.header_hint}"
+        )
+    if not items & set(position):
+        examples = ", ".join(repr(c) for c in list(dict.fromkeys(items))[:3])
+        reason = (
+            f"none of the {len(items)} item columns of survey {survey.id!r} "
+            f"({examples}, ...) is in the file: is this the survey the file was made for? "
+            f"Pass its definition with --survey{title_hint}"
+        )
+        return [(None, reason, "no_item_columns")]
+    known = [n for n in raw.names if n]
+    found: list[tuple[str | None, str, str]] = []
+    for column, purpose in required:
+        if column in position:
+            continue
+        hint = difflib.get_close_matches(column, known, n=1, cutoff=0.6)
+        if not hint:
+            lowered = {k.casefold(): k for k in known}
+            hint = [lowered[column.casefold()]] if column.casefold() in lowered else []
+        reason = f"required column {column!r} ({purpose}) is missing"
+        if hint:
+            reason += f"; did you mean {hint[0]!r}?"
+        found.append((column, reason + title_hint, "missing_column"))
+    return found
+
+
 def _repeats(values: np.ndarray) -> np.ndarray:
     """True where a value already occurred earlier in the array."""
     order = np.argsort(values, kind="stable")
@@ -937,7 +1199,8 @@ def _result(
         values, idx = _dictionary_parts(raw.columns[position[column]])
         shown = [v.strip() or BLANK_SEGMENT for v in values]
         cats = sorted(set(shown))
-        remap = np.asarray([cats.index(v) for v in shown] or [0], dtype=np.int32)
+        where = {v: k for k, v in enumerate(cats)}  # linear, unlike list.index per value
+        remap = np.asarray([where[v] for v in shown] or [0], dtype=np.int32)
         segments[column] = Labels.from_codes(remap[idx[used]], cats)
     comments = {}
     for comment in survey.comments:
@@ -970,47 +1233,51 @@ def _result(
 
 
 def template_rows(survey: Survey) -> list[list[str]]:
-    """A header row plus one example row a client can fill in."""
+    """The header row plus a second header row with each question's text; no example
+    answers, so an unfilled template can never be analysed as a respondent."""
     header: list[str] = []
-    example: list[str] = []
+    texts: list[str] = []
     if survey.respondent_id:
         header.append(survey.respondent_id)
-        example.append("R0001")
+        texts.append("Respondent id")
     header.append(survey.roles.column)
-    example.append(next(iter(survey.roles.groups.values()))[0])
+    roles = "; ".join(v[0] for v in survey.roles.groups.values() if v)
+    texts.append(f"Role (one of: {roles})")
     for seg in survey.segments:
         header.append(seg)
-        example.append(f"example {seg}")
-    labels = survey.scale.labels
-    for i, item in enumerate(survey.items):
+        texts.append(seg)
+    for item in survey.items:
         header.append(item.source_column)
-        example.append(labels[(i + len(labels) // 2) % len(labels)])
+        texts.append(item.text)
     for comment in survey.comments:
         header.append(comment.source_column)
-        example.append("")
-    return [header, example]
+        texts.append(comment.text)
+    return [header, texts]
+
+
+def _is_question_row(row: list[str], questions: frozenset[str]) -> bool:
+    """True for the second header row of `alignscan template`: mostly the item texts."""
+    cells = [normalise(c) for c in row if c.strip()]
+    hits = sum(c in questions for c in cells)
+    return bool(questions) and hits >= max(1, len(questions) // 2)
+
+
+def errors_csv_text(errors: list[CellError]) -> str:
+    """All errors as CSV text: file,row,column,value,reason,kind (values are the offending
+    cells, formula-guarded)."""
+    from alignscan.textsafe import csv_text
+
+    header = ["file", "row", "column", "value", "reason", "kind"]
+    rows = ([e.file, e.row or "", e.column or "", e.value or "", e.reason, e.kind] for e in errors)
+    return csv_text([header, *rows])
 
 
 def write_errors_csv(errors: list[CellError], target: Path | io.TextIOBase) -> None:
-    """All errors as CSV: file,row,column,value,reason,kind (values are the offending cells)."""
-    opened = None
-    out: Any
+    """`errors_csv_text` to a file (atomically) or an open text stream."""
+    text = errors_csv_text(errors)
     if isinstance(target, Path):
-        opened = target.open("w", newline="", encoding="utf-8")
-        out = opened
+        from alignscan.atomic import write_one
+
+        write_one(target, text)
     else:
-        out = target
-    try:
-        writer = csv.writer(out)
-        writer.writerow(["file", "row", "column", "value", "reason", "kind"])
-        for e in errors:
-            row = [e.file, e.row or "", e.column or "", e.value or "", e.reason, e.kind]
-            writer.writerow([_csv_safe(str(v)) for v in row])
-    finally:
-        if opened:
-            opened.close()
-
-
-def _csv_safe(text: str) -> str:
-    """Neutralise spreadsheet formulas in cells written back out (CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") and not _is_number(text) else text
+        target.write(text)

@@ -281,7 +281,7 @@ def _build(root: Any, constructor: Any) -> tuple[Any, dict[Loc, tuple[int, int]]
         locations.setdefault(loc, _mark(node))
         inner = stack | {id(node)}
         if isinstance(node, ScalarNode):
-            return constructor.construct_object(node, deep=True)
+            return _scalar(constructor, node)
         if isinstance(node, SequenceNode):
             return [build(child, (*loc, i), inner) for i, child in enumerate(node.value)]
         if isinstance(node, MappingNode):
@@ -291,7 +291,7 @@ def _build(root: Any, constructor: Any) -> tuple[Any, dict[Loc, tuple[int, int]]
                     raise _YamlProblem(*_mark(key_node), "mapping keys must be plain text")
                 if key_node.tag == "tag:yaml.org,2002:merge" or key_node.value == "<<":
                     raise _YamlProblem(*_mark(key_node), "merge keys (<<) are not supported")
-                key = constructor.construct_object(key_node, deep=True)
+                key = _scalar(constructor, key_node)
                 if not isinstance(key, str | int | float | bool) and key is not None:
                     raise _YamlProblem(*_mark(key_node), "mapping keys must be plain text")
                 key = "" if key is None else key if isinstance(key, str) else str(key)
@@ -306,6 +306,19 @@ def _build(root: Any, constructor: Any) -> tuple[Any, dict[Loc, tuple[int, int]]
         raise _YamlProblem(*_mark(node), "unsupported YAML node")
 
     return build(root, (), frozenset()), locations
+
+
+def _scalar(constructor: Any, node: Any) -> Any:
+    """One scalar; a number too long to convert (Python's 4,300-digit limit) or a tag
+    that is not allowed (also on a mapping key) is a problem."""
+    tag = node.tag.value if hasattr(node.tag, "value") else node.tag
+    if tag not in _ALLOWED_TAGS:
+        raise _YamlProblem(*_mark(node), f"YAML tag {tag!r} is not allowed in a survey file")
+    try:
+        return constructor.construct_object(node, deep=True)
+    except ValueError:
+        message = "this number is too long; quote it if it is text"
+        raise _YamlProblem(*_mark(node), message) from None
 
 
 def _shallow(text: str, limit: int = 64) -> bool:

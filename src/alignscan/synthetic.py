@@ -236,5 +236,9 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
         else:
             arr = pa.array(col.to_numpy(dtype=object) if col.dtype == object else col)
         columns[str(name)] = arr
-    pacsv.write_csv(pa.table(columns), path)
+    buffer = pa.BufferOutputStream()
+    pacsv.write_csv(pa.table(columns), buffer)
+    from alignscan.atomic import write_one
+
+    write_one(path, buffer.getvalue().to_pybytes())  # every file goes through one writer
     return path

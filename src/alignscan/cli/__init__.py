@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import typer
 
@@ -57,8 +58,52 @@ def _register() -> None:
 _register()
 
 
+class _PipeSafe:
+    """stdout that goes quiet when the reader has gone (`alignscan analyze ... | head`):
+    output to a closed pipe is dropped, so the command still writes its files."""
+
+    def __init__(self, stream: Any):
+        self._stream = stream
+        self.broken = False
+
+    def write(self, text: str) -> int:
+        if not self.broken:
+            try:
+                return int(self._stream.write(text))
+            except BrokenPipeError:
+                self.silence()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.broken:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self.silence()
+
+    def silence(self) -> None:
+        self.broken = True
+        try:  # later writes (and the interpreter's final flush) go nowhere
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+        except (OSError, ValueError):
+            pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main() -> None:
     """Entry point: run the app; never let a traceback reach the user."""
+    out = _PipeSafe(sys.stdout)
+    sys.stdout = out  # type: ignore[assignment]
+    try:
+        _run()
+    finally:
+        out.flush()
+
+
+def _run() -> None:
     try:
         app()
     except SystemExit:

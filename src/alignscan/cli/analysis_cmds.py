@@ -17,42 +17,35 @@ from alignscan.cli.output import (
     load_result_or_exit,
     load_survey_or_exit,
     read_responses_or_exit,
+    refuse_clashes,
+    report_date_or_exit,
     stdout,
+    write_outputs,
 )
+from alignscan.cli.output import _esc as esc
 from alignscan.cli.responses_cmds import (
     DELIMITER_OPTION,
     ENCODING_OPTION,
     ERRORS_OPTION,
+    HEADER_ROW_OPTION,
     HEADER_ROWS_OPTION,
     LENIENT_OPTION,
     SHEET_OPTION,
     SURVEY_OPTION,
+    errors_output,
     exit_if_invalid,
     reader_options,
     write_errors_file,
 )
 
 
-def _write_pdf(path: Path, html: str) -> None:
+def _pdf_bytes(html: str) -> bytes:
     from alignscan.report.html import PdfUnavailable, render_pdf
 
     try:
-        data = render_pdf(html)
+        return render_pdf(html)
     except PdfUnavailable as exc:
         fail(f"--pdf needs WeasyPrint: pip install 'alignscan[pdf]' ({exc})", code=2)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    except OSError as exc:
-        fail(f"can't write {path}: {exc.strerror}", code=1)
-
-
-def _write(path: Path, text: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8", newline="")
-    except OSError as exc:
-        fail(f"can't write {path}: {exc.strerror}", code=1)
 
 
 def _num(value: float | None, fmt: str = "+.2f") -> str:
@@ -74,15 +67,15 @@ def _q(q: float | None) -> str:
 def print_summary(result: dict[str, Any]) -> None:
     """The terminal summary: groups, one row per dimension, the largest item gaps."""
     console = stdout()
-    a, b = result["compare"]
+    a, b = (esc(g) for g in result["compare"])
     rows = result["rows"]
     console.print(
-        f"[bold]{result['survey']['id']}[/] v{result['survey']['version']}: "
+        f"[bold]{esc(result['survey']['id'])}[/] v{esc(result['survey']['version'])}: "
         f"[bold]{a}[/] vs [bold]{b}[/] (gap = {a} - {b})"
     )
     minimum = result["min_group_size"]
     groups = "  ".join(
-        f"{g}: {f'< {minimum}' if c.get('suppressed') else format(c['n'], ',')}"
+        f"{esc(g)}: {f'< {minimum}' if c.get('suppressed') else format(c['n'], ',')}"
         for g, c in result["groups"].items()
     )
     console.print(f"respondents per group: {groups}")
@@ -98,7 +91,8 @@ def print_summary(result: dict[str, Any]) -> None:
     for col in ("A", "B", "gap", "95% CI", "fav.pts", "q", "effect", "alpha"):
         table.add_column(col, justify="right" if col != "effect" else "left", no_wrap=True)
     for dim in result["dimensions"]:
-        ga, gb, gap = dim["groups"][a], dim["groups"][b], dim["gap"]
+        ga, gb = (dim["groups"][g] for g in result["compare"])
+        gap = dim["gap"]
         if gap is None:
             cells = ["suppressed", "-", "-", "-", "-"]
         else:
@@ -113,7 +107,7 @@ def print_summary(result: dict[str, Any]) -> None:
                 gap["magnitude"] or "-",
             ]
         table.add_row(
-            dim["title"] if console.width >= 120 else dim["id"],
+            esc(dim["title"] if console.width >= 120 else dim["id"]),
             _num(ga.get("mean"), ".2f"),
             _num(gb.get("mean"), ".2f"),
             *cells,
@@ -132,8 +126,8 @@ def print_summary(result: dict[str, Any]) -> None:
     for item in ranked:
         mark = " (reverse-keyed)" if item["reverse"] else ""
         top.add_row(
-            item["id"],
-            item["text"] + mark,
+            esc(item["id"]),
+            esc(item["text"]) + mark,
             f"{item['gap']['mean']:+.2f}",
             _q(item["gap"]["q_value"]),
         )
@@ -150,11 +144,11 @@ def print_summary(result: dict[str, Any]) -> None:
     )
     console.print(quality)
     for reason, count in rows.get("excluded_by_reason", {}).items():
-        console.print(f"  excluded: {reason}: {count:,}")
+        console.print(f"  excluded: {esc(reason)}: {count:,}")
     for reason, count in rows.get("cells_set_missing", {}).items():
-        console.print(f"  cells treated as not answered: {reason}: {count:,}")
+        console.print(f"  cells treated as not answered: {esc(reason)}: {count:,}")
     for warning in result.get("warnings", []):
-        console.print(f"[yellow]warning:[/] {warning}")
+        console.print(f"[yellow]warning:[/] {esc(warning)}")
     print_extras(result)
 
 
@@ -206,6 +200,7 @@ def analyze(
     delimiter: str | None = DELIMITER_OPTION,
     sheet: str | None = SHEET_OPTION,
     header_rows: int | None = HEADER_ROWS_OPTION,
+    header_row: int | None = HEADER_ROW_OPTION,
     encoding: str | None = ENCODING_OPTION,
     headcount: Path | None = HEADCOUNT_OPTION,
     norms: Path | None = NORMS_OPTION,
@@ -215,69 +210,107 @@ def analyze(
     Exit code 0 on success, 1 for invalid input (including a compared group smaller than
     the survey's minimum group size), 2 for a usage error.
     """
+    date = report_date_or_exit(date)  # first: numpy reads SOURCE_DATE_EPOCH on import
     from alignscan.analysis import AnalysisError
     from alignscan.analysis import analyze as run_analysis
-    from alignscan.report.tabular import result_to_csv, result_to_json
 
     definition = load_survey_or_exit(survey)
-    options = reader_options(lenient, delimiter, sheet, header_rows, encoding)
+    targets = _targets(definition.id, out, no_save, json_path, csv_path, html_path, pdf_path)
+    inputs = (responses, survey, baseline, headcount, norms)
+    refuse_clashes([*targets.values(), errors], inputs)
+    options = reader_options(
+        lenient, delimiter, sheet, header_rows, encoding, header_row, survey is None
+    )
     rs = read_responses_or_exit(responses, definition, **options)
-    write_errors_file(rs, errors)
-    exit_if_invalid(rs, format)
+    if not rs.ok:
+        write_errors_file(rs, errors, inputs)
+        exit_if_invalid(rs, format)
     try:
         result = run_analysis(rs)
     except AnalysisError as exc:
+        write_errors_file(rs, errors, inputs)
         fail(str(exc), code=1)
-        return
     result = add_extras(result, rs, headcount, norms, format)
-    json_text = result_to_json(result)
     trend_doc = None
     if baseline is not None:
-        from alignscan.cli.trend_cmds import print_trend, wave_result
-        from alignscan.trend import trend
+        from alignscan.cli.trend_cmds import print_trend, trend_or_exit, wave_result
 
-        trend_doc = trend(
+        trend_doc = trend_or_exit(
             [wave_result(baseline, survey, lenient), result], ["baseline", "this wave"]
         )
+    outputs = render_outputs(targets, result, date, trend_doc)
+    outputs.update(errors_output(rs, errors))
+    write_outputs(outputs, inputs)
     if format is Format.json:
-        typer.echo(json_text, nl=False)
+        typer.echo(_json_text(result), nl=False)
     else:
         print_summary(result)
         if trend_doc is not None:
             print_trend(trend_doc)
+        written = list(targets.values())
+        if written:
+            stdout().print("wrote " + esc(", ".join(str(p) for p in dict.fromkeys(written))))
 
+
+def _json_text(result: dict[str, Any]) -> str:
+    from alignscan.report.tabular import result_to_json
+
+    return result_to_json(result)
+
+
+def _targets(
+    survey_id: str,
+    out: Path | None,
+    no_save: bool,
+    json_path: Path | None,
+    csv_path: Path | None,
+    html_path: Path | None,
+    pdf_path: Path | None,
+) -> dict[str, Path]:
+    """Every file analyze will write, by kind (known before anything is read)."""
     targets: dict[str, Path] = {}
     if not no_save or out is not None:
-        folder = out if out is not None else Path("reports") / definition.id
+        folder = out if out is not None else Path("reports") / survey_id
         targets = {
             "result.json": folder / "result.json",
             "result.csv": folder / "result.csv",
             "report.html": folder / "report.html",
         }
-    if json_path:
-        targets["json"] = json_path
-    if csv_path:
-        targets["csv"] = csv_path
-    if html_path:
-        targets["html"] = html_path
-    if pdf_path:
-        targets["pdf"] = pdf_path
-    html_text = None
-    written = []
+    extra = {"json": json_path, "csv": csv_path, "html": html_path, "pdf": pdf_path}
+    targets.update({k: p for k, p in extra.items() if p is not None})
+    return targets
+
+
+def render_outputs(
+    targets: dict[str, Path],
+    result: dict[str, Any],
+    date: str | None,
+    trend_doc: dict[str, Any] | None,
+) -> dict[Path, str | bytes]:
+    """Every output rendered in memory, before any is written."""
+    from alignscan.report.tabular import result_to_csv
+
+    rendered: dict[str, str | bytes] = {}
+
+    def html() -> str:
+        if "html" not in rendered:
+            rendered["html"] = render_report_html(result, date, trend_doc)
+        return str(rendered["html"])
+
+    outputs: dict[Path, str | bytes] = {}
     for kind, path in targets.items():
         if kind.endswith("json"):
-            _write(path, json_text)
+            content: str | bytes = _json_text(result)
         elif kind.endswith("csv"):
-            _write(path, result_to_csv(result))
+            content = result_to_csv(result)
         elif kind == "pdf":
-            _write_pdf(path, render_report_html(result, date, trend_doc))
+            content = _pdf_bytes(html())
         else:
-            if html_text is None:
-                html_text = render_report_html(result, date, trend_doc)
-            _write(path, html_text)
-        written.append(path)
-    if written and format is not Format.json:
-        stdout().print("wrote " + ", ".join(str(p) for p in dict.fromkeys(written)))
+            content = html()
+        if outputs.get(path, content) != content:
+            fail(f"{path} is given for two different outputs; nothing was written", code=2)
+        outputs[path] = content
+    return outputs
 
 
 @app.command(epilog="Example:  alignscan report reports/demo/result.json --html report.html")
@@ -292,19 +325,26 @@ def report(
     ),
 ) -> None:
     """Re-render the HTML report from a saved result, without the raw responses."""
+    date = report_date_or_exit(date)  # first: numpy reads SOURCE_DATE_EPOCH on import
     if html is None and pdf is None:
         fail("give --html FILE and/or --pdf FILE", code=2)
+    from jinja2 import TemplateError
+
     from alignscan.report.html import render_html
 
+    refuse_clashes([html, pdf], [result_file])
     result = load_result_or_exit(result_file)
     try:
         text = render_html(result, date=date)
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
         fail(f"{result_file} is not a complete alignscan result ({type(exc).__name__})", code=1)
-        return
-    for path in filter(None, (html, pdf)):
-        if path is pdf:
-            _write_pdf(path, text)
-        else:
-            _write(path, text)
-        stdout().print(f"wrote {path}")
+    except TemplateError as exc:  # a value the schema allows but the report can't show
+        fail(f"{result_file} is not a complete alignscan result ({exc.message})", code=1)
+    outputs: dict[Path, str | bytes] = {}
+    if html is not None:
+        outputs[html] = text
+    if pdf is not None:
+        outputs[pdf] = _pdf_bytes(text)
+    write_outputs(outputs, [result_file])
+    for path in outputs:
+        stdout().print(f"wrote {esc(path)}")

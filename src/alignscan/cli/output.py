@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from rich.console import Console
 from rich.table import Table
@@ -24,14 +25,14 @@ class Format(StrEnum):
 
 
 def stdout() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+    return Console(highlight=False, soft_wrap=False, emoji=False)
 
 
 def stderr() -> Console:
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, emoji=False)
 
 
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = 1) -> NoReturn:
     """Print a one-line error to stderr and exit with `code` (1 invalid input, 2 usage)."""
     import typer
 
@@ -39,8 +40,54 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+def refuse_clashes(outputs: Iterable[Path | None], inputs: Iterable[Path | None]) -> None:
+    """Exit 2, before anything is read or written, when an output is an input file."""
+    from alignscan.atomic import OutputClash, check_outputs
+
+    try:
+        check_outputs([p for p in outputs if p is not None], inputs)
+    except OutputClash as exc:
+        fail(str(exc), code=2)
+
+
+def write_outputs(outputs: dict[Path, str | bytes], inputs: Iterable[Path | None] = ()) -> None:
+    """Write a set of rendered outputs all-or-nothing (see alignscan.atomic)."""
+    from alignscan.atomic import OutputClash, WriteFailed, write_all
+
+    try:
+        write_all(outputs, inputs)
+    except OutputClash as exc:
+        fail(str(exc), code=2)
+    except WriteFailed as exc:
+        fail(str(exc.strerror), code=1)
+
+
+def report_date_or_exit(date: str | None) -> str | None:
+    """The report date (--date, else SOURCE_DATE_EPOCH); a bad SOURCE_DATE_EPOCH exits 2."""
+    import datetime as dt
+    import os
+
+    if date:
+        return date
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not epoch:
+        return None
+    try:
+        return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC).date().isoformat()
+    except (ValueError, OverflowError, OSError):
+        shown = epoch if len(epoch) <= 40 else epoch[:37] + "..."
+        fail(
+            f"SOURCE_DATE_EPOCH={shown} is not a date: give whole seconds since 1970 "
+            "(for example 1767225600), or unset it",
+            code=2,
+        )
+
+
 def _gh_escape(text: str, prop: bool = False) -> str:
+    from alignscan.textsafe import strip_controls
+
     text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    text = strip_controls(text)  # no terminal escapes in CI logs either
     if prop:
         text = text.replace(":", "%3A").replace(",", "%2C")
     return text
@@ -75,7 +122,9 @@ def print_problems(problems: list[Problem], fmt: Format, files_checked: int) -> 
         for p in problems:
             colour = "red" if p.severity == "error" else "yellow"
             table.add_row(
-                f"{p.file}:{p.line}:{p.column}", p.path or "-", f"[{colour}]{_esc(p.message)}[/]"
+                _esc(f"{p.file}:{p.line}:{p.column}"),
+                _esc(p.path or "-"),
+                f"[{colour}]{_esc(p.message)}[/]",
             )
         console.print(table)
     bad_files = len({p.file for p in errors})
@@ -87,10 +136,11 @@ def print_problems(problems: list[Problem], fmt: Format, files_checked: int) -> 
         console.print(f"[green]✓ {files_checked} survey file(s) valid{extra}[/]")
 
 
-def _esc(text: str) -> str:
-    from rich.markup import escape
+def _esc(text: object) -> str:
+    """Untrusted text made inert for rich and the terminal (markup, escapes, bidi)."""
+    from alignscan.textsafe import terminal
 
-    return escape(text)
+    return terminal(text)
 
 
 def dump_json(data: Any) -> str:
@@ -118,15 +168,39 @@ def read_responses_or_exit(path: Path, survey: Survey, **options: Any) -> Respon
     """Read responses; a file that can't be read at all is reported and exits 1 (2 if missing)."""
     from alignscan.responses import ResponsesError, read_responses
 
+    builtin = options.pop("builtin", False)
     if not path.exists():
         fail(f"no such file: {path}", code=2)
+    if path.suffix.lower() in (".yaml", ".yml"):
+        fail(
+            f"{path} is a survey definition, not a responses file: give the responses "
+            f"(.csv or .xlsx) as the argument and the survey with --survey {path}",
+            code=2,
+        )
+    json_errors = options.pop("json_errors", False)
     try:
-        return read_responses(path, survey, progress=True, **options)
+        rs = read_responses(path, survey, progress=True, **options)
     except ResponsesError as exc:
         e = exc.error
+        if json_errors:  # a JSON consumer still gets a parseable answer
+            doc = {"file": e.file, "valid": False, "error_count": 1, "errors": [e.as_dict()]}
+            sys.stdout.write(dump_json(doc))
         where = f" (row {e.row})" if e.row else ""
         fail(f"{e.file}{where}: {e.reason}", code=1)
-        raise AssertionError from None  # unreachable: fail() exits
+    if builtin:
+        rs.errors = [_builtin_note(e) for e in rs.errors]
+    return rs
+
+
+def _builtin_note(error: Any) -> Any:
+    """Say that the built-in survey was used when the file matches none of its items."""
+    import dataclasses
+
+    if error.kind != "no_item_columns":
+        return error
+    return dataclasses.replace(
+        error, reason=error.reason + " (no --survey was given, so the built-in survey was used)"
+    )
 
 
 def print_cell_errors(rs: ResponseSet, fmt: Format, limit: int = 20) -> None:
@@ -142,7 +216,7 @@ def print_cell_errors(rs: ResponseSet, fmt: Format, limit: int = 20) -> None:
             _annotate("error", e.file, e.row, None, col + e.reason)
         return
     console = stdout()
-    table = Table(title=f"{len(errors)} problem(s) in {rs.source.file}", header_style="bold")
+    table = Table(title=f"{len(errors)} problem(s) in {_esc(rs.source.file)}", header_style="bold")
     table.add_column("row", justify="right")
     table.add_column("column", overflow="fold")
     table.add_column("value", overflow="fold")
@@ -160,12 +234,35 @@ def print_cell_errors(rs: ResponseSet, fmt: Format, limit: int = 20) -> None:
         console.print(f"... and {total - limit:,} more. Counts by reason:")
         counts = Counter(rs.error_counts or Counter(e.kind for e in errors))
         for kind, count in counts.most_common():
-            console.print(f"  {kind.replace('_', ' ')}: {count:,}")
+            console.print(f"  {_esc(kind.replace('_', ' '))}: {count:,}")
     if rs.unlisted_errors:
         console.print(
             f"(the first {len(errors):,} errors are listed, and written by --errors; "
             "the rest are counted above)"
         )
+
+
+RESULT_NUMBER_LIMIT = 1e15  # no count, mean or statistic in a result comes near this
+
+
+def _strict_json(text: str) -> Any:
+    """JSON with finite, plausibly sized numbers only (NaN, Infinity, 1e999 refused)."""
+
+    def constant(name: str) -> float:
+        raise ValueError(f"{name} is not a number a result can hold")
+
+    def number(literal: str) -> float:
+        value = float(literal)
+        if not abs(value) <= RESULT_NUMBER_LIMIT:
+            raise ValueError(f"the number {literal[:30]} is out of range")
+        return value
+
+    def integer(literal: str) -> int:
+        if len(literal) > 16 or abs(int(literal)) > RESULT_NUMBER_LIMIT:
+            raise ValueError(f"the number {literal[:30]} is out of range")
+        return int(literal)
+
+    return json.loads(text, parse_constant=constant, parse_float=number, parse_int=integer)
 
 
 def load_result_or_exit(path: Path) -> dict[str, Any]:
@@ -178,15 +275,23 @@ def load_result_or_exit(path: Path) -> dict[str, Any]:
     if not path.exists():
         fail(f"no such file: {path}", code=2)
     try:
-        result = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        result = _strict_json(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
         fail(f"{path} is not a readable result JSON ({type(exc).__name__})", code=1)
+    except RecursionError:
+        fail(f"{path} is not an alignscan result: it is nested too deeply", code=1)
+    except ValueError as exc:
+        fail(f"{path} is not a valid result JSON: {exc}", code=1)
     validator = jsonschema.Draft202012Validator(result_json_schema())
-    problems = sorted(validator.iter_errors(result), key=lambda e: list(e.path))
+    try:
+        problems = sorted(validator.iter_errors(result), key=lambda e: list(e.path))
+    except RecursionError:
+        fail(f"{path} is not an alignscan result: it is nested too deeply", code=1)
     if problems:
         where = "/".join(str(p) for p in problems[0].path) or "(top level)"
         fail(f"{path} is not an alignscan result: {where}: {problems[0].message}", code=1)
-    assert isinstance(result, dict)
+    if not isinstance(result, dict):
+        fail(f"{path} is not an alignscan result", code=1)
     from alignscan.privacy import small_cells_shown
 
     small = small_cells_shown(result)

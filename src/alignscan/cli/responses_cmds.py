@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from pathlib import Path
@@ -22,8 +21,11 @@ from alignscan.cli.output import (
     load_survey_or_exit,
     print_cell_errors,
     read_responses_or_exit,
+    refuse_clashes,
     stdout,
+    write_outputs,
 )
+from alignscan.cli.output import _esc as esc
 
 SURVEY_OPTION = typer.Option(None, "--survey", "-s", help="Survey YAML (default: built-in).")
 LENIENT_OPTION = typer.Option(
@@ -34,7 +36,15 @@ SHEET_OPTION = typer.Option(None, "--sheet", help="Excel sheet name (default: th
 HEADER_ROWS_OPTION = typer.Option(
     None, "--header-rows", min=1, help="Header rows before the data (default: detected)."
 )
-ENCODING_OPTION = typer.Option(None, "--encoding", help="Text encoding (default: detected).")
+HEADER_ROW_OPTION = typer.Option(
+    None,
+    "--header-row",
+    min=1,
+    help="Spreadsheet row of the header, for exports with title rows above it (default: 1).",
+)
+ENCODING_OPTION = typer.Option(
+    None, "--encoding", help="Text encoding, e.g. utf-8, cp1252, utf-16 (default: detected)."
+)
 ERRORS_OPTION = typer.Option(None, "--errors", help="Write every error to this CSV file.")
 
 
@@ -44,6 +54,8 @@ def reader_options(
     sheet: str | None,
     header_rows: int | None,
     encoding: str | None,
+    header_row: int | None = None,
+    builtin: bool = False,
 ) -> dict[str, Any]:
     if delimiter is not None:
         delimiter = {"\\t": "\t", "tab": "\t"}.get(delimiter, delimiter)
@@ -55,18 +67,37 @@ def reader_options(
         "sheet": sheet,
         "header_rows": header_rows,
         "encoding": encoding,
+        "header_row": header_row,
+        "builtin": builtin,
     }
 
 
-def write_errors_file(rs: ResponseSet, errors_path: Path | None) -> None:
-    from alignscan.responses import write_errors_csv
+def errors_output(rs: ResponseSet, errors_path: Path | None) -> dict[Path, str | bytes]:
+    """The --errors CSV as an output to write (none without --errors)."""
+    from alignscan.responses import errors_csv_text
 
-    if errors_path is None:
-        return
-    try:
-        write_errors_csv(rs.errors, errors_path)
-    except OSError as exc:
-        fail(f"can't write {errors_path}: {exc.strerror}", code=1)
+    return {} if errors_path is None else {errors_path: errors_csv_text(rs.errors)}
+
+
+def write_errors_file(
+    rs: ResponseSet, errors_path: Path | None, inputs: tuple[Path | None, ...] = ()
+) -> None:
+    write_outputs(errors_output(rs, errors_path), inputs)
+
+
+def refusal(rs: ResponseSet) -> str | None:
+    """Why `analyze` would refuse valid responses: a compared group below the minimum."""
+    if not rs.ok:
+        return None
+    minimum = rs.survey.privacy.min_group_size
+    sizes = rs.group_sizes()
+    for name in rs.survey.roles.compare:
+        if sizes.get(name, 0) < minimum:
+            return (
+                f"group {name!r} has fewer than {minimum} respondents "
+                f"(privacy.min_group_size), so analyze can't compare it"
+            )
+    return None
 
 
 def exit_if_invalid(rs: ResponseSet, fmt: Format = Format.rich) -> None:
@@ -131,31 +162,40 @@ def check(
     delimiter: str | None = DELIMITER_OPTION,
     sheet: str | None = SHEET_OPTION,
     header_rows: int | None = HEADER_ROWS_OPTION,
+    header_row: int | None = HEADER_ROW_OPTION,
     encoding: str | None = ENCODING_OPTION,
 ) -> None:
     """Validate a responses file against the survey and summarise it.
 
     Every invalid cell is reported with its spreadsheet row, column, value and reason.
-    Exit code 0 when valid, 1 when invalid, 2 for a usage error.
+    Exit code 0 when valid (and `analyze` would run), 1 when invalid or a compared group
+    is too small to analyse, 2 for a usage error.
     """
+    refuse_clashes([errors], [responses, survey])
     definition = load_survey_or_exit(survey)
-    options = reader_options(lenient, delimiter, sheet, header_rows, encoding)
+    options = reader_options(
+        lenient, delimiter, sheet, header_rows, encoding, header_row, survey is None
+    )
+    options["json_errors"] = format is Format.json
     rs = read_responses_or_exit(responses, definition, **options)
-    write_errors_file(rs, errors)
+    write_errors_file(rs, errors, (responses, survey))
     summary = check_summary(rs)
+    reason = refusal(rs)
+    if reason:
+        summary["analyze_refuses"] = reason
     if format is Format.json:
         sys.stdout.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     else:
         if format is Format.rich:
             print_check_summary(summary, rs)
         print_cell_errors(rs, format)
-    if not rs.ok:
+    if not rs.ok or reason:
         raise typer.Exit(1)
 
 
 def print_check_summary(summary: dict[str, Any], rs: ResponseSet) -> None:
     console = stdout()
-    console.print(f"[bold]{summary['file']}[/]: {rs.source.describe()}")
+    console.print(f"[bold]{esc(summary['file'])}[/]: {esc(rs.source.describe())}")
     rows = summary["rows"]
     if rows["used"] is None:
         console.print("row totals withheld: they would give a hidden group's size")
@@ -164,18 +204,18 @@ def print_check_summary(summary: dict[str, Any], rs: ResponseSet) -> None:
             f"rows read {rows['read']:,} = used {rows['used']:,} + excluded {rows['excluded']:,}"
         )
     for reason, count in rows["excluded_by_reason"].items():
-        console.print(f"  excluded: {reason}: {count:,}")
+        console.print(f"  excluded: {esc(reason)}: {count:,}")
     for reason, count in summary["cells_set_missing"].items():
-        console.print(f"  cells treated as not answered: {reason}: {count:,}")
+        console.print(f"  cells treated as not answered: {esc(reason)}: {count:,}")
     for warning in summary["warnings"]:
-        console.print(f"[yellow]warning:[/] {warning}")
+        console.print(f"[yellow]warning:[/] {esc(warning)}")
     if summary["valid"]:
         table = Table(title="Respondents per group", header_style="bold")
         table.add_column("group")
         table.add_column("n", justify="right")
         for group, cell in summary["groups"].items():
             n = f"< {cell['below']}" if cell.get("suppressed") else f"{cell['n']:,}"
-            table.add_row(group, n)
+            table.add_row(esc(group), n)
         console.print(table)
         print_segment_table(summary["segments"], list(summary["groups"]))
         answered = summary["answered_share"]
@@ -187,14 +227,18 @@ def print_check_summary(summary: dict[str, Any], rs: ResponseSet) -> None:
                 f"{i.id} {'-' if answered[i.id] is None else format(answered[i.id], '.0%')}"
                 for i in dim.items
             )
-            items.add_row(dim.id, shares)
+            items.add_row(esc(dim.id), esc(shares))
         console.print(items)
-        console.print("[green]✓ valid[/]")
+        if summary.get("analyze_refuses"):
+            refused = esc(summary["analyze_refuses"])
+            console.print(f"[red]✗ valid, but analyze would refuse: {refused}[/]")
+        else:
+            console.print("[green]✓ valid[/]")
     else:
         if summary["unknown_roles"]:
             values = ", ".join(f"{v!r} ({n})" for v, n in summary["unknown_roles"].items())
             console.print(
-                f"[yellow]Role values that match no group:[/] {values}. Add them to "
+                f"[yellow]Role values that match no group:[/] {esc(values)}. Add them to "
                 "roles.groups in the survey, or set roles.unmatched: ignore."
             )
         console.print(f"[red]✗ {summary['error_count']:,} error(s); nothing analysed[/]")
@@ -223,20 +267,35 @@ def print_segment_table(segments: list[dict[str, Any]], groups: list[str]) -> No
 def template(
     survey: Path | None = SURVEY_OPTION,
     output: Path | None = typer.Option(
-        None, "--output", "-o", help="Where to write the CSV (default: standard output)."
+        None, "--output", "-o", help="Where to write the template (default: standard output)."
     ),
+    xlsx: bool = typer.Option(
+        False, "--xlsx", help="Write an Excel workbook with a drop-down of the answers per item."
+    ),
+    force: bool = typer.Option(False, "--force", help="Replace an existing output file."),
 ) -> None:
-    """Write a response template: the header row plus one example row."""
-    from alignscan.responses import template_rows
+    """Write a response template: the header row plus a row with each question's text.
 
+    The template holds no example answers, so an unfilled template is never analysed.
+    """
+    from alignscan.responses import template_rows
+    from alignscan.textsafe import csv_text
+
+    refuse_clashes([output], [survey])
+    if output is not None and output.exists() and not force:
+        fail(f"{output} already exists; use --force to replace it", code=1)
+    if xlsx and output is None:
+        fail("--xlsx needs --output FILE.xlsx", code=2)
     definition = load_survey_or_exit(survey)
     rows = template_rows(definition)
+    if xlsx:
+        from alignscan.cli.template_xlsx import template_workbook
+
+        content: str | bytes = template_workbook(definition, rows)
+    else:
+        content = csv_text(rows)
     if output is None:
-        csv.writer(sys.stdout).writerows(rows)
+        sys.stdout.write(str(content))
         return
-    try:
-        with output.open("w", newline="", encoding="utf-8") as fh:
-            csv.writer(fh).writerows(rows)
-    except OSError as exc:
-        fail(f"can't write {output}: {exc.strerror}", code=1)
-    stdout().print(f"Wrote {output} ({len(rows[0])} columns).")
+    write_outputs({output: content}, [survey])
+    stdout().print(f"Wrote {esc(output)} ({len(rows[0])} columns).")

@@ -9,7 +9,7 @@ import typer
 
 from alignscan import survey as survey_mod
 from alignscan.cli import app
-from alignscan.cli.output import Format, fail, print_problems, stdout
+from alignscan.cli.output import Format, fail, print_problems, stdout, write_outputs
 
 
 @app.command(
@@ -69,9 +69,5 @@ def init(
         path = path / "survey.yaml"
     if path.exists() and not force:
         fail(f"{path} already exists; use --force to overwrite it", code=1)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(survey_mod.builtin_survey_text(), encoding="utf-8")
-    except OSError as exc:
-        fail(f"can't write {path}: {exc.strerror}", code=1)
+    write_outputs({path: survey_mod.builtin_survey_text()})
     stdout().print(f"Wrote {path}. Edit it, then check it with: alignscan validate {path}")

@@ -16,8 +16,12 @@ from alignscan.cli.output import (
     load_result_or_exit,
     load_survey_or_exit,
     read_responses_or_exit,
+    refuse_clashes,
+    report_date_or_exit,
     stdout,
+    write_outputs,
 )
+from alignscan.cli.output import _esc as esc
 from alignscan.cli.responses_cmds import LENIENT_OPTION, SURVEY_OPTION, exit_if_invalid
 
 
@@ -34,13 +38,11 @@ def wave_result(path: Path, survey_path: Path | None, lenient: bool) -> dict[str
         return analyze(rs)
     except AnalysisError as exc:
         fail(f"{path}: {exc}", code=1)
-        raise AssertionError from None
 
 
 def compute_trend(
     waves: list[Path], survey: Path | None, labels: str | None, lenient: bool
 ) -> dict[str, Any]:
-    from alignscan.trend import trend
 
     if len(waves) < 2:
         fail("give at least two waves", code=2)
@@ -48,11 +50,20 @@ def compute_trend(
     if names is not None and len(names) != len(waves):
         fail(f"--labels has {len(names)} labels for {len(waves)} waves", code=2)
     results = [wave_result(w, survey, lenient) for w in waves]
+    return trend_or_exit(results, names)
+
+
+def trend_or_exit(results: list[dict[str, Any]], names: list[str] | None) -> dict[str, Any]:
+    """The trend document; waves that don't fit together (or a saved result missing
+    what the trend needs) exit 1 with the reason."""
+    from alignscan.trend import trend
+
     try:
         return trend(results, names)
     except ValueError as exc:
         fail(str(exc), code=1)
-        raise AssertionError from None
+    except (KeyError, TypeError, IndexError, AttributeError) as exc:
+        fail(f"a wave is not a complete alignscan result ({type(exc).__name__}: {exc})", code=1)
 
 
 def _arrow(direction: str) -> str:
@@ -61,7 +72,7 @@ def _arrow(direction: str) -> str:
 
 def print_trend(doc: dict[str, Any]) -> None:
     console = stdout()
-    a, b = doc["compare"]
+    a, b = (esc(g) for g in doc["compare"])
     table = Table(
         title=f"Gap ({a} - {b}) across waves",
         caption="first to last wave; bold = significant change (q < 0.05, BH over the table)",
@@ -71,7 +82,7 @@ def print_trend(doc: dict[str, Any]) -> None:
     )
     table.add_column("dimension", overflow="fold", min_width=8)
     for label in doc["labels"]:
-        table.add_column(label, justify="right", no_wrap=True)
+        table.add_column(esc(label), justify="right", no_wrap=True)
     for col in ("change", "95% CI", "q", "direction"):
         table.add_column(col, justify="right" if col != "direction" else "left", no_wrap=True)
     for d in doc["dimensions"]:
@@ -92,10 +103,11 @@ def print_trend(doc: dict[str, Any]) -> None:
                 "<0.001" if q is not None and q < 0.001 else f"{q:.3f}",
                 _arrow(overall["direction"]),
             ]
-        table.add_row(d["title"] if console.width >= 110 else d["id"], *gaps, *tail)
+        table.add_row(esc(d["title"] if console.width >= 110 else d["id"]), *gaps, *tail)
     console.print(table)
     for p in doc["partial"]:
-        console.print(f"[yellow]note:[/] {p['id']} is only in {', '.join(p['waves_present'])}")
+        waves = esc(", ".join(p["waves_present"]))
+        console.print(f"[yellow]note:[/] {esc(p['id'])} is only in {waves}")
 
 
 @app.command(
@@ -121,23 +133,22 @@ def trend(
     Items are matched by id, so waves may come from different survey versions (pass a
     saved result.json for a wave analysed with another definition).
     """
+    date = report_date_or_exit(date)  # first: numpy reads SOURCE_DATE_EPOCH on import
     from alignscan.report.tabular import result_to_json
     from alignscan.report.trend_html import render_trend_html
 
+    refuse_clashes([json_path, html_path], [*waves, survey])
     doc = compute_trend(waves, survey, labels, lenient)
     text = result_to_json(doc)
+    outputs: dict[Path, str | bytes] = {}
+    if json_path is not None:
+        outputs[json_path] = text
+    if html_path is not None:
+        outputs[html_path] = render_trend_html(doc, date=date)
+    write_outputs(outputs, [*waves, survey])
     if format is Format.json:
         typer.echo(text, nl=False)
-    else:
-        print_trend(doc)
-    for path, content in ((json_path, text), (html_path, None)):
-        if path is None:
-            continue
-        body = content if content is not None else render_trend_html(doc, date=date)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(body, encoding="utf-8")
-        except OSError as exc:
-            fail(f"can't write {path}: {exc.strerror}", code=1)
-        if format is not Format.json:
-            stdout().print(f"wrote {path}")
+        return
+    print_trend(doc)
+    for path in outputs:
+        stdout().print(f"wrote {esc(path)}")

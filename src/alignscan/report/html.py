@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jinja2 import Environment, PackageLoader
+from markupsafe import Markup
 
 from alignscan.report.drivers_html import drivers_view, rank_by_importance
 from alignscan.report.sections import section_context
@@ -41,7 +42,22 @@ def _environment() -> Environment:
     env.filters["pts"] = lambda v: "–" if v is None else f"{v * 100:+.0f} pts"
     env.filters["qfmt"] = _qfmt
     env.filters["thousands"] = lambda v: "–" if v is None else f"{v:,}"
+    env.filters["bdi"] = bdi
+    env.filters["iso"] = isolate
     return env
+
+
+def bdi(value: object) -> Markup:
+    """Data text in HTML, isolated from the text around it (`<bdi>`), so a right-to-left
+    name or a stray U+202E can't reorder the figures printed next to it. The value is
+    escaped by Markup.format; nothing untrusted is marked safe."""
+    return Markup("<bdi>{}</bdi>").format(value)
+
+
+def isolate(value: object) -> str:
+    """Data text isolated with FSI..PDI, for SVG text, titles and attributes where an
+    element can't go; the PDI also closes any embedding the text left open."""
+    return f"\u2068{value}\u2069"
 
 
 def _qfmt(q: float | None) -> str:
@@ -311,16 +327,16 @@ def headline(result: dict[str, Any]) -> dict[str, Any]:
         if fa is not None and fb is not None:
             joiner = "but only" if fa > fb else "against"
             sentence = (
-                f"{fa:.0%} of {plural(a)} {joiner} {fb:.0%} of {plural(b)} answer favorably "
-                f"on {d['title']}."
+                f"{fa:.0%} of {isolate(plural(a))} {joiner} {fb:.0%} of {isolate(plural(b))} "
+                f"answer favorably on {isolate(d['title'])}."
             )
         else:
-            sentence = f"The largest gap is on {d['title']}."
+            sentence = f"The largest gap is on {isolate(d['title'])}."
         return {"sentence": sentence, "dimension": d["title"], "significant": True}
     return {
         "sentence": (
-            f"No dimension shows a gap between {plural(a)} and {plural(b)} that is "
-            "statistically significant after correction for multiple comparisons."
+            f"No dimension shows a gap between {isolate(plural(a))} and {isolate(plural(b))} "
+            "that is statistically significant after correction for multiple comparisons."
         ),
         "dimension": None,
         "significant": False,
@@ -336,14 +352,15 @@ def trend_sentence(trend: dict[str, Any]) -> str | None:
             moves.append((abs(change["change"]), d["title"], change, d["changes"][-1]["from"]))
     if not moves:
         return (
-            f"No dimension gap changed significantly since {trend['labels'][0]}."
+            f"No dimension gap changed significantly since {isolate(trend['labels'][0])}."
             if trend["dimensions"]
             else None
         )
     _, title, change, since = max(moves, key=lambda m: m[0])
     verb = {"closing": "narrowed", "widening": "widened"}.get(change["direction"], "moved")
     return (
-        f"Since {since}, the gap on {title} has {verb} by {abs(change['change']):.2f} points "
+        f"Since {isolate(since)}, the gap on {isolate(title)} has {verb} "
+        f"by {abs(change['change']):.2f} points "
         f"(95% CI {change['ci'][0]:+.2f} to {change['ci'][1]:+.2f})."
     )
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any
 
@@ -11,6 +9,7 @@ from alignscan import drivers
 from alignscan.analysis import clean_json
 from alignscan.norms import benchmark_json_schema, norms_summary_json_schema
 from alignscan.participation import participation_json_schema
+from alignscan.textsafe import csv_text
 
 GROUP_METRICS = ("n", "mean", "sd", "favorable")
 GAP_METRICS = ("mean", "favorable", "p_value", "q_value", "cliffs_delta", "magnitude")
@@ -19,11 +18,6 @@ GAP_METRICS = ("mean", "favorable", "p_value", "q_value", "cliffs_delta", "magni
 def result_to_json(result: dict[str, Any]) -> str:
     """Stable JSON text: same result, same bytes. NaN is never written (null instead)."""
     return json.dumps(clean_json(result), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-
-
-def _csv_safe(text: str) -> str:
-    """Neutralise spreadsheet formulas in text cells (CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _rows(result: dict[str, Any]) -> list[list[Any]]:
@@ -74,26 +68,12 @@ def _rows(result: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
-def _fmt(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
-    return _csv_safe(str(value))
-
-
 def result_to_csv(result: dict[str, Any]) -> str:
     """One tidy long table: level, id, segment_column, segment_value, group, metric, value.
 
     Written with a UTF-8 byte order mark and CRLF line ends so Excel opens it cleanly."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["level", "id", "segment_column", "segment_value", "group", "metric", "value"])
-    for row in _rows(clean_json(result)):
-        writer.writerow([_fmt(v) for v in row])
-    return "\ufeff" + out.getvalue()
+    header = ["level", "id", "segment_column", "segment_value", "group", "metric", "value"]
+    return csv_text([header, *_rows(clean_json(result))], bom=True, crlf=True)
 
 
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
@@ -166,9 +146,12 @@ def result_json_schema() -> dict[str, Any]:
             "gap": gap,
             "benchmark": benchmark_json_schema(),
         },
-        "required": [
+        "required": [  # every key the report renderer reads
             "result_version",
+            "alignscan_version",
             "survey",
+            "source",
+            "scale",
             "compare",
             "min_group_size",
             "rows",
@@ -183,9 +166,9 @@ def result_json_schema() -> dict[str, Any]:
             "survey": {
                 "type": "object",
                 "properties": {"id": string, "version": string, "title": string},
-                "required": ["id", "version"],
+                "required": ["id", "version", "title"],
             },
-            "source": {"type": "object"},
+            "source": {"type": "object", "required": ["file"]},
             "scale": {
                 "type": "object",
                 "properties": {
@@ -193,6 +176,7 @@ def result_json_schema() -> dict[str, Any]:
                     "labels": {"type": "array", "items": string},
                     "favorable": {"type": "array", "items": {"type": "integer"}},
                 },
+                "required": ["points", "labels", "favorable"],
             },
             "compare": {"type": "array", "items": string, "minItems": 2, "maxItems": 2},
             "min_group_size": {"type": "integer", "minimum": 3},
@@ -246,7 +230,15 @@ def result_json_schema() -> dict[str, Any]:
                         "gap": {"$ref": "#/$defs/gap"},
                         "benchmark": {"$ref": "#/$defs/benchmark"},
                     },
-                    "required": ["id", "dimension", "groups", "gap"],
+                    "required": [
+                        "id",
+                        "dimension",
+                        "text",
+                        "reverse",
+                        "answered_share",
+                        "groups",
+                        "gap",
+                    ],
                 },
             },
             "dimensions": {

@@ -1,0 +1,165 @@
+"""The one place alignscan writes files: all-or-nothing sets of outputs.
+
+Every output is rendered in memory first. `write_all` then writes each to a temporary
+file in its own folder (flushed and fsynced), and only when every one is complete moves
+them into place with `os.replace`. A full disk, a permission error or a failing rename
+leaves the previous files as they were (those already replaced are rolled back from
+hard-link backups) and no temporary files behind. Outputs that are also inputs are
+refused before anything is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+TMP_PREFIX = ".alignscan-"
+
+
+class OutputClash(ValueError):
+    """An output path is one of the command's input files (after resolving symlinks), or
+    two different outputs name the same file."""
+
+    def __init__(self, output: Path, input_path: Path, role: str = "the input file"):
+        self.output, self.input = output, input_path
+        super().__init__(
+            f"the output {output} is {role} {input_path}; "
+            "choose another output path (nothing was written)"
+        )
+
+
+class WriteFailed(OSError):
+    """A set of outputs could not be written; none of them was changed."""
+
+    def __init__(self, path: Path, exc: OSError):
+        self.path = path
+        reason = exc.strerror or str(exc)
+        super().__init__(exc.errno, f"can't write {path}: {reason} (no file was changed)")
+
+
+def _key(path: Path) -> str:
+    return os.path.normcase(os.path.realpath(path))
+
+
+def check_outputs(outputs: Iterable[Path], inputs: Iterable[Path | None]) -> None:
+    """Raise OutputClash when an output resolves to the same file as an input."""
+    known = {_key(p): p for p in inputs if p is not None}
+    for out in outputs:
+        hit = known.get(_key(out))
+        if hit is None and out.exists():
+            hit = next((p for p in known.values() if _same_file(out, p)), None)
+        if hit is not None:
+            raise OutputClash(out, hit)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)  # also catches hard links
+    except OSError:
+        return False
+
+
+def _encode(content: str | bytes) -> bytes:
+    return content.encode("utf-8") if isinstance(content, str) else content
+
+
+def _write_temp(path: Path, data: bytes) -> Path:
+    """`data` in a new temporary file next to `path`, flushed to disk."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        _remove(Path(name))
+        raise
+    return Path(name)
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+def _backup(path: Path) -> Path | None:
+    """A hard link to the current `path` (None if it does not exist or can't be linked)."""
+    if not path.is_file():
+        return None
+    name = path.parent / f"{TMP_PREFIX}{secrets.token_hex(8)}.bak"
+    try:
+        os.link(path, name)
+    except OSError:
+        return None
+    return Path(name)
+
+
+def write_all(outputs: Mapping[Path, str | bytes], inputs: Iterable[Path | None] = ()) -> None:
+    """Write every output, or none: see the module docstring. str is written as UTF-8."""
+    data: dict[Path, bytes] = {}
+    seen: dict[str, Path] = {}
+    for p, c in outputs.items():  # the same file named twice is written once...
+        content, key = _encode(c), _key(Path(p))
+        if key not in seen:
+            seen[key] = Path(p)
+            data[Path(p)] = content
+        elif data[seen[key]] != content:  # ...unless it would get two contents
+            raise OutputClash(Path(p), seen[key], "another output")
+    check_outputs(data, inputs)
+    temps: dict[Path, Path] = {}
+    try:
+        for path, content in data.items():
+            temps[path] = _write_temp(path, content)
+    except OSError as exc:
+        for tmp in temps.values():
+            _remove(tmp)
+        raise WriteFailed(path, exc) from None
+    _commit(temps)
+
+
+def _commit(temps: dict[Path, Path]) -> None:
+    """Move the complete temporary files into place; on failure put the old files back."""
+    backups = {path: _backup(path) for path in temps}
+    done: list[Path] = []
+    try:
+        for path, tmp in temps.items():
+            os.replace(tmp, path)
+            done.append(path)
+    except OSError as exc:
+        for path in done:
+            old = backups.get(path)
+            if old is not None:
+                with contextlib.suppress(OSError):
+                    os.replace(old, path)
+            else:
+                _remove(path)
+        for tmp in temps.values():
+            _remove(tmp)
+        for old in backups.values():
+            if old is not None:
+                _remove(old)
+        raise WriteFailed(path, exc) from None
+    for old in backups.values():
+        if old is not None:
+            _remove(old)
+    for folder in {p.parent for p in temps}:
+        _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def write_one(path: Path, content: str | bytes, inputs: Iterable[Path | None] = ()) -> None:
+    """`write_all` for a single file."""
+    write_all({path: content}, inputs)
