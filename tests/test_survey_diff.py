@@ -359,3 +359,11 @@ def test_trend_command_prints_the_warning(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     json.loads(done.stdout)  # the warning goes to stderr, the JSON stays clean
     assert "warning:" in done.stderr and f"items {v1.items[1].id} changed" in done.stderr
+
+
+def test_a_scale_field_diff_does_not_know_yet_is_breaking() -> None:
+    from alignscan.survey_diff import scale_changes
+
+    base = {"points": 5, "labels": list("abcde"), "favorable": [4, 5]}
+    changes = scale_changes({**base, "start": 1}, {**base, "start": 0})
+    assert [(c.kind, c.breaking, c.path) for c in changes] == [("scale_start", True, "scale.start")]

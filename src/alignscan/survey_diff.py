@@ -184,6 +184,11 @@ def _one_item_changes(was: ItemView, it: ItemView) -> list[Change]:
 # ----------------------------------------------------------------------------- scale
 
 
+_SCALE_FIELDS = {"points", "labels", "favorable", "missing", "aliases"}
+_SURVEY_FIELDS = {"id", "title", "version", "description", "respondent_id", "segments", "privacy"}
+_SURVEY_FIELDS |= {"scale", "roles", "dimensions", "comments"}
+
+
 def scale_changes(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     """Points, labels and favorable codes (breaking), missing values and aliases (not)."""
     out: list[Change] = []
@@ -227,15 +232,13 @@ def scale_changes(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
         )
     for key in ("missing", "aliases"):
         if key in old and key in new and old[key] != new[key]:
-            out.append(
-                _change(
-                    None,
-                    (*base, key),
-                    "scale_answers",
-                    False,
-                    f"scale.{key} changed (how answers are read, not what they mean)",
-                )
-            )
+            message = f"scale.{key} changed (how answers are read, not what they mean)"
+            out.append(_change(None, (*base, key), "scale_answers", False, message))
+    # any other scale field (e.g. where the codes start) changes what a code means
+    for key in sorted((set(old) | set(new)) - _SCALE_FIELDS):
+        if old.get(key) != new.get(key):
+            message = f"scale.{key}: {old.get(key)!r} -> {new.get(key)!r}"
+            out.append(_change(None, (*base, key), f"scale_{key}", True, message))
     return out
 
 
@@ -257,6 +260,11 @@ def diff_surveys(old: Survey, new: Survey) -> list[Change]:
     out += item_changes(survey_items(old), survey_items(new), new_dims)
     out += _column_changes(old, new)
     out += _comment_changes(old, new)
+    out += [
+        _change(None, (key,), key, False, f"{key} changed")
+        for key in type(new).model_fields
+        if key not in _SURVEY_FIELDS and getattr(old, key) != getattr(new, key)
+    ]
     return out
 
 

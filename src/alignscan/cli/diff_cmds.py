@@ -74,9 +74,12 @@ def diff(
     scale, `compare` or a compared group's role values changed. Exit code 0 when nothing is
     breaking, 1 when something is (or either file is not a valid survey), 2 for a usage error.
     """
-    gone = [str(p) for p in (old, new) if not p.is_file()]
+    gone = [str(p) for p in (old, new) if not p.exists()]
     if gone:
         fail(f"no such file: {', '.join(gone)}", code=2)
+    folders = [str(p) for p in (old, new) if p.is_dir()]
+    if folders:
+        fail(f"{', '.join(folders)}: a folder; give two survey files", code=2)
     (a, problems_a), (b, problems_b) = _load(old), _load(new)
     if a is None or b is None:
         problems = problems_a + problems_b
