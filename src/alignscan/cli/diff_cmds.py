@@ -30,7 +30,8 @@ def _lines(path: Path) -> dict[Loc, tuple[int, int]]:
 
 
 def _print_changes(changes: list[Change], new: Path, fmt: Format) -> None:
-    locations = _lines(new) if fmt is not Format.json else {}
+    locations = _lines(new)
+    changes = sorted(changes, key=lambda c: _locate(locations, c.loc))  # in NEW's line order
     if fmt is Format.json:
         sys.stdout.write(json.dumps({"changes": [c.as_dict() for c in changes]}, indent=2) + "\n")
         return
@@ -61,7 +62,9 @@ def _print_changes(changes: list[Change], new: Path, fmt: Format) -> None:
 
 
 @app.command(
-    epilog="Example:  alignscan diff surveys/pulse-v1.yaml surveys/pulse-v2.yaml --format json",
+    epilog=(
+        "Example:  alignscan diff surveys/example-ai-pulse.yaml surveys/example-ai-pulse-v2.yaml"
+    ),
 )
 def diff(
     old: Path = typer.Argument(..., help="The earlier survey definition."),
