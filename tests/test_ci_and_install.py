@@ -254,6 +254,10 @@ def test_demo_command_writes_the_demo_into_a_folder(tmp_path: Path) -> None:
         assert (out / written.name).read_bytes() == written.read_bytes()
     result = json.loads((out / "result.json").read_text(encoding="utf-8"))
     assert result["rows"]["read"] == 2000 and result["source"]["file"] == "responses.csv"
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x", encoding="utf-8")
+    refused = runner.invoke(app, ["demo", "--out", str(a_file)])
+    assert refused.exit_code == 2 and a_file.read_text(encoding="utf-8") == "x"
 
 
 def test_python_dash_m_alignscan_is_the_cli(tmp_path: Path) -> None:

@@ -111,6 +111,11 @@ def demo(
     """
     from alignscan.demo import run_demo
 
-    code = run_demo(out)
+    if out.exists() and not out.is_dir():
+        fail(f"{out} is a file; --out needs a folder", code=2)
+    try:
+        code = run_demo(out)
+    except OSError as exc:
+        fail(f"can't write the demo into {out}: {exc.strerror}", code=1)
     if code:
         raise typer.Exit(code)
