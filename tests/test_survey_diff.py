@@ -358,7 +358,7 @@ def test_trend_command_prints_the_warning(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     json.loads(done.stdout)  # the warning goes to stderr, the JSON stays clean
-    assert "warning:" in done.stderr and f"items {v1.items[1].id} changed" in done.stderr
+    assert "warning:" in done.stderr and f"item {v1.items[1].id} changed" in done.stderr
 
 
 def test_a_scale_field_diff_does_not_know_yet_is_breaking() -> None:

@@ -490,7 +490,8 @@ def wave_warnings(results: list[dict[str, Any]], labels: Iterable[str]) -> list[
         details = []
         if items:
             item_notes = "; ".join(c.message for c in changes if c.item)
-            details.append(f"items {', '.join(items)} changed ({item_notes})")
+            noun = "items" if len(items) > 1 else "item"
+            details.append(f"{noun} {', '.join(items)} changed ({item_notes})")
         if scale:
             details.append(f"the answer scale changed ({'; '.join(scale)}): every gap is affected")
         warnings.append(
