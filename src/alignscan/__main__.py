@@ -1,3 +1,5 @@
+"""`python -m alignscan`: the same command line as `alignscan`."""
+
 from alignscan.cli import main
 
 main()

@@ -1,4 +1,5 @@
-"""`make demo`: generate a realistic two-wave demo survey and run the main job on it.
+"""`make demo` and `alignscan demo`: generate a realistic two-wave demo survey and
+run the main job on it.
 
 Writes reports/demo/responses-q1.csv (last quarter, 2,000 respondents, seeded) and
 responses.csv (this quarter: the ROI gap has narrowed), then runs exactly what a user
@@ -27,15 +28,17 @@ def write_demo_data(folder: Path = DEMO_DIR, n: int = RESPONDENTS) -> tuple[Path
     return wave1, wave2
 
 
-def main() -> None:
+def run_demo(folder: Path = DEMO_DIR) -> int:
+    """Write the demo waves into `folder` and analyse them there, as a user would.
+    Returns the exit code of `alignscan analyze`."""
     from alignscan.cli import app
 
-    wave1, wave2 = write_demo_data()
+    wave1, wave2 = write_demo_data(folder)
     print(
         f"Demo data (synthetic, {RESPONDENTS:,} respondents per wave): "
         f"{wave2} (this quarter) and {wave1} (last quarter)\n"
     )
-    args = ["analyze", str(wave2), "--baseline", str(wave1), "--out", str(DEMO_DIR)]
+    args = ["analyze", str(wave2), "--baseline", str(wave1), "--out", str(folder)]
     args += ["--date", "2026-04-15"]
     code = 0
     try:
@@ -44,14 +47,18 @@ def main() -> None:
         code = int(exc.code or 0)
     except Exception as exc:  # click.exceptions.Exit and friends
         code = int(getattr(exc, "exit_code", 1) or 0)
-    report = DEMO_DIR / "report.html"
+    report = folder / "report.html"
     if code == 0:
         print()
         if report.exists():
             print(f"The report is at: {report.resolve()}")
-        print(f"Result JSON and CSV: {(DEMO_DIR / 'result.json').resolve()}, result.csv")
+        print(f"Result JSON and CSV: {(folder / 'result.json').resolve()}, result.csv")
         print(f"Next: alignscan check {wave2}   |   alignscan trend {wave1} {wave2}")
-    sys.exit(code)
+    return code
+
+
+def main() -> None:
+    sys.exit(run_demo(DEMO_DIR))
 
 
 if __name__ == "__main__":

@@ -686,16 +686,45 @@ def survey_json_schema() -> dict[str, Any]:
     return schema
 
 
+SKIPPED_FOLDERS = frozenset({"node_modules", "__pycache__", "venv", "site-packages"})
+
+
+def _skipped_folder(folder: Path) -> bool:
+    """Folders a directory walk never enters: hidden ones (.git, .venv, .tox), virtualenvs
+    (a pyvenv.cfg or conda-meta inside), node_modules and __pycache__."""
+    return (
+        folder.name.startswith(".")
+        or folder.name in SKIPPED_FOLDERS
+        or (folder / "pyvenv.cfg").is_file()
+        or (folder / "conda-meta").is_dir()
+    )
+
+
+def _walk_yaml(root: Path) -> list[Path]:
+    """*.yaml / *.yml files under `root` (not hidden ones), outside skipped folders."""
+    import os
+
+    found: list[Path] = []
+    for here, dirs, names in os.walk(root):
+        dirs[:] = [d for d in dirs if not _skipped_folder(Path(here, d))]
+        found += [
+            Path(here, n)
+            for n in names
+            if n.endswith((".yaml", ".yml")) and not n.startswith(".") and Path(here, n).is_file()
+        ]
+    return sorted(found)
+
+
 def discover_survey_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[str]]:
-    """Expand files and directories (recursively, *.yaml / *.yml). Returns (files, missing)."""
+    """Expand files and directories (recursively, *.yaml / *.yml, skipping hidden folders,
+    virtualenvs and node_modules). Files named explicitly are always kept.
+    Returns (files, missing)."""
     files: list[Path] = []
     missing: list[str] = []
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            files.extend(
-                sorted(f for f in p.rglob("*") if f.suffix in (".yaml", ".yml") and f.is_file())
-            )
+            files.extend(_walk_yaml(p))
         elif p.exists():
             files.append(p)
         else:

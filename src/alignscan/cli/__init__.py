@@ -47,7 +47,7 @@ def _register() -> None:
     # Imported for their side effect of adding commands to `app`.
     from alignscan.cli import survey_cmds  # noqa: F401
 
-    for name in ("responses_cmds", "analysis_cmds", "trend_cmds"):
+    for name in ("responses_cmds", "analysis_cmds", "trend_cmds", "diff_cmds"):
         try:
             __import__(f"alignscan.cli.{name}")
         except ModuleNotFoundError as exc:

@@ -233,11 +233,16 @@ def analyze(
     result = add_extras(result, rs, headcount, norms, format)
     trend_doc = None
     if baseline is not None:
-        from alignscan.cli.trend_cmds import print_trend, trend_or_exit, wave_result
-
-        trend_doc = trend_or_exit(
-            [wave_result(baseline, survey, lenient), result], ["baseline", "this wave"]
+        from alignscan.cli.trend_cmds import (
+            print_trend,
+            trend_or_exit,
+            warn_incomparable_waves,
+            wave_result,
         )
+
+        waves = [wave_result(baseline, survey, lenient), result]
+        warn_incomparable_waves(waves, ["baseline", "this wave"])
+        trend_doc = trend_or_exit(waves, ["baseline", "this wave"])
     outputs = render_outputs(targets, result, date, trend_doc)
     outputs.update(errors_output(rs, errors))
     write_outputs(outputs, inputs)

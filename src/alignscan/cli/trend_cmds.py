@@ -40,6 +40,15 @@ def wave_result(path: Path, survey_path: Path | None, lenient: bool) -> dict[str
         fail(f"{path}: {exc}", code=1)
 
 
+def warn_incomparable_waves(results: list[dict[str, Any]], labels: list[str]) -> None:
+    """Warn (stderr) when waves come from survey versions with breaking changes between them."""
+    from alignscan.cli.output import _esc, stderr
+    from alignscan.survey_diff import wave_warnings
+
+    for message in wave_warnings(results, labels):
+        stderr().print(f"[yellow]warning:[/] {_esc(message)}", markup=True, highlight=False)
+
+
 def compute_trend(
     waves: list[Path], survey: Path | None, labels: str | None, lenient: bool
 ) -> dict[str, Any]:
@@ -50,6 +59,7 @@ def compute_trend(
     if names is not None and len(names) != len(waves):
         fail(f"--labels has {len(names)} labels for {len(waves)} waves", code=2)
     results = [wave_result(w, survey, lenient) for w in waves]
+    warn_incomparable_waves(results, names or [str(w) for w in waves])
     return trend_or_exit(results, names)
 
 
