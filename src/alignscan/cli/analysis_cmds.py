@@ -222,10 +222,9 @@ def analyze(
     json_text = result_to_json(result)
     trend_doc = None
     if baseline is not None:
-        from alignscan.cli.trend_cmds import print_trend, wave_result
-        from alignscan.trend import trend
+        from alignscan.cli.trend_cmds import print_trend, trend_or_exit, wave_result
 
-        trend_doc = trend(
+        trend_doc = trend_or_exit(
             [wave_result(baseline, survey, lenient), result], ["baseline", "this wave"]
         )
     if format is Format.json:

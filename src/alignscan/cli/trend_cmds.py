@@ -37,10 +37,24 @@ def wave_result(path: Path, survey_path: Path | None, lenient: bool) -> dict[str
         raise AssertionError from None
 
 
-def compute_trend(
-    waves: list[Path], survey: Path | None, labels: str | None, lenient: bool
-) -> dict[str, Any]:
+def trend_or_exit(results: list[dict[str, Any]], labels: list[str] | None, **options: Any):
+    """The trend document; waves that can't be compared (e.g. different scales) exit 1."""
     from alignscan.trend import trend
+
+    try:
+        return trend(results, labels, **options)
+    except ValueError as exc:
+        fail(str(exc), code=1)
+        raise AssertionError from None
+
+
+def compute_trend(
+    waves: list[Path],
+    survey: Path | None,
+    labels: str | None,
+    lenient: bool,
+    favorable_only: bool = False,
+) -> dict[str, Any]:
 
     if len(waves) < 2:
         fail("give at least two waves", code=2)
@@ -48,15 +62,12 @@ def compute_trend(
     if names is not None and len(names) != len(waves):
         fail(f"--labels has {len(names)} labels for {len(waves)} waves", code=2)
     results = [wave_result(w, survey, lenient) for w in waves]
-    try:
-        return trend(results, names)
-    except ValueError as exc:
-        fail(str(exc), code=1)
-        raise AssertionError from None
+    return trend_or_exit(results, names, favorable_only=favorable_only)
 
 
-def _arrow(direction: str) -> str:
-    return {"closing": "↓ closing", "widening": "↑ widening"}.get(direction, "= unchanged")
+def _arrow(direction: str | None) -> str:
+    words = {"closing": "↓ closing", "widening": "↑ widening", "reversed": "↕ reversed"}
+    return words.get(direction or "", "no significant change")
 
 
 def print_trend(doc: dict[str, Any]) -> None:
@@ -96,6 +107,10 @@ def print_trend(doc: dict[str, Any]) -> None:
     console.print(table)
     for p in doc["partial"]:
         console.print(f"[yellow]note:[/] {p['id']} is only in {', '.join(p['waves_present'])}")
+    for warning in doc.get("warnings", []):
+        console.print(f"[yellow]warning:[/] {warning}")
+    for note in doc.get("notes", []):
+        console.print(f"[yellow]note:[/] {note}")
 
 
 @app.command(
@@ -114,6 +129,11 @@ def trend(
     html_path: Path | None = typer.Option(None, "--html", help="Write a trend report here."),
     date: str | None = typer.Option(None, "--date", help="Report date to print."),
     lenient: bool = LENIENT_OPTION,
+    favorable_only: bool = typer.Option(
+        False,
+        "--favorable-only",
+        help="Compare waves on different answer scales by their favorable shares only.",
+    ),
     format: Format = typer.Option(Format.rich, "--format", "-f", help="rich or json."),
 ) -> None:
     """Is the gap closing? The gap in each wave and its change, with 95% CIs.
@@ -124,7 +144,7 @@ def trend(
     from alignscan.report.tabular import result_to_json
     from alignscan.report.trend_html import render_trend_html
 
-    doc = compute_trend(waves, survey, labels, lenient)
+    doc = compute_trend(waves, survey, labels, lenient, favorable_only)
     text = result_to_json(doc)
     if format is Format.json:
         typer.echo(text, nl=False)
