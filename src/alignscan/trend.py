@@ -72,11 +72,19 @@ def change_in_gap(
     }
 
 
-def direction(gap1: float, gap2: float) -> str:
-    """The word for a significant change: a change of sign is "reversed"."""
-    if gap1 * gap2 < 0:
+def direction(gap1: float, gap2: float, sign_changed: bool = False) -> str:
+    """The word for a significant change: "reversed" when the gap changed sign (each
+    wave's gap clearly away from zero), else "closing" (toward zero) or "widening"."""
+    if sign_changed:
         return "reversed"
     return "closing" if abs(gap2) < abs(gap1) else "widening"
+
+
+def _clear_sign(ci: list[float] | None) -> int:
+    """+1 / -1 when a 95% interval lies above / below zero, else 0."""
+    if not ci:
+        return 0
+    return 1 if ci[0] > 0 else -1 if ci[1] < 0 else 0
 
 
 def _favorable_counts(cell: dict[str, Any], favorable: list[int]) -> tuple[int, int] | None:
@@ -218,7 +226,7 @@ def _significance(tests: list[dict[str, Any]]) -> None:
     for t, q in zip(tests, benjamini_hochberg([t["p_value"] for t in tests]), strict=True):
         t["q_value"] = q
         if q < ALPHA:
-            t["direction"] = direction(t["from_gap"], t["to_gap"])
+            t["direction"] = direction(t["from_gap"], t["to_gap"], t["sign_changed"])
 
 
 def _wave_cell(unit: dict[str, Any] | None, a: str, b: str, means: bool) -> dict[str, Any]:
@@ -291,6 +299,8 @@ def _change(
     if w1.get("gap") is not None and w2.get("gap") is not None:
         if w1["se"] is not None and w2["se"] is not None:
             out["gap"] = change_in_gap(w1["gap"], w1["se"], w2["gap"], w2["se"], w1["df"], w2["df"])
+            signs = _clear_sign(w1.get("mean_ci")) * _clear_sign(w2.get("mean_ci"))
+            out["gap"]["sign_changed"] = signs < 0
     for g in ab:
         c1 = u1["groups"].get(g, {}) if u1 else {}
         c2 = u2["groups"].get(g, {}) if u2 else {}
@@ -339,6 +349,11 @@ def trend_json_schema() -> dict[str, Any]:
                     },
                     "from_gap": num,
                     "to_gap": num,
+                    "sign_changed": {
+                        "type": "boolean",
+                        "description": "Both waves' gaps are clearly (95%) away from zero, "
+                        "on opposite sides.",
+                    },
                 },
                 "required": ["change", "ci", "p_value", "q_value", "direction"],
             },
