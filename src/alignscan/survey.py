@@ -272,6 +272,14 @@ def _build(root: Any, constructor: Any) -> tuple[Any, dict[Loc, tuple[int, int]]
     locations: dict[Loc, tuple[int, int]] = {}
     budget = [MAX_NODES]
 
+    def construct(node: Any) -> Any:
+        """A scalar's value; a value its tag can't hold (`!!int abc`) is a Problem."""
+        try:
+            return constructor.construct_object(node, deep=True)
+        except Exception as exc:  # ruamel raises ConstructorError, ValueError, ...
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise _YamlProblem(*_mark(node), f"invalid value: {reason}") from None
+
     def build(node: Any, loc: Loc, stack: frozenset[int]) -> Any:
         budget[0] -= 1
         if budget[0] < 0:
@@ -286,7 +294,7 @@ def _build(root: Any, constructor: Any) -> tuple[Any, dict[Loc, tuple[int, int]]
         locations.setdefault(loc, _mark(node))
         inner = stack | {id(node)}
         if isinstance(node, ScalarNode):
-            return constructor.construct_object(node, deep=True)
+            return construct(node)
         if isinstance(node, SequenceNode):
             return [build(child, (*loc, i), inner) for i, child in enumerate(node.value)]
         if isinstance(node, MappingNode):
@@ -296,7 +304,12 @@ def _build(root: Any, constructor: Any) -> tuple[Any, dict[Loc, tuple[int, int]]
                     raise _YamlProblem(*_mark(key_node), "mapping keys must be plain text")
                 if key_node.tag == "tag:yaml.org,2002:merge" or key_node.value == "<<":
                     raise _YamlProblem(*_mark(key_node), "merge keys (<<) are not supported")
-                key = constructor.construct_object(key_node, deep=True)
+                key_tag = key_node.tag.value if hasattr(key_node.tag, "value") else key_node.tag
+                if key_tag not in _ALLOWED_TAGS:
+                    raise _YamlProblem(
+                        *_mark(key_node), f"YAML tag {key_tag!r} is not allowed in a survey file"
+                    )
+                key = construct(key_node)
                 if not isinstance(key, str | int | float | bool) and key is not None:
                     raise _YamlProblem(*_mark(key_node), "mapping keys must be plain text")
                 key = "" if key is None else key if isinstance(key, str) else str(key)
