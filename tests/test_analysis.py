@@ -66,8 +66,12 @@ def reference_clustered(block_a: np.ndarray, block_b: np.ndarray, favorable=(4, 
         variances.append(n / (n - 1) * ((f - p * m) ** 2).sum() / m.sum() ** 2)
     half = stats.norm.ppf(0.975) * math.sqrt(sum(variances))
     d = shares[0] - shares[1]
-    return {"favorable": d, "favorable_ci": [d - half, d + half], "shares": shares,
-            "se": [math.sqrt(v) for v in variances]}
+    return {
+        "favorable": d,
+        "favorable_ci": [d - half, d + half],
+        "shares": shares,
+        "se": [math.sqrt(v) for v in variances],
+    }
 
 
 def fcr_interval(xa: np.ndarray, xb: np.ndarray, level: float) -> list[float]:
@@ -140,7 +144,9 @@ def test_item_and_dimension_metrics_match_scipy_and_statsmodels(seed: int) -> No
         cells_a, cells_b = block[a & ~np.isnan(score)], block[b & ~np.isnan(score)]
         for code in range(1, 6):
             assert dim["groups"]["executive"]["counts"][str(code)] == int((cells_a == code).sum())
-            assert dim["groups"]["practitioner"]["counts"][str(code)] == int((cells_b == code).sum())
+            assert dim["groups"]["practitioner"]["counts"][str(code)] == int(
+                (cells_b == code).sum()
+            )
         ref = reference_mean_gap(sa, sb) | reference_clustered(cells_a, cells_b)
         close(dim["groups"]["executive"]["favorable"], ref["shares"][0])
         close(dim["groups"]["practitioner"]["favorable"], ref["shares"][1])
@@ -216,7 +222,10 @@ def test_segment_gaps_match_scipy_and_get_their_own_bh_family() -> None:
         if len(sm) >= 5:
             assert mgmt["n"] == len(sm)
             close(mgmt["mean"], sm.mean())
-            close(mgmt["favorable"], float(np.isin(block[in_value & (groups == "management")], (4, 5)).mean()))
+            close(
+                mgmt["favorable"],
+                float(np.isin(block[in_value & (groups == "management")], (4, 5)).mean()),
+            )
         p_values.append(ref["p_value"])
         scores.append((sa, sb))
     q = list(multipletests(p_values, method="fdr_bh")[1])

@@ -71,7 +71,10 @@ def test_dimension_figures_equal_the_result(demo) -> None:
         assert row["mean-b"] == f"{dim['groups'][b]['mean']:.2f}"
         assert row["gap"] == f"{dim['gap']['mean']:+.2f}"
         assert row["favorable-gap"] == f"{dim['gap']['favorable'] * 100:+.0f} pts"
+        lo, hi = dim["gap"]["mean_ci_adjusted"]
+        assert row["adjusted-ci"] == f"{lo:+.2f} to {hi:+.2f}"
     assert f"{result['rows']['used']:,} respondents" in html
+    assert "so it excludes zero exactly when the gap is significant" in html
 
 
 def test_headline_names_the_largest_significant_gap(demo) -> None:
@@ -83,6 +86,8 @@ def test_headline_names_the_largest_significant_gap(demo) -> None:
     fb = f"{top['groups'][b]['favorable']:.0%}"
     lead = re.search(r'<p class="lead">(.*?)</p>', html, re.S).group(1)
     assert fa in lead and fb in lead and top["title"] in lead
+    # a share of answers, never of people
+    assert f"{fa} of {a}s&#39; answers" in lead and "are favorable" in lead
 
 
 def test_report_is_self_contained_and_deterministic(demo) -> None:

@@ -3,7 +3,6 @@ boundaries, edge cases, and every answer scale (2 to 11 points, and 0-10)."""
 
 from __future__ import annotations
 
-import math
 from fractions import Fraction
 from pathlib import Path
 
@@ -128,15 +127,13 @@ def test_one_item_dimension_has_no_alpha_and_the_item_gap() -> None:
 
 def test_alpha_with_exactly_two_complete_respondents() -> None:
     survey = make_survey([[False, False, False]], groups=("executive", "practitioner"))
-    codes = np.asarray(
-        [[1, 2, 2], [4, 5, 3]] + [[3, 0, 0]] * 5 + [[0, 2, 0]] * 5, dtype=np.int8
-    )
+    codes = np.asarray([[1, 2, 2], [4, 5, 3]] + [[3, 0, 0]] * 5 + [[0, 2, 0]] * 5, dtype=np.int8)
     groups = ["executive"] * 6 + ["practitioner"] * 6
     dim = analyze(make_responses(survey, codes, groups))["dimensions"][0]
     complete = np.asarray([[1, 2, 2], [4, 5, 3]], dtype=float)
     k = 3
-    by_hand = k / (k - 1) * (
-        1 - complete.var(axis=0, ddof=1).sum() / complete.sum(axis=1).var(ddof=1)
+    by_hand = (
+        k / (k - 1) * (1 - complete.var(axis=0, ddof=1).sum() / complete.sum(axis=1).var(ddof=1))
     )
     assert dim["alpha_n"] == 2
     assert dim["alpha"] == pytest.approx(by_hand, abs=1e-12)
@@ -152,7 +149,9 @@ def test_p_is_capped_at_1_and_zero_spread_gives_0_or_1() -> None:
     result = analyze(make_responses(survey, codes, groups))
     equal, apart, same = (i["gap"] for i in result["items"])
     assert equal["p_value"] == 1.0
-    assert stats.ttest_ind(codes[:10, 0], codes[10:, 0], equal_var=False).pvalue == pytest.approx(1.0)
+    assert stats.ttest_ind(codes[:10, 0], codes[10:, 0], equal_var=False).pvalue == pytest.approx(
+        1.0
+    )
     assert apart["p_value"] == 0.0 and apart["mean_ci"] == [2.0, 2.0]
     assert apart["mean_ci_adjusted"] == [2.0, 2.0] and apart["q_value"] < 0.05
     assert same["p_value"] == 1.0 and same["mean_ci_adjusted"] == [0.0, 0.0]

@@ -261,7 +261,9 @@ def test_each_wave_uses_its_own_favorable_definition_and_a_change_is_a_warning()
     # wave 2 counted only 5 as favorable: its published shares follow that definition
     strict = _scaled(r2, favorable=[5])
     doc = trend([r1, strict], ["Q1", "Q2"])
-    assert any("favorable answers changed from [4, 5] in Q1 to [5] in Q2" in w for w in doc["warnings"])
+    assert any(
+        "favorable answers changed from [4, 5] in Q1 to [5] in Q2" in w for w in doc["warnings"]
+    )
     for k, row in enumerate(doc["items"]):
         _, _, a1, _ = reference_item(c1, g1, k, reverse=(k == 3))
         _, _, a2, _ = reference_item(c2, g2, k, reverse=(k == 3))
@@ -342,3 +344,50 @@ def test_shared_respondents_make_a_note_that_the_interval_is_conservative() -> N
     doc = trend([r1, r2], ["Q1", "Q2"], shared={(0, 1): 120})
     assert any("share 120 respondent ids" in n and "conservative" in n for n in doc["notes"])
     assert trend([r1, r2])["notes"] == []
+
+
+def test_trend_command_refuses_different_scales_and_notes_shared_ids(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    from alignscan.report.tabular import result_to_json
+
+    _, _, r1 = wave(1, 1)
+    _, _, r2 = wave(2, 0)
+    first, seven = tmp_path / "q1.json", tmp_path / "q2.json"
+    first.write_text(result_to_json(r1))
+    seven.write_text(result_to_json(_scaled(r2, points=7, favorable=[6, 7])))
+    cmd = [sys.executable, "-m", "alignscan", "trend", str(first), str(seven)]
+    env = {"COLUMNS": "200", "PATH": ""}
+    refused = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert refused.returncode == 1 and "different answer scales" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    done = subprocess.run(
+        [*cmd, "--favorable-only", "--format", "json"], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["compared_on"] == "favorable shares" and doc["warnings"]
+    # the same responses twice: every respondent id is in both waves
+    csv = tmp_path / "wave.csv"
+    lines = ["respondent_id,role,q1"] + [
+        f"R{i},{'Exec' if i < 8 else 'Eng'},{1 + i % 5}" for i in range(30)
+    ]
+    csv.write_text("\n".join(lines) + "\n")
+    survey = tmp_path / "s.yaml"
+    survey.write_text(
+        "id: s\ntitle: S\nversion: '1'\nrespondent_id: respondent_id\n"
+        "scale: {points: 5, labels: [a, b, c, d, e], favorable: [4, 5]}\n"
+        "roles: {column: role, groups: {executive: [Exec], practitioner: [Eng]}, "
+        "compare: [executive, practitioner]}\n"
+        "dimensions: [{id: d, title: D, items: [{id: q1, text: One}]}]\n"
+    )
+    paired = subprocess.run(
+        [sys.executable, "-m", "alignscan", "trend", str(csv), str(csv), "--survey", str(survey)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert paired.returncode == 0, paired.stderr
+    assert "share 30 respondent ids" in paired.stdout and "conservative" in paired.stdout

@@ -353,10 +353,9 @@ def _levels(
         start += k
         counts = count_cells(cells, n_cells + 1, keys, len(values))[:n_cells]
         scored_cells = np.where(keys > 0, cells, n_cells)  # unscored rows: the dropped cell
-        code_counts = sum(
-            count_cells(scored_cells, n_cells + 1, block[:, j], points + 1)[:n_cells]
-            for j in range(k)
-        )
+        code_counts = np.zeros((n_cells, points + 1), dtype=np.int64)
+        for j in range(k):
+            code_counts += count_cells(scored_cells, n_cells + 1, block[:, j], points + 1)[:n_cells]
         f = is_fav[block].sum(axis=1)
         m = (block > 0).sum(axis=1)
         pair_keys = np.where(keys > 0, f * (k + 1) + m, 0)

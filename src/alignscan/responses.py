@@ -139,6 +139,7 @@ class ResponseSet:
     error_counts: dict[str, int] = field(default_factory=dict)  # kind -> count (all errors)
     unknown_roles: dict[str, int] = field(default_factory=dict)  # distinct unknown role -> rows
     unlisted_errors: dict[str, int] = field(default_factory=dict)  # kind -> errors not listed
+    respondent_ids: Any = None  # pyarrow array: the used rows' ids (survey.respondent_id)
 
     @property
     def ok(self) -> bool:
@@ -965,9 +966,17 @@ def _result(
         errors=[],
         warnings=warnings,
         error_counts={},
+        respondent_ids=_used_ids(raw, survey, position, used),
     )
     assert rs.rows.read == rs.rows.used + rs.rows.excluded_total, rs.rows
     return rs
+
+
+def _used_ids(raw: _Raw, survey: Survey, position: dict[str, int], used: np.ndarray) -> Any:
+    """The respondent ids of the used rows (a pyarrow array, taken in C), or None."""
+    if not survey.respondent_id or survey.respondent_id not in position:
+        return None
+    return raw.columns[position[survey.respondent_id]].take(used)  # type: ignore[attr-defined]
 
 
 # ----------------------------------------------------------------------------- template

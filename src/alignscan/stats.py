@@ -22,7 +22,11 @@ from scipy.special import ndtri, stdtr, stdtrit
 Z95 = float(ndtri(0.975))
 ALPHA = 0.05
 # Romano et al.'s thresholds for |delta|, as exact decimals
-MAGNITUDES = ((Fraction("0.147"), "negligible"), (Fraction("0.33"), "small"), (Fraction("0.474"), "medium"))
+MAGNITUDES = (
+    (Fraction("0.147"), "negligible"),
+    (Fraction("0.33"), "small"),
+    (Fraction("0.474"), "medium"),
+)
 
 
 @dataclass(frozen=True)

@@ -304,7 +304,7 @@ def _build(root: Any, constructor: Any) -> tuple[Any, dict[Loc, tuple[int, int]]
                     raise _YamlProblem(*_mark(key_node), "mapping keys must be plain text")
                 if key_node.tag == "tag:yaml.org,2002:merge" or key_node.value == "<<":
                     raise _YamlProblem(*_mark(key_node), "merge keys (<<) are not supported")
-                key_tag = key_node.tag.value if hasattr(key_node.tag, "value") else key_node.tag
+                key_tag = getattr(key_node.tag, "value", key_node.tag)
                 if key_tag not in _ALLOWED_TAGS:
                     raise _YamlProblem(
                         *_mark(key_node), f"YAML tag {key_tag!r} is not allowed in a survey file"

@@ -23,18 +23,42 @@ from alignscan.cli.responses_cmds import LENIENT_OPTION, SURVEY_OPTION, exit_if_
 
 def wave_result(path: Path, survey_path: Path | None, lenient: bool) -> dict[str, Any]:
     """A wave's result document: analysed from a responses file, or a saved result.json."""
+    return read_wave(path, survey_path, lenient)[0]
+
+
+def read_wave(path: Path, survey_path: Path | None, lenient: bool) -> tuple[dict[str, Any], Any]:
+    """(result document, respondent ids or None): ids only from a responses file whose
+    survey names a respondent_id column (a saved result carries no ids)."""
     from alignscan.analysis import AnalysisError, analyze
 
     if path.suffix.lower() == ".json":
-        return load_result_or_exit(path)
+        return load_result_or_exit(path), None
     definition = load_survey_or_exit(survey_path)
     rs = read_responses_or_exit(path, definition, lenient=lenient)
     exit_if_invalid(rs)
     try:
-        return analyze(rs)
+        return analyze(rs), rs.respondent_ids
     except AnalysisError as exc:
         fail(f"{path}: {exc}", code=1)
         raise AssertionError from None
+
+
+def shared_ids(ids: list[Any]) -> dict[tuple[int, int], int]:
+    """Per pair of waves (consecutive, and first to last), how many non-blank respondent
+    ids both contain."""
+    import pyarrow.compute as pc
+
+    present = [i for i, v in enumerate(ids) if v is not None]
+    pairs = list(zip(present, present[1:], strict=False))
+    if len(present) > 2:
+        pairs.append((present[0], present[-1]))
+    out = {}
+    for i, j in pairs:
+        first = pc.utf8_trim_whitespace(ids[i].cast("string"))
+        second = pc.utf8_trim_whitespace(ids[j].cast("string"))
+        both = pc.and_(pc.is_in(first, value_set=second), pc.not_equal(first, ""))
+        out[(i, j)] = len(pc.unique(pc.filter(first, both)))
+    return out
 
 
 def trend_or_exit(results: list[dict[str, Any]], labels: list[str] | None, **options: Any):
@@ -61,13 +85,15 @@ def compute_trend(
     names = [s.strip() for s in labels.split(",")] if labels else None
     if names is not None and len(names) != len(waves):
         fail(f"--labels has {len(names)} labels for {len(waves)} waves", code=2)
-    results = [wave_result(w, survey, lenient) for w in waves]
-    return trend_or_exit(results, names, favorable_only=favorable_only)
+    read = [read_wave(w, survey, lenient) for w in waves]
+    results = [r for r, _ in read]
+    shared = shared_ids([ids for _, ids in read])
+    return trend_or_exit(results, names, favorable_only=favorable_only, shared=shared)
 
 
 def _arrow(direction: str | None) -> str:
     words = {"closing": "↓ closing", "widening": "↑ widening", "reversed": "↕ reversed"}
-    return words.get(direction or "", "no significant change")
+    return words.get(direction or "", "-")
 
 
 def print_trend(doc: dict[str, Any]) -> None:
@@ -75,7 +101,8 @@ def print_trend(doc: dict[str, Any]) -> None:
     a, b = doc["compare"]
     table = Table(
         title=f"Gap ({a} - {b}) across waves",
-        caption="first to last wave; bold = significant change (q < 0.05, BH over the table)",
+        caption="first to last wave; bold and a direction = significant change "
+        "(q < 0.05, BH over the table)",
         header_style="bold",
         box=box.SIMPLE_HEAD,
         pad_edge=False,

@@ -353,7 +353,8 @@ def trend_sentence(trend: dict[str, Any]) -> str | None:
             f"to {change['to_gap']:+.2f} points: a change of {change['change']:+.2f} {ci}."
         )
     verb = {"closing": "narrowed", "widening": "widened"}.get(change["direction"], "moved")
-    return f"Since {since}, the gap on {title} has {verb} by {abs(change['change']):.2f} points {ci}."
+    size = abs(change["change"])
+    return f"Since {since}, the gap on {title} has {verb} by {size:.2f} points {ci}."
 
 
 def recommendations(result: dict[str, Any], limit: int = 3) -> list[dict[str, Any]]:
