@@ -140,3 +140,22 @@ def test_swapping_the_compared_groups_negates_every_gap(case) -> None:
             assert abs(g["favorable_ci"][0] + h["favorable_ci"][1]) < 1e-9
         assert abs(g["cliffs_delta"] + h["cliffs_delta"]) < 1e-12
         assert g["p_value"] == h["p_value"] or abs(g["p_value"] - h["p_value"]) < 1e-12
+
+
+@SETTINGS
+@given(datasets())
+def test_adjusted_interval_excludes_zero_exactly_when_flagged(case) -> None:
+    """Benjamini-Yekutieli: in each family (items + dimensions; segment cells), the
+    adjusted interval excludes zero if and only if q < 0.05, and contains the 95% one."""
+    minimum, groups, dept, codes = case
+    survey = make_survey([[False, True], [False, False]], min_group_size=minimum)
+    assume(comparable(groups, minimum))
+    result = analyze(make_responses(survey, codes, groups, {"department": dept}))
+    for unit in result["items"] + result["dimensions"] + result["segments"]:
+        g = unit["gap"]
+        if g is None:
+            continue
+        lo, hi = g["mean_ci_adjusted"]
+        assert (lo > 0 or hi < 0) == (g["q_value"] < 0.05), g
+        assert lo <= g["mean_ci"][0] + 1e-12 and g["mean_ci"][1] <= hi + 1e-12
+        assert 0.0 <= g["p_value"] <= 1.0
