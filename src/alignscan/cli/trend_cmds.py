@@ -114,7 +114,13 @@ def print_trend(doc: dict[str, Any]) -> None:
         table.add_column(col, justify="right" if col != "direction" else "left", no_wrap=True)
     for d in doc["dimensions"]:
         gaps = [
-            "n/a" if not w["present"] else "hidden" if w["gap"] is None else f"{w['gap']:+.2f}"
+            "n/a"
+            if not w["present"]
+            else "-"
+            if doc.get("compared_on") == "favorable shares"
+            else "hidden"
+            if w["gap"] is None
+            else f"{w['gap']:+.2f}"
             for w in d["waves"]
         ]
         overall = d["changes"][-1]["gap"] if d["changes"] else None
