@@ -115,6 +115,12 @@ def test_item_and_dimension_metrics_match_scipy_and_statsmodels(seed: int) -> No
     for k, item in enumerate(result["items"]):
         xa, xb = x[a, k][~np.isnan(x[a, k])], x[b, k][~np.isnan(x[b, k])]
         ga, gb = item["groups"]["executive"], item["groups"]["practitioner"]
+        xm = x[groups == "management", k]
+        xm = xm[~np.isnan(xm)]
+        gm = item["groups"]["management"]
+        assert gm["n"] == len(xm)
+        close(gm["mean"], xm.mean())
+        close(gm["favorable"], (xm >= 4).mean())
         close(ga["n"], len(xa))
         close(ga["mean"], xa.mean())
         close(ga["sd"], xa.std(ddof=1))
@@ -151,6 +157,18 @@ def test_item_and_dimension_metrics_match_scipy_and_statsmodels(seed: int) -> No
         close(dim["groups"]["executive"]["favorable"], ref["shares"][0])
         close(dim["groups"]["practitioner"]["favorable"], ref["shares"][1])
         close(dim["groups"]["executive"]["favorable_se"], ref["se"][0])
+        # the group that is not compared: its published figures too
+        mg = (groups == "management") & ~np.isnan(score)
+        mgmt = dim["groups"]["management"]
+        assert mgmt["n"] == int(mg.sum())
+        close(mgmt["mean"], score[mg].mean())
+        close(mgmt["sd"], score[mg].std(ddof=1))
+        close(
+            mgmt["favorable"],
+            float(np.isin(block[mg], (4, 5)).sum() / (~np.isnan(block[mg])).sum()),
+        )
+        for code in range(1, 6):
+            assert mgmt["counts"][str(code)] == int((block[mg] == code).sum())
         for key in ("mean", "mean_ci", "p_value", "cliffs_delta", "favorable", "favorable_ci"):
             close(dim["gap"][key], ref[key])
         p_values.append(ref["p_value"])

@@ -343,21 +343,25 @@ def _levels(
         counts = count_cells(cells, n_cells + 1, scored[:, k], points + 1)[:n_cells]
         fav, answered = counts[:, favorable].sum(axis=1), counts[:, 1:].sum(axis=1)
         item_levels.append(_Level(counts, codes, fav, answered, counts, first))
-    is_fav = np.zeros(points + 1, dtype=np.int64)
+    is_fav = np.zeros(points + 1, dtype=np.int8)
     is_fav[favorable] = 1
     dim_levels = []
     start = 0
     for dim, (keys, values) in zip(survey.dimensions, dim_keys, strict=True):
         k = len(dim.items)
         block = scored[:, start : start + k]
+        members = item_levels[start : start + k]
         start += k
         counts = count_cells(cells, n_cells + 1, keys, len(values))[:n_cells]
-        scored_cells = np.where(keys > 0, cells, n_cells)  # unscored rows: the dropped cell
-        code_counts = np.zeros((n_cells, points + 1), dtype=np.int64)
+        # answers of respondents with a score: every answer, less those of the few without
+        unscored = np.flatnonzero(keys == 0)
+        code_counts = np.sum([m.codes for m in members], axis=0)
         for j in range(k):
-            code_counts += count_cells(scored_cells, n_cells + 1, block[:, j], points + 1)[:n_cells]
-        f = is_fav[block].sum(axis=1)
-        m = (block > 0).sum(axis=1)
+            code_counts -= count_cells(cells[unscored], n_cells + 1, block[unscored, j], points + 1)[
+                :n_cells
+            ]
+        f = np.add.reduce(is_fav[block], axis=1, dtype=np.int64)
+        m = np.add.reduce(block > 0, axis=1, dtype=np.int64)
         pair_keys = np.where(keys > 0, f * (k + 1) + m, 0)
         pairs = count_cells(cells, n_cells + 1, pair_keys, (k + 1) ** 2)[:n_cells]
         shifted = ValueTable.of([0, *(v + first - 1 for v in values[1:])])

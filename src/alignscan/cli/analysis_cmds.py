@@ -222,10 +222,13 @@ def analyze(
     json_text = result_to_json(result)
     trend_doc = None
     if baseline is not None:
-        from alignscan.cli.trend_cmds import print_trend, trend_or_exit, wave_result
+        from alignscan.cli.trend_cmds import print_trend, read_wave, shared_ids, trend_or_exit
 
+        before, before_ids = read_wave(baseline, survey, lenient)
         trend_doc = trend_or_exit(
-            [wave_result(baseline, survey, lenient), result], ["baseline", "this wave"]
+            [before, result],
+            ["baseline", "this wave"],
+            shared=shared_ids([before_ids, rs.respondent_ids]),
         )
     if format is Format.json:
         typer.echo(json_text, nl=False)
