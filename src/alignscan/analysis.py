@@ -356,8 +356,9 @@ def _levels(
         # answers of respondents with a score: every answer, less those of the few without
         unscored = np.flatnonzero(keys == 0)
         code_counts = np.sum([m.codes for m in members], axis=0)
+        left_out = cells[unscored]
         for j in range(k):
-            code_counts -= count_cells(cells[unscored], n_cells + 1, block[unscored, j], points + 1)[
+            code_counts -= count_cells(left_out, n_cells + 1, block[unscored, j], points + 1)[
                 :n_cells
             ]
         f = np.add.reduce(is_fav[block], axis=1, dtype=np.int64)
