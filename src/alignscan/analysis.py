@@ -355,7 +355,7 @@ def _levels(
         counts = count_cells(cells, n_cells + 1, keys, len(values))[:n_cells]
         # answers of respondents with a score: every answer, less those of the few without
         unscored = np.flatnonzero(keys == 0)
-        code_counts = np.sum([m.codes for m in members], axis=0)
+        code_counts = np.sum([m.counts for m in members], axis=0)  # item keys are positions
         left_out = cells[unscored]
         for j in range(k):
             code_counts -= count_cells(left_out, n_cells + 1, block[unscored, j], points + 1)[
