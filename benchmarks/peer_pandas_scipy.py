@@ -30,8 +30,9 @@ def wilson(x: int, n: int, z: float) -> tuple[float, float]:
 
 def gap(a: pd.Series, b: pd.Series, fav_a: tuple[int, int], fav_b: tuple[int, int]) -> dict:
     a, b = a.dropna().to_numpy(), b.dropna().to_numpy()
-    ci = stats.ttest_ind(a, b, equal_var=False).confidence_interval()
-    mw = stats.mannwhitneyu(a, b, method="asymptotic")
+    welch = stats.ttest_ind(a, b, equal_var=False)
+    ci = welch.confidence_interval()
+    mw = stats.mannwhitneyu(a, b, method="asymptotic")  # for Cliff's delta only
     z = stats.norm.ppf(0.975)
     pa, pb = fav_a[0] / fav_a[1], fav_b[0] / fav_b[1]
     la, ua = wilson(*fav_a, z)
@@ -44,9 +45,22 @@ def gap(a: pd.Series, b: pd.Series, fav_a: tuple[int, int], fav_b: tuple[int, in
             pa - pb - math.sqrt((pa - la) ** 2 + (ub - pb) ** 2),
             pa - pb + math.sqrt((ua - pa) ** 2 + (pb - lb) ** 2),
         ],
-        "p_value": mw.pvalue,
+        "p_value": welch.pvalue,
         "cliffs_delta": 2 * mw.statistic / (len(a) * len(b)) - 1,
     }
+
+
+def clustered(block_a: pd.DataFrame, block_b: pd.DataFrame, favorable: list[int]) -> dict:
+    """Dimension favorable gap: answers of scored respondents, respondent-clustered CI."""
+    z = stats.norm.ppf(0.975)
+    shares, var = [], 0.0
+    for block in (block_a, block_b):
+        f, m = block.isin(favorable).sum(axis=1), block.notna().sum(axis=1)
+        p, n = f.sum() / m.sum(), len(f)
+        shares.append(p)
+        var += n / (n - 1) * ((f - p * m) ** 2).sum() / m.sum() ** 2
+    d = shares[0] - shares[1]
+    return {"favorable": d, "favorable_ci": [d - z * math.sqrt(var), d + z * math.sqrt(var)]}
 
 
 def bh(p: list[float]) -> list[float]:
@@ -91,7 +105,9 @@ def main(path: str) -> None:
         k = len(cols)
         alpha = k / (k - 1) * (1 - complete.var().sum() / complete.sum(axis=1).var())
         s = dim_scores[dim.id]
-        out["dimensions"].append({"id": dim.id, "alpha": alpha, "gap": gap(s[a], s[b], fa, fb)})
+        g = gap(s[a], s[b], fa, fb)
+        g.update(clustered(block[a & s.notna()], block[b & s.notna()], favorable))
+        out["dimensions"].append({"id": dim.id, "alpha": alpha, "gap": g})
     q = bh([u["gap"]["p_value"] for u in out["items"] + out["dimensions"]])
     for u, qv in zip(out["items"] + out["dimensions"], q, strict=True):
         u["gap"]["q_value"] = qv
@@ -117,7 +133,8 @@ def main(path: str) -> None:
                         "column": column,
                         "value": value,
                         "dimension": dim.id,
-                        "gap": gap(s[pa], s[pb], fa, fb),
+                        "gap": gap(s[pa], s[pb], fa, fb)
+                        | clustered(block[pa & s.notna()], block[pb & s.notna()], favorable),
                     }
                 )
             del part

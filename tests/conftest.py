@@ -7,9 +7,15 @@ import textwrap
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import settings
 
 from alignscan.responses import ResponseSet, RowCounts, SourceInfo
 from alignscan.survey import Survey, load_survey_text
+
+# Property tests are derandomised: the same examples on every run and in CI, so a
+# failure is reproducible and a pass is not luck. (Loaded before any test module.)
+settings.register_profile("derandomized", derandomize=True, print_blob=True)
+settings.load_profile("derandomized")
 
 
 def make_survey(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
+from fractions import Fraction
 
 import jsonschema
 import numpy as np
@@ -31,21 +32,56 @@ def recoded(codes: np.ndarray, reverse: list[bool], points: int) -> np.ndarray:
 
 
 def reference_gap(xa: np.ndarray, xb: np.ndarray, fav_a: tuple[int, int], fav_b: tuple[int, int]):
-    """The metric contract, computed the obvious way."""
-    ci = stats.ttest_ind(xa, xb, equal_var=False).confidence_interval(0.95)
+    """The metric contract, computed the obvious way (items: Newcombe's interval)."""
     fav_ci = confint_proportions_2indep(
         fav_a[0], fav_a[1], fav_b[0], fav_b[1], method="newcomb", compare="diff"
     )
-    mw = stats.mannwhitneyu(xa, xb, method="asymptotic", use_continuity=True)
-    cliff = np.sign(xa[:, None] - xb[None, :]).mean()
+    out = reference_mean_gap(xa, xb)
+    out["favorable"] = fav_a[0] / fav_a[1] - fav_b[0] / fav_b[1]
+    out["favorable_ci"] = list(fav_ci)
+    return out
+
+
+def reference_mean_gap(xa: np.ndarray, xb: np.ndarray) -> dict:
+    test = stats.ttest_ind(xa, xb, equal_var=False)
+    ci = test.confidence_interval(0.95)
     return {
         "mean": xa.mean() - xb.mean(),
         "mean_ci": [ci.low, ci.high],
-        "favorable": fav_a[0] / fav_a[1] - fav_b[0] / fav_b[1],
-        "favorable_ci": list(fav_ci),
-        "p_value": mw.pvalue,
-        "cliffs_delta": cliff,
+        "p_value": test.pvalue,
+        "cliffs_delta": np.sign(xa[:, None] - xb[None, :]).mean(),
     }
+
+
+def reference_clustered(block_a: np.ndarray, block_b: np.ndarray, favorable=(4, 5)) -> dict:
+    """Favorable share of the answers of scored respondents (rows of `block`, NaN = not
+    answered) and the respondent-clustered ratio interval, one respondent at a time."""
+    shares, variances = [], []
+    for block in (block_a, block_b):
+        f = np.isin(block, favorable).sum(axis=1).astype(float)
+        m = (~np.isnan(block)).sum(axis=1).astype(float)
+        p = f.sum() / m.sum()
+        n = len(f)
+        shares.append(p)
+        variances.append(n / (n - 1) * ((f - p * m) ** 2).sum() / m.sum() ** 2)
+    half = stats.norm.ppf(0.975) * math.sqrt(sum(variances))
+    d = shares[0] - shares[1]
+    return {
+        "favorable": d,
+        "favorable_ci": [d - half, d + half],
+        "shares": shares,
+        "se": [math.sqrt(v) for v in variances],
+    }
+
+
+def fcr_interval(xa: np.ndarray, xb: np.ndarray, level: float) -> list[float]:
+    ci = stats.ttest_ind(xa, xb, equal_var=False).confidence_interval(level)
+    return [ci.low, ci.high]
+
+
+def bh_level(q_values, alpha=0.05) -> float:
+    flagged = sum(q < alpha for q in q_values)
+    return 1 - alpha * max(flagged, 1) / len(q_values)
 
 
 def close(actual, expected, tol=TOL) -> None:
@@ -75,9 +111,16 @@ def test_item_and_dimension_metrics_match_scipy_and_statsmodels(seed: int) -> No
     x = recoded(codes, reverse, 5)
     a, b = groups == "executive", groups == "practitioner"
     p_values = []
+    scores = []
     for k, item in enumerate(result["items"]):
         xa, xb = x[a, k][~np.isnan(x[a, k])], x[b, k][~np.isnan(x[b, k])]
         ga, gb = item["groups"]["executive"], item["groups"]["practitioner"]
+        xm = x[groups == "management", k]
+        xm = xm[~np.isnan(xm)]
+        gm = item["groups"]["management"]
+        assert gm["n"] == len(xm)
+        close(gm["mean"], xm.mean())
+        close(gm["favorable"], (xm >= 4).mean())
         close(ga["n"], len(xa))
         close(ga["mean"], xa.mean())
         close(ga["sd"], xa.std(ddof=1))
@@ -89,6 +132,7 @@ def test_item_and_dimension_metrics_match_scipy_and_statsmodels(seed: int) -> No
         for key, value in ref.items():
             close(item["gap"][key], value)
         p_values.append(ref["p_value"])
+        scores.append((xa, xb))
     start = 0
     for d, dim in enumerate(result["dimensions"]):
         k = len(dims[d])
@@ -102,14 +146,40 @@ def test_item_and_dimension_metrics_match_scipy_and_statsmodels(seed: int) -> No
         close(dim["groups"]["executive"]["n"], len(sa))
         close(dim["groups"]["executive"]["mean"], sa.mean())
         close(dim["groups"]["practitioner"]["sd"], sb.std(ddof=1))
-        cells_a, cells_b = block[a], block[b]
-        fav_a = (int((cells_a >= 4).sum()), int((~np.isnan(cells_a)).sum()))
-        fav_b = (int((cells_b >= 4).sum()), int((~np.isnan(cells_b)).sum()))
-        close(dim["groups"]["executive"]["favorable"], fav_a[0] / fav_a[1])
-        ref = reference_gap(sa, sb, fav_a, fav_b)
-        for key, value in ref.items():
-            close(dim["gap"][key], value)
+        # counts and favorable: the answers of the respondents who have a score
+        cells_a, cells_b = block[a & ~np.isnan(score)], block[b & ~np.isnan(score)]
+        for name, mask, cells in (("executive", a, cells_a), ("practitioner", b, cells_b)):
+            counts = dim["groups"][name]["counts"]
+            if counts is None:  # withheld: 1-4 people answered without a score (privacy)
+                unscored = int((mask & np.isnan(score) & (answered > 0)).sum())
+                assert 1 <= unscored < 5
+                continue
+            for code in range(1, 6):
+                assert counts[str(code)] == int((cells == code).sum())
+        ref = reference_mean_gap(sa, sb) | reference_clustered(cells_a, cells_b)
+        close(dim["groups"]["executive"]["favorable"], ref["shares"][0])
+        close(dim["groups"]["practitioner"]["favorable"], ref["shares"][1])
+        close(dim["groups"]["executive"]["favorable_se"], ref["se"][0])
+        # the group that is not compared: its published figures too
+        mg = (groups == "management") & ~np.isnan(score)
+        mgmt = dim["groups"]["management"]
+        assert mgmt["n"] == int(mg.sum())
+        close(mgmt["mean"], score[mg].mean())
+        close(mgmt["sd"], score[mg].std(ddof=1))
+        close(
+            mgmt["favorable"],
+            float(np.isin(block[mg], (4, 5)).sum() / (~np.isnan(block[mg])).sum()),
+        )
+        if mgmt["counts"] is None:  # withheld, as above
+            unscored = int(((groups == "management") & np.isnan(score) & (answered > 0)).sum())
+            assert 1 <= unscored < 5
+        else:
+            for code in range(1, 6):
+                assert mgmt["counts"][str(code)] == int((block[mg] == code).sum())
+        for key in ("mean", "mean_ci", "p_value", "cliffs_delta", "favorable", "favorable_ci"):
+            close(dim["gap"][key], ref[key])
         p_values.append(ref["p_value"])
+        scores.append((sa, sb))
         complete = block[~np.isnan(block).any(axis=1)]
         item_var = complete.var(axis=0, ddof=1).sum()
         total_var = complete.sum(axis=1).var(ddof=1)
@@ -120,15 +190,20 @@ def test_item_and_dimension_metrics_match_scipy_and_statsmodels(seed: int) -> No
         d["gap"]["q_value"] for d in result["dimensions"]
     ]
     close(reported, list(q))
-    for unit in result["items"] + result["dimensions"]:
-        delta = abs(unit["gap"]["cliffs_delta"])
+    level = bh_level(q)
+    for unit, (xa, xb) in zip(result["items"] + result["dimensions"], scores, strict=True):
+        close(unit["gap"]["mean_ci_adjusted"], fcr_interval(xa, xb, level))
+        lo, hi = unit["gap"]["mean_ci_adjusted"]
+        assert (lo > 0 or hi < 0) == (unit["gap"]["q_value"] < 0.05)
+        wins = int((xa[:, None] > xb[None, :]).sum()) - int((xa[:, None] < xb[None, :]).sum())
+        delta = Fraction(abs(wins), len(xa) * len(xb))
         expected = (
             "negligible"
-            if delta < 0.147
+            if delta < Fraction("0.147")
             else "small"
-            if delta < 0.33
+            if delta < Fraction("0.33")
             else "medium"
-            if delta < 0.474
+            if delta < Fraction("0.474")
             else "large"
         )
         assert unit["gap"]["magnitude"] == expected
@@ -138,12 +213,13 @@ def test_segment_gaps_match_scipy_and_get_their_own_bh_family() -> None:
     rng = np.random.default_rng(7)
     survey = make_survey([[False, False], [False, True]])
     n = 600
-    groups = rng.choice(["executive", "practitioner"], size=n)
+    groups = rng.choice(["executive", "management", "practitioner"], size=n, p=[0.3, 0.2, 0.5])
     dept = rng.choice(["Finance", "IT", "Sales"], size=n)
     codes = random_codes(rng, n, 4, missing=0.0)
     result = analyze(make_responses(survey, codes, groups, {"department": list(dept)}))
     x = recoded(codes, [False, False, False, True], 5)
     p_values = []
+    scores = []
     for seg in result["segments"]:
         d = int(seg["dimension"][1:])
         block = x[:, 2 * d : 2 * d + 2]
@@ -155,16 +231,33 @@ def test_segment_gaps_match_scipy_and_get_their_own_bh_family() -> None:
             block[in_value & (groups == "executive")],
             block[in_value & (groups == "practitioner")],
         )
-        ref = reference_gap(
-            sa, sb, (int((ba >= 4).sum()), ba.size), (int((bb >= 4).sum()), bb.size)
-        )
-        for key, value in ref.items():
-            close(seg["gap"][key], value)
+        ref = reference_mean_gap(sa, sb) | reference_clustered(ba, bb)
+        for key in ("mean", "mean_ci", "p_value", "cliffs_delta", "favorable", "favorable_ci"):
+            close(seg["gap"][key], ref[key])
+        for g, xs, cells in (("executive", sa, ba), ("practitioner", sb, bb)):
+            cell = seg["groups"][g]
+            assert cell["n"] == len(xs)
+            close(cell["mean"], xs.mean())
+            close(cell["sd"], xs.std(ddof=1))
+            for code in range(1, 6):
+                assert cell["counts"][str(code)] == int((cells == code).sum())
+        # the group that is not compared is published too
+        mgmt = seg["groups"]["management"]
+        sm = score[in_value & (groups == "management")]
+        if len(sm) >= 5:
+            assert mgmt["n"] == len(sm)
+            close(mgmt["mean"], sm.mean())
+            close(
+                mgmt["favorable"],
+                float(np.isin(block[in_value & (groups == "management")], (4, 5)).mean()),
+            )
         p_values.append(ref["p_value"])
-    close(
-        [s["gap"]["q_value"] for s in result["segments"]],
-        list(multipletests(p_values, method="fdr_bh")[1]),
-    )
+        scores.append((sa, sb))
+    q = list(multipletests(p_values, method="fdr_bh")[1])
+    close([s["gap"]["q_value"] for s in result["segments"]], q)
+    level = bh_level(q)
+    for seg, (sa, sb) in zip(result["segments"], scores, strict=True):
+        close(seg["gap"]["mean_ci_adjusted"], fcr_interval(sa, sb, level))
     assert {(s["value"], s["dimension"]) for s in result["segments"]} == {
         (v, d) for v in ("Finance", "IT", "Sales") for d in ("d0", "d1")
     }
@@ -312,7 +405,7 @@ def test_long_dimension_keeps_exact_scores_without_huge_keys() -> None:
     dim = result["dimensions"][0]
     close(dim["groups"]["executive"]["mean"], sa.mean())
     close(dim["groups"]["practitioner"]["sd"], sb.std(ddof=1))
-    close(dim["gap"]["p_value"], stats.mannwhitneyu(sa, sb, method="asymptotic").pvalue)
+    close(dim["gap"]["p_value"], stats.ttest_ind(sa, sb, equal_var=False).pvalue)
     close(dim["gap"]["cliffs_delta"], np.sign(sa[:, None] - sb[None, :]).mean())
 
 

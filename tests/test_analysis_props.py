@@ -7,7 +7,8 @@ import io
 import json
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -55,6 +56,18 @@ def datasets(draw):
     return (minimum, *_dataset(draw, minimum))
 
 
+def comparable(groups, minimum) -> bool:
+    """The analysis runs (instead of refusing) when both compared groups are large enough."""
+    return min(groups.count("executive"), groups.count("practitioner")) >= minimum
+
+
+def test_a_group_below_the_minimum_is_refused() -> None:
+    survey = make_survey([[False, True]], min_group_size=5)
+    groups = ["executive"] * 4 + ["practitioner"] * 10
+    with pytest.raises(AnalysisError):
+        analyze(make_responses(survey, np.full((14, 2), 3, dtype=np.int8), groups))
+
+
 def _walk_cells(result):
     for unit in result["items"] + result["dimensions"] + result["segments"]:
         yield from unit["groups"].values()
@@ -66,10 +79,8 @@ def _walk_cells(result):
 def test_no_output_shows_a_cell_below_the_minimum(case) -> None:
     minimum, groups, dept, codes = case
     survey = make_survey([[False, True], [False, False]], min_group_size=minimum)
-    try:
-        result = analyze(make_responses(survey, codes, groups, {"department": dept}))
-    except AnalysisError:
-        return
+    assume(comparable(groups, minimum))
+    result = analyze(make_responses(survey, codes, groups, {"department": dept}))
     document = json.loads(result_to_json(result))
     for cell in _walk_cells(document):
         if cell.get("suppressed"):
@@ -109,11 +120,9 @@ def test_swapping_the_compared_groups_negates_every_gap(case) -> None:
     swapped = survey.model_copy(
         update={"roles": survey.roles.model_copy(update={"compare": ["practitioner", "executive"]})}
     )
-    try:
-        ab = analyze(make_responses(survey, codes, groups, {"department": dept}))
-        ba = analyze(make_responses(swapped, codes, groups, {"department": dept}))
-    except AnalysisError:
-        return
+    assume(comparable(groups, minimum))
+    ab = analyze(make_responses(survey, codes, groups, {"department": dept}))
+    ba = analyze(make_responses(swapped, codes, groups, {"department": dept}))
     for u, v in zip(
         ab["items"] + ab["dimensions"] + ab["segments"],
         ba["items"] + ba["dimensions"] + ba["segments"],
@@ -131,3 +140,22 @@ def test_swapping_the_compared_groups_negates_every_gap(case) -> None:
             assert abs(g["favorable_ci"][0] + h["favorable_ci"][1]) < 1e-9
         assert abs(g["cliffs_delta"] + h["cliffs_delta"]) < 1e-12
         assert g["p_value"] == h["p_value"] or abs(g["p_value"] - h["p_value"]) < 1e-12
+
+
+@SETTINGS
+@given(datasets())
+def test_adjusted_interval_excludes_zero_exactly_when_flagged(case) -> None:
+    """Benjamini-Yekutieli: in each family (items + dimensions; segment cells), the
+    adjusted interval excludes zero if and only if q < 0.05, and contains the 95% one."""
+    minimum, groups, dept, codes = case
+    survey = make_survey([[False, True], [False, False]], min_group_size=minimum)
+    assume(comparable(groups, minimum))
+    result = analyze(make_responses(survey, codes, groups, {"department": dept}))
+    for unit in result["items"] + result["dimensions"] + result["segments"]:
+        g = unit["gap"]
+        if g is None:
+            continue
+        lo, hi = g["mean_ci_adjusted"]
+        assert (lo > 0 or hi < 0) == (g["q_value"] < 0.05), g
+        assert lo <= g["mean_ci"][0] + 1e-12 and g["mean_ci"][1] <= hi + 1e-12
+        assert 0.0 <= g["p_value"] <= 1.0

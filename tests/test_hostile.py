@@ -127,3 +127,18 @@ yamlish = st.lists(
 def test_yaml_like_garbage_gives_problems_not_exceptions(text: str) -> None:
     result = load_survey_text(text, "fuzz.yaml")
     assert result.ok or result.problems
+
+
+def test_yaml_tags_on_keys_and_bad_tagged_values_are_problems_with_a_position() -> None:
+    for text, line, column in (
+        ("id: x\n!!python/object:os.system key: 1\n", 2, 1),
+        ("!!python/object:os.system : 1\n", 1, 1),
+        ("!!int abc: 1\n", 1, 1),
+        ("id: x\nscale: !!int abc\n", 2, 8),
+        ("!!float x: 2\n", 1, 1),
+    ):
+        result = load_survey_text(text, "tagged.yaml")
+        assert not result.ok
+        problem = result.problems[0]
+        assert (problem.line, problem.column) == (line, column), (text, problem)
+        assert "internal error" not in problem.message and problem.message

@@ -14,13 +14,13 @@ import math
 
 import numpy as np
 import pytest
-from conftest import make_responses, make_survey, random_codes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from alignscan.analysis import analyze
 from alignscan.privacy import redact
+from conftest import make_responses, make_survey, random_codes
 
 # ----------------------------------------------------------------------------- attacker
 

@@ -45,6 +45,24 @@ def reference_item(codes, groups, k, reverse=False):
     return gap, se, a, b
 
 
+def welch_df(a, b):
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    return (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+
+
+def reference_change(a1, b1, a2, b2):
+    """Change of two independent Welch gaps: t interval and p with the
+    Welch-Satterthwaite df of the combined se."""
+    g1, g2 = a1.mean() - b1.mean(), a2.mean() - b2.mean()
+    s1 = math.sqrt(a1.var(ddof=1) / len(a1) + b1.var(ddof=1) / len(b1))
+    s2 = math.sqrt(a2.var(ddof=1) / len(a2) + b2.var(ddof=1) / len(b2))
+    se = math.hypot(s1, s2)
+    df = (s1**2 + s2**2) ** 2 / (s1**4 / welch_df(a1, b1) + s2**4 / welch_df(a2, b2))
+    t = stats.t.ppf(0.975, df)
+    change = g2 - g1
+    return change, [change - t * se, change + t * se], 2 * stats.t.sf(abs(change) / se, df)
+
+
 def test_change_and_ci_match_an_independent_computation() -> None:
     c1, g1, r1 = wave(1, 1)
     c2, g2, r2 = wave(2, 0)
@@ -54,13 +72,18 @@ def test_change_and_ci_match_an_independent_computation() -> None:
         gap1, se1, a1, b1 = reference_item(c1, g1, k, reverse=(k == 3))
         gap2, se2, a2, b2 = reference_item(c2, g2, k, reverse=(k == 3))
         change = row["changes"][0]["gap"]
-        se = math.sqrt(se1**2 + se2**2)
-        assert change["change"] == pytest.approx(gap2 - gap1, abs=1e-9)
-        assert change["ci"] == pytest.approx([gap2 - gap1 - Z * se, gap2 - gap1 + Z * se], abs=1e-9)
-        assert change["p_value"] == pytest.approx(
-            2 * stats.norm.sf(abs(gap2 - gap1) / se), abs=1e-12
-        )
-        assert change["direction"] == ("closing" if abs(gap2) < abs(gap1) else "widening")
+        ref_change, ref_ci, ref_p = reference_change(a1, b1, a2, b2)
+        assert change["change"] == pytest.approx(ref_change, abs=1e-9)
+        assert change["ci"] == pytest.approx(ref_ci, abs=1e-9)
+        assert change["p_value"] == pytest.approx(ref_p, abs=1e-12)
+        if change["q_value"] < 0.05:
+            expected = "closing" if abs(gap2) < abs(gap1) else "widening"
+            ci1 = stats.ttest_ind(a1, b1, equal_var=False).confidence_interval()
+            ci2 = stats.ttest_ind(a2, b2, equal_var=False).confidence_interval()
+            flipped = (ci1.low > 0 and ci2.high < 0) or (ci1.high < 0 and ci2.low > 0)
+            assert change["direction"] == ("reversed" if flipped else expected)
+        else:
+            assert change["direction"] is None
         fav = row["changes"][0]["favorable"]["executive"]
         x1, x2 = int((a1 >= 4).sum()), int((a2 >= 4).sum())
         assert fav["change"] == pytest.approx(x2 / len(a2) - x1 / len(a1), abs=1e-12)
@@ -83,7 +106,7 @@ def test_an_unchanged_gap_has_a_ci_covering_zero() -> None:
         assert change["change"] == 0
         assert change["ci"][0] < 0 < change["ci"][1]
         assert change["p_value"] == 1.0
-        assert change["direction"] == "unchanged"
+        assert change["direction"] is None  # no direction word without a significant change
 
 
 def test_three_waves_give_consecutive_and_first_to_last_changes() -> None:
@@ -198,3 +221,174 @@ def test_report_with_a_baseline_names_the_significant_change() -> None:
     standalone = render_trend_html(doc)
     assert standalone.count('aria-label="Gap on ') == len(doc["dimensions"])
     assert standalone.count("<circle") == 2 * len(doc["dimensions"])
+
+
+def _scaled(result, points=None, start=None, favorable=None):
+    """A copy of a wave's result as if analysed on another scale definition."""
+    other = json.loads(json.dumps(result))
+    if points is not None:
+        other["scale"]["points"] = points
+    if start is not None:
+        other["scale"]["start"] = start
+    if favorable is not None:
+        other["scale"]["favorable"] = favorable
+    return other
+
+
+def test_waves_on_different_scales_are_refused_unless_favorable_only() -> None:
+    from alignscan.trend import TrendError
+
+    c1, g1, r1 = wave(1, 1)
+    c2, g2, r2 = wave(2, 0)
+    seven = _scaled(r2, points=7, favorable=[4, 5])
+    with pytest.raises(TrendError, match="different answer scales"):
+        trend([r1, seven], ["Q1", "Q2"])
+    doc = trend([r1, seven], ["Q1", "Q2"], favorable_only=True)
+    assert doc["compared_on"] == "favorable shares"
+    assert any("different answer scales" in w for w in doc["warnings"])
+    for row in doc["items"] + doc["dimensions"]:
+        assert row["changes"][0]["gap"] is None
+    for k, row in enumerate(doc["items"]):
+        _, _, a1, _ = reference_item(c1, g1, k, reverse=(k == 3))
+        _, _, a2, _ = reference_item(c2, g2, k, reverse=(k == 3))
+        fav = row["changes"][0]["favorable"]["executive"]
+        expected = np.isin(a2, (4, 5)).mean() - np.isin(a1, (4, 5)).mean()
+        assert fav["change"] == pytest.approx(expected, abs=1e-12)
+
+
+def test_each_wave_uses_its_own_favorable_definition_and_a_change_is_a_warning() -> None:
+    c1, g1, r1 = wave(1, 1)
+    c2, g2, r2 = wave(2, 0)
+    # wave 2 counted only 5 as favorable: its published shares follow that definition
+    strict = _scaled(r2, favorable=[5])
+    doc = trend([r1, strict], ["Q1", "Q2"])
+    assert any(
+        "favorable answers changed from [4, 5] in Q1 to [5] in Q2" in w for w in doc["warnings"]
+    )
+    for k, row in enumerate(doc["items"]):
+        _, _, a1, _ = reference_item(c1, g1, k, reverse=(k == 3))
+        _, _, a2, _ = reference_item(c2, g2, k, reverse=(k == 3))
+        fav = row["changes"][0]["favorable"]["executive"]
+        expected = (a2 == 5).mean() - np.isin(a1, (4, 5)).mean()
+        assert fav["change"] == pytest.approx(expected, abs=1e-12)
+
+
+def test_dimension_favorable_change_uses_the_clustered_standard_errors() -> None:
+    c1, g1, r1 = wave(1, 1)
+    c2, g2, r2 = wave(2, 0)
+    doc = trend([r1, r2], ["Q1", "Q2"])
+    shares, variances = [], []
+    for codes, groups in ((c1, g1), (c2, g2)):
+        x = codes[:, 0:2].astype(float)  # dimension d0: q1, q2 (not reverse-keyed)
+        x[x == 0] = np.nan
+        rows = (groups == "executive") & ((~np.isnan(x)).sum(axis=1) >= 1)
+        f = np.isin(x[rows], (4, 5)).sum(axis=1)
+        m = (~np.isnan(x[rows])).sum(axis=1)
+        p = f.sum() / m.sum()
+        n = rows.sum()
+        shares.append(p)
+        variances.append(n / (n - 1) * ((f - p * m) ** 2).sum() / m.sum() ** 2)
+    fav = doc["dimensions"][0]["changes"][0]["favorable"]["executive"]
+    change = shares[1] - shares[0]
+    half = Z * math.sqrt(sum(variances))
+    assert fav["change"] == pytest.approx(change, abs=1e-12)
+    assert fav["ci"] == pytest.approx([change - half, change + half], abs=1e-9)
+
+
+def test_small_groups_use_t_with_welch_satterthwaite_df() -> None:
+    survey = make_survey([[False, False]], groups=("executive", "practitioner"), segments=())
+    groups = np.asarray(["executive"] * 5 + ["practitioner"] * 7)
+    waves, results = [], []
+    for seed in (3, 4):
+        codes = random_codes(np.random.default_rng(seed), 12, 2, missing=0.0)
+        waves.append(codes)
+        results.append(analyze(make_responses(survey, codes, groups)))
+    change = trend(results)["items"][0]["changes"][0]["gap"]
+    _, _, a1, b1 = reference_item(waves[0], groups, 0)
+    _, _, a2, b2 = reference_item(waves[1], groups, 0)
+    _, ref_ci, ref_p = reference_change(a1, b1, a2, b2)
+    assert change["ci"] == pytest.approx(ref_ci, abs=1e-9)
+    assert change["p_value"] == pytest.approx(ref_p, abs=1e-12)
+    assert change["ci"][1] - change["ci"][0] > 2 * Z * change["se"]  # wider than z's
+
+
+def test_zero_spread_in_both_waves_is_degenerate_not_a_crash() -> None:
+    survey = make_survey([[False, False]], groups=("executive", "practitioner"), segments=())
+    groups = np.asarray(["executive"] * 6 + ["practitioner"] * 6)
+    results = []
+    for exec_code in (4, 2):
+        codes = np.full((12, 2), 3, dtype=np.int8)
+        codes[:6] = exec_code
+        codes[:, 1] = 3
+        results.append(analyze(make_responses(survey, codes, groups)))
+    doc = trend(results)
+    moved, still = (row["changes"][0]["gap"] for row in doc["items"])
+    assert moved["change"] == -2.0 and moved["ci"] == [-2.0, -2.0] and moved["p_value"] == 0.0
+    assert moved["direction"] == "reversed"  # +1 to -1, both exactly away from zero
+    assert still["change"] == 0.0 and still["p_value"] == 1.0 and still["direction"] is None
+
+
+def test_a_change_of_sign_is_reversed_in_the_document_and_the_sentence() -> None:
+    from alignscan.report.html import trend_sentence
+
+    _, _, before = wave(1, 2, n=600)
+    _, _, after = wave(2, -2, n=600)
+    doc = trend([before, after], ["Q1", "Q2"])
+    d0 = doc["dimensions"][0]["changes"][0]["gap"]
+    assert d0["from_gap"] > 0 > d0["to_gap"] and d0["direction"] == "reversed"
+    assert "has reversed, from +" in trend_sentence(doc)
+
+
+def test_shared_respondents_make_a_note_that_the_interval_is_conservative() -> None:
+    _, _, r1 = wave(1, 1)
+    _, _, r2 = wave(2, 0)
+    doc = trend([r1, r2], ["Q1", "Q2"], shared={(0, 1): 120})
+    assert any("share 120 respondent ids" in n and "conservative" in n for n in doc["notes"])
+    assert trend([r1, r2])["notes"] == []
+
+
+def test_trend_command_refuses_different_scales_and_notes_shared_ids(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    from alignscan.report.tabular import result_to_json
+
+    _, _, r1 = wave(1, 1)
+    _, _, r2 = wave(2, 0)
+    first, seven = tmp_path / "q1.json", tmp_path / "q2.json"
+    first.write_text(result_to_json(r1))
+    seven.write_text(result_to_json(_scaled(r2, points=7, favorable=[6, 7])))
+    cmd = [sys.executable, "-m", "alignscan", "trend", str(first), str(seven)]
+    env = {"COLUMNS": "200", "PATH": ""}
+    refused = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert refused.returncode == 1 and "different answer scales" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    done = subprocess.run(
+        [*cmd, "--favorable-only", "--format", "json"], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["compared_on"] == "favorable shares" and doc["warnings"]
+    # the same responses twice: every respondent id is in both waves
+    csv = tmp_path / "wave.csv"
+    lines = ["respondent_id,role,q1"] + [
+        f"R{i},{'Exec' if i < 8 else 'Eng'},{1 + i % 5}" for i in range(30)
+    ]
+    csv.write_text("\n".join(lines) + "\n")
+    survey = tmp_path / "s.yaml"
+    survey.write_text(
+        "id: s\ntitle: S\nversion: '1'\nrespondent_id: respondent_id\n"
+        "scale: {points: 5, labels: [a, b, c, d, e], favorable: [4, 5]}\n"
+        "roles: {column: role, groups: {executive: [Exec], practitioner: [Eng]}, "
+        "compare: [executive, practitioner]}\n"
+        "dimensions: [{id: d, title: D, items: [{id: q1, text: One}]}]\n"
+    )
+    paired = subprocess.run(
+        [sys.executable, "-m", "alignscan", "trend", str(csv), str(csv), "--survey", str(survey)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert paired.returncode == 0, paired.stderr
+    assert "share 30 respondent ids" in paired.stdout and "conservative" in paired.stdout

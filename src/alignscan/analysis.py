@@ -5,7 +5,8 @@ The engine works on mergeable sufficient statistics: for every (cell, value) pai
 counts respondents, where a cell is a role group (optionally within one segment value)
 and a value is an integer key (a scale code for items; the rank of a distinct dimension
 score, whose exact value is kept as a fraction). Everything reported (n, mean, sd,
-favorable share, Mann-Whitney U, Cliff's delta) is a function of those counts, so chunks
+favorable share, Welch's test, Cliff's delta) is a function of those counts, and the
+dimensions' clustered favorable interval of counts per (favorable, answered) pair, so chunks
 of a file, or partitions on DuckDB or Spark (`GROUP BY cell, value`), can be counted
 separately and summed before the statistics are computed. Cronbach's alpha needs integer
 sums and sums of squares over complete rows, which are mergeable too. (With rank keys,
@@ -23,7 +24,6 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtr, ndtri, stdtrit
 
 from alignscan import __version__
 from alignscan.drivers import analyze_drivers
@@ -36,12 +36,40 @@ from alignscan.privacy import (
     redact,
 )
 from alignscan.responses import ResponseSet
+from alignscan.stats import (  # re-exported: the statistics used to live here
+    MAGNITUDES,
+    Z95,
+    ClusterSums,
+    Welch,
+    benjamini_hochberg,
+    cliffs_delta,
+    clustered_ci,
+    fcr_level,
+    magnitude,
+    newcombe_ci,
+    welch,
+    welch_ci,
+    wilson,
+)
 from alignscan.survey import Survey
 
-Z95 = float(ndtri(0.975))
-MAGNITUDES = ((0.147, "negligible"), (0.33, "small"), (0.474, "medium"))
+__all__ = [
+    "MAGNITUDES",
+    "Z95",
+    "ClusterSums",
+    "Welch",
+    "benjamini_hochberg",
+    "cliffs_delta",
+    "clustered_ci",
+    "fcr_level",
+    "magnitude",
+    "newcombe_ci",
+    "welch",
+    "welch_ci",
+    "wilson",
+]
 MAX_COMMENTS_PER_GROUP = 500
-RESULT_VERSION = 1
+RESULT_VERSION = 2
 
 
 class AnalysisError(Exception):
@@ -52,7 +80,9 @@ class AnalysisError(Exception):
 
 
 def recode_reverse(codes: np.ndarray, reverse: np.ndarray, points: int) -> np.ndarray:
-    """Reverse-keyed columns become points + 1 - x; 0 (not answered) stays 0."""
+    """Reverse-keyed columns become points + 1 - x; 0 (not answered) stays 0.
+
+    `codes` are scale positions (1..points), so this is (start + end) - x in codes."""
     out = codes.copy()
     cols = np.flatnonzero(reverse)
     if len(cols):
@@ -144,81 +174,13 @@ class Dist:
 
 
 def mann_whitney(a: Dist, b: Dist) -> tuple[float | None, float | None]:
-    """(two-sided p-value, Cliff's delta) from counts, as scipy's mannwhitneyu
-    (method="asymptotic", use_continuity=True)."""
-    size = max(len(a.counts), len(b.counts))
-    ca = np.zeros(size, dtype=np.int64)
-    cb = np.zeros(size, dtype=np.int64)
-    ca[: len(a.counts)] = a.counts
-    cb[: len(b.counts)] = b.counts
-    ca[0] = cb[0] = 0
-    n1, n2 = int(ca.sum()), int(cb.sum())
-    if n1 == 0 or n2 == 0:
-        return None, None
-    total = ca + cb
-    below = np.cumsum(total) - total  # values strictly below each key
-    ranks = below + (total + 1) / 2.0
-    r1 = float((ca * ranks).sum())
-    u1 = r1 - n1 * (n1 + 1) / 2.0
-    u2 = n1 * n2 - u1
-    delta = (2.0 * u1) / (n1 * n2) - 1.0
-    n = n1 + n2
-    tie_term = float((total.astype(np.float64) ** 3 - total).sum())
-    s = math.sqrt(n1 * n2 / 12.0 * ((n + 1) - tie_term / (n * (n - 1)))) if n > 1 else 0.0
-    if s == 0.0:
-        return 1.0, delta
-    mu = n1 * n2 / 2.0
-    z = (max(u1, u2) - mu - 0.5) / s
-    p = min(1.0, 2.0 * float(ndtr(-z)))
-    return p, delta
-
-
-def welch_ci(
-    mean_a: float, sd_a: float, n_a: int, mean_b: float, sd_b: float, n_b: int
-) -> list[float]:
-    """95% Welch confidence interval for mean_a - mean_b (degenerate when both sd are 0)."""
-    diff = mean_a - mean_b
-    va, vb = sd_a**2 / n_a, sd_b**2 / n_b
-    se = math.sqrt(va + vb)
-    if se == 0.0:
-        return [diff, diff]
-    df = (va + vb) ** 2 / (va**2 / (n_a - 1) + vb**2 / (n_b - 1))
-    half = float(stdtrit(df, 0.975)) * se
-    return [diff - half, diff + half]
-
-
-def wilson(successes: int, n: int) -> tuple[float, float]:
-    """Wilson score 95% interval for a proportion."""
-    p = successes / n
-    z2 = Z95 * Z95
-    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
-    half = Z95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    return centre - half, centre + half
-
-
-def newcombe_ci(x_a: int, n_a: int, x_b: int, n_b: int) -> list[float]:
-    """Newcombe's hybrid score 95% interval for p_a - p_b (his method 10)."""
-    pa, pb = x_a / n_a, x_b / n_b
-    la, ua = wilson(x_a, n_a)
-    lb, ub = wilson(x_b, n_b)
-    d = pa - pb
-    return [
-        d - math.sqrt((pa - la) ** 2 + (ub - pb) ** 2),
-        d + math.sqrt((ua - pa) ** 2 + (pb - lb) ** 2),
-    ]
-
-
-def benjamini_hochberg(p_values: list[float]) -> list[float]:
-    """Benjamini-Hochberg adjusted p-values (q-values), in the input order."""
-    m = len(p_values)
-    if m == 0:
-        return []
-    order = np.argsort(p_values, kind="mergesort")
-    ranked = np.asarray(p_values, dtype=float)[order] * m / np.arange(1, m + 1)
-    q_sorted = np.minimum.accumulate(ranked[::-1])[::-1]
-    q = np.empty(m)
-    q[order] = np.minimum(q_sorted, 1.0)
-    return [float(v) for v in q]
+    """(two-sided Welch p-value, Cliff's delta) of A vs B. Kept for callers of the v1
+    name; the p-value is Welch's t-test since statistics contract v2."""
+    ma, mb, sa, sb = a.mean(), b.mean(), a.sd(), b.sd()
+    delta, _ = cliffs_delta(a.counts, b.counts)
+    if ma is None or mb is None or sa is None or sb is None:
+        return None, delta
+    return welch(ma, sa, a.n, mb, sb, b.n).p_value(), delta
 
 
 def _moments(values: np.ndarray, flag: Any) -> tuple[int, int]:
@@ -252,16 +214,6 @@ def cronbach_alpha(block: np.ndarray) -> tuple[float | None, int]:
     return float(k / (k - 1) * (1 - item_var / total_var)), n
 
 
-def magnitude(delta: float | None) -> str | None:
-    if delta is None:
-        return None
-    size = abs(delta)
-    for limit, word in MAGNITUDES:
-        if size < limit:
-            return word
-    return "large"
-
-
 # ----------------------------------------------------------------------------- cells
 
 
@@ -286,8 +238,14 @@ def group_cell(
     favorable: tuple[int, int] | None,
     minimum: int,
     with_counts: np.ndarray | None,
+    *,
+    first_code: int = 1,
+    cluster: ClusterSums | None = None,
 ) -> dict[str, Any]:
-    """The published statistics of one group cell, or {"suppressed": true}."""
+    """The published statistics of one group cell, or {"suppressed": true}.
+
+    `with_counts` is indexed by scale position (1 = the first code, `first_code`);
+    `cluster` (dimensions) adds the respondent-clustered standard error of `favorable`."""
     dist = Dist(counts, values)
     n = dist.n
     if n < minimum:
@@ -296,8 +254,13 @@ def group_cell(
     if favorable is not None:
         fav, answered = favorable
         cell["favorable"] = fav / answered if answered else None
+    if cluster is not None:
+        var = cluster.variance()
+        cell["favorable_se"] = math.sqrt(var) if var is not None else None
     if with_counts is not None:
-        cell["counts"] = {str(code): int(c) for code, c in enumerate(with_counts) if code > 0}
+        cell["counts"] = {
+            str(pos + first_code - 1): int(c) for pos, c in enumerate(with_counts) if pos > 0
+        }
     return cell
 
 
@@ -307,25 +270,37 @@ def gap(
     values: ValueTable,
     fav_a: tuple[int, int],
     fav_b: tuple[int, int],
+    cluster: tuple[ClusterSums, ClusterSums] | None = None,
 ) -> dict[str, Any]:
-    """Gap statistics A - B from two count vectors (neither suppressed)."""
+    """Gap statistics A - B from two count vectors (neither suppressed).
+
+    p from Welch's t-test (the same estimate and se as `mean_ci`); `mean_ci_adjusted`
+    is filled in per family by `_apply_q`. The favorable interval is Newcombe's (items)
+    or, given `cluster` sums (dimensions, segments), the respondent-clustered one."""
     da, db = Dist(a, values), Dist(b, values)
     ma, mb, sa, sb = da.mean(), db.mean(), da.sd(), db.sd()
     assert ma is not None and mb is not None and sa is not None and sb is not None
-    p, delta = mann_whitney(da, db)
+    w = welch(ma, sa, da.n, mb, sb, db.n)
+    delta, size = cliffs_delta(a, b)
     out: dict[str, Any] = {
-        "mean": ma - mb,
-        "mean_ci": welch_ci(ma, sa, da.n, mb, sb, db.n),
+        "mean": w.diff,
+        "mean_ci": w.ci(),
+        "mean_ci_adjusted": None,
+        "se": w.se,
+        "df": w.df,
         "favorable": None,
         "favorable_ci": None,
-        "p_value": p,
+        "p_value": w.p_value(),
         "q_value": None,
         "cliffs_delta": delta,
-        "magnitude": magnitude(delta),
+        "magnitude": size,
     }
     if fav_a[1] and fav_b[1]:
         out["favorable"] = fav_a[0] / fav_a[1] - fav_b[0] / fav_b[1]
-        out["favorable_ci"] = newcombe_ci(fav_a[0], fav_a[1], fav_b[0], fav_b[1])
+        if cluster is None:
+            out["favorable_ci"] = newcombe_ci(fav_a[0], fav_a[1], fav_b[0], fav_b[1])
+        else:
+            out["favorable_ci"] = clustered_ci(*cluster)
     return out
 
 
@@ -340,7 +315,20 @@ class _Level:
     values: ValueTable  # the score of each key
     fav: np.ndarray  # (cells,) favorable answers
     answered: np.ndarray  # (cells,) answered (for the favorable share)
-    codes: np.ndarray | None  # (cells, points+1) code counts for display
+    codes: np.ndarray | None  # (cells, points+1) answer counts per scale position
+    first_code: int = 1  # the code of scale position 1 (scale.start)
+    pairs: np.ndarray | None = None  # dimensions: (cells, keys f*(k+1)+m) respondent counts
+    k: int = 1  # items in the dimension
+
+    def cluster(self, cell: int) -> ClusterSums | None:
+        """The clustered-ratio sums of one cell (dimensions only)."""
+        if self.pairs is None:
+            return None
+        return ClusterSums.from_pair_counts(self.pairs[cell], self.k)
+
+    def extras(self, cell: int) -> dict[str, Any]:
+        """Keyword arguments of `group_cell` beyond the counts."""
+        return {"first_code": self.first_code, "cluster": self.cluster(cell)}
 
 
 def _levels(
@@ -350,30 +338,46 @@ def _levels(
     n_cells: int,
     dim_keys: list[tuple[np.ndarray, list[Fraction]]],
 ) -> tuple[list[_Level], list[_Level]]:
-    """Counts per cell for every item and dimension (one pass over each column)."""
-    points = survey.scale.points
-    favorable = survey.scale.favorable
+    """Counts per cell for every item and dimension (one pass over each column).
+
+    `scored` holds scale positions (1..points); a dimension's answer counts, favorable
+    share and clustered sums cover only respondents with a dimension score, the same
+    people as its n."""
+    points, first = survey.scale.points, survey.scale.start
+    favorable = [code - first + 1 for code in survey.scale.favorable]
     item_levels = []
-    codes = ValueTable.of(range(points + 1))
+    codes = ValueTable.of([0, *range(first, first + points)])
     cells = _valid_cells(cells, n_cells)
     for k in range(scored.shape[1]):
         counts = count_cells(cells, n_cells + 1, scored[:, k], points + 1)[:n_cells]
-        item_levels.append(
-            _Level(
-                counts, codes, counts[:, favorable].sum(axis=1), counts[:, 1:].sum(axis=1), counts
-            )
-        )
+        fav, answered = counts[:, favorable].sum(axis=1), counts[:, 1:].sum(axis=1)
+        item_levels.append(_Level(counts, codes, fav, answered, counts, first))
+    is_fav = np.zeros(points + 1, dtype=np.int8)
+    is_fav[favorable] = 1
     dim_levels = []
     start = 0
     for dim, (keys, values) in zip(survey.dimensions, dim_keys, strict=True):
         k = len(dim.items)
-        counts = count_cells(cells, n_cells + 1, keys, len(values))[:n_cells]
+        block = scored[:, start : start + k]
         members = item_levels[start : start + k]
-        code_counts = np.sum([m.counts for m in members], axis=0)  # an item's keys are codes
-        fav = np.sum([m.fav for m in members], axis=0)
-        answered = np.sum([m.answered for m in members], axis=0)
-        dim_levels.append(_Level(counts, ValueTable.of(values), fav, answered, code_counts))
         start += k
+        counts = count_cells(cells, n_cells + 1, keys, len(values))[:n_cells]
+        # answers of respondents with a score: every answer, less those of the few without
+        unscored = np.flatnonzero(keys == 0)
+        code_counts = np.sum([m.counts for m in members], axis=0)  # item keys are positions
+        left_out = cells[unscored]
+        for j in range(k):
+            code_counts -= count_cells(left_out, n_cells + 1, block[unscored, j], points + 1)[
+                :n_cells
+            ]
+        f = np.add.reduce(is_fav[block], axis=1, dtype=np.int64)
+        m = np.add.reduce(block > 0, axis=1, dtype=np.int64)
+        pair_keys = np.where(keys > 0, f * (k + 1) + m, 0)
+        pairs = count_cells(cells, n_cells + 1, pair_keys, (k + 1) ** 2)[:n_cells]
+        shifted = ValueTable.of([0, *(v + first - 1 for v in values[1:])])
+        fav, answered = code_counts[:, favorable].sum(axis=1), code_counts[:, 1:].sum(axis=1)
+        level = _Level(counts, shifted, fav, answered, code_counts, first, pairs, k)
+        dim_levels.append(level)
     return item_levels, dim_levels
 
 
@@ -387,7 +391,7 @@ def _group_cells(
 ) -> dict[str, Any]:
     """Each cell's statistics; `hidden` cells are suppressed, and `no_counts` (group
     indices) keep their statistics but not the pooled answer counts (see privacy)."""
-    out = {}
+    out: dict[str, Any] = {}
     for g, (cell, name) in enumerate(zip(cell_ids, names, strict=True)):
         if cell in hidden:
             out[name] = {"suppressed": True}
@@ -399,6 +403,7 @@ def _group_cells(
             (int(level.fav[cell]), int(level.answered[cell])),
             minimum,
             level.codes[cell] if level.codes is not None and not withheld else None,
+            **level.extras(cell),
         )
         if withheld and "n" in out[name]:
             out[name]["counts"] = None
@@ -408,12 +413,14 @@ def _group_cells(
 def _gap_of(level: _Level, cell_a: int, cell_b: int, groups: dict[str, Any], a: str, b: str):
     if groups[a].get("suppressed") or groups[b].get("suppressed"):
         return None
+    ca, cb = level.cluster(cell_a), level.cluster(cell_b)
     return gap(
         level.counts[cell_a],
         level.counts[cell_b],
         level.values,
         (int(level.fav[cell_a]), int(level.answered[cell_a])),
         (int(level.fav[cell_b]), int(level.answered[cell_b])),
+        (ca, cb) if ca is not None and cb is not None else None,
     )
 
 
@@ -576,6 +583,7 @@ def _document(
         },
         "scale": {
             "points": survey.scale.points,
+            "start": survey.scale.start,
             "labels": list(survey.scale.labels),
             "favorable": list(survey.scale.favorable),
         },
@@ -629,10 +637,11 @@ def _dimension_head(dim: Any, d: int, prep: _Prepared) -> dict[str, Any]:
     shown groups only (a hidden group's completeness would otherwise be derivable)."""
     sl = _dim_slices(prep.survey)[d]
     shown = ~np.isin(prep.group_idx, list(prep.plan.hidden_groups))
-    alpha, alpha_n = cronbach_alpha(prep.scored[shown, sl])
-    if alpha_n < prep.survey.privacy.min_group_size:  # too few complete answers to publish
+    alpha, n_complete = cronbach_alpha(prep.scored[shown, sl])
+    alpha_n: int | None = n_complete
+    if n_complete < prep.survey.privacy.min_group_size:  # too few complete answers to publish
         alpha = None
-        alpha_n = 0 if alpha_n == 0 else None
+        alpha_n = 0 if n_complete == 0 else None
     return {
         "id": dim.id,
         "title": dim.title,
@@ -686,9 +695,15 @@ def _withheld_counts(prep: _Prepared, items_out: list[dict[str, Any]]) -> list[f
 
 
 def _apply_q(tests: list[dict[str, Any]]) -> None:
+    """One family: Benjamini-Hochberg q-values, then the false-coverage-rate adjusted
+    interval of every gap (it excludes zero exactly when q < 0.05)."""
     with_p = [t for t in tests if t["p_value"] is not None]
-    for t, q in zip(with_p, benjamini_hochberg([t["p_value"] for t in with_p]), strict=True):
+    q_values = benjamini_hochberg([t["p_value"] for t in with_p])
+    for t, q in zip(with_p, q_values, strict=True):
         t["q_value"] = q
+    level = fcr_level(q_values)
+    for t in with_p:
+        t["mean_ci_adjusted"] = Welch(t["mean"], t["se"], t["df"]).ci(level)
 
 
 def _segments(prep: _Prepared, no_counts: list[frozenset[int]]) -> list[dict[str, Any]]:

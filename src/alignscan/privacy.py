@@ -23,7 +23,7 @@ dataset where no cell is small hides nothing.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 

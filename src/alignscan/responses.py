@@ -119,8 +119,9 @@ class Labels:
 class ResponseSet:
     """Validated, coded responses: one row per used respondent.
 
-    codes: int8 array (rows x items, survey item order), 1..points, 0 = not answered.
-           Raw codes: reverse-keyed items are NOT recoded here (analysis does that).
+    codes: int8 array (rows x items, survey item order) of scale positions 1..points
+           (position = code - scale.start + 1; equal to the code when start is 1),
+           0 = not answered. Reverse-keyed items are NOT recoded here (analysis does that).
     group: role group name per row (categories = survey.roles.groups order).
     segments: segment column -> value per row; blank values are "(blank)".
     comments: comment id -> text per row ("" when blank).
@@ -140,6 +141,7 @@ class ResponseSet:
     error_counts: dict[str, int] = field(default_factory=dict)  # kind -> count (all errors)
     unknown_roles: dict[str, int] = field(default_factory=dict)  # distinct unknown role -> rows
     unlisted_errors: dict[str, int] = field(default_factory=dict)  # kind -> errors not listed
+    respondent_ids: Any = None  # pyarrow array: the used rows' ids (survey.respondent_id)
 
     @property
     def ok(self) -> bool:
@@ -740,15 +742,16 @@ def _xlsx_raw(
 
 
 def answer_lookup(survey: Survey) -> dict[str, int]:
-    """Normalised answer text -> code (0 = not answered) for labels, aliases and missing."""
+    """Normalised answer text -> scale position (1..points; 0 = not answered) for
+    labels, aliases and missing values."""
     scale = survey.scale
     lookup: dict[str, int] = {"": 0}
     for text in scale.missing:
         lookup[normalise(text)] = 0
-    for code, label in enumerate(scale.labels, start=1):
-        lookup[normalise(label)] = code
+    for position, label in enumerate(scale.labels, start=1):
+        lookup[normalise(label)] = position
     for alias, code in scale.aliases.items():
-        lookup[normalise(alias)] = code
+        lookup[normalise(alias)] = code - scale.start + 1
     return lookup
 
 
@@ -758,8 +761,9 @@ _CODE_AND_LABEL = (
 )
 
 
-def code_answer(text: str, lookup: dict[str, int], points: int) -> int | None:
-    """The code of one answer text; None when it is not a valid answer.
+def code_answer(text: str, lookup: dict[str, int], points: int, start: int = 1) -> int | None:
+    """The scale position (1..points) of one answer text; None when it is not a valid
+    answer. Codes run start..start+points-1.
 
     Accepts a label, an alias, a code (``4`` or ``4.0``), or a code and its label
     together as many tools export them (``5 - Strongly agree``, ``Strongly agree (5)``)
@@ -770,22 +774,22 @@ def code_answer(text: str, lookup: dict[str, int], points: int) -> int | None:
     try:
         number = float(key.replace(",", "."))
     except ValueError:
-        return _code_with_label(key, lookup, points)
-    if number.is_integer() and 1 <= number <= points:
-        return int(number)
+        return _code_with_label(key, lookup, points, start)
+    if number.is_integer() and start <= number < start + points:
+        return int(number) - start + 1
     return None
 
 
-def _code_with_label(key: str, lookup: dict[str, int], points: int) -> int | None:
+def _code_with_label(key: str, lookup: dict[str, int], points: int, start: int) -> int | None:
     for pattern in _CODE_AND_LABEL:
         match = pattern.match(key)
         if not match:
             continue
         first, second = match.groups()
         number, label = (first, second) if first.isdigit() else (second, first)
-        code = lookup.get(label.strip())
-        if code and int(number) == code and code <= points:
-            return code
+        position = lookup.get(label.strip())
+        if position and int(number) == position + start - 1 and position <= points:
+            return position
     return None
 
 
@@ -1050,13 +1054,14 @@ def _validate(raw: _Raw, survey: Survey, lenient: bool, status: _Status) -> Resp
 
     # --- answers
     scale_lookup = answer_lookup(survey)
-    points = survey.scale.points
+    points, start = survey.scale.points, survey.scale.start
+    span = f"{start}..{start + points - 1}"
     labels = ", ".join(survey.scale.labels)
     codes = np.zeros((n_records, len(items)), dtype=np.int8, order="F")
     for k, item in enumerate(items):
         column = item.source_column
         values, idx = _dictionary_parts(raw.columns[position[column]])
-        coded = [code_answer(v, scale_lookup, points) for v in values]
+        coded = [code_answer(v, scale_lookup, points, start) for v in values]
         lut = np.asarray([-1 if c is None else c for c in coded] or [0], dtype=np.int8)
         col_codes = lut[idx] if len(idx) else np.zeros(0, dtype=np.int8)
         bad = (col_codes < 0) & keep
@@ -1067,11 +1072,11 @@ def _validate(raw: _Raw, survey: Survey, lenient: bool, status: _Status) -> Resp
                 value = values[v]
                 where = bad_rows[bad_values == v]
                 if _is_number(value):
-                    reason = f"answer {value.strip()} is outside the scale 1..{points}"
+                    reason = f"answer {value.strip()} is outside the scale {span}"
                     kind, change = "out_of_range", "answer out of range"
                 else:
                     reason = (
-                        f"{value.strip()!r} is not an answer on the scale (1..{points} or {labels})"
+                        f"{value.strip()!r} is not an answer on the scale ({span} or {labels})"
                     )
                     kind, change = "unknown_answer", "answer not on the scale"
                 if lenient:
@@ -1224,9 +1229,17 @@ def _result(
         errors=[],
         warnings=warnings,
         error_counts={},
+        respondent_ids=_used_ids(raw, survey, position, used),
     )
     assert rs.rows.read == rs.rows.used + rs.rows.excluded_total, rs.rows
     return rs
+
+
+def _used_ids(raw: _Raw, survey: Survey, position: dict[str, int], used: np.ndarray) -> Any:
+    """The respondent ids of the used rows (a pyarrow array, taken in C), or None."""
+    if not survey.respondent_id or survey.respondent_id not in position:
+        return None
+    return raw.columns[position[survey.respondent_id]].take(used)  # type: ignore[attr-defined]
 
 
 # ----------------------------------------------------------------------------- template

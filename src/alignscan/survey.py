@@ -41,7 +41,14 @@ class _Model(BaseModel):
 class Scale(_Model):
     """The answer scale shared by every item."""
 
-    points: int = Field(ge=2, le=11, description="Number of answer options (codes 1..points).")
+    points: int = Field(ge=2, le=11, description="Number of answer options.")
+    start: int = Field(
+        default=1,
+        ge=-10,
+        le=10,
+        description="The first code: codes run start..start+points-1 (points: 11, start: 0 "
+        "is a 0-10 scale).",
+    )
     labels: list[NonEmpty] = Field(description="One label per code, lowest first.")
     favorable: list[int] = Field(min_length=1, description="Codes counted as favorable.")
     missing: list[str] = Field(
@@ -65,7 +72,9 @@ class Scale(_Model):
 class Item(_Model):
     id: Slug
     text: NonEmpty
-    reverse: bool = Field(default=False, description="Reverse-keyed: recoded as points+1-x.")
+    reverse: bool = Field(
+        default=False, description="Reverse-keyed: recoded as (first code + last code) - x."
+    )
     column: NonEmpty | None = Field(default=None, description="Column name; defaults to the id.")
 
     @property
@@ -187,6 +196,17 @@ class Survey(_Model):
 def normalise(text: str) -> str:
     """How answer texts and role values are compared: trimmed, case-insensitive."""
     return " ".join(str(text).split()).casefold()
+
+
+def numeral(text: str) -> float | int | None:
+    """The number a label or answer text spells (`4`, `4.0`, `-2`, `3,5`), else None."""
+    try:
+        number = float(normalise(text).replace(",", "."))
+    except ValueError:
+        return None
+    if number != number or number in (float("inf"), float("-inf")):
+        return None
+    return int(number) if number.is_integer() else number
 
 
 # ----------------------------------------------------------------------------- problems
@@ -316,9 +336,17 @@ def _scalar(constructor: Any, node: Any) -> Any:
         raise _YamlProblem(*_mark(node), f"YAML tag {tag!r} is not allowed in a survey file")
     try:
         return constructor.construct_object(node, deep=True)
-    except ValueError:
-        message = "this number is too long; quote it if it is text"
-        raise _YamlProblem(*_mark(node), message) from None
+    except ValueError as exc:
+        if "digits" in str(exc):
+            message = "this number is too long; quote it if it is text"
+            raise _YamlProblem(*_mark(node), message) from None
+        raise _YamlProblem(*_mark(node), f"invalid value: {_first_line(exc)}") from None
+    except Exception as exc:  # ruamel raises ConstructorError and friends (`!!int abc`)
+        raise _YamlProblem(*_mark(node), f"invalid value: {_first_line(exc)}") from None
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def _shallow(text: str, limit: int = 64) -> bool:
@@ -429,13 +457,29 @@ def check_rules(survey: Survey) -> list[tuple[Loc, str, Literal["error", "warnin
             ("scale", "labels"),
             f"scale has {scale.points} points but {len(scale.labels)} labels; give one per point",
         )
+    first, last = scale.start, scale.start + scale.points - 1
     for i, code in enumerate(scale.favorable):
-        if not 1 <= code <= scale.points:
-            err(("scale", "favorable", i), f"favorable code {code} is outside 1..{scale.points}")
+        if not first <= code <= last:
+            err(("scale", "favorable", i), f"favorable code {code} is outside {first}..{last}")
     if len(set(scale.favorable)) != len(scale.favorable):
         err(("scale", "favorable"), "favorable codes are listed twice")
     if len(set(scale.favorable)) == scale.points:
         err(("scale", "favorable"), "every code is favorable; the favorable share would be 100%")
+    for i, label in enumerate(scale.labels):
+        number = numeral(label)
+        if number is not None and number != first + i:
+            hint = (
+                f" (set scale.start: {number - i} for codes {number - i}.."
+                f"{number - i + scale.points - 1})"
+                if isinstance(number, int)
+                else ""
+            )
+            err(
+                ("scale", "labels", i),
+                f"label {label!r} is a number but its code is {first + i}: an answer "
+                f"{label!r} would be ambiguous; a label that is a number must equal its code"
+                + hint,
+            )
     answer_texts: dict[str, Loc] = {}
     for i, label in enumerate(scale.labels):
         key = normalise(label)
@@ -443,8 +487,8 @@ def check_rules(survey: Survey) -> list[tuple[Loc, str, Literal["error", "warnin
             err(("scale", "labels", i), f"label {label!r} is used twice")
         answer_texts[key] = ("scale", "labels", i)
     for alias, code in scale.aliases.items():
-        if not 1 <= code <= scale.points:
-            err(("scale", "aliases", alias), f"alias code {code} is outside 1..{scale.points}")
+        if not first <= code <= last:
+            err(("scale", "aliases", alias), f"alias code {code} is outside {first}..{last}")
         if normalise(alias) in answer_texts:
             err(("scale", "aliases", alias), f"alias {alias!r} repeats a label or another alias")
         answer_texts[normalise(alias)] = ("scale", "aliases", alias)

@@ -209,8 +209,8 @@ def _write_items(
         if item.reverse:
             code = (points + 1 - code).astype(np.int8)
         missing = rng.random(n) < missing_rate
-        if answers == "codes":
-            col = pd.array(code, dtype="Int8")
+        if answers == "codes":  # positions 1..points written as the scale's codes
+            col = pd.array(code + (survey.scale.start - 1), dtype="Int8")
             col[missing] = pd.NA
             out[item.source_column] = col
         else:

@@ -4,11 +4,13 @@ waves, each wave being one result document from `analysis.analyze`.
 The change in a gap between two waves is the difference of two independent gaps; its
 standard error combines each wave's Welch standard error,
     se_wave = sqrt(sd_A^2 / n_A + sd_B^2 / n_B),   se_change = sqrt(se_1^2 + se_2^2),
-and the 95% interval is change +/- z_0.975 * se_change (normal approximation: each
-wave's groups are large enough to be compared at all). Two-sided p-values from the same
-normal approximation are corrected with Benjamini-Hochberg across the whole trend table.
-Anything suppressed in a wave stays suppressed: its gap and every change involving it
-are null, and no figure is pooled across waves.
+and the 95% interval and the two-sided p-value come from a t distribution with the
+Welch-Satterthwaite degrees of freedom of se_change (from each wave's Welch df). P-values
+are corrected with Benjamini-Hochberg across the whole trend table, and a change gets a
+direction word ("closing", "widening", "reversed") only when it is significant.
+Favorable shares use each wave's own definition of favorable. Anything suppressed in a
+wave stays suppressed: its gap and every change involving it are null, and no figure is
+pooled across waves.
 """
 
 from __future__ import annotations
@@ -16,48 +18,73 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from scipy.special import ndtr
-
 from alignscan import __version__
-from alignscan.analysis import Z95, benjamini_hochberg, newcombe_ci
+from alignscan.stats import (
+    ALPHA,
+    Z95,
+    Welch,
+    benjamini_hochberg,
+    combined_df,
+    newcombe_ci,
+    welch,
+)
 
-TREND_VERSION = 1
+TREND_VERSION = 2
+
+
+class TrendError(ValueError):
+    """The waves can't be compared as asked (e.g. different answer scales)."""
 
 
 def gap_se(unit: dict[str, Any], a: str, b: str) -> float | None:
     """Welch standard error of one wave's gap, or None when a cell is hidden."""
+    w = wave_welch(unit, a, b)
+    return w.se if w is not None else None
+
+
+def wave_welch(unit: dict[str, Any], a: str, b: str) -> Welch | None:
+    """One wave's gap as a Welch difference (estimate, se, df), from its group cells."""
     ga, gb = unit["groups"].get(a, {}), unit["groups"].get(b, {})
     if unit.get("gap") is None or ga.get("suppressed") or gb.get("suppressed"):
         return None
     if ga.get("sd") is None or gb.get("sd") is None:
         return None
-    return math.sqrt(ga["sd"] ** 2 / ga["n"] + gb["sd"] ** 2 / gb["n"])
+    return welch(ga["mean"], ga["sd"], ga["n"], gb["mean"], gb["sd"], gb["n"])
 
 
-def change_in_gap(gap1: float, se1: float, gap2: float, se2: float) -> dict[str, Any]:
-    """Change gap2 - gap1 of two independent gaps, with a 95% CI and a p-value."""
-    change = gap2 - gap1
-    se = math.sqrt(se1**2 + se2**2)
-    if se == 0:
-        ci = [change, change]
-        p = 1.0 if change == 0 else 0.0
-    else:
-        ci = [change - Z95 * se, change + Z95 * se]
-        p = float(2 * ndtr(-abs(change) / se))
-    if abs(gap2) < abs(gap1):
-        direction = "closing"
-    elif abs(gap2) > abs(gap1):
-        direction = "widening"
-    else:
-        direction = "unchanged"
+def change_in_gap(
+    gap1: float, se1: float, gap2: float, se2: float, df1: float | None, df2: float | None
+) -> dict[str, Any]:
+    """Change gap2 - gap1 of two independent gaps: a t interval and p-value with the
+    Welch-Satterthwaite df of the combined se. The direction is set later, once the
+    change is known to be significant (see `direction`)."""
+    change = Welch(gap2 - gap1, math.sqrt(se1**2 + se2**2), combined_df([(se1, df1), (se2, df2)]))
     return {
-        "change": change,
-        "ci": ci,
-        "se": se,
-        "p_value": p,
+        "change": change.diff,
+        "ci": change.ci(),
+        "se": change.se,
+        "df": change.df,
+        "p_value": change.p_value(),
         "q_value": None,
-        "direction": direction,
+        "direction": None,
+        "from_gap": gap1,
+        "to_gap": gap2,
     }
+
+
+def direction(gap1: float, gap2: float, sign_changed: bool = False) -> str:
+    """The word for a significant change: "reversed" when the gap changed sign (each
+    wave's gap clearly away from zero), else "closing" (toward zero) or "widening"."""
+    if sign_changed:
+        return "reversed"
+    return "closing" if abs(gap2) < abs(gap1) else "widening"
+
+
+def _clear_sign(ci: list[float] | None) -> int:
+    """+1 / -1 when a 95% interval lies above / below zero, else 0."""
+    if not ci:
+        return 0
+    return 1 if ci[0] > 0 else -1 if ci[1] < 0 else 0
 
 
 def _favorable_counts(cell: dict[str, Any], favorable: list[int]) -> tuple[int, int] | None:
@@ -82,67 +109,88 @@ def _units(results: list[dict[str, Any]], kind: str) -> list[tuple[str, list[dic
     return [(uid, [w.get(uid) for w in by_wave]) for uid in order]
 
 
-def trend(results: list[dict[str, Any]], labels: list[str] | None = None) -> dict[str, Any]:
-    """The trend document: per dimension and item, the gap in each wave and its changes."""
+def _scale(result: dict[str, Any]) -> dict[str, Any]:
+    scale = result.get("scale", {})
+    return {
+        "points": scale.get("points"),
+        "start": scale.get("start", 1),
+        "favorable": sorted(scale.get("favorable", [])),
+    }
+
+
+def _scale_checks(
+    results: list[dict[str, Any]], labels: list[str], favorable_only: bool
+) -> list[str]:
+    """Warnings about scales; raises TrendError for different scales unless only the
+    favorable shares are compared."""
+    warnings = []
+    scales = [_scale(r) for r in results]
+    for i in range(1, len(results)):
+        s1, s2, l1, l2 = scales[i - 1], scales[i], labels[i - 1], labels[i]
+        if (s1["points"], s1["start"]) != (s2["points"], s2["start"]):
+            shape = (
+                f"{s1['start']}..{s1['start'] + s1['points'] - 1} in {l1}, "
+                f"{s2['start']}..{s2['start'] + s2['points'] - 1} in {l2}"
+            )
+            if not favorable_only:
+                raise TrendError(
+                    f"the waves use different answer scales ({shape}), so their mean gaps "
+                    "can't be compared; compare favorable shares only (--favorable-only)"
+                )
+            warnings.append(
+                f"different answer scales ({shape}): only favorable shares are compared, "
+                "each with its own wave's definition of favorable"
+            )
+        elif s1["favorable"] != s2["favorable"]:
+            warnings.append(
+                f"the favorable answers changed from {s1['favorable']} in {l1} to "
+                f"{s2['favorable']} in {l2}; each wave's favorable share uses its own "
+                "definition, so a change in it is partly a change of definition"
+            )
+    return warnings
+
+
+def _shared_notes(shared: dict[tuple[int, int], int] | None, labels: list[str]) -> list[str]:
+    return [
+        f"{labels[i]} and {labels[j]} share {count:,} respondent ids: their changes are "
+        "computed as if the waves were independent, so those intervals are conservative "
+        "(too wide) for the paired answers"
+        for (i, j), count in sorted((shared or {}).items())
+        if count > 0
+    ]
+
+
+def trend(
+    results: list[dict[str, Any]],
+    labels: list[str] | None = None,
+    *,
+    favorable_only: bool = False,
+    shared: dict[tuple[int, int], int] | None = None,
+) -> dict[str, Any]:
+    """The trend document: per dimension and item, the gap in each wave and its changes.
+
+    `favorable_only` compares waves on different answer scales by their favorable
+    shares alone; `shared` gives, per pair of wave indexes, how many respondent ids
+    both waves contain (the interval is then conservative, and the document says so)."""
     if len(results) < 2:
-        raise ValueError("a trend needs at least two waves")
+        raise TrendError("a trend needs at least two waves")
     labels = labels or [f"Wave {i + 1}" for i in range(len(results))]
     if len(labels) != len(results):
-        raise ValueError(f"{len(labels)} labels for {len(results)} waves")
+        raise TrendError(f"{len(labels)} labels for {len(results)} waves")
     a, b = results[-1]["compare"]
     for r in results:
         if list(r["compare"]) != [a, b]:
-            raise ValueError(f"waves compare different groups: {r['compare']} vs {[a, b]}")
+            raise TrendError(f"waves compare different groups: {r['compare']} vs {[a, b]}")
+    warnings = _scale_checks(results, labels, favorable_only)
+    compare_means = not any("different answer scales" in w for w in warnings)
     tests: list[dict[str, Any]] = []
     sections: dict[str, list[dict[str, Any]]] = {}
     for kind in ("dimensions", "items"):
         rows = []
         for uid, units in _units(results, kind):
-            present = [i for i, u in enumerate(units) if u is not None]
-            waves: list[dict[str, Any]] = []
-            for unit in units:
-                if unit is None:
-                    waves.append({"present": False})
-                    continue
-                se = gap_se(unit, a, b)
-                gap = unit["gap"]
-                cell: dict[str, Any] = {
-                    "present": True,
-                    "gap": gap["mean"] if gap else None,
-                    "se": se,
-                }
-                if gap:
-                    cell["mean_ci"] = gap["mean_ci"]
-                fav: dict[str, float | None] = {}
-                for g in (a, b):
-                    c = unit["groups"].get(g, {"suppressed": True})
-                    fav[g] = None if c.get("suppressed") else c.get("favorable")
-                cell["favorable"] = fav
-                waves.append(cell)
-            changes = []
-            pairs = [(present[j], present[j + 1]) for j in range(len(present) - 1)]
-            if len(present) > 2:
-                pairs.append((present[0], present[-1]))
-            for i, j in pairs:
-                change = _change(units[i], units[j], waves[i], waves[j], a, b, results[j])
-                change.update({"from": labels[i], "to": labels[j]})
-                changes.append(change)
-                if change.get("gap") is not None:
-                    tests.append(change["gap"])
-            title = next((u.get("title") or u.get("text") for u in units if u), uid)
-            row: dict[str, Any] = {
-                "id": uid,
-                "title": title,
-                "waves_present": [labels[i] for i in present],
-                "waves": waves,
-                "changes": changes,
-            }
-            if kind == "items":
-                row["dimension"] = next(u["dimension"] for u in units if u)
-            rows.append(row)
+            rows.append(_row(uid, units, kind, results, labels, (a, b), compare_means, tests))
         sections[kind] = rows
-    for t, q in zip(tests, benjamini_hochberg([t["p_value"] for t in tests]), strict=True):
-        t["q_value"] = q
+    _significance(tests)
     partial = [
         {"id": r["id"], "waves_present": r["waves_present"]}
         for r in sections["items"] + sections["dimensions"]
@@ -153,11 +201,13 @@ def trend(results: list[dict[str, Any]], labels: list[str] | None = None) -> dic
         "alignscan_version": __version__,
         "labels": labels,
         "compare": [a, b],
+        "compared_on": "means and favorable shares" if compare_means else "favorable shares",
         "waves": [
             {
                 "label": label,
                 "survey": r["survey"],
                 "source": r.get("source", {}),
+                "scale": _scale(r),
                 "groups": r["groups"],
                 "min_group_size": r["min_group_size"],
             }
@@ -166,7 +216,75 @@ def trend(results: list[dict[str, Any]], labels: list[str] | None = None) -> dic
         "dimensions": sections["dimensions"],
         "items": sections["items"],
         "partial": partial,
+        "warnings": warnings,
+        "notes": _shared_notes(shared, labels),
     }
+
+
+def _significance(tests: list[dict[str, Any]]) -> None:
+    """BH q-values across the table; direction words for significant changes only."""
+    for t, q in zip(tests, benjamini_hochberg([t["p_value"] for t in tests]), strict=True):
+        t["q_value"] = q
+        if q < ALPHA:
+            t["direction"] = direction(t["from_gap"], t["to_gap"], t["sign_changed"])
+
+
+def _wave_cell(unit: dict[str, Any] | None, a: str, b: str, means: bool) -> dict[str, Any]:
+    if unit is None:
+        return {"present": False}
+    w = wave_welch(unit, a, b) if means else None
+    gap = unit["gap"] if means else None
+    cell: dict[str, Any] = {
+        "present": True,
+        "gap": gap["mean"] if gap else None,
+        "se": w.se if w else None,
+        "df": w.df if w else None,
+    }
+    if gap:
+        cell["mean_ci"] = gap["mean_ci"]
+    fav: dict[str, float | None] = {}
+    for g in (a, b):
+        c = unit["groups"].get(g, {"suppressed": True})
+        fav[g] = None if c.get("suppressed") else c.get("favorable")
+    cell["favorable"] = fav
+    return cell
+
+
+def _row(
+    uid: str,
+    units: list[dict[str, Any] | None],
+    kind: str,
+    results: list[dict[str, Any]],
+    labels: list[str],
+    ab: tuple[str, str],
+    means: bool,
+    tests: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """One trend row: the unit's gap in every wave and its changes between waves."""
+    a, b = ab
+    present = [i for i, u in enumerate(units) if u is not None]
+    waves = [_wave_cell(unit, a, b, means) for unit in units]
+    pairs = [(present[j], present[j + 1]) for j in range(len(present) - 1)]
+    if len(present) > 2:
+        pairs.append((present[0], present[-1]))
+    changes = []
+    for i, j in pairs:
+        change = _change(units[i], units[j], waves[i], waves[j], ab, (results[i], results[j]))
+        change.update({"from": labels[i], "to": labels[j]})
+        changes.append(change)
+        if change.get("gap") is not None:
+            tests.append(change["gap"])
+    title = next((u.get("title") or u.get("text") for u in units if u), uid)
+    row: dict[str, Any] = {
+        "id": uid,
+        "title": title,
+        "waves_present": [labels[i] for i in present],
+        "waves": waves,
+        "changes": changes,
+    }
+    if kind == "items":
+        row["dimension"] = next(u["dimension"] for u in units if u)
+    return row
 
 
 def _change(
@@ -174,26 +292,38 @@ def _change(
     u2: dict[str, Any] | None,
     w1: dict[str, Any],
     w2: dict[str, Any],
-    a: str,
-    b: str,
-    later: dict[str, Any],
+    ab: tuple[str, str],
+    waves: tuple[dict[str, Any], dict[str, Any]],
 ) -> dict[str, Any]:
     out: dict[str, Any] = {"gap": None, "favorable": {}}
     if w1.get("gap") is not None and w2.get("gap") is not None:
         if w1["se"] is not None and w2["se"] is not None:
-            out["gap"] = change_in_gap(w1["gap"], w1["se"], w2["gap"], w2["se"])
-    favorable = later.get("scale", {}).get("favorable", [])
-    for g in (a, b):
-        c1 = _favorable_counts(u1["groups"].get(g, {}), favorable) if u1 else None
-        c2 = _favorable_counts(u2["groups"].get(g, {}), favorable) if u2 else None
-        if c1 is None or c2 is None:
-            out["favorable"][g] = None
-            continue
-        out["favorable"][g] = {
-            "change": c2[0] / c2[1] - c1[0] / c1[1],
-            "ci": newcombe_ci(c2[0], c2[1], c1[0], c1[1]),
-        }
+            out["gap"] = change_in_gap(w1["gap"], w1["se"], w2["gap"], w2["se"], w1["df"], w2["df"])
+            signs = _clear_sign(w1.get("mean_ci")) * _clear_sign(w2.get("mean_ci"))
+            out["gap"]["sign_changed"] = signs < 0
+    for g in ab:
+        c1 = u1["groups"].get(g, {}) if u1 else {}
+        c2 = u2["groups"].get(g, {}) if u2 else {}
+        out["favorable"][g] = _favorable_change(c1, c2, waves)
     return out
+
+
+def _favorable_change(
+    c1: dict[str, Any], c2: dict[str, Any], waves: tuple[dict[str, Any], dict[str, Any]]
+) -> dict[str, Any] | None:
+    """Change in one group's favorable share, each wave with its own definition: the
+    clustered standard errors of a dimension's share when both waves publish them
+    (answers come k per respondent), else Newcombe's interval on the answer counts."""
+    f1 = _favorable_counts(c1, waves[0].get("scale", {}).get("favorable", []))
+    f2 = _favorable_counts(c2, waves[1].get("scale", {}).get("favorable", []))
+    if f1 is None or f2 is None:
+        return None
+    change = f2[0] / f2[1] - f1[0] / f1[1]
+    se1, se2 = c1.get("favorable_se"), c2.get("favorable_se")
+    if se1 is not None and se2 is not None:
+        half = Z95 * math.sqrt(se1**2 + se2**2)
+        return {"change": change, "ci": [change - half, change + half]}
+    return {"change": change, "ci": newcombe_ci(f2[0], f2[1], f1[0], f1[1])}
 
 
 def trend_json_schema() -> dict[str, Any]:
@@ -210,9 +340,20 @@ def trend_json_schema() -> dict[str, Any]:
                     "change": num,
                     "ci": pair,
                     "se": num,
+                    "df": nullable_num,
                     "p_value": num,
                     "q_value": nullable_num,
-                    "direction": {"enum": ["closing", "widening", "unchanged"]},
+                    "direction": {
+                        "enum": ["closing", "widening", "reversed", None],
+                        "description": "Only for a significant change (q < 0.05), else null.",
+                    },
+                    "from_gap": num,
+                    "to_gap": num,
+                    "sign_changed": {
+                        "type": "boolean",
+                        "description": "Both waves' gaps are clearly (95%) away from zero, "
+                        "on opposite sides.",
+                    },
                 },
                 "required": ["change", "ci", "p_value", "q_value", "direction"],
             },
@@ -234,6 +375,7 @@ def trend_json_schema() -> dict[str, Any]:
             "present": {"type": "boolean"},
             "gap": nullable_num,
             "se": nullable_num,
+            "df": nullable_num,
             "mean_ci": pair,
             "favorable": {"type": "object", "additionalProperties": nullable_num},
         },
@@ -277,5 +419,8 @@ def trend_json_schema() -> dict[str, Any]:
             "dimensions": {"type": "array", "items": row},
             "items": {"type": "array", "items": row},
             "partial": {"type": "array", "items": {"type": "object"}},
+            "compared_on": {"enum": ["means and favorable shares", "favorable shares"]},
+            "warnings": {"type": "array", "items": {"type": "string"}},
+            "notes": {"type": "array", "items": {"type": "string"}},
         },
     }

@@ -235,14 +235,19 @@ def analyze(
     if baseline is not None:
         from alignscan.cli.trend_cmds import (
             print_trend,
+            read_wave,
+            shared_ids,
             trend_or_exit,
             warn_incomparable_waves,
-            wave_result,
         )
 
-        waves = [wave_result(baseline, survey, lenient), result]
-        warn_incomparable_waves(waves, ["baseline", "this wave"])
-        trend_doc = trend_or_exit(waves, ["baseline", "this wave"])
+        before, before_ids = read_wave(baseline, survey, lenient)
+        warn_incomparable_waves([before, result], ["baseline", "this wave"])
+        trend_doc = trend_or_exit(
+            [before, result],
+            ["baseline", "this wave"],
+            shared=shared_ids([before_ids, rs.respondent_ids]),
+        )
     outputs = render_outputs(targets, result, date, trend_doc)
     outputs.update(errors_output(rs, errors))
     write_outputs(outputs, inputs)

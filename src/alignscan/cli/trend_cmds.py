@@ -27,15 +27,21 @@ from alignscan.cli.responses_cmds import LENIENT_OPTION, SURVEY_OPTION, exit_if_
 
 def wave_result(path: Path, survey_path: Path | None, lenient: bool) -> dict[str, Any]:
     """A wave's result document: analysed from a responses file, or a saved result.json."""
+    return read_wave(path, survey_path, lenient)[0]
+
+
+def read_wave(path: Path, survey_path: Path | None, lenient: bool) -> tuple[dict[str, Any], Any]:
+    """(result document, respondent ids or None): ids only from a responses file whose
+    survey names a respondent_id column (a saved result carries no ids)."""
     from alignscan.analysis import AnalysisError, analyze
 
     if path.suffix.lower() == ".json":
-        return load_result_or_exit(path)
+        return load_result_or_exit(path), None
     definition = load_survey_or_exit(survey_path)
     rs = read_responses_or_exit(path, definition, lenient=lenient)
     exit_if_invalid(rs)
     try:
-        return analyze(rs)
+        return analyze(rs), rs.respondent_ids
     except AnalysisError as exc:
         fail(f"{path}: {exc}", code=1)
 
@@ -49,8 +55,44 @@ def warn_incomparable_waves(results: list[dict[str, Any]], labels: list[str]) ->
         stderr().print(f"[yellow]warning:[/] {_esc(message)}", markup=True, highlight=False)
 
 
+def shared_ids(ids: list[Any]) -> dict[tuple[int, int], int]:
+    """Per pair of waves (consecutive, and first to last), how many non-blank respondent
+    ids both contain."""
+    import pyarrow.compute as pc
+
+    present = [i for i, v in enumerate(ids) if v is not None]
+    pairs = list(zip(present, present[1:], strict=False))
+    if len(present) > 2:
+        pairs.append((present[0], present[-1]))
+    out = {}
+    for i, j in pairs:
+        first = pc.utf8_trim_whitespace(ids[i].cast("string"))
+        second = pc.utf8_trim_whitespace(ids[j].cast("string"))
+        both = pc.and_(pc.is_in(first, value_set=second), pc.not_equal(first, ""))
+        out[(i, j)] = len(pc.unique(pc.filter(first, both)))
+    return out
+
+
+def trend_or_exit(results: list[dict[str, Any]], labels: list[str] | None, **options: Any):
+    """The trend document; waves that can't be compared (e.g. different scales) exit 1."""
+    from alignscan.trend import trend
+
+    try:
+        return trend(results, labels, **options)
+    except ValueError as exc:
+        fail(str(exc), code=1)
+        raise AssertionError from None
+    except (KeyError, TypeError, IndexError, AttributeError) as exc:
+        fail(f"a wave is not a complete alignscan result ({type(exc).__name__}: {exc})", code=1)
+        raise AssertionError from None
+
+
 def compute_trend(
-    waves: list[Path], survey: Path | None, labels: str | None, lenient: bool
+    waves: list[Path],
+    survey: Path | None,
+    labels: str | None,
+    lenient: bool,
+    favorable_only: bool = False,
 ) -> dict[str, Any]:
 
     if len(waves) < 2:
@@ -58,26 +100,16 @@ def compute_trend(
     names = [s.strip() for s in labels.split(",")] if labels else None
     if names is not None and len(names) != len(waves):
         fail(f"--labels has {len(names)} labels for {len(waves)} waves", code=2)
-    results = [wave_result(w, survey, lenient) for w in waves]
+    read = [read_wave(w, survey, lenient) for w in waves]
+    results = [r for r, _ in read]
     warn_incomparable_waves(results, names or [str(w) for w in waves])
-    return trend_or_exit(results, names)
+    shared = shared_ids([ids for _, ids in read])
+    return trend_or_exit(results, names, favorable_only=favorable_only, shared=shared)
 
 
-def trend_or_exit(results: list[dict[str, Any]], names: list[str] | None) -> dict[str, Any]:
-    """The trend document; waves that don't fit together (or a saved result missing
-    what the trend needs) exit 1 with the reason."""
-    from alignscan.trend import trend
-
-    try:
-        return trend(results, names)
-    except ValueError as exc:
-        fail(str(exc), code=1)
-    except (KeyError, TypeError, IndexError, AttributeError) as exc:
-        fail(f"a wave is not a complete alignscan result ({type(exc).__name__}: {exc})", code=1)
-
-
-def _arrow(direction: str) -> str:
-    return {"closing": "↓ closing", "widening": "↑ widening"}.get(direction, "= unchanged")
+def _arrow(direction: str | None) -> str:
+    words = {"closing": "↓ closing", "widening": "↑ widening", "reversed": "↕ reversed"}
+    return words.get(direction or "", "-")
 
 
 def print_trend(doc: dict[str, Any]) -> None:
@@ -85,7 +117,8 @@ def print_trend(doc: dict[str, Any]) -> None:
     a, b = (esc(g) for g in doc["compare"])
     table = Table(
         title=f"Gap ({a} - {b}) across waves",
-        caption="first to last wave; bold = significant change (q < 0.05, BH over the table)",
+        caption="first to last wave; bold and a direction = significant change "
+        "(q < 0.05, BH over the table)",
         header_style="bold",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
@@ -97,7 +130,13 @@ def print_trend(doc: dict[str, Any]) -> None:
         table.add_column(col, justify="right" if col != "direction" else "left", no_wrap=True)
     for d in doc["dimensions"]:
         gaps = [
-            "n/a" if not w["present"] else "hidden" if w["gap"] is None else f"{w['gap']:+.2f}"
+            "n/a"
+            if not w["present"]
+            else "-"
+            if doc.get("compared_on") == "favorable shares"
+            else "hidden"
+            if w["gap"] is None
+            else f"{w['gap']:+.2f}"
             for w in d["waves"]
         ]
         overall = d["changes"][-1]["gap"] if d["changes"] else None
@@ -118,6 +157,10 @@ def print_trend(doc: dict[str, Any]) -> None:
     for p in doc["partial"]:
         waves = esc(", ".join(p["waves_present"]))
         console.print(f"[yellow]note:[/] {esc(p['id'])} is only in {waves}")
+    for warning in doc.get("warnings", []):
+        console.print(f"[yellow]warning:[/] {esc(warning)}")
+    for note in doc.get("notes", []):
+        console.print(f"[yellow]note:[/] {esc(note)}")
 
 
 @app.command(
@@ -136,6 +179,11 @@ def trend(
     html_path: Path | None = typer.Option(None, "--html", help="Write a trend report here."),
     date: str | None = typer.Option(None, "--date", help="Report date to print."),
     lenient: bool = LENIENT_OPTION,
+    favorable_only: bool = typer.Option(
+        False,
+        "--favorable-only",
+        help="Compare waves on different answer scales by their favorable shares only.",
+    ),
     format: Format = typer.Option(Format.rich, "--format", "-f", help="rich or json."),
 ) -> None:
     """Is the gap closing? The gap in each wave and its change, with 95% CIs.
@@ -148,7 +196,7 @@ def trend(
     from alignscan.report.trend_html import render_trend_html
 
     refuse_clashes([json_path, html_path], [*waves, survey])
-    doc = compute_trend(waves, survey, labels, lenient)
+    doc = compute_trend(waves, survey, labels, lenient, favorable_only)
     text = result_to_json(doc)
     outputs: dict[Path, str | bytes] = {}
     if json_path is not None:

@@ -93,6 +93,11 @@ def plural(name: str) -> str:
     return name + "s"
 
 
+def possessive(people: str) -> str:
+    """'executives' -> "executives'", 'staff' -> "staff's"."""
+    return people + ("'" if people.endswith("s") else "'s")
+
+
 def report_date(date: str | None) -> str | None:
     """The date printed on the report: `date`, else SOURCE_DATE_EPOCH, else none."""
     if date:
@@ -149,8 +154,8 @@ class Dumbbell:
 def dumbbell(result: dict[str, Any]) -> Dumbbell:
     """Per dimension: A and B means on the answer scale, and the gap with its 95% CI."""
     a, b = result["compare"]
-    points = result["scale"]["points"]
-    scale_axis = Axis(1, points, 250, 520)
+    points, first = result["scale"]["points"], result["scale"].get("start", 1)
+    scale_axis = Axis(first, first + points - 1, 250, 520)
     bounds = [
         abs(v)
         for d in result["dimensions"]
@@ -177,7 +182,7 @@ def dumbbell(result: dict[str, Any]) -> Dumbbell:
             )
         )
         y += 34
-    scale_ticks = [(scale_axis.x(v), str(v)) for v in range(1, points + 1)]
+    scale_ticks = [(scale_axis.x(v), str(v)) for v in range(first, first + points)]
     step = limit / 2
     gap_ticks = [
         (
@@ -232,11 +237,14 @@ def likert_colors(points: int) -> dict[int, str]:
     }
 
 
-def likert_bar(cell: dict[str, Any], group: str, points: int, centre: float, scale: float):
-    """A diverging stacked bar: disagree left of `centre`, agree right, neutral centred."""
+def likert_bar(
+    cell: dict[str, Any], group: str, points: int, centre: float, scale: float, first: int = 1
+):
+    """A diverging stacked bar: disagree left of `centre`, agree right, neutral centred.
+    Segments are by scale position (1..points); `first` is the code of position 1."""
     if cell.get("suppressed") or not cell.get("counts"):
         return LikertBar(group=group, suppressed=True)
-    counts = {int(k): v for k, v in cell["counts"].items()}
+    counts = {int(k) - first + 1: v for k, v in cell["counts"].items()}
     n = sum(counts.values())
     if n == 0:
         return LikertBar(group=group, suppressed=True)
@@ -327,8 +335,8 @@ def headline(result: dict[str, Any]) -> dict[str, Any]:
         if fa is not None and fb is not None:
             joiner = "but only" if fa > fb else "against"
             sentence = (
-                f"{fa:.0%} of {isolate(plural(a))} {joiner} {fb:.0%} of {isolate(plural(b))} "
-                f"answer favorably on {isolate(d['title'])}."
+                f"{fa:.0%} of {isolate(possessive(plural(a)))} answers {joiner} {fb:.0%} of "
+                f"{isolate(possessive(plural(b)))} answers on {isolate(d['title'])} are favorable."
             )
         else:
             sentence = f"The largest gap is on {isolate(d['title'])}."
@@ -357,12 +365,17 @@ def trend_sentence(trend: dict[str, Any]) -> str | None:
             else None
         )
     _, title, change, since = max(moves, key=lambda m: m[0])
+    ci = f"(95% CI {change['ci'][0]:+.2f} to {change['ci'][1]:+.2f})"
+    if change["direction"] == "reversed":
+        return (
+            f"Since {isolate(since)}, the gap on {isolate(title)} has reversed, "
+            f"from {change['from_gap']:+.2f} "
+            f"to {change['to_gap']:+.2f} points: a change of {change['change']:+.2f} {ci}."
+        )
     verb = {"closing": "narrowed", "widening": "widened"}.get(change["direction"], "moved")
-    return (
-        f"Since {isolate(since)}, the gap on {isolate(title)} has {verb} "
-        f"by {abs(change['change']):.2f} points "
-        f"(95% CI {change['ci'][0]:+.2f} to {change['ci'][1]:+.2f})."
-    )
+    size = abs(change["change"])
+    where = f"Since {isolate(since)}, the gap on {isolate(title)}"
+    return f"{where} has {verb} by {size:.2f} points {ci}."
 
 
 def recommendations(result: dict[str, Any], limit: int = 3) -> list[dict[str, Any]]:
@@ -416,12 +429,14 @@ def render_html(
 ) -> str:
     """The full report as one self-contained HTML string (no external references)."""
     a, b = result["compare"]
-    points = result["scale"]["points"]
+    points, first = result["scale"]["points"], result["scale"].get("start", 1)
     bar_scale, centre = 260.0, 400.0
     items_by_dim: dict[str, list[dict[str, Any]]] = {}
     for item in result["items"]:
         bars = [
-            likert_bar(item["groups"].get(g, {"suppressed": True}), g, points, centre, bar_scale)
+            likert_bar(
+                item["groups"].get(g, {"suppressed": True}), g, points, centre, bar_scale, first
+            )
             for g in (a, b)
         ]
         items_by_dim.setdefault(item["dimension"], []).append({"item": item, "bars": bars})
@@ -459,6 +474,8 @@ def render_html(
             (result["scale"]["labels"][c - 1], color)
             for c, color in sorted(likert_colors(points).items())
         ],
+        first_code=first,
+        last_code=first + points - 1,
         centre=centre,
         bar_scale=bar_scale,
         heatmaps=heatmaps(result),

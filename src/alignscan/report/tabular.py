@@ -6,13 +6,13 @@ import json
 from typing import Any
 
 from alignscan import drivers
-from alignscan.analysis import clean_json
+from alignscan.analysis import RESULT_VERSION, clean_json
 from alignscan.norms import benchmark_json_schema, norms_summary_json_schema
 from alignscan.participation import participation_json_schema
 from alignscan.textsafe import csv_text
 
-GROUP_METRICS = ("n", "mean", "sd", "favorable")
-GAP_METRICS = ("mean", "favorable", "p_value", "q_value", "cliffs_delta", "magnitude")
+GROUP_METRICS = ("n", "mean", "sd", "favorable", "favorable_se")
+GAP_METRICS = ("mean", "se", "df", "favorable", "p_value", "q_value", "cliffs_delta", "magnitude")
 
 
 def result_to_json(result: dict[str, Any]) -> str:
@@ -40,8 +40,8 @@ def _rows(result: dict[str, Any]) -> list[list[Any]]:
             rows.append([level, ident, seg_col, seg_val, gap_name, "suppressed", "true"])
             return
         for metric in GAP_METRICS:
-            rows.append([level, ident, seg_col, seg_val, gap_name, metric, g[metric]])
-        for metric in ("mean_ci", "favorable_ci"):
+            rows.append([level, ident, seg_col, seg_val, gap_name, metric, g.get(metric)])
+        for metric in ("mean_ci", "mean_ci_adjusted", "favorable_ci"):
             lo_hi = g.get(metric) or [None, None]
             rows.append([level, ident, seg_col, seg_val, gap_name, f"{metric}_low", lo_hi[0]])
             rows.append([level, ident, seg_col, seg_val, gap_name, f"{metric}_high", lo_hi[1]])
@@ -98,6 +98,11 @@ def result_json_schema() -> dict[str, Any]:
             "mean": _nullable(number),
             "sd": _nullable(number),
             "favorable": _nullable(number),
+            "favorable_se": {
+                **_nullable(number),
+                "description": "Dimensions and segments: respondent-clustered standard "
+                "error of the favorable share (a share of answers).",
+            },
             "counts": _nullable(
                 {"type": "object", "additionalProperties": {"type": "integer"}}
             ),
@@ -115,9 +120,16 @@ def result_json_schema() -> dict[str, Any]:
             "properties": {
                 "mean": number,
                 "mean_ci": ci,
+                "mean_ci_adjusted": {
+                    **ci,
+                    "description": "Welch interval at the false-coverage-rate adjusted "
+                    "level 1 - 0.05 max(R, 1) / m of its family (Benjamini-Yekutieli 2005).",
+                },
+                "se": number,
+                "df": _nullable(number),
                 "favorable": _nullable(number),
                 "favorable_ci": ci,
-                "p_value": _nullable(number),
+                "p_value": {**_nullable(number), "description": "Welch's t-test, two-sided."},
                 "q_value": _nullable(number),
                 "cliffs_delta": _nullable(number),
                 "magnitude": _nullable({"enum": ["negligible", "small", "medium", "large"]}),
@@ -125,6 +137,9 @@ def result_json_schema() -> dict[str, Any]:
             "required": [
                 "mean",
                 "mean_ci",
+                "mean_ci_adjusted",
+                "se",
+                "df",
                 "favorable",
                 "favorable_ci",
                 "p_value",
@@ -161,7 +176,7 @@ def result_json_schema() -> dict[str, Any]:
             "segments",
         ],
         "properties": {
-            "result_version": {"const": 1},
+            "result_version": {"const": RESULT_VERSION},
             "alignscan_version": string,
             "survey": {
                 "type": "object",
@@ -173,6 +188,7 @@ def result_json_schema() -> dict[str, Any]:
                 "type": "object",
                 "properties": {
                     "points": {"type": "integer"},
+                    "start": {"type": "integer"},
                     "labels": {"type": "array", "items": string},
                     "favorable": {"type": "array", "items": {"type": "integer"}},
                 },
