@@ -14,8 +14,6 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
 from alignscan.models import ResultDocument
 from alignscan.survey import Survey, SurveyError
 from alignscan.survey import load_survey as _load_survey
@@ -114,30 +112,33 @@ def analyze(data: Any, survey: str | Path | Survey | None = None, **options: Any
 
 
 def load_result(path: str | Path) -> Result:
-    """A saved result.json, validated: an incomplete or edited document is refused."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AlignscanError(f"{path}: can't read it ({exc})") from None
-    try:
-        result = Result(ResultDocument.model_validate_json(text))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = "/".join(str(p) for p in first["loc"]) or "(top level)"
-        raise AlignscanError(
-            f"{path} is not a complete alignscan result: {where}: {first['msg']} "
-            f"({exc.error_count()} problem(s))"
-        ) from None
+    """A saved result.json, validated: an incomplete, out-of-range or hand-edited document
+    (one that shows a cell below the minimum group size) is refused."""
+    from alignscan.models import result_problems, strict_json
     from alignscan.privacy import small_cells_shown
 
-    small = small_cells_shown(result.document)
+    path = Path(path)
+    try:
+        document = strict_json(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AlignscanError(f"{path}: can't read it ({type(exc).__name__})") from None
+    except RecursionError:
+        raise AlignscanError(f"{path} is not an alignscan result: nested too deeply") from None
+    except ValueError as exc:
+        raise AlignscanError(f"{path} is not a valid result JSON: {exc}") from None
+    problems = result_problems(document)
+    if problems:
+        raise AlignscanError(
+            f"{path} is not a complete alignscan result: {problems[0]} "
+            f"({len(problems)} problem(s))"
+        )
+    small = small_cells_shown(document)
     if small:
         raise AlignscanError(
             f"{path} shows {len(small)} cell(s) below its minimum group size, "
             f"e.g. {small[0]}: it was not written by alignscan's analysis as it is"
         )
-    return result
+    return Result(ResultDocument.model_validate(document))
 
 
 def trend(waves: list[Result | str | Path], labels: list[str] | None = None) -> dict[str, Any]:

@@ -45,9 +45,9 @@ class GroupStats(_Doc):
     n: int = Field(ge=0)
     mean: float | None
     sd: float | None
-    favorable: Number | None = None
+    favorable: Number | None
     favorable_se: float | None = None
-    counts: dict[str, int] | None = None
+    counts: dict[str, int] | None
     answer_counts: dict[str, int] | None = None
 
 
@@ -59,9 +59,9 @@ class Gap(_Doc):
 
     mean: Number
     mean_ci: Interval | None
-    mean_ci_adjusted: Interval | None = None
-    se: Number | None = None
-    df: Number | None = None
+    mean_ci_adjusted: Interval | None
+    se: Number | None
+    df: Number | None
     favorable: Number | None
     favorable_ci: Interval | None
     p_value: Number | None
@@ -73,18 +73,18 @@ class Gap(_Doc):
 class SurveyRef(_Doc):
     id: str
     version: str
-    title: str | None = None
+    title: str
 
 
 class Source(_Doc):
     file: str
     format: str
-    export_tool: str | None = None
+    export_tool: str | None
 
 
 class ScaleInfo(_Doc):
-    points: int
-    start: int = 1
+    points: int = Field(ge=2)
+    start: int
     labels: list[str]
     favorable: list[int]
 
@@ -95,9 +95,9 @@ class Rows(_Doc):
     read: int | None
     used: int | None
     excluded: int | None
-    excluded_by_reason: dict[str, int] = {}
-    cells_set_missing: dict[str, int] = {}
-    comment_redactions: dict[str, int] = {}
+    excluded_by_reason: dict[str, int]
+    cells_set_missing: dict[str, int]
+    comment_redactions: dict[str, int]
 
 
 class GroupSize(_Doc):
@@ -118,8 +118,8 @@ class Item(_Doc):
 class Dimension(_Doc):
     id: str
     title: str
-    description: str | None = None
-    actions: list[str] = []
+    description: str | None
+    actions: list[str]
     items: list[str]
     alpha: Number | None
     alpha_n: int | None
@@ -162,7 +162,7 @@ class Privacy(_Doc):
 class ResultDocument(_Doc):
     """The analysis result (`analyze --json`)."""
 
-    result_version: Literal[1, 2]
+    result_version: Literal[2]
     alignscan_version: str
     survey: SurveyRef
     source: Source
@@ -175,9 +175,9 @@ class ResultDocument(_Doc):
     items: list[Item]
     dimensions: list[Dimension]
     segments: list[Segment]
-    comments: list[Comment] = []
+    comments: list[Comment]
     privacy: Privacy
-    warnings: list[str] = []
+    warnings: list[str]
     drivers: _Open | None = None
     participation: _Open | None = None
     norms: _Open | None = None
@@ -189,10 +189,72 @@ class ResultDocument(_Doc):
 
 
 def result_schema() -> dict[str, Any]:
-    """JSON Schema (2020-12) of the result document, generated from the models."""
+    """JSON Schema (2020-12) of the result document, generated from the models; the
+    sections owned by their own modules (drivers, participation, norms, benchmark) get
+    those modules' schemas."""
+    from alignscan import drivers
+    from alignscan.norms import benchmark_json_schema, norms_summary_json_schema
+    from alignscan.participation import participation_json_schema
+
     schema = ResultDocument.model_json_schema(mode="validation")
+    props = schema["properties"]
+    sections = {
+        "drivers": drivers.json_schema(),
+        "participation": participation_json_schema(),
+        "norms": norms_summary_json_schema(),
+    }
+    for name, sub in sections.items():
+        props[name] = {"anyOf": [sub, {"type": "null"}], "default": None}
+    benchmark = {"anyOf": [benchmark_json_schema(), {"type": "null"}], "default": None}
+    for model in ("Item", "Dimension"):
+        schema["$defs"][model]["properties"]["benchmark"] = benchmark
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "alignscan analysis result",
         **{k: v for k, v in schema.items() if k != "title"},
     }
+
+
+RESULT_NUMBER_LIMIT = 1e15
+
+
+def strict_json(text: str) -> Any:
+    """JSON with finite, plausibly sized numbers only (NaN, Infinity, 1e999 refused)."""
+
+    def constant(name: str) -> float:
+        raise ValueError(f"{name} is not a number a result can hold")
+
+    def number(literal: str) -> float:
+        value = float(literal)
+        if not abs(value) <= RESULT_NUMBER_LIMIT:
+            raise ValueError(f"the number {literal[:30]} is out of range")
+        return value
+
+    def integer(literal: str) -> int:
+        if len(literal) > 16 or abs(int(literal)) > RESULT_NUMBER_LIMIT:
+            raise ValueError(f"the number {literal[:30]} is out of range")
+        return int(literal)
+
+    return json.loads(text, parse_constant=constant, parse_float=number, parse_int=integer)
+
+
+def result_problems(document: Any) -> list[str]:
+    """Why a parsed JSON value is not a complete result document (empty when it is):
+    the generated JSON Schema first, then the models (which also check the sections)."""
+    import jsonschema
+    from pydantic import ValidationError
+
+    validator = jsonschema.Draft202012Validator(result_schema())
+    try:
+        errors = sorted(validator.iter_errors(document), key=lambda e: list(e.path))
+    except RecursionError:
+        return ["it is nested too deeply"]
+    if errors:
+        first = jsonschema.exceptions.best_match(errors) or errors[0]
+        errors = [first] + [e for e in errors if e is not first]
+        return [f"{'/'.join(map(str, e.path)) or '(top level)'}: {e.message}"[:300] for e in errors]
+    try:
+        ResultDocument.model_validate(document)
+    except ValidationError as exc:
+        return [f"{'/'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+    return []
