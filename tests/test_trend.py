@@ -392,3 +392,27 @@ def test_trend_command_refuses_different_scales_and_notes_shared_ids(tmp_path) -
     )
     assert paired.returncode == 0, paired.stderr
     assert "share 30 respondent ids" in paired.stdout and "conservative" in paired.stdout
+
+
+@pytest.fixture(autouse=True)
+def _every_trend_document_is_typed(monkeypatch):
+    """Every trend document these tests make must validate against the typed model and
+    be written back byte for byte (the schema is generated from that model)."""
+    import json
+
+    import alignscan.trend as trend_module
+    from alignscan.models import TrendDocument
+
+    real = trend_module.trend
+
+    def checked(*args, **kwargs):
+        doc = real(*args, **kwargs)
+        text = json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        assert TrendDocument.model_validate_json(text).to_json() == text
+        checked.calls += 1
+        return doc
+
+    checked.calls = 0
+
+    monkeypatch.setattr(trend_module, "trend", checked)
+    monkeypatch.setitem(globals(), "trend", checked)  # the name these tests call

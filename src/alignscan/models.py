@@ -258,3 +258,90 @@ def result_problems(document: Any) -> list[str]:
     except ValidationError as exc:
         return [f"{'/'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
     return []
+
+
+# ----------------------------------------------------------------------------- trend
+
+
+class GapChange(_Doc):
+    """The change of a gap between two waves (t with Welch-Satterthwaite df)."""
+
+    change: Number
+    ci: Interval
+    se: Number | None = None
+    df: Number | None = None
+    p_value: Number | None
+    q_value: Number | None
+    direction: Literal["closing", "widening", "reversed"] | None
+    from_gap: Number | None = None
+    to_gap: Number | None = None
+    sign_changed: bool | None = None
+
+
+class FavorableChange(_Doc):
+    change: Number
+    ci: Interval
+
+
+class WaveCell(_Doc):
+    """One unit in one wave: its gap, or `present: false`."""
+
+    present: bool
+    gap: Number | None = None
+    se: Number | None = None
+    df: Number | None = None
+    mean_ci: Interval | None = None
+    favorable: dict[str, Number | None] | None = None
+
+
+class Change(_Doc):
+    gap: GapChange | None
+    favorable: dict[str, FavorableChange | None]
+    from_: str = Field(alias="from")
+    to: str
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    def document(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_unset=True, by_alias=True)
+
+
+class TrendRow(_Doc):
+    id: str
+    title: str
+    waves_present: list[str]
+    waves: list[WaveCell]
+    changes: list[Change]
+    dimension: str | None = None
+
+
+class TrendDocument(_Doc):
+    """The trend between waves (`alignscan trend --json`)."""
+
+    trend_version: Literal[2]
+    alignscan_version: str
+    labels: list[str] = Field(min_length=2)
+    compare: list[str] = Field(min_length=2, max_length=2)
+    compared_on: Literal["means and favorable shares", "favorable shares"]
+    waves: list[_Open]
+    dimensions: list[TrendRow]
+    items: list[TrendRow]
+    partial: list[_Open]
+    warnings: list[str]
+    notes: list[str]
+
+    def document(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_unset=True, by_alias=True)
+
+    def to_json(self) -> str:
+        return json.dumps(self.document(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def trend_schema() -> dict[str, Any]:
+    """JSON Schema (2020-12) of the trend document, generated from the models."""
+    schema = TrendDocument.model_json_schema(mode="validation", by_alias=True)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "alignscan trend",
+        **{k: v for k, v in schema.items() if k != "title"},
+    }
