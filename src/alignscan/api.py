@@ -77,8 +77,9 @@ class _as_path:
             return target
         if not hasattr(self.data, "read"):
             raise AlignscanError(f"can't read responses from a {type(self.data).__name__}")
-        content = self.data.read()
-        target.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+        from alignscan.atomic import write_one
+
+        write_one(target, self.data.read())
         return target
 
     def __exit__(self, *exc: object) -> None:

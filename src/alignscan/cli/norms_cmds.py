@@ -70,11 +70,9 @@ def build(
         for problem in exc.problems:
             stderr().print(f"[bold red]error:[/] {_esc(problem)}")
         raise typer.Exit(1) from None
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(dump_json(norms), encoding="utf-8")
-    except OSError as exc:
-        fail(f"can't write {output}: {exc.strerror}", code=1)
+    from alignscan.cli.output import write_outputs
+
+    write_outputs({output: dump_json(norms)}, [*results, reference])
     stdout().print(
         f"wrote {output}: {norms['orgs']} organisations; {len(norms['dimensions'])} dimensions "
         f"and {len(norms['items'])} items have at least {norms['min_orgs']} of them"
