@@ -242,27 +242,13 @@ def print_cell_errors(rs: ResponseSet, fmt: Format, limit: int = 20) -> None:
         )
 
 
-RESULT_NUMBER_LIMIT = 1e15  # no count, mean or statistic in a result comes near this
 
 
 def _strict_json(text: str) -> Any:
-    """JSON with finite, plausibly sized numbers only (NaN, Infinity, 1e999 refused)."""
+    """JSON with finite, plausibly sized numbers only (see alignscan.models.strict_json)."""
+    from alignscan.models import strict_json
 
-    def constant(name: str) -> float:
-        raise ValueError(f"{name} is not a number a result can hold")
-
-    def number(literal: str) -> float:
-        value = float(literal)
-        if not abs(value) <= RESULT_NUMBER_LIMIT:
-            raise ValueError(f"the number {literal[:30]} is out of range")
-        return value
-
-    def integer(literal: str) -> int:
-        if len(literal) > 16 or abs(int(literal)) > RESULT_NUMBER_LIMIT:
-            raise ValueError(f"the number {literal[:30]} is out of range")
-        return int(literal)
-
-    return json.loads(text, parse_constant=constant, parse_float=number, parse_int=integer)
+    return strict_json(text)
 
 
 def load_result_or_exit(path: Path) -> dict[str, Any]:
