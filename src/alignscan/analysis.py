@@ -450,7 +450,10 @@ def prepare(rs: ResponseSet, *, refuse_small: bool = True) -> _Prepared:
     """Recode, score, pool rare segment values and plan the suppression."""
     survey = rs.survey
     if rs.errors:
-        raise AnalysisError("the responses have invalid cells; fix them, or read them leniently to exclude and count them")
+        raise AnalysisError(
+            "the responses have invalid cells; fix them, or read them leniently "
+            "to exclude and count them"
+        )
     minimum = survey.privacy.min_group_size
     groups = list(rs.group.categories)
     group_idx = np.asarray(rs.group.codes, dtype=np.int64)
