@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from alignscan.analysis import analyze
+from alignscan.analysis import analyze, check_figures
 from alignscan.privacy import redact
 from conftest import make_responses, make_survey, random_codes
 
@@ -51,6 +51,15 @@ def families(result: dict, data: dict) -> dict[str, tuple[list[np.ndarray], np.n
     head = [group == g for g, c in result["groups"].items() if _shown(c)]
     if result["rows"]["used"] is not None:
         head.append(np.ones(n, dtype=bool))
+    check = data.get("check")
+    if check is not None:  # `check`: respondents per segment value and group
+        if check["rows"]["used"] is not None:
+            head.append(np.ones(n, dtype=bool))
+        for seg in check["segments"]:
+            where = _published_value(result, seg["column"], data["segments"][seg["column"]])
+            for g, c in seg["groups"].items():
+                if _shown(c):
+                    head.append((group == g) & (where == seg["value"]))
     out["head"] = (head, me)
     item_col = {item["id"]: j for j, item in enumerate(result["items"])}
     for item in result["items"]:
@@ -155,9 +164,13 @@ def _small_combination(sets: list[np.ndarray], owner: np.ndarray, minimum: int):
 
 
 def run(dims, groups, segments, codes, minimum):
+    """Analyze, and attach what `check` publishes for the same file (its respondents per
+    segment value and group are figures an attacker can use too)."""
     survey = make_survey(dims, segments=tuple(segments), min_group_size=minimum)
-    result = analyze(make_responses(survey, codes, groups, segments))
-    data = {"groups": groups, "segments": segments, "codes": np.asarray(codes)}
+    rs = make_responses(survey, codes, groups, segments)
+    result = analyze(rs)
+    data = {"groups": groups, "segments": segments, "codes": np.asarray(codes),
+            "check": check_figures(rs)}
     return result, data
 
 
