@@ -131,3 +131,20 @@ def test_api_walkthrough_runs(demo, monkeypatch) -> None:
                 continue
         exec(compile(block, "docs/api.md", "exec"), namespace)
     assert (demo / "reports" / "notebook" / "report.html").exists()
+
+
+def test_check_json_is_a_typed_check_report() -> None:
+    """Every `check --format json` of the test corpus is a CheckReport, keys in order."""
+    from alignscan.models import CheckReport, UnreadableReport
+
+    corpus = ROOT / "tests" / "data" / "responses"
+    files = sorted(p for p in corpus.iterdir() if p.suffix in (".csv", ".xlsx"))
+    assert len(files) > 10
+    for path in files:
+        done = subprocess.run(
+            [sys.executable, "-m", "alignscan", "check", str(path), "-s",
+             str(corpus / "survey.yaml"), "-f", "json"], capture_output=True, text=True,
+        )
+        data = json.loads(done.stdout)
+        model = (CheckReport if "format" in data else UnreadableReport).model_validate(data)
+        assert model.document() == data and list(model.document()) == list(data), path.name

@@ -345,3 +345,75 @@ def trend_schema() -> dict[str, Any]:
         "title": "alignscan trend",
         **{k: v for k, v in schema.items() if k != "title"},
     }
+
+
+# ----------------------------------------------------------------------------- check
+
+
+class CheckFormat(_Doc):
+    type: str
+    encoding: str | None
+    delimiter: str | None
+    header_rows: int | None
+    export_tool: str | None
+    sheet: str | None
+
+
+class CheckRows(_Doc):
+    read: int | None
+    used: int | None
+    excluded: int | None
+    excluded_by_reason: dict[str, int]
+
+
+class HiddenCount(_Doc):
+    """A count below the minimum: only that it is below."""
+
+    suppressed: Literal[True]
+    below: int
+
+
+class CheckSegment(_Doc):
+    column: str
+    value: str
+    groups: dict[str, HiddenCount | GroupSize]
+
+
+class CellProblem(_Doc):
+    """One rejected value: where a spreadsheet shows it, and why."""
+
+    file: str
+    row: int | None
+    column: str | None
+    value: str | None
+    reason: str
+    kind: str
+
+
+class UnreadableReport(_Doc):
+    """What `check --format json` prints for a file it can't read at all."""
+
+    file: str
+    valid: Literal[False]
+    error_count: int
+    errors: list[CellProblem]
+
+
+class CheckReport(_Doc):
+    """What `alignscan check --format json` prints for a file it could read."""
+
+    file: str
+    format: CheckFormat
+    valid: bool
+    rows: CheckRows
+    cells_set_missing: dict[str, int]
+    groups: dict[str, HiddenCount | GroupSize]
+    segments: list[CheckSegment]
+    answered_share: dict[str, Number | None]
+    warnings: list[str]
+    unknown_roles: dict[str, int]
+    error_count: int
+    error_counts: dict[str, int]
+    errors_not_listed: int
+    errors: list[CellProblem]
+    analyze_refuses: str | None = None
