@@ -172,7 +172,9 @@ def test_a_failing_rename_mid_set_leaves_the_old_files(
         return real_replace(src, dst)
 
     monkeypatch.setattr(os, "replace", flaky_replace)
-    done = _analyze_in_process(["analyze", str(newer), "-s", str(SURVEY), "--out", str(out)])
+    done = _analyze_in_process(
+        ["analyze", str(newer), "-s", str(SURVEY), "--out", str(out), "--force"]
+    )
     assert done.exit_code == 1 and "No space left" in done.output
     assert snapshot(out) == old  # the one already replaced was rolled back
     assert sorted(os.listdir(out)) == sorted(old)  # no temporary file left behind

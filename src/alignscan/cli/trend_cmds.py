@@ -10,10 +10,10 @@ from rich import box
 from rich.table import Table
 
 from alignscan.cli import app
+from alignscan.cli.options import LENIENT_OPTION, SURVEY_OPTION
 from alignscan.cli.output import (
     Format,
     fail,
-    load_result_or_exit,
     load_survey_or_exit,
     read_responses_or_exit,
     refuse_clashes,
@@ -22,7 +22,7 @@ from alignscan.cli.output import (
     write_outputs,
 )
 from alignscan.cli.output import _esc as esc
-from alignscan.cli.responses_cmds import LENIENT_OPTION, SURVEY_OPTION, exit_if_invalid
+from alignscan.cli.responses_cmds import exit_if_invalid
 
 
 def wave_result(path: Path, survey_path: Path | None, lenient: bool) -> dict[str, Any]:
@@ -31,19 +31,23 @@ def wave_result(path: Path, survey_path: Path | None, lenient: bool) -> dict[str
 
 
 def read_wave(path: Path, survey_path: Path | None, lenient: bool) -> tuple[dict[str, Any], Any]:
-    """(result document, respondent ids or None): ids only from a responses file whose
-    survey names a respondent_id column (a saved result carries no ids)."""
-    from alignscan.analysis import AnalysisError, analyze
+    """(result document, respondent ids or None), through `alignscan.api.load_wave`; the
+    CLI only reads responses itself so that their errors are shown as `check` shows them."""
+    from alignscan.api import AlignscanError, is_result_file, load_wave
 
-    if path.suffix.lower() == ".json":
-        return load_result_or_exit(path), None
-    definition = load_survey_or_exit(survey_path)
-    rs = read_responses_or_exit(path, definition, lenient=lenient)
-    exit_if_invalid(rs)
+    if is_result_file(path):
+        if not path.exists():
+            fail(f"no such file: {path}", code=2)
+        source: Any = path
+    else:
+        definition = load_survey_or_exit(survey_path)
+        source = read_responses_or_exit(path, definition, lenient=lenient)
+        exit_if_invalid(source)
     try:
-        return analyze(rs), rs.respondent_ids
-    except AnalysisError as exc:
-        fail(f"{path}: {exc}", code=1)
+        wave = load_wave(source)
+    except AlignscanError as exc:
+        fail(str(exc), code=1)
+    return wave.result, wave.respondent_ids
 
 
 def warn_incomparable_waves(results: list[dict[str, Any]], labels: list[str]) -> None:
@@ -56,21 +60,10 @@ def warn_incomparable_waves(results: list[dict[str, Any]], labels: list[str]) ->
 
 
 def shared_ids(ids: list[Any]) -> dict[tuple[int, int], int]:
-    """Per pair of waves (consecutive, and first to last), how many non-blank respondent
-    ids both contain."""
-    import pyarrow.compute as pc
+    """Respondents shared by pairs of waves (see `alignscan.api.shared_ids`)."""
+    from alignscan.api import shared_ids as count_shared
 
-    present = [i for i, v in enumerate(ids) if v is not None]
-    pairs = list(zip(present, present[1:], strict=False))
-    if len(present) > 2:
-        pairs.append((present[0], present[-1]))
-    out = {}
-    for i, j in pairs:
-        first = pc.utf8_trim_whitespace(ids[i].cast("string"))
-        second = pc.utf8_trim_whitespace(ids[j].cast("string"))
-        both = pc.and_(pc.is_in(first, value_set=second), pc.not_equal(first, ""))
-        out[(i, j)] = len(pc.unique(pc.filter(first, both)))
-    return out
+    return count_shared(ids)
 
 
 def trend_or_exit(results: list[dict[str, Any]], labels: list[str] | None, **options: Any):
