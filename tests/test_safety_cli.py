@@ -179,7 +179,7 @@ def test_a_failing_rename_mid_set_leaves_the_old_files(
     assert snapshot(out) == old  # the one already replaced was rolled back
     assert sorted(os.listdir(out)) == sorted(old)  # no temporary file left behind
     monkeypatch.setattr(os, "replace", real_replace)
-    again = _analyze_in_process(["analyze", str(newer), "-s", str(SURVEY), "--out", str(out)])
+    again = _analyze_in_process(["analyze", str(newer), "-s", str(SURVEY), "--out", str(out), "--force"])
     assert again.exit_code == 0
     new = snapshot(out)
     assert all(new[name] != old[name] for name in ("result.json", "result.csv"))

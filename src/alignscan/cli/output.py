@@ -187,6 +187,9 @@ def read_responses_or_exit(path: Path, survey: Survey, **options: Any) -> Respon
             sys.stdout.write(dump_json(doc))
         where = f" (row {e.row})" if e.row else ""
         fail(f"{e.file}{where}: {e.reason}", code=1)
+    rows = options.get("header_rows")
+    if rows and rs.rows.read == 0:
+        fail(f"--header-rows {rows} leaves no responses in {path}: it has no more rows", code=2)
     if builtin:
         rs.errors = [_builtin_note(e) for e in rs.errors]
     return rs

@@ -46,6 +46,8 @@ def schema(
     trend: bool = typer.Option(False, "--trend", help="Print the schema of the trend JSON."),
 ) -> None:
     """Print the JSON Schema of the survey definition format (or of the result JSON)."""
+    if result and trend:
+        fail("give --result or --trend, not both: one schema is printed at a time", code=2)
     if result:
         from alignscan.report.tabular import result_json_schema
 

@@ -10,7 +10,7 @@ from rich import box
 from rich.table import Table
 
 from alignscan.cli import app
-from alignscan.cli.options import LENIENT_OPTION, SURVEY_OPTION
+from alignscan.cli.options import LENIENT_OPTION, SURVEY_OPTION, no_github_format
 from alignscan.cli.output import (
     Format,
     fail,
@@ -48,6 +48,30 @@ def read_wave(path: Path, survey_path: Path | None, lenient: bool) -> tuple[dict
     except AlignscanError as exc:
         fail(str(exc), code=1)
     return wave.result, wave.respondent_ids
+
+
+def warn_same_waves(waves: list[Path]) -> None:
+    """Warn (stderr) when two waves are the same file, or files with the same content."""
+    import hashlib
+
+    from alignscan.cli.output import stderr
+
+    seen: dict[str, Path] = {}
+    for wave in waves:
+        try:
+            key = hashlib.sha256(wave.read_bytes()).hexdigest()
+        except OSError:
+            continue  # reported when the wave is read
+        if key in seen:
+            same = "is the same file as" if wave.resolve() == seen[key].resolve() else (
+                "has the same content as"
+            )
+            stderr().print(
+                f"[yellow]warning:[/] {esc(str(wave))} {same} {esc(str(seen[key]))}: "
+                "the trend compares a wave with itself",
+                highlight=False,
+            )
+        seen.setdefault(key, wave)
 
 
 def warn_incomparable_waves(results: list[dict[str, Any]], labels: list[str]) -> None:
@@ -93,6 +117,7 @@ def compute_trend(
     names = [s.strip() for s in labels.split(",")] if labels else None
     if names is not None and len(names) != len(waves):
         fail(f"--labels has {len(names)} labels for {len(waves)} waves", code=2)
+    warn_same_waves(waves)
     read = [read_wave(w, survey, lenient) for w in waves]
     results = [r for r, _ in read]
     warn_incomparable_waves(results, names or [str(w) for w in waves])
@@ -185,6 +210,7 @@ def trend(
     saved result.json for a wave analysed with another definition).
     """
     date = report_date_or_exit(date)  # first: numpy reads SOURCE_DATE_EPOCH on import
+    no_github_format(format, "trend")
     from alignscan.report.tabular import result_to_json
     from alignscan.report.trend_html import render_trend_html
 
