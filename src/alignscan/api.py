@@ -169,9 +169,9 @@ def load_result(path: str | Path) -> Result:
     small = small_cells_shown(result.document)
     if small:
         raise AlignscanError(
-            f"{path} shows {len(small)} cell(s) below its minimum group size "
-            f"(min_group_size {model.min_group_size}), e.g. {small[0]}: it was not written by "
-            "alignscan's analysis as it is"
+            f"{path} shows {len(small)} cell(s) below its minimum group size, e.g. {small[0]} "
+            f"(no cell may be below min_group_size, {model.min_group_size}): it was not "
+            "written by alignscan's analysis as it is"
         )
     return result
 

@@ -81,7 +81,7 @@ def build(
     )
 
 
-@norms_app.command("schema")
+@norms_app.command("schema", epilog="Example:  alignscan norms schema > norms.schema.json")
 def schema() -> None:
     """Print the JSON Schema of the norms document (committed as docs/norms.schema.json)."""
     from alignscan.norms import norms_json_schema
