@@ -147,3 +147,43 @@ def test_demo_next_hint_works_without_activating(tmp_path: Path) -> None:
     # and the hinted command runs from the same shell
     first = hint.split("|")[0].split()[1:]
     assert subprocess.run(first, capture_output=True, env={**os.environ, "PATH": path}).returncode == 0
+
+
+def test_validate_suggests_the_closest_key_and_wants_real_booleans(tmp_path: Path) -> None:
+    from alignscan.survey import builtin_survey_text
+
+    text = builtin_survey_text()
+    lines = text.splitlines()
+    path = tmp_path / "s.yaml"
+    path.write_text(text.replace("dimensions:", "dimenions:", 1), encoding="utf-8")
+    done = run("validate", path, "--format", "json")
+    assert done.returncode == 1
+    unknown = next(p for p in json.loads(done.stdout) if "dimenions" in p["message"])
+    assert "did you mean 'dimensions'?" in unknown["message"]
+    assert lines[unknown["line"] - 1].startswith("dimensions:")
+    path.write_text(text.replace("reverse: true", "reverse: yes", 1), encoding="utf-8")
+    done = run("validate", path, "--format", "json")
+    assert done.returncode == 1
+    (boolean,) = json.loads(done.stdout)
+    assert boolean["path"].endswith(".reverse") and "true or false" in boolean["message"]
+    assert "reverse: true" in lines[boolean["line"] - 1]  # the first reverse-keyed item's line
+    # a real boolean is fine, and quoting yes does not make it one
+    path.write_text(text.replace("reverse: true", "reverse: 'true'", 1), encoding="utf-8")
+    assert run("validate", path).returncode == 1
+    path.write_text(text, encoding="utf-8")
+    assert run("validate", path).returncode == 0
+
+
+def test_init_writes_the_schema_its_first_line_names(tmp_path: Path) -> None:
+    target = tmp_path / "client" / "my-survey.yaml"
+    done = run("init", target)
+    assert done.returncode == 0, done.stderr
+    first = target.read_text(encoding="utf-8").splitlines()[0]
+    named = first.split("$schema=", 1)[1].strip()
+    schema = target.parent / named
+    assert schema.exists()
+    assert json.loads(schema.read_text("utf-8")) == json.loads(run("schema").stdout)
+    # an existing schema file is left as it is
+    schema.write_text("{}", encoding="utf-8")
+    assert run("init", tmp_path / "client" / "other.yaml").returncode == 0
+    assert schema.read_text("utf-8") == "{}"

@@ -207,7 +207,7 @@ def test_a_full_disk_while_writing_leaves_the_old_files_and_no_temp(
 
     monkeypatch.setattr(atomic, "_write_temp", fill_up)
     newer = write_csv(tmp_path / "r2.csv", rows_for(9))
-    done = _analyze_in_process(["analyze", str(newer), "-s", str(SURVEY), "-o", str(out)])
+    done = _analyze_in_process(["analyze", str(newer), "-s", str(SURVEY), "-o", str(out), "--force"])
     assert done.exit_code == 1 and "no file was changed" in done.output
     assert snapshot(out) == old and sorted(os.listdir(out)) == sorted(old)
 

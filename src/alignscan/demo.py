@@ -94,8 +94,8 @@ def run_demo(folder: Path = DEMO_DIR) -> int:
     )
     try:
         result, doc = analyse_demo(wave1, wave2, folder)
-    except AlignscanError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (AlignscanError, OSError) as exc:
+        print(f"error: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
         return 1
     _print_terminal(result, doc)
     print(f"wrote {folder / 'result.json'}, {folder / 'result.csv'}, {folder / 'report.html'}")

@@ -442,7 +442,7 @@ def _did_you_mean(loc: Loc) -> str:
         model = next((a for a in found if isinstance(a, type) and issubclass(a, BaseModel)), None)
     if model is None:
         return ""
-    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1)
+    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1, cutoff=0.75)
     return f"; did you mean {close[0]!r}?" if close else ""
 
 

@@ -15,6 +15,7 @@ import typer
 from typer.core import TyperOption
 
 from alignscan import __version__
+from alignscan.api import AlignscanError
 
 app = typer.Typer(
     name="alignscan",
@@ -144,6 +145,9 @@ def _run() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("Interrupted.\n")
         sys.exit(130)
+    except AlignscanError as exc:  # input the library can't use: invalid input, exit 1
+        sys.stderr.write(f"error: {exc}\n")
+        sys.exit(1)
     except Exception as exc:  # pragma: no cover - last line of defence
         if os.environ.get("ALIGNSCAN_DEBUG"):
             raise
