@@ -268,6 +268,24 @@ def shared_ids(ids: list[Any]) -> dict[tuple[int, int], int]:
     return out
 
 
+def repeated_waves(paths: list[Path]) -> list[tuple[Path, Path, bool]]:
+    """Waves given twice: (wave, the earlier one it repeats, whether it is the very same
+    file rather than a copy with the same content). Unreadable files are left out."""
+    import hashlib
+
+    seen: dict[str, Path] = {}
+    found = []
+    for path in paths:
+        try:
+            key = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        except OSError:
+            continue
+        if key in seen:
+            found.append((path, seen[key], Path(path).resolve() == seen[key].resolve()))
+        seen.setdefault(key, path)
+    return found
+
+
 def trend(waves: list[Result | str | Path], labels: list[str] | None = None) -> dict[str, Any]:
     """How the gaps moved between waves (saved results or Result objects), oldest first."""
     from alignscan.trend import trend as _trend

@@ -52,26 +52,16 @@ def read_wave(path: Path, survey_path: Path | None, lenient: bool) -> tuple[dict
 
 def warn_same_waves(waves: list[Path]) -> None:
     """Warn (stderr) when two waves are the same file, or files with the same content."""
-    import hashlib
-
+    from alignscan.api import repeated_waves
     from alignscan.cli.output import stderr
 
-    seen: dict[str, Path] = {}
-    for wave in waves:
-        try:
-            key = hashlib.sha256(wave.read_bytes()).hexdigest()
-        except OSError:
-            continue  # reported when the wave is read
-        if key in seen:
-            same = "is the same file as" if wave.resolve() == seen[key].resolve() else (
-                "has the same content as"
-            )
-            stderr().print(
-                f"[yellow]warning:[/] {esc(str(wave))} {same} {esc(str(seen[key]))}: "
-                "the trend compares a wave with itself",
-                highlight=False,
-            )
-        seen.setdefault(key, wave)
+    for wave, first, same_file in repeated_waves(waves):
+        same = "is the same file as" if same_file else "has the same content as"
+        stderr().print(
+            f"[yellow]warning:[/] {esc(str(wave))} {same} {esc(str(first))}: "
+            "the trend compares a wave with itself",
+            highlight=False,
+        )
 
 
 def warn_incomparable_waves(results: list[dict[str, Any]], labels: list[str]) -> None:
