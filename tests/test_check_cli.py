@@ -47,7 +47,7 @@ def test_check_invalid_file_lists_every_error_and_writes_them(tmp_path: Path) ->
         "check", str(CORPUS / "error_out_of_range.csv"), "--survey", SURVEY, "--errors", str(errors)
     )
     assert done.returncode == 1
-    assert "answer 6 is outside the scale 1..5" in done.stdout
+    assert "answer 6 is not a whole-number code of the scale 1..5" in done.stdout
     rows = list(csv.DictReader(errors.open(encoding="utf-8")))
     assert [(r["row"], r["column"], r["value"]) for r in rows] == [
         ("3", "q2", "6"),
@@ -142,10 +142,24 @@ def test_analyze_writes_outputs(tmp_path: Path) -> None:
 def test_analyze_default_output_folder(tmp_path: Path) -> None:
     from alignscan.demo import write_demo_data
 
-    wave1, _ = write_demo_data(tmp_path / "demo", n=300)
+    wave1, wave2 = write_demo_data(tmp_path / "demo", n=300)
     done = run("analyze", str(wave1), cwd=tmp_path)
     assert done.returncode == 0
-    assert (tmp_path / "reports" / "ai-alignment" / "report.html").exists()
+    folder = tmp_path / "reports" / "responses-q1"  # named after the responses file
+    assert (folder / "report.html").exists()
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    # another client's file into the same folder: refused, nothing replaced
+    done = run("analyze", str(wave2), "--out", str(folder), cwd=tmp_path)
+    assert done.returncode == 2
+    assert "results of responses-q1.csv, not of responses.csv" in done.stderr
+    assert "--force" in done.stderr
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    # the same file again is fine, and --force replaces another file's results
+    assert run("analyze", str(wave1), cwd=tmp_path).returncode == 0
+    done = run("analyze", str(wave2), "--out", str(folder), "--force", cwd=tmp_path)
+    assert done.returncode == 0
+    saved = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+    assert saved["source"]["file"] == "responses.csv"
 
 
 # ----------------------------------------------------------------------------- more check cases

@@ -172,12 +172,14 @@ def test_a_failing_rename_mid_set_leaves_the_old_files(
         return real_replace(src, dst)
 
     monkeypatch.setattr(os, "replace", flaky_replace)
-    done = _analyze_in_process(["analyze", str(newer), "-s", str(SURVEY), "--out", str(out)])
+    done = _analyze_in_process(
+        ["analyze", str(newer), "-s", str(SURVEY), "--out", str(out), "--force"]
+    )
     assert done.exit_code == 1 and "No space left" in done.output
     assert snapshot(out) == old  # the one already replaced was rolled back
     assert sorted(os.listdir(out)) == sorted(old)  # no temporary file left behind
     monkeypatch.setattr(os, "replace", real_replace)
-    again = _analyze_in_process(["analyze", str(newer), "-s", str(SURVEY), "--out", str(out)])
+    again = _analyze_in_process(["analyze", str(newer), "-s", str(SURVEY), "--out", str(out), "--force"])
     assert again.exit_code == 0
     new = snapshot(out)
     assert all(new[name] != old[name] for name in ("result.json", "result.csv"))
@@ -205,7 +207,7 @@ def test_a_full_disk_while_writing_leaves_the_old_files_and_no_temp(
 
     monkeypatch.setattr(atomic, "_write_temp", fill_up)
     newer = write_csv(tmp_path / "r2.csv", rows_for(9))
-    done = _analyze_in_process(["analyze", str(newer), "-s", str(SURVEY), "-o", str(out)])
+    done = _analyze_in_process(["analyze", str(newer), "-s", str(SURVEY), "-o", str(out), "--force"])
     assert done.exit_code == 1 and "no file was changed" in done.output
     assert snapshot(out) == old and sorted(os.listdir(out)) == sorted(old)
 

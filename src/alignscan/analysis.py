@@ -446,6 +446,18 @@ def _dim_slices(survey: Survey) -> list[slice]:
     return out
 
 
+def comparison_refusal(survey: Survey, sizes: dict[str, int]) -> str | None:
+    """The one rule for refusing an analysis: a compared group below the minimum size
+    (None when both are large enough). `check` and `analyze` both ask this."""
+    minimum = survey.privacy.min_group_size
+    for name in survey.roles.compare:
+        if sizes.get(name, 0) < minimum:
+            return (
+                f"group {name!r} has fewer than {minimum} respondents (privacy.min_group_size)"
+            )
+    return None
+
+
 def prepare(rs: ResponseSet, *, refuse_small: bool = True) -> _Prepared:
     """Recode, score, pool rare segment values and plan the suppression."""
     survey = rs.survey
@@ -458,12 +470,9 @@ def prepare(rs: ResponseSet, *, refuse_small: bool = True) -> _Prepared:
     groups = list(rs.group.categories)
     group_idx = np.asarray(rs.group.codes, dtype=np.int64)
     sizes = np.bincount(group_idx[group_idx >= 0], minlength=len(groups))
-    for name in survey.roles.compare if refuse_small else ():
-        if int(sizes[groups.index(name)]) < minimum:
-            raise AnalysisError(
-                f"group {name!r} has fewer than {minimum} respondents "
-                f"(privacy.min_group_size), so it can't be compared"
-            )
+    refused = comparison_refusal(survey, dict(zip(groups, sizes.tolist(), strict=True)))
+    if refuse_small and refused:
+        raise AnalysisError(f"{refused}, so it can't be compared")
     reverse = np.asarray([item.reverse for item in survey.items], dtype=bool)
     # column-major: every statistic walks one item column at a time
     scored = np.asfortranarray(recode_reverse(rs.codes, reverse, survey.scale.points))

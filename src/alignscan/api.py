@@ -10,7 +10,9 @@ it can't use; the CLI catches it at the edge.
 
 from __future__ import annotations
 
+import json
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -136,10 +138,121 @@ def load_result(path: str | Path) -> Result:
     small = small_cells_shown(document)
     if small:
         raise AlignscanError(
-            f"{path} shows {len(small)} cell(s) below its minimum group size, "
-            f"e.g. {small[0]}: it was not written by alignscan's analysis as it is"
+            f"{path} shows {len(small)} cell(s) below its minimum group size, e.g. {small[0]} "
+            f"(no cell may be below min_group_size, {document['min_group_size']}): it was "
+            "not written by alignscan's analysis as it is"
         )
     return Result(ResultDocument.model_validate(document))
+
+
+def without_comment_texts(result: dict[str, Any]) -> dict[str, Any]:
+    """The result with every comment text left out (a document to pass on); the counts
+    stay, as they were already published, and a warning says the texts were removed."""
+    comments = []
+    for comment in result.get("comments") or []:
+        groups = {
+            g: cell if cell.get("suppressed") else {**cell, "texts": []}
+            for g, cell in comment["groups"].items()
+        }
+        comments.append({**comment, "groups": groups})
+    if not comments:
+        return result
+    note = "comment texts were left out of this result; their counts are kept"
+    return {**result, "comments": comments, "warnings": [*result.get("warnings", []), note]}
+
+
+def saved_source(folder: str | Path) -> str | None:
+    """The responses file name a saved result in `folder` was made from (its
+    `source.file`); "" when the result.json there can't be read; None when there is none."""
+    path = Path(folder) / "result.json"
+    if not path.is_file():
+        return None
+    try:
+        source = json.loads(path.read_text(encoding="utf-8")).get("source") or {}
+        return str(source.get("file") or "")
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError, RecursionError):
+        return ""
+
+
+class InvalidResponses(AlignscanError):
+    """Responses with invalid cells; `.responses` holds them (with every error) to show."""
+
+    def __init__(self, message: str, responses: ResponseSet):
+        super().__init__(message)
+        self.responses = responses
+
+
+@dataclass(frozen=True)
+class Wave:
+    """One survey wave for a trend: its result document, and the respondent ids when it
+    was read from responses whose survey names a respondent_id column."""
+
+    result: dict[str, Any]
+    respondent_ids: Any = None
+
+
+def is_result_file(path: str | Path) -> bool:
+    """A wave given as a saved result (.json) rather than as responses."""
+    return Path(path).suffix.lower() == ".json"
+
+
+def load_wave(
+    data: Any, survey: str | Path | Survey | None = None, lenient: bool = False
+) -> Wave:
+    """A wave from a saved result.json, a responses file or an already read ResponseSet.
+
+    Raises InvalidResponses when the responses have invalid cells (unless lenient), and
+    AlignscanError when they can't be analysed."""
+    from alignscan.analysis import AnalysisError
+    from alignscan.analysis import analyze as _analyze
+    from alignscan.responses import ResponseSet
+
+    if isinstance(data, str | Path) and is_result_file(data):
+        return Wave(load_result(data).document)
+    rs = data if isinstance(data, ResponseSet) else read_responses(data, survey, lenient=lenient)
+    if not rs.ok:
+        raise InvalidResponses(f"{rs.source.file}: {len(rs.errors):,} invalid cell(s)", rs)
+    try:
+        return Wave(_analyze(rs), rs.respondent_ids)
+    except AnalysisError as exc:
+        where = data if isinstance(data, str | Path) else rs.source.file
+        raise AlignscanError(f"{where}: {exc}") from None
+
+
+def shared_ids(ids: list[Any]) -> dict[tuple[int, int], int]:
+    """Per pair of waves (consecutive, and first to last), how many non-blank respondent
+    ids both contain (None for a wave without ids); `trend(..., shared=)` takes this."""
+    import pyarrow.compute as pc
+
+    present = [i for i, v in enumerate(ids) if v is not None]
+    pairs = list(zip(present, present[1:], strict=False))
+    if len(present) > 2:
+        pairs.append((present[0], present[-1]))
+    out = {}
+    for i, j in pairs:
+        first = pc.utf8_trim_whitespace(ids[i].cast("string"))
+        second = pc.utf8_trim_whitespace(ids[j].cast("string"))
+        both = pc.and_(pc.is_in(first, value_set=second), pc.not_equal(first, ""))
+        out[(i, j)] = len(pc.unique(pc.filter(first, both)))
+    return out
+
+
+def repeated_waves(paths: list[Path]) -> list[tuple[Path, Path, bool]]:
+    """Waves given twice: (wave, the earlier one it repeats, whether it is the very same
+    file rather than a copy with the same content). Unreadable files are left out."""
+    import hashlib
+
+    seen: dict[str, Path] = {}
+    found = []
+    for path in paths:
+        try:
+            key = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        except OSError:
+            continue
+        if key in seen:
+            found.append((path, seen[key], Path(path).resolve() == seen[key].resolve()))
+        seen.setdefault(key, path)
+    return found
 
 
 def trend(waves: list[Result | str | Path], labels: list[str] | None = None) -> dict[str, Any]:

@@ -2,15 +2,16 @@
 run the main job on it.
 
 Writes reports/demo/responses-q1.csv (last quarter, 2,000 respondents, seeded) and
-responses.csv (this quarter: the ROI gap has narrowed), then runs exactly what a user
-would: `alignscan analyze reports/demo/responses.csv --baseline reports/demo/responses-q1.csv
---out reports/demo`.
+responses.csv (this quarter: the ROI gap has narrowed), then does, through the library,
+what `alignscan analyze reports/demo/responses.csv --baseline reports/demo/responses-q1.csv
+--out reports/demo` does: result.json, result.csv and report.html (with the trend).
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 from alignscan.survey import load_survey
 from alignscan.synthetic import generate_responses, write_csv
@@ -18,6 +19,8 @@ from alignscan.synthetic import generate_responses, write_csv
 DEMO_DIR = Path("reports") / "demo"
 RESPONDENTS = 2000
 SEED = 2026
+DATE = "2026-04-15"
+LABELS = ["baseline", "this wave"]
 
 
 def write_demo_data(folder: Path = DEMO_DIR, n: int = RESPONDENTS) -> tuple[Path, Path]:
@@ -28,33 +31,80 @@ def write_demo_data(folder: Path = DEMO_DIR, n: int = RESPONDENTS) -> tuple[Path
     return wave1, wave2
 
 
+def analyse_demo(wave1: Path, wave2: Path, folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Analyse the latest wave against the earlier one and write the three outputs into
+    `folder` (all or none). Returns (result, trend); raises AlignscanError."""
+    from alignscan.api import load_wave, shared_ids
+    from alignscan.atomic import write_all
+    from alignscan.report.html import render_html
+    from alignscan.report.tabular import result_to_csv, result_to_json
+    from alignscan.trend import trend
+
+    before, now = load_wave(wave1), load_wave(wave2)
+    shared = shared_ids([before.respondent_ids, now.respondent_ids])
+    doc = trend([before.result, now.result], LABELS, shared=shared)
+    write_all(
+        {
+            folder / "result.json": result_to_json(now.result),
+            folder / "result.csv": result_to_csv(now.result),
+            folder / "report.html": render_html(now.result, date=DATE, trend=doc),
+        },
+        [wave1, wave2],
+    )
+    return now.result, doc
+
+
+def _print_terminal(result: dict[str, Any], doc: dict[str, Any]) -> None:
+    try:  # the terminal summary is moving into the report package
+        from alignscan.report.terminal import print_summary  # type: ignore[import-not-found]
+    except ImportError:
+        from alignscan.cli.analysis_cmds import print_summary
+    from alignscan.cli.trend_cmds import print_trend
+
+    print_summary(result)
+    print_trend(doc)
+
+
+def command_prefix() -> str:
+    """How to call alignscan from the shell that ran the demo: `.venv/bin/alignscan` when
+    it ran from the project's virtualenv without it being activated, else `alignscan`."""
+    import os
+    import shutil
+
+    exe = Path(sys.executable)
+    scripts = exe.parent / ("alignscan.exe" if os.name == "nt" else "alignscan")
+    on_path = shutil.which("alignscan")
+    if scripts.exists() and (on_path is None or Path(on_path).resolve() != scripts.resolve()):
+        try:
+            return str(scripts.relative_to(Path.cwd()))
+        except ValueError:
+            return str(scripts)
+    return "alignscan"
+
+
 def run_demo(folder: Path = DEMO_DIR) -> int:
     """Write the demo waves into `folder` and analyse them there, as a user would.
-    Returns the exit code of `alignscan analyze`."""
-    from alignscan.cli import app
+    Returns the exit code `alignscan analyze` would give."""
+    from alignscan.api import AlignscanError
 
     wave1, wave2 = write_demo_data(folder)
     print(
         f"Demo data (synthetic, {RESPONDENTS:,} respondents per wave): "
         f"{wave2} (this quarter) and {wave1} (last quarter)\n"
     )
-    args = ["analyze", str(wave2), "--baseline", str(wave1), "--out", str(folder)]
-    args += ["--date", "2026-04-15"]
-    code = 0
     try:
-        app(args, standalone_mode=False)
-    except SystemExit as exc:  # typer.Exit inside standalone_mode=False
-        code = int(exc.code or 0)
-    except Exception as exc:  # click.exceptions.Exit and friends
-        code = int(getattr(exc, "exit_code", 1) or 0)
-    report = folder / "report.html"
-    if code == 0:
-        print()
-        if report.exists():
-            print(f"The report is at: {report.resolve()}")
-        print(f"Result JSON and CSV: {(folder / 'result.json').resolve()}, result.csv")
-        print(f"Next: alignscan check {wave2}   |   alignscan trend {wave1} {wave2}")
-    return code
+        result, doc = analyse_demo(wave1, wave2, folder)
+    except (AlignscanError, OSError) as exc:
+        print(f"error: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+        return 1
+    _print_terminal(result, doc)
+    print(f"wrote {folder / 'result.json'}, {folder / 'result.csv'}, {folder / 'report.html'}")
+    print()
+    print(f"The report is at: {(folder / 'report.html').resolve()}")
+    print(f"Result JSON and CSV: {(folder / 'result.json').resolve()}, result.csv")
+    cmd = command_prefix()
+    print(f"Next: {cmd} check {wave2}   |   {cmd} trend {wave1} {wave2}")
+    return 0
 
 
 def main() -> None:

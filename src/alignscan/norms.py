@@ -15,6 +15,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,25 @@ class NormsError(Exception):
     def __init__(self, problems: list[str]):
         super().__init__("; ".join(problems))
         self.problems = problems
+
+
+def load_norms(path: str | Path) -> dict[str, Any]:
+    """A saved norms.json, checked against its schema; NormsError says why not."""
+    import jsonschema
+
+    path = Path(path)
+    try:
+        norms = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise NormsError([f"{path} is not a readable norms JSON ({type(exc).__name__})"]) from None
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(norms_json_schema()).iter_errors(norms)
+    )
+    if error is not None:
+        where = "/".join(str(p) for p in error.path) or "(top level)"
+        raise NormsError([f"{path} is not an alignscan norms file: {where}: {error.message}"])
+    assert isinstance(norms, dict)
+    return norms
 
 
 @dataclass(frozen=True)

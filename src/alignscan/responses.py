@@ -1072,7 +1072,7 @@ def _validate(raw: _Raw, survey: Survey, lenient: bool, status: _Status) -> Resp
                 value = values[v]
                 where = bad_rows[bad_values == v]
                 if _is_number(value):
-                    reason = f"answer {value.strip()} is outside the scale {span}"
+                    reason = f"answer {value.strip()} is not a whole-number code of the scale {span}"  # noqa: E501
                     kind, change = "out_of_range", "answer out of range"
                 else:
                     reason = (

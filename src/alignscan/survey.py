@@ -18,6 +18,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     ValidationError,
     field_validator,
@@ -72,7 +73,7 @@ class Scale(_Model):
 class Item(_Model):
     id: Slug
     text: NonEmpty
-    reverse: bool = Field(
+    reverse: StrictBool = Field(
         default=False, description="Reverse-keyed: recoded as (first code + last code) - x."
     )
     column: NonEmpty | None = Field(default=None, description="Column name; defaults to the id.")
@@ -424,6 +425,27 @@ def _locate(locations: dict[Loc, tuple[int, int]], loc: Loc) -> tuple[int, int]:
     return locations.get((), (1, 1))
 
 
+def _did_you_mean(loc: Loc) -> str:
+    """"; did you mean 'dimensions'?" for a misspelt key, from the keys allowed there."""
+    import difflib
+    import typing
+
+    model: Any = Survey
+    for part in loc[:-1]:
+        if isinstance(part, int) or model is None:
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return ""
+        found = [field.annotation, *typing.get_args(field.annotation)]
+        found += [a for f in found for a in typing.get_args(f)]
+        model = next((a for a in found if isinstance(a, type) and issubclass(a, BaseModel)), None)
+    if model is None:
+        return ""
+    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1, cutoff=0.75)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
 def _pydantic_problems(
     file: str, exc: ValidationError, locations: dict[Loc, tuple[int, int]]
 ) -> list[Problem]:
@@ -432,7 +454,9 @@ def _pydantic_problems(
         loc = tuple(err["loc"])
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
-            msg = f"unknown field {loc[-1]!r}"
+            msg = f"unknown field {loc[-1]!r}" + _did_you_mean(loc)
+        elif err["type"] == "bool_type":
+            msg = "must be true or false (in YAML 1.2, yes/no/on/off are text, not booleans)"
         elif err["type"] == "missing":
             msg = f"required field {loc[-1]!r} is missing"
         elif err["type"] == "string_pattern_mismatch":

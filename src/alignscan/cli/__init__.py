@@ -6,13 +6,16 @@ Exit codes: 0 success, 1 invalid input, 2 usage error.
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 from typing import Any
 
 import typer
+from typer.core import TyperOption
 
 from alignscan import __version__
+from alignscan.api import AlignscanError
 
 app = typer.Typer(
     name="alignscan",
@@ -55,7 +58,38 @@ def _register() -> None:
                 raise
 
 
+def _reflow(text: str) -> str:
+    """A docstring as help: each paragraph on one line, so the terminal wraps it."""
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs)
+
+
+def _tidy_help(typer_app: typer.Typer) -> None:
+    """Docstrings as help reflowed, not broken where the source lines end."""
+    infos: list[Any] = list(typer_app.registered_commands)
+    if typer_app.registered_callback is not None:
+        infos.append(typer_app.registered_callback)
+    for info in infos:
+        if info.help is None and info.callback is not None and info.callback.__doc__:
+            info.help = _reflow(info.callback.__doc__)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _tidy_help(group.typer_instance)
+
+
+def _flag_type(self: TyperOption, ctx: Any) -> str | None:
+    """No `<bool>` after a plain flag (--force, --help): it takes no value."""
+    if getattr(self, "is_flag", False):
+        return None
+    return _option_type(self, ctx)
+
+
+_option_type = TyperOption.display_type_rich
+TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
+
+
 _register()
+_tidy_help(app)
 
 
 class _PipeSafe:
@@ -111,6 +145,9 @@ def _run() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("Interrupted.\n")
         sys.exit(130)
+    except AlignscanError as exc:  # input the library can't use: invalid input, exit 1
+        sys.stderr.write(f"error: {exc}\n")
+        sys.exit(1)
     except Exception as exc:  # pragma: no cover - last line of defence
         if os.environ.get("ALIGNSCAN_DEBUG"):
             raise

@@ -11,6 +11,18 @@ from rich.table import Table
 
 from alignscan.cli import app
 from alignscan.cli.norms_cmds import HEADCOUNT_OPTION, NORMS_OPTION, add_extras, print_extras
+from alignscan.cli.options import (
+    DELIMITER_OPTION,
+    ENCODING_OPTION,
+    ERRORS_OPTION,
+    HEADER_ROW_OPTION,
+    HEADER_ROWS_OPTION,
+    LENIENT_OPTION,
+    SHEET_OPTION,
+    SURVEY_OPTION,
+    no_github_format,
+    reader_options,
+)
 from alignscan.cli.output import (
     Format,
     fail,
@@ -23,20 +35,7 @@ from alignscan.cli.output import (
     write_outputs,
 )
 from alignscan.cli.output import _esc as esc
-from alignscan.cli.responses_cmds import (
-    DELIMITER_OPTION,
-    ENCODING_OPTION,
-    ERRORS_OPTION,
-    HEADER_ROW_OPTION,
-    HEADER_ROWS_OPTION,
-    LENIENT_OPTION,
-    SHEET_OPTION,
-    SURVEY_OPTION,
-    errors_output,
-    exit_if_invalid,
-    reader_options,
-    write_errors_file,
-)
+from alignscan.cli.responses_cmds import errors_output, exit_if_invalid, write_errors_file
 
 
 def _pdf_bytes(html: str) -> bytes:
@@ -173,7 +172,17 @@ def analyze(
         None,
         "--out",
         "-o",
-        help="Folder for result.json, result.csv and report.html (default: reports/<survey-id>/).",
+        help="Folder for result.json, result.csv and report.html "
+        "(default: reports/<responses file name>/).",
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Replace results of a different responses file in the folder."
+    ),
+    no_comments: bool = typer.Option(
+        False,
+        "--no-comments",
+        help="Leave comment texts out of every output (their counts stay), e.g. to pass "
+        "result.json on.",
     ),
     json_path: Path | None = typer.Option(None, "--json", help="Also write the result JSON here."),
     csv_path: Path | None = typer.Option(None, "--csv", help="Also write the tidy CSV here."),
@@ -214,12 +223,15 @@ def analyze(
     from alignscan.analysis import AnalysisError
     from alignscan.analysis import analyze as run_analysis
 
+    no_github_format(format, "analyze")
     definition = load_survey_or_exit(survey)
-    targets = _targets(definition.id, out, no_save, json_path, csv_path, html_path, pdf_path)
+    targets = _targets(responses, out, no_save, json_path, csv_path, html_path, pdf_path)
     inputs = (responses, survey, baseline, headcount, norms)
     refuse_clashes([*targets.values(), errors], inputs)
+    if not force:
+        refuse_other_results(targets, responses)
     options = reader_options(
-        lenient, delimiter, sheet, header_rows, encoding, header_row, survey is None
+        lenient, delimiter, sheet, header_rows, encoding, header_row, survey is None, responses
     )
     rs = read_responses_or_exit(responses, definition, **options)
     if not rs.ok:
@@ -231,6 +243,10 @@ def analyze(
         write_errors_file(rs, errors, inputs)
         fail(str(exc), code=1)
     result = add_extras(result, rs, headcount, norms, format)
+    if no_comments:
+        from alignscan.api import without_comment_texts
+
+        result = without_comment_texts(result)
     trend_doc = None
     if baseline is not None:
         from alignscan.cli.trend_cmds import (
@@ -268,8 +284,26 @@ def _json_text(result: dict[str, Any]) -> str:
     return result_to_json(result)
 
 
+def refuse_other_results(targets: dict[str, Path], responses: Path) -> None:
+    """Exit 2 rather than replace, in the output folder, the results of another file."""
+    from alignscan.api import saved_source
+
+    if "result.json" not in targets:
+        return
+    folder = targets["result.json"].parent
+    found = saved_source(folder)
+    if found is None or found == responses.name:
+        return
+    what = f"results of {found}" if found else "a result.json alignscan can't read"
+    fail(
+        f"{folder} holds {what}, not of {responses.name}: give another folder with --out, "
+        "or --force to replace them",
+        code=2,
+    )
+
+
 def _targets(
-    survey_id: str,
+    responses: Path,
     out: Path | None,
     no_save: bool,
     json_path: Path | None,
@@ -280,7 +314,7 @@ def _targets(
     """Every file analyze will write, by kind (known before anything is read)."""
     targets: dict[str, Path] = {}
     if not no_save or out is not None:
-        folder = out if out is not None else Path("reports") / survey_id
+        folder = out if out is not None else Path("reports") / (responses.stem or "responses")
         targets = {
             "result.json": folder / "result.json",
             "result.csv": folder / "result.csv",
@@ -326,7 +360,9 @@ def render_outputs(
 @app.command(epilog="Example:  alignscan report reports/demo/result.json --html report.html")
 def report(
     result_file: Path = typer.Argument(..., help="A result.json written by `alignscan analyze`."),
-    html: Path | None = typer.Option(None, "--html", help="Where to write the HTML report."),
+    html: Path | None = typer.Option(
+        None, "--html", help="Where to write the HTML report (default: report.html next to it)."
+    ),
     pdf: Path | None = typer.Option(
         None, "--pdf", help="Where to write the report as PDF (needs the `pdf` extra)."
     ),
@@ -337,7 +373,7 @@ def report(
     """Re-render the HTML report from a saved result, without the raw responses."""
     date = report_date_or_exit(date)  # first: numpy reads SOURCE_DATE_EPOCH on import
     if html is None and pdf is None:
-        fail("give --html FILE and/or --pdf FILE", code=2)
+        html = result_file.parent / "report.html"  # next to the result; "wrote ..." says so
     from jinja2 import TemplateError
 
     from alignscan.report.html import render_html

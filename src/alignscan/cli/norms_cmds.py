@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,16 @@ import typer
 from rich.table import Table
 
 from alignscan.cli import app
-from alignscan.cli.output import Format, _esc, dump_json, fail, load_result_or_exit, stderr, stdout
+from alignscan.cli.output import (
+    Format,
+    _esc,
+    dump_json,
+    fail,
+    load_result_or_exit,
+    stderr,
+    stdout,
+    write_outputs,
+)
 from alignscan.responses import CellError, ResponseSet
 
 norms_app = typer.Typer(
@@ -70,8 +78,6 @@ def build(
         for problem in exc.problems:
             stderr().print(f"[bold red]error:[/] {_esc(problem)}")
         raise typer.Exit(1) from None
-    from alignscan.cli.output import write_outputs
-
     write_outputs({output: dump_json(norms)}, [*results, reference])
     stdout().print(
         f"wrote {output}: {norms['orgs']} organisations; {len(norms['dimensions'])} dimensions "
@@ -79,7 +85,7 @@ def build(
     )
 
 
-@norms_app.command("schema")
+@norms_app.command("schema", epilog="Example:  alignscan norms schema > norms.schema.json")
 def schema() -> None:
     """Print the JSON Schema of the norms document (committed as docs/norms.schema.json)."""
     from alignscan.norms import norms_json_schema
@@ -88,24 +94,15 @@ def schema() -> None:
 
 
 def _load_norms(path: Path) -> dict[str, Any]:
-    import jsonschema
-
-    from alignscan.norms import norms_json_schema
+    """The norms file through `alignscan.norms.load_norms`: exit 2 if missing, 1 if bad."""
+    from alignscan.norms import NormsError, load_norms
 
     if not path.exists():
         fail(f"no such file: {path}", code=2)
     try:
-        norms = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        fail(f"{path} is not a readable norms JSON ({type(exc).__name__})", code=1)
-    error = jsonschema.exceptions.best_match(
-        jsonschema.Draft202012Validator(norms_json_schema()).iter_errors(norms)
-    )
-    if error is not None:
-        where = "/".join(str(p) for p in error.path) or "(top level)"
-        fail(f"{path} is not an alignscan norms file: {where}: {error.message}", code=1)
-    assert isinstance(norms, dict)
-    return norms
+        return load_norms(path)
+    except NormsError as exc:
+        fail(str(exc), code=1)
 
 
 def _print_cell_errors(errors: list[CellError], fmt: Format) -> None:

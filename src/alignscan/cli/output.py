@@ -187,6 +187,9 @@ def read_responses_or_exit(path: Path, survey: Survey, **options: Any) -> Respon
             sys.stdout.write(dump_json(doc))
         where = f" (row {e.row})" if e.row else ""
         fail(f"{e.file}{where}: {e.reason}", code=1)
+    rows = options.get("header_rows")
+    if rows and rs.rows.read == 0:
+        fail(f"--header-rows {rows} leaves no responses in {path}: it has no more rows", code=2)
     if builtin:
         rs.errors = [_builtin_note(e) for e in rs.errors]
     return rs
@@ -235,56 +238,21 @@ def print_cell_errors(rs: ResponseSet, fmt: Format, limit: int = 20) -> None:
         counts = Counter(rs.error_counts or Counter(e.kind for e in errors))
         for kind, count in counts.most_common():
             console.print(f"  {_esc(kind.replace('_', ' '))}: {count:,}")
-    if rs.unlisted_errors:
+    if any(rs.unlisted_errors.values()):
         console.print(
             f"(the first {len(errors):,} errors are listed, and written by --errors; "
             "the rest are counted above)"
         )
 
 
-
-
-def _strict_json(text: str) -> Any:
-    """JSON with finite, plausibly sized numbers only (see alignscan.models.strict_json)."""
-    from alignscan.models import strict_json
-
-    return strict_json(text)
-
-
 def load_result_or_exit(path: Path) -> dict[str, Any]:
-    """A saved result.json, checked against the result schema; exit 2 if missing, 1 if
-    it is not a readable, valid alignscan result."""
-    import jsonschema
-
-    from alignscan.report.tabular import result_json_schema
+    """A saved result.json, validated by the library (`alignscan.api.load_result`);
+    exit 2 if missing, 1 if it is not a readable, valid alignscan result."""
+    from alignscan.api import AlignscanError, load_result
 
     if not path.exists():
         fail(f"no such file: {path}", code=2)
     try:
-        result = _strict_json(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        fail(f"{path} is not a readable result JSON ({type(exc).__name__})", code=1)
-    except RecursionError:
-        fail(f"{path} is not an alignscan result: it is nested too deeply", code=1)
-    except ValueError as exc:
-        fail(f"{path} is not a valid result JSON: {exc}", code=1)
-    validator = jsonschema.Draft202012Validator(result_json_schema())
-    try:
-        problems = sorted(validator.iter_errors(result), key=lambda e: list(e.path))
-    except RecursionError:
-        fail(f"{path} is not an alignscan result: it is nested too deeply", code=1)
-    if problems:
-        where = "/".join(str(p) for p in problems[0].path) or "(top level)"
-        fail(f"{path} is not an alignscan result: {where}: {problems[0].message}", code=1)
-    if not isinstance(result, dict):
-        fail(f"{path} is not an alignscan result", code=1)
-    from alignscan.privacy import small_cells_shown
-
-    small = small_cells_shown(result)
-    if small:
-        fail(
-            f"{path} shows {len(small)} cell(s) below min_group_size "
-            f"({result['min_group_size']}), e.g. {small[0]}: refusing to draw a report from it",
-            code=1,
-        )
-    return result
+        return load_result(path).document
+    except AlignscanError as exc:
+        fail(str(exc), code=1)

@@ -15,6 +15,18 @@ from alignscan.cli import app
 
 if TYPE_CHECKING:
     from alignscan.responses import ResponseSet
+from alignscan.cli.options import (
+    DELIMITER_OPTION,
+    ENCODING_OPTION,
+    ERRORS_OPTION,
+    FORMAT_OPTION,
+    HEADER_ROW_OPTION,
+    HEADER_ROWS_OPTION,
+    LENIENT_OPTION,
+    SHEET_OPTION,
+    SURVEY_OPTION,
+    reader_options,
+)
 from alignscan.cli.output import (
     Format,
     fail,
@@ -22,54 +34,11 @@ from alignscan.cli.output import (
     print_cell_errors,
     read_responses_or_exit,
     refuse_clashes,
+    stderr,
     stdout,
     write_outputs,
 )
 from alignscan.cli.output import _esc as esc
-
-SURVEY_OPTION = typer.Option(None, "--survey", "-s", help="Survey YAML (default: built-in).")
-LENIENT_OPTION = typer.Option(
-    False, "--lenient", help="Treat invalid cells as not answered and exclude unplaceable rows."
-)
-DELIMITER_OPTION = typer.Option(None, "--delimiter", help="CSV delimiter (default: sniffed).")
-SHEET_OPTION = typer.Option(None, "--sheet", help="Excel sheet name (default: the first).")
-HEADER_ROWS_OPTION = typer.Option(
-    None, "--header-rows", min=1, help="Header rows before the data (default: detected)."
-)
-HEADER_ROW_OPTION = typer.Option(
-    None,
-    "--header-row",
-    min=1,
-    help="Spreadsheet row of the header, for exports with title rows above it (default: 1).",
-)
-ENCODING_OPTION = typer.Option(
-    None, "--encoding", help="Text encoding, e.g. utf-8, cp1252, utf-16 (default: detected)."
-)
-ERRORS_OPTION = typer.Option(None, "--errors", help="Write every error to this CSV file.")
-
-
-def reader_options(
-    lenient: bool,
-    delimiter: str | None,
-    sheet: str | None,
-    header_rows: int | None,
-    encoding: str | None,
-    header_row: int | None = None,
-    builtin: bool = False,
-) -> dict[str, Any]:
-    if delimiter is not None:
-        delimiter = {"\\t": "\t", "tab": "\t"}.get(delimiter, delimiter)
-        if len(delimiter) != 1:
-            fail("--delimiter must be one character (use 'tab' for a tab)", code=2)
-    return {
-        "lenient": lenient,
-        "delimiter": delimiter,
-        "sheet": sheet,
-        "header_rows": header_rows,
-        "encoding": encoding,
-        "header_row": header_row,
-        "builtin": builtin,
-    }
 
 
 def errors_output(rs: ResponseSet, errors_path: Path | None) -> dict[Path, str | bytes]:
@@ -86,18 +55,13 @@ def write_errors_file(
 
 
 def refusal(rs: ResponseSet) -> str | None:
-    """Why `analyze` would refuse valid responses: a compared group below the minimum."""
+    """Why `analyze` would refuse valid responses (the library's rule), or None."""
+    from alignscan.analysis import comparison_refusal
+
     if not rs.ok:
         return None
-    minimum = rs.survey.privacy.min_group_size
-    sizes = rs.group_sizes()
-    for name in rs.survey.roles.compare:
-        if sizes.get(name, 0) < minimum:
-            return (
-                f"group {name!r} has fewer than {minimum} respondents "
-                f"(privacy.min_group_size), so analyze can't compare it"
-            )
-    return None
+    reason = comparison_refusal(rs.survey, rs.group_sizes())
+    return None if reason is None else f"{reason}, so analyze can't compare it"
 
 
 def exit_if_invalid(rs: ResponseSet, fmt: Format = Format.rich) -> None:
@@ -109,7 +73,11 @@ def exit_if_invalid(rs: ResponseSet, fmt: Format = Format.rich) -> None:
     else:
         print_check_summary(check_summary(rs), rs)
         print_cell_errors(rs, fmt)
+    (stderr() if fmt is Format.json else stdout()).print(LENIENT_HINT)
     raise typer.Exit(1)
+
+
+LENIENT_HINT = "fix these, or re-run with --lenient to exclude and count them"
 
 
 def check_summary(rs: ResponseSet) -> dict[str, Any]:
@@ -157,7 +125,7 @@ def check(
     responses: Path = typer.Argument(..., help="Responses export: .csv or .xlsx."),
     survey: Path | None = SURVEY_OPTION,
     lenient: bool = LENIENT_OPTION,
-    format: Format = typer.Option(Format.rich, "--format", "-f", help="Output format."),
+    format: Format = FORMAT_OPTION,
     errors: Path | None = ERRORS_OPTION,
     delimiter: str | None = DELIMITER_OPTION,
     sheet: str | None = SHEET_OPTION,
@@ -174,7 +142,7 @@ def check(
     refuse_clashes([errors], [responses, survey])
     definition = load_survey_or_exit(survey)
     options = reader_options(
-        lenient, delimiter, sheet, header_rows, encoding, header_row, survey is None
+        lenient, delimiter, sheet, header_rows, encoding, header_row, survey is None, responses
     )
     options["json_errors"] = format is Format.json
     rs = read_responses_or_exit(responses, definition, **options)

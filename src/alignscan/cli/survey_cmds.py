@@ -46,6 +46,8 @@ def schema(
     trend: bool = typer.Option(False, "--trend", help="Print the schema of the trend JSON."),
 ) -> None:
     """Print the JSON Schema of the survey definition format (or of the result JSON)."""
+    if result and trend:
+        fail("give --result or --trend, not both: one schema is printed at a time", code=2)
     if result:
         from alignscan.report.tabular import result_json_schema
 
@@ -64,10 +66,23 @@ def init(
     path: Path = typer.Argument(Path("survey.yaml"), help="Where to write the survey file."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> None:
-    """Write a copy of the built-in instrument to start your own survey from."""
+    """Write a copy of the built-in instrument to start your own survey from.
+
+    The JSON Schema its `$schema` line names (survey.schema.json) is written next to it,
+    so editors can check the file as you type; an existing schema file is kept.
+    """
     if path.is_dir():
         path = path / "survey.yaml"
     if path.exists() and not force:
         fail(f"{path} already exists; use --force to overwrite it", code=1)
-    write_outputs({path: survey_mod.builtin_survey_text()})
-    stdout().print(f"Wrote {path}. Edit it, then check it with: alignscan validate {path}")
+    schema_path = path.parent / SCHEMA_FILE
+    outputs: dict[Path, str | bytes] = {path: survey_mod.builtin_survey_text()}
+    if not schema_path.exists() or force:
+        schema_text = json.dumps(survey_mod.survey_json_schema(), indent=2, ensure_ascii=False)
+        outputs[schema_path] = schema_text + "\n"
+    write_outputs(outputs)
+    also = f" (and {schema_path} for editors)" if schema_path in outputs else ""
+    stdout().print(f"Wrote {path}{also}. Edit it, then check it with: alignscan validate {path}")
+
+
+SCHEMA_FILE = "survey.schema.json"  # the name the built-in survey's $schema line gives

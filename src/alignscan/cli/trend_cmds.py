@@ -10,10 +10,10 @@ from rich import box
 from rich.table import Table
 
 from alignscan.cli import app
+from alignscan.cli.options import LENIENT_OPTION, SURVEY_OPTION, no_github_format
 from alignscan.cli.output import (
     Format,
     fail,
-    load_result_or_exit,
     load_survey_or_exit,
     read_responses_or_exit,
     refuse_clashes,
@@ -22,7 +22,7 @@ from alignscan.cli.output import (
     write_outputs,
 )
 from alignscan.cli.output import _esc as esc
-from alignscan.cli.responses_cmds import LENIENT_OPTION, SURVEY_OPTION, exit_if_invalid
+from alignscan.cli.responses_cmds import exit_if_invalid
 
 
 def wave_result(path: Path, survey_path: Path | None, lenient: bool) -> dict[str, Any]:
@@ -31,19 +31,37 @@ def wave_result(path: Path, survey_path: Path | None, lenient: bool) -> dict[str
 
 
 def read_wave(path: Path, survey_path: Path | None, lenient: bool) -> tuple[dict[str, Any], Any]:
-    """(result document, respondent ids or None): ids only from a responses file whose
-    survey names a respondent_id column (a saved result carries no ids)."""
-    from alignscan.analysis import AnalysisError, analyze
+    """(result document, respondent ids or None), through `alignscan.api.load_wave`; the
+    CLI only reads responses itself so that their errors are shown as `check` shows them."""
+    from alignscan.api import AlignscanError, is_result_file, load_wave
 
-    if path.suffix.lower() == ".json":
-        return load_result_or_exit(path), None
-    definition = load_survey_or_exit(survey_path)
-    rs = read_responses_or_exit(path, definition, lenient=lenient)
-    exit_if_invalid(rs)
+    if is_result_file(path):
+        if not path.exists():
+            fail(f"no such file: {path}", code=2)
+        source: Any = path
+    else:
+        definition = load_survey_or_exit(survey_path)
+        source = read_responses_or_exit(path, definition, lenient=lenient)
+        exit_if_invalid(source)
     try:
-        return analyze(rs), rs.respondent_ids
-    except AnalysisError as exc:
-        fail(f"{path}: {exc}", code=1)
+        wave = load_wave(source)
+    except AlignscanError as exc:
+        fail(str(exc), code=1)
+    return wave.result, wave.respondent_ids
+
+
+def warn_same_waves(waves: list[Path]) -> None:
+    """Warn (stderr) when two waves are the same file, or files with the same content."""
+    from alignscan.api import repeated_waves
+    from alignscan.cli.output import stderr
+
+    for wave, first, same_file in repeated_waves(waves):
+        same = "is the same file as" if same_file else "has the same content as"
+        stderr().print(
+            f"[yellow]warning:[/] {esc(str(wave))} {same} {esc(str(first))}: "
+            "the trend compares a wave with itself",
+            highlight=False,
+        )
 
 
 def warn_incomparable_waves(results: list[dict[str, Any]], labels: list[str]) -> None:
@@ -56,21 +74,10 @@ def warn_incomparable_waves(results: list[dict[str, Any]], labels: list[str]) ->
 
 
 def shared_ids(ids: list[Any]) -> dict[tuple[int, int], int]:
-    """Per pair of waves (consecutive, and first to last), how many non-blank respondent
-    ids both contain."""
-    import pyarrow.compute as pc
+    """Respondents shared by pairs of waves (see `alignscan.api.shared_ids`)."""
+    from alignscan.api import shared_ids as count_shared
 
-    present = [i for i, v in enumerate(ids) if v is not None]
-    pairs = list(zip(present, present[1:], strict=False))
-    if len(present) > 2:
-        pairs.append((present[0], present[-1]))
-    out = {}
-    for i, j in pairs:
-        first = pc.utf8_trim_whitespace(ids[i].cast("string"))
-        second = pc.utf8_trim_whitespace(ids[j].cast("string"))
-        both = pc.and_(pc.is_in(first, value_set=second), pc.not_equal(first, ""))
-        out[(i, j)] = len(pc.unique(pc.filter(first, both)))
-    return out
+    return count_shared(ids)
 
 
 def trend_or_exit(results: list[dict[str, Any]], labels: list[str] | None, **options: Any):
@@ -100,6 +107,7 @@ def compute_trend(
     names = [s.strip() for s in labels.split(",")] if labels else None
     if names is not None and len(names) != len(waves):
         fail(f"--labels has {len(names)} labels for {len(waves)} waves", code=2)
+    warn_same_waves(waves)
     read = [read_wave(w, survey, lenient) for w in waves]
     results = [r for r, _ in read]
     warn_incomparable_waves(results, names or [str(w) for w in waves])
@@ -192,6 +200,7 @@ def trend(
     saved result.json for a wave analysed with another definition).
     """
     date = report_date_or_exit(date)  # first: numpy reads SOURCE_DATE_EPOCH on import
+    no_github_format(format, "trend")
     from alignscan.report.tabular import result_to_json
     from alignscan.report.trend_html import render_trend_html
 
