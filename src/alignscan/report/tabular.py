@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from alignscan import drivers
+from alignscan import drivers, findings
 from alignscan.analysis import RESULT_VERSION, clean_json
 from alignscan.norms import benchmark_json_schema, norms_summary_json_schema
 from alignscan.participation import participation_json_schema
@@ -35,6 +35,8 @@ def _rows(result: dict[str, Any]) -> list[list[Any]]:
                     rows.append([level, ident, seg_col, seg_val, group, metric, cell[metric]])
             for code, count in (cell.get("counts") or {}).items():
                 rows.append([level, ident, seg_col, seg_val, group, f"count_{code}", count])
+            for code, count in (cell.get("answer_counts") or {}).items():
+                rows.append([level, ident, seg_col, seg_val, group, f"answer_count_{code}", count])
         g = unit.get("gap")
         if g is None:
             rows.append([level, ident, seg_col, seg_val, gap_name, "suppressed", "true"])
@@ -50,6 +52,8 @@ def _rows(result: dict[str, Any]) -> list[list[Any]]:
         rows.append(["rows", "", "", "", "", name, result["rows"][name]])
     for reason, count in result["rows"].get("excluded_by_reason", {}).items():
         rows.append(["rows", "", "", "", "", f"excluded: {reason}", count])
+    for group, label in findings.group_labels(result).items():
+        rows.append(["group", "", "", "", group, "label", label])
     for group, cell in result["groups"].items():
         if cell.get("suppressed"):
             rows.append(["group", "", "", "", group, "suppressed", "true"])
@@ -106,6 +110,11 @@ def result_json_schema() -> dict[str, Any]:
             "counts": _nullable(
                 {"type": "object", "additionalProperties": {"type": "integer"}}
             ),
+            "answer_counts": {
+                **_nullable({"type": "object", "additionalProperties": {"type": "integer"}}),
+                "description": "Items: counts per code as people answered (reverse-keyed "
+                "items not recoded); `counts` are on the recoded scale.",
+            },
         },
         "required": ["n", "mean", "sd"],
         "additionalProperties": False,
@@ -333,5 +342,17 @@ def result_json_schema() -> dict[str, Any]:
             "drivers": drivers.json_schema(),
             "participation": participation_json_schema(),
             "norms": norms_summary_json_schema(),
+            "group_labels": {"type": "object", "additionalProperties": string},
+            "report": {
+                "type": "object",
+                "properties": {
+                    "client": string,
+                    "prepared_by": string,
+                    "logo": {"type": "string", "pattern": "^data:image/(png|jpeg);base64,"},
+                },
+                "additionalProperties": False,
+            },
+            "trend": {"type": "object", "description": "With analyze --baseline: the trend."},
+            "report_date": string,
         },
     }
