@@ -188,7 +188,7 @@ def change_words(change: dict[str, Any]) -> str:
     0.18 to 0.48", "reversed from +0.40 to -0.20 points", or "no clear change"."""
     word = direction_word(change)
     if word == "reversed":
-        return f"reversed from {change['from_gap']:+.2f} to {change['to_gap']:+.2f} points"
+        return f"reversed, from {change['from_gap']:+.2f} to {change['to_gap']:+.2f} points"
     if word in ("closing", "widening"):
         verb = "narrowed" if word == "closing" else "widened"
         lo, hi = change_interval(change)
