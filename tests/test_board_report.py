@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_responses, make_survey, random_codes
 from rich.console import Console
 
 from alignscan.analysis import analyze
@@ -20,6 +19,7 @@ from alignscan.report.html import render_html
 from alignscan.report.terminal import print_summary, print_trend
 from alignscan.survey import load_survey_text
 from alignscan.trend import trend
+from conftest import make_responses, make_survey, random_codes
 
 
 def visible_text(page: str) -> str:
@@ -42,8 +42,10 @@ def item_figure(page: str, text: str) -> str:
 
 def table_rows(fragment: str) -> list[list[str]]:
     rows = re.findall(r"<tr>(.*?)</tr>", fragment, re.S)
-    return [[visible_text(c).strip() for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", r, re.S)]
-            for r in rows]
+    return [
+        [visible_text(c).strip() for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", r, re.S)]
+        for r in rows
+    ]
 
 
 # ----------------------------------------------------------------------------- raw answers
@@ -202,8 +204,9 @@ def cronbach(x: np.ndarray) -> float:
 
 
 def test_low_reliability_is_flagged_and_never_headlines() -> None:
-    survey = make_survey([[False] * 3, [False] * 3], groups=("executive", "practitioner"),
-                         segments=())
+    survey = make_survey(
+        [[False] * 3, [False] * 3], groups=("executive", "practitioner"), segments=()
+    )
     rng = np.random.default_rng(2)
     n = 800
     groups = np.array(["executive"] * 300 + ["practitioner"] * 500)
@@ -234,8 +237,9 @@ def test_low_reliability_is_flagged_and_never_headlines() -> None:
 
 
 def wave(seed: int, shift: int, n: int = 500):
-    survey = make_survey([[False, False], [False, True]], groups=("executive", "practitioner"),
-                         segments=())
+    survey = make_survey(
+        [[False, False], [False, True]], groups=("executive", "practitioner"), segments=()
+    )
     rng = np.random.default_rng(seed)
     groups = rng.choice(["executive", "practitioner"], size=n, p=[0.4, 0.6])
     codes = random_codes(rng, n, 4, missing=0.0)
@@ -253,8 +257,12 @@ def test_trend_words_follow_significance_everywhere() -> None:
     assert d1["q_value"] >= 0.05 and d1["direction"] is None
     # a narrowing is stated with an interval of the same sign as its size
     words = change_words(d0)
-    size, lo, hi = (float(v) for v in re.search(
-        r"narrowed by ([\d.]+) points, 95% CI ([\d.]+) to ([\d.]+)", words).groups())
+    size, lo, hi = (
+        float(v)
+        for v in re.search(
+            r"narrowed by ([\d.]+) points, 95% CI ([\d.]+) to ([\d.]+)", words
+        ).groups()
+    )
     assert size == round(-d0["change"], 2) and 0 < lo <= size <= hi
     assert (lo, hi) == (round(-d0["ci"][1], 2), round(-d0["ci"][0], 2))
     assert change_words(d1) == "no clear change"
@@ -279,7 +287,14 @@ def test_qvalues_near_the_threshold_cannot_be_misread() -> None:
     from alignscan.report.formats import qfmt
 
     assert [qfmt(q) for q in (0.05004, 0.04996, 0.0504, 0.2, 0.0004, 0.012, None)] == [
-        "0.05004", "0.04996", "0.0504", "0.200", "< 0.001", "0.012", "–"]
+        "0.05004",
+        "0.04996",
+        "0.0504",
+        "0.200",
+        "< 0.001",
+        "0.012",
+        "–",
+    ]
 
 
 # ----------------------------------------------------------------------------- round trip
@@ -334,8 +349,12 @@ def test_branding_is_embedded_and_bad_logos_are_refused_on_their_line(tmp_path) 
     uri = good.survey.report.logo
     assert uri == "data:image/png;base64," + base64.b64encode(PNG).decode()
     line = branded.splitlines().index("  logo: LOGO") + 1
-    for logo, reason in [("logo.svg", "SVG"), ("https://x.example/l.png", "URL"),
-                         ("big.png", "200 KB"), ("missing.png", "can't read")]:
+    for logo, reason in [
+        ("logo.svg", "SVG"),
+        ("https://x.example/l.png", "URL"),
+        ("big.png", "200 KB"),
+        ("missing.png", "can't read"),
+    ]:
         bad = load_survey_text(branded.replace("LOGO", logo), "s.yaml", tmp_path)
         [problem] = bad.errors
         assert problem.line == line and reason in problem.message, problem

@@ -6,7 +6,7 @@ import puppeteer from "puppeteer-core";
 
 const require = createRequire(import.meta.url);
 const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
-const [chromium, page] = process.argv.slice(2);
+const [chromium, page, width] = process.argv.slice(2);
 const browser = await puppeteer.launch({
   executablePath: chromium,
   headless: true,
@@ -14,7 +14,7 @@ const browser = await puppeteer.launch({
 });
 try {
   const tab = await browser.newPage();
-  await tab.setViewport({ width: 1100, height: 900 });
+  await tab.setViewport({ width: Number(width || 1100), height: 900 });
   await tab.goto("file://" + page, { waitUntil: "load" });
   await tab.evaluate(axeSource);
   const result = await tab.evaluate(() =>

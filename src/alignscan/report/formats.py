@@ -33,11 +33,11 @@ def pts(value: float | None, unit: bool = True) -> str:
 
 
 def qfmt(q: float | None) -> str:
-    """A q-value: "< 0.001"; near 0.05 four significant digits; else three decimals."""
+    """A q-value: "< 0.001" (a no-break space); near 0.05 four significant digits; else three decimals."""
     if q is None:
         return DASH
     if q < 0.001:
-        return "< 0.001"
+        return "<\u00a00.001"  # no-break space: "<" never ends a line on its own
     text = f"{q:.3f}"
     if text in ("0.049", "0.050", "0.051") or 0.0495 <= q < 0.0505:
         return f"{q:.4g}"
