@@ -291,7 +291,7 @@ def test_qvalues_near_the_threshold_cannot_be_misread() -> None:
         "0.04996",
         "0.0504",
         "0.200",
-        "< 0.001",
+        "<\u00a00.001",
         "0.012",
         "–",
     ]

@@ -109,3 +109,30 @@ def test_axe_core_finds_no_violation(demo_report, tmp_path):
     narrow = node("axe.mjs", str(tmp_path / "bare.html"), "420")
     assert "scrollable-region-focusable" in {v["id"] for v in narrow["violations"]}
     assert node("axe.mjs", str(page), "420")["violations"] == []
+
+
+@needs_pdftotext
+def test_weasyprint_pdf_has_no_overlapping_bar_labels(demo_report, tmp_path):
+    pytest.importorskip("weasyprint", reason="the optional `pdf` extra is not installed")
+    from alignscan.report.html import render_pdf
+
+    _, page = demo_report
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(render_pdf(page.read_text("utf-8")))
+    subprocess.run(["pdftotext", "-bbox", str(pdf), str(tmp_path / "boxes.html")], check=True)
+    lines: dict[tuple[int, str], list[tuple[float, float, str]]] = {}
+    boxes = (tmp_path / "boxes.html").read_text("utf-8")
+    for number, sheet in enumerate(boxes.split("<page ")):
+        for x0, y0, x1, text in re.findall(
+            r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>',
+            sheet,
+        ):
+            lines.setdefault((number, y0), []).append((float(x0), float(x1), text))
+    checked = 0
+    for row in lines.values():
+        row.sort()
+        for (_, right, text), (left, _, following) in zip(row, row[1:], strict=False):
+            if text == "fav." and following == "n":
+                assert right < left, row
+                checked += 1
+    assert checked >= 2 * len(demo_report[0]["items"])  # both bars of every item
