@@ -33,7 +33,8 @@ def pts(value: float | None, unit: bool = True) -> str:
 
 
 def qfmt(q: float | None) -> str:
-    """A q-value: "< 0.001" (a no-break space); near 0.05 four significant digits; else three decimals."""
+    """A q-value: "< 0.001" (with a no-break space); near 0.05 four significant digits
+    (0.05004, 0.0496); otherwise three decimals."""
     if q is None:
         return DASH
     if q < 0.001:
