@@ -372,3 +372,25 @@ def test_branding_is_embedded_and_bad_logos_are_refused_on_their_line(tmp_path) 
 
     text = result_to_json(result)
     assert ResultDocument.model_validate_json(text).to_json() == text
+
+
+def test_the_terminal_summary_reads_well_at_80_columns(demo_waves) -> None:
+    from alignscan.api import analyze as analyze_file
+    from alignscan.report.terminal import print_written
+
+    _, _, after = demo_waves
+    result = analyze_file(after).document
+    text = terminal_text(print_summary, result)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    tokens = set(re.findall(r"[A-Za-z]+", text))
+    for d in result["dimensions"]:
+        assert re.search(rf"^ {d['id']} ", text, re.M), d["id"]  # ids whole, never folded
+    shown = [i for i in result["items"] if i["gap"] and i["gap"]["q_value"] < 0.05]
+    shown.sort(key=lambda i: (-abs(i["gap"]["mean"]), i["gap"]["q_value"], i["id"]))
+    for item in shown[:10]:
+        words = re.findall(r"[A-Za-z]+", item["text"])
+        assert set(words) <= tokens, item["id"]  # every word of the text printed whole
+    long = "/a/very/long/folder/name/that/does/not/fit/on/one/line/of/eighty/columns/report.html"
+    console = Console(record=True, width=80, color_system=None)
+    print_written([long], console)
+    assert long in console.export_text().splitlines()[1]
