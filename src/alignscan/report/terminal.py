@@ -26,8 +26,9 @@ def print_summary(result: dict[str, Any], console: Console) -> None:
     la, lb = (esc(findings.group_label(result, g)) for g in (a, b))
     console.print(
         f"[bold]{esc(result['survey']['id'])}[/] v{esc(result['survey']['version'])}: "
-        f"[bold]{la}[/] vs [bold]{lb}[/] (gap = {la} - {lb})"
+        f"[bold]{la}[/] vs [bold]{lb}[/]"
     )
+    console.print(f"gap = {la} minus {lb}")
     minimum = result["min_group_size"]
     sizes = [
         f"{esc(findings.group_label(result, g))}: "
