@@ -383,6 +383,20 @@ def with_report_extras(
     return out
 
 
+def _trend_context(trend: dict[str, Any] | None) -> dict[str, Any]:
+    """Template variables of the trend section (none without a trend)."""
+    if trend is None:
+        return {"trend_section": False}
+    from alignscan.report.trend_html import small_multiples
+
+    return {
+        "trend_section": True,
+        "t": trend,
+        "grid": small_multiples(trend),
+        "trend_sentence": findings.trend_sentence(trend),
+    }
+
+
 def render_html(
     result: dict[str, Any], *, date: str | None = None, trend: dict[str, Any] | None = None
 ) -> str:
@@ -397,16 +411,7 @@ def render_html(
     trend = trend if trend is not None else result.get("trend")
     branding = report_context(result)
     date = date or result.get("report_date")
-    extra: dict[str, Any] = {"trend_section": False}
-    if trend is not None:
-        from alignscan.report.trend_html import small_multiples
-
-        extra = {
-            "trend_section": True,
-            "t": trend,
-            "grid": small_multiples(trend),
-            "trend_sentence": findings.trend_sentence(trend),
-        }
+    extra = _trend_context(trend)
     labels = findings.group_labels(result)
     return (
         _environment()
