@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench browser pdf clean
+.PHONY: demo test lint bench browser pdf screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,12 +29,28 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_privacy.py
 	$(BIN)/python benchmarks/bench_drivers.py
 
-# Headless Chromium for the report's browser test (skipped, with its reason, without it).
+# Headless Chromium, poppler's pdftotext and the npm packages (axe-core, puppeteer-core,
+# driving the system Chromium: no browser download) for the report's browser tests
+# (skipped, with their reason, without them).
 browser:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
-	  echo "chromium is not installed and can't be installed here; the browser test will be skipped"
+	  echo "chromium is not installed and can't be installed here; the browser tests will be skipped"
+	@command -v pdftotext >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; } || \
+	  echo "pdftotext is not installed and can't be installed here; the print test will be skipped"
+	@command -v npm >/dev/null 2>&1 && (cd tests/browser && PUPPETEER_SKIP_DOWNLOAD=1 npm install --no-audit --no-fund --silent) || \
+	  echo "npm is missing or the install failed; the print and axe-core tests will be skipped"
+
+# Screenshots of the demo report for the README: page 1 on screen and page 1 of the print.
+screenshots: browser
+	$(BIN)/python -m alignscan.demo >/dev/null
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1100,1500 \
+	  --screenshot=docs/report-screenshot.png reports/demo/report.html
+	node tests/browser/print.mjs "$$(command -v chromium)" "$$PWD/reports/demo/report.html" reports/demo/report.pdf A4
+	pdftoppm -png -r 80 -f 1 -l 1 -singlefile reports/demo/report.pdf docs/report-print
 
 # WeasyPrint for `--pdf` and its test: the `pdf` extra into the venv, and its system
 # libraries (Pango, HarfBuzz, fontconfig) through apt when they are missing and we can.

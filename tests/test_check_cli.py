@@ -127,7 +127,8 @@ def test_analyze_writes_outputs(tmp_path: Path) -> None:
     assert "Gap by dimension" in done.stdout
     for name in ("result.json", "result.csv", "report.html"):
         assert (out / name).stat().st_size > 0
-    again = run("analyze", str(wave1), "--format", "json", "--no-save")
+    # the same analysis as JSON on stdout (the report date is stored in the result)
+    again = run("analyze", str(wave1), "--format", "json", "--no-save", "--date", "2026-01-01")
     assert again.stdout == (out / "result.json").read_text(encoding="utf-8")
     rerender = tmp_path / "again.html"
     assert (

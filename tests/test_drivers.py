@@ -537,6 +537,7 @@ def test_terminal_summary_shows_the_top_two_drivers(demo) -> None:
     for group in result["compare"]:
         cell = result["drivers"]["groups"][group]
         top = sorted(cell["dimensions"], key=lambda d: -d["share"])[:2]
-        line = next(ln for ln in done.stdout.splitlines() if ln.strip().startswith(f"{group}:"))
+        label = result["group_labels"][group]  # groups go by their display names
+        line = next(ln for ln in done.stdout.splitlines() if ln.strip().startswith(f"{label}:"))
         expected = ", ".join(f"{titles[d['id']]} {d['share']:.0%}" for d in top)
         assert expected in line

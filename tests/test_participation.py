@@ -188,16 +188,16 @@ def _part(rate_a: float, rate_b: float) -> dict:
 @pytest.mark.parametrize(
     "a,b,expected",
     [
-        (0.82, 0.31, ["practitioners answered at 31%: their view may not be representative"]),
+        (0.82, 0.31, ["Practitioner answered at 31%: their view may not be representative"]),
         (0.50, 0.60, []),
         (0.50, 0.70, []),  # exactly 20 points: not more than 20
-        (0.50, 0.71, ["executives answered at 50%: their view may not be representative"]),
+        (0.50, 0.71, ["Executive answered at 50%: their view may not be representative"]),
         (
             0.25,
             0.28,
             [
-                "executives answered at 25%: their view may not be representative",
-                "practitioners answered at 28%: their view may not be representative",
+                "Executive answered at 25%: their view may not be representative",
+                "Practitioner answered at 28%: their view may not be representative",
             ],
         ),
     ],
@@ -214,7 +214,7 @@ def test_report_section() -> None:
     start = html.index('<section id="participation">')
     section = html[start : html.index("</section>", start)]
     assert "60 / 220" in section and "27%" in section
-    assert "practitioners answered at 27%: their view may not be representative" in section
+    assert "Practitioner answered at 27%: their view may not be representative" in section
     assert section.count("hidden") >= 2
     # without --headcount there is no section
     assert 'id="participation"' not in render_html(analyze(rs))
@@ -248,9 +248,9 @@ def test_cli(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     part = json.loads(done.stdout)["participation"]
     assert part["groups"]["practitioner"]["headcount"] == 1000
-    assert part["warnings"] and part["warnings"][0].startswith("practitioners answered at")
+    assert part["warnings"] and part["warnings"][0].startswith("Practitioners answered at")
     done = run("analyze", "r.csv", "--no-save", "--headcount", "hc.csv", cwd=tmp_path)
-    assert "Participation" in done.stdout and "warning: practitioners answered at" in done.stdout
+    assert "Participation" in done.stdout and "warning: Practitioners answered at" in done.stdout
     (tmp_path / "bad.csv").write_text("group,headcount\nboss,-1\n", encoding="utf-8")
     done = run("analyze", "r.csv", "--no-save", "--headcount", "bad.csv", cwd=tmp_path)
     assert done.returncode == 1

@@ -88,7 +88,9 @@ def test_headline_names_the_largest_significant_gap(demo) -> None:
     lead = lead.replace("\u2068", "").replace("\u2069", "")  # bidi isolates around data text
     assert fa in lead and fb in lead and top["title"] in lead
     # a share of answers, never of people
-    assert f"{fa} of {a}s&#39; answers" in lead and "are favorable" in lead
+    labels = result["group_labels"]
+    assert f"{fa} of the answers of {labels[a]} are favorable" in lead
+    assert f"{fb} of the answers of {labels[b]}" in lead
 
 
 def test_report_is_self_contained_and_deterministic(demo) -> None:
@@ -142,7 +144,7 @@ def test_suppressed_cells_carry_no_number() -> None:
     assert result["groups"]["management"] == {"suppressed": True}
     html = render_html(result)
     # the management group (n = 3) appears only as "fewer than 5", never with a figure
-    kpi = re.search(r"management</bdi><b>(.*?)</b>", html).group(1)
+    kpi = re.search(r"Management</bdi><b>(.*?)</b>", html).group(1)
     assert kpi == "fewer than 5"
     # segment: executives in Legal (n = 2) and the next-smallest cell are hidden
     seg = re.search(r'<section id="segments">(.*?)</section>', html, re.S).group(1)
@@ -244,16 +246,11 @@ def test_every_scale_length_gets_distinct_diverging_colours() -> None:
         assert (colours.get(points // 2 + 1) == LIKERT_NEU) == (points % 2 == 1)
 
 
-def test_group_names_read_as_people() -> None:
-    from alignscan.report.html import plural
+def test_default_group_labels_are_never_guessed_plurals() -> None:
+    from alignscan.findings import default_label
 
-    assert [plural(g) for g in ("executive", "practitioner", "staff", "leaders", "team_lead")] == [
-        "executives",
-        "practitioners",
-        "staff",
-        "leaders",
-        "team leads",
-    ]
+    ids = ("executive", "c_suite", "staff", "team_lead")
+    assert [default_label(g) for g in ids] == ["Executive", "C suite", "Staff", "Team lead"]
 
 
 def test_pdf_export(demo) -> None:

@@ -359,6 +359,8 @@ def test_markup_and_control_characters_in_data_text(tmp_path: Path) -> None:
         tmp_path, "Rate [/b] this \x1b]0;pwned\x07 \u202eitem", "[company] goals"
     )
     rows = rows_for(6, department="[red]Sales\x1b[2J", comment="fine")
+    for i, row in enumerate(rows):  # a significant gap on q1, so the terminal lists it
+        row[3] = str((4 if row[1] == "VP" else 1) + i // 2 % 2)
     path = write_csv(tmp_path / "h.csv", rows)
     env = {"COLUMNS": "250"}
     done = run("analyze", path, "-s", survey, "--out", tmp_path / "out", env=env)

@@ -329,7 +329,7 @@ def test_zero_spread_in_both_waves_is_degenerate_not_a_crash() -> None:
 
 
 def test_a_change_of_sign_is_reversed_in_the_document_and_the_sentence() -> None:
-    from alignscan.report.html import trend_sentence
+    from alignscan.findings import trend_sentence
 
     _, _, before = wave(1, 2, n=600)
     _, _, after = wave(2, -2, n=600)

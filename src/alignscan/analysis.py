@@ -523,6 +523,7 @@ def analyze(rs: ResponseSet) -> dict[str, Any]:
         if gp is not None:
             tests.append(gp)
     _answered_shares(items_out, item_levels, prep)
+    _add_answer_counts(items_out, survey.scale.start, survey.scale.points)
     no_counts = _withheld_counts(prep, items_out)
     dims_out = []
     for d, (dim, level) in enumerate(zip(survey.dimensions, dim_levels, strict=True)):
@@ -533,6 +534,30 @@ def analyze(rs: ResponseSet) -> dict[str, Any]:
             tests.append(gp)
     _apply_q(tests)
     return _document(rs, prep, items_out, dims_out, _segments(prep, no_counts))
+
+
+def group_labels(survey: Any) -> dict[str, str]:
+    """Display name of every role group: the survey's `roles.labels`, else the default."""
+    from alignscan.findings import default_label
+
+    return {g: survey.roles.labels.get(g) or default_label(g) for g in survey.roles.groups}
+
+
+def _add_answer_counts(items_out: list[dict[str, Any]], first: int, points: int) -> None:
+    """Each shown item cell's counts per code as people answered (`answer_counts`): for a
+    reverse-keyed item the mirror of the recoded `counts` (a bijection of published
+    figures, so nothing new about respondents), for the others the same counts."""
+    last = first + points - 1
+    for item in items_out:
+        for cell in item["groups"].values():
+            counts = cell.get("counts")
+            if counts is None:
+                continue
+            if item["reverse"]:
+                mirrored = {first + last - int(code): n for code, n in counts.items()}
+                cell["answer_counts"] = {str(c): mirrored[c] for c in sorted(mirrored)}
+            else:
+                cell["answer_counts"] = dict(counts)
 
 
 def check_figures(rs: ResponseSet) -> dict[str, Any]:
@@ -600,6 +625,7 @@ def _document(
             "favorable": list(survey.scale.favorable),
         },
         "compare": list(survey.roles.compare),
+        "group_labels": group_labels(survey),
         "min_group_size": minimum,
         "min_comment_group_size": survey.privacy.min_comment_group_size,
         "rows": _rows(rs, prep.plan, redactions),
@@ -611,6 +637,8 @@ def _document(
         "privacy": _privacy_summary(prep.plan, minimum),
         "warnings": list(rs.warnings),
     }
+    if survey.report is not None:
+        result["report"] = survey.report.model_dump(exclude_none=True)
     drivers = analyze_drivers(survey, prep.dim_keys, prep.group_idx, prep.groups)
     if drivers is not None:
         for g in prep.plan.hidden_groups:  # a hidden group stays hidden here too

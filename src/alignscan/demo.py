@@ -55,10 +55,7 @@ def analyse_demo(wave1: Path, wave2: Path, folder: Path) -> tuple[dict[str, Any]
 
 
 def _print_terminal(result: dict[str, Any], doc: dict[str, Any]) -> None:
-    try:  # the terminal summary is moving into the report package
-        from alignscan.report.terminal import print_summary  # type: ignore[import-not-found]
-    except ImportError:
-        from alignscan.cli.analysis_cmds import print_summary
+    from alignscan.cli.analysis_cmds import print_summary  # the terminal renderers
     from alignscan.cli.trend_cmds import print_trend
 
     print_summary(result)

@@ -261,16 +261,19 @@ def summary_lines(result: dict[str, Any], titles: dict[str, str] | None = None) 
     if not block:
         return []
     titles = titles or {d["id"]: d["title"] for d in result.get("dimensions", [])}
+    from alignscan.findings import group_label
+
     lines = [f"Drivers of {titles.get(block['outcome'], block['outcome'])} (share of R²):"]
     for group in result["compare"]:
         cell = block["groups"].get(group, {"suppressed": True})
+        name = group_label(result, group)
         if cell.get("suppressed"):
-            lines.append(f"  {group}: fewer than {block['min_group_size']} complete answers")
+            lines.append(f"  {name}: fewer than {block['min_group_size']} complete answers")
             continue
         top = [d for d in ranked(cell) if d["share"] is not None][:2]
         parts = ", ".join(f"{titles.get(d['id'], d['id'])} {d['share']:.0%}" for d in top)
         r2 = "-" if cell["r2"] is None else f"{cell['r2']:.2f}"
-        lines.append(f"  {group}: {parts or 'none'} (R² {r2}, n {cell['n']:,})")
+        lines.append(f"  {name}: {parts or 'none'} (R² {r2}, n {cell['n']:,})")
     return lines
 
 

@@ -40,7 +40,9 @@ class Suppressed(_Doc):
 
 class GroupStats(_Doc):
     """One group's figures in one cell. `counts` are answer counts on the scored scale
-    (reverse-keyed items recoded); null when withheld to protect a hidden cell."""
+    (reverse-keyed items recoded); null when withheld to protect a hidden cell. Item cells
+    also have `answer_counts`: the counts per code as people answered (for a reverse-keyed
+    item the mirror of `counts`; for the others the same)."""
 
     n: int = Field(ge=0)
     mean: float | None
@@ -159,6 +161,17 @@ class Privacy(_Doc):
     pooled_counts_withheld: int
 
 
+class Branding(_Doc):
+    """The survey's `report:` section: who the report is for and by, and the logo
+    embedded as a data URI (PNG or JPEG)."""
+
+    client: str | None = None
+    prepared_by: str | None = None
+    logo: str | None = Field(
+        default=None, pattern=r"^data:image/(png|jpeg);base64,[A-Za-z0-9+/=]*$"
+    )
+
+
 class ResultDocument(_Doc):
     """The analysis result (`analyze --json`)."""
 
@@ -168,6 +181,7 @@ class ResultDocument(_Doc):
     source: Source
     scale: ScaleInfo
     compare: list[str] = Field(min_length=2, max_length=2)
+    group_labels: dict[str, str] | None = None  # group id -> display name (roles.labels)
     min_group_size: int = Field(ge=1)
     min_comment_group_size: int
     rows: Rows
@@ -178,10 +192,12 @@ class ResultDocument(_Doc):
     comments: list[Comment]
     privacy: Privacy
     warnings: list[str]
+    report: Branding | None = None
     drivers: _Open | None = None
     participation: _Open | None = None
     norms: _Open | None = None
-    trend: _Open | None = None
+    trend: _Open | None = None  # with analyze --baseline: the trend document
+    report_date: str | None = None  # the date printed on the report, when one was given
 
     def to_json(self) -> str:
         """Stable JSON text: the same result gives the same bytes."""

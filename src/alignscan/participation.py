@@ -270,7 +270,9 @@ def participation(
             if cells:
                 segments.append({"column": column, "value": value, "groups": cells})
     out = {"groups": groups, "segments": segments}
-    out["warnings"] = participation_warnings(out, list(rs.survey.roles.compare))
+    out["warnings"] = participation_warnings(
+        out, list(rs.survey.roles.compare), dict(rs.survey.roles.labels)
+    )
     return out
 
 
@@ -307,10 +309,13 @@ def _segment_hidden(
     return out
 
 
-def participation_warnings(part: dict[str, Any], compare: list[str]) -> list[str]:
+def participation_warnings(
+    part: dict[str, Any], compare: list[str], labels: dict[str, str] | None = None
+) -> list[str]:
     """A warning for the lower-rate compared group when the compared groups' rates differ
-    by more than 20 points, and for each compared group answering at under 30%."""
-    from alignscan.report.html import plural
+    by more than 20 points, and for each compared group answering at under 30%. Groups
+    are named by their display `labels` (default: the id, capitalised)."""
+    from alignscan.findings import default_label
 
     cells = [part["groups"].get(g, {}) for g in compare]
     if any("rate" not in c for c in cells):
@@ -323,7 +328,8 @@ def participation_warnings(part: dict[str, Any], compare: list[str]) -> list[str
     out = []
     for g in low:
         rate = rates[compare.index(g)]
-        out.append(f"{plural(g)} answered at {rate:.0%}: their view may not be representative")
+        name = (labels or {}).get(g) or default_label(g)
+        out.append(f"{name} answered at {rate:.0%}: their view may not be representative")
     return out
 
 

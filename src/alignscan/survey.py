@@ -102,6 +102,11 @@ class Roles(_Model):
         min_length=2, max_length=2, description="[A, B]: the gap is A minus B."
     )
     unmatched: Literal["error", "ignore"] = "error"
+    labels: dict[Slug, NonEmpty] = Field(
+        default_factory=dict,
+        description="Display name per group, e.g. {c_suite: Executives}; default: the id "
+        "with _ as spaces, first letter capitalised.",
+    )
 
     @field_validator("groups", mode="before")
     @classmethod
@@ -132,6 +137,18 @@ class Drivers(_Model):
     outcome: Slug = Field(description="Dimension id of the outcome, e.g. confidence.")
     predictors: list[Slug] | None = Field(
         default=None, description="Dimension ids of the predictors; default: every other one."
+    )
+
+
+class Report(_Model):
+    """Branding of the HTML report: shown in its header and print footer."""
+
+    client: NonEmpty | None = Field(default=None, description="Who the report is for.")
+    prepared_by: NonEmpty | None = Field(default=None, description="Who prepared it.")
+    logo: NonEmpty | None = Field(
+        default=None,
+        description="A PNG or JPEG file (at most 200 KB), relative to the survey file; "
+        "embedded in the report. No SVG, no URLs.",
     )
 
 
@@ -169,6 +186,9 @@ class Survey(_Model):
     comments: list[Comment] = Field(default_factory=list)
     drivers: Drivers | None = Field(
         default=None, description="Driver analysis of an outcome dimension (optional)."
+    )
+    report: Report | None = Field(
+        default=None, description="Branding of the HTML report (optional)."
     )
 
     @field_validator("version", mode="before")
@@ -520,6 +540,8 @@ def check_rules(survey: Survey) -> list[tuple[Loc, str, Literal["error", "warnin
         if normalise(text) in answer_texts:
             err(("scale", "missing", i), f"{text!r} is both an answer and a 'missing' value")
 
+    found += label_and_action_rules(survey)
+
     # ids
     seen_items: dict[str, Loc] = {}
     seen_dims: dict[str, Loc] = {}
@@ -612,6 +634,83 @@ def check_rules(survey: Survey) -> list[tuple[Loc, str, Literal["error", "warnin
     return found
 
 
+CONNECTIVES = ("and", "or", "but", "then", "also", "plus", "so", "nor")
+
+
+def label_and_action_rules(survey: Survey) -> list[tuple[Loc, str, Literal["error", "warning"]]]:
+    """A display label must name a known group; an action starting with a lowercase
+    connective ("and ...") is most likely half of an action split at its comma."""
+    found: list[tuple[Loc, str, Literal["error", "warning"]]] = []
+    for group in survey.roles.labels:
+        if group not in survey.roles.groups:
+            known = ", ".join(survey.roles.groups)
+            found.append(
+                (
+                    ("roles", "labels", group),
+                    f"label for unknown group {group!r} (groups: {known})",
+                    "error",
+                )
+            )
+    for d, dim in enumerate(survey.dimensions):
+        for i, action in enumerate(dim.actions):
+            first = action.strip().split(" ", 1)[0]
+            if first in CONNECTIVES:
+                found.append(
+                    (
+                        ("dimensions", d, "actions", i),
+                        f"action starts with {first!r}: was one action split at a comma? "
+                        "Write actions as a block list (one '- ' line each) and quote "
+                        "an action that contains a comma",
+                        "warning",
+                    )
+                )
+    return found
+
+
+LOGO_MAX_BYTES = 200 * 1024
+_LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+
+
+def embed_logo(logo: str, base: Path) -> tuple[str | None, str | None]:
+    """(data URI, None) for a PNG or JPEG file of at most 200 KB, relative to `base`;
+    (None, reason) otherwise. URLs and SVG are refused: the report fetches nothing."""
+    lowered = logo.strip().lower()
+    if "://" in lowered or lowered.startswith(("data:", "//", "www.")):
+        return None, "logo must be a PNG or JPEG file next to the survey, not a URL"
+    if lowered.endswith((".svg", ".svgz")):
+        return None, "logo can't be SVG (it can carry scripts and links): use PNG or JPEG"
+    path = base / logo
+    try:
+        size = path.stat().st_size
+        if size > LOGO_MAX_BYTES:
+            return None, f"logo {logo} is {size // 1024} KB; at most 200 KB"
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, f"can't read logo {logo}: {exc.strerror or exc}"
+    mime = next((m for magic, m in _LOGO_TYPES.items() if raw.startswith(magic)), None)
+    if mime is None:
+        return None, f"logo {logo} is not a PNG or JPEG image"
+    import base64
+
+    return f"data:{mime};base64,{base64.b64encode(raw).decode('ascii')}", None
+
+
+def _with_logo(result: LoadResult, base: Path, locations: dict[Loc, tuple[int, int]]) -> LoadResult:
+    """The survey with its logo embedded as a data URI, or a problem at the logo's line."""
+    survey = result.survey
+    if survey is None or survey.report is None or survey.report.logo is None:
+        return result
+    uri, reason = embed_logo(survey.report.logo, base)
+    if reason is not None:
+        loc: Loc = ("report", "logo")
+        problem = Problem(result.file, *_locate(locations, loc), _path_text(loc), reason)
+        return LoadResult(
+            result.file, None, sorted([*result.problems, problem], key=lambda p: (p.line, p.column))
+        )
+    report = survey.report.model_copy(update={"logo": uri})
+    return LoadResult(result.file, survey.model_copy(update={"report": report}), result.problems)
+
+
 def driver_rules(survey: Survey) -> list[tuple[Loc, str, Literal["error", "warning"]]]:
     """Rules of the `drivers` block and `privacy.min_driver_group_size`."""
     found: list[tuple[Loc, str, Literal["error", "warning"]]] = []
@@ -671,8 +770,10 @@ def _rule_problems(
     ]
 
 
-def load_survey_text(text: str, file: str = "<survey>") -> LoadResult:
-    """Validate a survey definition given as YAML text; never raises for bad input."""
+def load_survey_text(text: str, file: str = "<survey>", base: Path | None = None) -> LoadResult:
+    """Validate a survey definition given as YAML text; never raises for bad input.
+    A `report.logo` is read relative to `base` (default: the current folder) and
+    embedded as a data URI."""
     try:
         data, locations = parse_yaml(text)
     except _YamlProblem as exc:
@@ -704,7 +805,7 @@ def load_survey_text(text: str, file: str = "<survey>") -> LoadResult:
         return LoadResult(file, None, sorted(problems, key=lambda p: (p.line, p.column)))
     problems = _rule_problems(file, survey, locations)
     problems.sort(key=lambda p: (p.line, p.column))
-    return LoadResult(file, survey, problems)
+    return _with_logo(LoadResult(file, survey, problems), base or Path.cwd(), locations)
 
 
 def read_survey_file(path: str | Path) -> LoadResult:
@@ -728,7 +829,7 @@ def read_survey_file(path: str | Path) -> LoadResult:
         )
     if "\x00" in text:
         return LoadResult(file, None, [Problem(file, 1, 0, "", "file is binary, not YAML text")])
-    return load_survey_text(text, file)
+    return load_survey_text(text, file, path.parent)
 
 
 def load_survey(path: str | Path | None = None) -> Survey:

@@ -19,8 +19,8 @@ import math
 from typing import Any
 
 from alignscan import __version__
+from alignscan.findings import significant
 from alignscan.stats import (
-    ALPHA,
     Z95,
     Welch,
     benjamini_hochberg,
@@ -225,7 +225,7 @@ def _significance(tests: list[dict[str, Any]]) -> None:
     """BH q-values across the table; direction words for significant changes only."""
     for t, q in zip(tests, benjamini_hochberg([t["p_value"] for t in tests]), strict=True):
         t["q_value"] = q
-        if q < ALPHA:
+        if significant(t):
             t["direction"] = direction(t["from_gap"], t["to_gap"], t["sign_changed"])
 
 

@@ -6,8 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich import box
-from rich.table import Table
 
 from alignscan.cli import app
 from alignscan.cli.norms_cmds import HEADCOUNT_OPTION, NORMS_OPTION, add_extras, print_extras
@@ -47,107 +45,11 @@ def _pdf_bytes(html: str) -> bytes:
         fail(f"--pdf needs WeasyPrint: pip install 'alignscan[pdf]' ({exc})", code=2)
 
 
-def _num(value: float | None, fmt: str = "+.2f") -> str:
-    return "-" if value is None else format(value, fmt)
-
-
-def _pct(value: float | None, signed: bool = False) -> str:
-    if value is None:
-        return "-"
-    return f"{value * 100:+.0f} pts" if signed else f"{value:.0%}"
-
-
-def _q(q: float | None) -> str:
-    if q is None:
-        return "-"
-    return "<0.001" if q < 0.001 else f"{q:.3f}"
-
-
 def print_summary(result: dict[str, Any]) -> None:
-    """The terminal summary: groups, one row per dimension, the largest item gaps."""
-    console = stdout()
-    a, b = (esc(g) for g in result["compare"])
-    rows = result["rows"]
-    console.print(
-        f"[bold]{esc(result['survey']['id'])}[/] v{esc(result['survey']['version'])}: "
-        f"[bold]{a}[/] vs [bold]{b}[/] (gap = {a} - {b})"
-    )
-    minimum = result["min_group_size"]
-    groups = "  ".join(
-        f"{esc(g)}: {f'< {minimum}' if c.get('suppressed') else format(c['n'], ',')}"
-        for g, c in result["groups"].items()
-    )
-    console.print(f"respondents per group: {groups}")
-    table = Table(
-        title="Gap by dimension",
-        caption=f"A = {a}, B = {b}; bold = significant (q < 0.05 after Benjamini-Hochberg)",
-        header_style="bold",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        collapse_padding=True,
-    )
-    table.add_column("dimension", overflow="fold", min_width=8)
-    for col in ("A", "B", "gap", "95% CI", "fav.pts", "q", "effect", "alpha"):
-        table.add_column(col, justify="right" if col != "effect" else "left", no_wrap=True)
-    for dim in result["dimensions"]:
-        ga, gb = (dim["groups"][g] for g in result["compare"])
-        gap = dim["gap"]
-        if gap is None:
-            cells = ["suppressed", "-", "-", "-", "-"]
-        else:
-            lo, hi = gap["mean_ci"]
-            q = gap["q_value"]
-            mark = "bold" if q is not None and q < 0.05 else "none"
-            cells = [
-                f"[{mark}]{gap['mean']:+.2f}[/]",
-                f"{lo:+.2f}, {hi:+.2f}",
-                _pct(gap["favorable"], signed=True).replace(" pts", ""),
-                _q(q),
-                gap["magnitude"] or "-",
-            ]
-        table.add_row(
-            esc(dim["title"] if console.width >= 120 else dim["id"]),
-            _num(ga.get("mean"), ".2f"),
-            _num(gb.get("mean"), ".2f"),
-            *cells,
-            _num(dim["alpha"], ".2f"),
-        )
-    console.print(table)
-    ranked = sorted(
-        (i for i in result["items"] if i["gap"] is not None),
-        key=lambda i: -abs(i["gap"]["mean"]),
-    )[:5]
-    top = Table(title="Largest item gaps", header_style="bold")
-    top.add_column("item")
-    top.add_column("text", overflow="fold")
-    top.add_column("gap", justify="right", no_wrap=True)
-    top.add_column("q", justify="right", no_wrap=True)
-    for item in ranked:
-        mark = " (reverse-keyed)" if item["reverse"] else ""
-        top.add_row(
-            esc(item["id"]),
-            esc(item["text"]) + mark,
-            f"{item['gap']['mean']:+.2f}",
-            _q(item["gap"]["q_value"]),
-        )
-    console.print(top)
-    from alignscan.drivers import summary_lines  # numpy: only when a summary is printed
+    """The terminal summary (drawn by `report.terminal`), then norms and participation."""
+    from alignscan.report.terminal import print_summary as draw
 
-    for line in summary_lines(result):  # top two drivers per compared group
-        console.print(line, markup=False, highlight=False)
-    quality = (
-        f"data quality: rows read {rows['read']:,} = used {rows['used']:,} "
-        f"+ excluded {rows['excluded']:,}"
-        if rows["used"] is not None
-        else "data quality: row totals withheld (they would give a hidden group's size)"
-    )
-    console.print(quality)
-    for reason, count in rows.get("excluded_by_reason", {}).items():
-        console.print(f"  excluded: {esc(reason)}: {count:,}")
-    for reason, count in rows.get("cells_set_missing", {}).items():
-        console.print(f"  cells treated as not answered: {esc(reason)}: {count:,}")
-    for warning in result.get("warnings", []):
-        console.print(f"[yellow]warning:[/] {esc(warning)}")
+    draw(result, stdout())
     print_extras(result)
 
 
@@ -264,6 +166,9 @@ def analyze(
             ["baseline", "this wave"],
             shared=shared_ids([before_ids, rs.respondent_ids]),
         )
+    from alignscan.report.html import with_report_extras
+
+    result = with_report_extras(result, trend_doc, date)  # `report result.json` redraws it
     outputs = render_outputs(targets, result, date, trend_doc)
     outputs.update(errors_output(rs, errors))
     write_outputs(outputs, inputs)
@@ -273,9 +178,9 @@ def analyze(
         print_summary(result)
         if trend_doc is not None:
             print_trend(trend_doc)
-        written = list(targets.values())
-        if written:
-            stdout().print("wrote " + esc(", ".join(str(p) for p in dict.fromkeys(written))))
+        from alignscan.report.terminal import print_written
+
+        print_written(targets.values(), stdout())
 
 
 def _json_text(result: dict[str, Any]) -> str:

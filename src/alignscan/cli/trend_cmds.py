@@ -6,8 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich import box
-from rich.table import Table
 
 from alignscan.cli import app
 from alignscan.cli.options import LENIENT_OPTION, SURVEY_OPTION, no_github_format
@@ -115,60 +113,11 @@ def compute_trend(
     return trend_or_exit(results, names, favorable_only=favorable_only, shared=shared)
 
 
-def _arrow(direction: str | None) -> str:
-    words = {"closing": "↓ closing", "widening": "↑ widening", "reversed": "↕ reversed"}
-    return words.get(direction or "", "-")
-
-
 def print_trend(doc: dict[str, Any]) -> None:
-    console = stdout()
-    a, b = (esc(g) for g in doc["compare"])
-    table = Table(
-        title=f"Gap ({a} - {b}) across waves",
-        caption="first to last wave; bold and a direction = significant change "
-        "(q < 0.05, BH over the table)",
-        header_style="bold",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-    )
-    table.add_column("dimension", overflow="fold", min_width=8)
-    for label in doc["labels"]:
-        table.add_column(esc(label), justify="right", no_wrap=True)
-    for col in ("change", "95% CI", "q", "direction"):
-        table.add_column(col, justify="right" if col != "direction" else "left", no_wrap=True)
-    for d in doc["dimensions"]:
-        gaps = [
-            "n/a"
-            if not w["present"]
-            else "-"
-            if doc.get("compared_on") == "favorable shares"
-            else "hidden"
-            if w["gap"] is None
-            else f"{w['gap']:+.2f}"
-            for w in d["waves"]
-        ]
-        overall = d["changes"][-1]["gap"] if d["changes"] else None
-        if overall is None:
-            tail = ["-", "-", "-", "not available"]
-        else:
-            q = overall["q_value"]
-            bold = q is not None and q < 0.05
-            change = f"{overall['change']:+.2f}"
-            tail = [
-                f"[bold]{change}[/]" if bold else change,
-                f"{overall['ci'][0]:+.2f}, {overall['ci'][1]:+.2f}",
-                "<0.001" if q is not None and q < 0.001 else f"{q:.3f}",
-                _arrow(overall["direction"]),
-            ]
-        table.add_row(esc(d["title"] if console.width >= 110 else d["id"]), *gaps, *tail)
-    console.print(table)
-    for p in doc["partial"]:
-        waves = esc(", ".join(p["waves_present"]))
-        console.print(f"[yellow]note:[/] {esc(p['id'])} is only in {waves}")
-    for warning in doc.get("warnings", []):
-        console.print(f"[yellow]warning:[/] {esc(warning)}")
-    for note in doc.get("notes", []):
-        console.print(f"[yellow]note:[/] {esc(note)}")
+    """The trend table (drawn by `report.terminal`)."""
+    from alignscan.report.terminal import print_trend as draw
+
+    draw(doc, stdout())
 
 
 @app.command(

@@ -6,16 +6,16 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from alignscan.findings import group_label, importance_of
+
 BAR_X0, BAR_X1 = 240.0, 620.0
 ROW_H = 26.0
 # priority chart plot area
 PX0, PX1, PY0, PY1 = 70.0, 560.0, 30.0, 290.0
 
 
-def _plural(name: str) -> str:
-    from alignscan.report.html import plural
-
-    return plural(name)
+def _label(result: dict[str, Any], group: str) -> str:
+    return group_label(result, group)
 
 
 def _nice(value: float) -> float:
@@ -27,15 +27,6 @@ def _nice(value: float) -> float:
         if mult * step >= value:
             return mult * step
     return 10 * step
-
-
-def importance_of(result: dict[str, Any], group: str) -> dict[str, float] | None:
-    """Predictor id -> importance for `group`, or None when not available."""
-    block = result.get("drivers")
-    cell = (block or {}).get("groups", {}).get(group)
-    if not cell or cell.get("suppressed") or cell.get("r2") is None:
-        return None
-    return {d["id"]: d["importance"] for d in cell["dimensions"]}
 
 
 def _bars(cell: dict[str, Any], titles: dict[str, str]) -> list[dict[str, Any]]:
@@ -65,7 +56,7 @@ def _panels(result: dict[str, Any], titles: dict[str, str]) -> list[dict[str, An
     panels = []
     for group in result["compare"]:
         cell = block["groups"].get(group, {"suppressed": True})
-        panel: dict[str, Any] = {"group": group, "label": _plural(group)}
+        panel: dict[str, Any] = {"group": group, "label": _label(result, group)}
         if cell.get("suppressed"):
             panel["suppressed"] = True
         elif cell.get("r2") is None:
@@ -139,12 +130,12 @@ def _names(titles: list[str]) -> str:
 
 def priority_sentence(points: list[dict[str, Any]], result: dict[str, Any]) -> str:
     """The "large gap, matters most" quadrant in one sentence, from the data."""
-    a, b = result["compare"]
+    la, lb = (_label(result, g) for g in result["compare"])
     hot = sorted((p for p in points if p["hot"]), key=lambda p: -abs(p["gap"]) * p["importance"])
     if not hot:
         return (
             f"No dimension has both a larger-than-average gap and a larger-than-average "
-            f"weight in {_plural(b)}' driver analysis."
+            f"weight in the driver analysis of {lb}."
         )
     first = hot[0]
     outcome = result["drivers"]["outcome"]
@@ -153,14 +144,14 @@ def priority_sentence(points: list[dict[str, Any]], result: dict[str, Any]) -> s
     detail += "dimensions explain"
     if len(hot) == 1:
         return (
-            f"{first['title']} has a larger-than-average gap between {_plural(a)} and "
-            f"{_plural(b)} and matters more than average for {outcome} among {_plural(b)} "
+            f"{first['title']} has a larger-than-average gap between {la} and "
+            f"{lb} and matters more than average for {outcome} among {lb} "
             f"({detail})."
         )
     return (
         f"{_names([p['title'] for p in hot])} have larger-than-average gaps between "
-        f"{_plural(a)} and {_plural(b)} and matter more than average for {outcome} among "
-        f"{_plural(b)}; {first['title']} comes first ({detail})."
+        f"{la} and {lb} and matter more than average for {outcome} among "
+        f"{lb}; {first['title']} comes first ({detail})."
     )
 
 
@@ -175,22 +166,6 @@ def drivers_view(result: dict[str, Any]) -> dict[str, Any] | None:
         "minimum": block["min_group_size"],
         "panels": _panels(result, titles),
         "priority": priority(result, titles),
-        "b_label": _plural(result["compare"][1]),
+        "b_label": _label(result, result["compare"][1]),
         "ranked_recs": importance_of(result, result["compare"][1]) is not None,
     }
-
-
-def rank_by_importance(result: dict[str, Any], dims: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Dimensions ordered by |gap| x importance for the second compared group (the
-    predictors), then the others (e.g. the outcome itself) by gap size."""
-    importance = importance_of(result, result["compare"][1])
-    if importance is None:
-        return dims
-
-    def key(d: dict[str, Any]) -> tuple[int, float]:
-        size = abs(d["gap"]["mean"])
-        if d["id"] in importance:
-            return (0, -size * importance[d["id"]])
-        return (1, -size)
-
-    return sorted(dims, key=key)

@@ -18,14 +18,16 @@ from typing import Any
 from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 
-from alignscan.report.drivers_html import drivers_view, rank_by_importance
+from alignscan import findings
+from alignscan.findings import significant
+from alignscan.report.drivers_html import drivers_view
+from alignscan.report.formats import FILTERS
 from alignscan.report.sections import section_context
 
 # Okabe-Ito: distinguishable with every common colour-vision deficiency.
 COLOR_A = "#0072B2"  # blue
 COLOR_B = "#D55E00"  # vermillion
 LIKERT_NEU = "#D9D9D9"
-SIGNIFICANT_Q = 0.05
 
 
 def _environment() -> Environment:
@@ -36,13 +38,15 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["pct"] = lambda v, digits=0: "–" if v is None else f"{v * 100:.{digits}f}%"
-    env.filters["num"] = lambda v, fmt=".2f": "–" if v is None else format(v, fmt)
-    env.filters["signed"] = lambda v, fmt="+.2f": "–" if v is None else format(v, fmt)
-    env.filters["pts"] = lambda v: "–" if v is None else f"{v * 100:+.0f} pts"
-    env.filters["qfmt"] = _qfmt
-    env.filters["thousands"] = lambda v: "–" if v is None else f"{v:,}"
+    env.filters.update(FILTERS)
     env.filters["bdi"] = bdi
+    env.globals.update(
+        significant=significant,
+        low_reliability=findings.low_reliability,
+        alpha_reading=findings.alpha_reading,
+        direction_word=findings.direction_word,
+        change_words=findings.change_words,
+    )
     env.filters["iso"] = isolate
     return env
 
@@ -60,44 +64,6 @@ def isolate(value: object) -> str:
     return f"\u2068{value}\u2069"
 
 
-def _qfmt(q: float | None) -> str:
-    if q is None:
-        return "–"
-    return "< 0.001" if q < 0.001 else f"{q:.3f}"
-
-
-UNCOUNTABLE = {
-    "staff",
-    "management",
-    "leadership",
-    "personnel",
-    "workforce",
-    "c-suite",
-    "board",
-    "it",
-    "hr",
-    "frontline",
-    "faculty",
-    "crew",
-    "team",
-}
-
-
-def plural(name: str) -> str:
-    """'executive' -> 'executives': group names read as people in sentences."""
-    name = name.replace("_", " ").replace("-", " ") if name.lower() != "c-suite" else name
-    if name.lower() in UNCOUNTABLE or name.endswith("s"):
-        return name
-    if name.endswith("y") and not name.endswith(("ay", "ey", "oy", "uy")):
-        return name[:-1] + "ies"
-    return name + "s"
-
-
-def possessive(people: str) -> str:
-    """'executives' -> "executives'", 'staff' -> "staff's"."""
-    return people + ("'" if people.endswith("s") else "'s")
-
-
 def report_date(date: str | None) -> str | None:
     """The date printed on the report: `date`, else SOURCE_DATE_EPOCH, else none."""
     if date:
@@ -106,10 +72,6 @@ def report_date(date: str | None) -> str | None:
     if epoch and epoch.strip().isdigit():
         return _dt.datetime.fromtimestamp(int(epoch), tz=_dt.UTC).date().isoformat()
     return None
-
-
-def _significant(gap: dict[str, Any] | None) -> bool:
-    return bool(gap and gap.get("q_value") is not None and gap["q_value"] < SIGNIFICANT_Q)
 
 
 # ----------------------------------------------------------------------------- geometry
@@ -177,7 +139,7 @@ def dumbbell(result: dict[str, Any]) -> Dumbbell:
                 gx=gap_axis.x(gap["mean"]) if gap else None,
                 glo=gap_axis.x(gap["mean_ci"][0]) if gap else None,
                 ghi=gap_axis.x(gap["mean_ci"][1]) if gap else None,
-                significant=_significant(gap),
+                significant=significant(gap),
                 magnitude=gap["magnitude"] if gap else None,
             )
         )
@@ -199,8 +161,10 @@ class Segment:
     x: float
     width: float
     color: str
-    code: int
+    code: int  # scale position on the scored (recoded) scale
     share: float
+    label: str = ""  # the answer people gave (for reverse-keyed items: the raw label)
+    count: int = 0
 
 
 @dataclass
@@ -237,17 +201,37 @@ def likert_colors(points: int) -> dict[int, str]:
     }
 
 
+def raw_counts(cell: dict[str, Any], reverse: bool, first: int, points: int) -> dict[int, int]:
+    """Answer counts per code as people answered (reverse-keyed items un-recoded):
+    `answer_counts` when the result has them, else the mirror of the recoded counts."""
+    if cell.get("answer_counts") is not None:
+        return {int(k): v for k, v in cell["answer_counts"].items()}
+    counts = {int(k): v for k, v in (cell.get("counts") or {}).items()}
+    last = first + points - 1
+    return {first + last - c: v for c, v in counts.items()} if reverse else counts
+
+
 def likert_bar(
-    cell: dict[str, Any], group: str, points: int, centre: float, scale: float, first: int = 1
-):
-    """A diverging stacked bar: disagree left of `centre`, agree right, neutral centred.
-    Segments are by scale position (1..points); `first` is the code of position 1."""
+    cell: dict[str, Any],
+    group: str,
+    points: int,
+    centre: float,
+    scale: float,
+    first: int = 1,
+    labels: list[str] | None = None,
+    reverse: bool = False,
+) -> LikertBar:
+    """A diverging stacked bar ordered by favorability: unfavorable left of `centre`,
+    favorable right, neutral centred, coloured by favorability. Segments are by scored
+    scale position (1..points); each carries the answer people gave and its count, so a
+    reverse-keyed item shows "Strongly agree" on its unfavorable end."""
     if cell.get("suppressed") or not cell.get("counts"):
         return LikertBar(group=group, suppressed=True)
     counts = {int(k) - first + 1: v for k, v in cell["counts"].items()}
     n = sum(counts.values())
     if n == 0:
         return LikertBar(group=group, suppressed=True)
+    labels = labels or [str(first + i) for i in range(points)]
     colors = likert_colors(points)
     shares = {code: counts.get(code, 0) / n for code in range(1, points + 1)}
     half = points // 2
@@ -257,7 +241,18 @@ def likert_bar(
     segments = []
     for code in range(1, points + 1):
         w = shares[code] * scale
-        segments.append(Segment(round(x, 1), round(w, 1), colors[code], code, shares[code]))
+        answered = points - code if reverse else code - 1  # index of the label people chose
+        segments.append(
+            Segment(
+                round(x, 1),
+                round(w, 1),
+                colors[code],
+                code,
+                shares[code],
+                labels[answered],
+                counts.get(code, 0),
+            )
+        )
         x += w
     return LikertBar(group, False, segments, cell.get("n"), cell.get("favorable"))
 
@@ -310,7 +305,7 @@ def heatmaps(result: dict[str, Any]) -> list[dict[str, Any]]:
                 cells.append(
                     {
                         "gap": g["mean"] if g else None,
-                        "significant": _significant(g),
+                        "significant": significant(g),
                         "fill": fill,
                         "ink": text_on(fill),
                         "suppressed": g is None,
@@ -319,90 +314,6 @@ def heatmaps(result: dict[str, Any]) -> list[dict[str, Any]]:
             rows.append({"value": value, "cells": cells})
         out.append({"column": column, "rows": rows, "dims": dims, "headers": headers})
     return out
-
-
-def headline(result: dict[str, Any]) -> dict[str, Any]:
-    """The sentence a board remembers, built from the data."""
-    a, b = result["compare"]
-    ranked = sorted(
-        (d for d in result["dimensions"] if _significant(d["gap"])),
-        key=lambda d: -abs(d["gap"]["mean"]),
-    )
-    if ranked:
-        d = ranked[0]
-        fa = d["groups"][a].get("favorable")
-        fb = d["groups"][b].get("favorable")
-        if fa is not None and fb is not None:
-            joiner = "but only" if fa > fb else "against"
-            sentence = (
-                f"{fa:.0%} of {isolate(possessive(plural(a)))} answers {joiner} {fb:.0%} of "
-                f"{isolate(possessive(plural(b)))} answers on {isolate(d['title'])} are favorable."
-            )
-        else:
-            sentence = f"The largest gap is on {isolate(d['title'])}."
-        return {"sentence": sentence, "dimension": d["title"], "significant": True}
-    return {
-        "sentence": (
-            f"No dimension shows a gap between {isolate(plural(a))} and {isolate(plural(b))} "
-            "that is statistically significant after correction for multiple comparisons."
-        ),
-        "dimension": None,
-        "significant": False,
-    }
-
-
-def trend_sentence(trend: dict[str, Any]) -> str | None:
-    """The largest significant change in a dimension gap since the first wave, in words."""
-    moves = []
-    for d in trend["dimensions"]:
-        change = d["changes"][-1]["gap"] if d["changes"] else None
-        if change and change["q_value"] is not None and change["q_value"] < SIGNIFICANT_Q:
-            moves.append((abs(change["change"]), d["title"], change, d["changes"][-1]["from"]))
-    if not moves:
-        return (
-            f"No dimension gap changed significantly since {isolate(trend['labels'][0])}."
-            if trend["dimensions"]
-            else None
-        )
-    _, title, change, since = max(moves, key=lambda m: m[0])
-    ci = f"(95% CI {change['ci'][0]:+.2f} to {change['ci'][1]:+.2f})"
-    if change["direction"] == "reversed":
-        return (
-            f"Since {isolate(since)}, the gap on {isolate(title)} has reversed, "
-            f"from {change['from_gap']:+.2f} "
-            f"to {change['to_gap']:+.2f} points: a change of {change['change']:+.2f} {ci}."
-        )
-    verb = {"closing": "narrowed", "widening": "widened"}.get(change["direction"], "moved")
-    size = abs(change["change"])
-    where = f"Since {isolate(since)}, the gap on {isolate(title)}"
-    return f"{where} has {verb} by {size:.2f} points {ci}."
-
-
-def recommendations(result: dict[str, Any], limit: int = 3) -> list[dict[str, Any]]:
-    """The largest meaningful gaps (significant, not negligible), ranked by size then q."""
-    meaningful = [
-        d
-        for d in result["dimensions"]
-        if _significant(d["gap"]) and d["gap"].get("magnitude") not in (None, "negligible")
-    ]
-    meaningful.sort(key=lambda d: (-abs(d["gap"]["mean"]), d["gap"]["q_value"]))
-    if result.get("drivers"):  # then by gap x importance: where closing the gap pays most
-        meaningful = rank_by_importance(result, meaningful)
-    return meaningful[:limit]
-
-
-def alpha_reading(alpha: float | None) -> str:
-    if alpha is None:
-        return "not available (too few complete answers or items)"
-    if alpha >= 0.9:
-        return "excellent: the items measure one thing very consistently"
-    if alpha >= 0.8:
-        return "good: the items hang together well"
-    if alpha >= 0.7:
-        return "acceptable: the items hang together"
-    if alpha >= 0.6:
-        return "questionable: read the dimension score with care"
-    return "poor: the items do not measure one thing; read items one by one"
 
 
 def comment_lists(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -424,72 +335,124 @@ def comment_lists(result: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def render_html(
-    result: dict[str, Any], *, date: str | None = None, trend: dict[str, Any] | None = None
-) -> str:
-    """The full report as one self-contained HTML string (no external references)."""
+def items_view(result: dict[str, Any], centre: float, bar_scale: float) -> dict[str, list]:
+    """Per dimension id: each item with its two bars and its raw answer counts per group."""
     a, b = result["compare"]
-    points, first = result["scale"]["points"], result["scale"].get("start", 1)
-    bar_scale, centre = 260.0, 400.0
-    items_by_dim: dict[str, list[dict[str, Any]]] = {}
+    scale = result["scale"]
+    points, first = scale["points"], scale.get("start", 1)
+    out: dict[str, list[dict[str, Any]]] = {}
     for item in result["items"]:
+        cells = {g: item["groups"].get(g, {"suppressed": True}) for g in (a, b)}
         bars = [
             likert_bar(
-                item["groups"].get(g, {"suppressed": True}), g, points, centre, bar_scale, first
+                cells[g],
+                findings.group_label(result, g),
+                points,
+                centre,
+                bar_scale,
+                first,
+                scale["labels"],
+                item["reverse"],
             )
             for g in (a, b)
         ]
-        items_by_dim.setdefault(item["dimension"], []).append({"item": item, "bars": bars})
+        raw = {
+            g: None if c.get("suppressed") else raw_counts(c, item["reverse"], first, points)
+            for g, c in cells.items()
+        }
+        out.setdefault(item["dimension"], []).append({"item": item, "bars": bars, "raw": raw})
+    return out
+
+
+def report_context(result: dict[str, Any]) -> dict[str, Any]:
+    """The branding block of the result (client, prepared_by, logo, date), or {}."""
+    return dict(result.get("report") or {})
+
+
+def with_report_extras(
+    result: dict[str, Any], trend: dict[str, Any] | None, date: str | None
+) -> dict[str, Any]:
+    """The result with what its report shows beyond the analysis: the trend (key
+    `trend`, with a baseline) and the report date (`report_date`), so that
+    `alignscan report result.json` draws the same report."""
+    out = dict(result)
+    if trend is not None:
+        out["trend"] = trend
+    if date:
+        out["report_date"] = date
+    return out
+
+
+def _trend_context(trend: dict[str, Any] | None) -> dict[str, Any]:
+    """Template variables of the trend section (none without a trend)."""
+    if trend is None:
+        return {"trend_section": False}
+    from alignscan.report.trend_html import small_multiples
+
+    return {
+        "trend_section": True,
+        "t": trend,
+        "grid": small_multiples(trend),
+        "trend_sentence": findings.trend_sentence(trend),
+    }
+
+
+def render_html(
+    result: dict[str, Any], *, date: str | None = None, trend: dict[str, Any] | None = None
+) -> str:
+    """The full report as one self-contained HTML string (no external references).
+    The trend and date stored in the result are used unless others are given."""
+    a, b = result["compare"]
+    points, first = result["scale"]["points"], result["scale"].get("start", 1)
+    bar_scale, centre = 260.0, 400.0
     used = result["rows"]["used"]
     if used is None:  # withheld: it would give a hidden group's size
         used = sum(c.get("n", 0) for c in result["groups"].values())
-    shown_groups = {g: c for g, c in result["groups"].items()}
-    env = _environment()
-    template = env.get_template("report.html.j2")
-    extra: dict[str, Any] = {"trend_section": False}
-    if trend is not None:
-        from alignscan.report.trend_html import small_multiples
-
-        extra = {
-            "trend_section": True,
-            "t": trend,
-            "grid": small_multiples(trend),
-            "trend_sentence": trend_sentence(trend),
-        }
-    html = template.render(
-        **extra,
-        r=result,
-        a=a,
-        b=b,
-        a_label=plural(a),
-        b_label=plural(b),
-        color_a=COLOR_A,
-        color_b=COLOR_B,
-        used=used,
-        groups=shown_groups,
-        head=headline(result),
-        dumbbell=dumbbell(result),
-        items_by_dim=items_by_dim,
-        likert_legend=[
-            (result["scale"]["labels"][c - 1], color)
-            for c, color in sorted(likert_colors(points).items())
-        ],
-        first_code=first,
-        last_code=first + points - 1,
-        centre=centre,
-        bar_scale=bar_scale,
-        heatmaps=heatmaps(result),
-        comments=comment_lists(result),
-        recs=recommendations(result),
-        drivers=drivers_view(result),
-        alpha_reading=alpha_reading,
-        date=report_date(date),
-        minimum=result["min_group_size"],
-        comment_minimum=result.get("min_comment_group_size", 10),
-        isfinite=math.isfinite,
-        **section_context(result),
+    trend = trend if trend is not None else result.get("trend")
+    branding = report_context(result)
+    date = date or result.get("report_date")
+    extra = _trend_context(trend)
+    labels = findings.group_labels(result)
+    return (
+        _environment()
+        .get_template("report.html.j2")
+        .render(
+            **extra,
+            r=result,
+            a=a,
+            b=b,
+            a_label=labels[a],
+            b_label=labels[b],
+            labels=labels,
+            dim_titles={d["id"]: d["title"] for d in result["dimensions"]},
+            color_a=COLOR_A,
+            color_b=COLOR_B,
+            used=used,
+            groups=dict(result["groups"]),
+            head=findings.headline(result),
+            top_gaps=findings.top_item_gaps(result),
+            dumbbell=dumbbell(result),
+            items_by_dim=items_view(result, centre, bar_scale),
+            likert_legend=[
+                (result["scale"]["labels"][c - 1], color)
+                for c, color in sorted(likert_colors(points).items())
+            ],
+            first_code=first,
+            last_code=first + points - 1,
+            centre=centre,
+            bar_scale=bar_scale,
+            heatmaps=heatmaps(result),
+            comments=comment_lists(result),
+            recs=findings.recommendations(result),
+            drivers=drivers_view(result),
+            brand=branding,
+            date=report_date(date),
+            minimum=result["min_group_size"],
+            comment_minimum=result.get("min_comment_group_size", 10),
+            isfinite=math.isfinite,
+            **section_context(result),
+        )
     )
-    return html
 
 
 class PdfUnavailable(Exception):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from alignscan import drivers
+from alignscan import drivers, findings
 from alignscan.analysis import clean_json
 from alignscan.textsafe import csv_text
 
@@ -33,6 +33,8 @@ def _rows(result: dict[str, Any]) -> list[list[Any]]:
                     rows.append([level, ident, seg_col, seg_val, group, metric, cell[metric]])
             for code, count in (cell.get("counts") or {}).items():
                 rows.append([level, ident, seg_col, seg_val, group, f"count_{code}", count])
+            for code, count in (cell.get("answer_counts") or {}).items():
+                rows.append([level, ident, seg_col, seg_val, group, f"answer_count_{code}", count])
         g = unit.get("gap")
         if g is None:
             rows.append([level, ident, seg_col, seg_val, gap_name, "suppressed", "true"])
@@ -48,6 +50,8 @@ def _rows(result: dict[str, Any]) -> list[list[Any]]:
         rows.append(["rows", "", "", "", "", name, result["rows"][name]])
     for reason, count in result["rows"].get("excluded_by_reason", {}).items():
         rows.append(["rows", "", "", "", "", f"excluded: {reason}", count])
+    for group, label in findings.group_labels(result).items():
+        rows.append(["group", "", "", "", group, "label", label])
     for group, cell in result["groups"].items():
         if cell.get("suppressed"):
             rows.append(["group", "", "", "", group, "suppressed", "true"])

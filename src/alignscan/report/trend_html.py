@@ -6,7 +6,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from alignscan.report.html import _environment, plural, report_date
+from alignscan.findings import group_label
+from alignscan.report.html import _environment, report_date
 
 CHART_W, CHART_H, PAD_L, PAD_R, PAD_T, PAD_B = 280, 150, 60, 40, 14, 30
 
@@ -96,7 +97,7 @@ def _context(trend: dict[str, Any]) -> dict[str, Any]:
         "t": trend,
         "a": a,
         "b": b,
-        "a_label": plural(a),
-        "b_label": plural(b),
+        "a_label": group_label(trend, a),
+        "b_label": group_label(trend, b),
         "grid": small_multiples(trend),
     }

@@ -1,0 +1,60 @@
+"""One formatter set for every renderer: Jinja filters in the HTML, and the terminal.
+
+A missing figure prints as "–". q-values print so the 0.05 threshold can't be misread:
+near it they keep four significant digits (0.05004, never "0.050" beside a gap that is
+not bold).
+"""
+
+from __future__ import annotations
+
+DASH = "–"
+
+
+def num(value: float | None, fmt: str = ".2f") -> str:
+    """A number: 3.52."""
+    return DASH if value is None else format(value, fmt)
+
+
+def signed(value: float | None, fmt: str = "+.2f") -> str:
+    """A signed number: +0.14."""
+    return DASH if value is None else format(value, fmt)
+
+
+def pct(value: float | None, digits: int = 0) -> str:
+    """A share as a percentage: 0.62 -> 62%."""
+    return DASH if value is None else f"{value * 100:.{digits}f}%"
+
+
+def pts(value: float | None, unit: bool = True) -> str:
+    """A difference of shares in percentage points: 0.05 -> +5 pts."""
+    if value is None:
+        return DASH
+    return f"{value * 100:+.0f}" + (" pts" if unit else "")
+
+
+def qfmt(q: float | None) -> str:
+    """A q-value: "< 0.001" (with a no-break space); near 0.05 four significant digits
+    (0.05004, 0.0496); otherwise three decimals."""
+    if q is None:
+        return DASH
+    if q < 0.001:
+        return "<\u00a00.001"  # no-break space: "<" never ends a line on its own
+    text = f"{q:.3f}"
+    if text in ("0.049", "0.050", "0.051") or 0.0495 <= q < 0.0505:
+        return f"{q:.4g}"
+    return text
+
+
+def thousands(value: int | None) -> str:
+    """A count with thousands separators: 1,990."""
+    return DASH if value is None else f"{value:,}"
+
+
+FILTERS = {
+    "num": num,
+    "signed": signed,
+    "pct": pct,
+    "pts": pts,
+    "qfmt": qfmt,
+    "thousands": thousands,
+}

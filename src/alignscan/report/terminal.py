@@ -1,0 +1,204 @@
+"""The terminal summary of a result: what `analyze` prints, drawn on a rich Console.
+
+It displays what `alignscan.findings` decides (significance, the ranking of item gaps,
+low reliability) with the formatters of `report.formats`; data text goes through
+`textsafe.terminal`. It reads well at 80 columns: words wrap whole, paths go on their
+own lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from alignscan import findings
+from alignscan.report.formats import num, pts, qfmt, signed
+from alignscan.textsafe import terminal as esc
+
+
+def print_summary(result: dict[str, Any], console: Console) -> None:
+    """Groups, one row per dimension, low reliability, the largest item gaps, data quality."""
+    a, b = result["compare"]
+    la, lb = (esc(findings.group_label(result, g)) for g in (a, b))
+    console.print(
+        f"[bold]{esc(result['survey']['id'])}[/] v{esc(result['survey']['version'])}: "
+        f"[bold]{la}[/] vs [bold]{lb}[/]"
+    )
+    console.print(f"gap = {la} minus {lb}")
+    minimum = result["min_group_size"]
+    sizes = [
+        f"{esc(findings.group_label(result, g))}: "
+        + (f"< {minimum}" if c.get("suppressed") else f"{c['n']:,}")
+        for g, c in result["groups"].items()
+    ]
+    console.print("respondents per group: " + ";  ".join(sizes))
+    console.print(_dimension_table(result, console.width, la, lb))
+    low = [d for d in result["dimensions"] if findings.low_reliability(d.get("alpha"))]
+    if low:
+        names = ", ".join(esc(d["title"]) for d in low)
+        console.print(
+            f"[yellow]low reliability[/] (alpha < 0.6): {names}; read their items one by one."
+        )
+    top = findings.top_item_gaps(result)
+    if top:
+        console.print(_item_table(top))
+    else:
+        console.print("No item gap is significant (q < 0.05 after Benjamini-Hochberg).")
+    from alignscan.drivers import summary_lines  # numpy: only when a summary is printed
+
+    for line in summary_lines(result):  # top two drivers per compared group
+        console.print(line, markup=False, highlight=False)
+    _print_quality(result, console)
+
+
+def _dimension_table(result: dict[str, Any], width: int, la: str, lb: str) -> Table:
+    table = Table(
+        title="Gap by dimension",
+        caption=f"A = {la}, B = {lb}; 95% CI = gap ± this; fav = favorable-share gap in "
+        "points; bold = significant (q < 0.05, Benjamini-Hochberg); * = low reliability",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    longest = max((len(d["id"]) for d in result["dimensions"]), default=8)
+    table.add_column("dimension", no_wrap=True, min_width=min(longest, 16))
+    for col in ("A", "B", "gap", "95% CI", "fav", "q", "effect", "alpha"):
+        table.add_column(col, justify="left" if col == "effect" else "right", no_wrap=True)
+    for dim in result["dimensions"]:
+        ga, gb = (dim["groups"][g] for g in result["compare"])
+        gap = dim["gap"]
+        if gap is None:
+            cells = ["hidden", "-", "-", "-", "-"]
+        else:
+            style = "bold" if findings.significant(gap) else "none"
+            lo, hi = gap["mean_ci"] or (None, None)
+            cells = [
+                f"[{style}]{signed(gap['mean'])}[/]",
+                "-" if lo is None else f"±{(hi - lo) / 2:.2f}",  # Welch's CI is symmetric
+                pts(gap["favorable"], unit=False),
+                qfmt(gap["q_value"]),
+                gap["magnitude"] or "-",
+            ]
+        alpha = num(dim["alpha"])
+        if findings.low_reliability(dim["alpha"]):
+            alpha = f"[yellow]{alpha}*[/]"
+        table.add_row(
+            esc(dim["title"] if width >= 120 else dim["id"]),
+            num(ga.get("mean")),
+            num(gb.get("mean")),
+            *cells,
+            alpha,
+        )
+    return table
+
+
+def _item_table(items: list[dict[str, Any]]) -> Table:
+    table = Table(
+        title=f"Largest significant item gaps (top {len(items)})",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    table.add_column("item", no_wrap=True)
+    table.add_column("text", ratio=1)
+    table.add_column("gap", justify="right", no_wrap=True)
+    table.add_column("q", justify="right", no_wrap=True)
+    for item in items:
+        mark = " (reverse-keyed)" if item["reverse"] else ""
+        table.add_row(
+            esc(item["id"]),
+            esc(item["text"]) + mark,
+            signed(item["gap"]["mean"]),
+            qfmt(item["gap"]["q_value"]),
+        )
+    return table
+
+
+def _print_quality(result: dict[str, Any], console: Console) -> None:
+    rows = result["rows"]
+    if rows["used"] is not None:
+        console.print(
+            f"data quality: rows read {rows['read']:,} = used {rows['used']:,} "
+            f"+ excluded {rows['excluded']:,}"
+        )
+    else:
+        console.print("data quality: row totals withheld (they would give a hidden group's size)")
+    for reason, count in rows.get("excluded_by_reason", {}).items():
+        console.print(f"  excluded: {esc(reason)}: {count:,}")
+    for reason, count in rows.get("cells_set_missing", {}).items():
+        console.print(f"  cells treated as not answered: {esc(reason)}: {count:,}")
+    for warning in result.get("warnings", []):
+        console.print(f"[yellow]warning:[/] {esc(warning)}")
+
+
+def print_written(paths: Iterable[object], console: Console) -> None:
+    """The files written, one path per line (a path is never wrapped into a sentence)."""
+    unique = list(dict.fromkeys(str(p) for p in paths))
+    if unique:
+        console.print("wrote:")
+        for path in unique:
+            console.print(f"  {esc(path)}", soft_wrap=True)
+
+
+TREND_ARROWS = {"closing": "↓ closing", "widening": "↑ widening", "reversed": "↕ reversed"}
+
+
+def _wave_gap(doc: dict[str, Any], wave: dict[str, Any]) -> str:
+    if not wave["present"]:
+        return "n/a"
+    if doc.get("compared_on") == "favorable shares":
+        return "-"
+    return "hidden" if wave["gap"] is None else signed(wave["gap"])
+
+
+def print_trend(doc: dict[str, Any], console: Console) -> None:
+    """The trend table: the gap per wave and the first-to-last change, whose direction
+    word follows its significance ("no clear change" otherwise)."""
+    la, lb = (esc(findings.group_label(doc, g)) for g in doc["compare"])
+    table = Table(
+        title=f"Gap ({la} - {lb}) across waves",
+        caption="change = first to last wave; bold and a direction = significant change "
+        "(q < 0.05, Benjamini-Hochberg over the table)",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    longest = max((len(d["id"]) for d in doc["dimensions"]), default=8)
+    wide = console.width >= 110
+    table.add_column("dimension", no_wrap=not wide, min_width=min(longest, 16))
+    for label in doc["labels"]:
+        table.add_column(esc(label), justify="right", no_wrap=True)
+    table.add_column("change", justify="right", no_wrap=True)
+    table.add_column("95% CI", justify="right")
+    table.add_column("q", justify="right", no_wrap=True)
+    table.add_column("direction")
+    for d in doc["dimensions"]:
+        overall = d["changes"][-1]["gap"] if d["changes"] else None
+        if overall is None:
+            tail = ["-", "-", "-", "not available"]
+        else:
+            change = signed(overall["change"])
+            word = findings.direction_word(overall)
+            tail = [
+                f"[bold]{change}[/]" if findings.significant(overall) else change,
+                f"{signed(overall['ci'][0])}, {signed(overall['ci'][1])}",
+                qfmt(overall["q_value"]),
+                TREND_ARROWS.get(word, word),
+            ]
+        gaps = [_wave_gap(doc, w) for w in d["waves"]]
+        table.add_row(esc(d["title"] if wide else d["id"]), *gaps, *tail)
+    console.print(table)
+    for p in doc["partial"]:
+        console.print(
+            f"[yellow]note:[/] {esc(p['id'])} is only in {esc(', '.join(p['waves_present']))}"
+        )
+    for warning in doc.get("warnings", []):
+        console.print(f"[yellow]warning:[/] {esc(warning)}")
+    for note in doc.get("notes", []):
+        console.print(f"[yellow]note:[/] {esc(note)}")
