@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,42 +49,16 @@ def read_csv(
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    file = str(path)
-    with path.open("rb") as fh:
-        sample = fh.read(SAMPLE_BYTES)
-    if not sample.strip(b"\r\n\t \xef\xbb\xbf\xff\xfe\x00"):
-        raise ResponsesError(
-            CellError(file, None, None, None, "the file is empty", ErrorKind.EMPTY_FILE)
-        )
-    if encoding is not None:
-        encoding = checked_encoding(file, encoding, sample)
-    enc = encoding or detect_encoding(sample)
-    if looks_binary(sample, enc):
-        raise ResponsesError(
-            CellError(
-                file,
-                None,
-                None,
-                None,
-                "the file is not a text (CSV) file; export CSV or .xlsx",
-                ErrorKind.NOT_TEXT,
-            )
-        )
-    text = sample.decode(enc, errors="replace")
-    delim = delimiter or sniff_delimiter(text)
-    try:
-        with field_limit(len(text) + 1):
-            top = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=delim))[:30]
-    except csv.Error:
-        top = []
-    head = top[skip : skip + 4]
-    detected_rows, tool = detect_header_rows(head, questions)
-    n_header = header_rows if header_rows is not None else detected_rows
-    names = header_names(head, n_header, tool if header_rows is None else None)
-    if not names or not any(names):
-        raise ResponsesError(
-            CellError(file, skip + 1, None, None, "the file has no header row", ErrorKind.NO_HEADER)
-        )
+    layout = sniff_layout(path, delimiter, header_rows, encoding, skip, questions)
+    file, sample, enc, delim = layout.file, layout.sample, layout.enc, layout.delim
+    encoding, top, head, n_header, tool, names = (
+        layout.encoding,
+        layout.top,
+        layout.head,
+        layout.n_header,
+        layout.tool,
+        layout.names,
+    )
     read_names = [f"__col{i}" for i in range(len(names))]
     dict_type = pa.dictionary(pa.int32(), pa.string())
     # survey columns compare trimmed names, like the header itself
@@ -181,3 +156,68 @@ def read_csv(
     raw = RawTable(names, columns, rows, source, fixed_ragged, blank, first_row=skip + 1)
     raw.header_hint = header_hint(top, survey_columns, skip)
     return raw
+
+
+@dataclass
+class CsvLayout:
+    """What sniffing found out about a CSV file before it is parsed."""
+
+    file: str
+    sample: bytes
+    encoding: str | None  # as given by the user
+    enc: str  # as used
+    delim: str
+    top: list[list[str]]  # the first 30 rows (csv module), for hints
+    head: list[list[str]]  # the header rows and a few more, after title rows
+    n_header: int
+    tool: str | None
+    names: list[str]
+
+
+def sniff_layout(
+    path: Path,
+    delimiter: str | None,
+    header_rows: int | None,
+    encoding: str | None,
+    skip: int,
+    questions: frozenset[str],
+) -> CsvLayout:
+    """Encoding, delimiter, header rows and column names of a CSV file; a file that can't
+    be a responses export (empty, binary, no header) raises ResponsesError."""
+    file = str(path)
+    with path.open("rb") as fh:
+        sample = fh.read(SAMPLE_BYTES)
+    if not sample.strip(b"\r\n\t \xef\xbb\xbf\xff\xfe\x00"):
+        raise ResponsesError(
+            CellError(file, None, None, None, "the file is empty", ErrorKind.EMPTY_FILE)
+        )
+    if encoding is not None:
+        encoding = checked_encoding(file, encoding, sample)
+    enc = encoding or detect_encoding(sample)
+    if looks_binary(sample, enc):
+        raise ResponsesError(
+            CellError(
+                file,
+                None,
+                None,
+                None,
+                "the file is not a text (CSV) file; export CSV or .xlsx",
+                ErrorKind.NOT_TEXT,
+            )
+        )
+    text = sample.decode(enc, errors="replace")
+    delim = delimiter or sniff_delimiter(text)
+    try:
+        with field_limit(len(text) + 1):
+            top = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=delim))[:30]
+    except csv.Error:
+        top = []
+    head = top[skip : skip + 4]
+    detected_rows, tool = detect_header_rows(head, questions)
+    n_header = header_rows if header_rows is not None else detected_rows
+    names = header_names(head, n_header, tool if header_rows is None else None)
+    if not names or not any(names):
+        raise ResponsesError(
+            CellError(file, skip + 1, None, None, "the file has no header row", ErrorKind.NO_HEADER)
+        )
+    return CsvLayout(file, sample, encoding, enc, delim, top, head, n_header, tool, names)

@@ -20,6 +20,7 @@ class ErrorKind(StrEnum):
     BAD_ENCODING = "bad_encoding"
     NOT_XLSX = "not_xlsx"
     NOT_PARQUET = "not_parquet"
+    NO_ENGINE = "no_engine"
     XML_ENTITIES = "xml_entities"
     TOO_MANY_ROWS = "too_many_rows"
     NO_SHEET = "no_sheet"

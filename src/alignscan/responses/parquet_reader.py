@@ -44,7 +44,7 @@ def read_parquet(path: Path, keep_columns: set[str]) -> RawTable:
     blank: list[np.ndarray] = []
     try:
         for batch in pf.iter_batches(batch_size=BATCH_ROWS):
-            text = {j: _as_text(batch.column(j)) for j in range(len(names))}
+            text = {j: as_text(batch.column(j)) for j in range(len(names))}
             blank.append(blank_rows(text, batch.num_rows))
             for j in wanted:
                 parts[j].append(text[j].dictionary_encode())
@@ -54,7 +54,7 @@ def read_parquet(path: Path, keep_columns: set[str]) -> RawTable:
             CellError(file, None, None, None, reason, ErrorKind.UNREADABLE)
         ) from None
     n = pf.metadata.num_rows
-    columns = {j: _concat(parts[j]) for j in wanted}
+    columns = {j: concat_dictionaries(parts[j]) for j in wanted}
     source = SourceInfo(file=file, format="parquet", header_rows=0)
     mask = np.concatenate(blank) if blank else np.zeros(0, dtype=bool)
     return RawTable(names, columns, np.arange(1, n + 1), source, [], mask, first_row=None)
@@ -70,7 +70,7 @@ def _textual(type_: Any) -> bool:
     return not (nested or pa.types.is_large_binary(type_) or pa.types.is_fixed_size_binary(type_))
 
 
-def _as_text(arr: Any) -> Any:
+def as_text(arr: Any) -> Any:
     """One column as a string array, nulls as "" (a blank cell)."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -87,7 +87,7 @@ def _as_text(arr: Any) -> Any:
     return pc.fill_null(arr.cast(pa.string()), "")
 
 
-def _concat(chunks: list[Any]) -> Any:
+def concat_dictionaries(chunks: list[Any]) -> Any:
     """One dictionary array from per-batch dictionary arrays (dictionaries unified)."""
     import pyarrow as pa
 
