@@ -18,7 +18,7 @@ from alignscan.responses.kinds import ErrorKind
 from alignscan.responses.model import CellError, RawTable, ResponsesError, SourceInfo, blank_rows
 
 PARQUET_MAGIC = b"PAR1"
-BATCH_ROWS = 1 << 20
+BATCH_ROWS = 1 << 16  # rows per batch: memory for the text of all columns of one batch
 
 
 def read_parquet(path: Path, keep_columns: set[str]) -> RawTable:
