@@ -58,6 +58,21 @@ def generate(rows: int, form: str) -> Path:
     return path
 
 
+def to_parquet(csv_path: Path) -> Path:
+    """The same file as Parquet (string columns), made once in a child process."""
+    path = csv_path.with_suffix(".parquet")
+    if not path.exists():
+        code = (
+            "import sys, pyarrow.csv as c, pyarrow.parquet as q, pyarrow as pa; "
+            "names = c.open_csv(sys.argv[1]).schema.names; "
+            "opts = c.ConvertOptions(column_types={n: pa.string() for n in names}, "
+            "strings_can_be_null=False); "
+            "q.write_table(c.read_csv(sys.argv[1], convert_options=opts), sys.argv[2])"
+        )
+        subprocess.run([PY, "-c", code, str(csv_path), str(path)], check=True)
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -77,6 +92,19 @@ def main() -> None:
         (
             "`alignscan analyze --json` (labels)",
             [*alignscan, "analyze", str(labels), "--no-save", "--json", os.devnull],
+        ),
+        (
+            "`alignscan analyze --json` (codes)",
+            [*alignscan, "analyze", str(codes), "--no-save", "--json", os.devnull],
+        ),
+        (
+            "`alignscan analyze --json --engine duckdb` (labels)",
+            [*alignscan, "analyze", str(labels), "--no-save", "--json", os.devnull,
+             "--engine", "duckdb"],
+        ),
+        (
+            "`alignscan analyze --json` (labels, Parquet)",
+            [*alignscan, "analyze", str(to_parquet(labels)), "--no-save", "--json", os.devnull],
         ),
     ]
     if not args.skip_peer:
@@ -109,6 +137,10 @@ def main() -> None:
         ours = results["`alignscan analyze --json` (labels)"][0]
         peer = results["peer: pandas + scipy script"][0]
         print(f"\n`alignscan analyze` is {peer / ours:.1f}x faster than the pandas + scipy peer.")
+        ours = results["`alignscan analyze --json` (codes)"][0]
+        print(f"On the codes file it is {peer / ours:.1f}x faster than the peer (on labels).")
+    print()
+    subprocess.run([PY, str(ROOT / "benchmarks" / "bench_stages.py"), str(labels)], check=True)
     print()
     subprocess.run([PY, str(ROOT / "benchmarks" / "bench_validate.py")], check=True)
 

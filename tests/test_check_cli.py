@@ -47,7 +47,7 @@ def test_check_invalid_file_lists_every_error_and_writes_them(tmp_path: Path) ->
         "check", str(CORPUS / "error_out_of_range.csv"), "--survey", SURVEY, "--errors", str(errors)
     )
     assert done.returncode == 1
-    assert "answer 6 is not a whole-number code of the scale 1..5" in done.stdout
+    assert "answer 6 is outside the scale 1..5" in done.stdout
     rows = list(csv.DictReader(errors.open(encoding="utf-8")))
     assert [(r["row"], r["column"], r["value"]) for r in rows] == [
         ("3", "q2", "6"),

@@ -72,7 +72,17 @@ def test_check_footer_only_when_errors_are_left_unlisted() -> None:
     done = run("check", CORPUS / "error_out_of_range.csv", "-s", SURVEY)
     assert done.returncode == 1
     assert "the rest are counted above" not in done.stdout
-    assert "is not a whole-number code of the scale" in done.stdout
+    assert "answer 6 is outside the scale 1..5" in done.stdout
+
+
+def test_a_fractional_answer_is_not_a_whole_number_code(tmp_path: Path) -> None:
+    bad = tmp_path / "half.csv"
+    source = (CORPUS / "error_out_of_range.csv").read_text(encoding="utf-8")
+    bad.write_text(source.replace("C-suite,Ingénierie,Agree,5,", "C-suite,Ingénierie,Agree,3.5,"),
+                   encoding="utf-8")
+    done = run("check", bad, "-s", SURVEY)
+    assert done.returncode == 1
+    assert "answer 3.5 is not a whole-number code of the scale 1..5" in done.stdout
 
 
 def test_trend_warns_about_the_same_wave_twice(waves, tmp_path: Path) -> None:

@@ -289,7 +289,7 @@ def test_quoted_newlines_across_parser_blocks(survey, tmp_path: Path, monkeypatc
     notice and fall back, so every row and row number stays right."""
     import csv
 
-    import alignscan.responses as responses
+    import alignscan.responses.csv_reader as responses
 
     monkeypatch.setattr(responses, "BLOCK_SIZE", 1024)
     rows = [
@@ -432,7 +432,7 @@ def test_a_flood_of_bad_cells_is_listed_up_to_a_cap_and_counted(
 ) -> None:
     """A file on the wrong scale makes an error of every cell: the first ones are listed,
     all are counted, and reading stays fast."""
-    import alignscan.responses as responses
+    import alignscan.responses.validation as responses
 
     monkeypatch.setattr(responses, "MAX_LISTED_ERRORS", 50)
     lines = ["id,role,department,q1,q2,q3,q4,comment"]

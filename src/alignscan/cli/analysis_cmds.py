@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from alignscan.cli import app
+from alignscan.cli.engine import ENGINE_OPTION, Engine
 from alignscan.cli.norms_cmds import HEADCOUNT_OPTION, NORMS_OPTION, add_extras, print_extras
 from alignscan.cli.options import (
     DELIMITER_OPTION,
@@ -115,6 +116,7 @@ def analyze(
     encoding: str | None = ENCODING_OPTION,
     headcount: Path | None = HEADCOUNT_OPTION,
     norms: Path | None = NORMS_OPTION,
+    engine: Engine = ENGINE_OPTION,
 ) -> None:
     """Analyse the gap between the compared groups: items, dimensions, segments.
 
@@ -135,6 +137,7 @@ def analyze(
     options = reader_options(
         lenient, delimiter, sheet, header_rows, encoding, header_row, survey is None, responses
     )
+    options["engine"] = engine.value
     rs = read_responses_or_exit(responses, definition, **options)
     if not rs.ok:
         write_errors_file(rs, errors, inputs)

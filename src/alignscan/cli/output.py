@@ -166,6 +166,7 @@ def load_survey_or_exit(path: Path | None) -> Survey:
 
 def read_responses_or_exit(path: Path, survey: Survey, **options: Any) -> ResponseSet:
     """Read responses; a file that can't be read at all is reported and exits 1 (2 if missing)."""
+    from alignscan.cli.progress import progress_bar
     from alignscan.responses import ResponsesError, read_responses
 
     builtin = options.pop("builtin", False)
@@ -179,7 +180,8 @@ def read_responses_or_exit(path: Path, survey: Survey, **options: Any) -> Respon
         )
     json_errors = options.pop("json_errors", False)
     try:
-        rs = read_responses(path, survey, progress=True, **options)
+        with progress_bar(path) as progress:
+            rs = read_responses(path, survey, progress=progress, **options)
     except ResponsesError as exc:
         e = exc.error
         if json_errors:  # a JSON consumer still gets a parseable answer

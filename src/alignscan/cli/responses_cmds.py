@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from alignscan.cli import app
+from alignscan.cli.engine import ENGINE_OPTION, Engine
 
 if TYPE_CHECKING:
     from alignscan.responses import ResponseSet
@@ -132,6 +133,7 @@ def check(
     header_rows: int | None = HEADER_ROWS_OPTION,
     header_row: int | None = HEADER_ROW_OPTION,
     encoding: str | None = ENCODING_OPTION,
+    engine: Engine = ENGINE_OPTION,
 ) -> None:
     """Validate a responses file against the survey and summarise it.
 
@@ -145,6 +147,7 @@ def check(
         lenient, delimiter, sheet, header_rows, encoding, header_row, survey is None, responses
     )
     options["json_errors"] = format is Format.json
+    options["engine"] = engine.value
     rs = read_responses_or_exit(responses, definition, **options)
     write_errors_file(rs, errors, (responses, survey))
     summary = check_summary(rs)

@@ -1,0 +1,223 @@
+"""The CSV reader: pyarrow parses the file with every survey column read as a
+dictionary-encoded string. Row numbers are the rows a person sees in a spreadsheet
+(the header is row 1)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from alignscan.responses.kinds import ErrorKind
+from alignscan.responses.model import (
+    CellError,
+    RawTable,
+    ResponsesError,
+    SourceInfo,
+    blank_rows,
+)
+from alignscan.responses.sniffing import (
+    SAMPLE_BYTES,
+    ascii_based,
+    checked_encoding,
+    detect_encoding,
+    detect_header_rows,
+    field_limit,
+    header_hint,
+    header_names,
+    looks_binary,
+    sniff_delimiter,
+)
+
+BLOCK_SIZE = 1 << 24  # bytes pyarrow parses per thread task
+
+
+def read_csv(
+    path: Path,
+    survey_columns: set[str],
+    delimiter: str | None,
+    header_rows: int | None,
+    encoding: str | None,
+    *,
+    skip: int = 0,
+    questions: frozenset[str] = frozenset(),
+) -> RawTable:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    layout = sniff_layout(path, delimiter, header_rows, encoding, skip, questions)
+    file, sample, enc, delim = layout.file, layout.sample, layout.enc, layout.delim
+    encoding, top, head, n_header, tool, names = (
+        layout.encoding,
+        layout.top,
+        layout.head,
+        layout.n_header,
+        layout.tool,
+        layout.names,
+    )
+    read_names = [f"__col{i}" for i in range(len(names))]
+    dict_type = pa.dictionary(pa.int32(), pa.string())
+    # survey columns compare trimmed names, like the header itself
+    types = {
+        read_names[i]: (dict_type if name in survey_columns else pa.string())
+        for i, name in enumerate(names)
+    }
+    ragged: list[tuple[int | None, int, int]] = []
+
+    def on_invalid(row: object) -> str:
+        ragged.append((row.number, row.expected_columns, row.actual_columns))  # type: ignore[attr-defined]
+        return "skip"
+
+    def read(safe: bool, enc: str) -> Any:
+        """The fast pass runs on all cores and lets pyarrow split the file at any newline;
+        the safe pass (newlines inside quoted values, rows numbered in order) runs when
+        the fast one meets a row it can't parse."""
+        terminate = unterminated and ascii_based(enc)
+        return pacsv.read_csv(
+            pa.BufferReader(sample + b"\n") if terminate else path,
+            read_options=pacsv.ReadOptions(
+                column_names=read_names,
+                skip_rows=skip,
+                skip_rows_after_names=n_header,
+                encoding="utf8" if enc in ("utf-8", "utf-8-sig") else enc,
+                use_threads=not safe,
+                block_size=BLOCK_SIZE,
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delim,
+                newlines_in_values=safe,
+                ignore_empty_lines=False,
+                invalid_row_handler=on_invalid,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=types,
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                null_values=[],
+            ),
+        )
+
+    # a whole small file without a final newline: pyarrow can't end on the header line
+    unterminated = len(sample) < SAMPLE_BYTES and not sample.endswith((b"\n", b"\r"))
+    multiline_header = any("\n" in c or "\r" in c for r in head[:n_header] for c in r)
+    # A file that looks like UTF-8 in its first block may still hold Windows-1252 further on.
+    fallback = "cp1252" if encoding is None and enc in ("utf-8", "utf-8-sig") else None
+    while True:
+        try:
+            try:
+                if multiline_header:  # the fast pass would skip lines, not rows
+                    raise pa.ArrowInvalid("multi-line header")
+                table = read(False, enc)
+            except pa.ArrowInvalid as exc:
+                if "UTF8" in str(exc):
+                    raise
+                ragged.append((None, 0, 0))  # unparseable in the fast pass: go safe
+            if ragged:
+                ragged.clear()
+                table = read(True, enc)
+            break
+        except (pa.ArrowInvalid, UnicodeError) as exc:
+            message = str(exc)
+            bad_text = "UTF8" in message or "decode" in message.lower()
+            if bad_text and fallback:
+                enc, fallback = fallback, None
+                ragged.clear()
+                continue
+            if bad_text:
+                reason = f"the file is not valid {enc} text; pass --encoding"
+            else:  # pyarrow's detail may quote a row: keep only its kind of error
+                reason = "the file can't be parsed as CSV (" + message.split(":")[0][:80] + ")"
+            raise ResponsesError(
+                CellError(file, None, None, None, reason, ErrorKind.UNREADABLE)
+            ) from None
+    n = table.num_rows
+    first_data_row = skip + n_header + 1
+    ragged_rows = sorted(r for r, _, _ in ragged if r is not None)
+    if ragged_rows:
+        all_rows = np.arange(first_data_row, first_data_row + n + len(ragged_rows))
+        rows = np.setdiff1d(all_rows, np.asarray(ragged_rows), assume_unique=True)[:n]
+    else:
+        rows = np.arange(first_data_row, first_data_row + n)
+    columns = {i: table.column(i).combine_chunks() for i in range(len(names))}
+    blank = blank_rows(columns, n)
+    source = SourceInfo(
+        file=file,
+        format="csv",
+        encoding="utf-8" if enc == "utf-8-sig" else enc,
+        delimiter=delim,
+        header_rows=n_header,
+        export_tool=tool if header_rows is None else None,
+    )
+    fixed_ragged = [(r if r is not None else 0, e, a) for r, e, a in ragged]
+    raw = RawTable(names, columns, rows, source, fixed_ragged, blank, first_row=skip + 1)
+    raw.header_hint = header_hint(top, survey_columns, skip)
+    return raw
+
+
+@dataclass
+class CsvLayout:
+    """What sniffing found out about a CSV file before it is parsed."""
+
+    file: str
+    sample: bytes
+    encoding: str | None  # as given by the user
+    enc: str  # as used
+    delim: str
+    top: list[list[str]]  # the first 30 rows (csv module), for hints
+    head: list[list[str]]  # the header rows and a few more, after title rows
+    n_header: int
+    tool: str | None
+    names: list[str]
+
+
+def sniff_layout(
+    path: Path,
+    delimiter: str | None,
+    header_rows: int | None,
+    encoding: str | None,
+    skip: int,
+    questions: frozenset[str],
+) -> CsvLayout:
+    """Encoding, delimiter, header rows and column names of a CSV file; a file that can't
+    be a responses export (empty, binary, no header) raises ResponsesError."""
+    file = str(path)
+    with path.open("rb") as fh:
+        sample = fh.read(SAMPLE_BYTES)
+    if not sample.strip(b"\r\n\t \xef\xbb\xbf\xff\xfe\x00"):
+        raise ResponsesError(
+            CellError(file, None, None, None, "the file is empty", ErrorKind.EMPTY_FILE)
+        )
+    if encoding is not None:
+        encoding = checked_encoding(file, encoding, sample)
+    enc = encoding or detect_encoding(sample)
+    if looks_binary(sample, enc):
+        raise ResponsesError(
+            CellError(
+                file,
+                None,
+                None,
+                None,
+                "the file is not a text (CSV) file; export CSV or .xlsx",
+                ErrorKind.NOT_TEXT,
+            )
+        )
+    text = sample.decode(enc, errors="replace")
+    delim = delimiter or sniff_delimiter(text)
+    try:
+        with field_limit(len(text) + 1):
+            top = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=delim))[:30]
+    except csv.Error:
+        top = []
+    head = top[skip : skip + 4]
+    detected_rows, tool = detect_header_rows(head, questions)
+    n_header = header_rows if header_rows is not None else detected_rows
+    names = header_names(head, n_header, tool if header_rows is None else None)
+    if not names or not any(names):
+        raise ResponsesError(
+            CellError(file, skip + 1, None, None, "the file has no header row", ErrorKind.NO_HEADER)
+        )
+    return CsvLayout(file, sample, encoding, enc, delim, top, head, n_header, tool, names)

@@ -1,0 +1,414 @@
+"""Validation: the parsed file (`RawTable`) -> a `ResponseSet`, every problem collected
+at once (strict), or counted as exclusions and changes (lenient).
+
+Each check is one function over the whole column: header names, ragged rows, roles,
+respondent ids, answers."""
+
+from __future__ import annotations
+
+import difflib
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from alignscan.responses.coding import (
+    answer_lookup,
+    code_answer,
+    column_letter,
+    dictionary_parts,
+    is_number,
+    show,
+)
+from alignscan.responses.kinds import CHANGE_OF_KIND, Change, ErrorKind, Exclusion, answer_error
+from alignscan.responses.model import (
+    BLANK_SEGMENT,
+    CellError,
+    Labels,
+    RawTable,
+    ResponseSet,
+    RowCounts,
+)
+from alignscan.responses.xlsx_reader import UNSAVED_FORMULA
+from alignscan.survey import Survey, normalise
+
+MAX_LISTED_ERRORS = 1_000_000  # beyond this, errors are counted by kind, not listed
+
+
+@dataclass
+class Findings:
+    """Everything validation collects: listed errors, counts past the listing cap,
+    warnings, lenient exclusions and changes."""
+
+    file: str
+    errors: list[CellError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    changes: Counter[str] = field(default_factory=Counter)
+    excluded: Counter[str] = field(default_factory=Counter)
+    unknown_roles: Counter[str] = field(default_factory=Counter)
+    unlisted: Counter[str] = field(default_factory=Counter)  # kind -> errors not listed
+
+    def error(
+        self, row: int | None, column: str | None, value: str | None, reason: str, kind: str
+    ) -> None:
+        if len(self.errors) < MAX_LISTED_ERRORS:
+            self.errors.append(CellError(self.file, row, column, value, reason, kind))
+        else:
+            self.unlisted[kind] += 1
+
+
+def validate(raw: RawTable, survey: Survey, lenient: bool) -> ResponseSet:
+    """Check and code every cell of `raw` against `survey`."""
+    found = Findings(raw.source.file)
+    position, ambiguous = _header_positions(raw, survey, lenient, found)
+    _check_columns(raw, survey, position, found)
+    for row, expected, actual in raw.ragged:
+        if lenient:
+            found.excluded[Exclusion.RAGGED_ROW] += 1
+        else:
+            reason = f"row has {actual} cells but the header has {expected}"
+            found.error(row or None, None, None, reason, ErrorKind.RAGGED_ROW)
+    header_kinds = (ErrorKind.MISSING_COLUMN, ErrorKind.NO_ITEM_COLUMNS)
+    if ambiguous or any(e.kind in header_kinds for e in found.errors):
+        return _result(raw, survey, found, None)  # can't code anything reliably
+    if len(raw.rows) - int(raw.blank_rows.sum()) == 0 and not raw.ragged:
+        found.error(None, None, None, "the file has a header but no responses", ErrorKind.NO_ROWS)
+        return _result(raw, survey, found, None)
+    keep = ~raw.blank_rows  # fully blank lines are not responses
+    group_idx = _place_roles(raw, survey, position, keep, lenient, found)
+    if survey.respondent_id:
+        _check_ids(raw, survey.respondent_id, position, keep, lenient, found)
+    codes = _code_answers(raw, survey, position, keep, lenient, found)
+    result = _result(raw, survey, found, (codes, group_idx, keep, position))
+    result.unknown_roles = dict(found.unknown_roles.most_common())
+    result.unlisted_errors = dict(found.unlisted)
+    for kind, count in found.unlisted.items():
+        result.error_counts[kind] = result.error_counts.get(kind, 0) + count
+    return result
+
+
+def _header_positions(
+    raw: RawTable, survey: Survey, lenient: bool, found: Findings
+) -> tuple[dict[str, int], bool]:
+    """Column name -> position; blank and duplicate names reported. `ambiguous` when a
+    survey column appears twice (nothing can be coded then)."""
+    position: dict[str, int] = {}
+    survey_columns = {i.source_column for i in survey.items}
+    survey_columns |= {survey.roles.column, *survey.segments, *filter(None, [survey.respondent_id])}
+    ambiguous = False
+    for j, name in enumerate(raw.names):
+        letter = column_letter(j)
+        if not name:
+            if lenient:
+                found.warnings.append(f"column {letter} has no name; it is ignored")
+            else:
+                reason = "column has no name"
+                found.error(
+                    raw.first_row, f"column {letter}", "", reason, ErrorKind.BLANK_COLUMN_NAME
+                )
+            continue
+        if name in position:
+            first = column_letter(position[name])
+            msg = f"column name {name!r} appears twice (columns {first} and {letter})"
+            if name in survey_columns:
+                ambiguous = True
+                found.error(raw.first_row, name, name, msg, ErrorKind.DUPLICATE_COLUMN)
+            elif lenient:
+                found.warnings.append(msg + "; the second is ignored")
+            else:
+                found.error(raw.first_row, name, name, msg, ErrorKind.DUPLICATE_COLUMN)
+            continue
+        position[name] = j
+    return position, ambiguous
+
+
+def _check_columns(
+    raw: RawTable, survey: Survey, position: dict[str, int], found: Findings
+) -> None:
+    """Missing required columns, the reader's notes, unsaved formulas, comment columns."""
+    required: list[tuple[str, str]] = [(i.source_column, f"item {i.id}") for i in survey.items]
+    required.append((survey.roles.column, "the role column"))
+    required += [(seg, "a segment column") for seg in survey.segments]
+    if survey.respondent_id:
+        required.append((survey.respondent_id, "the respondent id column"))
+    for column, reason, kind in _missing_columns(raw, survey, required, position):
+        found.error(raw.first_row, column, None, reason, kind)
+    found.warnings.extend(raw.notes)
+    for row, column in raw.unsaved:
+        found.error(row, column, None, UNSAVED_FORMULA, ErrorKind.UNSAVED_FORMULA)
+    for comment in survey.comments:
+        if comment.source_column not in position:
+            found.warnings.append(f"comment column {comment.source_column!r} is not in the file")
+
+
+def _place_roles(
+    raw: RawTable,
+    survey: Survey,
+    position: dict[str, int],
+    keep: np.ndarray,
+    lenient: bool,
+    found: Findings,
+) -> np.ndarray:
+    """Role group index per record (-1 = none); unplaced rows leave `keep`."""
+    lookup_role = survey.role_lookup()
+    groups = list(survey.roles.groups)
+    role_values, role_idx = dictionary_parts(raw.columns[position[survey.roles.column]])
+    value_group = np.asarray(
+        [
+            groups.index(lookup_role[normalise(v)]) if normalise(v) in lookup_role else -1
+            for v in role_values
+        ]
+        or [-1],
+        dtype=np.int16,
+    )
+    group_idx = value_group[role_idx] if len(role_idx) else np.zeros(0, dtype=np.int16)
+    unplaced = (group_idx < 0) & keep
+    if not unplaced.any():
+        return group_idx
+    blank_mask = np.asarray([not v.strip() for v in role_values] or [False])[role_idx]
+    unknown_counts = Counter(role_values[i] for i in role_idx[unplaced & ~blank_mask])
+    n_blank = int((unplaced & blank_mask).sum())
+    if survey.roles.unmatched == "ignore" or lenient:
+        if unknown_counts:
+            found.excluded[Exclusion.UNKNOWN_ROLE] += sum(unknown_counts.values())
+        if n_blank:
+            found.excluded[Exclusion.BLANK_ROLE] += n_blank
+    else:
+        found.unknown_roles.update(unknown_counts)
+        role_column = survey.roles.column
+        for i in np.nonzero(unplaced)[0]:
+            value = role_values[role_idx[i]]
+            row = int(raw.rows[i])
+            if value.strip():
+                reason = f"role {value.strip()!r} matches no group in roles.groups"
+                found.error(row, role_column, show(value), reason, ErrorKind.UNKNOWN_ROLE)
+            else:
+                found.error(row, role_column, "", "role is blank", ErrorKind.BLANK_ROLE)
+    keep &= ~unplaced
+    return group_idx
+
+
+def _check_ids(
+    raw: RawTable,
+    id_column: str,
+    position: dict[str, int],
+    keep: np.ndarray,
+    lenient: bool,
+    found: Findings,
+) -> None:
+    """Repeated respondent ids: errors (strict) or excluded after their first row."""
+    ids = raw.columns[position[id_column]]
+    id_values, id_idx = dictionary_parts(ids) if _has_duplicates(ids) else ([""], None)
+    if id_idx is None:
+        return
+    nonblank = np.asarray([bool(v.strip()) for v in id_values] or [False])[id_idx] & keep
+    candidates = np.nonzero(nonblank)[0]
+    seen = _repeats(id_idx[candidates])
+    dups = candidates[seen]
+    if not len(dups):
+        return
+    if lenient:
+        found.excluded[Exclusion.DUPLICATE_ID] += len(dups)
+        keep[dups] = False
+        return
+    first_row: dict[int, int] = {}
+    for i in candidates[~seen]:
+        first_row.setdefault(int(id_idx[i]), int(raw.rows[i]))
+    for i in dups:
+        value = id_values[id_idx[i]]
+        reason = f"respondent id {value!r} already used on row {first_row[int(id_idx[i])]}"
+        found.error(int(raw.rows[i]), id_column, show(value), reason, ErrorKind.DUPLICATE_ID)
+
+
+def _code_answers(
+    raw: RawTable,
+    survey: Survey,
+    position: dict[str, int],
+    keep: np.ndarray,
+    lenient: bool,
+    found: Findings,
+) -> np.ndarray:
+    """The int8 code matrix (records x items); answers off the scale are errors (strict)
+    or set to 0, "not answered" (lenient)."""
+    scale_lookup = answer_lookup(survey)
+    points, start = survey.scale.points, survey.scale.start
+    span = f"{start}..{start + points - 1}"
+    labels = ", ".join(survey.scale.labels)
+    codes = np.zeros((len(raw.rows), len(survey.items)), dtype=np.int8, order="F")
+    for k, item in enumerate(survey.items):
+        column = item.source_column
+        values, idx = dictionary_parts(raw.columns[position[column]])
+        coded = [code_answer(v, scale_lookup, points, start) for v in values]
+        lut = np.asarray([-1 if c is None else c for c in coded] or [0], dtype=np.int8)
+        col_codes = lut[idx] if len(idx) else np.zeros(0, dtype=np.int8)
+        bad = (col_codes < 0) & keep
+        if bad.any():
+            bad_rows = np.nonzero(bad)[0]
+            bad_values = idx[bad_rows]
+            for v in np.unique(bad_values):  # one reason per distinct bad answer
+                value = values[v]
+                where = bad_rows[bad_values == v]
+                reason, kind = answer_error(value, span, labels, is_number(value))
+                if lenient:
+                    found.changes[CHANGE_OF_KIND.get(kind, Change.NOT_ON_SCALE)] += len(where)
+                    continue
+                room = max(0, MAX_LISTED_ERRORS - len(found.errors))
+                for i in where[:room]:
+                    found.error(int(raw.rows[i]), column, show(value), reason, kind)
+                found.unlisted[kind] += max(0, len(where) - room)
+            col_codes = np.where(col_codes < 0, 0, col_codes).astype(np.int8)
+        codes[:, k] = col_codes
+    return codes
+
+
+def _missing_columns(
+    raw: RawTable, survey: Survey, required: list[tuple[str, str]], position: dict[str, int]
+) -> list[tuple[str | None, str, str]]:
+    """(column, reason, kind) per required column not in the header. When no item column
+    at all is there, one error says the file doesn't match the survey instead."""
+    items = {i.source_column for i in survey.items}
+    title_hint = ""
+    if raw.header_hint is not None:
+        title_hint = (
+            f"; row {raw.first_row} looks like a title, and row {raw.header_hint} like the "
+            f"header: pass --header-row {raw.header_hint}"
+        )
+    if not items & set(position):
+        examples = ", ".join(repr(c) for c in list(dict.fromkeys(items))[:3])
+        reason = (
+            f"none of the {len(items)} item columns of survey {survey.id!r} "
+            f"({examples}, ...) is in the file: is this the survey the file was made for? "
+            f"Pass its definition with --survey{title_hint}"
+        )
+        return [(None, reason, "no_item_columns")]
+    known = [n for n in raw.names if n]
+    found: list[tuple[str | None, str, str]] = []
+    for column, purpose in required:
+        if column in position:
+            continue
+        hint = difflib.get_close_matches(column, known, n=1, cutoff=0.6)
+        if not hint:
+            lowered = {k.casefold(): k for k in known}
+            hint = [lowered[column.casefold()]] if column.casefold() in lowered else []
+        reason = f"required column {column!r} ({purpose}) is missing"
+        if hint:
+            reason += f"; did you mean {hint[0]!r}?"
+        found.append((column, reason + title_hint, "missing_column"))
+    return found
+
+
+def _repeats(values: np.ndarray) -> np.ndarray:
+    """True where a value already occurred earlier in the array."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    repeat = np.zeros(len(values), dtype=bool)
+    repeat[order[1:]] = ordered[1:] == ordered[:-1]
+    return repeat
+
+
+def _has_duplicates(arr: object) -> bool:
+    import pyarrow.compute as pc
+
+    return len(pc.unique(arr)) < len(arr)  # type: ignore[arg-type]
+
+
+def _result(
+    raw: RawTable,
+    survey: Survey,
+    found: Findings,
+    coded: tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, int]] | None,
+) -> ResponseSet:
+    """The ResponseSet: the used rows' codes, groups, segments and comments, or an empty
+    set carrying the errors when there are any."""
+    items = survey.items
+    groups = list(survey.roles.groups)
+    n_records = len(raw.rows)
+    n_blank = int(raw.blank_rows.sum())
+    read = n_records - n_blank + len(raw.ragged)
+    errors, warnings = found.errors, found.warnings
+    changes, excluded = found.changes, found.excluded
+    errors.sort(key=lambda e: (e.row or 0, e.column or ""))
+    error_counts = dict(Counter(e.kind for e in errors))
+    empty_group = Labels.from_codes(np.zeros(0, dtype=np.int32), groups)
+    if errors or coded is None:
+        if errors:
+            excluded_counts: dict[str, int] = {Exclusion.FILE_HAS_ERRORS: read}
+        else:
+            excluded_counts = dict(excluded)
+            excluded_counts.setdefault(Exclusion.NOT_ANALYSED, read - sum(excluded_counts.values()))
+        return ResponseSet(
+            survey=survey,
+            source=raw.source,
+            codes=np.zeros((0, len(items)), dtype=np.int8),
+            item_ids=[i.id for i in items],
+            group=empty_group,
+            segments={s: Labels.from_codes(np.zeros(0), []) for s in survey.segments},
+            comments={c.id: np.asarray([], dtype=object) for c in survey.comments},
+            rows=RowCounts(
+                read=read, used=0, excluded={k: v for k, v in excluded_counts.items() if v}
+            ),
+            cells_set_missing=dict(changes),
+            errors=errors,
+            warnings=warnings,
+            error_counts=error_counts,
+        )
+    codes, group_idx, keep, position = coded
+    used = np.nonzero(keep)[0]
+    segments = _segments(raw, survey, position, used)
+    comments = _comments(raw, survey, position, used)
+    rs = ResponseSet(
+        survey=survey,
+        source=raw.source,
+        codes=codes if len(used) == len(codes) else np.asfortranarray(codes[used]),
+        item_ids=[i.id for i in items],
+        group=Labels.from_codes(group_idx[used], groups),
+        segments=segments,
+        comments=comments,
+        rows=RowCounts(read=read, used=len(used), excluded=dict(excluded)),
+        cells_set_missing=dict(changes),
+        errors=[],
+        warnings=warnings,
+        error_counts={},
+        respondent_ids=_used_ids(raw, survey, position, used),
+    )
+    assert rs.rows.read == rs.rows.used + rs.rows.excluded_total, rs.rows
+    return rs
+
+
+def _used_ids(raw: RawTable, survey: Survey, position: dict[str, int], used: np.ndarray) -> Any:
+    """The respondent ids of the used rows (a pyarrow array, taken in C), or None."""
+    if not survey.respondent_id or survey.respondent_id not in position:
+        return None
+    return raw.columns[position[survey.respondent_id]].take(used)  # type: ignore[attr-defined]
+
+
+def _segments(
+    raw: RawTable, survey: Survey, position: dict[str, int], used: np.ndarray
+) -> dict[str, Labels]:
+    """Segment column -> the used rows' values; blanks as "(blank)", categories sorted."""
+    segments = {}
+    for column in survey.segments:
+        values, idx = dictionary_parts(raw.columns[position[column]])
+        shown = [v.strip() or BLANK_SEGMENT for v in values]
+        cats = sorted(set(shown))
+        where = {v: k for k, v in enumerate(cats)}  # linear, unlike list.index per value
+        remap = np.asarray([where[v] for v in shown] or [0], dtype=np.int32)
+        segments[column] = Labels.from_codes(remap[idx[used]], cats)
+    return segments
+
+
+def _comments(
+    raw: RawTable, survey: Survey, position: dict[str, int], used: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Comment id -> the used rows' trimmed texts ("" when blank or the column is absent)."""
+    comments = {}
+    for comment in survey.comments:
+        if comment.source_column in position:
+            arr = raw.columns[position[comment.source_column]]
+            values, idx = dictionary_parts(arr)
+            texts = np.asarray([v.strip() for v in values] or [""], dtype=object)
+            comments[comment.id] = texts[idx[used]] if len(idx) else np.asarray([], dtype=object)
+        else:
+            comments[comment.id] = np.full(len(used), "", dtype=object)
+    return comments
