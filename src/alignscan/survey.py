@@ -446,7 +446,7 @@ def _locate(locations: dict[Loc, tuple[int, int]], loc: Loc) -> tuple[int, int]:
 
 
 def _did_you_mean(loc: Loc) -> str:
-    """"; did you mean 'dimensions'?" for a misspelt key, from the keys allowed there."""
+    """ "; did you mean 'dimensions'?" for a misspelt key, from the keys allowed there."""
     import difflib
     import typing
 
@@ -488,10 +488,25 @@ def _pydantic_problems(
     return problems
 
 
-def check_rules(survey: Survey) -> list[tuple[Loc, str, Literal["error", "warning"]]]:
+Finding = tuple[Loc, str, Literal["error", "warning"]]
+
+
+def check_rules(survey: Survey) -> list[Finding]:
     """Rules that span several fields. Returns (path, message, severity) triples."""
-    found: list[tuple[Loc, str, Literal["error", "warning"]]] = []
-    scale = survey.scale
+    return [
+        *scale_rules(survey.scale),
+        *label_and_action_rules(survey),
+        *id_rules(survey),
+        *column_rules(survey),
+        *role_rules(survey.roles),
+        *privacy_rules(survey.privacy),
+        *driver_rules(survey),
+    ]
+
+
+def scale_rules(scale: Scale) -> list[Finding]:
+    """Labels, favorable codes, aliases and missing values of the answer scale."""
+    found: list[Finding] = []
 
     def err(loc: Loc, msg: str) -> None:
         found.append((loc, msg, "error"))
@@ -509,6 +524,15 @@ def check_rules(survey: Survey) -> list[tuple[Loc, str, Literal["error", "warnin
         err(("scale", "favorable"), "favorable codes are listed twice")
     if len(set(scale.favorable)) == scale.points:
         err(("scale", "favorable"), "every code is favorable; the favorable share would be 100%")
+    found += _numeral_label_rules(scale)
+    found += _answer_text_rules(scale)
+    return found
+
+
+def _numeral_label_rules(scale: Scale) -> list[Finding]:
+    """A label that is a number must equal its own code (else `start` is probably wrong)."""
+    found: list[Finding] = []
+    first = scale.start
     for i, label in enumerate(scale.labels):
         number = numeral(label)
         if number is not None and number != first + i:
@@ -518,12 +542,26 @@ def check_rules(survey: Survey) -> list[tuple[Loc, str, Literal["error", "warnin
                 if isinstance(number, int)
                 else ""
             )
-            err(
-                ("scale", "labels", i),
-                f"label {label!r} is a number but its code is {first + i}: an answer "
-                f"{label!r} would be ambiguous; a label that is a number must equal its code"
-                + hint,
+            found.append(
+                (
+                    ("scale", "labels", i),
+                    f"label {label!r} is a number but its code is {first + i}: an answer "
+                    f"{label!r} would be ambiguous; a label that is a number must equal its code"
+                    + hint,
+                    "error",
+                )
             )
+    return found
+
+
+def _answer_text_rules(scale: Scale) -> list[Finding]:
+    """Labels, aliases and missing values never mean two things."""
+    found: list[Finding] = []
+
+    def err(loc: Loc, msg: str) -> None:
+        found.append((loc, msg, "error"))
+
+    first, last = scale.start, scale.start + scale.points - 1
     answer_texts: dict[str, Loc] = {}
     for i, label in enumerate(scale.labels):
         key = normalise(label)
@@ -539,10 +577,16 @@ def check_rules(survey: Survey) -> list[tuple[Loc, str, Literal["error", "warnin
     for i, text in enumerate(scale.missing):
         if normalise(text) in answer_texts:
             err(("scale", "missing", i), f"{text!r} is both an answer and a 'missing' value")
+    return found
 
-    found += label_and_action_rules(survey)
 
-    # ids
+def id_rules(survey: Survey) -> list[Finding]:
+    """Dimension, item and comment ids are unique; one-item dimensions get a warning."""
+    found: list[Finding] = []
+
+    def err(loc: Loc, msg: str) -> None:
+        found.append((loc, msg, "error"))
+
     seen_items: dict[str, Loc] = {}
     seen_dims: dict[str, Loc] = {}
     for d, dim in enumerate(survey.dimensions):
@@ -567,15 +611,25 @@ def check_rules(survey: Survey) -> list[tuple[Loc, str, Literal["error", "warnin
         if comment.id in seen_comments or comment.id in seen_items:
             err(("comments", c, "id"), f"comment id {comment.id!r} is already used")
         seen_comments.add(comment.id)
+    return found
 
-    # columns: each used for one purpose only
+
+def column_rules(survey: Survey) -> list[Finding]:
+    """Each column of the export is used for one purpose only."""
+    found: list[Finding] = []
     columns: dict[str, tuple[Loc, str]] = {}
 
     def use(column: str, loc: Loc, purpose: str) -> None:
         key = column.strip()
         if key in columns:
             other_loc, other = columns[key]
-            err(loc, f"column {column!r} is already used as {other} ({_path_text(other_loc)})")
+            found.append(
+                (
+                    loc,
+                    f"column {column!r} is already used as {other} ({_path_text(other_loc)})",
+                    "error",
+                )
+            )
         else:
             columns[key] = (loc, purpose)
 
@@ -597,9 +651,16 @@ def check_rules(survey: Survey) -> list[tuple[Loc, str, Literal["error", "warnin
             ("comments", c, "column" if comment.column else "id"),
             f"comment {comment.id!r}",
         )
+    return found
 
-    # roles
-    roles = survey.roles
+
+def role_rules(roles: Roles) -> list[Finding]:
+    """Compared groups exist and differ; every role value belongs to one group."""
+    found: list[Finding] = []
+
+    def err(loc: Loc, msg: str) -> None:
+        found.append((loc, msg, "error"))
+
     for i, name in enumerate(roles.compare):
         if name not in roles.groups:
             err(
@@ -623,15 +684,19 @@ def check_rules(survey: Survey) -> list[tuple[Loc, str, Literal["error", "warnin
             elif key in owner:
                 err(("roles", "groups", group, v), f"role value {value!r} is listed twice")
             owner.setdefault(key, group)
-
-    privacy = survey.privacy
-    if privacy.min_comment_group_size < privacy.min_group_size:
-        err(
-            ("privacy", "min_comment_group_size"),
-            "min_comment_group_size can't be smaller than min_group_size",
-        )
-    found += driver_rules(survey)
     return found
+
+
+def privacy_rules(privacy: Privacy) -> list[Finding]:
+    if privacy.min_comment_group_size < privacy.min_group_size:
+        return [
+            (
+                ("privacy", "min_comment_group_size"),
+                "min_comment_group_size can't be smaller than min_group_size",
+                "error",
+            )
+        ]
+    return []
 
 
 CONNECTIVES = ("and", "or", "but", "then", "also", "plus", "so", "nor")
