@@ -712,11 +712,6 @@ def test_strict_reports_role_and_id_and_answer_errors_together(survey, tmp_path:
     assert (lenient.rows.read, lenient.rows.used) == (3, 1)
 
 
-@pytest.mark.xfail(
-    reason="BUG: strict mode skips answer checks on rows whose role is unknown or blank, "
-    "so their bad answers only show up after the role is fixed (not all errors at once)",
-    strict=True,
-)
 def test_strict_reports_bad_answers_in_rows_with_bad_roles(survey, tmp_path: Path) -> None:
     text = HEADER_LINE + "r1,Intern,D,9,2,3,4,x\nr2,,D,Agreed,2,3,4,x\nr3,VP,D,1,2,3,4,x\n"
     rs = read_responses(write_text(tmp_path, "a.csv", text), survey)
@@ -728,22 +723,12 @@ def test_strict_reports_bad_answers_in_rows_with_bad_roles(survey, tmp_path: Pat
     ]
 
 
-@pytest.mark.xfail(
-    reason="BUG: unknown_roles counts ' Intern ' and 'Intern' as different values although "
-    "roles are matched trimmed (and the error reason shows them trimmed)",
-    strict=True,
-)
 def test_unknown_roles_are_counted_by_trimmed_value(survey, tmp_path: Path) -> None:
     text = HEADER_LINE + "r1,Intern,D,1,2,3,4,x\nr2, Intern ,D,1,2,3,4,x\nr3,VP,D,1,2,3,4,x\n"
     rs = read_responses(write_text(tmp_path, "u.csv", text), survey)
     assert rs.unknown_roles == {"Intern": 2}
 
 
-@pytest.mark.xfail(
-    reason="BUG (judgement call): respondent ids are compared untrimmed, so 'r1' and ' r1 ' "
-    "are not reported as duplicates although roles and answers are compared trimmed",
-    strict=True,
-)
 def test_duplicate_ids_are_compared_trimmed(survey, tmp_path: Path) -> None:
     text = HEADER_LINE + "r1,VP,D,1,2,3,4,x\n r1 ,VP,D,1,2,3,4,x\n"
     rs = read_responses(write_text(tmp_path, "i.csv", text), survey)

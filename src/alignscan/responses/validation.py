@@ -76,10 +76,13 @@ def validate(raw: RawTable, survey: Survey, lenient: bool) -> ResponseSet:
         found.error(None, None, None, "the file has a header but no responses", ErrorKind.NO_ROWS)
         return _result(raw, survey, found, None)
     keep = ~raw.blank_rows  # fully blank lines are not responses
+    present = keep.copy()
     group_idx = _place_roles(raw, survey, position, keep, lenient, found)
     if survey.respondent_id:
         _check_ids(raw, survey.respondent_id, position, keep, lenient, found)
-    codes = _code_answers(raw, survey, position, keep, lenient, found)
+    # strict: a row whose role is an error gets its answers checked too (all errors at once)
+    strict = not lenient and survey.roles.unmatched != "ignore"
+    codes = _code_answers(raw, survey, position, present if strict else keep, lenient, found)
     result = _result(raw, survey, found, (codes, group_idx, keep, position))
     result.unknown_roles = dict(found.unknown_roles.most_common())
     result.unlisted_errors = dict(found.unlisted)
@@ -167,7 +170,7 @@ def _place_roles(
     if not unplaced.any():
         return group_idx
     blank_mask = np.asarray([not v.strip() for v in role_values] or [False])[role_idx]
-    unknown_counts = Counter(role_values[i] for i in role_idx[unplaced & ~blank_mask])
+    unknown_counts = Counter(role_values[i].strip() for i in role_idx[unplaced & ~blank_mask])
     n_blank = int((unplaced & blank_mask).sum())
     if survey.roles.unmatched == "ignore" or lenient:
         if unknown_counts:
@@ -198,9 +201,11 @@ def _check_ids(
     found: Findings,
 ) -> None:
     """Repeated respondent ids: errors (strict) or excluded after their first row."""
-    ids = raw.columns[position[id_column]]
+    import pyarrow.compute as pc
+
+    ids = pc.utf8_trim_whitespace(raw.columns[position[id_column]].cast("string"))
     id_values, id_idx = dictionary_parts(ids) if _has_duplicates(ids) else ([""], None)
-    if id_idx is None:
+    if id_idx is None:  # ids are compared trimmed, as roles and answers are
         return
     nonblank = np.asarray([bool(v.strip()) for v in id_values] or [False])[id_idx] & keep
     candidates = np.nonzero(nonblank)[0]
