@@ -79,12 +79,6 @@ def small_multiples(trend: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def render_trend_section(trend: dict[str, Any]) -> str:
-    """The trend section as an HTML fragment (escaped), for the main report."""
-    env = _environment()
-    return env.get_template("trend_section.html.j2").render(**_context(trend))
-
-
 def render_trend_html(trend: dict[str, Any], *, date: str | None = None) -> str:
     """A self-contained trend page."""
     env = _environment()
