@@ -101,6 +101,28 @@ def random_codes(
     return codes
 
 
+def run_cli(*args: object, cwd=None, env=None):  # type: ignore[no-untyped-def]
+    """Run `python -m alignscan ...` as a user would (wide, uncoloured terminal); a
+    traceback or an "internal error" is always a failure."""
+    import os
+    import subprocess
+    import sys
+
+    full_env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **(env or {})}
+    full_env.pop("ALIGNSCAN_DEBUG", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "alignscan", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=300,
+        cwd=cwd,
+    )
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "internal error" not in done.stderr
+    return done
+
+
 @pytest.fixture
 def dedent():
     return textwrap.dedent

@@ -4,30 +4,17 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from conftest import run_cli
 
 CORPUS = Path(__file__).parent / "data" / "responses"
 SURVEY = str(CORPUS / "survey.yaml")
 
 
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
-    env.pop("ALIGNSCAN_DEBUG", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "alignscan", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        cwd=cwd,
-    )
-    assert "Traceback" not in done.stdout + done.stderr
-    return done
+run = run_cli
 
 
 def test_check_valid_file() -> None:

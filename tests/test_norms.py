@@ -6,10 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import math
-import os
 import statistics
-import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
@@ -31,6 +28,7 @@ from alignscan.report.tabular import result_json_schema
 from alignscan.responses import read_responses
 from alignscan.survey import load_survey
 from alignscan.synthetic import generate_responses, write_csv
+from conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -259,20 +257,7 @@ def test_report_section(results) -> None:
     assert 'id="benchmark"' not in render_html(results[6])
 
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
-    env.pop("ALIGNSCAN_DEBUG", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "alignscan", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        cwd=cwd,
-    )
-    assert "Traceback" not in done.stdout + done.stderr
-    assert "internal error" not in done.stderr
-    return done
+run = run_cli
 
 
 def test_cli(results, tmp_path: Path) -> None:

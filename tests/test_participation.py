@@ -4,9 +4,6 @@ count, anonymity of small cells, warnings, report section and CLI."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -23,7 +20,7 @@ from alignscan.participation import (
 )
 from alignscan.report.html import render_html
 from alignscan.report.tabular import result_json_schema
-from conftest import make_responses, make_survey, random_codes
+from conftest import make_responses, make_survey, random_codes, run_cli
 
 GROUPS = ("executive", "management", "practitioner")
 
@@ -220,20 +217,7 @@ def test_report_section() -> None:
     assert 'id="participation"' not in render_html(analyze(rs))
 
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
-    env.pop("ALIGNSCAN_DEBUG", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "alignscan", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        cwd=cwd,
-    )
-    assert "Traceback" not in done.stdout + done.stderr
-    assert "internal error" not in done.stderr
-    return done
+run = run_cli
 
 
 def test_cli(tmp_path: Path) -> None:
