@@ -62,6 +62,41 @@ def render_report_html(
     return render_html(result, date=date, trend=trend)
 
 
+OUT_OPTION = typer.Option(
+    None,
+    "--out",
+    "-o",
+    help="Folder for result.json, result.csv and report.html "
+    "(default: reports/<responses file name>/).",
+)
+FORCE_OPTION = typer.Option(
+    False, "--force", help="Replace results of a different responses file in the folder."
+)
+NO_COMMENTS_OPTION = typer.Option(
+    False,
+    "--no-comments",
+    help="Leave comment texts out of every output (their counts stay), e.g. to pass "
+    "result.json on.",
+)
+JSON_OPTION = typer.Option(None, "--json", help="Also write the result JSON here.")
+CSV_OPTION = typer.Option(None, "--csv", help="Also write the tidy CSV here.")
+HTML_OPTION = typer.Option(None, "--html", help="Also write the HTML report here.")
+PDF_OPTION = typer.Option(
+    None, "--pdf", help="Also write the report as PDF (needs the `pdf` extra: WeasyPrint)."
+)
+NO_SAVE_OPTION = typer.Option(
+    False, "--no-save", help="Only print the summary; write no files unless asked."
+)
+DATE_OPTION = typer.Option(
+    None, "--date", help="Report date to print (default: SOURCE_DATE_EPOCH, else none)."
+)
+BASELINE_OPTION = typer.Option(
+    None,
+    "--baseline",
+    help="An earlier wave (responses or result.json): adds the trend to the report.",
+)
+
+
 @app.command(
     epilog=(
         "Example:  alignscan analyze reports/demo/responses.csv --out reports/acme "
@@ -71,39 +106,16 @@ def render_report_html(
 def analyze(
     responses: Path = typer.Argument(..., help="Responses export: .csv or .xlsx."),
     survey: Path | None = SURVEY_OPTION,
-    out: Path | None = typer.Option(
-        None,
-        "--out",
-        "-o",
-        help="Folder for result.json, result.csv and report.html "
-        "(default: reports/<responses file name>/).",
-    ),
-    force: bool = typer.Option(
-        False, "--force", help="Replace results of a different responses file in the folder."
-    ),
-    no_comments: bool = typer.Option(
-        False,
-        "--no-comments",
-        help="Leave comment texts out of every output (their counts stay), e.g. to pass "
-        "result.json on.",
-    ),
-    json_path: Path | None = typer.Option(None, "--json", help="Also write the result JSON here."),
-    csv_path: Path | None = typer.Option(None, "--csv", help="Also write the tidy CSV here."),
-    html_path: Path | None = typer.Option(None, "--html", help="Also write the HTML report here."),
-    pdf_path: Path | None = typer.Option(
-        None, "--pdf", help="Also write the report as PDF (needs the `pdf` extra: WeasyPrint)."
-    ),
-    no_save: bool = typer.Option(
-        False, "--no-save", help="Only print the summary; write no files unless asked."
-    ),
-    date: str | None = typer.Option(
-        None, "--date", help="Report date to print (default: SOURCE_DATE_EPOCH, else none)."
-    ),
-    baseline: Path | None = typer.Option(
-        None,
-        "--baseline",
-        help="An earlier wave (responses or result.json): adds the trend to the report.",
-    ),
+    out: Path | None = OUT_OPTION,
+    force: bool = FORCE_OPTION,
+    no_comments: bool = NO_COMMENTS_OPTION,
+    json_path: Path | None = JSON_OPTION,
+    csv_path: Path | None = CSV_OPTION,
+    html_path: Path | None = HTML_OPTION,
+    pdf_path: Path | None = PDF_OPTION,
+    no_save: bool = NO_SAVE_OPTION,
+    date: str | None = DATE_OPTION,
+    baseline: Path | None = BASELINE_OPTION,
     lenient: bool = LENIENT_OPTION,
     format: Format = typer.Option(
         Format.rich, "--format", "-f", help="Terminal output: rich summary or the JSON result."
@@ -152,38 +164,56 @@ def analyze(
         from alignscan.api import without_comment_texts
 
         result = without_comment_texts(result)
-    trend_doc = None
-    if baseline is not None:
-        from alignscan.cli.trend_cmds import (
-            print_trend,
-            read_wave,
-            shared_ids,
-            trend_or_exit,
-            warn_incomparable_waves,
-        )
-
-        before, before_ids = read_wave(baseline, survey, lenient)
-        warn_incomparable_waves([before, result], ["baseline", "this wave"])
-        trend_doc = trend_or_exit(
-            [before, result],
-            ["baseline", "this wave"],
-            shared=shared_ids([before_ids, rs.respondent_ids]),
-        )
+    trend_doc = _baseline_trend(baseline, survey, lenient, result, rs)
     from alignscan.report.html import with_report_extras
 
     result = with_report_extras(result, trend_doc, date)  # `report result.json` redraws it
     outputs = render_outputs(targets, result, date, trend_doc)
     outputs.update(errors_output(rs, errors))
     write_outputs(outputs, inputs)
+    _print_outcome(result, trend_doc, targets, format)
+
+
+def _baseline_trend(
+    baseline: Path | None, survey: Path | None, lenient: bool, result: dict[str, Any], rs: Any
+) -> dict[str, Any] | None:
+    """The trend from `--baseline` to this wave (None without a baseline)."""
+    if baseline is None:
+        return None
+    from alignscan.cli.trend_cmds import (
+        read_wave,
+        shared_ids,
+        trend_or_exit,
+        warn_incomparable_waves,
+    )
+
+    before, before_ids = read_wave(baseline, survey, lenient)
+    warn_incomparable_waves([before, result], ["baseline", "this wave"])
+    return trend_or_exit(
+        [before, result],
+        ["baseline", "this wave"],
+        shared=shared_ids([before_ids, rs.respondent_ids]),
+    )
+
+
+def _print_outcome(
+    result: dict[str, Any],
+    trend_doc: dict[str, Any] | None,
+    targets: dict[str, Path],
+    format: Format,
+) -> None:
+    """The JSON result, or the terminal summary (with the trend) and the files written."""
     if format is Format.json:
         typer.echo(_json_text(result), nl=False)
-    else:
-        print_summary(result)
-        if trend_doc is not None:
-            print_trend(trend_doc)
-        from alignscan.report.terminal import print_written
+        return
+    print_summary(result)
+    if trend_doc is not None:
+        from alignscan.cli.trend_cmds import print_trend
 
-        print_written(targets.values(), stdout())
+        print_trend(trend_doc)
+    from alignscan.report.terminal import print_written
+
+    print_written(targets.values(), stdout())
 
 
 def _json_text(result: dict[str, Any]) -> str:
