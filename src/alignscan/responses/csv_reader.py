@@ -51,14 +51,7 @@ def read_csv(
 
     layout = sniff_layout(path, delimiter, header_rows, encoding, skip, questions)
     file, sample, enc, delim = layout.file, layout.sample, layout.enc, layout.delim
-    encoding, top, head, n_header, tool, names = (
-        layout.encoding,
-        layout.top,
-        layout.head,
-        layout.n_header,
-        layout.tool,
-        layout.names,
-    )
+    encoding, head, n_header, names = layout.encoding, layout.head, layout.n_header, layout.names
     read_names = [f"__col{i}" for i in range(len(names))]
     dict_type = pa.dictionary(pa.int32(), pa.string())
     # survey columns compare trimmed names, like the header itself
@@ -106,6 +99,22 @@ def read_csv(
     multiline_header = any("\n" in c or "\r" in c for r in head[:n_header] for c in r)
     # A file that looks like UTF-8 in its first block may still hold Windows-1252 further on.
     fallback = "cp1252" if encoding is None and enc in ("utf-8", "utf-8-sig") else None
+    table, enc = _parse(read, ragged, enc, fallback, multiline_header, file)
+    return _raw_table(table, layout, enc, ragged, skip, header_rows, survey_columns)
+
+
+def _parse(
+    read: Any,
+    ragged: list[tuple[int | None, int, int]],
+    enc: str,
+    fallback: str | None,
+    multiline_header: bool,
+    file: str,
+) -> tuple[Any, str]:
+    """Parse with the fast pass, then the safe one when a row needs it, then once more as
+    Windows-1252 when UTF-8 fails further in; (table, encoding used)."""
+    import pyarrow as pa
+
     while True:
         try:
             try:
@@ -119,7 +128,7 @@ def read_csv(
             if ragged:
                 ragged.clear()
                 table = read(True, enc)
-            break
+            return table, enc
         except (pa.ArrowInvalid, UnicodeError) as exc:
             message = str(exc)
             bad_text = "UTF8" in message or "decode" in message.lower()
@@ -134,27 +143,47 @@ def read_csv(
             raise ResponsesError(
                 CellError(file, None, None, None, reason, ErrorKind.UNREADABLE)
             ) from None
+
+
+def _raw_table(
+    table: Any,
+    layout: CsvLayout,
+    enc: str,
+    ragged: list[tuple[int | None, int, int]],
+    skip: int,
+    header_rows: int | None,
+    survey_columns: set[str],
+) -> RawTable:
+    """The parsed table with each record's row number as a spreadsheet shows it (rows
+    pyarrow skipped as ragged are left out of the count)."""
     n = table.num_rows
-    first_data_row = skip + n_header + 1
+    first_data_row = skip + layout.n_header + 1
     ragged_rows = sorted(r for r, _, _ in ragged if r is not None)
     if ragged_rows:
         all_rows = np.arange(first_data_row, first_data_row + n + len(ragged_rows))
         rows = np.setdiff1d(all_rows, np.asarray(ragged_rows), assume_unique=True)[:n]
     else:
         rows = np.arange(first_data_row, first_data_row + n)
-    columns = {i: table.column(i).combine_chunks() for i in range(len(names))}
-    blank = blank_rows(columns, n)
+    columns = {i: table.column(i).combine_chunks() for i in range(len(layout.names))}
     source = SourceInfo(
-        file=file,
+        file=layout.file,
         format="csv",
         encoding="utf-8" if enc == "utf-8-sig" else enc,
-        delimiter=delim,
-        header_rows=n_header,
-        export_tool=tool if header_rows is None else None,
+        delimiter=layout.delim,
+        header_rows=layout.n_header,
+        export_tool=layout.tool if header_rows is None else None,
     )
     fixed_ragged = [(r if r is not None else 0, e, a) for r, e, a in ragged]
-    raw = RawTable(names, columns, rows, source, fixed_ragged, blank, first_row=skip + 1)
-    raw.header_hint = header_hint(top, survey_columns, skip)
+    raw = RawTable(
+        layout.names,
+        columns,
+        rows,
+        source,
+        fixed_ragged,
+        blank_rows(columns, n),
+        first_row=skip + 1,
+    )
+    raw.header_hint = header_hint(layout.top, survey_columns, skip)
     return raw
 
 
