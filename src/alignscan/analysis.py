@@ -803,7 +803,7 @@ def _comments(rs: ResponseSet, prep: _Prepared) -> tuple[list[dict[str, Any]], d
                 if text:
                     clean, found = redact(str(text))
                     mine.append(clean)
-                    for kind, n in found.items():
+                    for kind, n in found:
                         redactions[kind] += n
             mine.sort()  # order carries no trace of who answered when
             per_group[name] = {"count": len(mine), "texts": mine[:MAX_COMMENTS_PER_GROUP]}

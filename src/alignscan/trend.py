@@ -135,7 +135,7 @@ def _scale_checks(
             if not favorable_only:
                 raise TrendError(
                     f"the waves use different answer scales ({shape}), so their mean gaps "
-                    "can't be compared; compare favorable shares only (--favorable-only)"
+                    "can't be compared; compare favorable shares only"
                 )
             warnings.append(
                 f"different answer scales ({shape}): only favorable shares are compared, "

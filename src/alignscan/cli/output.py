@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable
 from enum import StrEnum
@@ -164,6 +165,24 @@ def load_survey_or_exit(path: Path | None) -> Survey:
     return result.survey
 
 
+_FLAG_HINTS = (
+    (re.compile(r"give (?:its|the) encoding"), "--encoding"),
+    (re.compile(r"set the header row to (\d+)"), "--header-row {0}"),
+    (re.compile(r"Give the survey definition it was made for"), "--survey"),
+    (re.compile(r"name a sheet to read another"), "--sheet"),
+    (re.compile(r"compare favorable shares only"), "--favorable-only"),
+)
+
+
+def with_flag(reason: str) -> str:
+    """A library message with the command-line option that does what it asks for."""
+    for pattern, flag in _FLAG_HINTS:
+        match = pattern.search(reason)
+        if match:
+            return f"{reason} [{flag.format(*match.groups())}]"
+    return reason
+
+
 def read_responses_or_exit(path: Path, survey: Survey, **options: Any) -> ResponseSet:
     """Read responses; a file that can't be read at all is reported and exits 1 (2 if missing)."""
     from alignscan.cli.progress import progress_bar
@@ -188,7 +207,7 @@ def read_responses_or_exit(path: Path, survey: Survey, **options: Any) -> Respon
             doc = {"file": e.file, "valid": False, "error_count": 1, "errors": [e.as_dict()]}
             sys.stdout.write(dump_json(doc))
         where = f" (row {e.row})" if e.row else ""
-        fail(f"{e.file}{where}: {e.reason}", code=1)
+        fail(f"{e.file}{where}: {with_flag(e.reason)}", code=1)
     rows = options.get("header_rows")
     if rows and rs.rows.read == 0:
         fail(f"--header-rows {rows} leaves no responses in {path}: it has no more rows", code=2)
@@ -218,7 +237,7 @@ def print_cell_errors(rs: ResponseSet, fmt: Format, limit: int = 20) -> None:
     if fmt is Format.github:
         for e in errors:
             col = f"{e.column}: " if e.column else ""
-            _annotate("error", e.file, e.row, None, col + e.reason)
+            _annotate("error", e.file, e.row, None, col + with_flag(e.reason))
         return
     console = stdout()
     table = Table(title=f"{len(errors)} problem(s) in {_esc(rs.source.file)}", header_style="bold")
@@ -231,7 +250,7 @@ def print_cell_errors(rs: ResponseSet, fmt: Format, limit: int = 20) -> None:
             str(e.row) if e.row else "-",
             _esc(e.column or "-"),
             _esc(repr(e.value) if e.value is not None else "-"),
-            _esc(e.reason),
+            _esc(with_flag(e.reason)),
         )
     console.print(table)
     total = len(errors) + sum(rs.unlisted_errors.values())

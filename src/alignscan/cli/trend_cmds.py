@@ -80,12 +80,13 @@ def shared_ids(ids: list[Any]) -> dict[tuple[int, int], int]:
 
 def trend_or_exit(results: list[dict[str, Any]], labels: list[str] | None, **options: Any):
     """The trend document; waves that can't be compared (e.g. different scales) exit 1."""
+    from alignscan.cli.output import with_flag
     from alignscan.trend import trend
 
     try:
         return trend(results, labels, **options)
     except ValueError as exc:
-        fail(str(exc), code=1)
+        fail(with_flag(str(exc)), code=1)
         raise AssertionError from None
     except (KeyError, TypeError, IndexError, AttributeError) as exc:
         fail(f"a wave is not a complete alignscan result ({type(exc).__name__}: {exc})", code=1)

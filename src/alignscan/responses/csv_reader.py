@@ -137,7 +137,7 @@ def _parse(
                 ragged.clear()
                 continue
             if bad_text:
-                reason = f"the file is not valid {enc} text; pass --encoding"
+                reason = f"the file is not valid {enc} text; give its encoding (e.g. cp1252)"
             else:  # pyarrow's detail may quote a row: keep only its kind of error
                 reason = "the file can't be parsed as CSV (" + message.split(":")[0][:80] + ")"
             raise ResponsesError(

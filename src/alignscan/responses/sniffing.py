@@ -171,7 +171,7 @@ def checked_encoding(file: str, encoding: str, sample: bytes) -> str:
     if name in ("utf-16", "utf-32") and not sample.startswith(boms):
         reason = (
             f"the file has no byte order mark, so {encoding} can't tell its byte order: "
-            f"use --encoding {name}-le or {name}-be"
+            f"give the encoding as {name}-le or {name}-be"
         )
         raise ResponsesError(CellError(file, None, None, None, reason, ErrorKind.BAD_ENCODING))
     return encoding

@@ -277,14 +277,14 @@ def _missing_columns(
     if raw.header_hint is not None:
         title_hint = (
             f"; row {raw.first_row} looks like a title, and row {raw.header_hint} like the "
-            f"header: pass --header-row {raw.header_hint}"
+            f"header: set the header row to {raw.header_hint}"
         )
     if not items & set(position):
         examples = ", ".join(repr(c) for c in list(dict.fromkeys(items))[:3])
         reason = (
             f"none of the {len(items)} item columns of survey {survey.id!r} "
             f"({examples}, ...) is in the file: is this the survey the file was made for? "
-            f"Pass its definition with --survey{title_hint}"
+            f"Give the survey definition it was made for{title_hint}"
         )
         return [(None, reason, "no_item_columns")]
     known = [n for n in raw.names if n]

@@ -136,7 +136,7 @@ def _pick_sheet(file: str, wb: Any, survey_columns: set[str]) -> tuple[Any, str 
         return first, None
     note = (
         f"the first sheet {first.title!r} has none of the survey's columns; "
-        f"read sheet {matches[0].title!r} instead (choose with --sheet)"
+        f"read sheet {matches[0].title!r} instead (name a sheet to read another)"
     )
     return matches[0], note
 
