@@ -119,7 +119,7 @@ def run_cli(*args: object, cwd=None, env=None):  # type: ignore[no-untyped-def]
         cwd=cwd,
     )
     assert "Traceback" not in done.stdout + done.stderr
-    assert "internal error" not in done.stderr
+    assert "internal error" not in done.stdout + done.stderr
     return done
 
 

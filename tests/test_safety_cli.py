@@ -14,25 +14,14 @@ from pathlib import Path
 
 import pytest
 
+from conftest import run_cli
+
 CORPUS = Path(__file__).parent / "data" / "responses"
 SURVEY = CORPUS / "survey.yaml"
 HEADER = ["id", "role", "department", "q1", "q2", "q3", "q4", "comment"]
 
 
-def run(*args: object, cwd: Path | None = None, env: dict[str, str] | None = None):
-    full_env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **(env or {})}
-    full_env.pop("ALIGNSCAN_DEBUG", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "alignscan", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=300,
-        cwd=cwd,
-    )
-    assert "Traceback" not in done.stdout + done.stderr
-    assert "internal error" not in done.stdout + done.stderr
-    return done
+run = run_cli
 
 
 def rows_for(n_per_group: int = 6, department: str = "D", comment: str = "") -> list[list[str]]:
