@@ -36,7 +36,7 @@ def run(rows: int, values: list[int], repeat: int) -> None:
     for _ in range(repeat):
         start = time.perf_counter()
         atoms = group_atoms(group, 3, cols, scored)
-        plan = plan_suppression(atoms, values, 5, {0, 2})
+        plan = plan_suppression(atoms, 5, {0, 2})
         best = min(best, time.perf_counter() - start)
     hidden = sum(len(h) for h in plan.hidden_cells.values())
     print(

@@ -487,7 +487,7 @@ def prepare(rs: ResponseSet, *, refuse_small: bool = True) -> _Prepared:
     )
     atoms = group_atoms(group_idx, len(groups), [c for _, c, _ in segments], has_score)
     keep = {groups.index(name) for name in survey.roles.compare}
-    plan = plan_suppression(atoms, [len(v) for _, _, v in segments], minimum, keep)
+    plan = plan_suppression(atoms, minimum, keep)
     return _Prepared(survey, groups, group_idx, sizes, scored, dim_keys, segments, plan)
 
 
@@ -586,10 +586,7 @@ def check_figures(rs: ResponseSet) -> dict[str, Any]:
     for j, item in enumerate(prep.survey.items):
         answered = np.bincount(prep.group_idx[(prep.scored[:, j] > 0) & (prep.group_idx >= 0)],
                                minlength=len(prep.groups))
-        base = [g for g in range(len(prep.groups)) if g not in plan.hidden_groups
-                and (answered[g] >= minimum or answered[g] == 0)]
-        people = int(prep.sizes[base].sum()) if base else 0
-        shares[item.id] = int(answered[base].sum()) / people if people else None
+        shares[item.id] = answered_share(answered, prep)
     rows = _rows(rs, plan, {})
     rows.pop("comment_redactions")
     return {"groups": groups, "segments": segments, "answered_share": shares, "rows": rows}
@@ -693,21 +690,25 @@ def _dimension_head(dim: Any, d: int, prep: _Prepared) -> dict[str, Any]:
     }
 
 
+def answered_share(answered: np.ndarray, prep: _Prepared) -> float | None:
+    """Share of respondents who answered an item (`answered`: answerers per group), over
+    the shown groups whose item cell is shown (at least the minimum answered) or has no
+    answer at all, so the share adds nothing to the published cells."""
+    minimum = prep.survey.privacy.min_group_size
+    base = [
+        g
+        for g in range(len(prep.groups))
+        if g not in prep.plan.hidden_groups and (answered[g] >= minimum or answered[g] == 0)
+    ]
+    people = int(prep.sizes[base].sum()) if base else 0
+    return int(np.asarray(answered)[base].sum()) / people if people else None
+
+
 def _answered_shares(
     items_out: list[dict[str, Any]], item_levels: list[_Level], prep: _Prepared
 ) -> None:
-    """Share of respondents who answered each item, over the shown groups whose item cell
-    is shown or has no answer at all, so the share adds nothing to the published cells."""
     for item, level in zip(items_out, item_levels, strict=True):
-        shown = [
-            g
-            for g, name in enumerate(prep.groups)
-            if g not in prep.plan.hidden_groups
-            and ("n" in item["groups"][name] or level.answered[g] == 0)
-        ]
-        people = int(sum(prep.sizes[g] for g in shown))
-        answered = int(sum(level.answered[g] for g in shown))
-        item["answered_share"] = answered / people if people else None
+        item["answered_share"] = answered_share(level.answered[: len(prep.groups)], prep)
 
 
 def _withheld_counts(prep: _Prepared, items_out: list[dict[str, Any]]) -> list[frozenset[int]]:

@@ -23,7 +23,11 @@ class _Doc(BaseModel):
 
     def document(self) -> dict[str, Any]:
         """The plain JSON-ready dict, with exactly the keys the document was given."""
-        return self.model_dump(mode="json", exclude_unset=True)
+        return self.model_dump(mode="json", exclude_unset=True, by_alias=True)
+
+    def to_json(self) -> str:
+        """Stable JSON text: the same document gives the same bytes."""
+        return json.dumps(self.document(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 class _Open(_Doc):
@@ -199,10 +203,6 @@ class ResultDocument(_Doc):
     trend: _Open | None = None  # with analyze --baseline: the trend document
     report_date: str | None = None  # the date printed on the report, when one was given
 
-    def to_json(self) -> str:
-        """Stable JSON text: the same result gives the same bytes."""
-        return json.dumps(self.document(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-
 
 def result_schema() -> dict[str, Any]:
     """JSON Schema (2020-12) of the result document, generated from the models; the
@@ -318,9 +318,6 @@ class Change(_Doc):
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
-    def document(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_unset=True, by_alias=True)
-
 
 class TrendRow(_Doc):
     id: str
@@ -345,12 +342,6 @@ class TrendDocument(_Doc):
     partial: list[_Open]
     warnings: list[str]
     notes: list[str]
-
-    def document(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_unset=True, by_alias=True)
-
-    def to_json(self) -> str:
-        return json.dumps(self.document(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def trend_schema() -> dict[str, Any]:

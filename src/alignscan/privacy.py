@@ -257,7 +257,6 @@ def group_atoms(
 
 def plan_suppression(
     atoms: list[GroupAtoms],
-    n_values: list[int],
     minimum: int,
     keep_groups: set[int],
 ) -> Plan:
