@@ -1,0 +1,424 @@
+"""The count table: everything the analysis needs from responses, as mergeable counts.
+
+Each engine (the in-memory reader, the streaming CSV reader block by block, DuckDB or
+Spark SQL) only has to produce a `CountTable`; `analysis.analyze_counts` reads nothing
+else. Tables add up (`a + b`), so blocks of a file, or partitions of a warehouse table,
+are counted separately and summed. The layout is plain pandas so that a table computed
+on a cluster can be saved and finished anywhere (`to_parquet` / `read_count_table`).
+
+`counts` has one row per (measure, group, column, value, key) with `n` respondents:
+
+| measure | level | key |
+|---|---|---|
+| `item:<item>` | group | recoded scale position, 0 = not answered |
+| `score:<dim>` | group, each segment column | T*(k+1)+M when scored, else 0 |
+| `cluster:<dim>` | group, each segment column | F*(k+1)+M when scored, else 0 |
+| `scored:<dim>:<item>` | group, each segment column | position when scored, else 0 |
+| `unscored:<dim>` | group | 1 when some items answered but no score |
+
+M = items of the dimension answered, T = the sum of their positions, F = how many are
+favorable; a respondent has a score when M >= ceil(k/2). At group level `column` and
+`value` are "". `atoms` counts respondents per (group, every segment value, has-score per
+dimension) for the anonymity audit; `sums` holds exact integer sums per group for
+Cronbach's alpha and the driver analysis; `comments` the redacted comment texts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from alignscan.privacy import REDACTION_KINDS, redact
+from alignscan.responses import ResponseSet
+from alignscan.survey import Survey
+
+__all__ = [
+    "COUNT_COLUMNS",
+    "CommentTally",
+    "CountTable",
+    "count_responses",
+    "favorable_positions",
+    "read_count_table",
+    "tally_comments",
+]
+
+COUNT_COLUMNS = ["measure", "group", "column", "value", "key", "n"]
+MAX_COMMENTS_PER_GROUP = 500
+
+
+@dataclass(frozen=True)
+class CommentTally:
+    """One group's comments on one question: how many, the first texts in sorted order
+    (redacted), and how many e-mails, phones and links were redacted in all of them."""
+
+    count: int = 0
+    texts: tuple[str, ...] = ()
+    redactions: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REDACTION_KINDS, 0))
+
+    def __add__(self, other: CommentTally) -> CommentTally:
+        texts = tuple(sorted(self.texts + other.texts)[:MAX_COMMENTS_PER_GROUP])
+        red = {k: self.redactions.get(k, 0) + other.redactions.get(k, 0) for k in REDACTION_KINDS}
+        return CommentTally(self.count + other.count, texts, red)
+
+
+def tally_comments(texts: Iterable[Any], groups: Iterable[str]) -> dict[str, CommentTally]:
+    """Comment tallies per group from parallel sequences of texts and group names
+    (blank texts are not comments)."""
+    found: dict[str, list[str]] = {}
+    red: dict[str, dict[str, int]] = {}
+    for text, group in zip(texts, groups, strict=True):
+        if not text or group is None:
+            continue
+        clean, hits = redact(str(text))
+        found.setdefault(group, []).append(clean)
+        mine = red.setdefault(group, dict.fromkeys(REDACTION_KINDS, 0))
+        for kind, n in hits:
+            mine[kind] += n
+    return {
+        g: CommentTally(len(t), tuple(sorted(t)[:MAX_COMMENTS_PER_GROUP]), red[g])
+        for g, t in found.items()
+    }
+
+
+@dataclass(frozen=True)
+class CountTable:
+    """The sufficient statistics of one set of responses (see the module docstring).
+
+    `responses` carries the reading's metadata (source, row counts, errors, warnings,
+    respondent ids) as a `ResponseSet` without rows; engines that read no file leave it
+    None and `analyze_counts` makes a neutral one."""
+
+    counts: pd.DataFrame
+    atoms: pd.DataFrame
+    sums: pd.DataFrame
+    comments: dict[str, dict[str, CommentTally]]
+    responses: ResponseSet | None = None
+
+    def __add__(self, other: CountTable) -> CountTable:
+        comments = {cid: dict(per) for cid, per in self.comments.items()}
+        for cid, per in other.comments.items():
+            mine = comments.setdefault(cid, {})
+            for g, tally in per.items():
+                mine[g] = mine[g] + tally if g in mine else tally
+        return CountTable(
+            _sum_frame(pd.concat([self.counts, other.counts]), COUNT_COLUMNS[:-1], "n"),
+            _sum_frame(pd.concat([self.atoms, other.atoms]), list(self.atoms.columns[:-1]), "n"),
+            _sum_frame(pd.concat([self.sums, other.sums]), ["group", "name"], "value"),
+            comments,
+            self.responses,
+        )
+
+    def normalized(self) -> CountTable:
+        """Duplicate keys summed, zero rows dropped, rows sorted: equal data, equal frames."""
+        return CountTable(
+            _sum_frame(self.counts, COUNT_COLUMNS[:-1], "n"),
+            _sum_frame(self.atoms, list(self.atoms.columns[:-1]), "n"),
+            _sum_frame(self.sums, ["group", "name"], "value"),
+            self.comments,
+            self.responses,
+        )
+
+    def with_responses(self, responses: ResponseSet | None) -> CountTable:
+        return replace(self, responses=responses)
+
+    def equals(self, other: CountTable) -> bool:
+        """Same counts, atoms, sums and comments (metadata aside)."""
+        a, b = self.normalized(), other.normalized()
+        return (
+            a.counts.equals(b.counts)
+            and a.atoms.equals(b.atoms)
+            and a.sums.astype({"value": object}).equals(b.sums.astype({"value": object}))
+            and _plain(a.comments) == _plain(b.comments)
+        )
+
+    def to_parquet(self, folder: str | Path) -> None:
+        """Save the table (counts, atoms, sums, comments) as Parquet files in `folder`."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        t = self.normalized()
+        t.counts.to_parquet(folder / "counts.parquet", index=False)
+        t.atoms.to_parquet(folder / "atoms.parquet", index=False)
+        t.sums.astype({"value": str}).to_parquet(folder / "sums.parquet", index=False)
+        rows = [
+            {"comment": cid, "group": g, "count": c.count, "texts": list(c.texts),
+             **{f"redacted {k}": c.redactions.get(k, 0) for k in REDACTION_KINDS}}
+            for cid, per in t.comments.items() for g, c in per.items()
+        ]
+        pd.DataFrame(rows).to_parquet(folder / "comments.parquet", index=False)
+
+
+def read_count_table(folder: str | Path) -> CountTable:
+    """A table saved by `CountTable.to_parquet`."""
+    folder = Path(folder)
+    sums = pd.read_parquet(folder / "sums.parquet")
+    sums["value"] = [int(v) for v in sums["value"]]
+    sums["value"] = sums["value"].astype(object)
+    comments: dict[str, dict[str, CommentTally]] = {}
+    for row in pd.read_parquet(folder / "comments.parquet").to_dict("records"):
+        red = {k: int(row[f"redacted {k}"]) for k in REDACTION_KINDS}
+        tally = CommentTally(int(row["count"]), tuple(row["texts"]), red)
+        comments.setdefault(row["comment"], {})[row["group"]] = tally
+    return CountTable(
+        pd.read_parquet(folder / "counts.parquet"),
+        pd.read_parquet(folder / "atoms.parquet"),
+        sums,
+        comments,
+    )
+
+
+def _plain(comments: dict[str, dict[str, CommentTally]]) -> dict[str, Any]:
+    return {
+        cid: {g: (c.count, c.texts, dict(c.redactions)) for g, c in per.items() if c.count}
+        for cid, per in comments.items()
+    }
+
+
+def _sum_frame(frame: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:
+    if frame.empty:
+        return frame.reset_index(drop=True)
+    out = frame.groupby(keys, sort=True, dropna=False, observed=True)[value].sum().reset_index()
+    out = out[out[value] != 0].reset_index(drop=True)
+    return out
+
+
+# ----------------------------------------------------------------------------- numpy engine
+
+
+def favorable_positions(survey: Survey) -> list[int]:
+    """The favorable answers as scale positions (1 = the first code)."""
+    return [code - survey.scale.start + 1 for code in survey.scale.favorable]
+
+
+@dataclass
+class _Dimension:
+    """Per respondent: a dimension's M, T, F and the table keys built from them."""
+
+    k: int
+    answered: np.ndarray  # M
+    total: np.ndarray  # T
+    scored: np.ndarray  # bool: M >= ceil(k/2)
+    score_key: np.ndarray
+    cluster_key: np.ndarray
+
+
+def _dimension(block: np.ndarray, is_fav: np.ndarray) -> _Dimension:
+    k = block.shape[1]
+    answered = np.add.reduce(block > 0, axis=1, dtype=np.int64)
+    total = block.sum(axis=1, dtype=np.int64)
+    fav = np.add.reduce(is_fav[block], axis=1, dtype=np.int64)
+    scored = answered >= math.ceil(k / 2)
+    return _Dimension(
+        k,
+        answered,
+        total,
+        scored,
+        np.where(scored, total * (k + 1) + answered, 0),
+        np.where(scored, fav * (k + 1) + answered, 0),
+    )
+
+
+class _Emitter:
+    """Collects the long `counts` rows of one level (a set of cells) measure by measure."""
+
+    def __init__(self, cells: np.ndarray, n_cells: int, names: list[tuple[str, str, str]]):
+        self.cells, self.n_cells, self.names = cells, n_cells, names
+        self.parts: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def add(self, measure: str, keys: np.ndarray) -> None:
+        n_keys = int(keys.max(initial=0)) + 1
+        flat_keys = self.cells * n_keys + keys
+        if self.n_cells * n_keys <= 4 * len(keys) + (1 << 20):
+            flat = np.bincount(flat_keys, minlength=self.n_cells * n_keys)
+            nz = np.flatnonzero(flat)
+            n = flat[nz]
+        else:  # many sparse cells (e.g. 100,000 segment values): count only those present
+            nz, n = np.unique(flat_keys, return_counts=True)
+        self.parts.append((measure, nz // n_keys, nz % n_keys, n))
+
+    def frame(self) -> pd.DataFrame:
+        cols: dict[str, list[Any]] = {c: [] for c in COUNT_COLUMNS}
+        names = np.asarray(self.names, dtype=object).reshape(-1, 3)
+        for measure, cell, key, n in self.parts:
+            cols["measure"].append(np.full(len(cell), measure, dtype=object))
+            for j, c in enumerate(("group", "column", "value")):
+                cols[c].append(names[cell, j])
+            cols["key"].append(key.astype(np.int64))
+            cols["n"].append(n.astype(np.int64))
+        return pd.DataFrame({c: np.concatenate(v) if v else [] for c, v in cols.items()})
+
+
+def count_responses(rs: ResponseSet) -> CountTable:
+    """The count table of validated responses (the reference engine)."""
+    from alignscan.analysis import recode_reverse
+
+    survey = rs.survey
+    groups = list(survey.roles.groups)
+    gidx = np.asarray(rs.group.codes, dtype=np.int64)
+    ok = gidx >= 0
+    reverse = np.asarray([i.reverse for i in survey.items], dtype=bool)
+    scored = np.asfortranarray(recode_reverse(rs.codes[ok], reverse, survey.scale.points))
+    gidx = gidx[ok]
+    is_fav = np.zeros(survey.scale.points + 1, dtype=np.int8)
+    is_fav[favorable_positions(survey)] = 1
+    dims, start = [], 0
+    for dim in survey.dimensions:
+        dims.append(_dimension(scored[:, start : start + len(dim.items)], is_fav))
+        start += len(dim.items)
+    seg_values = {c: _segment_strings(rs.segments[c], ok) for c in survey.segments}
+    frames = [_group_level(survey, groups, gidx, scored, dims)]
+    for column, (codes, values) in seg_values.items():
+        frames.append(_segment_level(survey, groups, gidx, scored, dims, column, codes, values))
+    counts = pd.concat(frames, ignore_index=True)
+    comments = {
+        c.id: tally_comments(
+            np.asarray(rs.comments[c.id], dtype=object)[ok], np.asarray(groups, dtype=object)[gidx]
+        )
+        for c in survey.comments
+        if c.id in rs.comments
+    }
+    table = CountTable(
+        counts,
+        _atoms(survey, groups, gidx, seg_values, dims),
+        _sums(survey, groups, gidx, scored, dims),
+        comments,
+        None,
+    )
+    return table.normalized()
+
+
+def _segment_strings(labels: Any, ok: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    codes = np.asarray(labels.codes, dtype=np.int64)[ok]
+    return codes, [str(v) for v in labels.categories]
+
+
+def _item_positions(survey: Survey, dims: list[_Dimension]) -> list[tuple[int, int, Any, Any]]:
+    """(dimension index, column, item, dimension) for every item, in survey order."""
+    out, j = [], 0
+    for d, dim in enumerate(survey.dimensions):
+        for item in dim.items:
+            out.append((d, j, item, dim))
+            j += 1
+    return out
+
+
+def _group_level(
+    survey: Survey, groups: list[str], gidx: np.ndarray, scored: np.ndarray,
+    dims: list[_Dimension],
+) -> pd.DataFrame:
+    em = _Emitter(gidx, len(groups), [(g, "", "") for g in groups])
+    for _, j, item, _ in _item_positions(survey, dims):
+        em.add(f"item:{item.id}", scored[:, j].astype(np.int64))
+    _dimension_measures(em, survey, scored, dims)
+    for dim, dd in zip(survey.dimensions, dims, strict=True):
+        em.add(f"unscored:{dim.id}", ((dd.answered > 0) & ~dd.scored).astype(np.int64))
+    return em.frame()
+
+
+def _segment_level(
+    survey: Survey, groups: list[str], gidx: np.ndarray, scored: np.ndarray,
+    dims: list[_Dimension], column: str, codes: np.ndarray, values: list[str],
+) -> pd.DataFrame:
+    n_groups = len(groups)
+    names = [(g, column, v) for v in values for g in groups]
+    em = _Emitter(codes * n_groups + gidx, len(values) * n_groups, names)
+    _dimension_measures(em, survey, scored, dims)
+    return em.frame()
+
+
+def _dimension_measures(
+    em: _Emitter, survey: Survey, scored: np.ndarray, dims: list[_Dimension]
+) -> None:
+    for d, j, item, dim in _item_positions(survey, dims):
+        keys = np.where(dims[d].scored, scored[:, j], 0).astype(np.int64)
+        em.add(f"scored:{dim.id}:{item.id}", keys)
+    for dim, dd in zip(survey.dimensions, dims, strict=True):
+        em.add(f"score:{dim.id}", dd.score_key)
+        em.add(f"cluster:{dim.id}", dd.cluster_key)
+
+
+def _atoms(
+    survey: Survey, groups: list[str], gidx: np.ndarray,
+    seg_values: dict[str, tuple[np.ndarray, list[str]]], dims: list[_Dimension],
+) -> pd.DataFrame:
+    """Respondents per (group, segment values, has-score per dimension)."""
+    columns = [gidx, *(codes for codes, _ in seg_values.values())]
+    columns += [dd.scored.astype(np.int64) for dd in dims]
+    names = ["group", *seg_values, *(f"scored:{d.id}" for d in survey.dimensions)]
+    if not len(gidx):
+        return pd.DataFrame({**{c: [] for c in names}, "n": []})
+    stacked = np.stack(columns, axis=1)
+    uniq, n = np.unique(stacked, axis=0, return_counts=True)
+    out: dict[str, Any] = {"group": np.asarray(groups, dtype=object)[uniq[:, 0]]}
+    for c, (column, (_, values)) in enumerate(seg_values.items(), start=1):
+        out[column] = np.asarray(values, dtype=object)[uniq[:, c]]
+    for d, dim in enumerate(survey.dimensions, start=1 + len(seg_values)):
+        out[f"scored:{dim.id}"] = uniq[:, d].astype(np.int8)
+    out["n"] = n.astype(np.int64)
+    return pd.DataFrame(out)
+
+
+def _sums(
+    survey: Survey, groups: list[str], gidx: np.ndarray, scored: np.ndarray,
+    dims: list[_Dimension],
+) -> pd.DataFrame:
+    """Exact integer sums per group: Cronbach's alpha and the driver statistics."""
+    rows: list[tuple[str, str, int]] = []
+    start = 0
+    for dim, dd in zip(survey.dimensions, dims, strict=True):
+        k = len(dim.items)
+        complete = dd.answered == k
+        for g, name in enumerate(groups):
+            rows_g = complete & (gidx == g)
+            block = scored[rows_g, start : start + k].astype(np.int64)
+            t = block.sum(axis=1)
+            rows.append((name, f"alpha:{dim.id}:n", int(rows_g.sum())))
+            for j, item in enumerate(dim.items):
+                rows.append((name, f"alpha:{dim.id}:x:{item.id}", int(block[:, j].sum())))
+                rows.append((name, f"alpha:{dim.id}:xx:{item.id}", int((block[:, j] ** 2).sum())))
+            rows.append((name, f"alpha:{dim.id}:t", int(t.sum())))
+            rows.append((name, f"alpha:{dim.id}:tt", int((t * t).sum())))
+        start += k
+    rows += _driver_sums(survey, groups, gidx, dims)
+    return pd.DataFrame(rows, columns=["group", "name", "value"]).astype({"value": object})
+
+
+def _driver_sums(
+    survey: Survey, groups: list[str], gidx: np.ndarray, dims: list[_Dimension]
+) -> list[tuple[str, str, int]]:
+    from alignscan.drivers import driver_spec, driver_stats, score_scale
+
+    spec = driver_spec(survey)
+    if spec is None:
+        return []
+    ids = [spec.outcome, *spec.predictors]
+    position = {d.id: i for i, d in enumerate(survey.dimensions)}
+    scale = score_scale([len(d.items) for d in survey.dimensions])
+    keys, tables = [], []
+    for dim_id in ids:
+        dd = dims[position[dim_id]]
+        keys.append(dd.score_key)
+        table = np.full(int(dd.score_key.max(initial=0)) + 1, -1, dtype=np.int64)
+        for key in np.unique(dd.score_key[dd.scored]):
+            total, answered = divmod(int(key), dd.k + 1)
+            table[key] = total * (scale // answered)
+        tables.append(table)
+    stats = driver_stats(keys, tables, gidx, len(groups), scale)
+    return driver_rows(stats, groups, ids)
+
+
+def driver_rows(stats: Any, groups: Sequence[str], ids: Sequence[str]) -> list[tuple[str, str, int]]:
+    """`DriverStats` as rows of `sums` (the inverse of `analysis` reading them)."""
+    rows = []
+    for g, name in enumerate(groups):
+        rows.append((name, "drivers:n", int(stats.n[g])))
+        for a, da in enumerate(ids):
+            rows.append((name, f"drivers:sum:{da}", int(stats.sums[g][a])))
+            for b, db in enumerate(ids):
+                rows.append((name, f"drivers:cross:{da}:{db}", int(stats.cross[g][a][b])))
+    return rows
