@@ -26,15 +26,19 @@ from typing import Any
 import numpy as np
 
 from alignscan import __version__
-from alignscan.drivers import analyze_drivers
-from alignscan.privacy import (
-    REDACTION_KINDS,
-    Plan,
-    group_atoms,
-    plan_suppression,
-    pool_rare_values,
-    redact,
+from alignscan.counts import (
+    MAX_COMMENTS_PER_GROUP,
+    CommentTally,
+    CountTable,
+    build_cubes,
+    check_table,
+    count_responses,
+    favorable_positions,
+    neutral_responses,
+    score_ranks,
 )
+from alignscan.drivers import DriverStats, driver_result, driver_spec, score_scale
+from alignscan.privacy import REDACTION_KINDS, Plan, audit_atoms, plan_suppression, pool_values
 from alignscan.responses import ResponseSet
 from alignscan.stats import (  # re-exported: the statistics used to live here
     MAGNITUDES,
@@ -54,6 +58,7 @@ from alignscan.stats import (  # re-exported: the statistics used to live here
 from alignscan.survey import Survey
 
 __all__ = [
+    "MAX_COMMENTS_PER_GROUP",
     "MAGNITUDES",
     "Z95",
     "ClusterSums",
@@ -68,7 +73,6 @@ __all__ = [
     "welch_ci",
     "wilson",
 ]
-MAX_COMMENTS_PER_GROUP = 500
 RESULT_VERSION = 2
 
 
@@ -89,29 +93,6 @@ def recode_reverse(codes: np.ndarray, reverse: np.ndarray, points: int) -> np.nd
         block = out[:, cols]
         out[:, cols] = np.where(block > 0, points + 1 - block, 0).astype(out.dtype)
     return out
-
-
-def dimension_keys(scored: np.ndarray, points: int) -> tuple[np.ndarray, list[Fraction]]:
-    """Per-respondent dimension scores as dense integer keys, and the exact score of each.
-
-    A score (mean of the answered items) exists when at least ceil(k/2) of the k items
-    are answered; key 0 = no score. Keys are ordered like the scores, so counts per key
-    are the sufficient statistics for means, variances and rank tests alike.
-    """
-    k = scored.shape[1]
-    answered = (scored > 0).sum(axis=1)
-    total = scored.sum(axis=1, dtype=np.int64)
-    valid = answered >= math.ceil(k / 2)
-    # (total, answered) pairs are few: at most (k * points + 1) * (k + 1) of them
-    pair = np.where(valid, total * (k + 1) + answered, 0)
-    present = np.flatnonzero(np.bincount(pair, minlength=1))
-    scores = {int(p): Fraction(int(p) // (k + 1), int(p) % (k + 1)) for p in present if p}
-    distinct = sorted(set(scores.values()))
-    rank = {score: i + 1 for i, score in enumerate(distinct)}
-    lut = np.zeros(int(present.max(initial=0)) + 1, dtype=np.int64)
-    for p, score in scores.items():
-        lut[p] = rank[score]
-    return lut[pair], [Fraction(0), *distinct]
 
 
 # ----------------------------------------------------------------------------- statistics
@@ -217,21 +198,6 @@ def cronbach_alpha(block: np.ndarray) -> tuple[float | None, int]:
 # ----------------------------------------------------------------------------- cells
 
 
-def count_cells(cells: np.ndarray, n_cells: int, keys: np.ndarray, n_keys: int) -> np.ndarray:
-    """Counts per (cell, key) in one pass: the sufficient statistics. `cells` is int64
-    with no negative entries (see `_valid_cells`). Returns shape (n_cells, n_keys)."""
-    flat = cells * n_keys
-    flat += keys
-    return np.bincount(flat, minlength=n_cells * n_keys).reshape(n_cells, n_keys)
-
-
-def _valid_cells(cells: np.ndarray, n_cells: int) -> np.ndarray:
-    """Rows outside every cell (negative) go to an extra cell that is dropped later."""
-    out = cells.astype(np.int64, copy=True)
-    out[out < 0] = n_cells
-    return out
-
-
 def group_cell(
     counts: np.ndarray,
     values: ValueTable,
@@ -331,54 +297,35 @@ class _Level:
         return {"first_code": self.first_code, "cluster": self.cluster(cell)}
 
 
-def _levels(
-    scored: np.ndarray,
-    survey: Survey,
-    cells: np.ndarray,
-    n_cells: int,
-    dim_keys: list[tuple[np.ndarray, list[Fraction]]],
-) -> tuple[list[_Level], list[_Level]]:
-    """Counts per cell for every item and dimension (one pass over each column).
+def _item_level(prep: _Prepared, item_id: str) -> _Level:
+    """An item's answer counts per role group."""
+    scale = prep.survey.scale
+    counts = prep.cube(f"item:{item_id}", "", scale.points + 1)
+    codes = ValueTable.of([0, *range(scale.start, scale.start + scale.points)])
+    fav = counts[:, prep.favorable].sum(axis=1)
+    return _Level(counts, codes, fav, counts[:, 1:].sum(axis=1), counts, scale.start)
 
-    `scored` holds scale positions (1..points); a dimension's answer counts, favorable
-    share and clustered sums cover only respondents with a dimension score, the same
-    people as its n."""
-    points, first = survey.scale.points, survey.scale.start
-    favorable = [code - first + 1 for code in survey.scale.favorable]
-    item_levels = []
-    codes = ValueTable.of([0, *range(first, first + points)])
-    cells = _valid_cells(cells, n_cells)
-    for k in range(scored.shape[1]):
-        counts = count_cells(cells, n_cells + 1, scored[:, k], points + 1)[:n_cells]
-        fav, answered = counts[:, favorable].sum(axis=1), counts[:, 1:].sum(axis=1)
-        item_levels.append(_Level(counts, codes, fav, answered, counts, first))
-    is_fav = np.zeros(points + 1, dtype=np.int8)
-    is_fav[favorable] = 1
-    dim_levels = []
-    start = 0
-    for dim, (keys, values) in zip(survey.dimensions, dim_keys, strict=True):
-        k = len(dim.items)
-        block = scored[:, start : start + k]
-        members = item_levels[start : start + k]
-        start += k
-        counts = count_cells(cells, n_cells + 1, keys, len(values))[:n_cells]
-        # answers of respondents with a score: every answer, less those of the few without
-        unscored = np.flatnonzero(keys == 0)
-        code_counts = np.sum([m.counts for m in members], axis=0)  # item keys are positions
-        left_out = cells[unscored]
-        for j in range(k):
-            code_counts -= count_cells(left_out, n_cells + 1, block[unscored, j], points + 1)[
-                :n_cells
-            ]
-        f = np.add.reduce(is_fav[block], axis=1, dtype=np.int64)
-        m = np.add.reduce(block > 0, axis=1, dtype=np.int64)
-        pair_keys = np.where(keys > 0, f * (k + 1) + m, 0)
-        pairs = count_cells(cells, n_cells + 1, pair_keys, (k + 1) ** 2)[:n_cells]
-        shifted = ValueTable.of([0, *(v + first - 1 for v in values[1:])])
-        fav, answered = code_counts[:, favorable].sum(axis=1), code_counts[:, 1:].sum(axis=1)
-        level = _Level(counts, shifted, fav, answered, code_counts, first, pairs, k)
-        dim_levels.append(level)
-    return item_levels, dim_levels
+
+def _dimension_level(prep: _Prepared, d: int, column: str) -> _Level:
+    """A dimension's counts per cell of one level ("" = role groups, else a segment
+    column's values x groups). Answer counts, favorable share and clustered sums cover
+    only respondents with a dimension score, the same people as its n."""
+    dim, scale = prep.survey.dimensions[d], prep.survey.scale
+    k = len(dim.items)
+    lut, values = prep.ranks[d]
+    raw = prep.cube(f"score:{dim.id}", column, len(lut))
+    counts = np.zeros((raw.shape[0], len(values)), dtype=np.int64)
+    for key in np.flatnonzero(raw.any(axis=0)):
+        counts[:, lut[key]] += raw[:, key]
+    pairs = prep.cube(f"cluster:{dim.id}", column, (k + 1) ** 2)
+    code_counts = sum(
+        (prep.cube(f"scored:{dim.id}:{i.id}", column, scale.points + 1) for i in dim.items),
+        np.zeros((raw.shape[0], scale.points + 1), dtype=np.int64),
+    )
+    shifted = ValueTable.of([0, *(v + scale.start - 1 for v in values[1:])])
+    fav = code_counts[:, prep.favorable].sum(axis=1)
+    answered = code_counts[:, 1:].sum(axis=1)
+    return _Level(counts, shifted, fav, answered, code_counts, scale.start, pairs, k)
 
 
 def _group_cells(
@@ -426,24 +373,40 @@ def _gap_of(level: _Level, cell_a: int, cell_b: int, groups: dict[str, Any], a: 
 
 @dataclass
 class _Prepared:
-    """The coded data every part of the analysis reads, computed once."""
+    """What every part of the analysis reads, computed once from the count table."""
 
     survey: Survey
+    responses: ResponseSet  # the reading's metadata (no rows)
+    table: CountTable
     groups: list[str]
-    group_idx: np.ndarray
-    sizes: np.ndarray
-    scored: np.ndarray  # recoded answers, column-major
-    dim_keys: list[tuple[np.ndarray, list[Fraction]]]
-    segments: list[tuple[str, np.ndarray, list[str]]]  # column, value codes, value names
+    sizes: np.ndarray  # respondents per group
+    segments: list[tuple[str, list[str], dict[str, int]]]  # column, pooled values, raw -> pooled
+    ranks: list[tuple[np.ndarray, list[Fraction]]]  # per dimension: score key -> rank, scores
     plan: Plan
+    cubes: dict[tuple[str, str], np.ndarray]
+    sums: dict[tuple[str, str], int]
 
+    @property
+    def favorable(self) -> list[int]:
+        return favorable_positions(self.survey)
 
-def _dim_slices(survey: Survey) -> list[slice]:
-    out, start = [], 0
-    for dim in survey.dimensions:
-        out.append(slice(start, start + len(dim.items)))
-        start += len(dim.items)
-    return out
+    def cells(self, column: str) -> int:
+        """How many cells a level has: groups, or a segment column's values x groups."""
+        if not column:
+            return len(self.groups)
+        values = next(v for c, v, _ in self.segments if c == column)
+        return len(values) * len(self.groups)
+
+    def cube(self, measure: str, column: str, width: int) -> np.ndarray:
+        """Dense counts (cells x keys) of one measure at one level, zero-padded."""
+        out = np.zeros((self.cells(column), width), dtype=np.int64)
+        found = self.cubes.get((measure, column))
+        if found is not None:
+            out[:, : found.shape[1]] = found[:, :width]
+        return out
+
+    def total(self, group: int, name: str) -> int:
+        return self.sums.get((self.groups[group], name), 0)
 
 
 def comparison_refusal(survey: Survey, sizes: dict[str, int]) -> str | None:
@@ -458,54 +421,60 @@ def comparison_refusal(survey: Survey, sizes: dict[str, int]) -> str | None:
     return None
 
 
-def prepare(rs: ResponseSet, *, refuse_small: bool = True) -> _Prepared:
-    """Recode, score, pool rare segment values and plan the suppression."""
-    survey = rs.survey
-    if rs.errors:
+def prepare(
+    source: ResponseSet | CountTable, survey: Survey | None = None, *, refuse_small: bool = True
+) -> _Prepared:
+    """Count (responses) or take the count table, pool rare segment values, rank the
+    dimension scores and plan the suppression."""
+    table = source if isinstance(source, CountTable) else count_responses(source)
+    if isinstance(source, ResponseSet):
+        table = table.with_responses(source)
+    meta = table.responses or neutral_responses(survey)
+    survey = survey or meta.survey
+    if meta.errors:
         raise AnalysisError(
             "the responses have invalid cells; fix them, or read them leniently "
             "to exclude and count them"
         )
-    minimum = survey.privacy.min_group_size
-    groups = list(rs.group.categories)
-    group_idx = np.asarray(rs.group.codes, dtype=np.int64)
-    sizes = np.bincount(group_idx[group_idx >= 0], minlength=len(groups))
+    check_table(table, survey)
+    groups = list(survey.roles.groups)
+    atoms = table.atoms
+    sizes = np.asarray(
+        [int(atoms.loc[atoms["group"] == g, "n"].sum()) for g in groups], dtype=np.int64
+    )
     refused = comparison_refusal(survey, dict(zip(groups, sizes.tolist(), strict=True)))
     if refuse_small and refused:
         raise AnalysisError(f"{refused}, so it can't be compared")
-    reverse = np.asarray([item.reverse for item in survey.items], dtype=bool)
-    # column-major: every statistic walks one item column at a time
-    scored = np.asfortranarray(recode_reverse(rs.codes, reverse, survey.scale.points))
-    dim_keys = [dimension_keys(scored[:, sl], survey.scale.points) for sl in _dim_slices(survey)]
-    segments = []
-    for column in survey.segments:
-        seg = rs.segments[column]
-        codes, values = pool_rare_values(seg.codes, [str(v) for v in seg.categories], minimum)
-        segments.append((column, codes, values))
-    has_score = np.stack([keys > 0 for keys, _ in dim_keys], axis=1) if dim_keys else (
-        np.zeros((len(group_idx), 0), dtype=bool)
-    )
-    atoms = group_atoms(group_idx, len(groups), [c for _, c, _ in segments], has_score)
+    minimum = survey.privacy.min_group_size
+    segments = [(c, *pool_values(atoms.groupby(c)["n"].sum(), minimum)) for c in survey.segments]
+    cubes = build_cubes(table.counts, groups, segments)
+    ranks = [score_ranks(cubes, dim.id, len(dim.items)) for dim in survey.dimensions]
+    sums = {(str(g), str(n)): int(v) for g, n, v in table.sums.itertuples(index=False)}
     keep = {groups.index(name) for name in survey.roles.compare}
-    plan = plan_suppression(atoms, minimum, keep)
-    return _Prepared(survey, groups, group_idx, sizes, scored, dim_keys, segments, plan)
+    plan = plan_suppression(audit_atoms(atoms, survey, groups, segments), minimum, keep)
+    return _Prepared(survey, meta, table, groups, sizes, segments, ranks, plan, cubes, sums)
 
 
 def analyze(rs: ResponseSet) -> dict[str, Any]:
     """The full gap analysis of validated responses, as a JSON-ready result document."""
-    prep = prepare(rs)
+    return analyze_counts(count_responses(rs).with_responses(rs))
+
+
+def analyze_counts(table: CountTable, survey: Survey | None = None) -> dict[str, Any]:
+    """The full gap analysis from a count table (any engine's), as a result document.
+
+    `survey` defaults to the one the table's responses were read with."""
+    prep = prepare(table, survey)
     survey = prep.survey
     minimum = survey.privacy.min_group_size
     a_name, b_name = survey.roles.compare
     groups = prep.groups
-    item_levels, dim_levels = _levels(
-        prep.scored, survey, prep.group_idx, len(groups), prep.dim_keys
-    )
     hidden = prep.plan.hidden_groups
     ia, ib = groups.index(a_name), groups.index(b_name)
     all_cells = list(range(len(groups)))
     tests: list[dict[str, Any]] = []
     items_out = []
+    item_levels = [_item_level(prep, item.id) for item in survey.items]
     for item, level in zip(survey.items, item_levels, strict=True):
         g = _group_cells(level, all_cells, groups, minimum, hidden)
         gp = _gap_of(level, ia, ib, g, a_name, b_name)
@@ -526,14 +495,15 @@ def analyze(rs: ResponseSet) -> dict[str, Any]:
     _add_answer_counts(items_out, survey.scale.start, survey.scale.points)
     no_counts = _withheld_counts(prep, items_out)
     dims_out = []
-    for d, (dim, level) in enumerate(zip(survey.dimensions, dim_levels, strict=True)):
+    for d, dim in enumerate(survey.dimensions):
+        level = _dimension_level(prep, d, "")
         g = _group_cells(level, all_cells, groups, minimum, hidden, no_counts[d])
         gp = _gap_of(level, ia, ib, g, a_name, b_name)
         dims_out.append({**_dimension_head(dim, d, prep), "groups": g, "gap": gp})
         if gp is not None:
             tests.append(gp)
     _apply_q(tests)
-    return _document(rs, prep, items_out, dims_out, _segments(prep, no_counts))
+    return _document(prep, items_out, dims_out, _segments(prep, no_counts))
 
 
 def group_labels(survey: Any) -> dict[str, str]:
@@ -560,10 +530,10 @@ def _add_answer_counts(items_out: list[dict[str, Any]], first: int, points: int)
                 cell["answer_counts"] = dict(counts)
 
 
-def check_figures(rs: ResponseSet) -> dict[str, Any]:
+def check_figures(source: ResponseSet | CountTable) -> dict[str, Any]:
     """The figures `check` shows, under the same suppression as the analysis: respondents
     per group, per segment value and group, the row totals and each item's answered share."""
-    prep = prepare(rs, refuse_small=False)
+    prep = prepare(source, refuse_small=False)
     minimum = prep.survey.privacy.min_group_size
     plan = prep.plan
     hidden = {"suppressed": True, "below": minimum}
@@ -572,40 +542,41 @@ def check_figures(rs: ResponseSet) -> dict[str, Any]:
         for g, name in enumerate(prep.groups)
     }
     segments = []
-    for col, (column, codes, values) in enumerate(prep.segments):
-        counts = np.zeros((len(values), len(prep.groups)), dtype=np.int64)
-        ok = (codes >= 0) & (prep.group_idx >= 0)
-        np.add.at(counts, (codes[ok], prep.group_idx[ok]), 1)
+    n_groups = len(prep.groups)
+    for col, (column, values, lut) in enumerate(prep.segments):
+        counts = np.zeros(len(values) * n_groups, dtype=np.int64)
+        position = {g: i for i, g in enumerate(prep.groups)}
+        by = prep.table.atoms.groupby([column, "group"])["n"].sum()
+        for (value, group), n in by.items():
+            counts[lut[value] * n_groups + position[group]] += int(n)
         for v, value in enumerate(values):
             cells = {
-                name: hidden if plan.cell_hidden(g, col, v) else {"n": int(counts[v, g])}
+                name: hidden if plan.cell_hidden(g, col, v) else {"n": int(counts[v * n_groups + g])}
                 for g, name in enumerate(prep.groups)
             }
             segments.append({"column": column, "value": value, "groups": cells})
     shares = {}
-    for j, item in enumerate(prep.survey.items):
-        answered = np.bincount(prep.group_idx[(prep.scored[:, j] > 0) & (prep.group_idx >= 0)],
-                               minlength=len(prep.groups))
+    for item in prep.survey.items:
+        answered = prep.cube(f"item:{item.id}", "", prep.survey.scale.points + 1)[:, 1:].sum(axis=1)
         shares[item.id] = answered_share(answered, prep)
-    rows = _rows(rs, plan, {})
+    rows = _rows(prep.responses, plan, {})
     rows.pop("comment_redactions")
     return {"groups": groups, "segments": segments, "answered_share": shares, "rows": rows}
 
 
 def _document(
-    rs: ResponseSet,
     prep: _Prepared,
     items_out: list[dict[str, Any]],
     dims_out: list[dict[str, Any]],
     segments_out: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    survey = prep.survey
+    survey, rs = prep.survey, prep.responses
     minimum = survey.privacy.min_group_size
     group_sizes = {
         name: ({"n": int(n)} if g not in prep.plan.hidden_groups else {"suppressed": True})
         for g, (name, n) in enumerate(zip(prep.groups, prep.sizes, strict=True))
     }
-    comments, redactions = _comments(rs, prep)
+    comments, redactions = _comments(prep)
     result = {
         "result_version": RESULT_VERSION,
         "alignscan_version": __version__,
@@ -636,12 +607,31 @@ def _document(
     }
     if survey.report is not None:
         result["report"] = survey.report.model_dump(exclude_none=True)
-    drivers = analyze_drivers(survey, prep.dim_keys, prep.group_idx, prep.groups)
+    drivers = _drivers(prep)
     if drivers is not None:
         for g in prep.plan.hidden_groups:  # a hidden group stays hidden here too
             drivers["groups"][prep.groups[g]] = {"suppressed": True}
         result["drivers"] = drivers
     return result
+
+
+def _drivers(prep: _Prepared) -> dict[str, Any] | None:
+    """The driver block from the exact sums of the count table; None without drivers."""
+    spec = driver_spec(prep.survey)
+    if spec is None:
+        return None
+    ids = [spec.outcome, *spec.predictors]
+    n_groups, v = len(prep.groups), len(ids)
+    n = np.asarray([prep.total(g, "drivers:n") for g in range(n_groups)], dtype=np.int64)
+    sums = np.zeros((n_groups, v), dtype=object)
+    cross = np.zeros((n_groups, v, v), dtype=object)
+    for g in range(n_groups):
+        for a, da in enumerate(ids):
+            sums[g, a] = prep.total(g, f"drivers:sum:{da}")
+            for b, db in enumerate(ids):
+                cross[g, a, b] = prep.total(g, f"drivers:cross:{da}:{db}")
+    scale = score_scale([len(d.items) for d in prep.survey.dimensions])
+    return driver_result(DriverStats(n, sums, cross, scale), prep.groups, spec)
 
 
 def _rows(rs: ResponseSet, plan: Plan, redactions: dict[str, int]) -> dict[str, Any]:
@@ -672,9 +662,21 @@ def _privacy_summary(plan: Plan, minimum: int) -> dict[str, Any]:
 def _dimension_head(dim: Any, d: int, prep: _Prepared) -> dict[str, Any]:
     """A dimension's description and reliability. Alpha is taken over the respondents of
     shown groups only (a hidden group's completeness would otherwise be derivable)."""
-    sl = _dim_slices(prep.survey)[d]
-    shown = ~np.isin(prep.group_idx, list(prep.plan.hidden_groups))
-    alpha, n_complete = cronbach_alpha(prep.scored[shown, sl])
+    shown = [g for g in range(len(prep.groups)) if g not in prep.plan.hidden_groups]
+
+    def total(name: str) -> int:
+        return sum(prep.total(g, f"alpha:{dim.id}:{name}") for g in shown)
+
+    k = len(dim.items)
+    n_complete = total("n")
+    alpha: float | None = None
+    if k >= 2 and n_complete >= 2:
+        item_var = sum(  # each variance scaled by n(n-1), which cancels in the ratio
+            total(f"xx:{i.id}") * n_complete - total(f"x:{i.id}") ** 2 for i in dim.items
+        )
+        total_var = total("tt") * n_complete - total("t") ** 2
+        if total_var:
+            alpha = float(k / (k - 1) * (1 - item_var / total_var))
     alpha_n: int | None = n_complete
     if n_complete < prep.survey.privacy.min_group_size:  # too few complete answers to publish
         alpha = None
@@ -686,7 +688,7 @@ def _dimension_head(dim: Any, d: int, prep: _Prepared) -> dict[str, Any]:
         "actions": list(dim.actions),
         "items": [i.id for i in dim.items],
         "alpha": alpha,
-        "alpha_n": alpha_n if len(dim.items) > 1 else None,  # k=1: it would be an item n
+        "alpha_n": alpha_n if k > 1 else None,  # k=1: it would be an item n
     }
 
 
@@ -719,12 +721,8 @@ def _withheld_counts(prep: _Prepared, items_out: list[dict[str, Any]]) -> list[f
     minimum = prep.survey.privacy.min_group_size
     out = []
     by_id = {item["id"]: item for item in items_out}
-    for d, (dim, sl) in enumerate(zip(prep.survey.dimensions, _dim_slices(prep.survey),
-                                      strict=True)):
-        unscored = ((prep.scored[:, sl] > 0).any(axis=1)) & (prep.dim_keys[d][0] == 0)
-        per_group = np.bincount(
-            prep.group_idx[unscored & (prep.group_idx >= 0)], minlength=len(prep.groups)
-        )
+    for dim in prep.survey.dimensions:
+        per_group = prep.cube(f"unscored:{dim.id}", "", 2)[:, 1]
         withheld = set()
         for g, name in enumerate(prep.groups):
             item_hidden = any(by_id[i.id]["groups"][name].get("suppressed") for i in dim.items)
@@ -757,20 +755,15 @@ def _segments(prep: _Prepared, no_counts: list[frozenset[int]]) -> list[dict[str
     ia, ib = groups.index(a_name), groups.index(b_name)
     out: list[dict[str, Any]] = []
     tests: list[dict[str, Any]] = []
-    for col, (column, seg_idx, values) in enumerate(prep.segments):
-        cells = np.where(
-            (seg_idx >= 0) & (prep.group_idx >= 0), seg_idx * n_groups + prep.group_idx, -1
-        )
-        _, dim_levels = _levels(
-            prep.scored, survey, cells, len(values) * n_groups, prep.dim_keys
-        )
+    for col, (column, values, _) in enumerate(prep.segments):
         hidden = {
             v * n_groups + g
             for v in range(len(values))
             for g in range(n_groups)
             if prep.plan.cell_hidden(g, col, v)
         }
-        for d, (dim, level) in enumerate(zip(survey.dimensions, dim_levels, strict=True)):
+        for d, dim in enumerate(survey.dimensions):
+            level = _dimension_level(prep, d, column)
             for v, value in enumerate(values):
                 ids = [v * n_groups + g for g in range(n_groups)]
                 g_cells = _group_cells(level, ids, groups, minimum, hidden, no_counts[d])
@@ -785,29 +778,24 @@ def _segments(prep: _Prepared, no_counts: list[frozenset[int]]) -> list[dict[str
     return out
 
 
-def _comments(rs: ResponseSet, prep: _Prepared) -> tuple[list[dict[str, Any]], dict[str, int]]:
+def _comments(prep: _Prepared) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Comments of groups at or above the comment threshold (and not hidden), sorted,
     with e-mail addresses, phone numbers and links redacted; and the redaction counts."""
-    survey = rs.survey
+    survey = prep.survey
     threshold = survey.privacy.min_comment_group_size
     out = []
     redactions = dict.fromkeys(REDACTION_KINDS, 0)
     for comment in survey.comments:
-        texts = rs.comments.get(comment.id)
+        tallies = prep.table.comments.get(comment.id, {})
         per_group: dict[str, Any] = {}
         for g, name in enumerate(prep.groups):
-            if prep.sizes[g] < threshold or texts is None or g in prep.plan.hidden_groups:
+            if prep.sizes[g] < threshold or g in prep.plan.hidden_groups:
                 per_group[name] = {"suppressed": True}
                 continue
-            mine = []
-            for text in texts[prep.group_idx == g]:
-                if text:
-                    clean, found = redact(str(text))
-                    mine.append(clean)
-                    for kind, n in found:
-                        redactions[kind] += n
-            mine.sort()  # order carries no trace of who answered when
-            per_group[name] = {"count": len(mine), "texts": mine[:MAX_COMMENTS_PER_GROUP]}
+            tally = tallies.get(name, CommentTally())
+            for kind, n in tally.redactions.items():
+                redactions[kind] += n
+            per_group[name] = {"count": tally.count, "texts": list(tally.texts)}
         out.append({"id": comment.id, "text": comment.text, "groups": per_group})
     return out, redactions
 

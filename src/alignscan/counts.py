@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -67,23 +68,41 @@ class CommentTally:
         return CommentTally(self.count + other.count, texts, red)
 
 
-def tally_comments(texts: Iterable[Any], groups: Iterable[str]) -> dict[str, CommentTally]:
+def tally_comments(texts: Iterable[Any], groups: Iterable[Any]) -> dict[str, CommentTally]:
     """Comment tallies per group from parallel sequences of texts and group names
-    (blank texts are not comments)."""
-    found: dict[str, list[str]] = {}
-    red: dict[str, dict[str, int]] = {}
-    for text, group in zip(texts, groups, strict=True):
-        if not text or group is None:
-            continue
-        clean, hits = redact(str(text))
-        found.setdefault(group, []).append(clean)
-        mine = red.setdefault(group, dict.fromkeys(REDACTION_KINDS, 0))
-        for kind, n in hits:
-            mine[kind] += n
-    return {
-        g: CommentTally(len(t), tuple(sorted(t)[:MAX_COMMENTS_PER_GROUP]), red[g])
-        for g, t in found.items()
-    }
+    (blank texts are not comments). Each distinct text is redacted once."""
+    text_codes, uniques = pd.factorize(np.asarray(list(texts), dtype=object))
+    group_codes, names = pd.factorize(np.asarray(list(groups), dtype=object))
+    ok = (text_codes >= 0) & (group_codes >= 0)
+    n_texts = len(uniques)
+    table = np.bincount(
+        group_codes[ok] * n_texts + text_codes[ok], minlength=len(names) * n_texts
+    ).reshape(len(names), n_texts)
+    out = {}
+    for g, group in enumerate(names):
+        clean: dict[str, int] = {}
+        red = dict.fromkeys(REDACTION_KINDS, 0)
+        for t in np.flatnonzero(table[g]):
+            if not uniques[t]:
+                continue
+            n = int(table[g, t])
+            text, hits = redact(str(uniques[t]))
+            clean[text] = clean.get(text, 0) + n
+            for kind, h in hits:
+                red[kind] += h * n
+        if clean:
+            out[str(group)] = CommentTally(sum(clean.values()), _first_texts(clean), red)
+    return out
+
+
+def _first_texts(counted: dict[str, int]) -> tuple[str, ...]:
+    """The first MAX_COMMENTS_PER_GROUP texts in sorted order, repeats included."""
+    kept: list[str] = []
+    for text in sorted(counted):
+        kept.extend([text] * min(counted[text], MAX_COMMENTS_PER_GROUP - len(kept)))
+        if len(kept) >= MAX_COMMENTS_PER_GROUP:
+            break
+    return tuple(kept)
 
 
 @dataclass(frozen=True)
@@ -352,8 +371,7 @@ def _atoms(
     names = ["group", *seg_values, *(f"scored:{d.id}" for d in survey.dimensions)]
     if not len(gidx):
         return pd.DataFrame({**{c: [] for c in names}, "n": []})
-    stacked = np.stack(columns, axis=1)
-    uniq, n = np.unique(stacked, axis=0, return_counts=True)
+    uniq, n = _distinct_rows(columns)
     out: dict[str, Any] = {"group": np.asarray(groups, dtype=object)[uniq[:, 0]]}
     for c, (column, (_, values)) in enumerate(seg_values.items(), start=1):
         out[column] = np.asarray(values, dtype=object)[uniq[:, c]]
@@ -363,26 +381,53 @@ def _atoms(
     return pd.DataFrame(out)
 
 
+def _distinct_rows(columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of non-negative integer columns (sorted) and how often each
+    occurs: one int64 key per row (mixed radix) when it fits, else numpy's row unique."""
+    radix = [int(c.max(initial=0)) + 1 for c in columns]
+    if math.prod(radix) >= 1 << 62:
+        return np.unique(np.stack(columns, axis=1), axis=0, return_counts=True)
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    for c, base in zip(columns, radix, strict=True):
+        key *= base
+        key += c
+    uniq_key, n = np.unique(key, return_counts=True)
+    parts = []
+    for base in reversed(radix):
+        parts.append(uniq_key % base)
+        uniq_key = uniq_key // base
+    return np.stack(parts[::-1], axis=1), n
+
+
+def _group_sums(gidx: np.ndarray, n_groups: int, values: np.ndarray) -> tuple[list[int], list[int]]:
+    """Exact sums of small non-negative integers `values` and of their squares, per
+    group, from counts per (group, value)."""
+    width = int(values.max(initial=0)) + 1
+    table = np.bincount(gidx * width + values, minlength=n_groups * width)
+    table = table.reshape(n_groups, width)
+    v = np.arange(width, dtype=np.int64)
+    return [int(x) for x in table @ v], [int(x) for x in table @ (v * v)]
+
+
 def _sums(
     survey: Survey, groups: list[str], gidx: np.ndarray, scored: np.ndarray,
     dims: list[_Dimension],
 ) -> pd.DataFrame:
     """Exact integer sums per group: Cronbach's alpha and the driver statistics."""
     rows: list[tuple[str, str, int]] = []
-    start = 0
+    start, n_groups = 0, len(groups)
     for dim, dd in zip(survey.dimensions, dims, strict=True):
         k = len(dim.items)
-        complete = dd.answered == k
-        for g, name in enumerate(groups):
-            rows_g = complete & (gidx == g)
-            block = scored[rows_g, start : start + k].astype(np.int64)
-            t = block.sum(axis=1)
-            rows.append((name, f"alpha:{dim.id}:n", int(rows_g.sum())))
-            for j, item in enumerate(dim.items):
-                rows.append((name, f"alpha:{dim.id}:x:{item.id}", int(block[:, j].sum())))
-                rows.append((name, f"alpha:{dim.id}:xx:{item.id}", int((block[:, j] ** 2).sum())))
-            rows.append((name, f"alpha:{dim.id}:t", int(t.sum())))
-            rows.append((name, f"alpha:{dim.id}:tt", int((t * t).sum())))
+        complete = np.flatnonzero(dd.answered == k)
+        g = gidx[complete]
+        named: list[tuple[str, list[int]]] = [("n", np.bincount(g, minlength=n_groups).tolist())]
+        for j, item in enumerate(dim.items):
+            x, xx = _group_sums(g, n_groups, scored[complete, start + j].astype(np.int64))
+            named += [(f"x:{item.id}", x), (f"xx:{item.id}", xx)]
+        t, tt = _group_sums(g, n_groups, dd.total[complete])
+        named += [("t", t), ("tt", tt)]
+        for i, name in enumerate(groups):
+            rows += [(name, f"alpha:{dim.id}:{what}", int(v[i])) for what, v in named]
         start += k
     rows += _driver_sums(survey, groups, gidx, dims)
     return pd.DataFrame(rows, columns=["group", "name", "value"]).astype({"value": object})
@@ -422,3 +467,116 @@ def driver_rows(stats: Any, groups: Sequence[str], ids: Sequence[str]) -> list[t
             for b, db in enumerate(ids):
                 rows.append((name, f"drivers:cross:{da}:{db}", int(stats.cross[g][a][b])))
     return rows
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+class CountTableError(ValueError):
+    """A count table that no engine could have made (wrong columns, unknown names...)."""
+
+
+def neutral_responses(survey: Survey | None) -> ResponseSet:
+    """Metadata for a table that came with none (counted on a cluster): no file, no
+    exclusions; row totals are filled in from the atoms by `analyze_counts`."""
+    from alignscan.responses.model import Labels, RowCounts, SourceInfo
+
+    if survey is None:
+        raise CountTableError("a count table without responses metadata needs its survey")
+    return ResponseSet(
+        survey=survey,
+        source=SourceInfo(file="count table", format="counts"),
+        codes=np.zeros((0, len(survey.items)), dtype=np.int8),
+        item_ids=[i.id for i in survey.items],
+        group=Labels.from_codes(np.zeros(0, dtype=np.int32), list(survey.roles.groups)),
+        segments={},
+        comments={},
+        rows=RowCounts(read=-1, used=-1),
+    )
+
+
+def check_table(table: CountTable, survey: Survey) -> None:
+    """Refuse a table that doesn't fit the survey (a clear message, not a wrong result)."""
+    want = {
+        "counts": COUNT_COLUMNS,
+        "atoms": ["group", *survey.segments, *(f"scored:{d.id}" for d in survey.dimensions), "n"],
+        "sums": ["group", "name", "value"],
+    }
+    for name, columns in want.items():
+        got = list(getattr(table, name).columns)
+        if got != columns:
+            raise CountTableError(f"count table {name!r} has columns {got}, expected {columns}")
+    groups = set(survey.roles.groups)
+    for name in ("counts", "atoms", "sums"):
+        unknown = set(getattr(table, name)["group"]) - groups
+        if unknown:
+            raise CountTableError(
+                f"count table {name!r} has groups the survey doesn't define: {sorted(unknown)}"
+            )
+    measures = set(_measure_widths(survey))
+    unknown = set(table.counts["measure"]) - measures
+    if unknown:
+        raise CountTableError(f"count table has unknown measures: {sorted(unknown)[:5]}")
+    widths = _measure_widths(survey)
+    keys, n = table.counts["key"].to_numpy(), table.counts["n"].to_numpy()
+    limit = table.counts["measure"].map(widths).to_numpy()
+    if len(keys) and ((keys < 0) | (keys >= limit) | (n < 0)).any():
+        raise CountTableError("count table has keys outside their range or negative counts")
+    columns = set(table.counts["column"]) - {"", *survey.segments}
+    if columns:
+        raise CountTableError(f"count table has unknown segment columns: {sorted(columns)}")
+
+
+def _measure_widths(survey: Survey) -> dict[str, int]:
+    """Every measure a table for `survey` may hold, with the number of keys it has."""
+    p = survey.scale.points + 1
+    out = {f"item:{i.id}": p for i in survey.items}
+    for dim in survey.dimensions:
+        k = len(dim.items)
+        out[f"score:{dim.id}"] = (k * survey.scale.points + 1) * (k + 1)
+        out[f"cluster:{dim.id}"] = (k + 1) ** 2
+        out[f"unscored:{dim.id}"] = 2
+        out.update({f"scored:{dim.id}:{i.id}": p for i in dim.items})
+    return out
+
+
+def build_cubes(
+    counts: pd.DataFrame, groups: list[str], segments: list[tuple[str, list[str], dict[str, int]]]
+) -> dict[tuple[str, str], np.ndarray]:
+    """The long counts as dense arrays per (measure, column): cells x keys, where the
+    cells are the groups ("" column) or pooled segment value x group."""
+    n_groups = len(groups)
+    position = {g: i for i, g in enumerate(groups)}
+    cell = counts["group"].map(position).to_numpy(dtype=np.int64).copy()
+    column = counts["column"].to_numpy()
+    n_cells = {"": n_groups}
+    for name, values, lut in segments:
+        rows = np.flatnonzero(column == name)
+        pooled = counts["value"].iloc[rows].map(lut).to_numpy(dtype=np.int64)
+        cell[rows] = pooled * n_groups + cell[rows]
+        n_cells[name] = len(values) * n_groups
+    keys, n = counts["key"].to_numpy(np.int64), counts["n"].to_numpy(np.int64)
+    out = {}
+    for (measure, col), idx in counts.groupby(["measure", "column"], sort=False).indices.items():
+        if col not in n_cells:
+            continue
+        arr = np.zeros((n_cells[col], int(keys[idx].max()) + 1), dtype=np.int64)
+        np.add.at(arr, (cell[idx], keys[idx]), n[idx])
+        out[(measure, col)] = arr
+    return out
+
+
+def score_ranks(
+    cubes: dict[tuple[str, str], np.ndarray], dim_id: str, k: int
+) -> tuple[np.ndarray, list[Fraction]]:
+    """Score keys T*(k+1)+M -> dense ranks ordered like the scores (0 = no score), and
+    the exact score of each rank: equal scores (2/1 and 4/2) share a rank."""
+    found = cubes.get((f"score:{dim_id}", ""))
+    present = np.flatnonzero(found.sum(axis=0)) if found is not None else np.zeros(0, int)
+    scores = {int(p): Fraction(int(p) // (k + 1), int(p) % (k + 1)) for p in present if p}
+    distinct = sorted(set(scores.values()))
+    rank = {score: i + 1 for i, score in enumerate(distinct)}
+    lut = np.zeros(int(present.max(initial=0)) + 1, dtype=np.int64)
+    for p, score in scores.items():
+        lut[p] = rank[score]
+    return lut, [Fraction(0), *distinct]

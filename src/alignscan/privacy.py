@@ -26,7 +26,10 @@ import functools
 import re
 from dataclasses import dataclass
 
+from typing import Any
+
 import numpy as np
+import pandas as pd
 
 OTHER = "(other)"
 _PRIMES = (2_147_483_629, 2_147_483_587)
@@ -56,6 +59,41 @@ def pool_rare_values(
     for old in rare:
         lut[old] = len(keep)
     return lut[codes], names
+
+
+def pool_values(counts: Any, minimum: int) -> tuple[list[str], dict[str, int]]:
+    """`pool_rare_values` over a count table: `counts` maps each segment value to its
+    respondents. Returns the published values (sorted, "(other)" last) and, for every
+    raw value, its index among them."""
+    present = sorted((str(v), int(n)) for v, n in counts.items() if n > 0)
+    keep = [v for v, n in present if n >= minimum and v != OTHER]
+    names = keep + ([OTHER] if len(keep) < len(present) else [])
+    where = {v: i for i, v in enumerate(keep)}
+    return names, {v: where.get(v, len(keep)) for v, _ in present}
+
+
+def audit_atoms(
+    atoms: Any, survey: Any, groups: list[str], segments: list[tuple[str, list[str], dict[str, int]]]
+) -> list[GroupAtoms]:
+    """`group_atoms` over a count table's atoms (after pooling): per group, respondents
+    and those with a score on each dimension, by distinct pooled segment values."""
+    position = {g: i for i, g in enumerate(groups)}
+    scored = [f"scored:{d.id}" for d in survey.dimensions]
+    frame = pd.DataFrame({"g": atoms["group"].map(position).astype("int64")})
+    for column, _, lut in segments:
+        frame[column] = atoms[column].map(lut).astype("int64")
+    frame["head"] = atoms["n"].astype("int64")
+    for name in scored:
+        frame[name] = atoms[name].astype("int64") * frame["head"]
+    keys = ["g", *(c for c, _, _ in segments)]
+    merged = frame.groupby(keys, sort=True)[["head", *scored]].sum().reset_index()
+    out = []
+    for g in range(len(groups)):
+        mine = merged[merged["g"] == g]
+        values = mine[keys[1:]].to_numpy(dtype=np.int64).reshape(len(mine), len(keys) - 1)
+        sc = mine[scored].to_numpy(dtype=np.int64).T.reshape(len(scored), len(mine))
+        out.append(GroupAtoms(values, mine["head"].to_numpy(dtype=np.int64), sc))
+    return out
 
 
 # ----------------------------------------------------------------------------- comments
