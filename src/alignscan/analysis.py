@@ -30,6 +30,7 @@ from alignscan.counts import (
     MAX_COMMENTS_PER_GROUP,
     CommentTally,
     CountTable,
+    CountTableError,
     build_cubes,
     check_table,
     count_responses,
@@ -429,14 +430,16 @@ def prepare(
     table = source if isinstance(source, CountTable) else count_responses(source)
     if isinstance(source, ResponseSet):
         table = table.with_responses(source)
-    meta = table.responses or neutral_responses(survey)
-    survey = survey or meta.survey
+    survey = survey or (table.responses.survey if table.responses else None)
+    if survey is None:
+        raise CountTableError("a count table without responses metadata needs its survey")
+    check_table(table, survey)
+    meta = table.responses or neutral_responses(survey, int(table.atoms["n"].sum()))
     if meta.errors:
         raise AnalysisError(
             "the responses have invalid cells; fix them, or read them leniently "
             "to exclude and count them"
         )
-    check_table(table, survey)
     groups = list(survey.roles.groups)
     atoms = table.atoms
     sizes = np.asarray(
@@ -551,7 +554,9 @@ def check_figures(source: ResponseSet | CountTable) -> dict[str, Any]:
             counts[lut[value] * n_groups + position[group]] += int(n)
         for v, value in enumerate(values):
             cells = {
-                name: hidden if plan.cell_hidden(g, col, v) else {"n": int(counts[v * n_groups + g])}
+                name: (
+                    hidden if plan.cell_hidden(g, col, v) else {"n": int(counts[v * n_groups + g])}
+                )
                 for g, name in enumerate(prep.groups)
             }
             segments.append({"column": column, "value": value, "groups": cells})

@@ -23,6 +23,7 @@ from alignscan.survey import load_survey as _load_survey
 if TYPE_CHECKING:
     import pandas as pd
 
+    from alignscan.counts import CountTable
     from alignscan.responses import ResponseSet
 
 LEVELS = ("items", "dimensions", "segments")
@@ -89,27 +90,59 @@ class _as_path:
             self.tmp.cleanup()
 
 
+def _count(data: Any, survey: str | Path | Survey | None, **options: Any) -> CountTable:
+    """Read and count responses (a path, a file object or a DataFrame) with the engine
+    `options` name (see `counts.count_file`)."""
+    from alignscan.counts import count_file
+    from alignscan.responses import ResponsesError
+
+    definition = load_survey(survey)
+    try:
+        with _as_path(data) as path:
+            return count_file(path, definition, **options)
+    except ResponsesError as exc:
+        raise AlignscanError(str(exc)) from None
+
+
 def analyze(data: Any, survey: str | Path | Survey | None = None, **options: Any) -> Result:
-    """The gap analysis of responses (a path, a file object, a DataFrame or a ResponseSet).
+    """The gap analysis of responses (a path, a file object, a DataFrame, a ResponseSet
+    or a count table). Files are read in blocks, so memory stays bounded; `engine=`
+    "duckdb" or "spark" counts with SQL instead.
 
     Raises AlignscanError when the responses have errors (pass lenient=True to exclude and
     count them instead) or a compared group is below the minimum group size."""
-    from alignscan.analysis import AnalysisError
-    from alignscan.analysis import analyze as _analyze
-    from alignscan.report.tabular import result_to_json
+    from alignscan.counts import CountTable, count_responses
     from alignscan.responses import ResponseSet
 
-    rs = data if isinstance(data, ResponseSet) else read_responses(data, survey, **options)
-    if rs.errors:
+    if isinstance(data, CountTable):
+        table = data
+    elif isinstance(data, ResponseSet):
+        table = count_responses(data).with_responses(data)
+    else:
+        table = _count(data, survey, **options)
+    rs = table.responses
+    if rs is not None and rs.errors:
         first = rs.errors[0]
         raise AlignscanError(
             f"{len(rs.errors):,} invalid cell(s), e.g. {first.file} row {first.row} "
             f"column {first.column}: {first.reason}; fix them, or pass lenient=True to "
             "treat them as not answered and count them"
         )
+    return analyze_counts(table, load_survey(survey) if rs is None else None)
+
+
+def analyze_counts(table: CountTable, survey: str | Path | Survey | None = None) -> Result:
+    """Finish the analysis of a count table (from `count_table` on a Spark cluster,
+    `counts.count_file`, or `read_count_table`): the same result as analysing the rows."""
+    from alignscan.analysis import AnalysisError
+    from alignscan.analysis import analyze_counts as _analyze_counts
+    from alignscan.counts import CountTableError
+    from alignscan.report.tabular import result_to_json
+
+    definition = None if survey is None and table.responses else load_survey(survey)
     try:
-        document = _analyze(rs)
-    except AnalysisError as exc:
+        document = _analyze_counts(table, definition)
+    except (AnalysisError, CountTableError) as exc:
         raise AlignscanError(str(exc)) from None
     return Result(ResultDocument.model_validate_json(result_to_json(document)))
 
@@ -199,23 +232,30 @@ def is_result_file(path: str | Path) -> bool:
 def load_wave(
     data: Any, survey: str | Path | Survey | None = None, lenient: bool = False
 ) -> Wave:
-    """A wave from a saved result.json, a responses file or an already read ResponseSet.
+    """A wave from a saved result.json, a responses file, an already read ResponseSet
+    or a count table (`counts.count_file`).
 
     Raises InvalidResponses when the responses have invalid cells (unless lenient), and
     AlignscanError when they can't be analysed."""
-    from alignscan.analysis import AnalysisError
-    from alignscan.analysis import analyze as _analyze
+    from alignscan.analysis import AnalysisError, analyze_counts
+    from alignscan.counts import CountTable, count_responses
     from alignscan.responses import ResponseSet
 
     if isinstance(data, str | Path) and is_result_file(data):
         return Wave(load_result(data).document)
-    rs = data if isinstance(data, ResponseSet) else read_responses(data, survey, lenient=lenient)
-    if not rs.ok:
+    if isinstance(data, CountTable):
+        table = data
+    elif isinstance(data, ResponseSet):
+        table = count_responses(data).with_responses(data)
+    else:
+        table = _count(data, survey, lenient=lenient)
+    rs = table.responses
+    if rs is not None and not rs.ok:
         raise InvalidResponses(f"{rs.source.file}: {len(rs.errors):,} invalid cell(s)", rs)
     try:
-        return Wave(_analyze(rs), rs.respondent_ids)
+        return Wave(analyze_counts(table), rs.respondent_ids if rs is not None else None)
     except AnalysisError as exc:
-        where = data if isinstance(data, str | Path) else rs.source.file
+        where = data if isinstance(data, str | Path) else rs.source.file if rs else "counts"
         raise AlignscanError(f"{where}: {exc}") from None
 
 

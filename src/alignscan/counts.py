@@ -146,6 +146,16 @@ class CountTable:
     def with_responses(self, responses: ResponseSet | None) -> CountTable:
         return replace(self, responses=responses)
 
+    def group_sizes(self) -> dict[str, int]:
+        """Used respondents per role group (groups without any are left out)."""
+        by_group = self.atoms.groupby("group")["n"].sum()
+        return {str(g): int(n) for g, n in by_group.items()}
+
+    @property
+    def ok(self) -> bool:
+        """No invalid cells were found while reading (lenient reading has none)."""
+        return self.responses is None or self.responses.ok
+
     def equals(self, other: CountTable) -> bool:
         """Same counts, atoms, sums and comments (metadata aside)."""
         a, b = self.normalized(), other.normalized()
@@ -457,7 +467,9 @@ def _driver_sums(
     return driver_rows(stats, groups, ids)
 
 
-def driver_rows(stats: Any, groups: Sequence[str], ids: Sequence[str]) -> list[tuple[str, str, int]]:
+def driver_rows(
+    stats: Any, groups: Sequence[str], ids: Sequence[str]
+) -> list[tuple[str, str, int]]:
     """`DriverStats` as rows of `sums` (the inverse of `analysis` reading them)."""
     rows = []
     for g, name in enumerate(groups):
@@ -476,13 +488,11 @@ class CountTableError(ValueError):
     """A count table that no engine could have made (wrong columns, unknown names...)."""
 
 
-def neutral_responses(survey: Survey | None) -> ResponseSet:
+def neutral_responses(survey: Survey, respondents: int) -> ResponseSet:
     """Metadata for a table that came with none (counted on a cluster): no file, no
-    exclusions; row totals are filled in from the atoms by `analyze_counts`."""
+    exclusions, every counted respondent used."""
     from alignscan.responses.model import Labels, RowCounts, SourceInfo
 
-    if survey is None:
-        raise CountTableError("a count table without responses metadata needs its survey")
     return ResponseSet(
         survey=survey,
         source=SourceInfo(file="count table", format="counts"),
@@ -491,7 +501,7 @@ def neutral_responses(survey: Survey | None) -> ResponseSet:
         group=Labels.from_codes(np.zeros(0, dtype=np.int32), list(survey.roles.groups)),
         segments={},
         comments={},
-        rows=RowCounts(read=-1, used=-1),
+        rows=RowCounts(read=respondents, used=respondents),
     )
 
 
@@ -522,9 +532,9 @@ def check_table(table: CountTable, survey: Survey) -> None:
     limit = table.counts["measure"].map(widths).to_numpy()
     if len(keys) and ((keys < 0) | (keys >= limit) | (n < 0)).any():
         raise CountTableError("count table has keys outside their range or negative counts")
-    columns = set(table.counts["column"]) - {"", *survey.segments}
-    if columns:
-        raise CountTableError(f"count table has unknown segment columns: {sorted(columns)}")
+    extra = set(table.counts["column"]) - {"", *survey.segments}
+    if extra:
+        raise CountTableError(f"count table has unknown segment columns: {sorted(extra)}")
 
 
 def _measure_widths(survey: Survey) -> dict[str, int]:
@@ -580,3 +590,52 @@ def score_ranks(
     for p, score in scores.items():
         lut[p] = rank[score]
     return lut, [Fraction(0), *distinct]
+
+
+# ----------------------------------------------------------------------------- files
+
+ENGINES = ("default", "duckdb", "spark")
+
+
+def empty_table(survey: Survey) -> CountTable:
+    """The count table of no respondents."""
+    atoms = ["group", *survey.segments, *(f"scored:{d.id}" for d in survey.dimensions), "n"]
+    return CountTable(
+        pd.DataFrame({c: pd.Series([], dtype=object if c in ("measure", "group", "column",
+                                                               "value") else np.int64)
+                      for c in COUNT_COLUMNS}),
+        pd.DataFrame({c: [] for c in atoms}),
+        pd.DataFrame({"group": [], "name": [], "value": []}).astype({"value": object}),
+        {},
+    )
+
+
+def count_file(
+    path: str | Path,
+    survey: Survey,
+    *,
+    engine: str = "default",
+    progress: Any = None,
+    **options: Any,
+) -> CountTable:
+    """Read, validate and count one export with an engine: "default" (blocks of the
+    file, so memory stays bounded), "duckdb" or "spark" (SQL GROUP BY; files that are
+    not plainly valid go to the default engine, so error reports are the same).
+    `options` are `read_responses`'s (lenient, delimiter, sheet, header_rows, ...);
+    the table's `responses` holds the reading's metadata and errors."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; engines: {', '.join(ENGINES)}")
+    if engine == "duckdb":  # TEMPORARY until counts_sql lands: DuckDB reads, numpy counts
+        from alignscan.responses import read_responses as _read
+
+        rs = _read(path, survey, progress=progress, engine="duckdb", **options)
+        return count_responses(rs).with_responses(rs)
+    if engine != "default":
+        from alignscan import counts_sql  # type: ignore[attr-defined]
+
+        counter = {"duckdb": counts_sql.count_file_duckdb, "spark": counts_sql.count_file_spark}
+        return counter[engine](path, survey, progress=progress, **options)  # type: ignore[no-any-return]
+    from alignscan.responses import read_responses
+
+    rs = read_responses(path, survey, progress=progress, **options)
+    return count_responses(rs).with_responses(rs)

@@ -19,7 +19,11 @@ from typing import Any
 
 import numpy as np
 
+from alignscan.counts import CountTable
 from alignscan.responses import CellError, ResponseSet
+from alignscan.survey import Survey
+
+Source = ResponseSet | CountTable  # what respondents() reads
 
 GROUP_COLUMN = "group"
 HEADCOUNT_COLUMN = "headcount"
@@ -55,24 +59,44 @@ class Headcount:
         return {(r.group, r.column, r.value): r.headcount for r in self.rows}
 
 
-def responded_counts(rs: ResponseSet) -> dict[Key, int]:
+@dataclass(frozen=True)
+class Respondents:
+    """Who responded, as participation needs it: used respondents per group and per
+    group x segment value (keys as in Headcount), and each segment column's values."""
+
+    survey: Survey
+    counts: dict[Key, int]
+    values: dict[str, list[str]]
+
+
+def respondents(source: ResponseSet | CountTable | Respondents) -> Respondents:
+    """The respondents of validated responses or of a count table (with its metadata)."""
+    from alignscan.counts import count_responses
+
+    if isinstance(source, Respondents):
+        return source
+    table = source if isinstance(source, CountTable) else count_responses(source)
+    meta = source if isinstance(source, ResponseSet) else table.responses
+    if meta is None:
+        raise ValueError("participation needs the count table's responses metadata")
+    survey = meta.survey
+    atoms = table.atoms
+    groups = list(survey.roles.groups)
+    by_group = atoms.groupby("group")["n"].sum()
+    out: dict[Key, int] = {(g, None, None): int(by_group.get(g, 0)) for g in groups}
+    values = {}
+    for column in survey.segments:
+        by_value = atoms.groupby([column, "group"])["n"].sum()
+        values[column] = sorted({str(v) for v, _ in by_value.index})
+        for v in values[column]:
+            for g in groups:
+                out[(g, column, v)] = int(by_value.get((v, g), 0))
+    return Respondents(survey, out, values)
+
+
+def responded_counts(source: ResponseSet | CountTable) -> dict[Key, int]:
     """Used respondents per group and per group x segment value (keys as in Headcount)."""
-    groups = list(rs.group.categories)
-    gidx = np.asarray(rs.group.codes, dtype=np.int64)
-    ok = gidx >= 0
-    out: dict[Key, int] = {}
-    for g, n in enumerate(np.bincount(gidx[ok], minlength=len(groups))):
-        out[(groups[g], None, None)] = int(n)
-    for column, labels in rs.segments.items():
-        sidx = np.asarray(labels.codes, dtype=np.int64)
-        both = ok & (sidx >= 0)
-        cells = np.bincount(
-            sidx[both] * len(groups) + gidx[both], minlength=len(labels.categories) * len(groups)
-        )
-        for v, value in enumerate(labels.categories):
-            for g, name in enumerate(groups):
-                out[(name, column, str(value))] = int(cells[v * len(groups) + g])
-    return out
+    return respondents(source).counts
 
 
 def _decode(data: bytes) -> str:
@@ -90,7 +114,7 @@ def _records(text: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
 
 
-def read_headcount(path: str | Path, rs: ResponseSet) -> Headcount:
+def read_headcount(path: str | Path, rs: Source | Respondents) -> Headcount:
     """Read and check a headcount CSV against the survey and the responses (the I/O edge)."""
     path = Path(path)
     try:
@@ -101,7 +125,7 @@ def read_headcount(path: str | Path, rs: ResponseSet) -> Headcount:
     return parse_headcount(text, str(path), rs)
 
 
-def _header(names: list[str], file: str, rs: ResponseSet) -> tuple[dict[str, int], list[CellError]]:
+def _header(names: list[str], file: str, rs: Respondents) -> tuple[dict[str, int], list[CellError]]:
     """Column name -> position; errors for missing, unknown and duplicate columns."""
     segments = {s.casefold(): s for s in rs.survey.segments}
     known = {GROUP_COLUMN: GROUP_COLUMN, HEADCOUNT_COLUMN: HEADCOUNT_COLUMN, **segments}
@@ -137,8 +161,9 @@ def _headcount_value(text: str) -> tuple[int | None, str | None]:
     return int(float(cleaned)), None
 
 
-def parse_headcount(text: str, file: str, rs: ResponseSet) -> Headcount:
+def parse_headcount(text: str, file: str, rs: Source | Respondents) -> Headcount:
     """Parse headcount CSV text; every bad cell becomes a CellError, none stops the others."""
+    rs = respondents(rs)
     records = _records(text)
     out = Headcount(file)
     if not records or not any(cell.strip() for cell in records[0]):
@@ -147,7 +172,7 @@ def parse_headcount(text: str, file: str, rs: ResponseSet) -> Headcount:
     positions, out.errors = _header(records[0], file, rs)
     if out.errors:
         return out
-    responded = responded_counts(rs)
+    responded = rs.counts
     seen: dict[Key, int] = {}
     for row_no, cells in enumerate(records[1:], start=2):
         if not any(c.strip() for c in cells):
@@ -179,7 +204,7 @@ def parse_headcount(text: str, file: str, rs: ResponseSet) -> Headcount:
 
 
 def _parse_row(
-    cells: list[str], row_no: int, positions: dict[str, int], file: str, rs: ResponseSet
+    cells: list[str], row_no: int, positions: dict[str, int], file: str, rs: Respondents
 ) -> HeadcountRow | list[CellError]:
     """One data row, or every error in it."""
 
@@ -200,10 +225,10 @@ def _parse_row(
     column = filled[0] if filled else None
     value = cell(column) if column else None
     if column is not None and value is not None:
-        values = {str(v).casefold(): str(v) for v in rs.segments[column].categories}
+        values = {str(v).casefold(): str(v) for v in rs.values[column]}
         value = values.get(value.casefold(), value)
-    if column is not None and value not in {str(v) for v in rs.segments[column].categories}:
-        known = sorted(str(v) for v in rs.segments[column].categories)
+    if column is not None and value not in {str(v) for v in rs.values[column]}:
+        known = sorted(str(v) for v in rs.values[column])
         shown = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
         reason = f"unknown {column} value: not in the responses (values: {shown})"
         errors.append(CellError(file, row_no, column, value, reason, "unknown_segment_value"))
@@ -238,7 +263,7 @@ def _cell(headcount: int, responded: int) -> dict[str, Any]:
 
 
 def participation(
-    rs: ResponseSet,
+    rs: Source | Respondents,
     headcount: dict[Key, int],
     hidden_groups: set[str],
     hidden: set[tuple[str, str, str]],
@@ -246,8 +271,9 @@ def participation(
     """Participation per group and group x segment value, hiding what the analysis hides,
     anything under the minimum group size, and one more cell where a single hidden one
     could be worked out from the group total."""
+    rs = respondents(rs)
     minimum = rs.survey.privacy.min_group_size
-    responded = responded_counts(rs)
+    responded = rs.counts
     names = list(rs.survey.roles.groups)
     groups: dict[str, Any] = {}
     for g in names:
@@ -257,7 +283,7 @@ def participation(
             groups[g] = _cell(headcount[(g, None, None)], n) if shown else {"suppressed": True}
     segments = []
     for column in rs.survey.segments:
-        values = [str(v) for v in rs.segments[column].categories]
+        values = [str(v) for v in rs.values[column]]
         hide = _segment_hidden(column, values, responded, headcount, hidden, hidden_groups, minimum)
         for value in values:
             cells = {
@@ -334,7 +360,7 @@ def participation_warnings(
 
 
 def add_participation(
-    result: dict[str, Any], rs: ResponseSet, headcount: Headcount
+    result: dict[str, Any], rs: Source | Respondents, headcount: Headcount
 ) -> dict[str, Any]:
     """Attach `participation` to an analysis result, following its suppression."""
     hidden_groups, hidden = hidden_cells(result)

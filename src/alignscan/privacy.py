@@ -25,7 +25,6 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-
 from typing import Any
 
 import numpy as np
@@ -73,7 +72,10 @@ def pool_values(counts: Any, minimum: int) -> tuple[list[str], dict[str, int]]:
 
 
 def audit_atoms(
-    atoms: Any, survey: Any, groups: list[str], segments: list[tuple[str, list[str], dict[str, int]]]
+    atoms: Any,
+    survey: Any,
+    groups: list[str],
+    segments: list[tuple[str, list[str], dict[str, int]]],
 ) -> list[GroupAtoms]:
     """`group_atoms` over a count table's atoms (after pooling): per group, respondents
     and those with a score on each dimension, by distinct pooled segment values."""

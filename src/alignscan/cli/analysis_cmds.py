@@ -24,10 +24,10 @@ from alignscan.cli.options import (
 )
 from alignscan.cli.output import (
     Format,
+    count_responses_or_exit,
     fail,
     load_result_or_exit,
     load_survey_or_exit,
-    read_responses_or_exit,
     refuse_clashes,
     report_date_or_exit,
     stdout,
@@ -136,8 +136,7 @@ def analyze(
     the survey's minimum group size), 2 for a usage error.
     """
     date = report_date_or_exit(date)  # first: numpy reads SOURCE_DATE_EPOCH on import
-    from alignscan.analysis import AnalysisError
-    from alignscan.analysis import analyze as run_analysis
+    from alignscan.analysis import AnalysisError, analyze_counts
 
     no_github_format(format, "analyze")
     definition = load_survey_or_exit(survey)
@@ -150,16 +149,18 @@ def analyze(
         lenient, delimiter, sheet, header_rows, encoding, header_row, survey is None, responses
     )
     options["engine"] = engine.value
-    rs = read_responses_or_exit(responses, definition, **options)
+    table = count_responses_or_exit(responses, definition, **options)
+    rs = table.responses
+    assert rs is not None  # a table read from a file carries its metadata
     if not rs.ok:
         write_errors_file(rs, errors, inputs)
-        exit_if_invalid(rs, format)
+        exit_if_invalid(table, format)
     try:
-        result = run_analysis(rs)
+        result = analyze_counts(table)
     except AnalysisError as exc:
         write_errors_file(rs, errors, inputs)
         fail(str(exc), code=1)
-    result = add_extras(result, rs, headcount, norms, format)
+    result = add_extras(result, table, headcount, norms, format)
     if no_comments:
         from alignscan.api import without_comment_texts
 

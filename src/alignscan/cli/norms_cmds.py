@@ -20,6 +20,7 @@ from alignscan.cli.output import (
     stdout,
     write_outputs,
 )
+from alignscan.counts import CountTable
 from alignscan.responses import CellError, ResponseSet
 
 norms_app = typer.Typer(
@@ -120,7 +121,7 @@ def _print_cell_errors(errors: list[CellError], fmt: Format) -> None:
 
 def add_extras(
     result: dict[str, Any],
-    rs: ResponseSet,
+    rs: ResponseSet | CountTable,
     headcount: Path | None,
     norms: Path | None,
     fmt: Format = Format.rich,

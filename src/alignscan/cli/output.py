@@ -16,6 +16,7 @@ from rich.table import Table
 from alignscan.survey import Problem, Survey
 
 if TYPE_CHECKING:  # the responses module pulls in pyarrow: only import it when used
+    from alignscan.counts import CountTable
     from alignscan.responses import ResponseSet
 
 
@@ -185,8 +186,24 @@ def with_flag(reason: str) -> str:
 
 def read_responses_or_exit(path: Path, survey: Survey, **options: Any) -> ResponseSet:
     """Read responses; a file that can't be read at all is reported and exits 1 (2 if missing)."""
+    from alignscan.responses import read_responses
+
+    rs: ResponseSet = _read_or_exit(read_responses, path, survey, **options)
+    return rs
+
+
+def count_responses_or_exit(path: Path, survey: Survey, **options: Any) -> CountTable:
+    """Read and count responses with the chosen engine (`counts.count_file`); the same
+    exits as `read_responses_or_exit`. The table's `responses` holds the errors."""
+    from alignscan.counts import count_file
+
+    table: CountTable = _read_or_exit(count_file, path, survey, **options)
+    return table
+
+
+def _read_or_exit(reader: Any, path: Path, survey: Survey, **options: Any) -> Any:
     from alignscan.cli.progress import progress_bar
-    from alignscan.responses import ResponsesError, read_responses
+    from alignscan.responses import ResponsesError
 
     builtin = options.pop("builtin", False)
     if not path.exists():
@@ -200,7 +217,7 @@ def read_responses_or_exit(path: Path, survey: Survey, **options: Any) -> Respon
     json_errors = options.pop("json_errors", False)
     try:
         with progress_bar(path) as progress:
-            rs = read_responses(path, survey, progress=progress, **options)
+            out = reader(path, survey, progress=progress, **options)
     except ResponsesError as exc:
         e = exc.error
         if json_errors:  # a JSON consumer still gets a parseable answer
@@ -208,12 +225,13 @@ def read_responses_or_exit(path: Path, survey: Survey, **options: Any) -> Respon
             sys.stdout.write(dump_json(doc))
         where = f" (row {e.row})" if e.row else ""
         fail(f"{e.file}{where}: {with_flag(e.reason)}", code=1)
+    rs = getattr(out, "responses", out)  # a CountTable carries the reading's metadata
     rows = options.get("header_rows")
     if rows and rs.rows.read == 0:
         fail(f"--header-rows {rows} leaves no responses in {path}: it has no more rows", code=2)
     if builtin:
         rs.errors = [_builtin_note(e) for e in rs.errors]
-    return rs
+    return out
 
 
 def _builtin_note(error: Any) -> Any:

@@ -15,6 +15,7 @@ from alignscan.cli import app
 from alignscan.cli.engine import ENGINE_OPTION, Engine
 
 if TYPE_CHECKING:
+    from alignscan.counts import CountTable
     from alignscan.responses import ResponseSet
 from alignscan.cli.options import (
     DELIMITER_OPTION,
@@ -30,10 +31,10 @@ from alignscan.cli.options import (
 )
 from alignscan.cli.output import (
     Format,
+    count_responses_or_exit,
     fail,
     load_survey_or_exit,
     print_cell_errors,
-    read_responses_or_exit,
     refuse_clashes,
     stderr,
     stdout,
@@ -55,24 +56,26 @@ def write_errors_file(
     write_outputs(errors_output(rs, errors_path), inputs)
 
 
-def refusal(rs: ResponseSet) -> str | None:
+def refusal(table: CountTable) -> str | None:
     """Why `analyze` would refuse valid responses (the library's rule), or None."""
     from alignscan.analysis import comparison_refusal
 
-    if not rs.ok:
+    rs = table.responses
+    if rs is None or not rs.ok:
         return None
-    reason = comparison_refusal(rs.survey, rs.group_sizes())
+    reason = comparison_refusal(rs.survey, table.group_sizes())
     return None if reason is None else f"{reason}, so analyze can't compare it"
 
 
-def exit_if_invalid(rs: ResponseSet, fmt: Format = Format.rich) -> None:
+def exit_if_invalid(table: CountTable, fmt: Format = Format.rich) -> None:
     """For commands that go on to analyse: show what `check` shows and exit 1."""
-    if rs.ok:
+    rs = table.responses
+    if rs is None or rs.ok:
         return
     if fmt is Format.json:
-        typer.echo(json.dumps(check_summary(rs), indent=2, ensure_ascii=False))
+        typer.echo(json.dumps(check_summary(table), indent=2, ensure_ascii=False))
     else:
-        print_check_summary(check_summary(rs), rs)
+        print_check_summary(check_summary(table), rs)
         print_cell_errors(rs, fmt)
     (stderr() if fmt is Format.json else stdout()).print(LENIENT_HINT)
     raise typer.Exit(1)
@@ -81,11 +84,13 @@ def exit_if_invalid(rs: ResponseSet, fmt: Format = Format.rich) -> None:
 LENIENT_HINT = "fix these, or re-run with --lenient to exclude and count them"
 
 
-def check_summary(rs: ResponseSet) -> dict[str, Any]:
+def check_summary(table: CountTable) -> dict[str, Any]:
     """What `check` reports, as plain data (group sizes below the minimum hidden)."""
     from alignscan.analysis import check_figures
 
-    figures = check_figures(rs) if rs.ok else None
+    rs = table.responses
+    assert rs is not None  # a table read from a file carries its metadata
+    figures = check_figures(table) if rs.ok else None
     rows = figures["rows"] if figures else {
         "read": rs.rows.read,
         "used": rs.rows.used,
@@ -148,10 +153,12 @@ def check(
     )
     options["json_errors"] = format is Format.json
     options["engine"] = engine.value
-    rs = read_responses_or_exit(responses, definition, **options)
+    table = count_responses_or_exit(responses, definition, **options)
+    rs = table.responses
+    assert rs is not None  # a table read from a file carries its metadata
     write_errors_file(rs, errors, (responses, survey))
-    summary = check_summary(rs)
-    reason = refusal(rs)
+    summary = check_summary(table)
+    reason = refusal(table)
     if reason:
         summary["analyze_refuses"] = reason
     if format is Format.json:

@@ -11,9 +11,9 @@ from alignscan.cli import app
 from alignscan.cli.options import LENIENT_OPTION, SURVEY_OPTION, no_github_format
 from alignscan.cli.output import (
     Format,
+    count_responses_or_exit,
     fail,
     load_survey_or_exit,
-    read_responses_or_exit,
     refuse_clashes,
     report_date_or_exit,
     stdout,
@@ -39,7 +39,7 @@ def read_wave(path: Path, survey_path: Path | None, lenient: bool) -> tuple[dict
         source: Any = path
     else:
         definition = load_survey_or_exit(survey_path)
-        source = read_responses_or_exit(path, definition, lenient=lenient)
+        source = count_responses_or_exit(path, definition, lenient=lenient)
         exit_if_invalid(source)
     try:
         wave = load_wave(source)
