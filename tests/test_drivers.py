@@ -20,7 +20,7 @@ import pytest
 import statsmodels.api as sm
 
 from alignscan.analysis import analyze
-from alignscan.drivers import DriverStats, analyze_drivers, driver_stats
+from alignscan.drivers import DriverStats, driver_stats
 from alignscan.report.html import render_html
 from alignscan.report.tabular import result_json_schema, result_to_csv
 from alignscan.responses import read_responses
@@ -315,7 +315,6 @@ def test_no_drivers_block_without_drivers_and_schema_and_csv() -> None:
     plain = make_survey(drivers="")
     codes, groups = simulate(rng, {"executive": 60, "management": 10, "practitioner": 60}, {})
     assert "drivers" not in analyze(make_responses(plain, codes, groups))
-    assert analyze_drivers(plain, [], np.zeros(0, dtype=np.int64), list(GROUPS)) is None
     doc = analyze(make_responses(make_survey(), codes, groups))
     jsonschema.validate(doc, result_json_schema())
     rows = [

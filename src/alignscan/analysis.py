@@ -49,6 +49,7 @@ from alignscan.stats import (  # re-exported: the statistics used to live here
     benjamini_hochberg,
     cliffs_delta,
     clustered_ci,
+    cronbach_alpha_sums,
     fcr_level,
     magnitude,
     newcombe_ci,
@@ -163,37 +164,6 @@ def mann_whitney(a: Dist, b: Dist) -> tuple[float | None, float | None]:
     if ma is None or mb is None or sa is None or sb is None:
         return None, delta
     return welch(ma, sa, a.n, mb, sb, b.n).p_value(), delta
-
-
-def _moments(values: np.ndarray, flag: Any) -> tuple[int, int]:
-    """(sum, sum of squares) of non-negative integer `values` over rows where flag is 1,
-    via counts (no row selection, exact integers)."""
-    counts = np.bincount(values.astype(np.int64) * 2 + flag)[1::2]
-    v = np.arange(len(counts), dtype=np.int64)
-    return int((v * counts).sum()), int((v * v * counts).sum())
-
-
-def cronbach_alpha(block: np.ndarray) -> tuple[float | None, int]:
-    """Cronbach's alpha, listwise over rows with every item answered; (alpha, n).
-
-    Built from integer sums and sums of squares, which are mergeable across chunks."""
-    k = block.shape[1]
-    complete = (block > 0).all(axis=1)
-    n = int(complete.sum())
-    if k < 2 or n < 2:
-        return None, n
-    flag = complete.astype(np.int64)
-    item_var = 0  # each variance scaled by n(n-1), which cancels in the ratio
-    total = np.zeros(len(block), dtype=np.int64)
-    for j in range(k):
-        s1, s2 = _moments(block[:, j], flag)
-        item_var += s2 * n - s1 * s1
-        total += block[:, j]
-    t1, t2 = _moments(total, flag)
-    total_var = t2 * n - t1 * t1
-    if total_var == 0:
-        return None, n
-    return float(k / (k - 1) * (1 - item_var / total_var)), n
 
 
 # ----------------------------------------------------------------------------- cells
@@ -674,14 +644,8 @@ def _dimension_head(dim: Any, d: int, prep: _Prepared) -> dict[str, Any]:
 
     k = len(dim.items)
     n_complete = total("n")
-    alpha: float | None = None
-    if k >= 2 and n_complete >= 2:
-        item_var = sum(  # each variance scaled by n(n-1), which cancels in the ratio
-            total(f"xx:{i.id}") * n_complete - total(f"x:{i.id}") ** 2 for i in dim.items
-        )
-        total_var = total("tt") * n_complete - total("t") ** 2
-        if total_var:
-            alpha = float(k / (k - 1) * (1 - item_var / total_var))
+    items = [(total(f"x:{i.id}"), total(f"xx:{i.id}")) for i in dim.items]
+    alpha = cronbach_alpha_sums(n_complete, items, (total("t"), total("tt")))
     alpha_n: int | None = n_complete
     if n_complete < prep.survey.privacy.min_group_size:  # too few complete answers to publish
         alpha = None

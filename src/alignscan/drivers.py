@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from fractions import Fraction
 from functools import reduce
 from itertools import combinations
 from typing import Any
@@ -81,12 +80,6 @@ class DriverStats:
 def score_scale(item_counts: list[int]) -> int:
     """lcm(1..k) over the dimensions: every dimension score times it is an integer."""
     return reduce(math.lcm, (j for k in item_counts for j in range(1, k + 1)), 1)
-
-
-def score_table(values: list[Fraction], scale: int) -> np.ndarray:
-    """Integer score (x scale) of each dimension key of `analysis.dimension_keys`; key 0
-    (no score) maps to -1."""
-    return np.asarray([-1] + [int(v * scale) for v in values[1:]], dtype=np.int64)
 
 
 def driver_stats(
@@ -224,26 +217,6 @@ def driver_result(stats: DriverStats, groups: list[str], spec: DriverSpec) -> di
         "min_group_size": spec.min_group_size,
         "groups": out,
     }
-
-
-def analyze_drivers(
-    survey: Survey,
-    dim_keys: list[tuple[np.ndarray, list[Fraction]]],
-    group_idx: np.ndarray,
-    groups: list[str],
-) -> dict[str, Any] | None:
-    """The driver block for `analysis.analyze`, from its dimension keys; None if no drivers."""
-    spec = driver_spec(survey)
-    if spec is None:
-        return None
-    position = {d.id: i for i, d in enumerate(survey.dimensions)}
-    scale = score_scale([len(d.items) for d in survey.dimensions])
-    used = [dim_keys[position[d]] for d in (spec.outcome, *spec.predictors)]
-    keys = [k for k, _ in used]
-    tables = [score_table(values, scale) for _, values in used]
-    group_idx = np.asarray(group_idx, dtype=np.int64)
-    stats = driver_stats(keys, tables, group_idx, len(groups), scale)
-    return driver_result(stats, groups, spec)
 
 
 # ----------------------------------------------------------------------------- outputs

@@ -40,30 +40,11 @@ Cell = tuple[int, int]  # (segment column index, value index)
 # ----------------------------------------------------------------------------- values
 
 
-def pool_rare_values(
-    codes: np.ndarray, categories: list[str], minimum: int
-) -> tuple[np.ndarray, list[str]]:
-    """Segment values as published: only values of used rows, and those with fewer than
-    `minimum` respondents pooled into one "(other)" value, so a rare value is never named.
-
-    `codes` index `categories` (-1 = none). Returns new codes (-1 kept) and value names."""
-    codes = np.asarray(codes, dtype=np.int64)
-    counts = np.bincount(codes[codes >= 0], minlength=len(categories))
-    keep = [i for i, n in enumerate(counts) if n >= minimum and categories[i] != OTHER]
-    rare = [i for i, n in enumerate(counts) if 0 < n and i not in set(keep)]
-    names = [str(categories[i]) for i in keep] + ([OTHER] if rare else [])
-    lut = np.full(len(categories) + 1, -1, dtype=np.int64)
-    for new, old in enumerate(keep):
-        lut[old] = new
-    for old in rare:
-        lut[old] = len(keep)
-    return lut[codes], names
-
-
 def pool_values(counts: Any, minimum: int) -> tuple[list[str], dict[str, int]]:
-    """`pool_rare_values` over a count table: `counts` maps each segment value to its
-    respondents. Returns the published values (sorted, "(other)" last) and, for every
-    raw value, its index among them."""
+    """Segment values as published: those of used rows, with every value held by fewer
+    than `minimum` respondents pooled into one "(other)" value, so a rare value is never
+    named. `counts` maps each value to its respondents; returns the published values
+    (sorted, "(other)" last) and, for every raw value, its index among them."""
     present = sorted((str(v), int(n)) for v, n in counts.items() if n > 0)
     keep = [v for v, n in present if n >= minimum and v != OTHER]
     names = keep + ([OTHER] if len(keep) < len(present) else [])
@@ -77,8 +58,9 @@ def audit_atoms(
     groups: list[str],
     segments: list[tuple[str, list[str], dict[str, int]]],
 ) -> list[GroupAtoms]:
-    """`group_atoms` over a count table's atoms (after pooling): per group, respondents
-    and those with a score on each dimension, by distinct pooled segment values."""
+    """Atoms per group from a count table's atoms, after pooling: respondents, and those
+    with a score on each dimension, per distinct combination of pooled segment values
+    (sorted, so the same data always gives the same plan)."""
     position = {g: i for i, g in enumerate(groups)}
     scored = [f"scored:{d.id}" for d in survey.dimensions]
     frame = pd.DataFrame({"g": atoms["group"].map(position).astype("int64")})
@@ -263,36 +245,6 @@ class Plan:
 
     def cell_hidden(self, group: int, column: int, value: int) -> bool:
         return group in self.hidden_groups or (column, value) in self.hidden_cells.get(group, ())
-
-
-def group_atoms(
-    group_idx: np.ndarray, n_groups: int, seg_codes: list[np.ndarray], scored: np.ndarray
-) -> list[GroupAtoms]:
-    """Atoms per group in one pass: rows keyed by (group, every segment value)."""
-    cols = [np.asarray(c, dtype=np.int64) for c in seg_codes]
-    group_idx = np.asarray(group_idx, dtype=np.int64)
-    ok = group_idx >= 0
-    radix = [n_groups] + [int(c.max(initial=-1)) + 2 for c in cols]
-    key = group_idx[ok].copy()
-    for c, base in zip(cols, radix[1:], strict=True):  # mixed radix: one int64 per row
-        key = key * base + (c[ok] + 1)
-    uniq_key, inverse = np.unique(key, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    parts = []
-    rest = uniq_key.copy()
-    for base in reversed(radix[1:]):
-        parts.append(rest % base - 1)
-        rest //= base
-    uniq = np.stack([rest, *reversed(parts)], axis=1)
-    head = np.bincount(inverse, minlength=len(uniq))
-    sc = np.zeros((scored.shape[1], len(uniq)), dtype=np.int64)
-    for d in range(scored.shape[1]):
-        sc[d] = np.bincount(inverse, weights=scored[ok, d], minlength=len(uniq))
-    out = []
-    for g in range(n_groups):
-        mine = uniq[:, 0] == g
-        out.append(GroupAtoms(uniq[mine, 1:], head[mine], sc[:, mine]))
-    return out
 
 
 def plan_suppression(

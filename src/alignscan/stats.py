@@ -144,6 +144,22 @@ def magnitude(delta: float | None) -> str | None:
     return exact_magnitude(exact.numerator, exact.denominator)
 
 
+def cronbach_alpha_sums(
+    n: int, items: list[tuple[int, int]], total: tuple[int, int]
+) -> float | None:
+    """Cronbach's alpha from exact integer sums over n complete respondents: (sum, sum of
+    squares) of each item and of the row total. None below 2 items or 2 respondents, or
+    when the total doesn't vary."""
+    k = len(items)
+    if k < 2 or n < 2:
+        return None
+    item_var = sum(s2 * n - s1 * s1 for s1, s2 in items)  # variances x n(n-1): cancels
+    total_var = total[1] * n - total[0] ** 2
+    if total_var == 0:
+        return None
+    return float(k / (k - 1) * (1 - item_var / total_var))
+
+
 def wilson(successes: int, n: int) -> tuple[float, float]:
     """Wilson score 95% interval for a proportion."""
     p = successes / n
