@@ -46,8 +46,8 @@ COMPARED_KEYS = ("items", "dimensions", "segments")
 GENERATOR_VERSION = "v1"  # bump when the generated file changes, so caches are remade
 BLOCK_ROWS = 250_000
 
-# Run in a child process (`--generate`), so the harness stays small.
-_GENERATE = r'''
+# Runs in a child process (`python -c`), so the harness stays small.
+_GENERATE = r"""
 import io, sys
 from importlib.resources import files
 import pyarrow as pa, pyarrow.csv as pacsv
@@ -89,7 +89,7 @@ for start in range(0, rows, block):
         writer = pacsv.CSVWriter(csv_path, table.schema, write_options=opts)
     writer.write_table(table)
 writer.close()
-'''
+"""
 
 
 @dataclass
@@ -161,8 +161,20 @@ def commands(survey: Path, csv: Path, out: Path) -> list[tuple[str, list[str], P
     runs: list[tuple[str, list[str], Path | None]] = [("pyarrow read_csv", bare, None)]
     for engine in ("default", "duckdb"):
         json_out = out / f"result-{engine}.json"
-        cmd = [PY, "-m", "alignscan", "analyze", str(csv), "--survey", str(survey),
-               "--no-save", "--json", str(json_out), "--engine", engine]
+        cmd = [
+            PY,
+            "-m",
+            "alignscan",
+            "analyze",
+            str(csv),
+            "--survey",
+            str(survey),
+            "--no-save",
+            "--json",
+            str(json_out),
+            "--engine",
+            engine,
+        ]
         runs.append((f"analyze --engine {engine}", cmd, json_out))
     return runs
 
@@ -236,14 +248,18 @@ def table(rows: int, runs: list[Run]) -> list[str]:
         engine = run.name.startswith("analyze")
         if run.error:
             met = met and not engine
-            lines.append(f"| {rows:,} | `{run.name}` | failed: {run.error} | | | "
-                         f"{'no (failed)' if engine else 'reference'} |")
+            lines.append(
+                f"| {rows:,} | `{run.name}` | failed: {run.error} | | | "
+                f"{'no (failed)' if engine else 'reference'} |"
+            )
             continue
         ratio = f"{run.wall / base.wall:.2f}x" if base else "n/a"
         verdict = ("yes" if run.rss_mib < TARGET_MIB else "**no**") if engine else "reference"
         met = met and (not engine or run.rss_mib < TARGET_MIB)
-        lines.append(f"| {rows:,} | `{run.name}` | {run.wall:.2f} | {run.rss_mib:,.0f} | "
-                     f"{ratio} | {verdict} |")
+        lines.append(
+            f"| {rows:,} | `{run.name}` | {run.wall:.2f} | {run.rss_mib:,.0f} | "
+            f"{ratio} | {verdict} |"
+        )
     lines.append("")
     lines.append(f"Target (both engines under 1.5 GB peak RSS): {'MET' if met else 'NOT MET'}.")
     return lines
@@ -252,10 +268,18 @@ def table(rows: int, runs: list[Run]) -> list[str]:
 def git_commit() -> str:
     """The checked-out commit (short), marked if the work tree has changes."""
     try:
-        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "src"],
-                               capture_output=True, text=True, check=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "src"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head + (" + uncommitted src changes" if dirty else "")
