@@ -196,15 +196,16 @@ def run_all(survey: Path, csv: Path, out: Path, repeat: int, timeout: float) -> 
     return list(best.values())
 
 
-def first_difference(a: Any, b: Any, path: str) -> str | None:
-    """Where two JSON values first differ (a readable path), or None if equal."""
+def first_difference(a: Any, b: Any, path: str, tolerance: float = 0.0) -> str | None:
+    """Where two JSON values first differ (a readable path), or None if equal (floats:
+    within `tolerance`, relative)."""
     if type(a) is not type(b):
         return f"{path}: {type(a).__name__} vs {type(b).__name__}"
     if isinstance(a, dict):
         for key in sorted(set(a) | set(b), key=str):
             if key not in a or key not in b:
                 return f"{path}.{key}: only in {'default' if key in a else 'duckdb'}"
-            found = first_difference(a[key], b[key], f"{path}.{key}")
+            found = first_difference(a[key], b[key], f"{path}.{key}", tolerance)
             if found:
                 return found
         return None
@@ -212,28 +213,47 @@ def first_difference(a: Any, b: Any, path: str) -> str | None:
         if len(a) != len(b):
             return f"{path}: {len(a)} vs {len(b)} entries"
         for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            found = first_difference(x, y, f"{path}[{i}]")
+            found = first_difference(x, y, f"{path}[{i}]", tolerance)
             if found:
                 return found
         return None
-    return None if a == b else f"{path}: {a!r} vs {b!r}"
+    if a == b:
+        return None
+    if tolerance and isinstance(a, float) and abs(a - b) <= tolerance * max(abs(a), abs(b)):
+        return None
+    return f"{path}: {a!r} vs {b!r}"
 
 
-def compare_engines(runs: list[Run]) -> str:
-    """A line saying whether the engines' results are equal for the compared keys."""
+def compare_engines(runs: list[Run], rows: int) -> list[str]:
+    """Lines saying whether each engine read every row, and whether the engines' results
+    are equal for the compared keys."""
     by_name = {run.name: run for run in runs}
     pair = [by_name.get("analyze --engine default"), by_name.get("analyze --engine duckdb")]
     if any(run is None or run.error or not run.json_out for run in pair):
-        return "Engines' results not compared: a run failed."
+        return ["Engines' results not compared: a run failed."]
     docs = [json.loads(run.json_out.read_text("utf-8")) for run in pair if run and run.json_out]
+    read = [doc.get("rows", {}).get("read") for doc in docs]
+    lines = [
+        f"Rows read: default {read[0]:,}, duckdb {read[1]:,} (file: {rows:,}): "
+        f"{'OK' if read == [rows, rows] else 'MISMATCH'}."
+        if all(isinstance(n, int) for n in read)
+        else f"Rows read: not found in the results ({read})."
+    ]
     diffs = [first_difference(docs[0].get(k), docs[1].get(k), k) for k in COMPARED_KEYS]
     keys = ", ".join(f"`{k}`" for k in COMPARED_KEYS)
     if not any(diffs):
         others = [k for k in docs[0] if k not in COMPARED_KEYS and docs[0][k] != docs[1].get(k)]
         also = f" (other keys that differ: {', '.join(others)})" if others else ""
-        return f"Default and duckdb engines' JSON: EQUAL for {keys}{also}."
+        return [*lines, f"Default and duckdb engines' JSON: EQUAL for {keys}{also}."]
     found = "; ".join(d for d in diffs if d)
-    return f"Default and duckdb engines' JSON: NOT EQUAL for {keys}: first difference {found}."
+    close = not any(
+        first_difference(docs[0].get(k), docs[1].get(k), k, 1e-9) for k in COMPARED_KEYS
+    )
+    return [
+        *lines,
+        f"Default and duckdb engines' JSON: NOT EQUAL for {keys}: first difference {found}"
+        f" (equal to 1e-9 relative: {'yes' if close else 'no'}).",
+    ]
 
 
 def table(rows: int, runs: list[Run]) -> list[str]:
@@ -266,23 +286,18 @@ def table(rows: int, runs: list[Run]) -> list[str]:
 
 
 def git_commit() -> str:
-    """The checked-out commit (short), marked if the work tree has changes."""
+    """The last commit that changed src/ (short), marked if src/ has uncommitted changes."""
+
+    def git(*args: str) -> str:
+        cmd = ["git", "-C", str(ROOT), *args]
+        return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
+
     try:
-        head = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(ROOT), "status", "--porcelain", "src"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        head = git("log", "-1", "--format=%h", "--", "src")
+        dirty = git("status", "--porcelain", "src")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-    return head + (" + uncommitted src changes" if dirty else "")
+    return head + (" + uncommitted changes" if dirty else "")
 
 
 def main() -> None:
@@ -300,15 +315,15 @@ def main() -> None:
         out = args.keep_json or Path(tmp)
         out.mkdir(parents=True, exist_ok=True)
         runs = run_all(survey, csv, out, args.repeat, args.timeout)
-        verdict = compare_engines(runs)
+        verdict = compare_engines(runs, args.rows)
     print(
         f"\n{args.rows:,} respondents x 30 items (codes) x 2 segment columns "
         f"({csv.stat().st_size / 1e6:,.0f} MB CSV); {platform.machine()}, "
         f"{os.cpu_count()} cores (load {load:.1f} at start), Python "
-        f"{platform.python_version()}; alignscan at {git_commit()}; best of {args.repeat}.\n"
+        f"{platform.python_version()}; src/ at {git_commit()}; best of {args.repeat}.\n"
     )
     print("\n".join(table(args.rows, runs)))
-    print(verdict)
+    print("\n".join(verdict))
 
 
 if __name__ == "__main__":
