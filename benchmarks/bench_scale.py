@@ -155,12 +155,14 @@ def measure(cmd: list[str], timeout: float) -> tuple[float, float, str | None]:
     return wall, rss, f"exit {code}: {first_error_line(text)}"
 
 
-def commands(survey: Path, csv: Path, out: Path) -> list[tuple[str, list[str], Path | None]]:
-    """(name, command, JSON output) of the runs, pyarrow's bare read first."""
+def commands(
+    survey: Path, csv: Path, out: Path, round_: int
+) -> list[tuple[str, list[str], Path | None]]:
+    """(name, command, JSON output) of one round's runs, pyarrow's bare read first."""
     bare = [PY, "-c", "import sys, pyarrow.csv as c; c.read_csv(sys.argv[1])", str(csv)]
     runs: list[tuple[str, list[str], Path | None]] = [("pyarrow read_csv", bare, None)]
     for engine in ("default", "duckdb"):
-        json_out = out / f"result-{engine}.json"
+        json_out = out / f"result-{engine}-{round_ + 1}.json"
         cmd = [
             PY,
             "-m",
@@ -183,7 +185,7 @@ def run_all(survey: Path, csv: Path, out: Path, repeat: int, timeout: float) -> 
     """Every command `repeat` times, round-robin (the machine's speed drifts); best wall."""
     best: dict[str, Run] = {}
     for round_ in range(repeat):
-        for name, cmd, json_out in commands(survey, csv, out):
+        for name, cmd, json_out in commands(survey, csv, out, round_):
             if json_out is not None and json_out.exists():
                 json_out.unlink()  # a stale result must not pass for this run's
             wall, rss, error = measure(cmd, timeout)
