@@ -24,10 +24,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 
+# BENCH_ROWS scales the 10,000,000-row benchmark down, e.g. `make bench BENCH_ROWS=200000`.
+BENCH_ROWS ?= 10000000
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/bench_privacy.py
 	$(BIN)/python benchmarks/bench_drivers.py
+	$(BIN)/python benchmarks/bench_scale.py --rows $(BENCH_ROWS)
 
 # Headless Chromium, poppler's pdftotext and the npm packages (axe-core, puppeteer-core,
 # driving the system Chromium: no browser download) for the report's browser tests
