@@ -1,6 +1,8 @@
 """Where the time of `alignscan analyze` goes, stage by stage, in one process:
-read (parse the CSV), code + validate, prepare (recode, dimension keys, anonymity
-audit), statistics (counts, tests, segments, drivers), render (JSON and HTML).
+read (parse the CSV), code + validate, count (the count table: recode, keys, atoms,
+sums, comment tallies), statistics (`analyze_counts`: pooling, the anonymity audit,
+tests, segments, drivers), render (JSON and HTML). The file is read whole here so the
+stages can be timed apart; `analyze` reads it in blocks, counting each.
 
 Usage: python benchmarks/bench_stages.py FILE [--engine default|duckdb]
 """
@@ -15,7 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from alignscan.analysis import analyze, prepare  # noqa: E402
+from alignscan.analysis import analyze_counts  # noqa: E402
+from alignscan.counts import count_responses  # noqa: E402
 from alignscan.report.html import render_html  # noqa: E402
 from alignscan.report.tabular import result_to_json  # noqa: E402
 from alignscan.responses import reader  # noqa: E402
@@ -39,13 +42,11 @@ def main() -> None:
     rs = validate(raw, survey, lenient=False)
     times["code + validate"] = time.perf_counter() - t
     t = time.perf_counter()
-    prepare(rs)
-    times["prepare (recode, keys, anonymity audit)"] = time.perf_counter() - t
+    table = count_responses(rs).with_responses(rs)
+    times["count (count table)"] = time.perf_counter() - t
     t = time.perf_counter()
-    result = analyze(rs)  # includes a second prepare(): subtracted below
-    times["statistics (counts, tests, segments, drivers)"] = (
-        time.perf_counter() - t - times["prepare (recode, keys, anonymity audit)"]
-    )
+    result = analyze_counts(table)
+    times["statistics (audit, tests, segments, drivers)"] = time.perf_counter() - t
     t = time.perf_counter()
     result_to_json(result)
     render_html(result)

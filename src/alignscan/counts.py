@@ -120,18 +120,7 @@ class CountTable:
     responses: ResponseSet | None = None
 
     def __add__(self, other: CountTable) -> CountTable:
-        comments = {cid: dict(per) for cid, per in self.comments.items()}
-        for cid, per in other.comments.items():
-            mine = comments.setdefault(cid, {})
-            for g, tally in per.items():
-                mine[g] = mine[g] + tally if g in mine else tally
-        return CountTable(
-            _sum_frame(pd.concat([self.counts, other.counts]), COUNT_COLUMNS[:-1], "n"),
-            _sum_frame(pd.concat([self.atoms, other.atoms]), list(self.atoms.columns[:-1]), "n"),
-            _sum_frame(pd.concat([self.sums, other.sums]), ["group", "name"], "value"),
-            comments,
-            self.responses,
-        )
+        return sum_tables([self, other])
 
     def normalized(self) -> CountTable:
         """Duplicate keys summed, zero rows dropped, rows sorted: equal data, equal frames."""
@@ -635,7 +624,37 @@ def count_file(
 
         counter = {"duckdb": counts_sql.count_file_duckdb, "spark": counts_sql.count_file_spark}
         return counter[engine](path, survey, progress=progress, **options)  # type: ignore[no-any-return]
-    from alignscan.responses import read_responses
+    from alignscan.responses.streaming import stream_responses
 
-    rs = read_responses(path, survey, progress=progress, **options)
-    return count_responses(rs).with_responses(rs)
+    stream = stream_responses(path, survey, progress=progress, **options)
+    tables: list[CountTable] = []
+    for block in stream.blocks():
+        tables.append(count_responses(block))
+        if len(tables) >= 32:  # keep the pending tables few: memory stays flat
+            tables = [sum_tables(tables)]
+    return sum_tables(tables, survey).with_responses(stream.finish())
+
+
+def sum_tables(tables: Sequence[CountTable], survey: Survey | None = None) -> CountTable:
+    """The sum of many tables in one pass (`a + b + ...` regroups once, not per pair);
+    an empty sequence needs the survey and gives the table of no respondents."""
+    if not tables:
+        if survey is None:
+            raise ValueError("the sum of no count tables needs the survey")
+        return empty_table(survey)
+    if len(tables) == 1:
+        return tables[0]
+    comments: dict[str, dict[str, CommentTally]] = {}
+    for table in tables:
+        for cid, per in table.comments.items():
+            mine = comments.setdefault(cid, {})
+            for g, tally in per.items():
+                mine[g] = mine[g] + tally if g in mine else tally
+    first = tables[0]
+    return CountTable(
+        pd.concat([t.counts for t in tables], ignore_index=True),
+        pd.concat([t.atoms for t in tables], ignore_index=True),
+        pd.concat([t.sums for t in tables], ignore_index=True),
+        comments,
+        first.responses,
+    ).normalized()

@@ -1,4 +1,4 @@
-"""The `--engine` option of `analyze` and `check`: who reads the file."""
+"""The `--engine` option of `analyze` and `check`: who counts the file."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ import typer
 class Engine(StrEnum):
     default = "default"
     duckdb = "duckdb"
+    spark = "spark"
 
 
 ENGINE_OPTION = typer.Option(
     Engine.default,
     "--engine",
-    help="Who reads the file: default (pyarrow) or duckdb (needs alignscan[duckdb]); "
-    "the results are the same.",
+    help="Who counts the file: default (read in blocks, bounded memory), duckdb (SQL "
+    "GROUP BY, out of core; needs alignscan[duckdb]) or spark (a local Spark session; "
+    "needs alignscan[spark] and Java). The results are the same.",
 )
