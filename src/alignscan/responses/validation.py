@@ -70,7 +70,8 @@ class Findings:
         room = self.room(column, kind)
         for row in rows[:room]:
             self.error(int(row), column, show(value), reason, kind)
-        self.unlisted[kind] += max(0, len(rows) - room)
+        if len(rows) > room:  # no zero counts: unlisted_errors names only kinds cut
+            self.unlisted[kind] += len(rows) - room
 
 
 def validate(raw: RawTable, survey: Survey, lenient: bool) -> ResponseSet:
