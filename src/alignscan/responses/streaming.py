@@ -51,6 +51,7 @@ from alignscan.survey import Survey
 
 DEFAULT_BLOCK_ROWS = 1 << 17  # rows per block at most (a CSV block also ends with pyarrow's)
 SCAN_BYTES = 1 << 24  # bytes read at a time by the encoding pre-scan
+READ_BYTES = 1 << 20  # pyarrow's CSV block: it reads ~30 ahead, so memory is ~30x this
 
 
 class ResponseStream:
@@ -210,26 +211,34 @@ def _settled_encoding(path: Path, layout: csv_reader.CsvLayout) -> str:
 
 
 def _valid_utf8(path: Path) -> bool:
-    """True when the whole file is UTF-8 (pyarrow's validator, a chunk at a time, each
-    cut after its last newline so no character is split)."""
-    import pyarrow as pa
-
+    """True when the whole file is UTF-8: pyarrow's validator over each chunk up to its
+    last newline (no character is split there), the rest joined to the next chunk's
+    first line."""
     tail = b""
     with path.open("rb") as fh:
-        while True:
-            chunk = fh.read(SCAN_BYTES)
-            data = tail + chunk
-            cut = len(data) if not chunk else data.rfind(b"\n") + 1
-            data, tail = data[:cut], data[cut:]
-            if data:
-                offsets = pa.py_buffer(np.asarray([0, len(data)], dtype=np.int32).tobytes())
-                text = pa.Array.from_buffers(pa.string(), 1, [None, offsets, pa.py_buffer(data)])
-                try:
-                    text.validate(full=True)
-                except pa.ArrowInvalid:
-                    return False
-            if not chunk:
-                return True
+        while chunk := fh.read(SCAN_BYTES):
+            first, last = chunk.find(b"\n"), chunk.rfind(b"\n")
+            if first < 0:
+                tail += chunk
+                continue
+            if not (_utf8(tail + chunk[: first + 1]) and _utf8(chunk, first + 1, last + 1)):
+                return False
+            tail = chunk[last + 1 :]
+    return _utf8(tail)
+
+
+def _utf8(data: bytes, start: int = 0, end: int | None = None) -> bool:
+    """True when data[start:end] is valid UTF-8 (checked in place by pyarrow)."""
+    import pyarrow as pa
+
+    end = len(data) if end is None else end
+    offsets = pa.py_buffer(np.asarray([start, end], dtype=np.int32).tobytes())
+    text = pa.Array.from_buffers(pa.string(), 1, [None, offsets, pa.py_buffer(data)])
+    try:
+        text.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
 
 
 def _decodes(path: Path, encoding: str) -> bool:
@@ -258,58 +267,121 @@ def _csv_records(
 ) -> Iterator[RawTable]:
     """The file's records as RawTables of at most `block_rows` records, parsed by
     pyarrow's streaming reader with the whole-file reader's safe-pass options (quoted
-    newlines, rows in order, ragged rows numbered)."""
+    newlines, rows in order, ragged rows numbered). pyarrow reads ahead some 30 of its
+    byte blocks, so they are small; a record longer than one makes the reading start
+    again after the records already given, with the whole-file reader's block size."""
     import pyarrow as pa
-    import pyarrow.csv as pacsv
 
-    types = csv_reader.column_types(layout.names, survey_columns)
-    ragged: list[tuple[int | None, int, int]] = []
+    numbers = _RowNumbers(skip + layout.n_header + 1)
+    pass_ = _CsvPass(path, layout, enc, skip, survey_columns, numbers)
+    given, read_bytes = 0, READ_BYTES
+    while True:
+        try:
+            for batches in _rebatched(pass_.batches(read_bytes, given), block_rows):
+                block = _csv_block(batches, layout.names, source, numbers, skip)
+                given += len(block.rows)
+                yield block
+            break
+        except (pa.ArrowInvalid, UnicodeError) as exc:
+            message = str(exc)
+            if "straddl" in message and read_bytes < csv_reader.BLOCK_SIZE:
+                read_bytes = csv_reader.BLOCK_SIZE
+                numbers.rewind()
+                continue
+            bad_text = "UTF8" in message or "decode" in message.lower()
+            raise csv_reader.parse_failure(layout.file, enc, message, bad_text) from None
+    rows = np.zeros(0, dtype=np.int64)
+    ragged = _fixed(numbers.ragged_until(None))
+    yield RawTable(layout.names, {}, rows, source, ragged, rows.astype(bool), first_row=skip + 1)
 
-    def on_invalid(row: Any) -> str:
-        ragged.append((row.number, row.expected_columns, row.actual_columns))
+
+class _CsvPass:
+    """One read of the file by pyarrow's streaming reader (see `_csv_records`)."""
+
+    def __init__(
+        self,
+        path: Path,
+        layout: csv_reader.CsvLayout,
+        enc: str,
+        skip: int,
+        survey_columns: set[str],
+        numbers: _RowNumbers,
+    ) -> None:
+        self.path, self.layout, self.enc, self.skip = path, layout, enc, skip
+        self.types = csv_reader.column_types(layout.names, survey_columns)
+        self.numbers = numbers
+
+    def on_invalid(self, row: Any) -> str:
+        number = row.number
+        if number is None or number >= self.numbers.resume:  # not reported before a restart
+            self.numbers.ragged.append((number, row.expected_columns, row.actual_columns))
         return "skip"
 
-    options = csv_reader.csv_options(layout, skip, enc, types, True, on_invalid)
-    sample = layout.sample
-    unterminated = len(sample) < SAMPLE_BYTES and not sample.endswith((b"\n", b"\r"))
-    terminate = unterminated and ascii_based(enc)
-    numbers = _RowNumbers(skip + layout.n_header + 1, ragged)
-    try:
+    def batches(self, read_bytes: int, given: int) -> Iterator[Any]:
+        """The record batches after the first `given` records."""
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        layout, sample = self.layout, self.layout.sample
+        options = csv_reader.csv_options(
+            layout, self.skip, self.enc, self.types, True, self.on_invalid
+        )
+        options[0].block_size = read_bytes
+        unterminated = len(sample) < SAMPLE_BYTES and not sample.endswith((b"\n", b"\r"))
+        terminate = unterminated and ascii_based(self.enc)
         reader = pacsv.open_csv(
-            pa.BufferReader(sample + b"\n") if terminate else str(path),
+            pa.BufferReader(sample + b"\n") if terminate else str(self.path),
             read_options=options[0],
             parse_options=options[1],
             convert_options=options[2],
         )
         for batch in reader:
-            for start in range(0, batch.num_rows, block_rows):
-                part = batch.slice(start, block_rows)
-                yield _csv_block(part, layout.names, source, numbers, skip, last=False)
-    except (pa.ArrowInvalid, UnicodeError) as exc:
-        message = str(exc)
-        bad_text = "UTF8" in message or "decode" in message.lower()
-        raise csv_reader.parse_failure(layout.file, enc, message, bad_text) from None
-    yield _csv_block(None, layout.names, source, numbers, skip, last=True)
+            if given >= batch.num_rows:
+                given -= batch.num_rows
+                continue
+            yield batch.slice(given) if given else batch
+            given = 0
+
+
+def _rebatched(batches: Iterator[Any], block_rows: int) -> Iterator[list[Any]]:
+    """Record batches regrouped into lists of exactly `block_rows` records (the last
+    list may hold fewer)."""
+    group: list[Any] = []
+    size = 0
+    for batch in batches:
+        while batch.num_rows:
+            take = min(batch.num_rows, block_rows - size)
+            group.append(batch.slice(0, take))
+            size += take
+            batch = batch.slice(take)
+            if size == block_rows:
+                yield group
+                group, size = [], 0
+    if group:
+        yield group
 
 
 def _csv_block(
-    batch: Any,
-    names: list[str],
-    source: SourceInfo,
-    numbers: _RowNumbers,
-    skip: int,
-    last: bool,
+    batches: list[Any], names: list[str], source: SourceInfo, numbers: _RowNumbers, skip: int
 ) -> RawTable:
-    """One block: its records (none for the `last` one, which carries the ragged rows
-    after the final record), their spreadsheet rows and the ragged rows among them."""
+    """One block: its records as one table (dictionaries unified, as the whole-file
+    reader combines its chunks), their spreadsheet rows and the ragged rows before them."""
+    import pyarrow as pa
+
     from alignscan.responses.model import blank_rows
 
-    n = 0 if batch is None else batch.num_rows
+    table = pa.Table.from_batches(batches)
+    n = table.num_rows
     rows = numbers.take(n)
-    ragged = numbers.ragged_until(None) if last else numbers.ragged_until(rows[-1]) if n else []
-    columns = {} if batch is None else {i: batch.column(i) for i in range(len(names))}
-    fixed = [(r if r is not None else 0, e, a) for r, e, a in ragged]
-    return RawTable(names, columns, rows, source, fixed, blank_rows(columns, n), first_row=skip + 1)
+    ragged = _fixed(numbers.ragged_until(int(rows[-1])))
+    columns = {i: table.column(i).combine_chunks() for i in range(len(names))}
+    blank = blank_rows(columns, n)
+    return RawTable(names, columns, rows, source, ragged, blank, first_row=skip + 1)
+
+
+def _fixed(ragged: list[tuple[int | None, int, int]]) -> list[tuple[int, int, int]]:
+    """Ragged rows as a RawTable holds them: an unknown row as 0."""
+    return [(r if r is not None else 0, e, a) for r, e, a in ragged]
 
 
 class _RowNumbers:
@@ -317,22 +389,21 @@ class _RowNumbers:
     is on the k-th row from the first data row that is not a ragged row (pyarrow
     skips those and reports them, possibly a block ahead, in file order)."""
 
-    def __init__(self, first: int, ragged: list[tuple[int | None, int, int]]) -> None:
+    def __init__(self, first: int) -> None:
         self.next = first
-        self.ragged = ragged  # filled by pyarrow's invalid-row handler
+        self.ragged: list[tuple[int | None, int, int]] = []  # from the invalid-row handler
         self.given = 0  # ragged rows handed to a block
         self.passed = 0  # ragged rows before `next`
+        self.resume = 0  # after a restart: rows before this were reported already
 
     def take(self, n: int) -> np.ndarray:
-        if n == 0:
-            return np.zeros(0, dtype=np.int64)
         while self.passed < len(self.ragged) and (self.ragged[self.passed][0] or 0) < self.next:
             self.passed += 1
         skipped = [r for r, _, _ in self.ragged[self.passed :] if r is not None]
         candidates = np.arange(self.next, self.next + n + len(skipped), dtype=np.int64)
         rows = np.setdiff1d(candidates, np.asarray(skipped, dtype=np.int64), assume_unique=True)
         rows = rows[:n]
-        self.next = int(rows[-1]) + 1
+        self.next = int(rows[-1]) + 1 if n else self.next
         return rows
 
     def ragged_until(self, row: int | None) -> list[tuple[int | None, int, int]]:
@@ -342,6 +413,12 @@ class _RowNumbers:
             end += 1
         out, self.given = self.ragged[self.given : end], end
         return out
+
+    def rewind(self) -> None:
+        """Before reading again from the start: forget ragged rows not handed out."""
+        del self.ragged[self.given :]
+        self.passed = min(self.passed, self.given)
+        self.resume = self.next
 
 
 # ------------------------------------------------------------------------ Parquet blocks
@@ -424,34 +501,37 @@ class _Checker:
         lenient: bool,
         found: Findings,
     ) -> None:
-        """Repeated respondent ids within the block and against every block before."""
+        """Repeated respondent ids (compared trimmed, blanks ignored) within the block
+        and against every block before: the first use stays, later ones repeat it."""
         import pyarrow.compute as pc
 
         assert self.ids is not None
         column = raw.columns[position[id_column]]
         self.id_type = column.type
-        encoded = pc.utf8_trim_whitespace(column.cast("string")).dictionary_encode()
-        values = encoded.dictionary
-        idx = encoded.indices.to_numpy(zero_copy_only=False)
-        candidates = np.nonzero(_nonblank(values)[idx] & keep)[0]
+        trimmed = pc.utf8_trim_whitespace(column.cast("string"))
+        h1, h2, lengths = fingerprints(trimmed)
+        candidates = np.nonzero((lengths > 0) & keep)[0]  # pyarrow trims as str.strip does
         if not len(candidates):
             return
-        value_of = idx[candidates]
-        distinct, first = np.unique(value_of, return_index=True)
-        h1, h2 = fingerprints(values.take(distinct))
-        earlier = self.ids.lookup(h1, h2)  # first row in an earlier block, or -1
-        rows = raw.rows[candidates]
-        first_row = np.where(earlier >= 0, earlier, rows[first])
-        where = np.searchsorted(distinct, value_of)
-        repeat = validation._repeats(value_of) | (earlier[where] >= 0)
+        a, b, rows = h1[candidates], h2[candidates], raw.rows[candidates]
+        order = np.lexsort((b, a))  # stable: a repeated id's first use comes first
+        same = (a[order][1:] == a[order][:-1]) & (b[order][1:] == b[order][:-1])
+        group = np.concatenate([[0], np.cumsum(~same)])  # per sorted position
+        firsts = order[np.concatenate([[True], ~same])]  # each distinct id's first use
+        of = np.empty(len(order), dtype=np.int64)
+        of[order] = group  # candidate -> its distinct id
+        earlier = self.ids.lookup(a[firsts], b[firsts])  # first row in an earlier block, or -1
         new = earlier < 0
-        self.ids.add(h1[new], h2[new], rows[first][new])
-        dups = candidates[repeat]
-        if not len(dups):
+        self.ids.add(a[firsts][new], b[firsts][new], rows[firsts][new])
+        repeat = np.zeros(len(candidates), dtype=bool)
+        repeat[order[1:]] = same
+        repeat |= earlier[of] >= 0
+        if not repeat.any():
             return
-        names = values.take(value_of[repeat]).to_pylist() if not lenient else []
-        firsts = first_row[where[repeat]].tolist() if not lenient else []
-        report_duplicate_ids(raw, id_column, dups, names, firsts, keep, lenient, found)
+        dups = candidates[repeat]
+        first_row = np.where(earlier >= 0, earlier, rows[firsts])[of[repeat]]
+        names = trimmed.take(dups).to_pylist() if not lenient else []
+        report_duplicate_ids(raw, id_column, dups, names, first_row.tolist(), keep, lenient, found)
 
     def finish(self, source: SourceInfo) -> ResponseSet:
         """The file's metadata, as `validation.validate` reports it for the whole file."""
@@ -496,19 +576,6 @@ class _Checker:
 
 RAGGED, ROLES, IDS, ANSWERS = 1, 2, 3, 4  # categories after 0, the header's errors
 ROLE_KINDS = (ErrorKind.UNKNOWN_ROLE, ErrorKind.BLANK_ROLE)
-
-
-def _nonblank(values: Any) -> np.ndarray:
-    """Mask over trimmed texts: not blank by Python's `str.strip` (which the whole-file
-    check uses); only texts without a letter, digit, mark of punctuation or symbol are
-    looked at in Python."""
-    import pyarrow.compute as pc
-
-    visible = pc.match_substring_regex(values, r"[\pL\pN\pP\pS\pM]")
-    mask = np.asarray(visible.to_numpy(zero_copy_only=False), dtype=bool)
-    for i in np.nonzero(~mask)[0]:
-        mask[i] = bool(str(values[int(i)].as_py()).strip())
-    return mask
 
 
 class _ErrorLog:
@@ -647,9 +714,10 @@ def _fmix(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> np.uint64(33))
 
 
-def fingerprints(arr: Any) -> tuple[np.ndarray, np.ndarray]:
+def fingerprints(arr: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Two 64-bit MurmurHash3-style hashes (different seeds) of each string of `arr`,
-    computed 8 bytes at a time over pyarrow's buffers: a 128-bit fingerprint."""
+    computed 8 bytes at a time over pyarrow's buffers (a 128-bit fingerprint), and
+    each string's length in bytes."""
     import pyarrow as pa
 
     arr = arr.cast(pa.large_string())
@@ -672,7 +740,7 @@ def fingerprints(arr: Any) -> tuple[np.ndarray, np.ndarray]:
             h[active] = _rotl(h[active] ^ k, 27) * np.uint64(5) + np.uint64(0x52DCE729)
         pos += 8
         active = active[lengths[active] > pos]
-    return _fmix(hashes[0]), _fmix(hashes[1])
+    return _fmix(hashes[0]), _fmix(hashes[1]), lengths
 
 
 class IdIndex:
@@ -688,12 +756,15 @@ class IdIndex:
         """Per fingerprint, the row it was first seen on (0 when rows aren't kept), or -1."""
         out = np.full(len(h1), -1, dtype=np.int64)
         for a, b, rows in self.runs:
-            lo = np.searchsorted(a, h1, side="left")
-            hi = np.searchsorted(a, h1, side="right")
-            for i in np.nonzero(hi > lo)[0]:  # ids seen before (or a 64-bit collision)
-                match = np.nonzero(b[lo[i] : hi[i]] == h2[i])[0]
+            at = np.minimum(np.searchsorted(a, h1), len(a) - 1)
+            near = a[at] == h1
+            exact = near & (b[at] == h2)
+            out[exact] = rows[at[exact]] if self.keep_rows else 0
+            for i in np.nonzero(near & ~exact)[0]:  # a 64-bit collision: look further
+                end = np.searchsorted(a, h1[i], side="right")
+                match = np.nonzero(b[at[i] : end] == h2[i])[0]
                 if len(match):
-                    out[i] = rows[lo[i] + match[0]] if self.keep_rows else 0
+                    out[i] = rows[at[i] + match[0]] if self.keep_rows else 0
         return out
 
     def add(self, h1: np.ndarray, h2: np.ndarray, rows: np.ndarray) -> None:
