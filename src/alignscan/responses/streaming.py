@@ -28,7 +28,14 @@ import numpy as np
 from alignscan.responses import csv_reader, parquet_reader, validation, xlsx_reader
 from alignscan.responses.coding import answer_lookup, code_answer, dictionary_parts, show
 from alignscan.responses.kinds import ErrorKind
-from alignscan.responses.model import CellError, RawTable, ResponseSet, RowCounts, SourceInfo
+from alignscan.responses.model import (
+    CellError,
+    Labels,
+    RawTable,
+    ResponseSet,
+    RowCounts,
+    SourceInfo,
+)
 from alignscan.responses.reader import (
     Progress,
     check_path,
@@ -63,13 +70,17 @@ class ResponseStream:
         raw_blocks: Iterator[RawTable] | None,
         checker: _Checker | None,
         whole: ResponseSet | None = None,
-        progress: Callable[[float], None] | None = None,
+        progress: Callable[[str, float], None] | None = None,
+        total: int = 0,
+        block_rows: int = DEFAULT_BLOCK_ROWS,
     ) -> None:
         self.source = source
         self._raw_blocks = raw_blocks
         self._checker = checker
         self._whole = whole  # Excel: the workbook read and validated at once
-        self._progress = progress
+        self._report = progress or (lambda stage, done: None)
+        self._total = total  # records expected (an estimate for CSV), for progress
+        self._block_rows = block_rows
         self._started = False
         self._done = False
 
@@ -80,14 +91,13 @@ class ResponseStream:
             raise RuntimeError("blocks() can be iterated once")
         self._started = True
         if self._whole is not None:
-            if len(self._whole.codes):
-                yield self._whole
+            yield from _slices(self._whole, self._block_rows)
         else:
             assert self._raw_blocks is not None and self._checker is not None
             for raw in self._raw_blocks:
                 rs = self._checker.check(raw)
-                if self._progress is not None:
-                    self._progress(self._checker.records)
+                done = self._checker.records / self._total if self._total else 1.0
+                self._report("reading", min(1.0, done))
                 if rs is not None and len(rs.codes):
                     yield rs
         self._done = True
@@ -100,6 +110,7 @@ class ResponseStream:
                 pass
         elif not self._done:
             raise RuntimeError("finish() before blocks() is exhausted")
+        self._report("done", 1.0)
         if self._whole is not None:
             return _metadata(self._whole)
         assert self._checker is not None
@@ -136,8 +147,7 @@ def stream_responses(
             path, columns, sheet, header_rows, skip=skip, questions=questions
         )
         whole = validation.validate(raw, survey, lenient)
-        report("done", 1.0)
-        return ResponseStream(whole.source, None, None, whole)
+        return ResponseStream(whole.source, None, None, whole, report, block_rows=block_rows)
     if kind == "parquet":
         header, raw_blocks, total = _parquet_blocks(path, survey, block_rows)
     else:
@@ -145,11 +155,21 @@ def stream_responses(
             path, survey, delimiter, header_rows, encoding, skip, block_rows
         )
     checker = _Checker(survey, lenient, header)
+    return ResponseStream(header.source, raw_blocks, checker, progress=report, total=total)
 
-    def done(records: int) -> None:
-        report("reading", min(1.0, records / total) if total else 1.0)
 
-    return ResponseStream(header.source, raw_blocks, checker, progress=done)
+def _slices(rs: ResponseSet, block_rows: int) -> Iterator[ResponseSet]:
+    """The used rows of a whole-file set, `block_rows` at a time."""
+    for a in range(0, len(rs.codes), block_rows):
+        b = a + block_rows
+        yield replace(
+            rs,
+            codes=rs.codes[a:b],
+            group=Labels(rs.group.codes[a:b], rs.group.categories),
+            segments={s: Labels(v.codes[a:b], v.categories) for s, v in rs.segments.items()},
+            comments={c: v[a:b] for c, v in rs.comments.items()},
+            respondent_ids=None if rs.respondent_ids is None else rs.respondent_ids[a:b],
+        )
 
 
 def _metadata(rs: ResponseSet) -> ResponseSet:
@@ -476,21 +496,25 @@ class _Checker:
         self.blank += int(raw.blank_rows.sum())
         self.ragged += len(raw.ragged)
         if not self.usable or not len(raw.rows):
-            self.log.merge(found)
+            self._merge(found)
             return None
         self.log.rank_answers(raw, self.position)
         codes, group_idx, keep = check_records(
             raw, self.survey, self.position, self.lenient, found, self._check_ids
         )
-        self.log.merge(found)
-        self.found.changes.update(found.changes)
-        self.found.excluded.update(found.excluded)
-        self.found.unknown_roles.update(found.unknown_roles)
+        self._merge(found)
         rs = used_rows(raw, self.survey, self.position, codes, group_idx, keep)
         self.used += len(rs.codes)
         if rs.respondent_ids is not None:
             self.id_chunks.append(rs.respondent_ids)
         return rs
+
+    def _merge(self, found: _BlockFindings) -> None:
+        """Add a block's findings to the file's."""
+        self.log.merge(found)
+        self.found.changes.update(found.changes)
+        self.found.excluded.update(found.excluded)
+        self.found.unknown_roles.update(found.unknown_roles)
 
     def _check_ids(
         self,
