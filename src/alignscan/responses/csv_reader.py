@@ -50,15 +50,9 @@ def read_csv(
     import pyarrow.csv as pacsv
 
     layout = sniff_layout(path, delimiter, header_rows, encoding, skip, questions)
-    file, sample, enc, delim = layout.file, layout.sample, layout.enc, layout.delim
+    file, sample, enc = layout.file, layout.sample, layout.enc
     encoding, head, n_header, names = layout.encoding, layout.head, layout.n_header, layout.names
-    read_names = [f"__col{i}" for i in range(len(names))]
-    dict_type = pa.dictionary(pa.int32(), pa.string())
-    # survey columns compare trimmed names, like the header itself
-    types = {
-        read_names[i]: (dict_type if name in survey_columns else pa.string())
-        for i, name in enumerate(names)
-    }
+    types = column_types(names, survey_columns)
     ragged: list[tuple[int | None, int, int]] = []
 
     def on_invalid(row: object) -> str:
@@ -70,28 +64,14 @@ def read_csv(
         the safe pass (newlines inside quoted values, rows numbered in order) runs when
         the fast one meets a row it can't parse."""
         terminate = unterminated and ascii_based(enc)
+        read_options, parse_options, convert_options = csv_options(
+            layout, skip, enc, types, safe, on_invalid
+        )
         return pacsv.read_csv(
             pa.BufferReader(sample + b"\n") if terminate else path,
-            read_options=pacsv.ReadOptions(
-                column_names=read_names,
-                skip_rows=skip,
-                skip_rows_after_names=n_header,
-                encoding="utf8" if enc in ("utf-8", "utf-8-sig") else enc,
-                use_threads=not safe,
-                block_size=BLOCK_SIZE,
-            ),
-            parse_options=pacsv.ParseOptions(
-                delimiter=delim,
-                newlines_in_values=safe,
-                ignore_empty_lines=False,
-                invalid_row_handler=on_invalid,
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types=types,
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-                null_values=[],
-            ),
+            read_options=read_options,
+            parse_options=parse_options,
+            convert_options=convert_options,
         )
 
     # a whole small file without a final newline: pyarrow can't end on the header line
@@ -136,13 +116,58 @@ def _parse(
                 enc, fallback = fallback, None
                 ragged.clear()
                 continue
-            if bad_text:
-                reason = f"the file is not valid {enc} text; give its encoding (e.g. cp1252)"
-            else:  # pyarrow's detail may quote a row: keep only its kind of error
-                reason = "the file can't be parsed as CSV (" + message.split(":")[0][:80] + ")"
-            raise ResponsesError(
-                CellError(file, None, None, None, reason, ErrorKind.UNREADABLE)
-            ) from None
+            raise parse_failure(file, enc, message, bad_text) from None
+
+
+def parse_failure(file: str, enc: str, message: str, bad_text: bool) -> ResponsesError:
+    """The error for a file pyarrow can't parse: bad text in `enc`, or bad CSV."""
+    if bad_text:
+        reason = f"the file is not valid {enc} text; give its encoding (e.g. cp1252)"
+    else:  # pyarrow's detail may quote a row: keep only its kind of error
+        reason = "the file can't be parsed as CSV (" + message.split(":")[0][:80] + ")"
+    return ResponsesError(CellError(file, None, None, None, reason, ErrorKind.UNREADABLE))
+
+
+def column_types(names: list[str], survey_columns: set[str]) -> dict[str, Any]:
+    """pyarrow column types by read name: survey columns dictionary-encoded (each
+    distinct text coded once), the rest plain strings. Names compare trimmed."""
+    import pyarrow as pa
+
+    dict_type = pa.dictionary(pa.int32(), pa.string())
+    return {
+        f"__col{i}": (dict_type if name in survey_columns else pa.string())
+        for i, name in enumerate(names)
+    }
+
+
+def csv_options(
+    layout: CsvLayout, skip: int, enc: str, types: dict[str, Any], safe: bool, on_invalid: Any
+) -> tuple[Any, Any, Any]:
+    """pyarrow's read, parse and convert options for a sniffed file: every cell as
+    text, blank lines kept (as blank records), ragged rows sent to `on_invalid`."""
+    import pyarrow.csv as pacsv
+
+    read_options = pacsv.ReadOptions(
+        column_names=list(types),
+        skip_rows=skip,
+        skip_rows_after_names=layout.n_header,
+        encoding="utf8" if enc in ("utf-8", "utf-8-sig") else enc,
+        use_threads=not safe,
+        block_size=BLOCK_SIZE,
+    )
+    parse_options = pacsv.ParseOptions(
+        delimiter=layout.delim,
+        newlines_in_values=safe,
+        ignore_empty_lines=False,
+        invalid_row_handler=on_invalid,
+    )
+    convert_options = pacsv.ConvertOptions(
+        column_types=types,
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+        null_values=[],
+    )
+    return read_options, parse_options, convert_options
 
 
 def _raw_table(
@@ -165,14 +190,7 @@ def _raw_table(
     else:
         rows = np.arange(first_data_row, first_data_row + n)
     columns = {i: table.column(i).combine_chunks() for i in range(len(layout.names))}
-    source = SourceInfo(
-        file=layout.file,
-        format="csv",
-        encoding="utf-8" if enc == "utf-8-sig" else enc,
-        delimiter=layout.delim,
-        header_rows=layout.n_header,
-        export_tool=layout.tool if header_rows is None else None,
-    )
+    source = csv_source(layout, enc, header_rows)
     fixed_ragged = [(r if r is not None else 0, e, a) for r, e, a in ragged]
     raw = RawTable(
         layout.names,
@@ -185,6 +203,18 @@ def _raw_table(
     )
     raw.header_hint = header_hint(layout.top, survey_columns, skip)
     return raw
+
+
+def csv_source(layout: CsvLayout, enc: str, header_rows: int | None) -> SourceInfo:
+    """What the report says about the file read: encoding, delimiter, header rows, tool."""
+    return SourceInfo(
+        file=layout.file,
+        format="csv",
+        encoding="utf-8" if enc == "utf-8-sig" else enc,
+        delimiter=layout.delim,
+        header_rows=layout.n_header,
+        export_tool=layout.tool if header_rows is None else None,
+    )
 
 
 @dataclass

@@ -24,6 +24,31 @@ BATCH_ROWS = 1 << 16  # rows per batch: memory for the text of all columns of on
 def read_parquet(path: Path, keep_columns: set[str]) -> RawTable:
     """Read `path` as text columns; `keep_columns` are the columns validation needs."""
     import pyarrow as pa
+
+    file = str(path)
+    pf, names = open_parquet(path)
+    wanted = [j for j, n in enumerate(names) if n in keep_columns]
+    parts: dict[int, list[Any]] = {j: [] for j in wanted}
+    blank: list[np.ndarray] = []
+    try:
+        for batch in pf.iter_batches(batch_size=BATCH_ROWS):
+            columns, mask = batch_text(batch, names, wanted)
+            blank.append(mask)
+            for j in wanted:
+                parts[j].append(columns[j])
+    except (pa.ArrowException, OSError) as exc:
+        raise unreadable(file, exc) from None
+    n = pf.metadata.num_rows
+    columns = {j: concat_dictionaries(parts[j]) for j in wanted}
+    source = SourceInfo(file=file, format="parquet", header_rows=0)
+    mask = np.concatenate(blank) if blank else np.zeros(0, dtype=bool)
+    return RawTable(names, columns, np.arange(1, n + 1), source, [], mask, first_row=None)
+
+
+def open_parquet(path: Path) -> tuple[Any, list[str]]:
+    """(ParquetFile, trimmed column names); a file that isn't Parquet, or holds a column
+    that can't be read as text, raises ResponsesError."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     file = str(path)
@@ -34,30 +59,25 @@ def read_parquet(path: Path, keep_columns: set[str]) -> RawTable:
         raise ResponsesError(
             CellError(file, None, None, None, reason, ErrorKind.NOT_PARQUET)
         ) from None
-    names = [f.name.strip() for f in pf.schema_arrow]
     for f in pf.schema_arrow:
         if not _textual(f.type):
             reason = f"column {f.name!r} holds {f.type} values, which can't be read as answers"
             raise ResponsesError(CellError(file, None, f.name, None, reason, ErrorKind.UNREADABLE))
-    wanted = [j for j, n in enumerate(names) if n in keep_columns]
-    parts: dict[int, list[Any]] = {j: [] for j in wanted}
-    blank: list[np.ndarray] = []
-    try:
-        for batch in pf.iter_batches(batch_size=BATCH_ROWS):
-            text = {j: as_text(batch.column(j)) for j in range(len(names))}
-            blank.append(blank_rows(text, batch.num_rows))
-            for j in wanted:
-                parts[j].append(text[j].dictionary_encode())
-    except (pa.ArrowException, OSError) as exc:
-        reason = "the file is not a readable Parquet file (" + str(exc).split(":")[0][:80] + ")"
-        raise ResponsesError(
-            CellError(file, None, None, None, reason, ErrorKind.UNREADABLE)
-        ) from None
-    n = pf.metadata.num_rows
-    columns = {j: concat_dictionaries(parts[j]) for j in wanted}
-    source = SourceInfo(file=file, format="parquet", header_rows=0)
-    mask = np.concatenate(blank) if blank else np.zeros(0, dtype=bool)
-    return RawTable(names, columns, np.arange(1, n + 1), source, [], mask, first_row=None)
+    return pf, [f.name.strip() for f in pf.schema_arrow]
+
+
+def batch_text(batch: Any, names: list[str], wanted: list[int]) -> tuple[dict[int, Any], Any]:
+    """The `wanted` columns of one record batch as dictionary-encoded text, and the mask
+    of its blank records (every column, wanted or not, empty)."""
+    text = {j: as_text(batch.column(j)) for j in range(len(names))}
+    mask = blank_rows(text, batch.num_rows)
+    return {j: text[j].dictionary_encode() for j in wanted}, mask
+
+
+def unreadable(file: str, exc: Exception) -> ResponsesError:
+    """The error for a Parquet file that fails while its batches are read."""
+    reason = "the file is not a readable Parquet file (" + str(exc).split(":")[0][:80] + ")"
+    return ResponsesError(CellError(file, None, None, None, reason, ErrorKind.UNREADABLE))
 
 
 def _textual(type_: Any) -> bool:

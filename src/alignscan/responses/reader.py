@@ -42,14 +42,7 @@ def read_responses(
     `engine="duckdb"` lets DuckDB read the file (see `duckdb_reader`); results and
     error reports are the default engine's.
     """
-    path = Path(path)
-    file = str(path)
-    if not path.exists():
-        raise ResponsesError(CellError(file, None, None, None, "no such file", ErrorKind.NOT_FOUND))
-    if path.is_dir():
-        raise ResponsesError(
-            CellError(file, None, None, None, "is a directory", ErrorKind.NOT_FOUND)
-        )
+    path = check_path(path)
     report = progress or (lambda stage, done: None)
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; engines: {', '.join(ENGINES)}")
@@ -84,7 +77,7 @@ def _read_duckdb(
         raise ResponsesError(CellError(str(path), None, None, None, reason, ErrorKind.NO_ENGINE))
     with path.open("rb") as fh:
         magic = fh.read(8)
-    keep = _keep_columns(survey)
+    keep = keep_columns(survey)
     try:
         if parquet_reader.is_parquet(path, magic):
             return ddb.read_parquet_duckdb(path, keep)
@@ -107,11 +100,45 @@ def _read_duckdb(
         return None
 
 
-def _keep_columns(survey: Survey) -> set[str]:
+def keep_columns(survey: Survey) -> set[str]:
     """Every column validation looks at: items, role, segments, id, comments."""
     keep = {i.source_column for i in survey.items} | {survey.roles.column, *survey.segments}
     keep |= {*filter(None, [survey.respondent_id])}
     return keep | {c.source_column for c in survey.comments}
+
+
+def check_path(path: str | Path) -> Path:
+    """The path of an existing file, or ResponsesError (not found, a directory)."""
+    path = Path(path)
+    file = str(path)
+    if not path.exists():
+        raise ResponsesError(CellError(file, None, None, None, "no such file", ErrorKind.NOT_FOUND))
+    if path.is_dir():
+        raise ResponsesError(
+            CellError(file, None, None, None, "is a directory", ErrorKind.NOT_FOUND)
+        )
+    return path
+
+
+def dictionary_columns(survey: Survey) -> set[str]:
+    """The columns read dictionary-encoded (few distinct texts): items, role, segments."""
+    return {*(item.source_column for item in survey.items), survey.roles.column, *survey.segments}
+
+
+def file_kind(path: Path) -> str:
+    """"parquet", "xlsx" or "csv", by the file's first bytes and suffix; the old .xls
+    format raises ResponsesError."""
+    with path.open("rb") as fh:
+        magic = fh.read(8)
+    if magic == OLE_MAGIC or path.suffix.lower() == ".xls":
+        reason = "the old .xls format is not supported: save as .xlsx or CSV"
+        raise ResponsesError(CellError(str(path), None, None, None, reason, ErrorKind.NOT_TEXT))
+    if parquet_reader.is_parquet(path, magic):
+        return "parquet"
+    is_xlsx = path.suffix.lower() in (".xlsx", ".xlsm")
+    if is_xlsx or (magic[:4] == b"PK\x03\x04" and path.suffix.lower() != ".csv"):
+        return "xlsx"
+    return "csv"
 
 
 def _read_raw(
@@ -124,22 +151,14 @@ def _read_raw(
     header_row: int | None,
 ) -> RawTable:
     """The parsed file, by the reader its kind needs."""
-    file = str(path)
-    item_columns = [item.source_column for item in survey.items]
-    survey_columns = {*item_columns, survey.roles.column, *survey.segments}
+    survey_columns = dictionary_columns(survey)
     options: dict[str, Any] = {
         "skip": max(0, (header_row or 1) - 1),
         "questions": question_texts(survey),
     }
-    with path.open("rb") as fh:
-        magic = fh.read(8)
-    if magic == OLE_MAGIC or path.suffix.lower() == ".xls":
-        reason = "the old .xls format is not supported: save as .xlsx or CSV"
-        raise ResponsesError(CellError(file, None, None, None, reason, ErrorKind.NOT_TEXT))
-    if parquet_reader.is_parquet(path, magic):
-        return parquet_reader.read_parquet(path, _keep_columns(survey))
-    is_xlsx = path.suffix.lower() in (".xlsx", ".xlsm")
-    is_xlsx = is_xlsx or (magic[:4] == b"PK\x03\x04" and path.suffix.lower() != ".csv")
-    if is_xlsx:
+    kind = file_kind(path)
+    if kind == "parquet":
+        return parquet_reader.read_parquet(path, keep_columns(survey))
+    if kind == "xlsx":
         return xlsx_reader.read_xlsx(path, survey_columns, sheet, header_rows, **options)
     return csv_reader.read_csv(path, survey_columns, delimiter, header_rows, encoding, **options)

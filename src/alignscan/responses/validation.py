@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,7 @@ from alignscan.responses.model import (
     RawTable,
     ResponseSet,
     RowCounts,
+    SourceInfo,
 )
 from alignscan.responses.xlsx_reader import UNSAVED_FORMULA
 from alignscan.survey import Survey, normalise
@@ -49,46 +51,97 @@ class Findings:
     unknown_roles: Counter[str] = field(default_factory=Counter)
     unlisted: Counter[str] = field(default_factory=Counter)  # kind -> errors not listed
 
+    def room(self, column: str | None, kind: str) -> int:
+        """How many more errors may be listed; the rest are counted by kind."""
+        return max(0, MAX_LISTED_ERRORS - len(self.errors))
+
     def error(
         self, row: int | None, column: str | None, value: str | None, reason: str, kind: str
     ) -> None:
-        if len(self.errors) < MAX_LISTED_ERRORS:
+        if self.room(column, kind) > 0:
             self.errors.append(CellError(self.file, row, column, value, reason, kind))
         else:
             self.unlisted[kind] += 1
+
+    def cell_errors(
+        self, rows: np.ndarray, column: str, value: str, reason: str, kind: str
+    ) -> None:
+        """One error per spreadsheet row in `rows` for the same answer `value` (as read)."""
+        room = self.room(column, kind)
+        for row in rows[:room]:
+            self.error(int(row), column, show(value), reason, kind)
+        if len(rows) > room:  # no zero counts: unlisted_errors names only kinds cut
+            self.unlisted[kind] += len(rows) - room
 
 
 def validate(raw: RawTable, survey: Survey, lenient: bool) -> ResponseSet:
     """Check and code every cell of `raw` against `survey`."""
     found = Findings(raw.source.file)
-    position, ambiguous = _header_positions(raw, survey, lenient, found)
-    _check_columns(raw, survey, position, found)
-    for row, expected, actual in raw.ragged:
-        if lenient:
-            found.excluded[Exclusion.RAGGED_ROW] += 1
-        else:
-            reason = f"row has {actual} cells but the header has {expected}"
-            found.error(row or None, None, None, reason, ErrorKind.RAGGED_ROW)
-    header_kinds = (ErrorKind.MISSING_COLUMN, ErrorKind.NO_ITEM_COLUMNS)
-    if ambiguous or any(e.kind in header_kinds for e in found.errors):
-        return _result(raw, survey, found, None)  # can't code anything reliably
+    position, usable = check_header(raw, survey, lenient, found)
+    check_ragged(raw, lenient, found)
+    if not usable:
+        return failed_result(raw.source, survey, found, read_count(raw))  # can't code anything
     if len(raw.rows) - int(raw.blank_rows.sum()) == 0 and not raw.ragged:
         found.error(None, None, None, "the file has a header but no responses", ErrorKind.NO_ROWS)
-        return _result(raw, survey, found, None)
-    keep = ~raw.blank_rows  # fully blank lines are not responses
-    present = keep.copy()
-    group_idx = _place_roles(raw, survey, position, keep, lenient, found)
-    if survey.respondent_id:
-        _check_ids(raw, survey.respondent_id, position, keep, lenient, found)
-    # strict: a row whose role is an error gets its answers checked too (all errors at once)
-    strict = not lenient and survey.roles.unmatched != "ignore"
-    codes = _code_answers(raw, survey, position, present if strict else keep, lenient, found)
+        return failed_result(raw.source, survey, found, read_count(raw))
+    codes, group_idx, keep = check_records(raw, survey, position, lenient, found)
     result = _result(raw, survey, found, (codes, group_idx, keep, position))
     result.unknown_roles = dict(found.unknown_roles.most_common())
     result.unlisted_errors = dict(found.unlisted)
     for kind, count in found.unlisted.items():
         result.error_counts[kind] = result.error_counts.get(kind, 0) + count
     return result
+
+
+def check_header(
+    raw: RawTable, survey: Survey, lenient: bool, found: Findings
+) -> tuple[dict[str, int], bool]:
+    """Header names and required columns: (column name -> position, usable). Not usable
+    when a survey column is ambiguous or missing: then nothing can be coded reliably."""
+    position, ambiguous = _header_positions(raw, survey, lenient, found)
+    _check_columns(raw, survey, position, found)
+    header_kinds = (ErrorKind.MISSING_COLUMN, ErrorKind.NO_ITEM_COLUMNS)
+    return position, not (ambiguous or any(e.kind in header_kinds for e in found.errors))
+
+
+def check_ragged(raw: RawTable, lenient: bool, found: Findings) -> None:
+    """Rows with the wrong number of cells: errors (strict) or excluded (lenient)."""
+    for row, expected, actual in raw.ragged:
+        if lenient:
+            found.excluded[Exclusion.RAGGED_ROW] += 1
+        else:
+            reason = f"row has {actual} cells but the header has {expected}"
+            found.error(row or None, None, None, reason, ErrorKind.RAGGED_ROW)
+
+
+IdCheck = Callable[[RawTable, str, dict[str, int], np.ndarray, bool, "Findings"], None]
+
+
+def check_records(
+    raw: RawTable,
+    survey: Survey,
+    position: dict[str, int],
+    lenient: bool,
+    found: Findings,
+    check_ids: IdCheck | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Roles, respondent ids and answers of every record: (codes, group index, keep),
+    `keep` marking the records used. `check_ids` replaces the in-table id check (the
+    streaming reader compares ids across blocks)."""
+    keep = ~raw.blank_rows  # fully blank lines are not responses
+    present = keep.copy()
+    group_idx = _place_roles(raw, survey, position, keep, lenient, found)
+    if survey.respondent_id:
+        (check_ids or _check_ids)(raw, survey.respondent_id, position, keep, lenient, found)
+    # strict: a row whose role is an error gets its answers checked too (all errors at once)
+    strict = not lenient and survey.roles.unmatched != "ignore"
+    codes = _code_answers(raw, survey, position, present if strict else keep, lenient, found)
+    return codes, group_idx, keep
+
+
+def read_count(raw: RawTable) -> int:
+    """Rows read: records that are not blank, ragged rows included."""
+    return len(raw.rows) - int(raw.blank_rows.sum()) + len(raw.ragged)
 
 
 def _header_positions(
@@ -213,16 +266,32 @@ def _check_ids(
     dups = candidates[seen]
     if not len(dups):
         return
+    first_row: dict[int, int] = {}
+    for i in candidates[~seen]:
+        first_row.setdefault(int(id_idx[i]), int(raw.rows[i]))
+    values = [id_values[id_idx[i]] for i in dups] if not lenient else []
+    firsts = [first_row[int(id_idx[i])] for i in dups] if not lenient else []
+    report_duplicate_ids(raw, id_column, dups, values, firsts, keep, lenient, found)
+
+
+def report_duplicate_ids(
+    raw: RawTable,
+    id_column: str,
+    dups: np.ndarray,
+    values: list[str],
+    first_rows: list[int],
+    keep: np.ndarray,
+    lenient: bool,
+    found: Findings,
+) -> None:
+    """Records `dups` repeat an id (`values`, trimmed) first used on `first_rows`:
+    excluded (lenient) or an error each (strict)."""
     if lenient:
         found.excluded[Exclusion.DUPLICATE_ID] += len(dups)
         keep[dups] = False
         return
-    first_row: dict[int, int] = {}
-    for i in candidates[~seen]:
-        first_row.setdefault(int(id_idx[i]), int(raw.rows[i]))
-    for i in dups:
-        value = id_values[id_idx[i]]
-        reason = f"respondent id {value!r} already used on row {first_row[int(id_idx[i])]}"
+    for i, value, first in zip(dups, values, first_rows, strict=True):
+        reason = f"respondent id {value!r} already used on row {first}"
         found.error(int(raw.rows[i]), id_column, show(value), reason, ErrorKind.DUPLICATE_ID)
 
 
@@ -258,10 +327,7 @@ def _code_answers(
                 if lenient:
                     found.changes[CHANGE_OF_KIND.get(kind, Change.NOT_ON_SCALE)] += len(where)
                     continue
-                room = max(0, MAX_LISTED_ERRORS - len(found.errors))
-                for i in where[:room]:
-                    found.error(int(raw.rows[i]), column, show(value), reason, kind)
-                found.unlisted[kind] += max(0, len(where) - room)
+                found.cell_errors(raw.rows[where], column, value, reason, kind)
             col_codes = np.where(col_codes < 0, 0, col_codes).astype(np.int8)
         codes[:, k] = col_codes
     return codes
@@ -326,59 +392,74 @@ def _result(
 ) -> ResponseSet:
     """The ResponseSet: the used rows' codes, groups, segments and comments, or an empty
     set carrying the errors when there are any."""
-    items = survey.items
-    groups = list(survey.roles.groups)
-    n_records = len(raw.rows)
-    n_blank = int(raw.blank_rows.sum())
-    read = n_records - n_blank + len(raw.ragged)
-    errors, warnings = found.errors, found.warnings
-    changes, excluded = found.changes, found.excluded
-    errors.sort(key=lambda e: (e.row or 0, e.column or ""))
-    error_counts = dict(Counter(e.kind for e in errors))
-    empty_group = Labels.from_codes(np.zeros(0, dtype=np.int32), groups)
-    if errors or coded is None:
-        if errors:
-            excluded_counts: dict[str, int] = {Exclusion.FILE_HAS_ERRORS: read}
-        else:
-            excluded_counts = dict(excluded)
-            excluded_counts.setdefault(Exclusion.NOT_ANALYSED, read - sum(excluded_counts.values()))
-        return ResponseSet(
-            survey=survey,
-            source=raw.source,
-            codes=np.zeros((0, len(items)), dtype=np.int8),
-            item_ids=[i.id for i in items],
-            group=empty_group,
-            segments={s: Labels.from_codes(np.zeros(0), []) for s in survey.segments},
-            comments={c.id: np.asarray([], dtype=object) for c in survey.comments},
-            rows=RowCounts(
-                read=read, used=0, excluded={k: v for k, v in excluded_counts.items() if v}
-            ),
-            cells_set_missing=dict(changes),
-            errors=errors,
-            warnings=warnings,
-            error_counts=error_counts,
-        )
+    read = read_count(raw)
+    if found.errors or coded is None:
+        return failed_result(raw.source, survey, found, read)
     codes, group_idx, keep, position = coded
+    rs = used_rows(raw, survey, position, codes, group_idx, keep)
+    rs.rows = RowCounts(read=read, used=rs.rows.used, excluded=dict(found.excluded))
+    rs.cells_set_missing = dict(found.changes)
+    rs.warnings = found.warnings
+    assert rs.rows.read == rs.rows.used + rs.rows.excluded_total, rs.rows
+    return rs
+
+
+def failed_result(source: SourceInfo, survey: Survey, found: Findings, read: int) -> ResponseSet:
+    """The set of a file with errors (sorted by row and column), or that can't be coded:
+    no used rows, every row read counted as not analysed."""
+    errors = found.errors
+    errors.sort(key=lambda e: (e.row or 0, e.column or ""))
+    if errors:
+        excluded_counts: dict[str, int] = {Exclusion.FILE_HAS_ERRORS: read}
+    else:
+        excluded_counts = dict(found.excluded)
+        excluded_counts.setdefault(Exclusion.NOT_ANALYSED, read - sum(excluded_counts.values()))
+    rs = empty_set(survey, source)
+    rs.rows = RowCounts(read=read, used=0, excluded={k: v for k, v in excluded_counts.items() if v})
+    rs.cells_set_missing = dict(found.changes)
+    rs.errors = errors
+    rs.warnings = found.warnings
+    rs.error_counts = dict(Counter(e.kind for e in errors))
+    return rs
+
+
+def empty_set(survey: Survey, source: SourceInfo) -> ResponseSet:
+    """A ResponseSet without rows (codes of shape (0, items)): metadata only."""
+    items = survey.items
+    return ResponseSet(
+        survey=survey,
+        source=source,
+        codes=np.zeros((0, len(items)), dtype=np.int8),
+        item_ids=[i.id for i in items],
+        group=Labels.from_codes(np.zeros(0, dtype=np.int32), list(survey.roles.groups)),
+        segments={s: Labels.from_codes(np.zeros(0), []) for s in survey.segments},
+        comments={c.id: np.asarray([], dtype=object) for c in survey.comments},
+        rows=RowCounts(read=0, used=0),
+    )
+
+
+def used_rows(
+    raw: RawTable,
+    survey: Survey,
+    position: dict[str, int],
+    codes: np.ndarray,
+    group_idx: np.ndarray,
+    keep: np.ndarray,
+) -> ResponseSet:
+    """The records `keep` marks: codes, groups, segments, comments and ids (rows: used
+    only; the caller fills in the file's counts)."""
     used = np.nonzero(keep)[0]
-    segments = _segments(raw, survey, position, used)
-    comments = _comments(raw, survey, position, used)
-    rs = ResponseSet(
+    return ResponseSet(
         survey=survey,
         source=raw.source,
         codes=codes if len(used) == len(codes) else np.asfortranarray(codes[used]),
-        item_ids=[i.id for i in items],
-        group=Labels.from_codes(group_idx[used], groups),
-        segments=segments,
-        comments=comments,
-        rows=RowCounts(read=read, used=len(used), excluded=dict(excluded)),
-        cells_set_missing=dict(changes),
-        errors=[],
-        warnings=warnings,
-        error_counts={},
+        item_ids=[i.id for i in survey.items],
+        group=Labels.from_codes(group_idx[used], list(survey.roles.groups)),
+        segments=_segments(raw, survey, position, used),
+        comments=_comments(raw, survey, position, used),
+        rows=RowCounts(read=len(used), used=len(used)),
         respondent_ids=_used_ids(raw, survey, position, used),
     )
-    assert rs.rows.read == rs.rows.used + rs.rows.excluded_total, rs.rows
-    return rs
 
 
 def _used_ids(raw: RawTable, survey: Survey, position: dict[str, int], used: np.ndarray) -> Any:

@@ -1,0 +1,805 @@
+"""Streaming: read a responses file block by block, so memory follows the block size,
+not the file (issue #15).
+
+`stream_responses(path, survey, ...)` sniffs the file (errors that stop reading are
+raised here, as `read_responses` raises them) and returns a `ResponseStream`:
+`blocks()` yields one `ResponseSet` per block holding only that block's used rows, and
+`finish()` gives the whole file's metadata exactly as `read_responses` reports it
+(rows, errors with their spreadsheet rows, warnings, counts, the used rows' ids).
+
+The blocks are validated by the same functions as a whole file (`validation`), each
+block a `RawTable` carrying its records' spreadsheet rows; only what spans blocks is
+kept here: repeated respondent ids (`IdIndex`, 128-bit fingerprints in sorted numpy
+runs, no Python set of ids) and the listing cap of errors (`_ErrorLog`, which lists the
+same errors a whole-file read lists). In strict mode a file with errors has no used
+rows: the blocks' rows are then provisional and `finish().errors` says so.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from alignscan.responses import csv_reader, parquet_reader, validation, xlsx_reader
+from alignscan.responses.coding import answer_lookup, code_answer, dictionary_parts, show
+from alignscan.responses.kinds import ErrorKind
+from alignscan.responses.model import (
+    CellError,
+    Labels,
+    RawTable,
+    ResponseSet,
+    RowCounts,
+    SourceInfo,
+)
+from alignscan.responses.reader import (
+    Progress,
+    check_path,
+    dictionary_columns,
+    file_kind,
+    keep_columns,
+)
+from alignscan.responses.sniffing import SAMPLE_BYTES, ascii_based, header_hint, question_texts
+from alignscan.responses.validation import (
+    Findings,
+    check_header,
+    check_ragged,
+    check_records,
+    empty_set,
+    failed_result,
+    report_duplicate_ids,
+    used_rows,
+)
+from alignscan.survey import Survey
+
+DEFAULT_BLOCK_ROWS = 1 << 17  # rows per block at most (a CSV block also ends with pyarrow's)
+SCAN_BYTES = 1 << 24  # bytes read at a time by the encoding pre-scan
+READ_BYTES = 1 << 20  # pyarrow's CSV block: it reads ~30 ahead, so memory is ~30x this
+
+
+class ResponseStream:
+    """A file being read block by block: `source` is known before the first block."""
+
+    def __init__(
+        self,
+        source: SourceInfo,
+        raw_blocks: Iterator[RawTable] | None,
+        checker: _Checker | None,
+        whole: ResponseSet | None = None,
+        progress: Callable[[str, float], None] | None = None,
+        total: int = 0,
+        block_rows: int = DEFAULT_BLOCK_ROWS,
+    ) -> None:
+        self.source = source
+        self._raw_blocks = raw_blocks
+        self._checker = checker
+        self._whole = whole  # Excel: the workbook read and validated at once
+        self._report = progress or (lambda stage, done: None)
+        self._total = total  # records expected (an estimate for CSV), for progress
+        self._block_rows = block_rows
+        self._started = False
+        self._done = False
+
+    def blocks(self) -> Iterator[ResponseSet]:
+        """One ResponseSet per block with that block's used rows (blocks without any
+        used row are skipped). Can be iterated once."""
+        if self._started:
+            raise RuntimeError("blocks() can be iterated once")
+        self._started = True
+        if self._whole is not None:
+            yield from _slices(self._whole, self._block_rows)
+        else:
+            assert self._raw_blocks is not None and self._checker is not None
+            for raw in self._raw_blocks:
+                rs = self._checker.check(raw)
+                done = self._checker.records / self._total if self._total else 1.0
+                self._report("reading", min(1.0, done))
+                if rs is not None and len(rs.codes):
+                    yield rs
+        self._done = True
+
+    def finish(self) -> ResponseSet:
+        """The whole file's metadata as `read_responses` gives it, with no rows (codes
+        of shape (0, items)). Reads any blocks not read yet."""
+        if not self._started:
+            for _ in self.blocks():
+                pass
+        elif not self._done:
+            raise RuntimeError("finish() before blocks() is exhausted")
+        self._report("done", 1.0)
+        if self._whole is not None:
+            return _metadata(self._whole)
+        assert self._checker is not None
+        return self._checker.finish(self.source)
+
+
+def stream_responses(
+    path: str | Path,
+    survey: Survey,
+    *,
+    lenient: bool = False,
+    delimiter: str | None = None,
+    sheet: str | None = None,
+    header_rows: int | None = None,
+    encoding: str | None = None,
+    header_row: int | None = None,
+    progress: Progress | None = None,
+    block_rows: int = DEFAULT_BLOCK_ROWS,
+) -> ResponseStream:
+    """Open `path` for reading in blocks of at most `block_rows` rows; the options are
+    `read_responses`' (its `progress` stages: "reading" with the share of the file
+    done, then "done"). A file that can't be read at all raises ResponsesError now
+    (or, for damage found further in, while its blocks are read)."""
+    if block_rows < 1:
+        raise ValueError("block_rows must be at least 1")
+    path = check_path(path)
+    report = progress or (lambda stage, done: None)
+    report("reading", 0.0)
+    kind = file_kind(path)
+    skip = max(0, (header_row or 1) - 1)
+    if kind == "xlsx":
+        columns, questions = dictionary_columns(survey), question_texts(survey)
+        raw = xlsx_reader.read_xlsx(
+            path, columns, sheet, header_rows, skip=skip, questions=questions
+        )
+        whole = validation.validate(raw, survey, lenient)
+        return ResponseStream(whole.source, None, None, whole, report, block_rows=block_rows)
+    if kind == "parquet":
+        header, raw_blocks, total = _parquet_blocks(path, survey, block_rows)
+    else:
+        header, raw_blocks, total = _csv_blocks(
+            path, survey, delimiter, header_rows, encoding, skip, block_rows
+        )
+    checker = _Checker(survey, lenient, header)
+    return ResponseStream(header.source, raw_blocks, checker, progress=report, total=total)
+
+
+def _slices(rs: ResponseSet, block_rows: int) -> Iterator[ResponseSet]:
+    """The used rows of a whole-file set, `block_rows` at a time."""
+    for a in range(0, len(rs.codes), block_rows):
+        b = a + block_rows
+        yield replace(
+            rs,
+            codes=rs.codes[a:b],
+            group=Labels(rs.group.codes[a:b], rs.group.categories),
+            segments={s: Labels(v.codes[a:b], v.categories) for s, v in rs.segments.items()},
+            comments={c: v[a:b] for c, v in rs.comments.items()},
+            respondent_ids=None if rs.respondent_ids is None else rs.respondent_ids[a:b],
+        )
+
+
+def _metadata(rs: ResponseSet) -> ResponseSet:
+    """`rs` without its rows: the metadata `finish()` returns."""
+    empty = empty_set(rs.survey, rs.source)
+    return replace(
+        rs, codes=empty.codes, group=empty.group, segments=empty.segments, comments=empty.comments
+    )
+
+
+# ---------------------------------------------------------------------------- CSV blocks
+
+
+def _csv_blocks(
+    path: Path,
+    survey: Survey,
+    delimiter: str | None,
+    header_rows: int | None,
+    encoding: str | None,
+    skip: int,
+    block_rows: int,
+) -> tuple[RawTable, Iterator[RawTable], int]:
+    """(header, blocks, estimated records) of a CSV file, sniffed as `read_csv` does;
+    the encoding is settled by a pre-scan before any block is read."""
+    survey_columns = dictionary_columns(survey)
+    layout = csv_reader.sniff_layout(
+        path, delimiter, header_rows, encoding, skip, question_texts(survey)
+    )
+    enc = _settled_encoding(path, layout)
+    source = csv_reader.csv_source(layout, enc, header_rows)
+    header = _header_table(layout.names, source, skip + 1)
+    header.header_hint = header_hint(layout.top, survey_columns, skip)
+    size = path.stat().st_size
+    per_record = max(1, len(layout.sample) // max(1, layout.sample.count(b"\n")))
+    blocks = _csv_records(path, layout, enc, skip, survey_columns, source, block_rows)
+    return header, blocks, max(1, size // per_record)
+
+
+def _header_table(names: list[str], source: SourceInfo, first_row: int | None) -> RawTable:
+    """A RawTable with the header only: what the header checks look at."""
+    none = np.zeros(0, dtype=np.int64)
+    return RawTable(names, {}, none, source, [], none.astype(bool), first_row=first_row)
+
+
+def _settled_encoding(path: Path, layout: csv_reader.CsvLayout) -> str:
+    """The encoding every block is read in. A file sniffed as UTF-8 is checked to the
+    end first (in bounded memory): one that isn't is read as Windows-1252, as the
+    whole-file reader falls back to it, unless the user gave the encoding."""
+    enc = layout.enc
+    if enc not in ("utf-8", "utf-8-sig") or len(layout.sample) < SAMPLE_BYTES:
+        return enc  # a small file's sample is the whole file, and was decoded already
+    if _valid_utf8(path):
+        return enc
+    if layout.encoding is None and _decodes(path, "cp1252"):
+        return "cp1252"
+    raise csv_reader.parse_failure(
+        layout.file, "cp1252" if layout.encoding is None else enc, "", True
+    )
+
+
+def _valid_utf8(path: Path) -> bool:
+    """True when the whole file is UTF-8: pyarrow's validator over each chunk up to its
+    last newline (no character is split there), the rest joined to the next chunk's
+    first line."""
+    tail = b""
+    with path.open("rb") as fh:
+        while chunk := fh.read(SCAN_BYTES):
+            first, last = chunk.find(b"\n"), chunk.rfind(b"\n")
+            if first < 0:
+                tail += chunk
+                continue
+            if not (_utf8(tail + chunk[: first + 1]) and _utf8(chunk, first + 1, last + 1)):
+                return False
+            tail = chunk[last + 1 :]
+    return _utf8(tail)
+
+
+def _utf8(data: bytes, start: int = 0, end: int | None = None) -> bool:
+    """True when data[start:end] is valid UTF-8 (checked in place by pyarrow)."""
+    import pyarrow as pa
+
+    end = len(data) if end is None else end
+    offsets = pa.py_buffer(np.asarray([start, end], dtype=np.int32).tobytes())
+    text = pa.Array.from_buffers(pa.string(), 1, [None, offsets, pa.py_buffer(data)])
+    try:
+        text.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _decodes(path: Path, encoding: str) -> bool:
+    """True when the whole file decodes in `encoding` (read a chunk at a time)."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(SCAN_BYTES):
+                decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _csv_records(
+    path: Path,
+    layout: csv_reader.CsvLayout,
+    enc: str,
+    skip: int,
+    survey_columns: set[str],
+    source: SourceInfo,
+    block_rows: int,
+) -> Iterator[RawTable]:
+    """The file's records as RawTables of at most `block_rows` records, parsed by
+    pyarrow's streaming reader with the whole-file reader's safe-pass options (quoted
+    newlines, rows in order, ragged rows numbered). pyarrow reads ahead some 30 of its
+    byte blocks, so they are small; a record longer than one makes the reading start
+    again after the records already given, with the whole-file reader's block size."""
+    import pyarrow as pa
+
+    numbers = _RowNumbers(skip + layout.n_header + 1)
+    pass_ = _CsvPass(path, layout, enc, skip, survey_columns, numbers)
+    given, read_bytes = 0, READ_BYTES
+    while True:
+        try:
+            for batches in _rebatched(pass_.batches(read_bytes, given), block_rows):
+                block = _csv_block(batches, layout.names, source, numbers, skip)
+                given += len(block.rows)
+                yield block
+            break
+        except (pa.ArrowInvalid, UnicodeError) as exc:
+            message = str(exc)
+            if "straddl" in message and read_bytes < csv_reader.BLOCK_SIZE:
+                read_bytes = csv_reader.BLOCK_SIZE
+                numbers.rewind()
+                continue
+            bad_text = "UTF8" in message or "decode" in message.lower()
+            raise csv_reader.parse_failure(layout.file, enc, message, bad_text) from None
+    rows = np.zeros(0, dtype=np.int64)
+    ragged = _fixed(numbers.ragged_until(None))
+    yield RawTable(layout.names, {}, rows, source, ragged, rows.astype(bool), first_row=skip + 1)
+
+
+class _CsvPass:
+    """One read of the file by pyarrow's streaming reader (see `_csv_records`)."""
+
+    def __init__(
+        self,
+        path: Path,
+        layout: csv_reader.CsvLayout,
+        enc: str,
+        skip: int,
+        survey_columns: set[str],
+        numbers: _RowNumbers,
+    ) -> None:
+        self.path, self.layout, self.enc, self.skip = path, layout, enc, skip
+        self.types = csv_reader.column_types(layout.names, survey_columns)
+        self.numbers = numbers
+
+    def on_invalid(self, row: Any) -> str:
+        number = row.number
+        if number is None or number >= self.numbers.resume:  # not reported before a restart
+            self.numbers.ragged.append((number, row.expected_columns, row.actual_columns))
+        return "skip"
+
+    def batches(self, read_bytes: int, given: int) -> Iterator[Any]:
+        """The record batches after the first `given` records."""
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        layout, sample = self.layout, self.layout.sample
+        options = csv_reader.csv_options(
+            layout, self.skip, self.enc, self.types, True, self.on_invalid
+        )
+        options[0].block_size = read_bytes
+        unterminated = len(sample) < SAMPLE_BYTES and not sample.endswith((b"\n", b"\r"))
+        terminate = unterminated and ascii_based(self.enc)
+        reader = pacsv.open_csv(
+            pa.BufferReader(sample + b"\n") if terminate else str(self.path),
+            read_options=options[0],
+            parse_options=options[1],
+            convert_options=options[2],
+        )
+        for batch in reader:
+            if given >= batch.num_rows:
+                given -= batch.num_rows
+                continue
+            yield batch.slice(given) if given else batch
+            given = 0
+
+
+def _rebatched(batches: Iterator[Any], block_rows: int) -> Iterator[list[Any]]:
+    """Record batches regrouped into lists of exactly `block_rows` records (the last
+    list may hold fewer)."""
+    group: list[Any] = []
+    size = 0
+    for batch in batches:
+        while batch.num_rows:
+            take = min(batch.num_rows, block_rows - size)
+            group.append(batch.slice(0, take))
+            size += take
+            batch = batch.slice(take)
+            if size == block_rows:
+                yield group
+                group, size = [], 0
+    if group:
+        yield group
+
+
+def _csv_block(
+    batches: list[Any], names: list[str], source: SourceInfo, numbers: _RowNumbers, skip: int
+) -> RawTable:
+    """One block: its records as one table (dictionaries unified, as the whole-file
+    reader combines its chunks), their spreadsheet rows and the ragged rows before them."""
+    import pyarrow as pa
+
+    from alignscan.responses.model import blank_rows
+
+    table = pa.Table.from_batches(batches)
+    n = table.num_rows
+    rows = numbers.take(n)
+    ragged = _fixed(numbers.ragged_until(int(rows[-1])))
+    columns = {i: table.column(i).combine_chunks() for i in range(len(names))}
+    blank = blank_rows(columns, n)
+    return RawTable(names, columns, rows, source, ragged, blank, first_row=skip + 1)
+
+
+def _fixed(ragged: list[tuple[int | None, int, int]]) -> list[tuple[int, int, int]]:
+    """Ragged rows as a RawTable holds them: an unknown row as 0."""
+    return [(r if r is not None else 0, e, a) for r, e, a in ragged]
+
+
+class _RowNumbers:
+    """Spreadsheet rows of records as a whole-file read numbers them: the k-th record
+    is on the k-th row from the first data row that is not a ragged row (pyarrow
+    skips those and reports them, possibly a block ahead, in file order)."""
+
+    def __init__(self, first: int) -> None:
+        self.next = first
+        self.ragged: list[tuple[int | None, int, int]] = []  # from the invalid-row handler
+        self.given = 0  # ragged rows handed to a block
+        self.passed = 0  # ragged rows before `next`
+        self.resume = 0  # after a restart: rows before this were reported already
+
+    def take(self, n: int) -> np.ndarray:
+        while self.passed < len(self.ragged) and (self.ragged[self.passed][0] or 0) < self.next:
+            self.passed += 1
+        skipped = [r for r, _, _ in self.ragged[self.passed :] if r is not None]
+        candidates = np.arange(self.next, self.next + n + len(skipped), dtype=np.int64)
+        rows = np.setdiff1d(candidates, np.asarray(skipped, dtype=np.int64), assume_unique=True)
+        rows = rows[:n]
+        self.next = int(rows[-1]) + 1 if n else self.next
+        return rows
+
+    def ragged_until(self, row: int | None) -> list[tuple[int | None, int, int]]:
+        """The ragged rows not handed out yet that come before `row` (all when None)."""
+        end = self.given
+        while end < len(self.ragged) and (row is None or (self.ragged[end][0] or 0) < row):
+            end += 1
+        out, self.given = self.ragged[self.given : end], end
+        return out
+
+    def rewind(self) -> None:
+        """Before reading again from the start: forget ragged rows not handed out."""
+        del self.ragged[self.given :]
+        self.passed = min(self.passed, self.given)
+        self.resume = self.next
+
+
+# ------------------------------------------------------------------------ Parquet blocks
+
+
+def _parquet_blocks(
+    path: Path, survey: Survey, block_rows: int
+) -> tuple[RawTable, Iterator[RawTable], int]:
+    """(header, blocks, records) of a Parquet file read by record batches; a record's
+    row is its position counting from 1, as the whole-file reader numbers it."""
+    pf, names = parquet_reader.open_parquet(path)
+    keep = keep_columns(survey)
+    wanted = [j for j, n in enumerate(names) if n in keep]
+    source = SourceInfo(file=str(path), format="parquet", header_rows=0)
+
+    def blocks() -> Iterator[RawTable]:
+        import pyarrow as pa
+
+        start = 1
+        try:
+            for batch in pf.iter_batches(batch_size=block_rows):
+                columns, mask = parquet_reader.batch_text(batch, names, wanted)
+                rows = np.arange(start, start + batch.num_rows, dtype=np.int64)
+                start += batch.num_rows
+                yield RawTable(names, columns, rows, source, [], mask, first_row=None)
+        except (pa.ArrowException, OSError) as exc:
+            raise parquet_reader.unreadable(str(path), exc) from None
+
+    return _header_table(names, source, None), blocks(), pf.metadata.num_rows
+
+
+# ------------------------------------------------------------------------------ checking
+
+
+class _Checker:
+    """Validates blocks one after another and keeps what spans them: counts, the error
+    listing, lenient changes and exclusions, ids seen, the used rows' ids."""
+
+    def __init__(self, survey: Survey, lenient: bool, header: RawTable) -> None:
+        self.survey = survey
+        self.lenient = lenient
+        self.found = Findings(header.source.file)  # header findings, then the blocks' counts
+        self.position, self.usable = check_header(header, survey, lenient, self.found)
+        self.log = _ErrorLog(survey, self.found, strict=not lenient)
+        self.ids = IdIndex(keep_rows=not lenient) if survey.respondent_id else None
+        self.records = self.blank = self.ragged = self.used = 0
+        self.id_chunks: list[Any] = []
+        self.id_type: Any = None
+
+    def check(self, raw: RawTable) -> ResponseSet | None:
+        """Validate one block; its used rows (None when nothing can be coded)."""
+        found = _BlockFindings(self.log, raw.source.file)
+        check_ragged(raw, self.lenient, found)
+        self.records += len(raw.rows)
+        self.blank += int(raw.blank_rows.sum())
+        self.ragged += len(raw.ragged)
+        if not self.usable or not len(raw.rows):
+            self._merge(found)
+            return None
+        self.log.rank_answers(raw, self.position)
+        codes, group_idx, keep = check_records(
+            raw, self.survey, self.position, self.lenient, found, self._check_ids
+        )
+        self._merge(found)
+        rs = used_rows(raw, self.survey, self.position, codes, group_idx, keep)
+        self.used += len(rs.codes)
+        if rs.respondent_ids is not None:
+            self.id_chunks.append(rs.respondent_ids)
+        return rs
+
+    def _merge(self, found: _BlockFindings) -> None:
+        """Add a block's findings to the file's."""
+        self.log.merge(found)
+        self.found.changes.update(found.changes)
+        self.found.excluded.update(found.excluded)
+        self.found.unknown_roles.update(found.unknown_roles)
+
+    def _check_ids(
+        self,
+        raw: RawTable,
+        id_column: str,
+        position: dict[str, int],
+        keep: np.ndarray,
+        lenient: bool,
+        found: Findings,
+    ) -> None:
+        """Repeated respondent ids (compared trimmed, blanks ignored) within the block
+        and against every block before: the first use stays, later ones repeat it."""
+        import pyarrow.compute as pc
+
+        assert self.ids is not None
+        column = raw.columns[position[id_column]]
+        self.id_type = column.type
+        trimmed = pc.utf8_trim_whitespace(column.cast("string"))
+        h1, h2, lengths = fingerprints(trimmed)
+        candidates = np.nonzero((lengths > 0) & keep)[0]  # pyarrow trims as str.strip does
+        if not len(candidates):
+            return
+        a, b, rows = h1[candidates], h2[candidates], raw.rows[candidates]
+        order = np.lexsort((b, a))  # stable: a repeated id's first use comes first
+        same = (a[order][1:] == a[order][:-1]) & (b[order][1:] == b[order][:-1])
+        group = np.concatenate([[0], np.cumsum(~same)])  # per sorted position
+        firsts = order[np.concatenate([[True], ~same])]  # each distinct id's first use
+        of = np.empty(len(order), dtype=np.int64)
+        of[order] = group  # candidate -> its distinct id
+        earlier = self.ids.lookup(a[firsts], b[firsts])  # first row in an earlier block, or -1
+        new = earlier < 0
+        self.ids.add(a[firsts][new], b[firsts][new], rows[firsts][new])
+        repeat = np.zeros(len(candidates), dtype=bool)
+        repeat[order[1:]] = same
+        repeat |= earlier[of] >= 0
+        if not repeat.any():
+            return
+        dups = candidates[repeat]
+        first_row = np.where(earlier >= 0, earlier, rows[firsts])[of[repeat]]
+        names = trimmed.take(dups).to_pylist() if not lenient else []
+        report_duplicate_ids(raw, id_column, dups, names, first_row.tolist(), keep, lenient, found)
+
+    def finish(self, source: SourceInfo) -> ResponseSet:
+        """The file's metadata, as `validation.validate` reports it for the whole file."""
+        read = self.records - self.blank + self.ragged
+        found = self.found
+        if not self.usable:
+            found.errors, found.unlisted = self.log.listed()[0], Counter()
+            return failed_result(source, self.survey, found, read)
+        if self.records - self.blank == 0 and not self.ragged:
+            found.errors = self.log.listed()[0]
+            reason = "the file has a header but no responses"
+            found.error(None, None, None, reason, ErrorKind.NO_ROWS)
+            return failed_result(source, self.survey, found, read)
+        found.errors, unlisted = self.log.listed()
+        if found.errors:
+            rs = failed_result(source, self.survey, found, read)
+        else:
+            rs = empty_set(self.survey, source)
+            rs.rows = RowCounts(read=read, used=self.used, excluded=dict(found.excluded))
+            rs.cells_set_missing = dict(found.changes)
+            rs.warnings = found.warnings
+            rs.respondent_ids = self._used_ids()
+            assert rs.rows.read == rs.rows.used + rs.rows.excluded_total, rs.rows
+        rs.unknown_roles = dict(found.unknown_roles.most_common())
+        rs.unlisted_errors = dict(unlisted)
+        for kind, count in unlisted.items():
+            rs.error_counts[kind] = rs.error_counts.get(kind, 0) + count
+        return rs
+
+    def _used_ids(self) -> Any:
+        """The used rows' ids in file order, one array (None without an id column)."""
+        import pyarrow as pa
+
+        if not self.survey.respondent_id:
+            return None
+        if self.id_type is not None and pa.types.is_dictionary(self.id_type):
+            return parquet_reader.concat_dictionaries(self.id_chunks)
+        return pa.concat_arrays(self.id_chunks) if self.id_chunks else pa.array([], pa.string())
+
+
+# ------------------------------------------------------------------------- error listing
+
+RAGGED, ROLES, IDS, ANSWERS = 1, 2, 3, 4  # categories after 0, the header's errors
+ROLE_KINDS = (ErrorKind.UNKNOWN_ROLE, ErrorKind.BLANK_ROLE)
+
+
+class _ErrorLog:
+    """The errors a whole-file read would list under its cap (`MAX_LISTED_ERRORS`), kept
+    in bounded memory. A whole-file read lists errors in this order until the cap:
+    the header's, ragged rows, roles, repeated ids (each in row order), then each item's
+    answers (by first appearance of the bad text in the file, then row). Each category
+    keeps at most the cap minus what the categories before it already hold."""
+
+    def __init__(self, survey: Survey, header: Findings, strict: bool) -> None:
+        self.item_category = {
+            item.source_column: ANSWERS + k for k, item in enumerate(survey.items)
+        }
+        self.items = survey.items
+        n = ANSWERS + len(survey.items)
+        self.kept: list[list[tuple[tuple[int, int], CellError]]] = [[] for _ in range(n)]
+        self.kept[0] = [((0, k), e) for k, e in enumerate(header.errors)]
+        self.totals = [0] * n
+        self.totals[0] = len(header.errors) + sum(header.unlisted.values())
+        self.kinds: Counter[str] = Counter(e.kind for e in header.errors) + header.unlisted
+        self.strict = strict
+        self.ranks: list[dict[str, int]] = [{} for _ in survey.items]  # bad text -> rank
+        self.coded: list[dict[str, bool]] = [{} for _ in survey.items]  # text -> is bad
+        self.lookup = answer_lookup(survey)
+        self.scale = (survey.scale.points, survey.scale.start)
+
+    def category(self, kind: str, column: str | None) -> int:
+        if kind == ErrorKind.RAGGED_ROW:
+            return RAGGED
+        if kind in ROLE_KINDS:
+            return ROLES
+        if kind == ErrorKind.DUPLICATE_ID:
+            return IDS
+        return self.item_category[column or ""]
+
+    def quotas(self) -> list[int]:
+        """Per category: how many of its errors can still be listed at most."""
+        cap = validation.MAX_LISTED_ERRORS
+        before = np.concatenate([[0], np.cumsum(self.totals)[:-1]])
+        return [max(0, cap - int(b)) for b in before]
+
+    def merge(self, block: _BlockFindings) -> None:
+        """Add a block's listed errors, keeping each category's first ones only."""
+        quotas = self.quotas()
+        for c, new in enumerate(block.new):
+            kept = self.kept[c] + new if new else self.kept[c]
+            if new and c >= ANSWERS:
+                kept.sort(key=lambda pair: pair[0])
+            self.kept[c] = kept[: quotas[c]]
+
+    def listed(self) -> tuple[list[CellError], Counter[str]]:
+        """(the errors listed, in category order; per kind, the errors counted only)."""
+        errors = [e for c, q in enumerate(self.quotas()) for _, e in self.kept[c][:q]]
+        unlisted = self.kinds - Counter(e.kind for e in errors)
+        return errors, unlisted
+
+    def rank_answers(self, raw: RawTable, position: dict[str, int]) -> None:
+        """Rank every bad answer text by its first appearance in the file (any record of
+        the block, used or not), as a whole-file read's dictionary orders them."""
+        if not self.strict:
+            return  # lenient lists no answer errors
+        points, start = self.scale
+        for k, item in enumerate(self.items):
+            values, idx = dictionary_parts(raw.columns[position[item.source_column]])
+            coded, ranks = self.coded[k], self.ranks[k]
+            for v in values:
+                if v not in coded:
+                    coded[v] = code_answer(v, self.lookup, points, start) is None
+            fresh = [j for j, v in enumerate(values) if coded[v] and v not in ranks]
+            firsts = []
+            for j in fresh:
+                hits = np.flatnonzero(idx == j)
+                if len(hits):
+                    firsts.append((int(hits[0]), values[j]))
+            for _, v in sorted(firsts):
+                ranks[v] = len(ranks)
+
+
+class _BlockFindings(Findings):
+    """A block's findings, listed per category within the room the categories before
+    it leave (see `_ErrorLog`), every error counted."""
+
+    def __init__(self, log: _ErrorLog, file: str) -> None:
+        super().__init__(file)
+        self.log = log
+        self.quota = log.quotas()
+        self.new: list[list[tuple[tuple[int, int], CellError]]] = [[] for _ in log.kept]
+
+    def room(self, column: str | None, kind: str) -> int:
+        c = self.log.category(kind, column)
+        if c >= ANSWERS:  # merged by rank: any row may still be among the first
+            return self.quota[c]
+        return max(0, self.quota[c] - len(self.log.kept[c]) - len(self.new[c]))
+
+    def error(
+        self, row: int | None, column: str | None, value: str | None, reason: str, kind: str
+    ) -> None:
+        c = self.log.category(kind, column)
+        self.log.totals[c] += 1
+        self.log.kinds[kind] += 1
+        if self.room(column, kind) > 0:
+            error = CellError(self.file, row, column, value, reason, kind)
+            self.new[c].append(((0, row or 0), error))
+
+    def cell_errors(
+        self, rows: np.ndarray, column: str, value: str, reason: str, kind: str
+    ) -> None:
+        c = self.log.category(kind, column)
+        self.log.totals[c] += len(rows)
+        self.log.kinds[kind] += len(rows)
+        rank = self.log.ranks[c - ANSWERS].get(value, 0)
+        shown = show(value)
+        for row in rows[: self.quota[c]]:
+            error = CellError(self.file, int(row), column, shown, reason, kind)
+            self.new[c].append(((rank, int(row)), error))
+
+
+# ---------------------------------------------------------------------- respondent ids
+
+_M1 = np.uint64(0x87C37B91114253D5)
+_M2 = np.uint64(0x4CF5AD432745937F)
+_F1 = np.uint64(0xFF51AFD7ED558CCD)
+_F2 = np.uint64(0xC4CEB9FE1A85EC53)
+_SEEDS = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xD1B54A32D192ED03))
+
+
+def _rotl(x: np.ndarray, r: int) -> np.ndarray:
+    return (x << np.uint64(r)) | (x >> np.uint64(64 - r))
+
+
+def _fmix(h: np.ndarray) -> np.ndarray:
+    h = h ^ (h >> np.uint64(33))
+    h = h * _F1
+    h = h ^ (h >> np.uint64(33))
+    h = h * _F2
+    return h ^ (h >> np.uint64(33))
+
+
+def fingerprints(arr: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two 64-bit MurmurHash3-style hashes (different seeds) of each string of `arr`,
+    computed 8 bytes at a time over pyarrow's buffers (a 128-bit fingerprint), and
+    each string's length in bytes."""
+    import pyarrow as pa
+
+    arr = arr.cast(pa.large_string())
+    n = len(arr)
+    buffers = arr.buffers()
+    offsets = np.frombuffer(buffers[1], dtype=np.int64)[arr.offset : arr.offset + n + 1]
+    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else None
+    lengths = np.diff(offsets)
+    hashes = [np.full(n, seed, dtype=np.uint64) ^ lengths.astype(np.uint64) for seed in _SEEDS]
+    lanes = np.arange(8)
+    active = np.nonzero(lengths > 0)[0]
+    pos = 0
+    while len(active) and data is not None:
+        left = lengths[active, None] - pos
+        at = np.minimum(offsets[active, None] + pos + lanes, len(data) - 1)
+        word = np.where(lanes < left, data[at], 0).astype(np.uint8)
+        k = np.ascontiguousarray(word).view("<u8").ravel()
+        k = _rotl(k * _M1, 31) * _M2
+        for h in hashes:
+            h[active] = _rotl(h[active] ^ k, 27) * np.uint64(5) + np.uint64(0x52DCE729)
+        pos += 8
+        active = active[lengths[active] > pos]
+    return _fmix(hashes[0]), _fmix(hashes[1]), lengths
+
+
+class IdIndex:
+    """Respondent ids seen so far, as 128-bit fingerprints (and the row of their first
+    use) in sorted numpy runs merged as they grow: memory is 16-24 bytes an id, and
+    a lookup is a binary search per run."""
+
+    def __init__(self, keep_rows: bool = True) -> None:
+        self.keep_rows = keep_rows
+        self.runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def lookup(self, h1: np.ndarray, h2: np.ndarray) -> np.ndarray:
+        """Per fingerprint, the row it was first seen on (0 when rows aren't kept), or -1."""
+        out = np.full(len(h1), -1, dtype=np.int64)
+        for a, b, rows in self.runs:
+            at = np.minimum(np.searchsorted(a, h1), len(a) - 1)
+            near = a[at] == h1
+            exact = near & (b[at] == h2)
+            out[exact] = rows[at[exact]] if self.keep_rows else 0
+            for i in np.nonzero(near & ~exact)[0]:  # a 64-bit collision: look further
+                end = np.searchsorted(a, h1[i], side="right")
+                match = np.nonzero(b[at[i] : end] == h2[i])[0]
+                if len(match):
+                    out[i] = rows[at[i] + match[0]] if self.keep_rows else 0
+        return out
+
+    def add(self, h1: np.ndarray, h2: np.ndarray, rows: np.ndarray) -> None:
+        if not len(h1):
+            return
+        order = np.argsort(h1, kind="stable")
+        kept = rows[order] if self.keep_rows else np.zeros(0, dtype=np.int64)
+        self.runs.append((h1[order], h2[order], kept))
+        while len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]):
+            (a1, b1, r1), (a2, b2, r2) = self.runs[-2], self.runs.pop()
+            a = np.concatenate([a1, a2])
+            order = np.argsort(a, kind="stable")
+            rows_ = np.concatenate([r1, r2])[order] if self.keep_rows else r1
+            self.runs[-1] = (a[order], np.concatenate([b1, b2])[order], rows_)
