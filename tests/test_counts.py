@@ -241,3 +241,51 @@ def test_a_table_that_does_not_fit_the_survey_is_refused(tmp_path: Path) -> None
     with pytest.raises(alignscan.AlignscanError, match="measures"):
         odd = table.counts.assign(measure="item:nope")
         alignscan.analyze_counts(CountTable(odd, table.atoms, table.sums, {}), survey)
+
+
+CORPUS = Path(__file__).parent / "data" / "responses"
+
+
+@pytest.mark.parametrize("block_rows", [1, 7, 64])
+@pytest.mark.parametrize("lenient", [False, True])
+def test_counting_a_file_in_blocks_gives_the_whole_file_analysis(
+    tmp_path: Path, block_rows: int, lenient: bool
+) -> None:
+    """count_file (blocks) = count_responses(read_responses) (the whole file), and the
+    analysis JSON is the same bytes."""
+    from alignscan.counts import count_file
+    from alignscan.report.tabular import result_to_json
+
+    survey = load_survey(None)
+    frame = generate_responses(survey, 300, seed=5, missing_rate=0.1)
+    last = frame.columns[-1]  # the comment column
+    frame[last] = frame[last].astype(object)
+    frame.loc[3, last] = "line one\nline two, quoted"  # a record over two lines
+    path = tmp_path / "r.csv"
+    frame.to_csv(path, index=False)
+    whole = read_responses(path, survey, lenient=lenient)
+    streamed = count_file(path, survey, lenient=lenient, block_rows=block_rows)
+    assert streamed.equals(count_responses(whole))
+    assert streamed.responses is not None and streamed.responses.rows == whole.rows
+    if whole.ok:
+        assert result_to_json(analyze_counts(streamed)) == result_to_json(analyze(whole))
+
+
+def test_every_corpus_file_counts_the_same_in_blocks() -> None:
+    from alignscan.counts import count_file
+    from alignscan.responses import ResponsesError
+
+    survey = load_survey(CORPUS / "survey.yaml")
+    checked = 0
+    for path in sorted(CORPUS.iterdir()):
+        if path.suffix not in (".csv", ".xlsx"):
+            continue
+        try:
+            whole = read_responses(path, survey, lenient=True)
+        except ResponsesError:  # unreadable files are the reader tests' business
+            continue
+        streamed = count_file(path, survey, lenient=True, block_rows=3)
+        assert streamed.equals(count_responses(whole)), path.name
+        assert streamed.responses.errors == whole.errors, path.name
+        checked += 1
+    assert checked >= 10

@@ -191,18 +191,24 @@ def read_count_table(folder: str | Path) -> CountTable:
 
 
 def _plain(comments: dict[str, dict[str, CommentTally]]) -> dict[str, Any]:
-    return {
-        cid: {g: (c.count, c.texts, dict(c.redactions)) for g, c in per.items() if c.count}
-        for cid, per in comments.items()
-    }
+    out = {}
+    for cid, per in comments.items():
+        shown = {g: (c.count, c.texts, dict(c.redactions)) for g, c in per.items() if c.count}
+        if shown:
+            out[cid] = shown
+    return out
 
 
 def _sum_frame(frame: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:
-    if frame.empty:
-        return frame.reset_index(drop=True)
-    out = frame.groupby(keys, sort=True, dropna=False, observed=True)[value].sum().reset_index()
-    out = out[out[value] != 0].reset_index(drop=True)
-    return out
+    """Rows with equal keys summed, zero rows dropped, sorted by the keys; key columns
+    that hold text as objects, counts as int64 (sums stay Python ints)."""
+    if not frame.empty:
+        frame = frame.groupby(keys, sort=True, dropna=False, observed=True)[value].sum()
+        frame = frame.reset_index()
+        frame = frame[frame[value] != 0]
+    types = {c: np.int64 if c in ("key", "n") or c.startswith("scored:") else object
+             for c in frame.columns}
+    return frame.reset_index(drop=True).astype(types)
 
 
 # ----------------------------------------------------------------------------- numpy engine
