@@ -313,7 +313,7 @@ def count_responses(rs: ResponseSet) -> CountTable:
         comments,
         None,
     )
-    return table.normalized()
+    return table  # keys are already distinct; `normalized()` sorts when it matters
 
 
 def _segment_strings(labels: Any, ok: np.ndarray) -> tuple[np.ndarray, list[str]]:
