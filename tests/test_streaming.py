@@ -243,6 +243,15 @@ def test_encoding_is_settled_before_the_first_block(survey, tmp_path) -> None:
     assert "café" in used_rows([whole], survey)["comments"]["comment"]
 
 
+def test_a_byte_order_mark_then_windows_1252(survey, tmp_path) -> None:
+    """A UTF-8 byte order mark is not proof: a cp1252 byte makes both readers fall back."""
+    rows = awkward_rows(random.Random(8), 40, bad=0.0, dup=0.0)
+    path = write_csv(tmp_path / "bom.csv", rows, encoding="cp1252")
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    whole = assert_same(path, survey, block_rows=3)
+    assert whole.source.encoding == "cp1252"
+
+
 def test_a_given_encoding_that_fails_later_is_refused_up_front(survey, tmp_path) -> None:
     path = big_file_with_late_cp1252(tmp_path)
     with pytest.raises(ResponsesError) as whole:

@@ -219,8 +219,8 @@ def _settled_encoding(path: Path, layout: csv_reader.CsvLayout) -> str:
     end first (in bounded memory): one that isn't is read as Windows-1252, as the
     whole-file reader falls back to it, unless the user gave the encoding."""
     enc = layout.enc
-    if enc not in ("utf-8", "utf-8-sig") or len(layout.sample) < SAMPLE_BYTES:
-        return enc  # a small file's sample is the whole file, and was decoded already
+    if enc not in ("utf-8", "utf-8-sig"):
+        return enc
     if _valid_utf8(path):
         return enc
     if layout.encoding is None and _decodes(path, "cp1252"):
