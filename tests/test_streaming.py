@@ -203,12 +203,18 @@ def test_pyarrow_blocks_smaller_than_a_record(survey, tmp_path, monkeypatch) -> 
     """pyarrow's own blocks cut records too (quoted newlines, ragged rows); a record
     longer than one makes the stream read again after the rows already given."""
     monkeypatch.setattr(streaming, "READ_BYTES", 256)
+    restarts = []
+    rewind = streaming._RowNumbers.rewind
+    monkeypatch.setattr(
+        streaming._RowNumbers, "rewind", lambda self: restarts.append(self.next) or rewind(self)
+    )
     rows = awkward_rows(random.Random(9), 200, bad=0.05, dup=0.02)
     rows[150][-1] = "long\n" * 200  # 1,000 bytes: longer than a 256-byte block
     path = write_csv(tmp_path / "long.csv", rows)
     for block_rows in (1, 13):
         for lenient in (False, True):
             assert_same(path, survey, block_rows=block_rows, lenient=lenient)
+    assert len(restarts) == 4 and min(restarts) > 100  # read again once per stream, late
 
 
 @pytest.mark.parametrize(

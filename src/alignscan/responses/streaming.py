@@ -58,6 +58,7 @@ from alignscan.survey import Survey
 
 DEFAULT_BLOCK_ROWS = 1 << 17  # rows per block at most (a CSV block also ends with pyarrow's)
 SCAN_BYTES = 1 << 24  # bytes read at a time by the encoding pre-scan
+CODED_CACHE = 1 << 16  # answer texts whose coding is remembered across blocks, per item
 READ_BYTES = 1 << 20  # pyarrow's CSV block: it reads ~30 ahead, so memory is ~30x this
 
 
@@ -665,6 +666,8 @@ class _ErrorLog:
         for k, item in enumerate(self.items):
             values, idx = dictionary_parts(raw.columns[position[item.source_column]])
             coded, ranks = self.coded[k], self.ranks[k]
+            if len(coded) > CODED_CACHE:  # a cache: free text in an item column can't grow it
+                coded.clear()
             for v in values:
                 if v not in coded:
                     coded[v] = code_answer(v, self.lookup, points, start) is None
