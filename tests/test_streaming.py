@@ -295,6 +295,11 @@ def test_parquet_streams_by_record_batches(survey, tmp_path, lenient) -> None:
     table = pa.table(columns)
     nulls = pa.array([None if i % 17 == 0 else v for i, v in enumerate(columns["q2"])])
     table = table.set_column(HEADER.index("q2"), "q2", nulls)
+    numbers = [float("nan"), None, 4.0, 2.0, 7.0, 3.5, 1.0]  # NaN and null: not answered
+    floats = pa.array([numbers[i % len(numbers)] for i in range(len(rows))], pa.float64())
+    table = table.set_column(HEADER.index("q3"), "q3", floats)
+    blank = pa.table({n: pa.array([None], table.schema.field(n).type) for n in HEADER})
+    table = pa.concat_tables([table.slice(0, 100), blank, table.slice(100)])  # a blank record
     path = tmp_path / "responses.parquet"
     pq.write_table(table, path, row_group_size=37)
     for block_rows in (1, 7, 100):
