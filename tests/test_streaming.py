@@ -217,6 +217,18 @@ def test_pyarrow_blocks_smaller_than_a_record(survey, tmp_path, monkeypatch) -> 
     assert len(restarts) == 4 and min(restarts) > 100  # read again once per stream, late
 
 
+def test_error_cap_across_pyarrow_blocks(survey, tmp_path, monkeypatch) -> None:
+    """Bad answers first seen in different pyarrow blocks are listed in the order of
+    their first appearance in the file, as a whole-file read lists them."""
+    monkeypatch.setattr(streaming, "READ_BYTES", 512)
+    monkeypatch.setattr(validation, "MAX_LISTED_ERRORS", 40)
+    rows = awkward_rows(random.Random(11), 400, bad=0.15, dup=0.02)
+    path = write_csv(tmp_path / "cap.csv", rows)
+    for block_rows in (5, 64):
+        whole = assert_same(path, survey, block_rows=block_rows)
+        assert len(whole.errors) == 40 and sum(whole.unlisted_errors.values()) > 40
+
+
 @pytest.mark.parametrize(
     ("encoding", "fmt"),
     [("utf-8-sig", {}), ("utf-16", {"delimiter": "\t"}), ("cp1252", {"lineterminator": "\r\n"})],
