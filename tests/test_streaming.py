@@ -203,12 +203,30 @@ def test_pyarrow_blocks_smaller_than_a_record(survey, tmp_path, monkeypatch) -> 
     """pyarrow's own blocks cut records too (quoted newlines, ragged rows); a record
     longer than one makes the stream read again after the rows already given."""
     monkeypatch.setattr(streaming, "READ_BYTES", 256)
+    restarts = []
+    rewind = streaming._RowNumbers.rewind
+    monkeypatch.setattr(
+        streaming._RowNumbers, "rewind", lambda self: restarts.append(self.next) or rewind(self)
+    )
     rows = awkward_rows(random.Random(9), 200, bad=0.05, dup=0.02)
     rows[150][-1] = "long\n" * 200  # 1,000 bytes: longer than a 256-byte block
     path = write_csv(tmp_path / "long.csv", rows)
     for block_rows in (1, 13):
         for lenient in (False, True):
             assert_same(path, survey, block_rows=block_rows, lenient=lenient)
+    assert len(restarts) == 4 and min(restarts) > 100  # read again once per stream, late
+
+
+def test_error_cap_across_pyarrow_blocks(survey, tmp_path, monkeypatch) -> None:
+    """Bad answers first seen in different pyarrow blocks are listed in the order of
+    their first appearance in the file, as a whole-file read lists them."""
+    monkeypatch.setattr(streaming, "READ_BYTES", 512)
+    monkeypatch.setattr(validation, "MAX_LISTED_ERRORS", 40)
+    rows = awkward_rows(random.Random(11), 400, bad=0.15, dup=0.02)
+    path = write_csv(tmp_path / "cap.csv", rows)
+    for block_rows in (5, 64):
+        whole = assert_same(path, survey, block_rows=block_rows)
+        assert len(whole.errors) == 40 and sum(whole.unlisted_errors.values()) > 40
 
 
 @pytest.mark.parametrize(
@@ -241,6 +259,15 @@ def test_encoding_is_settled_before_the_first_block(survey, tmp_path) -> None:
     assert stream.source.encoding == "cp1252"
     whole = assert_same(path, survey, block_rows=100)
     assert "café" in used_rows([whole], survey)["comments"]["comment"]
+
+
+def test_a_byte_order_mark_then_windows_1252(survey, tmp_path) -> None:
+    """A UTF-8 byte order mark is not proof: a cp1252 byte makes both readers fall back."""
+    rows = awkward_rows(random.Random(8), 40, bad=0.0, dup=0.0)
+    path = write_csv(tmp_path / "bom.csv", rows, encoding="cp1252")
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    whole = assert_same(path, survey, block_rows=3)
+    assert whole.source.encoding == "cp1252"
 
 
 def test_a_given_encoding_that_fails_later_is_refused_up_front(survey, tmp_path) -> None:
@@ -280,6 +307,11 @@ def test_parquet_streams_by_record_batches(survey, tmp_path, lenient) -> None:
     table = pa.table(columns)
     nulls = pa.array([None if i % 17 == 0 else v for i, v in enumerate(columns["q2"])])
     table = table.set_column(HEADER.index("q2"), "q2", nulls)
+    numbers = [float("nan"), None, 4.0, 2.0, 7.0, 3.5, 1.0]  # NaN and null: not answered
+    floats = pa.array([numbers[i % len(numbers)] for i in range(len(rows))], pa.float64())
+    table = table.set_column(HEADER.index("q3"), "q3", floats)
+    blank = pa.table({n: pa.array([None], table.schema.field(n).type) for n in HEADER})
+    table = pa.concat_tables([table.slice(0, 100), blank, table.slice(100)])  # a blank record
     path = tmp_path / "responses.parquet"
     pq.write_table(table, path, row_group_size=37)
     for block_rows in (1, 7, 100):

@@ -4,6 +4,7 @@ and validate every cell, collecting all problems at once.
 A package split by concern: `sniffing` (encoding, delimiter, export tools),
 `csv_reader`, `xlsx_reader`, `parquet_reader` (each -> `model.RawTable`), `coding`
 (answer text -> scale position), `validation` (RawTable -> ResponseSet, every error),
+`streaming` (the same, block by block: `stream_responses`),
 `kinds` (error kinds, exclusion reasons, changes as str enums), `model` (ResponseSet,
 CellError, Labels...), `export` (template and errors CSV) and `reader`
 (`read_responses`). The names below are the public interface."""
@@ -23,6 +24,7 @@ from alignscan.responses.model import (
 )
 from alignscan.responses.reader import Progress, read_responses
 from alignscan.responses.sniffing import question_texts
+from alignscan.responses.streaming import ResponseStream, stream_responses
 
 __all__ = [
     "BLANK_SEGMENT",
@@ -34,6 +36,7 @@ __all__ = [
     "Progress",
     "RawTable",
     "ResponseSet",
+    "ResponseStream",
     "ResponsesError",
     "RowCounts",
     "SourceInfo",
@@ -42,6 +45,7 @@ __all__ = [
     "errors_csv_text",
     "question_texts",
     "read_responses",
+    "stream_responses",
     "template_rows",
     "write_errors_csv",
 ]

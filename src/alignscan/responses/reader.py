@@ -126,8 +126,8 @@ def dictionary_columns(survey: Survey) -> set[str]:
 
 
 def file_kind(path: Path) -> str:
-    """"parquet", "xlsx" or "csv", by the file's first bytes and suffix; the old .xls
-    format raises ResponsesError."""
+    """The kind of file: "parquet", "xlsx" or "csv", by its first bytes and suffix; the .xls
+    format (the old one) raises ResponsesError."""
     with path.open("rb") as fh:
         magic = fh.read(8)
     if magic == OLE_MAGIC or path.suffix.lower() == ".xls":

@@ -58,6 +58,7 @@ from alignscan.survey import Survey
 
 DEFAULT_BLOCK_ROWS = 1 << 17  # rows per block at most (a CSV block also ends with pyarrow's)
 SCAN_BYTES = 1 << 24  # bytes read at a time by the encoding pre-scan
+CODED_CACHE = 1 << 16  # answer texts whose coding is remembered across blocks, per item
 READ_BYTES = 1 << 20  # pyarrow's CSV block: it reads ~30 ahead, so memory is ~30x this
 
 
@@ -219,8 +220,8 @@ def _settled_encoding(path: Path, layout: csv_reader.CsvLayout) -> str:
     end first (in bounded memory): one that isn't is read as Windows-1252, as the
     whole-file reader falls back to it, unless the user gave the encoding."""
     enc = layout.enc
-    if enc not in ("utf-8", "utf-8-sig") or len(layout.sample) < SAMPLE_BYTES:
-        return enc  # a small file's sample is the whole file, and was decoded already
+    if enc not in ("utf-8", "utf-8-sig"):
+        return enc
     if _valid_utf8(path):
         return enc
     if layout.encoding is None and _decodes(path, "cp1252"):
@@ -665,6 +666,8 @@ class _ErrorLog:
         for k, item in enumerate(self.items):
             values, idx = dictionary_parts(raw.columns[position[item.source_column]])
             coded, ranks = self.coded[k], self.ranks[k]
+            if len(coded) > CODED_CACHE:  # a cache: free text in an item column can't grow it
+                coded.clear()
             for v in values:
                 if v not in coded:
                     coded[v] = code_answer(v, self.lookup, points, start) is None
@@ -768,9 +771,9 @@ def fingerprints(arr: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 class IdIndex:
-    """Respondent ids seen so far, as 128-bit fingerprints (and the row of their first
-    use) in sorted numpy runs merged as they grow: memory is 16-24 bytes an id, and
-    a lookup is a binary search per run."""
+    """Respondent ids seen so far as fingerprints (a 64-bit key and 32 more bits to
+    confirm it) with the row of their first use, in sorted numpy runs merged as they
+    grow: 16 bytes an id (12 without rows), a lookup is a binary search per run."""
 
     def __init__(self, keep_rows: bool = True) -> None:
         self.keep_rows = keep_rows
@@ -779,14 +782,15 @@ class IdIndex:
     def lookup(self, h1: np.ndarray, h2: np.ndarray) -> np.ndarray:
         """Per fingerprint, the row it was first seen on (0 when rows aren't kept), or -1."""
         out = np.full(len(h1), -1, dtype=np.int64)
+        check = h2.astype(np.uint32)
         for a, b, rows in self.runs:
             at = np.minimum(np.searchsorted(a, h1), len(a) - 1)
             near = a[at] == h1
-            exact = near & (b[at] == h2)
+            exact = near & (b[at] == check)
             out[exact] = rows[at[exact]] if self.keep_rows else 0
             for i in np.nonzero(near & ~exact)[0]:  # a 64-bit collision: look further
                 end = np.searchsorted(a, h1[i], side="right")
-                match = np.nonzero(b[at[i] : end] == h2[i])[0]
+                match = np.nonzero(b[at[i] : end] == check[i])[0]
                 if len(match):
                     out[i] = rows[at[i] + match[0]] if self.keep_rows else 0
         return out
@@ -795,11 +799,25 @@ class IdIndex:
         if not len(h1):
             return
         order = np.argsort(h1, kind="stable")
-        kept = rows[order] if self.keep_rows else np.zeros(0, dtype=np.int64)
-        self.runs.append((h1[order], h2[order], kept))
+        kept = rows[order].astype(np.uint32) if self.keep_rows else np.zeros(0, np.uint32)
+        self.runs.append((h1[order], h2[order].astype(np.uint32), kept))
         while len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]):
-            (a1, b1, r1), (a2, b2, r2) = self.runs[-2], self.runs.pop()
-            a = np.concatenate([a1, a2])
-            order = np.argsort(a, kind="stable")
-            rows_ = np.concatenate([r1, r2])[order] if self.keep_rows else r1
-            self.runs[-1] = (a[order], np.concatenate([b1, b2])[order], rows_)
+            last = self.runs.pop()
+            self.runs[-1] = self._merged(self.runs[-1], last)
+
+    def _merged(
+        self, one: tuple[np.ndarray, ...], two: tuple[np.ndarray, ...]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Two sorted runs as one, by inserting the second's entries (no full sort)."""
+        at = np.searchsorted(one[0], two[0], side="right") + np.arange(len(two[0]))
+        rest = np.ones(len(one[0]) + len(two[0]), dtype=bool)
+        rest[at] = False
+        merged = []
+        for x, y in zip(one, two, strict=True):
+            if not len(x) and not len(y):
+                merged.append(x)
+                continue
+            out = np.empty(len(rest), dtype=x.dtype)
+            out[at], out[rest] = y, x
+            merged.append(out)
+        return merged[0], merged[1], merged[2]
