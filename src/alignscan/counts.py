@@ -253,10 +253,14 @@ class _Emitter:
     def __init__(self, cells: np.ndarray, n_cells: int, names: list[tuple[str, str, str]]):
         self.cells, self.n_cells, self.names = cells, n_cells, names
         self.parts: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []
+        self.base: dict[int, np.ndarray] = {}  # cells * width, made once per width
 
-    def add(self, measure: str, keys: np.ndarray) -> None:
-        n_keys = int(keys.max(initial=0)) + 1
-        flat_keys = self.cells * n_keys + keys
+    def add(self, measure: str, keys: np.ndarray, width: int | None = None) -> None:
+        """Count `keys` (non-negative, below `width` when given) per cell."""
+        n_keys = width or int(keys.max(initial=0)) + 1
+        if n_keys not in self.base:
+            self.base[n_keys] = self.cells * n_keys
+        flat_keys = self.base[n_keys] + keys
         if self.n_cells * n_keys <= 4 * len(keys) + (1 << 20):
             flat = np.bincount(flat_keys, minlength=self.n_cells * n_keys)
             nz = np.flatnonzero(flat)
@@ -295,9 +299,12 @@ def count_responses(rs: ResponseSet) -> CountTable:
         dims.append(_dimension(scored[:, start : start + len(dim.items)], is_fav))
         start += len(dim.items)
     seg_values = {c: _segment_strings(rs.segments[c], ok) for c in survey.segments}
-    frames = [_group_level(survey, groups, gidx, scored, dims)]
+    answers = _scored_answers(survey, scored, dims)
+    frames = [_group_level(survey, groups, gidx, scored, dims, answers)]
     for column, (codes, values) in seg_values.items():
-        frames.append(_segment_level(survey, groups, gidx, scored, dims, column, codes, values))
+        frames.append(
+            _segment_level(survey, groups, gidx, dims, answers, column, codes, values)
+        )
     counts = pd.concat(frames, ignore_index=True)
     comments = {
         c.id: tally_comments(
@@ -331,39 +338,48 @@ def _item_positions(survey: Survey, dims: list[_Dimension]) -> list[tuple[int, i
     return out
 
 
+def _scored_answers(survey: Survey, scored: np.ndarray, dims: list[_Dimension]) -> list[Any]:
+    """Each item's position for respondents with a score on its dimension, else 0."""
+    return [
+        np.where(dims[d].scored, scored[:, j], 0) for d, j, _, _ in _item_positions(survey, dims)
+    ]
+
+
 def _group_level(
     survey: Survey, groups: list[str], gidx: np.ndarray, scored: np.ndarray,
-    dims: list[_Dimension],
+    dims: list[_Dimension], answers: list[Any],
 ) -> pd.DataFrame:
     em = _Emitter(gidx, len(groups), [(g, "", "") for g in groups])
+    width = survey.scale.points + 1
     for _, j, item, _ in _item_positions(survey, dims):
-        em.add(f"item:{item.id}", scored[:, j].astype(np.int64))
-    _dimension_measures(em, survey, scored, dims)
+        em.add(f"item:{item.id}", scored[:, j], width)
+    _dimension_measures(em, survey, dims, answers)
     for dim, dd in zip(survey.dimensions, dims, strict=True):
-        em.add(f"unscored:{dim.id}", ((dd.answered > 0) & ~dd.scored).astype(np.int64))
+        em.add(f"unscored:{dim.id}", (dd.answered > 0) & ~dd.scored, 2)
     return em.frame()
 
 
 def _segment_level(
-    survey: Survey, groups: list[str], gidx: np.ndarray, scored: np.ndarray,
-    dims: list[_Dimension], column: str, codes: np.ndarray, values: list[str],
+    survey: Survey, groups: list[str], gidx: np.ndarray, dims: list[_Dimension],
+    answers: list[Any], column: str, codes: np.ndarray, values: list[str],
 ) -> pd.DataFrame:
     n_groups = len(groups)
     names = [(g, column, v) for v in values for g in groups]
     em = _Emitter(codes * n_groups + gidx, len(values) * n_groups, names)
-    _dimension_measures(em, survey, scored, dims)
+    _dimension_measures(em, survey, dims, answers)
     return em.frame()
 
 
 def _dimension_measures(
-    em: _Emitter, survey: Survey, scored: np.ndarray, dims: list[_Dimension]
+    em: _Emitter, survey: Survey, dims: list[_Dimension], answers: list[Any]
 ) -> None:
-    for d, j, item, dim in _item_positions(survey, dims):
-        keys = np.where(dims[d].scored, scored[:, j], 0).astype(np.int64)
-        em.add(f"scored:{dim.id}:{item.id}", keys)
+    width = survey.scale.points + 1
+    for (_, _, item, dim), keys in zip(_item_positions(survey, dims), answers, strict=True):
+        em.add(f"scored:{dim.id}:{item.id}", keys, width)
     for dim, dd in zip(survey.dimensions, dims, strict=True):
-        em.add(f"score:{dim.id}", dd.score_key)
-        em.add(f"cluster:{dim.id}", dd.cluster_key)
+        k = dd.k
+        em.add(f"score:{dim.id}", dd.score_key, (k * survey.scale.points + 1) * (k + 1))
+        em.add(f"cluster:{dim.id}", dd.cluster_key, (k + 1) ** 2)
 
 
 def _atoms(
