@@ -1,0 +1,673 @@
+"""The count table computed by SQL (DuckDB here, Spark SQL in `alignscan.spark`).
+
+One builder writes the SQL for both engines. The answers are NOT coded in SQL: the
+distinct raw texts of every survey column are fetched (one `GROUPING SETS` scan), coded
+in Python by the default engine's own functions (`responses.coding`), and the mappings
+go back into the SQL as `CASE` expressions (items, roles) and joined lookup tables
+(segment values, which can be many). A per-respondent projection (group, segment
+values, recoded positions, per dimension M/T/F and the keys built from them) is then
+counted with one `GROUP BY GROUPING SETS` (every measure at every level, and the atoms)
+and summed per group with exact integer (DECIMAL(38,0)) sums.
+
+Why only clean files take the SQL route (`count_file_duckdb`): a file with any error or
+lenient change (an answer off the scale, an unknown or blank role, a repeated
+respondent id, a ragged row, a header problem, an encoding DuckDB can't read) is
+counted by the default engine instead, so that its report names every cell with its
+row as a spreadsheet shows it (DuckDB numbers records, not lines) and strict and
+lenient modes behave byte for byte as they do there. For a clean file both routes see
+the same cells, so the counts and the reading's metadata are the same.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from alignscan.counts import (
+    COUNT_COLUMNS,
+    CommentTally,
+    CountTable,
+    count_responses,
+    favorable_positions,
+    tally_comments,
+)
+from alignscan.responses.coding import answer_lookup, code_answer
+from alignscan.responses.model import (
+    BLANK_SEGMENT,
+    Labels,
+    RawTable,
+    ResponseSet,
+    RowCounts,
+    SourceInfo,
+)
+from alignscan.survey import Survey, normalise
+
+__all__ = ["Fallback", "SqlRunner", "count_file_duckdb", "count_sql"]
+
+FETCH_ROWS = 1 << 16  # rows per Arrow batch when comments and ids are fetched
+DECIMAL = "DECIMAL(38,0)"
+
+
+class Fallback(Exception):
+    """The data is not clean (or the engine can't read it as sniffed): the default
+    engine must count it. The message says why."""
+
+
+class SqlRunner(Protocol):
+    """What the builder needs from an engine."""
+
+    def table(self, sql: str) -> Any:
+        """A small result as a pyarrow Table."""
+
+    def batches(self, sql: str) -> Iterator[Any]:
+        """A result as pyarrow record batches of bounded size."""
+
+    def register(self, name: str, frame: pd.DataFrame) -> None:
+        """A small lookup table, queryable as `name`."""
+
+    def literal(self, text: str) -> str:
+        """`text` as a SQL string literal of the engine's dialect."""
+
+
+# ----------------------------------------------------------------------------- the plan
+
+
+@dataclass
+class Columns:
+    """Where the survey's columns are in the source (positions; the source's columns
+    are named c0, c1, ...), from the header check."""
+
+    items: list[int]
+    role: int
+    segments: list[int]
+    respondent_id: int | None
+    comments: dict[str, int]  # comment id -> position (comments whose column exists)
+
+
+@dataclass
+class Mappings:
+    """Raw text (as the engine casts it to a string) -> code, per survey column."""
+
+    items: list[dict[str, int]]  # recoded position (reverse items already reversed)
+    roles: dict[str, int]  # group index
+    segments: list[tuple[dict[str, int], list[str]]]  # text -> value index, values
+    rows: int
+
+
+def header_check(
+    names: list[str], survey: Survey, source: SourceInfo, lenient: bool,
+    first_row: int | None, notes: Sequence[str] = (),
+) -> tuple[Columns, list[str]]:
+    """The default validation of the header alone (column names, missing columns,
+    comment columns): the positions of the survey's columns and the warnings; Fallback
+    when it finds any error (the default engine reports it)."""
+    from alignscan.responses.kinds import ErrorKind
+    from alignscan.responses.validation import validate
+
+    empty = RawTable(names, {}, np.zeros(0, dtype=np.int64), source, [],
+                     np.zeros(0, dtype=bool), first_row=first_row, notes=list(notes))
+    checked = validate(empty, survey, lenient)  # no rows: only the header can be wrong
+    if any(e.kind != ErrorKind.NO_ROWS for e in checked.errors):
+        raise Fallback("the header has errors")
+    position: dict[str, int] = {}
+    for j, name in enumerate(names):
+        if name:
+            position.setdefault(name, j)
+    columns = Columns(
+        [position[i.source_column] for i in survey.items],
+        position[survey.roles.column],
+        [position[s] for s in survey.segments],
+        position[survey.respondent_id] if survey.respondent_id else None,
+        {c.id: position[c.source_column] for c in survey.comments
+         if c.source_column in position},
+    )
+    return columns, list(checked.warnings)
+
+
+def distinct_sql(columns: Columns, src: str) -> str:
+    """Every distinct value of the item, role and segment columns, in one scan: the
+    value as the engine casts it to text (`k`), as stored (`v`), and `GROUPING(v)` to
+    tell the sets apart; `n` counts rows."""
+    wanted = _coded_columns(columns)
+    select = []
+    for j in wanted:
+        select += [f"CAST(c{j} AS STRING) AS k{j}", f"c{j} AS v{j}", f"GROUPING(c{j}) AS r{j}"]
+    sets = ", ".join(f"(c{j})" for j in wanted)
+    return f"SELECT {', '.join(select)}, COUNT(*) AS n FROM {src} GROUP BY GROUPING SETS ({sets})"
+
+
+def _coded_columns(columns: Columns) -> list[int]:
+    return list(dict.fromkeys([*columns.items, columns.role, *columns.segments]))
+
+
+def build_mappings(
+    distinct: Any, columns: Columns, survey: Survey, *, strict_roles: bool = True
+) -> Mappings:
+    """Code the distinct values with the default engine's rules; Fallback when a value
+    is not a valid answer, or (strict_roles) a role matches no group."""
+    from alignscan.responses.parquet_reader import as_text
+
+    texts: dict[int, dict[str, str]] = {}
+    rows = 0
+    for j in _coded_columns(columns):
+        mine = distinct.filter(_eq(distinct.column(f"r{j}"), 0))
+        keys = mine.column(f"k{j}").to_pylist()
+        shown = as_text(mine.column(f"v{j}").combine_chunks()).to_pylist()
+        pairs: dict[str, str] = {}
+        for key, text in zip(keys, shown, strict=True):
+            if key is not None and pairs.setdefault(key, text) != text:
+                raise Fallback(f"two values of column c{j} read as the same text {key!r}")
+        texts[j] = pairs
+        rows = int(np.sum(mine.column("n").to_numpy()))
+    return Mappings(
+        [_item_map(texts[j], survey, item.reverse) for j, item in
+         zip(columns.items, survey.items, strict=True)],
+        _role_map(texts[columns.role], survey, strict_roles),
+        [_segment_map(texts[j]) for j in columns.segments],
+        rows,
+    )
+
+
+def _eq(arr: Any, value: int) -> Any:
+    import pyarrow.compute as pc
+
+    return pc.equal(arr, value)
+
+
+def _item_map(texts: dict[str, str], survey: Survey, reverse: bool) -> dict[str, int]:
+    lookup = answer_lookup(survey)
+    points, start = survey.scale.points, survey.scale.start
+    out = {}
+    for key, text in texts.items():
+        pos = code_answer(text, lookup, points, start)
+        if pos is None:
+            raise Fallback(f"{text!r} is not an answer on the scale")
+        out[key] = points + 1 - pos if reverse and pos else pos
+    return out
+
+
+def _role_map(texts: dict[str, str], survey: Survey, strict: bool) -> dict[str, int]:
+    lookup = survey.role_lookup()
+    groups = list(survey.roles.groups)
+    out = {}
+    for key, text in texts.items():
+        group = lookup.get(normalise(text))
+        if group is None:
+            if strict:
+                raise Fallback(f"role {text!r} matches no group")
+            continue
+        out[key] = groups.index(group)
+    return out
+
+
+def _segment_map(texts: dict[str, str]) -> tuple[dict[str, int], list[str]]:
+    shown = {key: text.strip() or BLANK_SEGMENT for key, text in texts.items()}
+    values = sorted({*shown.values(), BLANK_SEGMENT})  # (blank) for NULL cells too
+    where = {v: i for i, v in enumerate(values)}
+    return {key: where[v] for key, v in shown.items()}, values
+
+
+# ----------------------------------------------------------------------------- the SQL
+
+
+@dataclass
+class Query:
+    """The projection's SQL and the names of what it computes."""
+
+    survey: Survey
+    ctes: str  # WITH ... (p, d, e, k)
+    measures: list[tuple[str, str, bool]] = field(default_factory=list)  # (measure, col, seg)
+    flags: list[str] = field(default_factory=list)  # per dimension: scored 0/1 column
+    segments: list[str] = field(default_factory=list)  # segment value index columns
+
+
+def projection(
+    run: SqlRunner, survey: Survey, columns: Columns, maps: Mappings, src: str,
+    where: str = "", prefix: str = "alignscan_seg",
+) -> Query:
+    """The per-respondent projection as CTEs ending in `k`: g, s<c>, i<j> (positions),
+    per dimension d: m/t/f (M, T, F), fd (scored 0/1), sd/cd (score and cluster keys),
+    ud (unscored), and q<j> (the position when scored)."""
+    lit = run.literal
+    sel = [_case(f"src.c{columns.role}", maps.roles, lit, None) + " AS g"]
+    joins = []
+    for c, (j, (mapping, values)) in enumerate(zip(columns.segments, maps.segments, strict=True)):
+        name = f"{prefix}{c}"
+        run.register(name, pd.DataFrame({"k": list(mapping), "v": list(mapping.values())}))
+        blank = values.index(BLANK_SEGMENT)
+        sel.append(f"COALESCE(m{c}.v, {blank}) AS s{c}")
+        joins.append(f"LEFT JOIN {name} m{c} ON CAST(src.c{j} AS STRING) = m{c}.k")
+    for j, (col, mapping) in enumerate(zip(columns.items, maps.items, strict=True)):
+        sel.append(_case(f"src.c{col}", {k: v for k, v in mapping.items() if v}, lit, 0)
+                   + f" AS i{j}")
+    if columns.respondent_id is not None:
+        sel.append(f"src.c{columns.respondent_id} AS rid")
+    sel += [f"src.c{j} AS cm{n}" for n, j in enumerate(columns.comments.values())]
+    p = f"SELECT {', '.join(sel)} FROM {src} src {' '.join(joins)} {where}"
+    fav = favorable_positions(survey)
+    d_cols, e_cols, k_cols = [], [], []
+    q = Query(survey, "", segments=[f"s{c}" for c in range(len(columns.segments))])
+    j = 0
+    for d, dim in enumerate(survey.dimensions):
+        k = len(dim.items)
+        ids = [f"i{j + t}" for t in range(k)]
+        d_cols += [
+            " + ".join(f"CASE WHEN {i} > 0 THEN 1 ELSE 0 END" for i in ids) + f" AS m{d}",
+            " + ".join(ids) + f" AS t{d}",
+            " + ".join(f"CASE WHEN {i} IN ({', '.join(map(str, fav))}) THEN 1 ELSE 0 END"
+                       for i in ids) + f" AS f{d}",
+        ]
+        e_cols.append(f"CASE WHEN m{d} >= {math.ceil(k / 2)} THEN 1 ELSE 0 END AS fd{d}")
+        k_cols += [
+            f"CASE WHEN fd{d} = 1 THEN t{d} * {k + 1} + m{d} ELSE 0 END AS sd{d}",
+            f"CASE WHEN fd{d} = 1 THEN f{d} * {k + 1} + m{d} ELSE 0 END AS cd{d}",
+            f"CASE WHEN m{d} >= 1 AND fd{d} = 0 THEN 1 ELSE 0 END AS ud{d}",
+        ]
+        k_cols += [f"CASE WHEN fd{d} = 1 THEN {i} ELSE 0 END AS q{j + t}"
+                   for t, i in enumerate(ids)]
+        for t, item in enumerate(dim.items):
+            q.measures.append((f"scored:{dim.id}:{item.id}", f"q{j + t}", True))
+        q.measures += [(f"score:{dim.id}", f"sd{d}", True), (f"cluster:{dim.id}", f"cd{d}", True),
+                       (f"unscored:{dim.id}", f"ud{d}", False)]
+        q.flags.append(f"fd{d}")
+        j += k
+    q.measures = [(f"item:{item.id}", f"i{t}", False) for t, item in enumerate(survey.items)] \
+        + q.measures
+    q.ctes = (
+        f"WITH p AS ({p}), "
+        f"d AS (SELECT p.*, {', '.join(d_cols)} FROM p WHERE g IS NOT NULL), "
+        f"e AS (SELECT d.*, {', '.join(e_cols)} FROM d), "
+        f"k AS (SELECT e.*, {', '.join(k_cols)} FROM e)"
+    )
+    return q
+
+
+def _case(expr: str, mapping: dict[str, int], lit: Callable[[str], str], other: int | None) -> str:
+    if not mapping:
+        return "CAST(NULL AS INT)" if other is None else str(other)
+    whens = " ".join(f"WHEN {lit(k)} THEN {v}" for k, v in mapping.items())
+    tail = "" if other is None else f" ELSE {other}"
+    return f"CASE CAST({expr} AS STRING) {whens}{tail} END"
+
+
+def counts_sql(q: Query) -> str:
+    """Every measure at every level, and the atoms, in one GROUP BY GROUPING SETS."""
+    keys = [c for _, c, _ in q.measures]
+    sets = []
+    for _, c, by_segment in q.measures:
+        sets.append(f"(g, {c})")
+        if by_segment:
+            sets += [f"(g, {s}, {c})" for s in q.segments]
+    sets.append("(" + ", ".join(["g", *q.segments, *q.flags]) + ")")
+    cols = ", ".join(["g", *q.segments, *keys, *q.flags])
+    return f"{q.ctes} SELECT {cols}, COUNT(*) AS n FROM k GROUP BY GROUPING SETS ({', '.join(sets)})"
+
+
+def sums_sql(q: Query) -> tuple[str, list[str]]:
+    """Exact integer sums per group (Cronbach's alpha, drivers); the sums' names."""
+    from alignscan.drivers import driver_spec, score_scale
+
+    survey = q.survey
+    exprs: list[tuple[str, str]] = []
+    j = 0
+    for d, dim in enumerate(survey.dimensions):
+        k = len(dim.items)
+        full = f"m{d} = {k}"
+        exprs.append((f"alpha:{dim.id}:n", f"CASE WHEN {full} THEN 1 ELSE 0 END"))
+        for t, item in enumerate(dim.items):
+            exprs.append((f"alpha:{dim.id}:x:{item.id}", f"CASE WHEN {full} THEN i{j + t} ELSE 0 END"))
+            exprs.append((f"alpha:{dim.id}:xx:{item.id}",
+                          f"CASE WHEN {full} THEN i{j + t} * i{j + t} ELSE 0 END"))
+        exprs.append((f"alpha:{dim.id}:t", f"CASE WHEN {full} THEN t{d} ELSE 0 END"))
+        exprs.append((f"alpha:{dim.id}:tt", f"CASE WHEN {full} THEN t{d} * t{d} ELSE 0 END"))
+        j += k
+    spec = driver_spec(survey)
+    v_cols = ""
+    if spec is not None:
+        index = {dim.id: d for d, dim in enumerate(survey.dimensions)}
+        scale = score_scale([len(d.items) for d in survey.dimensions])
+        ids = [spec.outcome, *spec.predictors]
+        v = []
+        for a, dim_id in enumerate(ids):
+            d = index[dim_id]
+            k = len(survey.dimensions[d].items)
+            whens = " ".join(f"WHEN {m} THEN CAST(t{d} AS {DECIMAL}) * {scale // m}"
+                             for m in range(1, k + 1))
+            v.append(f"CASE m{d} {whens} ELSE 0 END AS v{a}")
+        v_cols = ", " + ", ".join(v)
+        every = " AND ".join(f"fd{index[i]} = 1" for i in ids)
+        exprs.append(("drivers:n", f"CASE WHEN {every} THEN 1 ELSE 0 END"))
+        for a, da in enumerate(ids):
+            exprs.append((f"drivers:sum:{da}", f"CASE WHEN {every} THEN v{a} ELSE 0 END"))
+            for b, db in enumerate(ids):
+                exprs.append((f"drivers:cross:{da}:{db}",
+                              f"CASE WHEN {every} THEN v{a} * v{b} ELSE 0 END"))
+    body = ", ".join(f"SUM(CAST({e} AS {DECIMAL})) AS x{n}" for n, (_, e) in enumerate(exprs))
+    sql = f"{q.ctes}, w AS (SELECT k.*{v_cols} FROM k) SELECT g, {body} FROM w GROUP BY g"
+    return sql, [name for name, _ in exprs]
+
+
+def rows_sql(q: Query, columns: Columns) -> str | None:
+    """The respondent ids (in file order) and comment texts with their group, or None
+    when the survey has neither."""
+    wanted = [] if columns.respondent_id is None else ["rid"]
+    wanted += [f"cm{n}" for n in range(len(columns.comments))]
+    if not wanted:
+        return None
+    return f"{q.ctes} SELECT {', '.join(wanted)}, g FROM p WHERE g IS NOT NULL"
+
+
+# ----------------------------------------------------------------------------- results
+
+
+def count_sql(
+    run: SqlRunner, survey: Survey, columns: Columns, src: str, *,
+    strict_roles: bool = True, fetch_ids: bool = True,
+) -> tuple[CountTable, Mappings, Any]:
+    """The count table of the source `src` (columns c0, c1, ...) by SQL; also the
+    mappings and the used rows' respondent ids (a pyarrow array, or None)."""
+    maps = build_mappings(run.table(distinct_sql(columns, src)), columns, survey,
+                          strict_roles=strict_roles)
+    q = projection(run, survey, columns, maps, src)
+    wide = run.table(counts_sql(q))
+    counts, atoms = _counts_frame(wide, q, survey, maps), _atoms_frame(wide, q, survey, maps)
+    sql, names = sums_sql(q)
+    sums = _sums_frame(run.table(sql), names, survey)
+    comments, ids = _rows(run, q, columns, survey, fetch_ids)
+    return CountTable(counts, atoms, sums, comments).normalized(), maps, ids
+
+
+def _valid(wide: Any, name: str) -> np.ndarray:
+    return np.asarray(wide.column(name).is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _ints(wide: Any, name: str) -> np.ndarray:
+    return np.asarray(wide.column(name).fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _counts_frame(wide: Any, q: Query, survey: Survey, maps: Mappings) -> pd.DataFrame:
+    """The wide GROUPING SETS result as long `counts` rows: each row belongs to the one
+    set whose columns are exactly its non-null ones."""
+    groups = np.asarray(list(survey.roles.groups), dtype=object)
+    g, n = _ints(wide, "g"), _ints(wide, "n")
+    seg_valid = [_valid(wide, s) for s in q.segments]
+    parts: dict[str, list[Any]] = {c: [] for c in COUNT_COLUMNS}
+    for measure, col, by_segment in q.measures:
+        mine = _valid(wide, col)
+        levels: list[tuple[str, np.ndarray, Any]] = [("", ~np.any(seg_valid, axis=0)
+                                                      if seg_valid else np.ones(len(g), bool), None)]
+        if by_segment:
+            levels += [(s, seg_valid[c], c) for c, s in enumerate(survey.segments)]
+        keys = _ints(wide, col)
+        for column, level, c in levels:
+            rows = np.flatnonzero(mine & level)
+            parts["measure"].append(np.full(len(rows), measure, dtype=object))
+            parts["group"].append(groups[g[rows]])
+            parts["column"].append(np.full(len(rows), column, dtype=object))
+            if c is None:
+                parts["value"].append(np.full(len(rows), "", dtype=object))
+            else:
+                values = np.asarray(maps.segments[c][1], dtype=object)
+                parts["value"].append(values[_ints(wide, q.segments[c])[rows]])
+            parts["key"].append(keys[rows])
+            parts["n"].append(n[rows])
+    return pd.DataFrame({c: np.concatenate(v) if v else [] for c, v in parts.items()})
+
+
+def _atoms_frame(wide: Any, q: Query, survey: Survey, maps: Mappings) -> pd.DataFrame:
+    groups = np.asarray(list(survey.roles.groups), dtype=object)
+    rows = np.flatnonzero(_valid(wide, q.flags[0])) if q.flags else np.flatnonzero(
+        np.all([_valid(wide, s) for s in q.segments], axis=0) if q.segments else _valid(wide, "g"))
+    out: dict[str, Any] = {"group": groups[_ints(wide, "g")[rows]]}
+    for c, column in enumerate(survey.segments):
+        values = np.asarray(maps.segments[c][1], dtype=object)
+        out[column] = values[_ints(wide, q.segments[c])[rows]]
+    for flag, dim in zip(q.flags, survey.dimensions, strict=True):
+        out[f"scored:{dim.id}"] = _ints(wide, flag)[rows].astype(np.int8)
+    out["n"] = _ints(wide, "n")[rows]
+    return pd.DataFrame(out)
+
+
+def _sums_frame(result: Any, names: list[str], survey: Survey) -> pd.DataFrame:
+    groups = list(survey.roles.groups)
+    rows: list[tuple[str, str, int]] = []
+    g = result.column("g").to_pylist()
+    for x, name in enumerate(names):
+        for gi, value in zip(g, result.column(f"x{x}").to_pylist(), strict=True):
+            rows.append((groups[gi], name, int(value or 0)))
+    return pd.DataFrame(rows, columns=["group", "name", "value"]).astype({"value": object})
+
+
+def _rows(
+    run: SqlRunner, q: Query, columns: Columns, survey: Survey, fetch_ids: bool
+) -> tuple[dict[str, dict[str, CommentTally]], Any]:
+    """Comment tallies (batch by batch) and the respondent ids of the used rows."""
+    import pyarrow as pa
+
+    from alignscan.responses.parquet_reader import as_text
+
+    comments: dict[str, dict[str, CommentTally]] = {c.id: {} for c in survey.comments}
+    sql = rows_sql(q, columns)
+    want_ids = fetch_ids and columns.respondent_id is not None
+    if sql is None or (not columns.comments and not want_ids):
+        return comments, None
+    groups = np.asarray(list(survey.roles.groups), dtype=object)
+    ids: list[Any] = []
+    for batch in run.batches(sql):
+        g = groups[np.asarray(batch.column("g").to_numpy(zero_copy_only=False), dtype=np.int64)]
+        for n, cid in enumerate(columns.comments):
+            texts = [t.strip() for t in as_text(batch.column(f"cm{n}")).to_pylist()]
+            for group, tally in tally_comments(texts, g).items():
+                mine = comments[cid]
+                mine[group] = mine[group] + tally if group in mine else tally
+        if want_ids:
+            ids.append(as_text(batch.column("rid")))
+    if not want_ids:
+        return comments, None
+    return comments, pa.chunked_array(ids, type=pa.string()).combine_chunks()
+
+
+def metadata(
+    survey: Survey, source: SourceInfo, rows: int, warnings: list[str], ids: Any
+) -> ResponseSet:
+    """The reading's metadata for a clean source: every row read is used."""
+    return ResponseSet(
+        survey=survey,
+        source=source,
+        codes=np.zeros((0, len(survey.items)), dtype=np.int8),
+        item_ids=[i.id for i in survey.items],
+        group=Labels.from_codes(np.zeros(0, dtype=np.int32), list(survey.roles.groups)),
+        segments={s: Labels.from_codes(np.zeros(0), []) for s in survey.segments},
+        comments={c.id: np.asarray([], dtype=object) for c in survey.comments},
+        rows=RowCounts(read=rows, used=rows, excluded={}),
+        warnings=warnings,
+        respondent_ids=ids,
+    )
+
+
+def as_metadata(rs: ResponseSet) -> ResponseSet:
+    """A ResponseSet without its rows (what `CountTable.responses` carries)."""
+    from dataclasses import replace
+
+    return replace(
+        rs,
+        codes=np.zeros((0, len(rs.survey.items)), dtype=np.int8),
+        group=Labels.from_codes(np.zeros(0, dtype=np.int32), list(rs.survey.roles.groups)),
+        segments={s: Labels.from_codes(np.zeros(0), []) for s in rs.survey.segments},
+        comments={c.id: np.asarray([], dtype=object) for c in rs.survey.comments},
+    )
+
+
+# ----------------------------------------------------------------------------- DuckDB
+
+
+class DuckRunner:
+    """`SqlRunner` over one DuckDB connection; DuckDB errors (a row it can't parse,
+    text that is not UTF-8) become Fallback."""
+
+    def __init__(self) -> None:
+        import duckdb
+
+        self.con = duckdb.connect()
+        self.error = duckdb.Error
+
+    def table(self, sql: str) -> Any:
+        try:
+            return self.con.sql(sql).to_arrow_table()
+        except self.error as exc:
+            raise Fallback(str(exc).splitlines()[0]) from None
+
+    def batches(self, sql: str) -> Iterator[Any]:
+        try:
+            yield from self.con.sql(sql).to_arrow_reader(FETCH_ROWS)
+        except self.error as exc:
+            raise Fallback(str(exc).splitlines()[0]) from None
+
+    def register(self, name: str, frame: pd.DataFrame) -> None:
+        self.con.register(name, frame)
+
+    def literal(self, text: str) -> str:
+        return duck_literal(text)
+
+
+def duck_literal(text: str) -> str:
+    """A DuckDB (standard SQL) string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def count_file_duckdb(
+    path: str | Path,
+    survey: Survey,
+    *,
+    lenient: bool = False,
+    delimiter: str | None = None,
+    header_rows: int | None = None,
+    encoding: str | None = None,
+    header_row: int | None = None,
+) -> CountTable:
+    """The count table of a CSV or Parquet file computed by DuckDB (out of core), with
+    the reading's metadata in `.responses`. Files that are not clean (see the module
+    docstring) and workbooks are counted by the default engine: same table, same
+    metadata, and its error report."""
+    path = Path(path)
+    try:
+        return _count_duckdb(path, survey, lenient, delimiter, header_rows, encoding, header_row)
+    except Fallback:
+        return count_file_default(path, survey, lenient=lenient, delimiter=delimiter,
+                                  header_rows=header_rows, encoding=encoding,
+                                  header_row=header_row)
+
+
+def count_file_default(path: Path, survey: Survey, **options: Any) -> CountTable:
+    """The default engine: read, validate, count (the reference for every engine)."""
+    from alignscan.responses import read_responses
+
+    rs = read_responses(path, survey, **options)
+    return count_responses(rs).with_responses(as_metadata(rs))
+
+
+def _count_duckdb(
+    path: Path, survey: Survey, lenient: bool, delimiter: str | None,
+    header_rows: int | None, encoding: str | None, header_row: int | None,
+) -> CountTable:
+    from alignscan.responses import parquet_reader
+    from alignscan.responses.duckdb_reader import duckdb_available
+
+    if not duckdb_available() or not path.is_file():
+        raise Fallback("duckdb is not installed, or no such file")
+    with path.open("rb") as fh:
+        magic = fh.read(8)
+    if parquet_reader.is_parquet(path, magic):
+        names, scan, source, first_row = _parquet_source(path)
+    elif magic[:4] == b"PK\x03\x04" or path.suffix.lower() in (".xls", ".xlsx", ".xlsm"):
+        raise Fallback("a workbook")
+    else:
+        names, scan, source, first_row = _csv_source(
+            path, survey, delimiter, header_rows, encoding, header_row)
+    columns, warnings = header_check(names, survey, source, lenient, first_row)
+    run = DuckRunner()
+    try:
+        run.con.execute(f"CREATE TEMP VIEW alignscan_src AS {scan}")
+        table, maps, ids = count_sql(run, survey, columns, "alignscan_src")
+    finally:
+        run.con.close()
+    if maps.rows == 0:
+        raise Fallback("no rows")
+    if ids is not None:
+        _check_ids(ids)
+        if source.format == "parquet":
+            ids = ids.dictionary_encode()
+    return table.with_responses(metadata(survey, source, maps.rows, warnings, ids))
+
+
+def _check_ids(ids: Any) -> None:
+    """Fallback when a respondent id repeats, compared as validation compares them."""
+    import pyarrow.compute as pc
+
+    from alignscan.responses.coding import dictionary_parts
+
+    values, idx = dictionary_parts(pc.utf8_trim_whitespace(ids))
+    nonblank = np.asarray([bool(v.strip()) for v in values] or [False])[idx]
+    if len(idx) and np.bincount(idx[nonblank], minlength=len(values)).max(initial=0) > 1:
+        raise Fallback("a respondent id repeats")
+
+
+def _csv_source(
+    path: Path, survey: Survey, delimiter: str | None, header_rows: int | None,
+    encoding: str | None, header_row: int | None,
+) -> tuple[list[str], str, SourceInfo, int]:
+    """The CSV as DuckDB reads it (the layout our sniffing finds, as in
+    `duckdb_reader`): names, the scan's SQL, source info, the header's row. (A header
+    problem goes to the default reader, so no title-row hint is needed here.)"""
+    from alignscan.responses.csv_reader import sniff_layout
+    from alignscan.responses.duckdb_reader import _multiline
+    from alignscan.responses.model import ResponsesError
+    from alignscan.responses.sniffing import question_texts
+
+    skip = max(0, (header_row or 1) - 1)
+    try:
+        layout = sniff_layout(path, delimiter, header_rows, encoding, skip,
+                              question_texts(survey))
+    except ResponsesError:
+        raise Fallback("the default reader reports why") from None
+    if layout.enc not in ("utf-8", "utf-8-sig") or _multiline(layout):
+        raise Fallback(layout.enc)
+    lit = duck_literal
+    columns = ", ".join(f"'c{j}': 'VARCHAR'" for j in range(len(layout.names)))
+    scan = (
+        f"SELECT * FROM read_csv({lit(str(path))}, delim = {lit(layout.delim)}, "
+        f"header = false, skip = {skip + layout.n_header}, quote = '\"', escape = '\"', "
+        f"auto_detect = false, strict_mode = true, columns = {{{columns}}})"
+    )
+    source = SourceInfo(
+        file=str(path), format="csv", encoding="utf-8", delimiter=layout.delim,
+        header_rows=layout.n_header, export_tool=layout.tool if header_rows is None else None,
+    )
+    return layout.names, scan, source, skip + 1
+
+
+def _parquet_source(path: Path) -> tuple[list[str], str, SourceInfo, None]:
+    """A Parquet file: names as the default reader strips them; columns of types it
+    can't read as text go to the default reader (which says why)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except (pa.ArrowException, OSError):
+        raise Fallback("not a readable Parquet file") from None
+    for f in schema:
+        t = f.type.value_type if pa.types.is_dictionary(f.type) else f.type
+        if not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_integer(t)
+                or pa.types.is_floating(t)):
+            raise Fallback(f"column {f.name!r} holds {f.type}")
+    names = [f.name.strip() for f in schema]
+    alias = ", ".join(f"c{j}" for j in range(len(names)))
+    scan = f"SELECT * FROM read_parquet({duck_literal(str(path))}) AS t({alias})"
+    return names, scan, SourceInfo(file=str(path), format="parquet", header_rows=0), None
