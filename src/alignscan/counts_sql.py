@@ -74,6 +74,10 @@ class SqlRunner(Protocol):
     def literal(self, text: str) -> str:
         """`text` as a SQL string literal of the engine's dialect."""
 
+    def materialize(self, sql: str) -> str | None:
+        """Store the result of `sql` (the per-row projection, read by every count
+        query) and return its name; None: compute it inline each time."""
+
 
 # ----------------------------------------------------------------------------- the plan
 
@@ -153,15 +157,15 @@ def build_mappings(
     is not a valid answer, or (strict_roles) a role matches no group."""
     from alignscan.responses.parquet_reader import as_text
 
-    texts: dict[int, dict[str, str]] = {}
+    texts: dict[int, dict[str | None, str]] = {}
     rows = 0
     for j in _coded_columns(columns):
         mine = distinct.filter(_eq(distinct.column(f"r{j}"), 0))
         keys = mine.column(f"k{j}").to_pylist()
         shown = as_text(mine.column(f"v{j}").combine_chunks()).to_pylist()
-        pairs: dict[str, str] = {}
+        pairs: dict[str | None, str] = {}  # None: NULL cells (blank, as the readers see them)
         for key, text in zip(keys, shown, strict=True):
-            if key is not None and pairs.setdefault(key, text) != text:
+            if pairs.setdefault(key, text) != text:
                 raise Fallback(f"two values of column c{j} read as the same text {key!r}")
         texts[j] = pairs
         rows = int(np.sum(mine.column("n").to_numpy()))
@@ -180,7 +184,7 @@ def _eq(arr: Any, value: int) -> Any:
     return pc.equal(arr, value)
 
 
-def _item_map(texts: dict[str, str], survey: Survey, reverse: bool) -> dict[str, int]:
+def _item_map(texts: dict[str | None, str], survey: Survey, reverse: bool) -> dict[str, int]:
     lookup = answer_lookup(survey)
     points, start = survey.scale.points, survey.scale.start
     out = {}
@@ -188,17 +192,18 @@ def _item_map(texts: dict[str, str], survey: Survey, reverse: bool) -> dict[str,
         pos = code_answer(text, lookup, points, start)
         if pos is None:
             raise Fallback(f"{text!r} is not an answer on the scale")
-        out[key] = points + 1 - pos if reverse and pos else pos
+        if key is not None:  # NULL: not answered (the CASE's ELSE 0)
+            out[key] = points + 1 - pos if reverse and pos else pos
     return out
 
 
-def _role_map(texts: dict[str, str], survey: Survey, strict: bool) -> dict[str, int]:
+def _role_map(texts: dict[str | None, str], survey: Survey, strict: bool) -> dict[str, int]:
     lookup = survey.role_lookup()
     groups = list(survey.roles.groups)
     out = {}
     for key, text in texts.items():
-        group = lookup.get(normalise(text))
-        if group is None:
+        group = lookup.get(normalise(text)) if key is not None else None
+        if group is None:  # blank (NULL) roles included
             if strict:
                 raise Fallback(f"role {text!r} matches no group")
             continue
@@ -206,8 +211,8 @@ def _role_map(texts: dict[str, str], survey: Survey, strict: bool) -> dict[str, 
     return out
 
 
-def _segment_map(texts: dict[str, str]) -> tuple[dict[str, int], list[str]]:
-    shown = {key: text.strip() or BLANK_SEGMENT for key, text in texts.items()}
+def _segment_map(texts: dict[str | None, str]) -> tuple[dict[str, int], list[str]]:
+    shown = {key: text.strip() or BLANK_SEGMENT for key, text in texts.items() if key is not None}
     values = sorted({*shown.values(), BLANK_SEGMENT})  # (blank) for NULL cells too
     where = {v: i for i, v in enumerate(values)}
     return {key: where[v] for key, v in shown.items()}, values
@@ -221,10 +226,18 @@ class Query:
     """The projection's SQL and the names of what it computes."""
 
     survey: Survey
-    ctes: str  # WITH ... (p, d, e, k)
+    p_sql: str = ""  # the per-row projection p: g, s<c>, i<j>
+    rows_sql: str = ""  # g, rid (respondent id), cm<n> (comment texts) per row
+    rest: str = ""  # the CTEs d, e, k computed from p
+    ctes: str = ""  # WITH p, d, e, k
     measures: list[tuple[str, str, bool]] = field(default_factory=list)  # (measure, col, seg)
     flags: list[str] = field(default_factory=list)  # per dimension: scored 0/1 column
     segments: list[str] = field(default_factory=list)  # segment value index columns
+
+    def p_from(self, table: str | None) -> None:
+        """Read p from `table` (the engine stored it) or compute it inline."""
+        p = f"SELECT * FROM {table}" if table else self.p_sql
+        self.ctes = f"WITH p AS ({p}), {self.rest}"
 
 
 def projection(
@@ -246,13 +259,14 @@ def projection(
     for j, (col, mapping) in enumerate(zip(columns.items, maps.items, strict=True)):
         sel.append(_case(f"src.c{col}", {k: v for k, v in mapping.items() if v}, lit, 0)
                    + f" AS i{j}")
-    if columns.respondent_id is not None:
-        sel.append(f"src.c{columns.respondent_id} AS rid")
-    sel += [f"src.c{j} AS cm{n}" for n, j in enumerate(columns.comments.values())]
+    extra = [] if columns.respondent_id is None else [f"src.c{columns.respondent_id} AS rid"]
+    extra += [f"src.c{j} AS cm{n}" for n, j in enumerate(columns.comments.values())]
     p = f"SELECT {', '.join(sel)} FROM {src} src {' '.join(joins)} {where}"
     fav = favorable_positions(survey)
     d_cols, e_cols, k_cols = [], [], []
-    q = Query(survey, "", segments=[f"s{c}" for c in range(len(columns.segments))])
+    # ids and comments: read from the source by their own (streamed) query, not stored
+    rows = f"SELECT {', '.join([sel[0], *extra])} FROM {src} src {where}" if extra else ""
+    q = Query(survey, rows_sql=rows, segments=[f"s{c}" for c in range(len(columns.segments))])
     j = 0
     for d, dim in enumerate(survey.dimensions):
         k = len(dim.items)
@@ -279,12 +293,13 @@ def projection(
         j += k
     q.measures = [(f"item:{item.id}", f"i{t}", False) for t, item in enumerate(survey.items)] \
         + q.measures
-    q.ctes = (
-        f"WITH p AS ({p}), "
+    q.p_sql = p
+    q.rest = (
         f"d AS (SELECT p.*, {', '.join(d_cols)} FROM p WHERE g IS NOT NULL), "
         f"e AS (SELECT d.*, {', '.join(e_cols)} FROM d), "
         f"k AS (SELECT e.*, {', '.join(k_cols)} FROM e)"
     )
+    q.p_from(run.materialize(p))
     return q
 
 
@@ -353,14 +368,10 @@ def sums_sql(q: Query) -> tuple[str, list[str]]:
     return sql, [name for name, _ in exprs]
 
 
-def rows_sql(q: Query, columns: Columns) -> str | None:
+def rows_sql(q: Query) -> str | None:
     """The respondent ids (in file order) and comment texts with their group, or None
     when the survey has neither."""
-    wanted = [] if columns.respondent_id is None else ["rid"]
-    wanted += [f"cm{n}" for n in range(len(columns.comments))]
-    if not wanted:
-        return None
-    return f"{q.ctes} SELECT {', '.join(wanted)}, g FROM p WHERE g IS NOT NULL"
+    return f"SELECT * FROM ({q.rows_sql}) r WHERE g IS NOT NULL" if q.rows_sql else None
 
 
 # ----------------------------------------------------------------------------- results
@@ -453,7 +464,7 @@ def _rows(
     from alignscan.responses.parquet_reader import as_text
 
     comments: dict[str, dict[str, CommentTally]] = {c.id: {} for c in survey.comments}
-    sql = rows_sql(q, columns)
+    sql = rows_sql(q)
     want_ids = fetch_ids and columns.respondent_id is not None
     if sql is None or (not columns.comments and not want_ids):
         return comments, None
@@ -534,6 +545,14 @@ class DuckRunner:
 
     def literal(self, text: str) -> str:
         return duck_literal(text)
+
+    def materialize(self, sql: str) -> str:
+        # one scan of the file; the count queries then read small integer columns
+        try:
+            self.con.execute(f"CREATE TEMP TABLE alignscan_p AS {sql}")
+        except self.error as exc:
+            raise Fallback(str(exc).splitlines()[0]) from None
+        return "alignscan_p"
 
 
 def duck_literal(text: str) -> str:

@@ -1,0 +1,269 @@
+"""The count table computed by DuckDB SQL (`counts_sql.count_file_duckdb`) equals the
+reference engine's (`count_responses(read_responses(...))`), metadata included; files
+with errors are counted by the default engine and carry its error report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from alignscan.counts import CountTable, count_responses, read_count_table
+from alignscan.responses import read_responses
+from alignscan.survey import load_survey, load_survey_text, read_survey_file
+from alignscan.synthetic import generate_responses, write_csv
+
+pytest.importorskip("duckdb", reason="duckdb is not installed (pip install 'alignscan[duckdb]')")
+
+from alignscan import counts_sql  # noqa: E402
+
+CORPUS = Path(__file__).parent / "data" / "responses"
+CORPUS_SURVEY = read_survey_file(CORPUS / "survey.yaml").survey
+# corpus files DuckDB reads as our sniffing does and with no bad cell: the SQL route
+CLEAN = ["surveymonkey_export.csv", "valid_bom_semicolon_crlf.csv",
+         "valid_trailing_blank_lines.csv", "valid_utf8.csv"]
+
+ZERO_TEN = """
+id: nps
+title: Zero to ten
+version: "1"
+scale:
+  points: 11
+  start: 0
+  labels: [Not at all, "1", "2", "3", "4", "5", "6", "7", "8", "9", Completely]
+  favorable: [9, 10]
+  missing: ["", N/A]
+respondent_id: rid
+roles:
+  column: role
+  groups:
+    executive: [Executive, VP]
+    practitioner: [Engineer, Analyst]
+  compare: [executive, practitioner]
+segments: [team]
+drivers:
+  outcome: out
+dimensions:
+  - id: a
+    title: A
+    items:
+      - {id: a1, text: One}
+      - {id: a2, text: Two, reverse: true}
+      - {id: a3, text: Three}
+  - id: b
+    title: B
+    items:
+      - {id: b1, text: One}
+      - {id: b2, text: Two}
+  - id: out
+    title: Outcome
+    items:
+      - {id: o1, text: One}
+      - {id: o2, text: Two}
+      - {id: o3, text: Three}
+      - {id: o4, text: Four, reverse: true}
+comments:
+  - {id: note, text: Anything else?}
+"""
+
+
+def text_frame(frame: pd.DataFrame, tmp: Path) -> pd.DataFrame:
+    """The frame as the text a CSV export holds (blank = not answered)."""
+    write_csv(frame, tmp)
+    return pd.read_csv(tmp, dtype=str, keep_default_na=False)
+
+
+def reference(path: Path, survey, **options) -> tuple[CountTable, object]:
+    rs = read_responses(path, survey, **options)
+    return count_responses(rs), rs
+
+
+def metadata(rs) -> dict[str, object]:
+    ids = rs.respondent_ids
+    return {
+        "source": rs.source, "rows": rs.rows, "errors": [e.as_dict() for e in rs.errors],
+        "warnings": rs.warnings, "error_counts": rs.error_counts,
+        "unknown_roles": rs.unknown_roles, "unlisted": rs.unlisted_errors,
+        "cells_set_missing": rs.cells_set_missing,
+        "ids": None if ids is None else ids.to_pylist(), "codes": rs.codes.shape[0],
+    }
+
+
+def check_same(path: Path, survey, *, sql: bool | None, **options) -> CountTable:
+    """count_file_duckdb == the reference, metadata too; `sql`: the SQL route ran (True),
+    the default engine counted (False), either (None)."""
+    lenient = options.pop("lenient", False)
+    if sql:  # the SQL route itself, not its fallback, accepts this file
+        counts_sql._count_duckdb(path, survey, lenient, None, None, None, None)
+    elif sql is not None:
+        with pytest.raises(counts_sql.Fallback):
+            counts_sql._count_duckdb(path, survey, lenient, None, None, None, None)
+    table = counts_sql.count_file_duckdb(path, survey, lenient=lenient, **options)
+    expected, rs = reference(path, survey, lenient=lenient, **options)
+    assert table.equals(expected)
+    assert table.responses is not None
+    assert metadata(table.responses) == {**metadata(rs), "codes": 0}
+    return table
+
+
+@pytest.mark.parametrize("lenient", [False, True])
+@pytest.mark.parametrize("name", sorted(p.name for p in CORPUS.glob("*.csv")))
+def test_every_corpus_file(name: str, lenient: bool) -> None:
+    from alignscan.responses import ResponsesError
+
+    path = CORPUS / name
+    try:
+        read_responses(path, CORPUS_SURVEY)
+    except ResponsesError as exc:  # unreadable files raise the default engine's error
+        with pytest.raises(ResponsesError) as got:
+            counts_sql.count_file_duckdb(path, CORPUS_SURVEY, lenient=lenient)
+        assert got.value.error == exc.error
+        return
+    # lenient: a nameless column is only a warning, which the SQL route carries too
+    clean = name in CLEAN or (lenient and name == "error_blank_column_name.csv")
+    check_same(path, CORPUS_SURVEY, sql=clean, lenient=lenient)
+
+
+def test_an_error_file_gives_the_default_engines_errors() -> None:
+    table = check_same(CORPUS / "error_out_of_range.csv", CORPUS_SURVEY, sql=False)
+    assert table.responses is not None and table.responses.errors
+    assert {e.kind for e in table.responses.errors} == {"out_of_range"}
+    assert all(e.row and e.row > 1 for e in table.responses.errors)  # spreadsheet rows
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> dict[str, Path]:
+    """The built-in survey (drivers, reverse items, two segments, comments, ids) in
+    labels and codes, 3,000 rows each, as CSV and as Parquet."""
+    folder = tmp_path_factory.mktemp("gen")
+    survey = load_survey()
+    out = {}
+    for answers in ("labels", "codes"):
+        frame = generate_responses(survey, 3000, seed=7, answers=answers, missing_rate=0.08)
+        out[f"{answers}.csv"] = write_csv(frame, folder / f"{answers}.csv")
+        out[f"{answers}.parquet"] = folder / f"{answers}.parquet"
+        text_frame(frame, folder / "tmp.csv").to_parquet(out[f"{answers}.parquet"], index=False)
+    return out
+
+
+@pytest.mark.parametrize("name", ["labels.csv", "codes.csv", "labels.parquet", "codes.parquet"])
+@pytest.mark.parametrize("lenient", [False, True])
+def test_generated_files(generated, name: str, lenient: bool) -> None:
+    table = check_same(generated[name], load_survey(), sql=True, lenient=lenient)
+    assert table.comments and any(table.comments.values())
+    assert table.sums["name"].str.startswith("drivers:").any()
+
+
+def test_item_counts_against_pandas(generated) -> None:
+    """One measure counted independently: answers of each item per role group."""
+    survey = load_survey()
+    table = counts_sql.count_file_duckdb(generated["codes.csv"], survey)
+    raw = pd.read_csv(generated["codes.csv"], dtype=str, keep_default_na=False)
+    role_group = {v: g for g, vs in survey.roles.groups.items() for v in vs}
+    raw["group"] = raw[survey.roles.column].map(role_group)
+    for item in survey.items[:6]:
+        pos = pd.to_numeric(raw[item.source_column], errors="coerce").fillna(0).astype(int)
+        if item.reverse:
+            pos = pos.where(pos == 0, survey.scale.points + 1 - pos)
+        want = pos.groupby(raw["group"]).value_counts()
+        got = table.counts[table.counts["measure"] == f"item:{item.id}"]
+        got = got.set_index(["group", "key"])["n"]
+        assert {k: int(v) for k, v in got.items()} == {k: int(v) for k, v in want.items()}
+
+
+def test_zero_to_ten_scale_with_tricky_texts(tmp_path) -> None:
+    """scale.start 0, reverse items, drivers; roles in other case and padded, codes with
+    their label, quotes and backslashes in segment values, blank segments: all valid,
+    so the SQL route counts them, with the default engine's coding."""
+    survey = load_survey_text(ZERO_TEN).survey
+    assert survey is not None
+    frame = generate_responses(survey, 1500, seed=3, answers="codes", missing_rate=0.1)
+    frame = text_frame(frame, tmp_path / "gen.csv")
+    rng = np.random.default_rng(1)
+    pick = rng.random(len(frame))
+    frame.loc[pick < 0.1, "role"] = "  vp "
+    frame.loc[(pick > 0.1) & (pick < 0.2), "role"] = "ENGINEER"
+    frame.loc[frame["a1"] == "10", "a1"] = "10 - Completely"
+    frame.loc[frame["b1"] == "0", "b1"] = "Not at all (0)"
+    frame["team"] = np.asarray(["O'Brien's", "back\\slash", "  ", " North ", "North"])[
+        rng.integers(0, 5, len(frame))]
+    path = write_csv(frame, tmp_path / "nps.csv")
+    table = check_same(path, survey, sql=True)
+    assert set(table.atoms["team"]) == {"O'Brien's", "back\\slash", "(blank)", "North"}
+    frame.to_parquet(tmp_path / "nps.parquet", index=False)
+    check_same(tmp_path / "nps.parquet", survey, sql=True)
+
+
+def test_typed_parquet_columns_read_as_the_default_reader_does(tmp_path) -> None:
+    """Codes stored as integers and as floats (4.0, NaN = not answered)."""
+    survey = CORPUS_SURVEY
+    n = 400
+    rng = np.random.default_rng(5)
+    codes = rng.integers(1, 6, (n, 4)).astype(float)
+    codes[rng.random((n, 4)) < 0.1] = np.nan
+    table = pa.table({
+        "id": pa.array(np.arange(n)),
+        "role": pa.array(rng.choice(["VP", "Engineer", "Analyst"], n)),
+        "department": pa.array(rng.choice(["A", "B"], n)).dictionary_encode(),
+        "q1": pa.array(np.nan_to_num(codes[:, 0]).astype(np.int64), mask=np.isnan(codes[:, 0])),
+        "q2": pa.array(codes[:, 1]),
+        "q3": pa.array(codes[:, 2]),
+        "q4": pa.array(codes[:, 3], type=pa.float32()),
+    })
+    pq.write_table(table, tmp_path / "typed.parquet")
+    check_same(tmp_path / "typed.parquet", survey, sql=True)
+
+
+@pytest.mark.parametrize("problem", ["answer", "role", "blank_row", "duplicate_id"])
+@pytest.mark.parametrize("form", ["csv", "parquet"])
+def test_problems_fall_back_with_the_default_report(tmp_path, problem: str, form: str) -> None:
+    survey = load_survey()
+    frame = text_frame(generate_responses(survey, 300, seed=11), tmp_path / "gen.csv")
+    if problem == "answer":
+        frame.loc[17, survey.items[3].source_column] = "Sort of"
+    elif problem == "role":
+        frame.loc[40, survey.roles.column] = "Intern"
+    elif problem == "blank_row":
+        frame.loc[55, :] = ""
+    else:  # ids are compared trimmed
+        frame.loc[60, survey.respondent_id] = " " + frame.loc[59, survey.respondent_id]
+    path = tmp_path / f"bad.{form}"
+    if form == "csv":
+        write_csv(frame, path)
+    else:
+        frame.to_parquet(path, index=False)
+    for lenient in (False, True):
+        table = check_same(path, survey, sql=False, lenient=lenient)
+        assert table.responses is not None
+        assert bool(table.responses.errors) != lenient or problem == "blank_row"
+
+
+def test_ragged_and_cp1252_files_fall_back(tmp_path) -> None:
+    text = (CORPUS / "valid_utf8.csv").read_text(encoding="utf-8")
+    (tmp_path / "latin.csv").write_bytes(text.replace("Ingénierie", "Ingé").encode("cp1252"))
+    check_same(tmp_path / "latin.csv", CORPUS_SURVEY, sql=False)
+    lines = text.splitlines()
+    lines.insert(2, "r9,VP,Finance,Agree")
+    (tmp_path / "ragged.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    check_same(tmp_path / "ragged.csv", CORPUS_SURVEY, sql=False, lenient=True)
+
+
+def test_readme_example_with_the_numpy_engine(tmp_path) -> None:
+    """The README's warehouse example, counted here by the numpy engine: the saved table
+    reads back equal, and finishes with `alignscan.analyze_counts`."""
+    import alignscan
+
+    survey = alignscan.load_survey()
+    frame = generate_responses(survey, 2000, seed=2)
+    counts = count_responses(alignscan.read_responses(frame, survey))
+    counts.to_parquet(tmp_path / "counts")
+    again = read_count_table(tmp_path / "counts")
+    assert again.equals(counts)
+    if not hasattr(alignscan, "analyze_counts"):
+        pytest.skip("alignscan.analyze_counts comes with the lead's analysis branch")
+    result = alignscan.analyze_counts(again, survey)
+    assert result == alignscan.analyze_counts(counts, survey)
