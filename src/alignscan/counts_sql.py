@@ -68,8 +68,9 @@ class SqlRunner(Protocol):
     def batches(self, sql: str) -> Iterator[Any]:
         """A result as pyarrow record batches of bounded size."""
 
-    def register(self, name: str, frame: pd.DataFrame) -> None:
-        """A small lookup table, queryable as `name`."""
+    def register(self, name: str, frame: pd.DataFrame) -> str:
+        """A small lookup table; the name to query it by (`name`, made unique if the
+        engine's session is shared)."""
 
     def literal(self, text: str) -> str:
         """`text` as a SQL string literal of the engine's dialect."""
@@ -102,28 +103,53 @@ class Mappings:
     roles: dict[str, int]  # group index
     segments: list[tuple[dict[str, int], list[str]]]  # text -> value index, values
     rows: int
+    bad_items: list[set[str | None]] = field(default_factory=list)  # tolerant: not answers
+    bad_roles: bool = False  # tolerant: some role (or a blank one) matches no group
+
+    @property
+    def clean(self) -> bool:
+        return not self.bad_roles and not any(self.bad_items) and self.rows > 0
 
 
-def header_check(
+def header_validation(
     names: list[str], survey: Survey, source: SourceInfo, lenient: bool,
     first_row: int | None, notes: Sequence[str] = (),
-) -> tuple[Columns, list[str]]:
+) -> ResponseSet:
     """The default validation of the header alone (column names, missing columns,
-    comment columns): the positions of the survey's columns and the warnings; Fallback
-    when it finds any error (the default engine reports it)."""
+    comment columns): a ResponseSet with its errors and warnings (the "no rows" error
+    that an empty table also gets is left out)."""
+    from dataclasses import replace
+
     from alignscan.responses.kinds import ErrorKind
     from alignscan.responses.validation import validate
 
     empty = RawTable(names, {}, np.zeros(0, dtype=np.int64), source, [],
                      np.zeros(0, dtype=bool), first_row=first_row, notes=list(notes))
     checked = validate(empty, survey, lenient)  # no rows: only the header can be wrong
-    if any(e.kind != ErrorKind.NO_ROWS for e in checked.errors):
+    errors = [e for e in checked.errors if e.kind != ErrorKind.NO_ROWS]
+    counts = {k: v for k, v in checked.error_counts.items() if k != ErrorKind.NO_ROWS}
+    return replace(checked, errors=errors, error_counts=counts)
+
+
+def header_check(
+    names: list[str], survey: Survey, source: SourceInfo, lenient: bool,
+    first_row: int | None,
+) -> tuple[Columns, list[str]]:
+    """The positions of the survey's columns and the header's warnings; Fallback when
+    the header has an error (the default engine reports it)."""
+    checked = header_validation(names, survey, source, lenient, first_row)
+    if checked.errors:
         raise Fallback("the header has errors")
+    return survey_columns(names, survey), list(checked.warnings)
+
+
+def survey_columns(names: list[str], survey: Survey) -> Columns:
+    """Where the survey's columns are (first of equal names, as validation takes them)."""
     position: dict[str, int] = {}
     for j, name in enumerate(names):
         if name:
             position.setdefault(name, j)
-    columns = Columns(
+    return Columns(
         [position[i.source_column] for i in survey.items],
         position[survey.roles.column],
         [position[s] for s in survey.segments],
@@ -131,7 +157,6 @@ def header_check(
         {c.id: position[c.source_column] for c in survey.comments
          if c.source_column in position},
     )
-    return columns, list(checked.warnings)
 
 
 def distinct_sql(columns: Columns, src: str) -> str:
@@ -151,10 +176,11 @@ def _coded_columns(columns: Columns) -> list[int]:
 
 
 def build_mappings(
-    distinct: Any, columns: Columns, survey: Survey, *, strict_roles: bool = True
+    distinct: Any, columns: Columns, survey: Survey, *, tolerant: bool = False
 ) -> Mappings:
     """Code the distinct values with the default engine's rules; Fallback when a value
-    is not a valid answer, or (strict_roles) a role matches no group."""
+    is not a valid answer or a role matches no group, unless `tolerant` (then they are
+    left out of the mappings and noted in `bad_items` / `bad_roles`)."""
     from alignscan.responses.parquet_reader import as_text
 
     texts: dict[int, dict[str | None, str]] = {}
@@ -169,12 +195,16 @@ def build_mappings(
                 raise Fallback(f"two values of column c{j} read as the same text {key!r}")
         texts[j] = pairs
         rows = int(np.sum(mine.column("n").to_numpy()))
+    bad: list[set[str | None]] = [set() for _ in columns.items]
+    roles = _role_map(texts[columns.role], survey, tolerant)
     return Mappings(
-        [_item_map(texts[j], survey, item.reverse) for j, item in
-         zip(columns.items, survey.items, strict=True)],
-        _role_map(texts[columns.role], survey, strict_roles),
+        [_item_map(texts[j], survey, item.reverse, bad[t] if tolerant else None)
+         for t, (j, item) in enumerate(zip(columns.items, survey.items, strict=True))],
+        roles,
         [_segment_map(texts[j]) for j in columns.segments],
         rows,
+        bad,
+        len(roles) < len(texts[columns.role]),
     )
 
 
@@ -184,27 +214,32 @@ def _eq(arr: Any, value: int) -> Any:
     return pc.equal(arr, value)
 
 
-def _item_map(texts: dict[str | None, str], survey: Survey, reverse: bool) -> dict[str, int]:
+def _item_map(
+    texts: dict[str | None, str], survey: Survey, reverse: bool, bad: set[str | None] | None
+) -> dict[str, int]:
     lookup = answer_lookup(survey)
     points, start = survey.scale.points, survey.scale.start
     out = {}
     for key, text in texts.items():
         pos = code_answer(text, lookup, points, start)
         if pos is None:
-            raise Fallback(f"{text!r} is not an answer on the scale")
+            if bad is None:
+                raise Fallback(f"{text!r} is not an answer on the scale")
+            bad.add(key)
+            continue
         if key is not None:  # NULL: not answered (the CASE's ELSE 0)
             out[key] = points + 1 - pos if reverse and pos else pos
     return out
 
 
-def _role_map(texts: dict[str | None, str], survey: Survey, strict: bool) -> dict[str, int]:
+def _role_map(texts: dict[str | None, str], survey: Survey, tolerant: bool) -> dict[str, int]:
     lookup = survey.role_lookup()
     groups = list(survey.roles.groups)
     out = {}
     for key, text in texts.items():
         group = lookup.get(normalise(text)) if key is not None else None
         if group is None:  # blank (NULL) roles included
-            if strict:
+            if not tolerant:
                 raise Fallback(f"role {text!r} matches no group")
             continue
         out[key] = groups.index(group)
@@ -242,7 +277,7 @@ class Query:
 
 def projection(
     run: SqlRunner, survey: Survey, columns: Columns, maps: Mappings, src: str,
-    where: str = "", prefix: str = "alignscan_seg",
+    where: str = "",
 ) -> Query:
     """The per-respondent projection as CTEs ending in `k`: g, s<c>, i<j> (positions),
     per dimension d: m/t/f (M, T, F), fd (scored 0/1), sd/cd (score and cluster keys),
@@ -251,8 +286,8 @@ def projection(
     sel = [_case(f"src.c{columns.role}", maps.roles, lit, None) + " AS g"]
     joins = []
     for c, (j, (mapping, values)) in enumerate(zip(columns.segments, maps.segments, strict=True)):
-        name = f"{prefix}{c}"
-        run.register(name, pd.DataFrame({"k": list(mapping), "v": list(mapping.values())}))
+        name = run.register(f"alignscan_seg{c}",
+                            pd.DataFrame({"k": list(mapping), "v": list(mapping.values())}))
         blank = values.index(BLANK_SEGMENT)
         sel.append(f"COALESCE(m{c}.v, {blank}) AS s{c}")
         joins.append(f"LEFT JOIN {name} m{c} ON CAST(src.c{j} AS STRING) = m{c}.k")
@@ -311,17 +346,34 @@ def _case(expr: str, mapping: dict[str, int], lit: Callable[[str], str], other: 
     return f"CASE CAST({expr} AS STRING) {whens}{tail} END"
 
 
-def counts_sql(q: Query) -> str:
-    """Every measure at every level, and the atoms, in one GROUP BY GROUPING SETS."""
-    keys = [c for _, c, _ in q.measures]
+def counts_sql(q: Query, measures: list[tuple[str, str, bool]], atoms: bool) -> str:
+    """`measures` at every level (and the atoms) in one GROUP BY GROUPING SETS."""
+    keys = [c for _, c, _ in measures]
+    flags = q.flags if atoms else []
     sets = []
-    for _, c, by_segment in q.measures:
+    for _, c, by_segment in measures:
         sets.append(f"(g, {c})")
         if by_segment:
             sets += [f"(g, {s}, {c})" for s in q.segments]
-    sets.append("(" + ", ".join(["g", *q.segments, *q.flags]) + ")")
-    cols = ", ".join(["g", *q.segments, *keys, *q.flags])
+    if atoms:
+        sets.append("(" + ", ".join(["g", *q.segments, *q.flags]) + ")")
+    cols = ", ".join(["g", *q.segments, *keys, *flags])
     return f"{q.ctes} SELECT {cols}, COUNT(*) AS n FROM k GROUP BY GROUPING SETS ({', '.join(sets)})"
+
+
+def measure_chunks(q: Query, limit: int | None) -> list[list[tuple[str, str, bool]]]:
+    """The measures in chunks whose GROUPING SETS name at most `limit` columns (Spark
+    allows 64); the first chunk also carries the atoms."""
+    if limit is None:
+        return [q.measures]
+    room = limit - 1 - len(q.segments)
+    first = room - len(q.flags)
+    if first < 1:
+        raise Fallback("too many segment columns and dimensions for one grouping")
+    chunks = [q.measures[:first]]
+    rest = q.measures[first:]
+    chunks += [rest[i : i + room] for i in range(0, len(rest), room)]
+    return chunks
 
 
 def sums_sql(q: Query) -> tuple[str, list[str]]:
@@ -379,15 +431,20 @@ def rows_sql(q: Query) -> str | None:
 
 def count_sql(
     run: SqlRunner, survey: Survey, columns: Columns, src: str, *,
-    strict_roles: bool = True, fetch_ids: bool = True,
+    maps: Mappings | None = None, where: str = "", fetch_ids: bool = True,
 ) -> tuple[CountTable, Mappings, Any]:
-    """The count table of the source `src` (columns c0, c1, ...) by SQL; also the
-    mappings and the used rows' respondent ids (a pyarrow array, or None)."""
-    maps = build_mappings(run.table(distinct_sql(columns, src)), columns, survey,
-                          strict_roles=strict_roles)
-    q = projection(run, survey, columns, maps, src)
-    wide = run.table(counts_sql(q))
-    counts, atoms = _counts_frame(wide, q, survey, maps), _atoms_frame(wide, q, survey, maps)
+    """The count table of the source `src` (columns c0, c1, ...) by SQL, over the rows
+    `where` keeps; also the mappings (made here unless given) and the used rows'
+    respondent ids (a pyarrow array, or None)."""
+    if maps is None:
+        maps = build_mappings(run.table(distinct_sql(columns, src)), columns, survey)
+    q = projection(run, survey, columns, maps, src, where)
+    frames, atoms = [], None
+    for n, chunk in enumerate(measure_chunks(q, getattr(run, "max_grouping_columns", None))):
+        wide = run.table(counts_sql(q, chunk, atoms=n == 0))
+        frames.append(_counts_frame(wide, q, chunk, survey, maps))
+        atoms = _atoms_frame(wide, q, survey, maps) if n == 0 else atoms
+    counts = pd.concat(frames, ignore_index=True)
     sql, names = sums_sql(q)
     sums = _sums_frame(run.table(sql), names, survey)
     comments, ids = _rows(run, q, columns, survey, fetch_ids)
@@ -402,14 +459,16 @@ def _ints(wide: Any, name: str) -> np.ndarray:
     return np.asarray(wide.column(name).fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
-def _counts_frame(wide: Any, q: Query, survey: Survey, maps: Mappings) -> pd.DataFrame:
+def _counts_frame(
+    wide: Any, q: Query, measures: list[tuple[str, str, bool]], survey: Survey, maps: Mappings
+) -> pd.DataFrame:
     """The wide GROUPING SETS result as long `counts` rows: each row belongs to the one
     set whose columns are exactly its non-null ones."""
     groups = np.asarray(list(survey.roles.groups), dtype=object)
     g, n = _ints(wide, "g"), _ints(wide, "n")
     seg_valid = [_valid(wide, s) for s in q.segments]
     parts: dict[str, list[Any]] = {c: [] for c in COUNT_COLUMNS}
-    for measure, col, by_segment in q.measures:
+    for measure, col, by_segment in measures:
         mine = _valid(wide, col)
         levels: list[tuple[str, np.ndarray, Any]] = [("", ~np.any(seg_valid, axis=0)
                                                       if seg_valid else np.ones(len(g), bool), None)]
@@ -540,8 +599,9 @@ class DuckRunner:
         except self.error as exc:
             raise Fallback(str(exc).splitlines()[0]) from None
 
-    def register(self, name: str, frame: pd.DataFrame) -> None:
+    def register(self, name: str, frame: pd.DataFrame) -> str:
         self.con.register(name, frame)
+        return name
 
     def literal(self, text: str) -> str:
         return duck_literal(text)
