@@ -16,6 +16,7 @@ from alignscan.counts import CountTable, count_responses, read_count_table
 from alignscan.responses import read_responses
 from alignscan.survey import load_survey, load_survey_text, read_survey_file
 from alignscan.synthetic import generate_responses, write_csv
+from sql_helpers import ZERO_TEN, metadata, reference, text_frame
 
 pytest.importorskip("duckdb", reason="duckdb is not installed (pip install 'alignscan[duckdb]')")
 
@@ -26,72 +27,6 @@ CORPUS_SURVEY = read_survey_file(CORPUS / "survey.yaml").survey
 # corpus files DuckDB reads as our sniffing does and with no bad cell: the SQL route
 CLEAN = ["surveymonkey_export.csv", "valid_bom_semicolon_crlf.csv",
          "valid_trailing_blank_lines.csv", "valid_utf8.csv"]
-
-ZERO_TEN = """
-id: nps
-title: Zero to ten
-version: "1"
-scale:
-  points: 11
-  start: 0
-  labels: [Not at all, "1", "2", "3", "4", "5", "6", "7", "8", "9", Completely]
-  favorable: [9, 10]
-  missing: ["", N/A]
-respondent_id: rid
-roles:
-  column: role
-  groups:
-    executive: [Executive, VP]
-    practitioner: [Engineer, Analyst]
-  compare: [executive, practitioner]
-segments: [team]
-drivers:
-  outcome: out
-dimensions:
-  - id: a
-    title: A
-    items:
-      - {id: a1, text: One}
-      - {id: a2, text: Two, reverse: true}
-      - {id: a3, text: Three}
-  - id: b
-    title: B
-    items:
-      - {id: b1, text: One}
-      - {id: b2, text: Two}
-  - id: out
-    title: Outcome
-    items:
-      - {id: o1, text: One}
-      - {id: o2, text: Two}
-      - {id: o3, text: Three}
-      - {id: o4, text: Four, reverse: true}
-comments:
-  - {id: note, text: Anything else?}
-"""
-
-
-def text_frame(frame: pd.DataFrame, tmp: Path) -> pd.DataFrame:
-    """The frame as the text a CSV export holds (blank = not answered)."""
-    write_csv(frame, tmp)
-    return pd.read_csv(tmp, dtype=str, keep_default_na=False)
-
-
-def reference(path: Path, survey, **options) -> tuple[CountTable, object]:
-    rs = read_responses(path, survey, **options)
-    return count_responses(rs), rs
-
-
-def metadata(rs) -> dict[str, object]:
-    ids = rs.respondent_ids
-    return {
-        "source": rs.source, "rows": rs.rows, "errors": [e.as_dict() for e in rs.errors],
-        "warnings": rs.warnings, "error_counts": rs.error_counts,
-        "unknown_roles": rs.unknown_roles, "unlisted": rs.unlisted_errors,
-        "cells_set_missing": rs.cells_set_missing,
-        "ids": None if ids is None else ids.to_pylist(), "codes": rs.codes.shape[0],
-    }
-
 
 def check_same(path: Path, survey, *, sql: bool | None, **options) -> CountTable:
     """count_file_duckdb == the reference, metadata too; `sql`: the SQL route ran (True),

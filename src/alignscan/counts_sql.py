@@ -235,10 +235,10 @@ def _item_map(
 def _role_map(texts: dict[str | None, str], survey: Survey, tolerant: bool) -> dict[str, int]:
     lookup = survey.role_lookup()
     groups = list(survey.roles.groups)
-    out = {}
+    out: dict[str, int] = {}
     for key, text in texts.items():
         group = lookup.get(normalise(text)) if key is not None else None
-        if group is None:  # blank (NULL) roles included
+        if key is None or group is None:  # blank (NULL) roles included
             if not tolerant:
                 raise Fallback(f"role {text!r} matches no group")
             continue
@@ -297,11 +297,20 @@ def projection(
     extra = [] if columns.respondent_id is None else [f"src.c{columns.respondent_id} AS rid"]
     extra += [f"src.c{j} AS cm{n}" for n, j in enumerate(columns.comments.values())]
     p = f"SELECT {', '.join(sel)} FROM {src} src {' '.join(joins)} {where}"
-    fav = favorable_positions(survey)
-    d_cols, e_cols, k_cols = [], [], []
     # ids and comments: read from the source by their own (streamed) query, not stored
     rows = f"SELECT {', '.join([sel[0], *extra])} FROM {src} src {where}" if extra else ""
-    q = Query(survey, rows_sql=rows, segments=[f"s{c}" for c in range(len(columns.segments))])
+    q = Query(survey, p_sql=p, rows_sql=rows,
+              segments=[f"s{c}" for c in range(len(columns.segments))])
+    _dimension_columns(q, survey)
+    q.p_from(run.materialize(p))
+    return q
+
+
+def _dimension_columns(q: Query, survey: Survey) -> None:
+    """The CTEs d (M, T, F), e (scored flag) and k (keys) per dimension, and the
+    measures they give, in the order of the spec."""
+    fav = ", ".join(map(str, favorable_positions(survey)))
+    d_cols, e_cols, k_cols = [], [], []
     j = 0
     for d, dim in enumerate(survey.dimensions):
         k = len(dim.items)
@@ -309,8 +318,7 @@ def projection(
         d_cols += [
             " + ".join(f"CASE WHEN {i} > 0 THEN 1 ELSE 0 END" for i in ids) + f" AS m{d}",
             " + ".join(ids) + f" AS t{d}",
-            " + ".join(f"CASE WHEN {i} IN ({', '.join(map(str, fav))}) THEN 1 ELSE 0 END"
-                       for i in ids) + f" AS f{d}",
+            " + ".join(f"CASE WHEN {i} IN ({fav}) THEN 1 ELSE 0 END" for i in ids) + f" AS f{d}",
         ]
         e_cols.append(f"CASE WHEN m{d} >= {math.ceil(k / 2)} THEN 1 ELSE 0 END AS fd{d}")
         k_cols += [
@@ -320,22 +328,18 @@ def projection(
         ]
         k_cols += [f"CASE WHEN fd{d} = 1 THEN {i} ELSE 0 END AS q{j + t}"
                    for t, i in enumerate(ids)]
-        for t, item in enumerate(dim.items):
-            q.measures.append((f"scored:{dim.id}:{item.id}", f"q{j + t}", True))
+        q.measures += [(f"scored:{dim.id}:{item.id}", f"q{j + t}", True)
+                       for t, item in enumerate(dim.items)]
         q.measures += [(f"score:{dim.id}", f"sd{d}", True), (f"cluster:{dim.id}", f"cd{d}", True),
                        (f"unscored:{dim.id}", f"ud{d}", False)]
         q.flags.append(f"fd{d}")
         j += k
-    q.measures = [(f"item:{item.id}", f"i{t}", False) for t, item in enumerate(survey.items)] \
-        + q.measures
-    q.p_sql = p
+    q.measures[:0] = [(f"item:{item.id}", f"i{t}", False) for t, item in enumerate(survey.items)]
     q.rest = (
         f"d AS (SELECT p.*, {', '.join(d_cols)} FROM p WHERE g IS NOT NULL), "
         f"e AS (SELECT d.*, {', '.join(e_cols)} FROM d), "
         f"k AS (SELECT e.*, {', '.join(k_cols)} FROM e)"
     )
-    q.p_from(run.materialize(p))
-    return q
 
 
 def _case(expr: str, mapping: dict[str, int], lit: Callable[[str], str], other: int | None) -> str:
@@ -358,7 +362,8 @@ def counts_sql(q: Query, measures: list[tuple[str, str, bool]], atoms: bool) -> 
     if atoms:
         sets.append("(" + ", ".join(["g", *q.segments, *q.flags]) + ")")
     cols = ", ".join(["g", *q.segments, *keys, *flags])
-    return f"{q.ctes} SELECT {cols}, COUNT(*) AS n FROM k GROUP BY GROUPING SETS ({', '.join(sets)})"
+    sets_sql = ", ".join(sets)
+    return f"{q.ctes} SELECT {cols}, COUNT(*) AS n FROM k GROUP BY GROUPING SETS ({sets_sql})"
 
 
 def measure_chunks(q: Query, limit: int | None) -> list[list[tuple[str, str, bool]]]:
@@ -388,7 +393,8 @@ def sums_sql(q: Query) -> tuple[str, list[str]]:
         full = f"m{d} = {k}"
         exprs.append((f"alpha:{dim.id}:n", f"CASE WHEN {full} THEN 1 ELSE 0 END"))
         for t, item in enumerate(dim.items):
-            exprs.append((f"alpha:{dim.id}:x:{item.id}", f"CASE WHEN {full} THEN i{j + t} ELSE 0 END"))
+            exprs.append((f"alpha:{dim.id}:x:{item.id}",
+                          f"CASE WHEN {full} THEN i{j + t} ELSE 0 END"))
             exprs.append((f"alpha:{dim.id}:xx:{item.id}",
                           f"CASE WHEN {full} THEN i{j + t} * i{j + t} ELSE 0 END"))
         exprs.append((f"alpha:{dim.id}:t", f"CASE WHEN {full} THEN t{d} ELSE 0 END"))
@@ -470,8 +476,8 @@ def _counts_frame(
     parts: dict[str, list[Any]] = {c: [] for c in COUNT_COLUMNS}
     for measure, col, by_segment in measures:
         mine = _valid(wide, col)
-        levels: list[tuple[str, np.ndarray, Any]] = [("", ~np.any(seg_valid, axis=0)
-                                                      if seg_valid else np.ones(len(g), bool), None)]
+        group_level = ~np.any(seg_valid, axis=0) if seg_valid else np.ones(len(g), bool)
+        levels: list[tuple[str, np.ndarray, Any]] = [("", group_level, None)]
         if by_segment:
             levels += [(s, seg_valid[c], c) for c, s in enumerate(survey.segments)]
         keys = _ints(wide, col)
