@@ -283,17 +283,18 @@ def projection(
     per dimension d: m/t/f (M, T, F), fd (scored 0/1), sd/cd (score and cluster keys),
     ud (unscored), and q<j> (the position when scored)."""
     lit = run.literal
-    sel = [_case(f"src.c{columns.role}", maps.roles, lit, None) + " AS g"]
+    # small types: DuckDB keeps p as a table (1 byte per answer); sums cast back up
+    sel = ["CAST(" + _case(f"src.c{columns.role}", maps.roles, lit, None) + " AS SMALLINT) AS g"]
     joins = []
     for c, (j, (mapping, values)) in enumerate(zip(columns.segments, maps.segments, strict=True)):
         name = run.register(f"alignscan_seg{c}",
                             pd.DataFrame({"k": list(mapping), "v": list(mapping.values())}))
         blank = values.index(BLANK_SEGMENT)
-        sel.append(f"COALESCE(m{c}.v, {blank}) AS s{c}")
+        sel.append(f"CAST(COALESCE(m{c}.v, {blank}) AS INT) AS s{c}")
         joins.append(f"LEFT JOIN {name} m{c} ON CAST(src.c{j} AS STRING) = m{c}.k")
     for j, (col, mapping) in enumerate(zip(columns.items, maps.items, strict=True)):
-        sel.append(_case(f"src.c{col}", {k: v for k, v in mapping.items() if v}, lit, 0)
-                   + f" AS i{j}")
+        sel.append("CAST(" + _case(f"src.c{col}", {k: v for k, v in mapping.items() if v}, lit, 0)
+                   + f" AS TINYINT) AS i{j}")
     extra = [] if columns.respondent_id is None else [f"src.c{columns.respondent_id} AS rid"]
     extra += [f"src.c{j} AS cm{n}" for n, j in enumerate(columns.comments.values())]
     p = f"SELECT {', '.join(sel)} FROM {src} src {' '.join(joins)} {where}"
@@ -317,7 +318,7 @@ def _dimension_columns(q: Query, survey: Survey) -> None:
         ids = [f"i{j + t}" for t in range(k)]
         d_cols += [
             " + ".join(f"CASE WHEN {i} > 0 THEN 1 ELSE 0 END" for i in ids) + f" AS m{d}",
-            " + ".join(ids) + f" AS t{d}",
+            " + ".join(f"CAST({i} AS INT)" for i in ids) + f" AS t{d}",
             " + ".join(f"CASE WHEN {i} IN ({fav}) THEN 1 ELSE 0 END" for i in ids) + f" AS f{d}",
         ]
         e_cols.append(f"CASE WHEN m{d} >= {math.ceil(k / 2)} THEN 1 ELSE 0 END AS fd{d}")
@@ -394,9 +395,9 @@ def sums_sql(q: Query) -> tuple[str, list[str]]:
         exprs.append((f"alpha:{dim.id}:n", f"CASE WHEN {full} THEN 1 ELSE 0 END"))
         for t, item in enumerate(dim.items):
             exprs.append((f"alpha:{dim.id}:x:{item.id}",
-                          f"CASE WHEN {full} THEN i{j + t} ELSE 0 END"))
+                          f"CASE WHEN {full} THEN CAST(i{j + t} AS INT) ELSE 0 END"))
             exprs.append((f"alpha:{dim.id}:xx:{item.id}",
-                          f"CASE WHEN {full} THEN i{j + t} * i{j + t} ELSE 0 END"))
+                          f"CASE WHEN {full} THEN CAST(i{j + t} AS INT) * i{j + t} ELSE 0 END"))
         exprs.append((f"alpha:{dim.id}:t", f"CASE WHEN {full} THEN t{d} ELSE 0 END"))
         exprs.append((f"alpha:{dim.id}:tt", f"CASE WHEN {full} THEN t{d} * t{d} ELSE 0 END"))
         j += k
@@ -640,7 +641,15 @@ def count_file_duckdb(
     the reading's metadata in `.responses`. Files that are not clean (see the module
     docstring) and workbooks are counted by the default engine: same table, same
     metadata, and its error report."""
+    from alignscan.responses.duckdb_reader import duckdb_available
+
     path = Path(path)
+    if not duckdb_available():
+        from alignscan.responses.kinds import ErrorKind
+        from alignscan.responses.model import CellError, ResponsesError
+
+        reason = "the duckdb engine needs the duckdb package: pip install 'alignscan[duckdb]'"
+        raise ResponsesError(CellError(str(path), None, None, None, reason, ErrorKind.NO_ENGINE))
     try:
         return _count_duckdb(path, survey, lenient, delimiter, header_rows, encoding, header_row)
     except Fallback:
@@ -662,10 +671,9 @@ def _count_duckdb(
     header_rows: int | None, encoding: str | None, header_row: int | None,
 ) -> CountTable:
     from alignscan.responses import parquet_reader
-    from alignscan.responses.duckdb_reader import duckdb_available
 
-    if not duckdb_available() or not path.is_file():
-        raise Fallback("duckdb is not installed, or no such file")
+    if not path.is_file():
+        raise Fallback("no such file: the default reader says so")
     with path.open("rb") as fh:
         magic = fh.read(8)
     if parquet_reader.is_parquet(path, magic):

@@ -280,7 +280,19 @@ def _raw_rows(frame: pd.DataFrame, names: list[str], source: SourceInfo) -> RawT
 
 def local_session(cores: str = "*") -> Any:
     """A local SparkSession (`local[cores]`), quiet, with few shuffle partitions."""
-    from pyspark.sql import SparkSession
+    import os
+    import shutil
+
+    from alignscan.api import AlignscanError
+
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise AlignscanError(
+            "the spark engine needs pyspark: pip install 'alignscan[spark]' (or make spark)"
+        ) from None
+    if not shutil.which("java") and not os.environ.get("JAVA_HOME"):
+        raise AlignscanError("the spark engine needs Java 17 or later (java is not on PATH)")
 
     spark = (
         SparkSession.builder.master(f"local[{cores}]").appName("alignscan")
