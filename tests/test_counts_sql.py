@@ -202,3 +202,26 @@ def test_readme_example_with_the_numpy_engine(tmp_path) -> None:
         pytest.skip("alignscan.analyze_counts comes with the lead's analysis branch")
     result = alignscan.analyze_counts(again, survey)
     assert result == alignscan.analyze_counts(counts, survey)
+
+
+NASTY = {  # CSV texts DuckDB and pyarrow might read apart
+    "quote_mid": 'r1,VP,Fin"ance,Agree,5,4,3,he said "hi"\nr2,Engineer,IT,1,2,3,4,\n',
+    "doubled": 'r1,VP,"Fin""ance",Agree,5,4,3,"a ""b"""\nr2,Engineer,IT,1,2,3,4,x\n',
+    "space_after_quote": 'r1,VP,"Finance" ,Agree,5,4,3,c\nr2,Engineer,IT,1,2,3,4,\n',
+    "cr_in_quotes": 'r1,VP,"Fin\rance",Agree,5,4,3,"line1\r\nline2"\nr2,Engineer,IT,1,2,3,4,\n',
+    "spaces": 'r1, VP ,  Finance  , Agree ,5,4,3,  c  \nr2,Engineer,IT,1,2,3,4,\n',
+    "quoted_empty": 'r1,VP,"",Agree,"",4,3,""\nr2,Engineer,IT,1,2,3,4,\n',
+    "no_final_newline": "r1,VP,Fin,Agree,5,4,3,c\nr2,Engineer,IT,1,2,3,4,",
+    "mixed_newlines": "r1,VP,Fin,Agree,5,4,3,c\r\nr2,Engineer,IT,1,2,3,4,\r\n",
+    "tab_and_backslash": "r1,VP,Fin\t\\,Agree,5,4,3,c\\\nr2,Engineer,IT,1,2,3,4,\n",
+    "nbsp_and_null": "r1,VP\u00a0,NULL,Agree,5,4,3,NULL\nr2,Engineer,IT,1,2,3,4,\n",
+    "empty_line": "r1,VP,Fin,Agree,5,4,3,c\n\nr2,Engineer,IT,1,2,3,4,\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(NASTY))
+def test_csv_corner_cases(tmp_path, name: str) -> None:
+    """Whichever route takes them, the table and the metadata are the default's."""
+    path = tmp_path / f"{name}.csv"
+    path.write_text("id,role,department,q1,q2,q3,q4,comment\n" + NASTY[name], encoding="utf-8")
+    check_same(path, CORPUS_SURVEY, sql=None if name == "mixed_newlines" else True)

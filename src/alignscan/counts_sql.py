@@ -159,11 +159,23 @@ def survey_columns(names: list[str], survey: Survey) -> Columns:
     )
 
 
-def distinct_sql(columns: Columns, src: str) -> str:
-    """Every distinct value of the item, role and segment columns, in one scan: the
-    value as the engine casts it to text (`k`), as stored (`v`), and `GROUPING(v)` to
-    tell the sets apart; `n` counts rows."""
+def distinct_values(run: SqlRunner, columns: Columns, src: str) -> dict[int, Any]:
+    """Every distinct value of the item, role and segment columns: column position ->
+    the Arrow table holding them (one scan; Spark: one per 64 columns)."""
     wanted = _coded_columns(columns)
+    size = getattr(run, "max_grouping_columns", None) or len(wanted)
+    out = {}
+    for start in range(0, len(wanted), size):
+        chunk = wanted[start : start + size]
+        table = run.table(distinct_sql(chunk, src))
+        out.update(dict.fromkeys(chunk, table))
+    return out
+
+
+def distinct_sql(wanted: list[int], src: str) -> str:
+    """The distinct values of the columns `wanted` in one scan: the value as the engine
+    casts it to text (`k`), as stored (`v`), and `GROUPING(v)` to tell the sets apart;
+    `n` counts rows."""
     select = []
     for j in wanted:
         select += [f"CAST(c{j} AS STRING) AS k{j}", f"c{j} AS v{j}", f"GROUPING(c{j}) AS r{j}"]
@@ -176,7 +188,7 @@ def _coded_columns(columns: Columns) -> list[int]:
 
 
 def build_mappings(
-    distinct: Any, columns: Columns, survey: Survey, *, tolerant: bool = False
+    distinct: dict[int, Any], columns: Columns, survey: Survey, *, tolerant: bool = False
 ) -> Mappings:
     """Code the distinct values with the default engine's rules; Fallback when a value
     is not a valid answer or a role matches no group, unless `tolerant` (then they are
@@ -186,7 +198,7 @@ def build_mappings(
     texts: dict[int, dict[str | None, str]] = {}
     rows = 0
     for j in _coded_columns(columns):
-        mine = distinct.filter(_eq(distinct.column(f"r{j}"), 0))
+        mine = distinct[j].filter(_eq(distinct[j].column(f"r{j}"), 0))
         keys = mine.column(f"k{j}").to_pylist()
         shown = as_text(mine.column(f"v{j}").combine_chunks()).to_pylist()
         pairs: dict[str | None, str] = {}  # None: NULL cells (blank, as the readers see them)
@@ -427,10 +439,18 @@ def sums_sql(q: Query) -> tuple[str, list[str]]:
     return sql, [name for name, _ in exprs]
 
 
-def rows_sql(q: Query) -> str | None:
-    """The respondent ids (in file order) and comment texts with their group, or None
-    when the survey has neither."""
-    return f"SELECT * FROM ({q.rows_sql}) r WHERE g IS NOT NULL" if q.rows_sql else None
+def rows_sql(q: Query, ids: bool, comments: int) -> str | None:
+    """The respondent ids (`ids`: every used row, in file order) and the first
+    `comments` comment texts with their group (without ids: only rows with a comment),
+    or None when there is nothing to fetch."""
+    wanted = (["rid"] if ids else []) + [f"cm{n}" for n in range(comments)]
+    if not q.rows_sql or not wanted:
+        return None
+    where = "g IS NOT NULL"
+    if not ids:
+        texts = " OR ".join(f"CAST(cm{n} AS STRING) <> ''" for n in range(comments))
+        where += f" AND ({texts})"
+    return f"SELECT {', '.join(wanted)}, g FROM ({q.rows_sql}) r WHERE {where}"
 
 
 # ----------------------------------------------------------------------------- results
@@ -444,7 +464,7 @@ def count_sql(
     `where` keeps; also the mappings (made here unless given) and the used rows'
     respondent ids (a pyarrow array, or None)."""
     if maps is None:
-        maps = build_mappings(run.table(distinct_sql(columns, src)), columns, survey)
+        maps = build_mappings(distinct_values(run, columns, src), columns, survey)
     q = projection(run, survey, columns, maps, src, where)
     frames, atoms = [], None
     for n, chunk in enumerate(measure_chunks(q, getattr(run, "max_grouping_columns", None))):
@@ -530,9 +550,9 @@ def _rows(
     from alignscan.responses.parquet_reader import as_text
 
     comments: dict[str, dict[str, CommentTally]] = {c.id: {} for c in survey.comments}
-    sql = rows_sql(q)
     want_ids = fetch_ids and columns.respondent_id is not None
-    if sql is None or (not columns.comments and not want_ids):
+    sql = rows_sql(q, want_ids, len(columns.comments))
+    if sql is None:
         return comments, None
     groups = np.asarray(list(survey.roles.groups), dtype=object)
     ids: list[Any] = []

@@ -33,7 +33,7 @@ from alignscan.counts_sql import (
     build_mappings,
     count_file_default,
     count_sql,
-    distinct_sql,
+    distinct_values,
     header_validation,
     metadata,
     survey_columns,
@@ -118,9 +118,13 @@ def count_table(spark_df: Any, survey: Survey, *, lenient: bool = False) -> Coun
     the default engine's errors with the row index (strict: `.responses.errors`, and
     `analyze_counts` refuses; lenient: excluded or set to not answered, and counted)."""
     source = SourceInfo(file="Spark DataFrame", format="spark", header_rows=0)
+    from alignscan.api import AlignscanError
+
     run = SparkRunner(spark_df.sparkSession)
     try:
         return _count(run, spark_df, survey, lenient, source, strict_data=False)
+    except Fallback as exc:  # only limits of the SQL route remain here
+        raise AlignscanError(f"the Spark engine can't count this survey: {exc}") from None
     finally:
         run.close()
 
@@ -141,7 +145,7 @@ def _count(
     columns = survey_columns(names, survey)
     src = run.name("alignscan_src")
     spark_df.toDF(*[f"c{j}" for j in range(len(names))]).createOrReplaceTempView(src)
-    maps = build_mappings(run.table(distinct_sql(columns, src)), columns, survey, tolerant=True)
+    maps = build_mappings(distinct_values(run, columns, src), columns, survey, tolerant=True)
     dups = _repeated_ids(run, columns, src)
     if maps.clean and not dups:
         table, _, ids = count_sql(run, survey, columns, src, maps=maps, fetch_ids=fetch_ids)
@@ -151,8 +155,10 @@ def _count(
             _check_ids(ids)
         return table.with_responses(
             metadata(survey, source, maps.rows, list(checked.warnings), ids))
-    if strict_data or maps.rows == 0:
-        raise Fallback("not clean") if strict_data else _no_rows(source)
+    if strict_data:
+        raise Fallback("not clean")
+    if maps.rows == 0:
+        return _no_rows(names, survey, source, lenient)
     return _count_unclean(run, spark_df, survey, lenient, source, columns, maps, dups)
 
 
@@ -162,10 +168,14 @@ def _has_errors() -> str:
     return Exclusion.FILE_HAS_ERRORS
 
 
-def _no_rows(source: SourceInfo) -> Exception:
-    from alignscan.api import AlignscanError
+def _no_rows(names: list[str], survey: Survey, source: SourceInfo, lenient: bool) -> CountTable:
+    """An empty DataFrame: the default engine's "no responses" error."""
+    from alignscan.responses.validation import validate
 
-    return AlignscanError(f"{source.file}: there are no responses (no rows)")
+    empty = RawTable(names, {}, np.zeros(0, dtype=np.int64), source, [],
+                     np.zeros(0, dtype=bool), first_row=None)
+    checked = validate(empty, survey, lenient)
+    return count_responses(checked).with_responses(checked)
 
 
 def _repeated_ids(run: SparkRunner, columns: Columns, src: str) -> str | None:
