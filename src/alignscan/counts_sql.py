@@ -7,7 +7,8 @@ go back into the SQL as `CASE` expressions (items, roles) and joined lookup tabl
 (segment values, which can be many). A per-respondent projection (group, segment
 values, recoded positions, per dimension M/T/F and the keys built from them) is then
 counted with one `GROUP BY GROUPING SETS` (every measure at every level, and the atoms)
-and summed per group with exact integer (DECIMAL(38,0)) sums.
+and summed per group with exact integer sums (BIGINT or wider; DECIMAL(38,0) for the
+driver products).
 
 Why only clean files take the SQL route (`count_file_duckdb`): a file with any error or
 lenient change (an answer off the scale, an unknown or blank role, a repeated
@@ -434,7 +435,9 @@ def sums_sql(q: Query) -> tuple[str, list[str]]:
             for b, db in enumerate(ids):
                 exprs.append((f"drivers:cross:{da}:{db}",
                               f"CASE WHEN {every} THEN v{a} * v{b} ELSE 0 END"))
-    body = ", ".join(f"SUM(CAST({e} AS {DECIMAL})) AS x{n}" for n, (_, e) in enumerate(exprs))
+    # integer sums are exact (DuckDB: HUGEINT; Spark: BIGINT, ANSI mode raises on
+    # overflow); the driver values and their products are DECIMAL(38,0) already
+    body = ", ".join(f"SUM({e}) AS x{n}" for n, (_, e) in enumerate(exprs))
     sql = f"{q.ctes}, w AS (SELECT k.*{v_cols} FROM k) SELECT g, {body} FROM w GROUP BY g"
     return sql, [name for name, _ in exprs]
 
