@@ -225,3 +225,16 @@ def test_csv_corner_cases(tmp_path, name: str) -> None:
     path = tmp_path / f"{name}.csv"
     path.write_text("id,role,department,q1,q2,q3,q4,comment\n" + NASTY[name], encoding="utf-8")
     check_same(path, CORPUS_SURVEY, sql=None if name == "mixed_newlines" else True)
+
+
+def test_title_row_and_given_delimiter(tmp_path) -> None:
+    """`header_row` (a title above the header) and an explicit delimiter reach DuckDB."""
+    text = (CORPUS / "valid_utf8.csv").read_text(encoding="utf-8")
+    path = tmp_path / "titled.csv"
+    path.write_text("Pulse survey export;;;\n" + text.replace(",", ";"), encoding="utf-8")
+    options = {"header_row": 2, "delimiter": ";"}
+    counts_sql._count_duckdb(path, CORPUS_SURVEY, False, ";", None, None, 2)  # the SQL route
+    table = counts_sql.count_file_duckdb(path, CORPUS_SURVEY, **options)
+    expected, rs = reference(path, CORPUS_SURVEY, **options)
+    assert table.equals(expected) and not rs.errors
+    assert table.responses is not None and metadata(table.responses) == {**metadata(rs), "codes": 0}
