@@ -116,7 +116,8 @@ def count_table(spark_df: Any, survey: Survey, *, lenient: bool = False) -> Coun
     """The count table of a Spark DataFrame whose columns are named as the survey's
     source columns (any types; read as text as the Parquet reader does). Bad cells are
     the default engine's errors with the row index (strict: `.responses.errors`, and
-    `analyze_counts` refuses; lenient: excluded or set to not answered, and counted)."""
+    `analyze_counts` refuses; lenient: excluded or set to not answered, and counted).
+    The respondent ids stay on the cluster (`.responses.respondent_ids` is None)."""
     source = SourceInfo(file="Spark DataFrame", format="spark", header_rows=0)
     from alignscan.api import AlignscanError
 
