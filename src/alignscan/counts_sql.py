@@ -49,7 +49,7 @@ from alignscan.responses.model import (
 )
 from alignscan.survey import Survey, normalise
 
-__all__ = ["Fallback", "SqlRunner", "count_file_duckdb", "count_sql"]
+__all__ = ["Fallback", "SqlRunner", "count_file_default", "count_file_duckdb", "count_sql"]
 
 FETCH_ROWS = 1 << 16  # rows per Arrow batch when comments and ids are fetched
 DECIMAL = "DECIMAL(38,0)"
@@ -700,11 +700,11 @@ def _count_duckdb(
     with path.open("rb") as fh:
         magic = fh.read(8)
     if parquet_reader.is_parquet(path, magic):
-        names, scan, source, first_row = _parquet_source(path)
+        names, scan, source, first_row = parquet_source(path)
     elif magic[:4] == b"PK\x03\x04" or path.suffix.lower() in (".xls", ".xlsx", ".xlsm"):
         raise Fallback("a workbook")
     else:
-        names, scan, source, first_row = _csv_source(
+        names, scan, source, first_row = csv_source(
             path, survey, delimiter, header_rows, encoding, header_row)
     columns, warnings = header_check(names, survey, source, lenient, first_row)
     run = DuckRunner()
@@ -716,13 +716,13 @@ def _count_duckdb(
     if maps.rows == 0:
         raise Fallback("no rows")
     if ids is not None:
-        _check_ids(ids)
+        check_ids(ids)
         if source.format == "parquet":
             ids = ids.dictionary_encode()
     return table.with_responses(metadata(survey, source, maps.rows, warnings, ids))
 
 
-def _check_ids(ids: Any) -> None:
+def check_ids(ids: Any) -> None:
     """Fallback when a respondent id repeats, compared as validation compares them."""
     import pyarrow.compute as pc
 
@@ -734,7 +734,7 @@ def _check_ids(ids: Any) -> None:
         raise Fallback("a respondent id repeats")
 
 
-def _csv_source(
+def csv_source(
     path: Path, survey: Survey, delimiter: str | None, header_rows: int | None,
     encoding: str | None, header_row: int | None,
 ) -> tuple[list[str], str, SourceInfo, int]:
@@ -768,7 +768,7 @@ def _csv_source(
     return layout.names, scan, source, skip + 1
 
 
-def _parquet_source(path: Path) -> tuple[list[str], str, SourceInfo, None]:
+def parquet_source(path: Path) -> tuple[list[str], str, SourceInfo, None]:
     """A Parquet file: names as the default reader strips them; columns of types it
     can't read as text go to the default reader (which says why)."""
     import pyarrow as pa

@@ -31,6 +31,7 @@ from alignscan.counts_sql import (
     Mappings,
     as_metadata,
     build_mappings,
+    check_ids,
     count_file_default,
     count_sql,
     distinct_values,
@@ -151,9 +152,7 @@ def _count(
     if maps.clean and not dups:
         table, _, ids = count_sql(run, survey, columns, src, maps=maps, fetch_ids=fetch_ids)
         if ids is not None:
-            from alignscan.counts_sql import _check_ids
-
-            _check_ids(ids)
+            check_ids(ids)
         return table.with_responses(
             metadata(survey, source, maps.rows, list(checked.warnings), ids))
     if strict_data:
@@ -200,7 +199,7 @@ def _count_unclean(
     from alignscan.responses.validation import validate
 
     src = _indexed(run, spark_df)
-    problem = _problem_sql(run, columns, maps, dups, src)
+    problem = _problem_sql(run, columns, maps, dups)
     rows = run.spark.sql(f"SELECT * FROM {src} WHERE {problem}").limit(MAX_PROBLEM_ROWS + 1)
     raw = _raw_rows(rows.toPandas(), [str(c).strip() for c in spark_df.columns], source)
     tagged = survey.model_copy(update={"segments": [*survey.segments, INDEX]})
@@ -250,9 +249,7 @@ def _indexed(run: SparkRunner, spark_df: Any) -> str:
     return view
 
 
-def _problem_sql(
-    run: SparkRunner, columns: Columns, maps: Mappings, dups: str | None, src: str
-) -> str:
+def _problem_sql(run: SparkRunner, columns: Columns, maps: Mappings, dups: str | None) -> str:
     """A condition true for every row validation might reject (and maybe a few more)."""
     lit = run.literal
     known = ", ".join(lit(k) for k in maps.roles)
@@ -265,7 +262,6 @@ def _problem_sql(
     if dups is not None:
         trimmed = f"regexp_replace(CAST(c{columns.respondent_id} AS STRING), {lit(TRIM)}, '')"
         parts.append(f"{trimmed} IN (SELECT rid FROM ({dups}) r)")
-    del src
     return " OR ".join(f"({p})" for p in parts)
 
 
@@ -350,7 +346,7 @@ def count_file_spark(
 
 def _read(spark: Any, path: Path, survey: Survey, **options: Any) -> tuple[Any, SourceInfo]:
     """The file as a Spark DataFrame: Parquet as stored, CSV with every column text."""
-    from alignscan.counts_sql import _csv_source
+    from alignscan.counts_sql import csv_source
     from alignscan.responses import parquet_reader
 
     if not path.is_file():
@@ -358,14 +354,14 @@ def _read(spark: Any, path: Path, survey: Survey, **options: Any) -> tuple[Any, 
     with path.open("rb") as fh:
         magic = fh.read(8)
     if parquet_reader.is_parquet(path, magic):
-        from alignscan.counts_sql import _parquet_source
+        from alignscan.counts_sql import parquet_source
 
-        _parquet_source(path)  # types the default reader can't read: it says why
+        parquet_source(path)  # types the default reader can't read: it says why
         return spark.read.parquet(str(path)), SourceInfo(
             file=str(path), format="parquet", header_rows=0)
     if magic[:4] == b"PK\x03\x04" or path.suffix.lower() in (".xls", ".xlsx", ".xlsm"):
         raise Fallback("a workbook")
-    names, _, source, first_row = _csv_source(path, survey, **options)
+    names, _, source, first_row = csv_source(path, survey, **options)
     if first_row != 1 or source.header_rows != 1:
         raise Fallback("title rows or a header over several rows")
     schema = ", ".join(f"c{j} STRING" for j in range(len(names)))
