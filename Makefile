@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench browser pdf screenshots clean
+.PHONY: demo test lint bench browser pdf screenshots spark clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,16 @@ pdf: $(STAMP)
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	      libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libfontconfig1 fonts-dejavu-core >/dev/null; } || \
 	  echo "Pango is not installed and can't be installed here; the PDF test will fail in CI"
+
+# `--engine spark` and its test: the `spark` extra (pyspark) into the venv, and a Java
+# runtime from the system packages when `java` is missing and we can (root + apt-get).
+# `make test` does not need it: tests/test_spark.py is skipped, with its reason, without.
+spark: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,spark]"
+	@command -v java >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; } || \
+	  echo "java is not installed and can't be installed here (needs root and apt-get): install a JRE (17+) for the Spark test"
 
 clean:
 	rm -rf $(VENV) reports/demo .pytest_cache

@@ -131,6 +131,17 @@ def analyze(data: Any, survey: str | Path | Survey | None = None, **options: Any
     return analyze_counts(table, load_survey(survey) if rs is None else None)
 
 
+def count_table(
+    spark_df: Any, survey: str | Path | Survey | None = None, *, lenient: bool = False
+) -> CountTable:
+    """The count table of a Spark DataFrame (columns named as the survey's source
+    columns), computed on the cluster by Spark SQL; finish it anywhere with
+    `analyze_counts`. Needs `alignscan[spark]`."""
+    from alignscan.spark import count_table as _count_table
+
+    return _count_table(spark_df, load_survey(survey), lenient=lenient)
+
+
 def analyze_counts(table: CountTable, survey: str | Path | Survey | None = None) -> Result:
     """Finish the analysis of a count table (from `count_table` on a Spark cluster,
     `counts.count_file`, or `read_count_table`): the same result as analysing the rows."""

@@ -636,16 +636,8 @@ def count_file(
     the table's `responses` holds the reading's metadata and errors."""
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; engines: {', '.join(ENGINES)}")
-    if engine == "duckdb":  # TEMPORARY until counts_sql lands: DuckDB reads, numpy counts
-        from alignscan.responses import read_responses as _read
-
-        rs = _read(path, survey, progress=progress, engine="duckdb", **options)
-        return count_responses(rs).with_responses(rs)
-    if engine != "default":
-        from alignscan import counts_sql  # type: ignore[attr-defined]
-
-        counter = {"duckdb": counts_sql.count_file_duckdb, "spark": counts_sql.count_file_spark}
-        return counter[engine](path, survey, progress=progress, **options)  # type: ignore[no-any-return]
+    if engine != "default" and _sql_countable(path):
+        return _count_sql(path, survey, engine, options)
     from alignscan.responses.streaming import stream_responses
 
     stream = stream_responses(path, survey, progress=progress, **options)
@@ -655,6 +647,32 @@ def count_file(
         if len(tables) >= 32:  # keep the pending tables few: memory stays flat
             tables = [sum_tables(tables)]
     return sum_tables(tables, survey).with_responses(stream.finish())
+
+
+SQL_OPTIONS = ("lenient", "delimiter", "header_rows", "encoding", "header_row")
+
+
+def _sql_countable(path: str | Path) -> bool:
+    """CSV and Parquet files go to DuckDB or Spark; workbooks (and missing files, whose
+    error the default reader gives) to the default engine."""
+    from alignscan.responses.reader import check_path, file_kind
+
+    return file_kind(check_path(path)) != "xlsx"
+
+
+def _count_sql(
+    path: str | Path, survey: Survey, engine: str, options: dict[str, Any]
+) -> CountTable:
+    """The table counted by DuckDB or Spark SQL (`counts_sql`, `spark`); files that are
+    not plainly valid come back through the default engine."""
+    given = {k: v for k, v in options.items() if k in SQL_OPTIONS}
+    if engine == "duckdb":
+        from alignscan.counts_sql import count_file_duckdb
+
+        return count_file_duckdb(path, survey, **given)
+    from alignscan.spark import count_file_spark
+
+    return count_file_spark(path, survey, **given)
 
 
 def sum_tables(tables: Sequence[CountTable], survey: Survey | None = None) -> CountTable:
