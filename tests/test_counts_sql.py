@@ -198,10 +198,8 @@ def test_readme_example_with_the_numpy_engine(tmp_path) -> None:
     counts.to_parquet(tmp_path / "counts")
     again = read_count_table(tmp_path / "counts")
     assert again.equals(counts)
-    if not hasattr(alignscan, "analyze_counts"):
-        pytest.skip("alignscan.analyze_counts comes with the lead's analysis branch")
     result = alignscan.analyze_counts(again, survey)
-    assert result == alignscan.analyze_counts(counts, survey)
+    assert result.document == alignscan.analyze_counts(counts, survey).document
 
 
 NASTY = {  # CSV texts DuckDB and pyarrow might read apart

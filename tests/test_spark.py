@@ -137,9 +137,10 @@ def test_readme_example(spark, tmp_path, data) -> None:
     counts.to_parquet(tmp_path / "counts")
     again = read_count_table(tmp_path / "counts")
     assert again.equals(count_responses(read_responses(data["parquet"], survey)))
-    if not hasattr(alignscan, "analyze_counts"):
-        pytest.skip("alignscan.analyze_counts comes with the lead's analysis branch")
-    assert alignscan.analyze_counts(again, survey) == alignscan.analyze_counts(counts, survey)
+    assert (
+        alignscan.analyze_counts(again, survey).document
+        == alignscan.analyze_counts(counts, survey).document
+    )
 
 
 def alignscan_count_table(df, survey):

@@ -646,7 +646,10 @@ def count_file(
         tables.append(count_responses(block))
         if len(tables) >= 32:  # keep the pending tables few: memory stays flat
             tables = [sum_tables(tables)]
-    return sum_tables(tables, survey).with_responses(stream.finish())
+    meta = stream.finish()
+    if meta.errors:  # strict: a file with errors has no used rows; the blocks were provisional
+        return empty_table(survey).with_responses(meta)
+    return sum_tables(tables, survey).with_responses(meta)
 
 
 SQL_OPTIONS = ("lenient", "delimiter", "header_rows", "encoding", "header_row")
