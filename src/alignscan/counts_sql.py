@@ -606,15 +606,30 @@ def as_metadata(rs: ResponseSet) -> ResponseSet:
 # ----------------------------------------------------------------------------- DuckDB
 
 
+MEMORY_LIMIT = "768MB"  # DuckDB's own buffers; the 10M-row benchmark stays under 1.5 GB
+
+
 class DuckRunner:
     """`SqlRunner` over one DuckDB connection; DuckDB errors (a row it can't parse,
     text that is not UTF-8) become Fallback."""
 
     def __init__(self) -> None:
+        import tempfile
+
         import duckdb
 
-        self.con = duckdb.connect()
+        # bounded memory: DuckDB spills to a private temporary folder (never the
+        # user's working directory) above MEMORY_LIMIT
+        self.spill = tempfile.TemporaryDirectory(prefix="alignscan-duckdb-")
+        self.con = duckdb.connect(config={
+            "memory_limit": MEMORY_LIMIT,
+            "temp_directory": self.spill.name,
+        })
         self.error = duckdb.Error
+
+    def close(self) -> None:
+        self.con.close()
+        self.spill.cleanup()
 
     def table(self, sql: str) -> Any:
         try:
@@ -711,7 +726,7 @@ def _count_duckdb(
         run.con.execute(f"CREATE TEMP VIEW alignscan_src AS {scan}")
         table, maps, ids = count_sql(run, survey, columns, "alignscan_src")
     finally:
-        run.con.close()
+        run.close()
     if maps.rows == 0:
         raise Fallback("no rows")
     if ids is not None:
