@@ -289,3 +289,13 @@ def test_every_corpus_file_counts_the_same_in_blocks() -> None:
         assert streamed.responses.errors == whole.errors, path.name
         checked += 1
     assert checked >= 10
+
+
+def test_a_folder_without_a_saved_table_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(CountTableError, match="not a saved count table"):
+        read_count_table(tmp_path / "nothing-here")
+    (tmp_path / "broken").mkdir()
+    for name in ("counts", "atoms", "sums", "comments"):
+        (tmp_path / "broken" / f"{name}.parquet").write_bytes(b"not parquet")
+    with pytest.raises(CountTableError, match="not a saved count table"):
+        read_count_table(tmp_path / "broken")

@@ -53,6 +53,10 @@ COUNT_COLUMNS = ["measure", "group", "column", "value", "key", "n"]
 MAX_COMMENTS_PER_GROUP = 500
 
 
+class CountTableError(ValueError):
+    """A count table that no engine could have made (wrong columns, unknown names...)."""
+
+
 @dataclass(frozen=True)
 class CommentTally:
     """One group's comments on one question: how many, the first texts in sorted order
@@ -156,32 +160,56 @@ class CountTable:
         )
 
     def to_parquet(self, folder: str | Path) -> None:
-        """Save the table (counts, atoms, sums, comments) as Parquet files in `folder`."""
+        """Save the table (counts, atoms, sums, comments) as four Parquet files in
+        `folder`, all or none (through the one atomic writer)."""
+        from alignscan.atomic import write_all
+
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         t = self.normalized()
-        t.counts.to_parquet(folder / "counts.parquet", index=False)
-        t.atoms.to_parquet(folder / "atoms.parquet", index=False)
-        t.sums.astype({"value": str}).to_parquet(folder / "sums.parquet", index=False)
         rows = [
             {"comment": cid, "group": g, "count": c.count, "texts": list(c.texts),
              **{f"redacted {k}": c.redactions.get(k, 0) for k in REDACTION_KINDS}}
             for cid, per in t.comments.items() for g, c in per.items()
         ]
-        pd.DataFrame(rows).to_parquet(folder / "comments.parquet", index=False)
+        frames = {
+            "counts": t.counts,
+            "atoms": t.atoms,
+            "sums": t.sums.astype({"value": str}),  # exact, whatever the size
+            "comments": pd.DataFrame(rows),
+        }
+        write_all({folder / f"{name}.parquet": _parquet_bytes(f) for name, f in frames.items()})
+
+
+def _parquet_bytes(frame: pd.DataFrame) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return buffer.getvalue()
 
 
 def read_count_table(folder: str | Path) -> CountTable:
-    """A table saved by `CountTable.to_parquet`."""
+    """A table saved by `CountTable.to_parquet`; CountTableError when the folder doesn't
+    hold one."""
+    import pyarrow as pa
+
     folder = Path(folder)
+    try:
+        return _read_saved(folder)
+    except (OSError, ValueError, KeyError, TypeError, pa.ArrowException) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CountTableError(f"{folder}: not a saved count table ({reason})") from None
+
+
+def _read_saved(folder: Path) -> CountTable:
     sums = pd.read_parquet(folder / "sums.parquet")
-    sums["value"] = [int(v) for v in sums["value"]]
-    sums["value"] = sums["value"].astype(object)
+    sums["value"] = pd.Series([int(v) for v in sums["value"]], dtype=object)
     comments: dict[str, dict[str, CommentTally]] = {}
     for row in pd.read_parquet(folder / "comments.parquet").to_dict("records"):
         red = {k: int(row[f"redacted {k}"]) for k in REDACTION_KINDS}
         tally = CommentTally(int(row["count"]), tuple(row["texts"]), red)
-        comments.setdefault(row["comment"], {})[row["group"]] = tally
+        comments.setdefault(str(row["comment"]), {})[str(row["group"])] = tally
     return CountTable(
         pd.read_parquet(folder / "counts.parquet"),
         pd.read_parquet(folder / "atoms.parquet"),
@@ -269,6 +297,12 @@ class _Emitter:
             nz, n = np.unique(flat_keys, return_counts=True)
         self.parts.append((measure, nz // n_keys, nz % n_keys, n))
 
+    def add_dense(self, measure: str, counts: np.ndarray) -> None:
+        """Add already counted cells x keys."""
+        width = counts.shape[1]
+        nz = np.flatnonzero(counts)
+        self.parts.append((measure, nz // width, nz % width, counts.ravel()[nz]))
+
     def frame(self) -> pd.DataFrame:
         cols: dict[str, list[Any]] = {c: [] for c in COUNT_COLUMNS}
         names = np.asarray(self.names, dtype=object).reshape(-1, 3)
@@ -299,13 +333,9 @@ def count_responses(rs: ResponseSet) -> CountTable:
         dims.append(_dimension(scored[:, start : start + len(dim.items)], is_fav))
         start += len(dim.items)
     seg_values = {c: _segment_strings(rs.segments[c], ok) for c in survey.segments}
-    answers = _scored_answers(survey, scored, dims)
-    frames = [_group_level(survey, groups, gidx, scored, dims, answers)]
-    for column, (codes, values) in seg_values.items():
-        frames.append(
-            _segment_level(survey, groups, gidx, dims, answers, column, codes, values)
-        )
-    counts = pd.concat(frames, ignore_index=True)
+    levels = _Levels(groups, gidx, seg_values)
+    _count_measures(levels, survey, scored, dims)
+    counts = pd.concat([em.frame() for em in levels.emitters()], ignore_index=True)
     comments = {
         c.id: tally_comments(
             np.asarray(rs.comments[c.id], dtype=object)[ok], np.asarray(groups, dtype=object)[gidx]
@@ -338,48 +368,63 @@ def _item_positions(survey: Survey, dims: list[_Dimension]) -> list[tuple[int, i
     return out
 
 
-def _scored_answers(survey: Survey, scored: np.ndarray, dims: list[_Dimension]) -> list[Any]:
-    """Each item's position for respondents with a score on its dimension, else 0."""
-    return [
-        np.where(dims[d].scored, scored[:, j], 0) for d, j, _, _ in _item_positions(survey, dims)
-    ]
+class _Levels:
+    """The cells counts are kept for: role groups, and segment value x group for each
+    segment column. When the cross of all segment columns is small, a measure is counted
+    once over that cross and summed down to every level (one pass over the rows, not one
+    per level); with many values (a sparse cross) each level is counted on its own."""
+
+    def __init__(
+        self, groups: list[str], gidx: np.ndarray,
+        seg_values: dict[str, tuple[np.ndarray, list[str]]],
+    ):
+        n = len(groups)
+        self.group = _Emitter(gidx, n, [(g, "", "") for g in groups])
+        self.segments = []
+        self.shape = [n]
+        combo = gidx.copy()
+        for column, (codes, values) in seg_values.items():
+            names = [(g, column, v) for v in values for g in groups]
+            self.segments.append(_Emitter(codes * n + gidx, len(values) * n, names))
+            self.shape.append(max(len(values), 1))
+            combo = combo * self.shape[-1] + codes
+        self.combo, self.cells, self.rows = combo, math.prod(self.shape), len(gidx)
+        self.base: dict[int, np.ndarray] = {}
+
+    def emitters(self) -> list[_Emitter]:
+        return [self.group, *self.segments]
+
+    def count(self, measure: str, keys: np.ndarray, width: int) -> None:
+        """Count `keys` (below `width`) at group level and for every segment column."""
+        if self.cells * width > max(4 * self.rows, 1 << 16):
+            for em in self.emitters():
+                em.add(measure, keys, width)
+            return
+        if width not in self.base:
+            self.base[width] = self.combo * width
+        flat = np.bincount(self.base[width] + keys, minlength=self.cells * width)
+        dense = flat.reshape(*self.shape, width)
+        axes = tuple(range(1, len(self.shape)))
+        self.group.add_dense(measure, dense.sum(axis=axes))
+        for c, em in enumerate(self.segments, start=1):
+            per = dense.sum(axis=tuple(a for a in axes if a != c))  # (groups, values, keys)
+            em.add_dense(measure, per.transpose(1, 0, 2).reshape(-1, width))
 
 
-def _group_level(
-    survey: Survey, groups: list[str], gidx: np.ndarray, scored: np.ndarray,
-    dims: list[_Dimension], answers: list[Any],
-) -> pd.DataFrame:
-    em = _Emitter(gidx, len(groups), [(g, "", "") for g in groups])
-    width = survey.scale.points + 1
-    for _, j, item, _ in _item_positions(survey, dims):
-        em.add(f"item:{item.id}", scored[:, j], width)
-    _dimension_measures(em, survey, dims, answers)
-    for dim, dd in zip(survey.dimensions, dims, strict=True):
-        em.add(f"unscored:{dim.id}", (dd.answered > 0) & ~dd.scored, 2)
-    return em.frame()
-
-
-def _segment_level(
-    survey: Survey, groups: list[str], gidx: np.ndarray, dims: list[_Dimension],
-    answers: list[Any], column: str, codes: np.ndarray, values: list[str],
-) -> pd.DataFrame:
-    n_groups = len(groups)
-    names = [(g, column, v) for v in values for g in groups]
-    em = _Emitter(codes * n_groups + gidx, len(values) * n_groups, names)
-    _dimension_measures(em, survey, dims, answers)
-    return em.frame()
-
-
-def _dimension_measures(
-    em: _Emitter, survey: Survey, dims: list[_Dimension], answers: list[Any]
+def _count_measures(
+    levels: _Levels, survey: Survey, scored: np.ndarray, dims: list[_Dimension]
 ) -> None:
+    """Every measure of the `counts` table (see the module docstring)."""
     width = survey.scale.points + 1
-    for (_, _, item, dim), keys in zip(_item_positions(survey, dims), answers, strict=True):
-        em.add(f"scored:{dim.id}:{item.id}", keys, width)
+    for d, j, item, dim in _item_positions(survey, dims):
+        levels.group.add(f"item:{item.id}", scored[:, j], width)
+        levels.count(f"scored:{dim.id}:{item.id}", np.where(dims[d].scored, scored[:, j], 0),
+                     width)
     for dim, dd in zip(survey.dimensions, dims, strict=True):
         k = dd.k
-        em.add(f"score:{dim.id}", dd.score_key, (k * survey.scale.points + 1) * (k + 1))
-        em.add(f"cluster:{dim.id}", dd.cluster_key, (k + 1) ** 2)
+        levels.count(f"score:{dim.id}", dd.score_key, (k * survey.scale.points + 1) * (k + 1))
+        levels.count(f"cluster:{dim.id}", dd.cluster_key, (k + 1) ** 2)
+        levels.group.add(f"unscored:{dim.id}", (dd.answered > 0) & ~dd.scored, 2)
 
 
 def _atoms(
@@ -493,10 +538,6 @@ def driver_rows(
 
 
 # ----------------------------------------------------------------------------- reading
-
-
-class CountTableError(ValueError):
-    """A count table that no engine could have made (wrong columns, unknown names...)."""
 
 
 def neutral_responses(survey: Survey, respondents: int) -> ResponseSet:
