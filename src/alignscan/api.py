@@ -50,13 +50,21 @@ def read_responses(
 
     Options are those of `alignscan.responses.read_responses` (lenient, delimiter, sheet,
     encoding, ...). Bad cells are returned in `.errors`, never raised."""
-    from alignscan.responses import ResponsesError
     from alignscan.responses import read_responses as _read
+
+    rs: ResponseSet = _from_path(_read, data, survey, **options)
+    return rs
+
+
+def _from_path(reader: Any, data: Any, survey: str | Path | Survey | None, **options: Any) -> Any:
+    """`reader(path, survey, **options)` on data given as a path, a file object or a
+    DataFrame; a file it can't read at all raises AlignscanError."""
+    from alignscan.responses import ResponsesError
 
     definition = load_survey(survey)
     try:
         with _as_path(data) as path:
-            return _read(path, definition, **options)
+            return reader(path, definition, **options)
     except ResponsesError as exc:
         raise AlignscanError(str(exc)) from None
 
@@ -94,14 +102,9 @@ def _count(data: Any, survey: str | Path | Survey | None, **options: Any) -> Cou
     """Read and count responses (a path, a file object or a DataFrame) with the engine
     `options` name (see `counts.count_file`)."""
     from alignscan.counts import count_file
-    from alignscan.responses import ResponsesError
 
-    definition = load_survey(survey)
-    try:
-        with _as_path(data) as path:
-            return count_file(path, definition, **options)
-    except ResponsesError as exc:
-        raise AlignscanError(str(exc)) from None
+    table: CountTable = _from_path(count_file, data, survey, **options)
+    return table
 
 
 def analyze(data: Any, survey: str | Path | Survey | None = None, **options: Any) -> Result:
