@@ -1,17 +1,13 @@
 """Gap analysis: group statistics, the executive-practitioner gap with its uncertainty,
-and anonymity protection.
+and anonymity protection, all from a count table (`counts.CountTable`).
 
-The engine works on mergeable sufficient statistics: for every (cell, value) pair it
-counts respondents, where a cell is a role group (optionally within one segment value)
-and a value is an integer key (a scale code for items; the rank of a distinct dimension
-score, whose exact value is kept as a fraction). Everything reported (n, mean, sd,
-favorable share, Welch's test, Cliff's delta) is a function of those counts, and the
-dimensions' clustered favorable interval of counts per (favorable, answered) pair, so chunks
-of a file, or partitions on DuckDB or Spark (`GROUP BY cell, value`), can be counted
-separately and summed before the statistics are computed. Cronbach's alpha needs integer
-sums and sums of squares over complete rows, which are mergeable too. (With rank keys,
-chunks must share one key table: the distinct scores of a dimension with k items on a
-p-point scale are known in advance, so a shared table is cheap to build.)
+`analyze_counts(table)` reads nothing but the table: per (cell, key) respondent counts,
+where a cell is a role group (optionally within one segment value) and a key is a scale
+position (items) or a dimension score key T*(k+1)+M, ranked here so that equal scores
+share a rank; the atoms the anonymity audit needs; and exact integer sums for alpha and
+the drivers. Everything reported (n, mean, sd, favorable share, Welch's test, Cliff's
+delta, the clustered favorable interval) is a function of those counts, so a table summed
+from blocks of a file, or computed by DuckDB or Spark, gives the same result as the rows.
 """
 
 from __future__ import annotations
