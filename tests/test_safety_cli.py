@@ -579,3 +579,18 @@ def test_a_result_missing_any_key_is_refused_cleanly(responses: Path, tmp_path: 
         assert out.exit_code in (0, 1), (path, out.output)
         tried += 1
     assert tried > 50
+
+
+def test_output_to_a_device_writes_into_it_and_leaves_it_a_device(
+    responses: Path, tmp_path: Path
+) -> None:
+    """`--json /dev/null` is a common way to run without keeping the result: the device
+    is written to, never replaced by a regular file (which root could do in /dev)."""
+    import stat
+
+    devnull = Path(os.devnull)
+    assert stat.S_ISCHR(devnull.stat().st_mode)
+    done = run("analyze", responses, "-s", SURVEY, "--no-save", "--json", os.devnull)
+    assert done.returncode == 0, done.stderr
+    assert stat.S_ISCHR(devnull.stat().st_mode)
+    assert not list(Path("/dev").glob(".alignscan-*"))  # no temporary file left there

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import stat
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -111,6 +112,8 @@ def write_all(outputs: Mapping[Path, str | bytes], inputs: Iterable[Path | None]
         elif data[seen[key]] != content:  # ...unless it would get two contents
             raise OutputClash(Path(p), seen[key], "another output")
     check_outputs(data, inputs)
+    streams = {p: c for p, c in data.items() if _is_stream(p)}
+    data = {p: c for p, c in data.items() if p not in streams}
     temps: dict[Path, Path] = {}
     try:
         for path, content in data.items():
@@ -120,6 +123,31 @@ def write_all(outputs: Mapping[Path, str | bytes], inputs: Iterable[Path | None]
             _remove(tmp)
         raise WriteFailed(path, exc) from None
     _commit(temps)
+    for path, content in streams.items():
+        _write_stream(path, content)
+
+
+def _is_stream(path: Path) -> bool:
+    """An existing target that is not a regular file (/dev/null, /dev/stdout, a named
+    pipe): it is written in place, since replacing it would replace the device itself."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
+def _write_stream(path: Path, content: bytes) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            view = memoryview(content)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise WriteFailed(path, exc) from None
 
 
 def _commit(temps: dict[Path, Path]) -> None:
