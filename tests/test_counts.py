@@ -299,3 +299,30 @@ def test_a_folder_without_a_saved_table_is_a_clear_error(tmp_path: Path) -> None
         (tmp_path / "broken" / f"{name}.parquet").write_bytes(b"not parquet")
     with pytest.raises(CountTableError, match="not a saved count table"):
         read_count_table(tmp_path / "broken")
+
+
+def test_read_ahead_keeps_order_raises_reading_errors_and_leaves_no_thread() -> None:
+    import threading
+
+    from alignscan.counts import read_ahead
+    from alignscan.responses import ResponsesError
+    from alignscan.responses.model import CellError
+
+    assert list(read_ahead(iter(range(50)), depth=2)) == list(range(50))
+
+    def failing():
+        yield 1
+        raise ResponsesError(CellError("f.csv", 7, None, None, "can't decode", "not_text"))
+
+    got = []
+    with pytest.raises(ResponsesError, match="can't decode"):
+        for item in read_ahead(failing()):
+            got.append(item)
+    assert got == [1]
+
+    before = threading.active_count()
+    for item in read_ahead(iter(range(1000)), depth=1):
+        if item == 3:
+            break  # the caller stops early: the reader thread must still end
+    assert threading.active_count() == before
+    assert not any(t.name == "alignscan-read-ahead" for t in threading.enumerate())
