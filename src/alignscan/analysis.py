@@ -408,9 +408,8 @@ def prepare(
         )
     groups = list(survey.roles.groups)
     atoms = table.atoms
-    sizes = np.asarray(
-        [int(atoms.loc[atoms["group"] == g, "n"].sum()) for g in groups], dtype=np.int64
-    )
+    counted = table.group_sizes()
+    sizes = np.asarray([counted.get(g, 0) for g in groups], dtype=np.int64)
     refused = comparison_refusal(survey, dict(zip(groups, sizes.tolist(), strict=True)))
     if refuse_small and refused:
         raise AnalysisError(f"{refused}, so it can't be compared")

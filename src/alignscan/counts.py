@@ -284,9 +284,8 @@ class _Emitter:
         self.parts: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []
         self.base: dict[int, np.ndarray] = {}  # cells * width, made once per width
 
-    def add(self, measure: str, keys: np.ndarray, width: int | None = None) -> None:
-        """Count `keys` (non-negative, below `width` when given) per cell."""
-        n_keys = width or int(keys.max(initial=0)) + 1
+    def add(self, measure: str, keys: np.ndarray, n_keys: int) -> None:
+        """Count `keys` (non-negative, below `n_keys`) per cell."""
         if n_keys not in self.base:
             self.base[n_keys] = self.cells * n_keys
         flat_keys = self.base[n_keys] + keys

@@ -82,8 +82,8 @@ def respondents(source: ResponseSet | CountTable | Respondents) -> Respondents:
     survey = meta.survey
     atoms = table.atoms
     groups = list(survey.roles.groups)
-    by_group = atoms.groupby("group")["n"].sum()
-    out: dict[Key, int] = {(g, None, None): int(by_group.get(g, 0)) for g in groups}
+    by_group = table.group_sizes()
+    out: dict[Key, int] = {(g, None, None): by_group.get(g, 0) for g in groups}
     values = {}
     for column in survey.segments:
         by_value = atoms.groupby([column, "group"])["n"].sum()
