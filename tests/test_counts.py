@@ -304,7 +304,7 @@ def test_a_folder_without_a_saved_table_is_a_clear_error(tmp_path: Path) -> None
 def test_read_ahead_keeps_order_raises_reading_errors_and_leaves_no_thread() -> None:
     import threading
 
-    from alignscan.counts import read_ahead
+    from alignscan.responses.streaming import read_ahead
     from alignscan.responses import ResponsesError
     from alignscan.responses.model import CellError
 
@@ -326,3 +326,17 @@ def test_read_ahead_keeps_order_raises_reading_errors_and_leaves_no_thread() -> 
             break  # the caller stops early: the reader thread must still end
     assert threading.active_count() == before
     assert not any(t.name == "alignscan-read-ahead" for t in threading.enumerate())
+
+    closed = []
+
+    def source():
+        try:
+            yield from range(1000)
+        finally:
+            closed.append(threading.current_thread().name)
+
+    for item in read_ahead(read_ahead(source(), depth=1), depth=1):  # two stages, as count_file
+        if item == 3:
+            break
+    assert closed == ["alignscan-read-ahead"]  # the source was closed, in its reading thread
+    assert threading.active_count() == before
