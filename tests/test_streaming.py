@@ -459,3 +459,56 @@ def test_builtin_survey_synthetic_file(tmp_path) -> None:
 def test_bad_block_size(survey) -> None:
     with pytest.raises(ValueError):
         stream_responses(CORPUS / "valid_utf8.csv", survey, block_rows=0)
+
+
+def _reference_fingerprint(text: str) -> tuple[int, int]:
+    """The id fingerprint written out one string at a time with Python integers:
+    MurmurHash3-style rounds over 8-byte little-endian words, zero-padded, two seeds."""
+    mask = (1 << 64) - 1
+
+    def rotl(x: int, r: int) -> int:
+        return ((x << r) | (x >> (64 - r))) & mask
+
+    def fmix(h: int) -> int:
+        h ^= h >> 33
+        h = (h * 0xFF51AFD7ED558CCD) & mask
+        h ^= h >> 33
+        h = (h * 0xC4CEB9FE1A85EC53) & mask
+        return h ^ (h >> 33)
+
+    data = text.encode()
+    out = []
+    for seed in (0x9E3779B97F4A7C15, 0xD1B54A32D192ED03):
+        h = seed ^ len(data)
+        for at in range(0, len(data), 8):
+            k = int.from_bytes(data[at : at + 8].ljust(8, b"\0"), "little")
+            k = (rotl((k * 0x87C37B91114253D5) & mask, 31) * 0x4CF5AD432745937F) & mask
+            h = (rotl(h ^ k, 27) * 5 + 0x52DCE729) & mask
+        out.append(fmix(h))
+    return out[0], out[1]
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        [f"W1-R{i:07d}" for i in range(300)],  # one length: the reshaped matrix
+        ["", "a", "é" * 7, "x" * 8, "y" * 9, "z" * 64, "\x00" * 3, " padded "],  # mixed lengths
+        ["long-" * 30, "short", "q" * 65, ""],  # longer than the padded matrix: word by word
+        [""] * 5,
+    ],
+)
+def test_fingerprints_equal_a_string_by_string_reference(texts: list[str]) -> None:
+    for arr in (pa.array(texts), pa.array(["pad"] * 3 + texts).slice(3)):
+        h1, h2, lengths = fingerprints(arr)
+        expected = [_reference_fingerprint(t) for t in texts]
+        assert list(zip(h1.tolist(), h2.tolist(), strict=True)) == expected
+        assert lengths.tolist() == [len(t.encode()) for t in texts]
+
+
+def test_fingerprint_order_is_lexsort_even_when_64_bits_collide() -> None:
+    from alignscan.responses.streaming import _by_fingerprint
+
+    rng = np.random.default_rng(5)
+    a = rng.integers(0, 50, size=400).astype(np.uint64)
+    for b in (a * np.uint64(3), rng.integers(0, 4, size=400).astype(np.uint64)):
+        assert _by_fingerprint(a, b).tolist() == np.lexsort((b, a)).tolist()

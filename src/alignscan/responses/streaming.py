@@ -599,8 +599,9 @@ class _Checker:
         if not len(candidates):
             return
         a, b, rows = h1[candidates], h2[candidates], raw.rows[candidates]
-        order = np.lexsort((b, a))  # stable: a repeated id's first use comes first
-        same = (a[order][1:] == a[order][:-1]) & (b[order][1:] == b[order][:-1])
+        order = _by_fingerprint(a, b)  # stable: a repeated id's first use comes first
+        sa, sb = a[order], b[order]
+        same = (sa[1:] == sa[:-1]) & (sb[1:] == sb[:-1])
         group = np.concatenate([[0], np.cumsum(~same)])  # per sorted position
         firsts = order[np.concatenate([[True], ~same])]  # each distinct id's first use
         of = np.empty(len(order), dtype=np.int64)
@@ -782,6 +783,18 @@ class _BlockFindings(Findings):
 
 # ---------------------------------------------------------------------- respondent ids
 
+
+def _by_fingerprint(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The stable order by (a, b): by `a` alone unless two fingerprints share an `a`
+    but not a `b` (a 64-bit collision), which sorting by `b` as well then settles."""
+    order = np.argsort(a, kind="stable")
+    sa, sb = a[order], b[order]
+    tie = sa[1:] == sa[:-1]
+    if tie.any() and (sb[1:][tie] != sb[:-1][tie]).any():
+        return np.lexsort((b, a))
+    return order
+
+
 _M1 = np.uint64(0x87C37B91114253D5)
 _M2 = np.uint64(0x4CF5AD432745937F)
 _F1 = np.uint64(0xFF51AFD7ED558CCD)
@@ -814,10 +827,46 @@ def fingerprints(arr: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else None
     lengths = np.diff(offsets)
     hashes = [np.full(n, seed, dtype=np.uint64) ^ lengths.astype(np.uint64) for seed in _SEEDS]
+    if data is not None and n and int(lengths.max()) <= PADDED_ID_BYTES:
+        words = _padded_words(data, offsets, lengths)
+        for j in range(words.shape[1]):  # word j counts for strings longer than 8*j
+            k = _rotl(words[:, j] * _M1, 31) * _M2
+            longer = lengths > 8 * j
+            for h in hashes:
+                mixed = _rotl(h ^ k, 27) * np.uint64(5) + np.uint64(0x52DCE729)
+                np.copyto(h, mixed, where=longer)
+    elif data is not None:
+        _hash_words(hashes, data, offsets, lengths)
+    return _fmix(hashes[0]), _fmix(hashes[1]), lengths
+
+
+PADDED_ID_BYTES = 64  # ids up to this long are hashed from one zero-padded matrix
+
+
+def _padded_words(data: np.ndarray, offsets: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The strings as rows of little-endian 8-byte words, zero-padded: (n, words)."""
+    n, width = len(lengths), int(lengths.max())
+    words = -(-width // 8)
+    matrix = np.zeros((n, 8 * words), dtype=np.uint8)
+    start = int(offsets[0])
+    if int(lengths.min()) == width:  # one length (ids like R0000001): a reshape
+        matrix[:, :width] = data[start : start + n * width].reshape(n, width)
+    elif width:
+        row = np.repeat(np.arange(n), lengths)
+        col = np.arange(int(offsets[-1]) - start) - np.repeat(offsets[:-1] - start, lengths)
+        matrix[row, col] = data[start : int(offsets[-1])]
+    return matrix.view("<u8")
+
+
+def _hash_words(
+    hashes: list[np.ndarray], data: np.ndarray, offsets: np.ndarray, lengths: np.ndarray
+) -> None:
+    """`fingerprints`' rounds for long strings: 8 bytes of the strings still going at a
+    time, gathered from the buffer (no matrix as wide as the longest string)."""
     lanes = np.arange(8)
     active = np.nonzero(lengths > 0)[0]
     pos = 0
-    while len(active) and data is not None:
+    while len(active):
         left = lengths[active, None] - pos
         at = np.minimum(offsets[active, None] + pos + lanes, len(data) - 1)
         word = np.where(lanes < left, data[at], 0).astype(np.uint8)
@@ -827,7 +876,6 @@ def fingerprints(arr: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             h[active] = _rotl(h[active] ^ k, 27) * np.uint64(5) + np.uint64(0x52DCE729)
         pos += 8
         active = active[lengths[active] > pos]
-    return _fmix(hashes[0]), _fmix(hashes[1]), lengths
 
 
 class IdIndex:
