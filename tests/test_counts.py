@@ -304,9 +304,9 @@ def test_a_folder_without_a_saved_table_is_a_clear_error(tmp_path: Path) -> None
 def test_read_ahead_keeps_order_raises_reading_errors_and_leaves_no_thread() -> None:
     import threading
 
-    from alignscan.responses.streaming import read_ahead
     from alignscan.responses import ResponsesError
     from alignscan.responses.model import CellError
+    from alignscan.responses.streaming import read_ahead
 
     assert list(read_ahead(iter(range(50)), depth=2)) == list(range(50))
 
@@ -340,3 +340,40 @@ def test_read_ahead_keeps_order_raises_reading_errors_and_leaves_no_thread() -> 
             break
     assert closed == ["alignscan-read-ahead"]  # the source was closed, in its reading thread
     assert threading.active_count() == before
+
+    ahead = read_ahead(iter(range(1000)), depth=1)  # started, never read, then dropped
+    assert threading.active_count() == before + 1
+    del ahead
+    assert threading.active_count() == before
+
+
+@pytest.mark.parametrize("lenient", [False, True])
+def test_a_file_that_turns_out_not_to_be_utf8_is_counted_again_as_windows_1252(
+    tmp_path: Path, lenient: bool
+) -> None:
+    """count_file takes UTF-8 on trust (no read to the end first); a Windows-1252 byte
+    near the end makes it start again, and the result is the whole-file reader's."""
+    from alignscan.counts import count_file
+    from alignscan.responses.streaming import NotUtf8, stream_responses
+
+    survey = load_survey(None)
+    frame = generate_responses(survey, 3000, seed=8, missing_rate=0.05)
+    last = frame.columns[-1]
+    frame[last] = frame[last].astype(object)
+    frame.loc[2990, last] = "café, naïve"
+    path = tmp_path / "late.csv"
+    frame.to_csv(path, index=False, encoding="cp1252")
+    assert path.read_bytes()[:200_000].isascii()  # the sniffed start looks like UTF-8
+
+    stream = stream_responses(path, survey, block_rows=500, guess_utf8=True)
+    assert stream.source.encoding == "utf-8"
+    with pytest.raises(NotUtf8):
+        for _ in stream.blocks():
+            pass
+
+    whole = read_responses(path, survey, lenient=lenient)
+    assert whole.source.encoding == "cp1252"
+    streamed = count_file(path, survey, lenient=lenient, block_rows=500)
+    assert streamed.responses is not None and streamed.responses.source == whole.source
+    assert streamed.equals(count_responses(whole))
+    assert "café, naïve" in list(whole.comments[last])  # decoded as Windows-1252

@@ -101,7 +101,7 @@ class _as_path:
 def _count(data: Any, survey: str | Path | Survey | None, **options: Any) -> CountTable:
     """Read and count responses (a path, a file object or a DataFrame) with the engine
     `options` name (see `counts.count_file`)."""
-    from alignscan.counts import count_file
+    from alignscan.engines import count_file
 
     table: CountTable = _from_path(count_file, data, survey, **options)
     return table

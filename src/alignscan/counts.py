@@ -26,7 +26,7 @@ Cronbach's alpha and the driver analysis; `comments` the redacted comment texts.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -645,9 +645,6 @@ def score_ranks(
 
 # ----------------------------------------------------------------------------- files
 
-ENGINES = ("default", "duckdb", "spark")
-
-
 def empty_table(survey: Survey) -> CountTable:
     """The count table of no respondents."""
     atoms = ["group", *survey.segments, *(f"scored:{d.id}" for d in survey.dimensions), "n"]
@@ -659,63 +656,6 @@ def empty_table(survey: Survey) -> CountTable:
         pd.DataFrame({"group": [], "name": [], "value": []}).astype({"value": object}),
         {},
     )
-
-
-def count_file(
-    path: str | Path,
-    survey: Survey,
-    *,
-    engine: str = "default",
-    progress: Any = None,
-    **options: Any,
-) -> CountTable:
-    """Read, validate and count one export with an engine: "default" (blocks of the
-    file, so memory stays bounded), "duckdb" or "spark" (SQL GROUP BY; files that are
-    not plainly valid go to the default engine, so error reports are the same).
-    `options` are `read_responses`'s (lenient, delimiter, sheet, header_rows, ...);
-    the table's `responses` holds the reading's metadata and errors."""
-    if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}; engines: {', '.join(ENGINES)}")
-    if engine != "default" and _sql_countable(path):
-        return _count_sql(path, survey, engine, options)
-    from alignscan.responses.streaming import read_ahead, stream_responses
-
-    stream = stream_responses(path, survey, progress=progress, **options)
-    tables: list[CountTable] = []
-    for block in read_ahead(stream.blocks()):
-        tables.append(count_responses(block))
-        if len(tables) >= 32:  # keep the pending tables few: memory stays flat
-            tables = [sum_tables(tables)]
-    meta = stream.finish()
-    if meta.errors:  # strict: a file with errors has no used rows; the blocks were provisional
-        return empty_table(survey).with_responses(meta)
-    return sum_tables(tables, survey).with_responses(meta)
-
-
-SQL_OPTIONS = ("lenient", "delimiter", "header_rows", "encoding", "header_row")
-
-
-def _sql_countable(path: str | Path) -> bool:
-    """CSV and Parquet files go to DuckDB or Spark; workbooks (and missing files, whose
-    error the default reader gives) to the default engine."""
-    from alignscan.responses.reader import check_path, file_kind
-
-    return file_kind(check_path(path)) != "xlsx"
-
-
-def _count_sql(
-    path: str | Path, survey: Survey, engine: str, options: dict[str, Any]
-) -> CountTable:
-    """The table counted by DuckDB or Spark SQL (`counts_sql`, `spark`); files that are
-    not plainly valid come back through the default engine."""
-    given = {k: v for k, v in options.items() if k in SQL_OPTIONS}
-    if engine == "duckdb":
-        from alignscan.counts_sql import count_file_duckdb
-
-        return count_file_duckdb(path, survey, **given)
-    from alignscan.spark import count_file_spark
-
-    return count_file_spark(path, survey, **given)
 
 
 def sum_tables(tables: Sequence[CountTable], survey: Survey | None = None) -> CountTable:
@@ -741,3 +681,9 @@ def sum_tables(tables: Sequence[CountTable], survey: Survey | None = None) -> Co
         comments,
         first.responses,
     ).normalized()
+
+
+
+
+# Reading a file and counting it lives in `engines` (light to import); its old home:
+from alignscan.engines import ENGINES, count_file  # noqa: E402, F401

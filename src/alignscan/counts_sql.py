@@ -698,7 +698,7 @@ def count_file_duckdb(
 def count_file_default(path: Path, survey: Survey, **options: Any) -> CountTable:
     """The default engine (blocks of the file, bounded memory): the reference for every
     engine, and where files that are not plainly valid go."""
-    from alignscan.counts import count_file
+    from alignscan.engines import count_file
 
     return count_file(path, survey, engine="default", **options)
 

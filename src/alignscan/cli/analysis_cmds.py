@@ -136,8 +136,6 @@ def analyze(
     the survey's minimum group size), 2 for a usage error.
     """
     date = report_date_or_exit(date)  # first: numpy reads SOURCE_DATE_EPOCH on import
-    from alignscan.analysis import AnalysisError, analyze_counts
-
     no_github_format(format, "analyze")
     definition = load_survey_or_exit(survey)
     targets = _targets(responses, out, no_save, json_path, csv_path, html_path, pdf_path)
@@ -149,7 +147,9 @@ def analyze(
         lenient, delimiter, sheet, header_rows, encoding, header_row, survey is None, responses
     )
     options["engine"] = engine.value
-    table = count_responses_or_exit(responses, definition, **options)
+    table = count_responses_or_exit(responses, definition, **options)  # loads the analysis
+    from alignscan.analysis import AnalysisError, analyze_counts
+
     rs = table.responses
     assert rs is not None  # a table read from a file carries its metadata
     if not rs.ok:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -20,8 +20,10 @@ from alignscan.cli.output import (
     stdout,
     write_outputs,
 )
-from alignscan.counts import CountTable
 from alignscan.responses import CellError, ResponseSet
+
+if TYPE_CHECKING:
+    from alignscan.counts import CountTable
 
 norms_app = typer.Typer(
     help="Benchmarks across organisations: pool saved results into norms.",
