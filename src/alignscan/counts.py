@@ -270,7 +270,7 @@ class _Plan:
     dim_width: int  # the widest score or cluster key range (each dimension padded to it)
     measures: Any  # strings: item, scored per item (2j, 2j+1), then score, cluster, unscored
     complete: np.ndarray  # (D, dim_width, 3) int64: [1, T, T*T] at score keys with M = k
-    alpha_names: tuple[tuple[str, ...], ...]  # per dimension, in the order of `_sums`
+    alpha_names: tuple[tuple[str, ...], ...]  # per dimension, in the order of `_alpha_sums`
     drivers: tuple[list[str], list[int], list[np.ndarray], int] | None
 
 
@@ -288,6 +288,7 @@ def _plan(survey: Survey) -> _Plan:
 
 
 def _make_plan(survey: Survey) -> _Plan:
+    """The plan of `survey` (see `_Plan`)."""
     p = survey.scale.points
     fav = np.zeros(p + 1, dtype=np.int64)
     fav[favorable_positions(survey)] = 1
@@ -469,6 +470,7 @@ def count_responses(rs: ResponseSet) -> CountTable:
 
 
 def _segment_strings(labels: Any, ok: np.ndarray | None) -> tuple[np.ndarray, list[str]]:
+    """A segment column's codes on the used rows (`ok`; None = all) and its values."""
     codes = np.asarray(labels.codes, dtype=np.int64)
     return codes if ok is None else codes[ok], [str(v) for v in labels.categories]
 
@@ -497,7 +499,7 @@ def _cross_shape(
         return None
     n_items = sum(k for _, k in plan.spans)
     size = cells * 3 * (plan.width * n_items + plan.dim_width * len(plan.spans))
-    return shape if size <= 1 << 23 else None
+    return shape if size <= 1 << 22 else None
 
 
 def _count_cross(
