@@ -377,3 +377,42 @@ def test_a_file_that_turns_out_not_to_be_utf8_is_counted_again_as_windows_1252(
     assert streamed.responses is not None and streamed.responses.source == whole.source
     assert streamed.equals(count_responses(whole))
     assert "café, naïve" in list(whole.comments[last])  # decoded as Windows-1252
+
+
+
+def _sparse_responses(tmp_path: Path, n: int, seed: int) -> ResponseSet:
+    """The built-in survey with a department of its own for most respondents: the cross
+    of the segment columns has far more cells than there are rows."""
+    survey = load_survey(None)
+    frame = generate_responses(survey, n, seed=seed, missing_rate=0.15)
+    frame["department"] = [f"Team {i // 2}" for i in range(n)]
+    path = tmp_path / f"sparse{seed}.csv"
+    frame.to_csv(path, index=False)
+    rs = read_responses(path, survey, lenient=True)
+    assert rs.ok and rs.rows.used > 0
+    return rs
+
+
+@pytest.mark.parametrize("path", ["cross", "levels"])
+@pytest.mark.parametrize("data", ["built-in", "zero-to-ten", "sparse"])
+def test_both_counting_paths_equal_a_brute_force_count(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str, data: str
+) -> None:
+    """count_responses counts over the dense cross of groups and segment values when it
+    is small, else level by level; each path is forced here on every kind of data."""
+    import alignscan.counts as counts
+
+    def whole_cross(plan, n_groups, seg_values, rows):
+        return [n_groups, *(max(len(v), 1) for _, v in seg_values.values())] if rows else None
+
+    forced = whole_cross if path == "cross" else (lambda *args: None)
+    monkeypatch.setattr(counts, "_cross_shape", forced)
+    rs = {
+        "built-in": lambda: _read(tmp_path, load_survey(None), 300, 3),
+        "zero-to-ten": lambda: _nps_responses(tmp_path, 300, 4),
+        "sparse": lambda: _sparse_responses(tmp_path, 300, 5),
+    }[data]()
+    expected = [_nonzero(c) for c in brute_force(rs)]
+    got = [_nonzero(c) for c in _as_counters(count_responses(rs))]
+    for name, e, g in zip(("counts", "atoms", "sums"), expected, got, strict=True):
+        assert g == e, name
