@@ -8,34 +8,75 @@
 See docs/api.md for a walkthrough.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = version("alignscan")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0+unknown"
+if TYPE_CHECKING:
+    from alignscan.api import (
+        Result,
+        analyze,
+        analyze_counts,
+        count_table,
+        load_result,
+        load_survey,
+        read_responses,
+        trend,
+    )
+    from alignscan.errors import AlignscanError
+    from alignscan.models import (
+        Dimension,
+        Gap,
+        GroupStats,
+        Item,
+        ResultDocument,
+        Segment,
+        Suppressed,
+    )
+    from alignscan.survey import Survey
 
-from alignscan.api import (  # noqa: E402
-    AlignscanError,
-    Result,
-    analyze,
-    analyze_counts,
-    count_table,
-    load_result,
-    load_survey,
-    read_responses,
-    trend,
-)
-from alignscan.models import (  # noqa: E402
-    Dimension,
-    Gap,
-    GroupStats,
-    Item,
-    ResultDocument,
-    Segment,
-    Suppressed,
-)
-from alignscan.survey import Survey  # noqa: E402
+    __version__: str
+
+# Loaded on first use (PEP 562): the command line starts reading a file before pandas,
+# pydantic's models and scipy have loaded.
+_HOMES = {
+    "AlignscanError": "alignscan.errors",
+    **dict.fromkeys(
+        ["Result", "analyze", "analyze_counts", "count_table", "load_result", "load_survey",
+         "read_responses", "trend"],
+        "alignscan.api",
+    ),
+    **dict.fromkeys(
+        ["Dimension", "Gap", "GroupStats", "Item", "ResultDocument", "Segment", "Suppressed"],
+        "alignscan.models",
+    ),
+    "Survey": "alignscan.survey",
+}
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("alignscan")
+    except PackageNotFoundError:  # running from a source tree without installation
+        return "0.0.0+unknown"
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        value: Any = _version()
+    elif name in _HOMES:
+        import importlib
+
+        value = getattr(importlib.import_module(_HOMES[name]), name)
+    else:
+        raise AttributeError(f"module 'alignscan' has no attribute {name!r}")
+    globals()[name] = value  # once found, a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "AlignscanError",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from alignscan.errors import AlignscanError
 from alignscan.models import ResultDocument
 from alignscan.survey import Survey, SurveyError
 from alignscan.survey import load_survey as _load_survey
@@ -27,10 +28,6 @@ if TYPE_CHECKING:
     from alignscan.responses import ResponseSet
 
 LEVELS = ("items", "dimensions", "segments")
-
-
-class AlignscanError(Exception):
-    """Input the library can't use: the message says what and where."""
 
 
 def load_survey(survey: str | Path | Survey | None = None) -> Survey:

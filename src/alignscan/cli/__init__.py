@@ -14,8 +14,7 @@ from typing import Any
 import typer
 from typer.core import TyperOption
 
-from alignscan import __version__
-from alignscan.api import AlignscanError
+from alignscan.errors import AlignscanError
 
 app = typer.Typer(
     name="alignscan",
@@ -33,6 +32,8 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
+        from alignscan import __version__
+
         typer.echo(f"alignscan {__version__}")
         raise typer.Exit(0)
 

@@ -225,10 +225,10 @@ def _json_text(result: dict[str, Any]) -> str:
 
 def refuse_other_results(targets: dict[str, Path], responses: Path) -> None:
     """Exit 2 rather than replace, in the output folder, the results of another file."""
-    from alignscan.api import saved_source
-
     if "result.json" not in targets:
         return
+    from alignscan.api import saved_source
+
     folder = targets["result.json"].parent
     found = saved_source(folder)
     if found is None or found == responses.name:
