@@ -195,7 +195,6 @@ def _metadata(rs: ResponseSet) -> ResponseSet:
     )
 
 
-
 # ------------------------------------------------------------------------- reading ahead
 @dataclass(frozen=True)
 class _Raised:
@@ -224,7 +223,7 @@ def _produce(
 class ReadAhead:
     """Blocks made up to `depth` ahead in a thread, started at once, while the caller
     works on the current one: pyarrow's parsing and numpy's array work release the GIL,
-    so the stages overlap (parse | check | count: 1M rows 5.2 s -> 2.8 s). An error in
+    so the stages overlap (parse | check | count: 1M rows 5.2 s -> about 2 s). An error in
     the thread is raised in the caller. `close()` (also on garbage collection) stops
     the thread, which closes `blocks` there."""
 
@@ -288,7 +287,8 @@ def _csv_blocks(
     guess_utf8: bool = False,
 ) -> tuple[RawTable, Iterator[Callable[[], RawTable]], int]:
     """(header, blocks, estimated records) of a CSV file, sniffed as `read_csv` does;
-    the encoding is settled by a pre-scan before any block is read."""
+    the encoding is settled by a pre-scan before any block is read, unless UTF-8 is to
+    be taken on trust (`guess_utf8`, see `stream_responses`)."""
     survey_columns = dictionary_columns(survey)
     layout = csv_reader.sniff_layout(
         path, delimiter, header_rows, encoding, skip, question_texts(survey)
