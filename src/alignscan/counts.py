@@ -706,7 +706,6 @@ def _atoms(
     return pd.DataFrame(out)
 
 
-
 def _distinct_rows(columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """The distinct rows of non-negative integer columns (sorted) and how often each
     occurs: one int64 key per row (mixed radix) when it fits, else numpy's row unique;
@@ -939,8 +938,6 @@ def sum_tables(tables: Sequence[CountTable], survey: Survey | None = None) -> Co
         comments,
         first.responses,
     ).normalized()
-
-
 
 
 # Reading a file and counting it lives in `engines` (light to import); its old home:
