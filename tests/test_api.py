@@ -148,3 +148,28 @@ def test_check_json_is_a_typed_check_report() -> None:
         data = json.loads(done.stdout)
         model = (CheckReport if "format" in data else UnreadableReport).model_validate(data)
         assert model.document() == data and list(model.document()) == list(data), path.name
+
+
+def test_the_package_loads_its_parts_on_first_use() -> None:
+    """`import alignscan` is light (the command line starts reading before pandas loads),
+    yet every name and submodule it offered is there when asked for."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, alignscan; "
+        "assert 'pandas' not in sys.modules and 'alignscan.models' not in sys.modules; "
+        "from alignscan import *; "
+        "assert alignscan.api.analyze is alignscan.analyze; "
+        "assert alignscan.models.ResultDocument is alignscan.ResultDocument; "
+        "assert alignscan.survey.Survey is alignscan.Survey; "
+        "assert alignscan.errors.AlignscanError is alignscan.api.AlignscanError; "
+        "assert alignscan.__version__ and 'analyze' in dir(alignscan); "
+        "print('ok')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "ok", out.stderr
+    with pytest.raises(AttributeError, match="no attribute 'nonesuch'"):
+        import alignscan
+
+        alignscan.nonesuch  # noqa: B018

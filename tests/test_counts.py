@@ -301,6 +301,19 @@ def test_a_folder_without_a_saved_table_is_a_clear_error(tmp_path: Path) -> None
         read_count_table(tmp_path / "broken")
 
 
+def _readers_end(timeout: float = 5.0) -> bool:
+    """True once no read-ahead thread is left (a dropped ReadAhead stops without waiting)."""
+    import threading
+    import time
+
+    deadline = time.monotonic() + timeout
+    while any(t.name == "alignscan-read-ahead" for t in threading.enumerate()):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 def test_read_ahead_keeps_order_raises_reading_errors_and_leaves_no_thread() -> None:
     import threading
 
@@ -319,13 +332,12 @@ def test_read_ahead_keeps_order_raises_reading_errors_and_leaves_no_thread() -> 
         for item in read_ahead(failing()):
             got.append(item)
     assert got == [1]
+    assert _readers_end(timeout=0)  # an error ends the thread before it is raised
 
-    before = threading.active_count()
     for item in read_ahead(iter(range(1000)), depth=1):
         if item == 3:
             break  # the caller stops early: the reader thread must still end
-    assert threading.active_count() == before
-    assert not any(t.name == "alignscan-read-ahead" for t in threading.enumerate())
+    assert _readers_end()
 
     closed = []
 
@@ -335,16 +347,42 @@ def test_read_ahead_keeps_order_raises_reading_errors_and_leaves_no_thread() -> 
         finally:
             closed.append(threading.current_thread().name)
 
-    for item in read_ahead(read_ahead(source(), depth=1), depth=1):  # two stages, as count_file
+    outer = read_ahead(read_ahead(source(), depth=1), depth=1)  # two stages, as count_file
+    for item in outer:
         if item == 3:
             break
+    outer.close()  # waits for both threads
     assert closed == ["alignscan-read-ahead"]  # the source was closed, in its reading thread
-    assert threading.active_count() == before
+    assert _readers_end(timeout=0)
 
     ahead = read_ahead(iter(range(1000)), depth=1)  # started, never read, then dropped
-    assert threading.active_count() == before + 1
+    assert not _readers_end(timeout=0.2)  # it is waiting to hand over its second block
     del ahead
-    assert threading.active_count() == before
+    assert _readers_end()
+
+
+def test_a_reader_dropped_by_the_thread_it_waits_for_does_not_deadlock() -> None:
+    """Garbage collection can drop a ReadAhead in any thread, even in the one feeding it:
+    dropping must not wait for that thread."""
+    import gc
+    import threading
+
+    from alignscan.responses.streaming import read_ahead
+
+    holder: list = []
+    held = threading.Event()
+
+    def source():
+        for i in range(1000):
+            if i == 1:
+                assert held.wait(5)
+                holder.clear()  # the last reference to the outer stage, in the inner thread
+                gc.collect()
+            yield i
+
+    holder.append(read_ahead(read_ahead(source(), depth=1), depth=1))
+    held.set()
+    assert _readers_end()
 
 
 @pytest.mark.parametrize("lenient", [False, True])
@@ -416,3 +454,31 @@ def test_both_counting_paths_equal_a_brute_force_count(
     got = [_nonzero(c) for c in _as_counters(count_responses(rs))]
     for name, e, g in zip(("counts", "atoms", "sums"), expected, got, strict=True):
         assert g == e, name
+
+
+@pytest.mark.parametrize("lenient", [False, True])
+def test_a_windows_1252_byte_only_in_a_ragged_row_far_in(
+    tmp_path: Path, lenient: bool, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """pyarrow decodes a ragged row's text before reporting it; when that text is not
+    UTF-8 the read fails as a bare parse error. Both readers then read the file as
+    Windows-1252, like any other file that isn't UTF-8, and nothing is printed."""
+    from alignscan.counts import count_file
+
+    survey = load_survey(None)
+    frame = generate_responses(survey, 3000, seed=9, missing_rate=0.05)
+    path = tmp_path / "ragged.csv"
+    frame.to_csv(path, index=False)
+    with path.open("ab") as fh:
+        fh.write("R-extra,VP,caf\u00e9\n".encode("cp1252"))  # 3 cells, not 38; \xe9
+    assert path.read_bytes()[:300_000].isascii()
+
+    whole = read_responses(path, survey, lenient=lenient)
+    assert whole.source.encoding == "cp1252"
+    assert [e.row for e in whole.errors] == ([] if lenient else [3002])
+    streamed = count_file(path, survey, lenient=lenient, block_rows=700)
+    assert streamed.responses is not None and streamed.responses.source == whole.source
+    assert streamed.responses.errors == whole.errors and streamed.responses.rows == whole.rows
+    assert streamed.equals(count_responses(whole))
+    out, err = capfd.readouterr()
+    assert "Exception ignored" not in out + err and "Traceback" not in out + err

@@ -50,6 +50,7 @@ _HOMES = {
     ),
     "Survey": "alignscan.survey",
 }
+_SUBMODULES = ("api", "errors", "models", "survey")
 
 
 def _version() -> str:
@@ -68,6 +69,10 @@ def __getattr__(name: str) -> Any:
         import importlib
 
         value = getattr(importlib.import_module(_HOMES[name]), name)
+    elif name in _SUBMODULES:  # loaded with the package before it loaded lazily
+        import importlib
+
+        value = importlib.import_module(f"alignscan.{name}")
     else:
         raise AttributeError(f"module 'alignscan' has no attribute {name!r}")
     globals()[name] = value  # once found, a plain attribute

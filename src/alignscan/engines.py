@@ -42,8 +42,9 @@ def count_file(
 
     try:  # UTF-8 is taken on trust, not read to the end first: a file that isn't is
         return _count_blocks(path, survey, progress, options, guess_utf8=True)
-    except NotUtf8:  # counted again once its encoding is settled, as without the guess
-        return _count_blocks(path, survey, progress, options, guess_utf8=False)
+    except NotUtf8:
+        pass  # out of the handler first, so the first try's tables and ids can go
+    return _count_blocks(path, survey, progress, options, guess_utf8=False)
 
 
 def _count_blocks(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,22 @@ from alignscan.responses.sniffing import (
 )
 
 BLOCK_SIZE = 1 << 24  # bytes pyarrow parses per thread task
+UTF8_SCAN_BYTES = 1 << 24  # bytes read at a time when checking a whole file is UTF-8
+
+
+def _quiet_undecodable_rows(args: Any) -> None:
+    """pyarrow decodes a ragged row's text before it calls our invalid-row handler
+    (`on_invalid`); text that isn't in the encoding read makes it print the decoding
+    error as an ignored exception, then fail the read, which the readers handle (read
+    again as Windows-1252, or a clear error). Keep that print off the terminal."""
+    handler = getattr(args.object, "__name__", "")
+    if issubclass(args.exc_type, UnicodeDecodeError) and handler == "on_invalid":
+        return
+    _previous_hook(args)
+
+
+_previous_hook = sys.unraisablehook
+sys.unraisablehook = _quiet_undecodable_rows
 
 
 def read_csv(
@@ -112,11 +129,42 @@ def _parse(
         except (pa.ArrowInvalid, UnicodeError) as exc:
             message = str(exc)
             bad_text = "UTF8" in message or "decode" in message.lower()
-            if bad_text and fallback:
-                enc, fallback = fallback, None
+            if fallback and (bad_text or not valid_utf8(Path(file))):
+                enc, fallback = fallback, None  # a ragged row's bad text fails as "parse error"
                 ragged.clear()
                 continue
             raise parse_failure(file, enc, message, bad_text) from None
+
+
+def valid_utf8(path: Path) -> bool:
+    """True when the whole file is UTF-8: pyarrow's validator over each chunk up to its
+    last newline (no character is split there), the rest joined to the next chunk's
+    first line."""
+    tail = b""
+    with path.open("rb") as fh:
+        while chunk := fh.read(UTF8_SCAN_BYTES):
+            first, last = chunk.find(b"\n"), chunk.rfind(b"\n")
+            if first < 0:
+                tail += chunk
+                continue
+            if not (_utf8(tail + chunk[: first + 1]) and _utf8(chunk, first + 1, last + 1)):
+                return False
+            tail = chunk[last + 1 :]
+    return _utf8(tail)
+
+
+def _utf8(data: bytes, start: int = 0, end: int | None = None) -> bool:
+    """True when data[start:end] is valid UTF-8 (checked in place by pyarrow)."""
+    import pyarrow as pa
+
+    end = len(data) if end is None else end
+    offsets = pa.py_buffer(np.asarray([start, end], dtype=np.int32).tobytes())
+    text = pa.Array.from_buffers(pa.string(), 1, [None, offsets, pa.py_buffer(data)])
+    try:
+        text.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
 
 
 def parse_failure(file: str, enc: str, message: str, bad_text: bool) -> ResponsesError:

@@ -204,28 +204,36 @@ class _Raised:
 def _produce(
     blocks: Iterator[Any], ready: queue.Queue[Any], stop: threading.Event, done: object
 ) -> None:
-    """`ReadAhead`'s thread: hand each block over, then `done` (or the error raised)."""
+    """`ReadAhead`'s thread: hand each block over, then `done` (or the error raised).
+    It never waits on a full queue once told to stop."""
+
+    def hand_over(item: Any) -> bool:
+        while not stop.is_set():
+            with contextlib.suppress(queue.Full):
+                ready.put(item, timeout=0.05)
+                return True
+        return False
+
     try:
         for block in blocks:
-            if stop.is_set():
+            if not hand_over(block):
                 return
-            ready.put(block)
     except BaseException as exc:  # noqa: BLE001 - handed to the caller, raised there
-        ready.put(_Raised(exc))
+        hand_over(_Raised(exc))
         return
     finally:  # a generator's own clean-up (a nested ReadAhead) runs in this thread
         close = getattr(blocks, "close", None)
         if close is not None:
             close()
-    ready.put(done)
+    hand_over(done)
 
 
 class ReadAhead:
     """Blocks made up to `depth` ahead in a thread, started at once, while the caller
     works on the current one: pyarrow's parsing and numpy's array work release the GIL,
     so the stages overlap (parse | check | count: 1M rows 5.2 s -> about 2 s). An error in
-    the thread is raised in the caller. `close()` (also on garbage collection) stops
-    the thread, which closes `blocks` there."""
+    the thread is raised in the caller. `close()` stops the thread, which closes
+    `blocks` there, and waits for it; dropping a ReadAhead stops it without waiting."""
 
     def __init__(self, blocks: Iterator[Any], depth: int = 2) -> None:
         self._ready: queue.Queue[Any] = queue.Queue(maxsize=depth)
@@ -248,7 +256,11 @@ class ReadAhead:
         if item is self._done or isinstance(item, _Raised):
             self.close()
             if isinstance(item, _Raised):
-                raise item.error
+                error, item = item.error, None  # no cycle: error -> frame -> item -> error
+                try:
+                    raise error
+                finally:
+                    del error
             raise StopIteration
         return item
 
@@ -264,8 +276,10 @@ class ReadAhead:
         self._thread.join()
 
     def __del__(self) -> None:
-        if hasattr(self, "_thread"):
-            self.close()
+        # never wait here: garbage collection may run this in the thread we'd wait for
+        if hasattr(self, "_stop"):
+            self._finished = True
+            self._stop.set()
 
 
 def read_ahead(blocks: Iterator[Any], depth: int = 2) -> ReadAhead:
@@ -311,7 +325,8 @@ def _header_table(names: list[str], source: SourceInfo, first_row: int | None) -
 
 
 class NotUtf8(Exception):
-    """A file read on the guess that it is UTF-8 is not (see `stream_responses`)."""
+    """A file read on the guess that it is UTF-8 failed to parse: it may not be UTF-8
+    (see `stream_responses`); reading it again with the encoding settled first tells."""
 
 
 def _settled_encoding(path: Path, layout: csv_reader.CsvLayout) -> str:
@@ -321,44 +336,13 @@ def _settled_encoding(path: Path, layout: csv_reader.CsvLayout) -> str:
     enc = layout.enc
     if enc not in ("utf-8", "utf-8-sig"):
         return enc
-    if _valid_utf8(path):
+    if csv_reader.valid_utf8(path):
         return enc
     if layout.encoding is None and _decodes(path, "cp1252"):
         return "cp1252"
     raise csv_reader.parse_failure(
         layout.file, "cp1252" if layout.encoding is None else enc, "", True
     )
-
-
-def _valid_utf8(path: Path) -> bool:
-    """True when the whole file is UTF-8: pyarrow's validator over each chunk up to its
-    last newline (no character is split there), the rest joined to the next chunk's
-    first line."""
-    tail = b""
-    with path.open("rb") as fh:
-        while chunk := fh.read(SCAN_BYTES):
-            first, last = chunk.find(b"\n"), chunk.rfind(b"\n")
-            if first < 0:
-                tail += chunk
-                continue
-            if not (_utf8(tail + chunk[: first + 1]) and _utf8(chunk, first + 1, last + 1)):
-                return False
-            tail = chunk[last + 1 :]
-    return _utf8(tail)
-
-
-def _utf8(data: bytes, start: int = 0, end: int | None = None) -> bool:
-    """True when data[start:end] is valid UTF-8 (checked in place by pyarrow)."""
-    import pyarrow as pa
-
-    end = len(data) if end is None else end
-    offsets = pa.py_buffer(np.asarray([start, end], dtype=np.int32).tobytes())
-    text = pa.Array.from_buffers(pa.string(), 1, [None, offsets, pa.py_buffer(data)])
-    try:
-        text.validate(full=True)
-    except pa.ArrowInvalid:
-        return False
-    return True
 
 
 def _decodes(path: Path, encoding: str) -> bool:
@@ -414,9 +398,9 @@ def _csv_records(
                 read_bytes = csv_reader.BLOCK_SIZE
                 numbers.rewind()
                 continue
-            bad_text = "UTF8" in message or "decode" in message.lower()
-            if bad_text and guess:
+            if guess:  # bad text; or a ragged row's, which fails as a bare "parse error"
                 raise NotUtf8(layout.file) from None
+            bad_text = "UTF8" in message or "decode" in message.lower()
             raise csv_reader.parse_failure(layout.file, enc, message, bad_text) from None
     rows = np.zeros(0, dtype=np.int64)
     ragged = _fixed(numbers.ragged_until(None))
