@@ -63,7 +63,8 @@ from alignscan.survey import Survey
 DEFAULT_BLOCK_ROWS = 1 << 17  # rows per block at most (a CSV block also ends with pyarrow's)
 SCAN_BYTES = 1 << 24  # bytes read at a time by the encoding pre-scan
 CODED_CACHE = 1 << 16  # answer texts whose coding is remembered across blocks, per item
-READ_BYTES = 1 << 20  # pyarrow's CSV block: it reads ~30 ahead, so memory is ~30x this
+READ_BYTES = 1 << 22  # pyarrow's CSV block: it reads some ahead (1M rows: 1 MiB -> 4 MiB
+# costs ~120 MiB more and saves ~0.3 s, fewer hand-overs between the threads)
 
 
 class ResponseStream:
