@@ -8,6 +8,7 @@
 See docs/api.md for a walkthrough.
 """
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -66,12 +67,8 @@ def __getattr__(name: str) -> Any:
     if name == "__version__":
         value: Any = _version()
     elif name in _HOMES:
-        import importlib
-
         value = getattr(importlib.import_module(_HOMES[name]), name)
     elif name in _SUBMODULES:  # loaded with the package before it loaded lazily
-        import importlib
-
         value = importlib.import_module(f"alignscan.{name}")
     else:
         raise AttributeError(f"module 'alignscan' has no attribute {name!r}")

@@ -35,7 +35,7 @@ from alignscan.responses.sniffing import (
 )
 
 BLOCK_SIZE = 1 << 24  # bytes pyarrow parses per thread task
-UTF8_SCAN_BYTES = 1 << 24  # bytes read at a time when checking a whole file is UTF-8
+SCAN_BYTES = 1 << 24  # bytes read at a time when a whole file's encoding is checked
 
 
 def _quiet_undecodable_rows(args: Any) -> None:
@@ -142,7 +142,7 @@ def valid_utf8(path: Path) -> bool:
     first line."""
     tail = b""
     with path.open("rb") as fh:
-        while chunk := fh.read(UTF8_SCAN_BYTES):
+        while chunk := fh.read(SCAN_BYTES):
             first, last = chunk.find(b"\n"), chunk.rfind(b"\n")
             if first < 0:
                 tail += chunk

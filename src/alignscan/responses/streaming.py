@@ -61,7 +61,6 @@ from alignscan.responses.validation import (
 from alignscan.survey import Survey
 
 DEFAULT_BLOCK_ROWS = 1 << 17  # rows per block at most (a CSV block also ends with pyarrow's)
-SCAN_BYTES = 1 << 24  # bytes read at a time by the encoding pre-scan
 CODED_CACHE = 1 << 16  # answer texts whose coding is remembered across blocks, per item
 READ_BYTES = 1 << 22  # pyarrow's CSV block: it reads some ahead (1M rows: 1 MiB -> 4 MiB
 # costs ~120 MiB more and saves ~0.3 s, fewer hand-overs between the threads)
@@ -353,7 +352,7 @@ def _decodes(path: Path, encoding: str) -> bool:
     decoder = codecs.getincrementaldecoder(encoding)()
     try:
         with path.open("rb") as fh:
-            while chunk := fh.read(SCAN_BYTES):
+            while chunk := fh.read(csv_reader.SCAN_BYTES):
                 decoder.decode(chunk)
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
