@@ -31,7 +31,10 @@ def stdout() -> Console:
 
 
 def stderr() -> Console:
-    return Console(stderr=True, highlight=False, emoji=False)
+    """Messages to stderr, never hard-wrapped: a path or value in an error stays on one line
+    whatever the terminal's width (a pipe, a CI log, `COLUMNS=60`), so it can be copied and
+    searched for."""
+    return Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
