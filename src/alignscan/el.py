@@ -107,32 +107,36 @@ def _path(pair: Pair, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean[:g] - mean[g:], 2.0 * (na * kl[:g] + nb * kl[g:])
 
 
-def _solve(pair: Pair, crit: np.ndarray, test: bool) -> tuple[np.ndarray, np.ndarray]:
-    """One bisection over the multiplier angle for every row's three questions at once:
-    where the mean difference is 0 (the test, when `test`), and on either side of the
-    estimate where -2 log R reaches `crit` (the interval). Returns the mean differences
-    and statistics there, stacked [test rows,] lower rows, upper rows."""
+def _solve(
+    pair: Pair, crit: np.ndarray, test: bool, interval: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """One bisection over the multiplier angle for every row's questions at once: where
+    the mean difference is 0 (the test, when `test`), and on either side of the estimate
+    where -2 log R reaches `crit` (the interval, when `interval`). Returns the mean
+    differences and statistics there, stacked [test rows,] [lower rows, upper rows]."""
     g = len(crit)
-    parts = 3 if test else 2
-    big = Pair(*(np.tile(x, (parts, 1)) for x in (pair.a, pair.b, pair.v)))
     half = np.full(g, np.pi / 2 * (1 - 1e-12))
-    is_diff = np.r_[np.ones(g, bool), np.zeros(2 * g, bool)][3 * g - parts * g :]
-    sign = np.r_[np.ones(2 * g), -np.ones(g)][3 * g - parts * g :]
-    target = np.r_[np.zeros(g), crit, crit][3 * g - parts * g :]
-    lo = np.r_[-half, np.zeros(2 * g)][3 * g - parts * g :]
-    hi = np.tile(half, parts)
+    one, zero = np.ones(g), np.zeros(g)
+    # per question: (is a test, sign of the angle, target, lower end of the bracket)
+    asked = [(True, one, zero, -half)] if test else []
+    if interval:
+        asked += [(False, one, crit, zero), (False, -one, crit, zero)]
+    is_test = np.concatenate([np.full(g, q[0]) for q in asked])
+    sign, target, lo = (np.concatenate([q[i] for q in asked]) for i in (1, 2, 3))
+    hi = np.tile(half, len(asked))
+    big = Pair(*(np.tile(x, (len(asked), 1)) for x in (pair.a, pair.b, pair.v)))
     for _ in range(BISECT_STEPS):
         mid = 0.5 * (lo + hi)
         diff, stat = _path(big, sign * mid)
-        go = np.where(is_diff, diff > target, stat < target)
+        go = np.where(is_test, diff > target, stat < target)
         lo, hi = np.where(go, mid, lo), np.where(go, hi, mid)
     return _path(big, sign * 0.5 * (lo + hi))
 
 
 def statistic(pair: Pair) -> np.ndarray:
     """-2 log R of "mean_A = mean_B" for every row."""
-    _, stat = _solve(pair, np.zeros(len(pair.a)), test=True)
-    return _zero_at_estimate(pair, stat[: len(pair.a)])
+    _, stat = _solve(pair, np.zeros(len(pair.a)), test=True, interval=False)
+    return _zero_at_estimate(pair, stat)
 
 
 def _zero_at_estimate(pair: Pair, stat: np.ndarray) -> np.ndarray:
