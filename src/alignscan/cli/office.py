@@ -61,4 +61,4 @@ def office_bytes(kind: str, result: dict[str, Any], template: bytes | None = Non
         except TemplateInvalid as exc:
             fail(str(exc), code=1)
     except OfficeUnavailable as exc:
-        fail(str(exc), code=2)
+        fail(str(exc), code=exc.exit_code)

@@ -12,13 +12,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alignscan import findings
+from alignscan.errors import AlignscanError
 from alignscan.textsafe import strip_controls
 
 OFFICE_EXTRA = "pip install 'alignscan[office]'"
 
 
-class OfficeUnavailable(Exception):
+class OfficeUnavailable(AlignscanError):
     """The optional `office` extra (python-pptx, XlsxWriter) is not installed."""
+
+    code = "office_unavailable"
+    hint = OFFICE_EXTRA
+    exit_code = 2
 
 
 class Hidden:
