@@ -18,12 +18,17 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from alignscan.errors import AlignscanError
+
 TMP_PREFIX = ".alignscan-"
 
 
-class OutputClash(ValueError):
+class OutputClash(AlignscanError, ValueError):
     """An output path is one of the command's input files (after resolving symlinks), or
     two different outputs name the same file."""
+
+    code = "output_clash"
+    exit_code = 2
 
     def __init__(self, output: Path, input_path: Path, role: str = "the input file"):
         self.output, self.input = output, input_path
@@ -33,8 +38,10 @@ class OutputClash(ValueError):
         )
 
 
-class WriteFailed(OSError):
+class WriteFailed(AlignscanError, OSError):
     """A set of outputs could not be written; none of them was changed."""
+
+    code = "write_failed"
 
     def __init__(self, path: Path, exc: OSError):
         self.path = path

@@ -169,9 +169,11 @@ def _run() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("Interrupted.\n")
         sys.exit(130)
-    except AlignscanError as exc:  # input the library can't use: invalid input, exit 1
+    except AlignscanError as exc:  # input the library can't use: exit 1 (2: a usage error)
         sys.stderr.write(f"error: {exc}\n")
-        sys.exit(1)
+        if exc.hint:
+            sys.stderr.write(f"hint: {exc.hint}\n")
+        sys.exit(exc.exit_code)
     except Exception as exc:  # pragma: no cover - last line of defence
         if os.environ.get("ALIGNSCAN_DEBUG"):
             raise
