@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from alignscan.errors import AlignscanError
+
 NORMS_VERSION = 1
 MIN_ORGS = 5
 MIN_DISTRIBUTION_ORGS = 10  # organisations per whole point: only from this many
@@ -29,8 +31,10 @@ MEAN_STEP = 0.1  # means (and mean gaps) are pooled in tenths of a scale point
 PERCENTILES = (25, 50, 75)
 
 
-class NormsError(Exception):
+class NormsError(AlignscanError):
     """The inputs can't make (or be compared with) norms; `problems` lists every reason."""
+
+    code = "norms_invalid"
 
     def __init__(self, problems: list[str]):
         super().__init__("; ".join(problems))
