@@ -214,3 +214,140 @@ def test_simulation_weighted_gap_is_unbiased_and_covers() -> None:
 
 def test_separator_never_in_a_cell_value() -> None:
     assert SEP not in "".join(SURVEY.segments)
+
+
+# ----------------------------------------------------------------------------- end to end
+
+
+def _export(tmp_path: Path, n: int = 900, seed: int = 5) -> tuple[Path, Path, object]:
+    """A synthetic export and a department headcount per compared group at which the
+    departments answered at very different rates."""
+    from alignscan.api import read_responses
+    from alignscan.synthetic import generate_responses, write_csv
+
+    data = write_csv(generate_responses(SURVEY, n, seed=seed), tmp_path / "responses.csv")
+    rs = read_responses(data, SURVEY)
+    lines = ["group,department,headcount"]
+    for g, name in enumerate(SURVEY.roles.groups):
+        if name not in SURVEY.roles.compare:
+            continue
+        depts = np.asarray(list(rs.segments["department"]), dtype=object)[
+            np.asarray(rs.group.codes) == g]
+        for i, d in enumerate(sorted(set(depts))):
+            lines.append(f"{name},{d},{int((depts == d).sum()) * (1 + 3 * (i % 3))}")
+    hc = tmp_path / "headcount.csv"
+    hc.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return data, hc, rs
+
+
+def _direct_dimension_means(rs, hc: Path) -> dict[str, dict[str, float]]:
+    """Weighted dimension means computed here from the rows: each respondent's score is
+    the mean of their (recoded) answers when at least half the items are answered."""
+    import csv
+
+    heads = {(r["group"], r["department"]): int(r["headcount"])
+             for r in csv.DictReader(hc.open(encoding="utf-8"))}
+    groups = np.asarray(list(SURVEY.roles.groups))[np.asarray(rs.group.codes)]
+    depts = np.asarray(list(rs.segments["department"]), dtype=object)
+    codes = rs.codes.astype(float)
+    p, start = SURVEY.scale.points, SURVEY.scale.start
+    out: dict[str, dict[str, float]] = {}
+    for name in SURVEY.roles.compare:
+        mine = groups == name
+        n = {d: int((depts[mine] == d).sum()) for d in set(depts[mine])}
+        w = np.asarray([heads[(name, d)] / n[d] for d in depts[mine]])
+        col = 0
+        for dim in SURVEY.dimensions:
+            k = len(dim.items)
+            block = codes[mine][:, col:col + k].copy()
+            for j, item in enumerate(dim.items):
+                if item.reverse:
+                    block[:, j] = np.where(block[:, j] > 0, p + 1 - block[:, j], 0)
+            col += k
+            answered = (block > 0).sum(axis=1)
+            ok = answered >= math.ceil(k / 2)
+            score = block.sum(axis=1)[ok] / answered[ok] + start - 1
+            out.setdefault(dim.id, {})[name] = float(w[ok] @ score / w[ok].sum())
+    return out
+
+
+def test_cli_weighted_dimension_means_equal_a_direct_computation(tmp_path: Path) -> None:
+    from conftest import run_cli
+
+    data, hc, rs = _export(tmp_path)
+    out = tmp_path / "result.json"
+    done = run_cli("analyze", data, "--weight-to", hc, "--json", out, "--no-save")
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(out.read_text("utf-8"))
+    direct = _direct_dimension_means(rs, hc)
+    a, b = SURVEY.roles.compare
+    for dim in result["dimensions"]:
+        for g in (a, b):
+            assert dim["groups"][g]["mean"] == pytest.approx(direct[dim["id"]][g], abs=1e-12)
+            assert dim["groups"][g]["n_effective"] < dim["groups"][g]["n"]
+        assert dim["gap"]["mean"] == pytest.approx(direct[dim["id"]][a] - direct[dim["id"]][b])
+    info = result["weighting"]["groups"][b]
+    assert info["method"] == "post-stratification" and info["design_effect"] > 1
+    plain = run_cli("analyze", data, "--json", tmp_path / "plain.json", "--no-save")
+    assert plain.returncode == 0
+    unweighted = json.loads((tmp_path / "plain.json").read_text("utf-8"))
+    assert "weighting" not in unweighted
+    assert unweighted["dimensions"][0]["groups"][b]["mean"] != result["dimensions"][0][
+        "groups"][b]["mean"]
+
+
+def test_api_weight_to_gives_the_cli_result(tmp_path: Path) -> None:
+    import alignscan
+    from conftest import run_cli
+
+    data, hc, rs = _export(tmp_path)
+    out = tmp_path / "r.json"
+    assert run_cli("analyze", data, "--weight-to", hc, "--json", out, "--no-save").returncode == 0
+    via_file = alignscan.analyze(data, weight_to=hc).document
+    via_rows = alignscan.analyze(rs, weight_to=hc).document
+    saved = json.loads(out.read_text("utf-8"))
+    for doc in (via_file, via_rows):
+        assert doc["dimensions"] == saved["dimensions"] and doc["items"] == saved["items"]
+        assert doc["weighting"]["groups"] == saved["weighting"]["groups"]
+
+
+def test_cli_refusals_and_exit_codes(tmp_path: Path) -> None:
+    from conftest import run_cli
+
+    data, hc, _ = _export(tmp_path)
+    missing = run_cli("analyze", data, "--weight-to", tmp_path / "nope.csv", "--no-save")
+    assert missing.returncode == 2
+    alone = run_cli("analyze", data, "--trim-weights", "--no-save")
+    assert alone.returncode == 2
+    bad = tmp_path / "bad.csv"
+    bad.write_text("group,department,headcount\nboss,IT,5\nexecutive,IT,x\n", encoding="utf-8")
+    done = run_cli("analyze", data, "--weight-to", bad, "--no-save", "--out", tmp_path / "o")
+    assert done.returncode == 1
+    assert "unknown group" in done.stdout and "not a whole number" in done.stdout
+    assert not (tmp_path / "o").exists()
+    rows = hc.read_text("utf-8").splitlines()
+    short = tmp_path / "short.csv"  # a department of the executives left out
+    short.write_text("\n".join(r for r in rows if not r.startswith("executive,HR")) + "\n",
+                     encoding="utf-8")
+    done = run_cli("analyze", data, "--weight-to", short, "--no-save")
+    assert done.returncode == 1 and "no headcount row" in done.stdout
+
+
+def test_small_weighting_cell_is_refused(tmp_path: Path) -> None:
+    """A department with 1 .. minimum-1 executives: its weight (headcount / n) would
+    tell how many answered there, and weighted with unweighted means their answers."""
+    import alignscan
+    from alignscan.errors import AlignscanError
+    from conftest import make_responses, random_codes
+
+    rng = np.random.default_rng(4)
+    n = 80
+    groups = ["executive"] * 40 + ["practitioner"] * 40
+    dept = ["a"] * 37 + ["b"] * 3 + ["a"] * 20 + ["b"] * 20
+    rs = make_responses(SURVEY, random_codes(rng, n, len(SURVEY.items)), groups,
+                        {"department": dept})
+    hc = tmp_path / "hc.csv"
+    hc.write_text("group,department,headcount\nexecutive,a,50\nexecutive,b,50\n"
+                  "practitioner,a,100\npractitioner,b,100\n", encoding="utf-8")
+    with pytest.raises(AlignscanError, match="fewer than 5 respondents"):
+        alignscan.analyze(rs, weight_to=hc)
