@@ -35,6 +35,7 @@ from alignscan.counts import (
     score_ranks,
 )
 from alignscan.drivers import DriverStats, driver_result, driver_spec, score_scale
+from alignscan.errors import AlignscanError
 from alignscan.privacy import REDACTION_KINDS, Plan, audit_atoms, plan_suppression, pool_values
 from alignscan.responses import ResponseSet
 from alignscan.stats import (  # re-exported: the statistics used to live here
@@ -74,8 +75,10 @@ __all__ = [
 RESULT_VERSION = 2
 
 
-class AnalysisError(Exception):
+class AnalysisError(AlignscanError):
     """The analysis can't run on this data (e.g. a compared group is too small)."""
+
+    code = "analysis_impossible"
 
 
 # ----------------------------------------------------------------------------- scoring
@@ -150,16 +153,6 @@ class Dist:
         if n < 2:
             return None
         return math.sqrt(float((s2 * n - s1 * s1) / (n * (n - 1))))
-
-
-def mann_whitney(a: Dist, b: Dist) -> tuple[float | None, float | None]:
-    """(two-sided Welch p-value, Cliff's delta) of A vs B. Kept for callers of the v1
-    name; the p-value is Welch's t-test since statistics contract v2."""
-    ma, mb, sa, sb = a.mean(), b.mean(), a.sd(), b.sd()
-    delta, _ = cliffs_delta(a.counts, b.counts)
-    if ma is None or mb is None or sa is None or sb is None:
-        return None, delta
-    return welch(ma, sa, a.n, mb, sb, b.n).p_value(), delta
 
 
 # ----------------------------------------------------------------------------- cells

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from alignscan.errors import AlignscanError
 from alignscan.privacy import REDACTION_KINDS, redact
 from alignscan.responses import ResponseSet
 from alignscan.survey import Survey
@@ -53,8 +54,10 @@ COUNT_COLUMNS = ["measure", "group", "column", "value", "key", "n"]
 MAX_COMMENTS_PER_GROUP = 500
 
 
-class CountTableError(ValueError):
+class CountTableError(AlignscanError, ValueError):
     """A count table that no engine could have made (wrong columns, unknown names...)."""
+
+    code = "count_table_invalid"
 
 
 @dataclass(frozen=True)

@@ -20,13 +20,17 @@ from typing import Any
 
 import numpy as np
 
+from alignscan.errors import AlignscanError
+
 NORMS_VERSION = 1
 MIN_ORGS = 5
 PERCENTILES = (25, 50, 75)
 
 
-class NormsError(Exception):
+class NormsError(AlignscanError):
     """The inputs can't make (or be compared with) norms; `problems` lists every reason."""
+
+    code = "norms_invalid"
 
     def __init__(self, problems: list[str]):
         super().__init__("; ".join(problems))

@@ -24,6 +24,8 @@ from pydantic import (
     field_validator,
 )
 
+from alignscan.errors import AlignscanError
+
 BUILTIN_SURVEY = "ai-alignment.yaml"
 MAX_SURVEY_BYTES = 2_000_000
 MAX_NODES = 200_000  # after alias expansion; a survey has a few hundred
@@ -287,8 +289,10 @@ class LoadResult:
         return self.survey is not None and not self.errors
 
 
-class SurveyError(Exception):
+class SurveyError(AlignscanError):
     """Raised by `load_survey` when a definition is invalid; carries every problem."""
+
+    code = "survey_invalid"
 
     def __init__(self, problems: list[Problem]):
         self.problems = problems

@@ -19,6 +19,7 @@ import math
 from typing import Any
 
 from alignscan import __version__
+from alignscan.errors import AlignscanError
 from alignscan.findings import significant
 from alignscan.stats import (
     Z95,
@@ -32,8 +33,10 @@ from alignscan.stats import (
 TREND_VERSION = 2
 
 
-class TrendError(ValueError):
+class TrendError(AlignscanError, ValueError):
     """The waves can't be compared as asked (e.g. different answer scales)."""
+
+    code = "waves_incomparable"
 
 
 def gap_se(unit: dict[str, Any], a: str, b: str) -> float | None:

@@ -10,6 +10,7 @@ import typer
 from alignscan.cli import app
 from alignscan.cli.engine import ENGINE_OPTION, Engine
 from alignscan.cli.norms_cmds import HEADCOUNT_OPTION, NORMS_OPTION, add_extras, print_extras
+from alignscan.cli.office import XLSX_OPTION, office_bytes, office_targets
 from alignscan.cli.options import (
     DELIMITER_OPTION,
     ENCODING_OPTION,
@@ -122,6 +123,7 @@ def analyze(
     csv_path: Path | None = CSV_OPTION,
     html_path: Path | None = HTML_OPTION,
     pdf_path: Path | None = PDF_OPTION,
+    xlsx_path: Path | None = XLSX_OPTION,
     no_save: bool = NO_SAVE_OPTION,
     date: str | None = DATE_OPTION,
     baseline: Path | None = BASELINE_OPTION,
@@ -150,6 +152,7 @@ def analyze(
     no_github_format(format, "analyze")
     definition = load_survey_or_exit(survey)
     targets = _targets(responses, out, no_save, json_path, csv_path, html_path, pdf_path)
+    targets.update(office_targets(xlsx_path, None))
     inputs = (responses, survey, baseline, headcount, norms, weight_to)
     refuse_clashes([*targets.values(), errors], inputs)
     if not force:
@@ -321,6 +324,7 @@ def render_outputs(
     result: dict[str, Any],
     date: str | None,
     trend_doc: dict[str, Any] | None,
+    template: bytes | None = None,
 ) -> dict[Path, str | bytes]:
     """Every output rendered in memory, before any is written."""
     from alignscan.report.tabular import result_to_csv
@@ -340,6 +344,8 @@ def render_outputs(
             content = result_to_csv(result)
         elif kind == "pdf":
             content = _pdf_bytes(html())
+        elif kind in ("xlsx", "pptx"):
+            content = office_bytes(kind, result, template)
         else:
             content = html()
         if outputs.get(path, content) != content:
@@ -360,19 +366,25 @@ def report(
     date: str | None = typer.Option(
         None, "--date", help="Report date to print (default: SOURCE_DATE_EPOCH, else none)."
     ),
+    xlsx: Path | None = XLSX_OPTION,
 ) -> None:
-    """Re-render the HTML report from a saved result, without the raw responses."""
+    """Re-render the report (HTML, PDF, deck, workbook) from a saved result, without the
+    raw responses."""
     date = report_date_or_exit(date)  # first: numpy reads SOURCE_DATE_EPOCH on import
-    if html is None and pdf is None:
+    if html is None and pdf is None and xlsx is None:
         html = result_file.parent / "report.html"  # next to the result; "wrote ..." says so
     from jinja2 import TemplateError
 
-    from alignscan.report.html import render_html
+    from alignscan.report.html import render_html, with_report_extras
 
-    refuse_clashes([html, pdf], [result_file])
+    refuse_clashes([html, pdf, xlsx], [result_file])
     result = load_result_or_exit(result_file)
+    office: dict[Path, str | bytes] = {}
     try:
-        text = render_html(result, date=date)
+        text = render_html(result, date=date) if html or pdf else ""
+        dated = with_report_extras(result, None, date)
+        for kind, path in office_targets(xlsx, None).items():
+            office[path] = office_bytes(kind, dated)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
         fail(f"{result_file} is not a complete alignscan result ({type(exc).__name__})", code=1)
     except TemplateError as exc:  # a value the schema allows but the report can't show
@@ -382,6 +394,7 @@ def report(
         outputs[html] = text
     if pdf is not None:
         outputs[pdf] = _pdf_bytes(text)
+    outputs.update(office)
     write_outputs(outputs, [result_file])
     for path in outputs:
         stdout().print(f"wrote {esc(path)}")

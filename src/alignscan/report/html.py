@@ -19,6 +19,7 @@ from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 
 from alignscan import findings
+from alignscan.errors import AlignscanError
 from alignscan.findings import significant
 from alignscan.report.drivers_html import drivers_view
 from alignscan.report.formats import FILTERS
@@ -455,8 +456,12 @@ def render_html(
     )
 
 
-class PdfUnavailable(Exception):
+class PdfUnavailable(AlignscanError):
     """The optional PDF renderer (WeasyPrint) is not installed."""
+
+    code = "pdf_unavailable"
+    hint = "pip install 'alignscan[pdf]'"
+    exit_code = 2
 
 
 def render_pdf(html: str) -> bytes:
