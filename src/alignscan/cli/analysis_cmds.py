@@ -98,6 +98,15 @@ NO_SAVE_OPTION = typer.Option(
 DATE_OPTION = typer.Option(
     None, "--date", help="Report date to print (default: SOURCE_DATE_EPOCH, else none)."
 )
+WEIGHT_TO_OPTION = typer.Option(
+    None,
+    "--weight-to",
+    help="CSV of headcounts (group, headcount, segment columns): weight each compared group "
+    "to them (post-stratification; raking when rows give separate margins).",
+)
+TRIM_WEIGHTS_OPTION = typer.Option(
+    False, "--trim-weights", help="With --weight-to: cap weights at 5x the group's mean weight."
+)
 BASELINE_OPTION = typer.Option(
     None,
     "--baseline",
@@ -140,6 +149,8 @@ def analyze(
     headcount: Path | None = HEADCOUNT_OPTION,
     norms: Path | None = NORMS_OPTION,
     engine: Engine = ENGINE_OPTION,
+    weight_to: Path | None = WEIGHT_TO_OPTION,
+    trim_weights: bool = TRIM_WEIGHTS_OPTION,
 ) -> None:
     """Analyse the gap between the compared groups: items, dimensions, segments.
 
@@ -151,7 +162,7 @@ def analyze(
     definition = load_survey_or_exit(survey)
     targets = _targets(responses, out, no_save, json_path, csv_path, html_path, pdf_path)
     targets.update(office_targets(xlsx_path, pptx_path))
-    inputs = (responses, survey, baseline, headcount, norms, pptx_template)
+    inputs = (responses, survey, baseline, headcount, norms, weight_to, pptx_template)
     refuse_clashes([*targets.values(), errors], inputs)
     if not force:
         refuse_other_results(targets, responses)
@@ -168,11 +179,16 @@ def analyze(
     if not rs.ok:
         write_errors_file(rs, errors, inputs)
         exit_if_invalid(table, format)
+    weighting = _weighting_or_exit(
+        weight_to, trim_weights, definition, table, responses, options, format
+    )
     try:
-        result = analyze_counts(table)
+        result = analyze_counts(table, weighting=weighting)
     except AnalysisError as exc:
         write_errors_file(rs, errors, inputs)
         fail(str(exc), code=1)
+    except ValueError as exc:  # WeightingError: a privacy refusal found with the analysis
+        _weighting_failed(exc, format)
     result = add_extras(result, table, headcount, norms, format)
     if no_comments:
         from alignscan.api import without_comment_texts
@@ -186,6 +202,42 @@ def analyze(
     outputs.update(errors_output(rs, errors))
     write_outputs(outputs, inputs)
     _print_outcome(result, trend_doc, targets, format)
+
+
+def _weighting_or_exit(
+    path: Path | None, trim: bool, survey: Any, table: Any, responses: Path,
+    options: dict[str, Any], format: Format,
+) -> Any:
+    """The weighting of `--weight-to` (or the survey's `weights:`), None without one;
+    exit 1 with every problem of the file, 2 when it is missing."""
+    if path is None and survey.weights is not None:
+        path, trim = Path(survey.weights.headcount), trim or survey.weights.trim
+    if path is None:
+        if trim:
+            fail("--trim-weights needs --weight-to (or weights: in the survey)", code=2)
+        return None
+    if not path.exists():
+        fail(f"no such file: {path}", code=2)
+    from alignscan.weighting import Weighting, WeightingError, cells_of_file, read_targets
+
+    values = {c: sorted({str(v) for v in table.atoms[c]}) for c in survey.segments}
+    try:
+        targets = read_targets(path, survey, values)
+    except WeightingError as exc:
+        _weighting_failed(exc, format)
+    cells = cells_of_file(responses, survey, targets.columns(), options)
+    return Weighting(targets, cells, trim)
+
+
+def _weighting_failed(exc: Exception, format: Format) -> None:
+    from alignscan.cli.norms_cmds import _print_cell_errors
+    from alignscan.weighting import WeightingError
+
+    if not isinstance(exc, WeightingError):
+        raise exc
+    _print_cell_errors(exc.errors, format)
+    fail(f"{exc.errors[0].file}: {len(exc.errors)} problem(s) with weighting; nothing was "
+         "written", code=1)
 
 
 def _baseline_trend(
