@@ -276,8 +276,13 @@ def test_cli_weighted_dimension_means_equal_a_direct_computation(tmp_path: Path)
 
     data, hc, rs = _export(tmp_path)
     out = tmp_path / "result.json"
-    done = run_cli("analyze", data, "--weight-to", hc, "--json", out, "--no-save")
+    html = tmp_path / "report.html"
+    done = run_cli("analyze", data, "--weight-to", hc, "--json", out, "--html", html, "--no-save")
     assert done.returncode == 0, done.stdout + done.stderr
+    assert "Weighted to headcount" in done.stdout
+    page = html.read_text("utf-8")
+    assert page.index('id="weighted-note"') < page.index('<section id="overview">')
+    assert 'id="weighting-table"' in page and "Design effect" in page
     result = json.loads(out.read_text("utf-8"))
     direct = _direct_dimension_means(rs, hc)
     a, b = SURVEY.roles.compare
@@ -292,6 +297,10 @@ def test_cli_weighted_dimension_means_equal_a_direct_computation(tmp_path: Path)
     assert plain.returncode == 0
     unweighted = json.loads((tmp_path / "plain.json").read_text("utf-8"))
     assert "weighting" not in unweighted
+    assert "n_effective" not in json.dumps(unweighted)
+    plain_html = tmp_path / "plain.html"
+    run_cli("analyze", data, "--html", plain_html, "--no-save")
+    assert "Weighted to headcount" not in plain_html.read_text("utf-8")
     assert unweighted["dimensions"][0]["groups"][b]["mean"] != result["dimensions"][0][
         "groups"][b]["mean"]
 
