@@ -10,7 +10,14 @@ import typer
 from alignscan.cli import app
 from alignscan.cli.engine import ENGINE_OPTION, Engine
 from alignscan.cli.norms_cmds import HEADCOUNT_OPTION, NORMS_OPTION, add_extras, print_extras
-from alignscan.cli.office import XLSX_OPTION, office_bytes, office_targets
+from alignscan.cli.office import (
+    PPTX_OPTION,
+    PPTX_TEMPLATE_OPTION,
+    XLSX_OPTION,
+    office_bytes,
+    office_targets,
+    read_template,
+)
 from alignscan.cli.options import (
     DELIMITER_OPTION,
     ENCODING_OPTION,
@@ -124,6 +131,8 @@ def analyze(
     html_path: Path | None = HTML_OPTION,
     pdf_path: Path | None = PDF_OPTION,
     xlsx_path: Path | None = XLSX_OPTION,
+    pptx_path: Path | None = PPTX_OPTION,
+    pptx_template: Path | None = PPTX_TEMPLATE_OPTION,
     no_save: bool = NO_SAVE_OPTION,
     date: str | None = DATE_OPTION,
     baseline: Path | None = BASELINE_OPTION,
@@ -152,11 +161,12 @@ def analyze(
     no_github_format(format, "analyze")
     definition = load_survey_or_exit(survey)
     targets = _targets(responses, out, no_save, json_path, csv_path, html_path, pdf_path)
-    targets.update(office_targets(xlsx_path, None))
-    inputs = (responses, survey, baseline, headcount, norms, weight_to)
+    targets.update(office_targets(xlsx_path, pptx_path))
+    inputs = (responses, survey, baseline, headcount, norms, weight_to, pptx_template)
     refuse_clashes([*targets.values(), errors], inputs)
     if not force:
         refuse_other_results(targets, responses)
+    template = read_template(pptx_template, pptx_path)
     options = reader_options(
         lenient, delimiter, sheet, header_rows, encoding, header_row, survey is None, responses
     )
@@ -188,7 +198,7 @@ def analyze(
     from alignscan.report.html import with_report_extras
 
     result = with_report_extras(result, trend_doc, date)  # `report result.json` redraws it
-    outputs = render_outputs(targets, result, date, trend_doc)
+    outputs = render_outputs(targets, result, date, trend_doc, template)
     outputs.update(errors_output(rs, errors))
     write_outputs(outputs, inputs)
     _print_outcome(result, trend_doc, targets, format)
@@ -367,24 +377,27 @@ def report(
         None, "--date", help="Report date to print (default: SOURCE_DATE_EPOCH, else none)."
     ),
     xlsx: Path | None = XLSX_OPTION,
+    pptx: Path | None = PPTX_OPTION,
+    pptx_template: Path | None = PPTX_TEMPLATE_OPTION,
 ) -> None:
     """Re-render the report (HTML, PDF, deck, workbook) from a saved result, without the
     raw responses."""
     date = report_date_or_exit(date)  # first: numpy reads SOURCE_DATE_EPOCH on import
-    if html is None and pdf is None and xlsx is None:
+    if html is None and pdf is None and xlsx is None and pptx is None:
         html = result_file.parent / "report.html"  # next to the result; "wrote ..." says so
     from jinja2 import TemplateError
 
     from alignscan.report.html import render_html, with_report_extras
 
-    refuse_clashes([html, pdf, xlsx], [result_file])
+    refuse_clashes([html, pdf, xlsx, pptx], [result_file, pptx_template])
+    template = read_template(pptx_template, pptx)
     result = load_result_or_exit(result_file)
     office: dict[Path, str | bytes] = {}
     try:
         text = render_html(result, date=date) if html or pdf else ""
         dated = with_report_extras(result, None, date)
-        for kind, path in office_targets(xlsx, None).items():
-            office[path] = office_bytes(kind, dated)
+        for kind, path in office_targets(xlsx, pptx).items():
+            office[path] = office_bytes(kind, dated, template)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
         fail(f"{result_file} is not a complete alignscan result ({type(exc).__name__})", code=1)
     except TemplateError as exc:  # a value the schema allows but the report can't show
@@ -395,6 +408,6 @@ def report(
     if pdf is not None:
         outputs[pdf] = _pdf_bytes(text)
     outputs.update(office)
-    write_outputs(outputs, [result_file])
+    write_outputs(outputs, [result_file, pptx_template])
     for path in outputs:
         stdout().print(f"wrote {esc(path)}")
