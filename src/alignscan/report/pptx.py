@@ -198,11 +198,12 @@ def bar_chart(
     chart.value_axis.tick_labels.number_format = fmt
     chart.value_axis.tick_labels.number_format_is_linked = False
     chart.value_axis.has_major_gridlines = False
+    chart.value_axis.visible = False  # every bar carries its value
     plot = chart.plots[0]
     plot.gap_width, plot.overlap = 60, -10
     plot.has_data_labels = True
     plot.data_labels.number_format, plot.data_labels.number_format_is_linked = fmt, False
-    plot.data_labels.font.size = Pt(9)
+    plot.data_labels.font.size = Pt(11)
     for k, s in enumerate(chart.series):
         s.format.fill.solid()
         s.format.fill.fore_color.rgb = rgb(SERIES_COLORS[k % len(SERIES_COLORS)])
@@ -219,8 +220,10 @@ def table(
     rows: list[list[str]],
     fills: list[list[str | None]] | None = None,
     size: int = 11,
+    bold: list[list[bool]] | None = None,
 ) -> Any:
-    """A native table: header row, then rows of text; `fills` colours body cells."""
+    """A native table: header row, then rows of text; `fills` colours body cells and
+    `bold` marks them."""
     from pptx.util import Pt
 
     left, top, width, height = box
@@ -236,6 +239,7 @@ def table(
             for para in cell.text_frame.paragraphs:
                 for run in para.runs:
                     run.font.size = Pt(size)
+                    run.font.bold = bool(bold and r and bold[r - 1][c])
             fill = fills[r - 1][c] if fills and r else None
             if fill:
                 cell.fill.solid()
@@ -294,16 +298,22 @@ def unit_line(deck: Deck, title: str, unit: dict[str, Any]) -> str:
     return f"{title}: {'; '.join(parts)}; {gap_words(unit.get('gap'))}."
 
 
-def aligned(result: dict[str, Any], limit: int = 3) -> list[dict[str, Any]]:
-    """Strengths: dimensions whose gap is shown and not significant, the best-rated by
-    both groups first (the smaller of the two favorable shares)."""
+def strengths(result: dict[str, Any], exclude: list[dict[str, Any]], limit: int = 2) -> list:
+    """Strengths: the dimensions (other than the focus areas) that both compared groups
+    rate highest, by the smaller of their two favorable shares; hidden ones left out."""
     a, b = result["compare"]
+    skip = {d["id"] for d in exclude}
 
     def floor(d: dict[str, Any]) -> float:
-        shares = [d["groups"].get(g, {}).get("favorable") for g in (a, b)]
-        return min((s for s in shares if s is not None), default=0.0)
+        return min(d["groups"][a]["favorable"], d["groups"][b]["favorable"])
 
-    dims = [d for d in result["dimensions"] if d["gap"] and not findings.significant(d["gap"])]
+    dims = [
+        d
+        for d in result["dimensions"]
+        if d["id"] not in skip
+        and d["gap"] is not None
+        and all(d["groups"].get(g, {}).get("favorable") is not None for g in (a, b))
+    ]
     return sorted(dims, key=lambda d: -floor(d))[:limit]
 
 
@@ -371,32 +381,36 @@ def _place_title_slide(deck: Deck, slide: Any, sub: Any) -> None:
         sub.left, sub.top, sub.width, sub.height = inches(0.8), inches(3.5), width, inches(2.6)
 
 
+def _summary_line(deck: Deck, d: dict[str, Any], joiner: str) -> str:
+    """'Talent: 68% vs 48% favorable (gap +20.3 pts)', 'no significant gap' when none."""
+    a, b = deck.result["compare"]
+    fa, fb = favorable(d, a), favorable(d, b)
+    shares = "" if HIDDEN in (fa, fb) or None in (fa, fb) else f": {pct(fa)} {joiner} {pct(fb)}"
+    if not findings.significant(d["gap"]):
+        return f"{d['title']}{shares} favorable, no significant gap"
+    fav = d["gap"].get("favorable")
+    gap = pp(fav) if fav is not None else f"{signed(d['gap']['mean'])} points"
+    return f"{d['title']}{shares} favorable (gap {gap})"
+
+
 def summary_slide(deck: Deck) -> None:
     """The headline, the focus areas (largest meaningful gaps) and the strengths."""
     r = deck.result
-    a, b = r["compare"]
     slide = new_slide(deck, "Executive summary")
     head = findings.headline(r)
-    focus = findings.recommendations(r) or findings.largest_dimension_gaps(r)[:3]
-    lines: list[tuple[str, int, bool]] = [(head["sentence"], 20, True), ("Focus areas", 16, True)]
-    for d in focus:
-        fa, fb = favorable(d, a), favorable(d, b)
-        shares = "" if HIDDEN in (fa, fb) or None in (fa, fb) else f": {pct(fa)} vs {pct(fb)}"
-        lines.append(
-            (f"{d['title']}{shares} favorable (gap {signed(d['gap']['mean'])})", 14, False)
-        )
+    focus = findings.recommendations(r)
+    la, lb = names(deck)
+    lines: list[tuple[str, int, bool]] = [(head["sentence"], 22, True)]
+    lines.append((f"Focus areas: the largest gaps between {la} and {lb}", 18, True))
+    lines += [(_summary_line(deck, d, "vs"), 16, False) for d in focus]
     if not focus:
-        lines.append(("No gap is both significant and more than negligible.", 14, False))
-    lines.append(("Where they agree", 16, True))
-    strengths = aligned(r)
-    for d in strengths:
-        fa, fb = favorable(d, a), favorable(d, b)
-        shares = "" if HIDDEN in (fa, fb) or None in (fa, fb) else f": {pct(fa)} and {pct(fb)}"
-        lines.append((f"{d['title']}{shares} favorable, no significant gap", 14, False))
-    if not strengths:
-        lines.append(("Every shown dimension has a significant gap.", 14, False))
+        lines.append(("No gap is both significant and more than negligible.", 16, False))
+    best = strengths(r, focus)
+    if best:
+        lines.append(("Strengths: rated highest by both", 18, True))
+        lines += [(_summary_line(deck, d, "and"), 16, False) for d in best]
     bullets(slide, deck.body(slide), lines)
-    notes(slide, [head["sentence"], *(unit_line(deck, d["title"], d) for d in focus + strengths)])
+    notes(slide, [head["sentence"], *(unit_line(deck, d["title"], d) for d in focus + best)])
 
 
 def dimension_slide(deck: Deck) -> None:
@@ -455,6 +469,14 @@ def _heat_cell(value: Any, limit: float) -> tuple[str, str | None]:
     return signed(value), heat_color(value, limit)
 
 
+def _heat_caption(deck: Deck) -> str:
+    la, lb = names(deck)
+    return (
+        f"Mean-score gap ({la} − {lb}): blue where {la} answer more favorably, red where "
+        f"{lb} do; bold: significant (q < 0.05); hidden: protects a small group."
+    )
+
+
 def heatmap_slides(deck: Deck) -> None:
     """Per segment column, the mean-score gap per value and dimension as a coloured
     table (blue: the first group higher); hidden cells say "hidden". Long columns
@@ -473,12 +495,22 @@ def heatmap_slides(deck: Deck) -> None:
             cells = [[_heat_cell(v, limit) for v in row[1:]] for row in chunk]
             body = [[row[0], *(t for t, _ in c)] for row, c in zip(chunk, cells, strict=True)]
             fills: list[list[str | None]] = [[None, *(f for _, f in c)] for c in cells]
+            found = [[units.get((column, row[0], d)) for d in dim_ids] for row in chunk]
+            marks = [
+                [False, *(findings.significant((u or {}).get("gap")) for u in us)] for us in found
+            ]
+            left, top, width, height = deck.body(slide)
             size = 11 if len(titles) <= 7 else 9
-            table(slide, deck.body(slide), [column, *titles], body, fills, size)
-            lines = [f"Mean-score gap ({' − '.join(names(deck))}) by {column}; grey: hidden."]
-            for row in chunk:
-                for dim_id, title in zip(dim_ids, titles, strict=True):
-                    unit = units.get((column, row[0], dim_id))
+            box = (left, top, width, height - inches(0.5))
+            table(slide, box, [column, *titles], body, fills, size, marks)
+            bullets(
+                slide,
+                (left, top + height - inches(0.45), width, inches(0.45)),
+                [(_heat_caption(deck), 11, False)],
+            )
+            lines = [_heat_caption(deck)]
+            for row, us in zip(chunk, found, strict=True):
+                for title, unit in zip(titles, us, strict=True):
                     if unit is not None:
                         lines.append(f"{row[0]}, {title}: {gap_words(unit.get('gap'))}.")
             notes(slide, lines)
