@@ -298,25 +298,6 @@ def unit_line(deck: Deck, title: str, unit: dict[str, Any]) -> str:
     return f"{title}: {'; '.join(parts)}; {gap_words(unit.get('gap'))}."
 
 
-def strengths(result: dict[str, Any], exclude: list[dict[str, Any]], limit: int = 2) -> list:
-    """Strengths: the dimensions (other than the focus areas) that both compared groups
-    rate highest, by the smaller of their two favorable shares; hidden ones left out."""
-    a, b = result["compare"]
-    skip = {d["id"] for d in exclude}
-
-    def floor(d: dict[str, Any]) -> float:
-        return min(d["groups"][a]["favorable"], d["groups"][b]["favorable"])
-
-    dims = [
-        d
-        for d in result["dimensions"]
-        if d["id"] not in skip
-        and d["gap"] is not None
-        and all(d["groups"].get(g, {}).get("favorable") is not None for g in (a, b))
-    ]
-    return sorted(dims, key=lambda d: -floor(d))[:limit]
-
-
 # ----------------------------------------------------------------------------- slides
 
 
@@ -381,36 +362,27 @@ def _place_title_slide(deck: Deck, slide: Any, sub: Any) -> None:
         sub.left, sub.top, sub.width, sub.height = inches(0.8), inches(3.5), width, inches(2.6)
 
 
-def _summary_line(deck: Deck, d: dict[str, Any], joiner: str) -> str:
-    """'Talent: 68% vs 48% favorable (gap +20.3 pts)', 'no significant gap' when none."""
-    a, b = deck.result["compare"]
-    fa, fb = favorable(d, a), favorable(d, b)
-    shares = "" if HIDDEN in (fa, fb) or None in (fa, fb) else f": {pct(fa)} {joiner} {pct(fb)}"
-    if not findings.significant(d["gap"]):
-        return f"{d['title']}{shares} favorable, no significant gap"
-    fav = d["gap"].get("favorable")
-    gap = pp(fav) if fav is not None else f"{signed(d['gap']['mean'])} points"
-    return f"{d['title']}{shares} favorable (gap {gap})"
-
-
 def summary_slide(deck: Deck) -> None:
-    """The headline, the focus areas (largest meaningful gaps) and the strengths."""
+    """The headline, the focus areas and the strengths, as the HTML report's page 1
+    decides them (`findings.focus_areas`, `findings.strengths`)."""
     r = deck.result
     slide = new_slide(deck, "Executive summary")
     head = findings.headline(r)
-    focus = findings.recommendations(r)
-    la, lb = names(deck)
+    focus, best = findings.focus_areas(r), findings.strengths(r, limit=2)
     lines: list[tuple[str, int, bool]] = [(head["sentence"], 22, True)]
-    lines.append((f"Focus areas: the largest gaps between {la} and {lb}", 18, True))
-    lines += [(_summary_line(deck, d, "vs"), 16, False) for d in focus]
+    lines.append(("Focus areas", 18, True))
+    for e in focus:
+        lines += [(e["title"], 15, True), (e["reason"], 13, False)]
     if not focus:
-        lines.append(("No gap is both significant and more than negligible.", 16, False))
-    best = strengths(r, focus)
+        lines.append(("No gap is both significant and more than negligible.", 14, False))
     if best:
-        lines.append(("Strengths: rated highest by both", 18, True))
-        lines += [(_summary_line(deck, d, "and"), 16, False) for d in best]
+        lines.append(("Strengths: where they are most aligned", 18, True))
+        for e in best:
+            lines += [(e["title"], 15, True), (e["reason"], 13, False)]
     bullets(slide, deck.body(slide), lines)
-    notes(slide, [head["sentence"], *(unit_line(deck, d["title"], d) for d in focus + best)])
+    dims = {d["id"]: d for d in r["dimensions"]}
+    shown = [unit_line(deck, e["title"], dims[e["id"]]) for e in focus + best]
+    notes(slide, [head["sentence"], findings.focus_basis(r)["sentence"], *shown])
 
 
 def dimension_slide(deck: Deck) -> None:
