@@ -99,7 +99,7 @@ class _as_path:
 
 def _count(data: Any, survey: str | Path | Survey | None, **options: Any) -> CountTable:
     """Read and count responses (a path, a file object or a DataFrame) with the engine
-    `options` name (see `counts.count_file`)."""
+    `options` name (see `engines.count_file`)."""
     from alignscan.engines import count_file
 
     table: CountTable = _from_path(count_file, data, survey, **options)
@@ -172,7 +172,7 @@ def count_table(
 
 def analyze_counts(table: CountTable, survey: str | Path | Survey | None = None) -> Result:
     """Finish the analysis of a count table (from `count_table` on a Spark cluster,
-    `counts.count_file`, or `read_count_table`): the same result as analysing the rows."""
+    `engines.count_file`, or `read_count_table`): the same result as analysing the rows."""
     from alignscan.analysis import AnalysisError
     from alignscan.analysis import analyze_counts as _analyze_counts
     from alignscan.counts import CountTableError
@@ -256,7 +256,7 @@ def load_wave(
     data: Any, survey: str | Path | Survey | None = None, lenient: bool = False
 ) -> Wave:
     """A wave from a saved result.json, a responses file, an already read ResponseSet
-    or a count table (`counts.count_file`).
+    or a count table (`engines.count_file`).
 
     Raises InvalidResponses when the responses have invalid cells (unless lenient), and
     AlignscanError when they can't be analysed."""

@@ -7,7 +7,6 @@ from typing import Any
 
 import typer
 
-from alignscan.cli import app
 from alignscan.cli.engine import ENGINE_OPTION, Engine
 from alignscan.cli.norms_cmds import HEADCOUNT_OPTION, NORMS_OPTION, print_extras
 from alignscan.cli.options import (
@@ -35,6 +34,7 @@ from alignscan.cli.output import (
 )
 from alignscan.cli.output import _esc as esc
 from alignscan.cli.responses_cmds import errors_output, exit_if_invalid, write_errors_file
+from alignscan.cli.root import app
 
 
 def _pdf_bytes(html: str) -> bytes:

@@ -10,7 +10,6 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from alignscan.cli import app
 from alignscan.cli.output import (
     Format,
     _esc,
@@ -21,6 +20,7 @@ from alignscan.cli.output import (
     stdout,
     write_outputs,
 )
+from alignscan.cli.root import app
 from alignscan.responses import CellError
 
 norms_app = typer.Typer(

@@ -7,7 +7,6 @@ from typing import Any
 
 import typer
 
-from alignscan.cli import app
 from alignscan.cli.options import LENIENT_OPTION, SURVEY_OPTION, no_github_format
 from alignscan.cli.output import (
     Format,
@@ -21,6 +20,7 @@ from alignscan.cli.output import (
 )
 from alignscan.cli.output import _esc as esc
 from alignscan.cli.responses_cmds import exit_if_invalid
+from alignscan.cli.root import app
 
 
 def wave_result(path: Path, survey_path: Path | None, lenient: bool) -> dict[str, Any]:
