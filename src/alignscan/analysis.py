@@ -421,10 +421,13 @@ def analyze(rs: ResponseSet) -> dict[str, Any]:
     return analyze_counts(count_responses(rs).with_responses(rs))
 
 
-def analyze_counts(table: CountTable, survey: Survey | None = None) -> dict[str, Any]:
+def analyze_counts(
+    table: CountTable, survey: Survey | None = None, *, weighting: Any = None
+) -> dict[str, Any]:
     """The full gap analysis from a count table (any engine's), as a result document.
 
-    `survey` defaults to the one the table's responses were read with."""
+    `survey` defaults to the one the table's responses were read with; `weighting` (a
+    `weighting.Weighting`) weights the compared groups' items and dimensions."""
     prep = prepare(table, survey)
     survey = prep.survey
     minimum = survey.privacy.min_group_size
@@ -463,8 +466,16 @@ def analyze_counts(table: CountTable, survey: Survey | None = None) -> dict[str,
         dims_out.append({**_dimension_head(dim, d, prep), "groups": g, "gap": gp})
         if gp is not None:
             tests.append(gp)
+    section = None
+    if weighting is not None:
+        from alignscan.weighting import apply_weights
+
+        tests, section = apply_weights(weighting, prep, items_out, dims_out)
     _apply_q(tests)
-    return _document(prep, items_out, dims_out, _segments(prep, no_counts))
+    document = _document(prep, items_out, dims_out, _segments(prep, no_counts))
+    if section is not None:
+        document["weighting"] = section
+    return document
 
 
 def group_labels(survey: Any) -> dict[str, str]:

@@ -114,7 +114,9 @@ def analyze(data: Any, survey: str | Path | Survey | None = None, **options: Any
     encoding; engine ("default": read in blocks, bounded memory; "duckdb" or "spark":
     SQL); headcount (CSV path: participation); norms (norms.json: benchmarks); baseline
     (an earlier wave: a result.json, responses or a Result: the trend); comments (False
-    leaves comment texts out); report_date; labels (of the baseline and this wave).
+    leaves comment texts out); report_date; labels (of the baseline and this wave);
+    weight_to (a headcount CSV; with trim_weights=True) weights each compared group to it
+    (see `alignscan.weighting`), as a survey's `weights:` does.
     An unknown option raises OptionError (an AlignscanError) naming the valid ones.
 
     Raises AlignscanError when the responses have errors (pass lenient=True to exclude and
@@ -157,6 +159,21 @@ class LibraryEdge:
             return data.document, None
         wave = load_wave(data, request.survey, request.reader.lenient)
         return wave.result, wave.respondent_ids
+
+    def cells(self, request: Any, survey: Survey, columns: list[str]) -> Any:
+        from alignscan.counts import CountTable
+        from alignscan.responses import ResponseSet
+        from alignscan.weighting import cells_of_file, count_cells
+
+        data = request.source
+        if isinstance(data, CountTable):
+            raise AlignscanError("weighting needs the responses, not a count table")
+        if isinstance(data, ResponseSet):
+            return count_cells(data, columns)
+        return _from_path(
+            lambda p, s, **o: cells_of_file(p, s, columns, o),
+            data, survey, **request.reader.kwargs(),
+        )
 
 
 def count_table(

@@ -220,7 +220,7 @@ def _read_saved(folder: Path) -> CountTable:
     sums["value"] = pd.Series([int(v) for v in sums["value"]], dtype=object)
     comments: dict[str, dict[str, CommentTally]] = {}
     for row in pd.read_parquet(folder / "comments.parquet").to_dict("records"):
-        red = {k: int(row[f"redacted {k}"]) for k in REDACTION_KINDS}
+        red = {k: int(row.get(f"redacted {k}", 0)) for k in REDACTION_KINDS}  # older: fewer
         tally = CommentTally(int(row["count"]), tuple(row["texts"]), red)
         comments.setdefault(str(row["comment"]), {})[str(row["group"])] = tally
     return CountTable(

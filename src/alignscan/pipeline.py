@@ -71,6 +71,8 @@ class AnalysisRequest(BaseModel):
     headcount: Path | None = None  # CSV of the population per group: participation
     norms: Path | None = None  # a norms.json: benchmarks
     baseline: Any = None
+    weight_to: Path | None = None  # CSV of headcounts: each compared group weighted to it
+    trim_weights: bool = False  # with weight_to: weights capped at 5x the group's mean
     comments: bool = True  # False: comment texts left out (their counts stay)
     report_date: str | None = None
     labels: tuple[str, str] = BASELINE_LABELS
@@ -150,6 +152,9 @@ class Edge(Protocol):
     def baseline(self, request: AnalysisRequest) -> tuple[dict[str, Any], Any]:
         """The baseline wave's result document and respondent ids (None without ids)."""
 
+    def cells(self, request: AnalysisRequest, survey: Survey, columns: list[str]) -> Any:
+        """The weighting cells' counts of the source (`weighting.count_cells`)."""
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -182,7 +187,8 @@ def run(request: AnalysisRequest, edge: Edge) -> Outcome:
 
     table = edge.count(request)
     edge.refuse_invalid(table)
-    result = _analyse(table, request.survey)
+    survey = _survey(table, request.survey)
+    result = _analyse(table, survey, _weighting(table, survey, request, edge))
     if request.headcount is not None:
         result = _with_participation(result, table, request.headcount)
     if request.norms is not None:
@@ -196,17 +202,43 @@ def run(request: AnalysisRequest, edge: Edge) -> Outcome:
     return Outcome(result, trend, table)
 
 
-def _analyse(table: CountTable, survey: Survey | None) -> dict[str, Any]:
+def _survey(table: CountTable, survey: Survey | None) -> Survey:
+    """The survey of the analysis: the one the responses were read with, else the
+    request's, else the built-in one."""
+    if table.responses is not None:
+        return table.responses.survey
+    if survey is not None:
+        return survey
+    from alignscan.survey import load_survey
+
+    return load_survey()
+
+
+def _weighting(
+    table: CountTable, survey: Survey, request: AnalysisRequest, edge: Edge
+) -> Any:
+    """The weighting asked for (`weight_to`, else the survey's `weights:`), or None;
+    WeightingError names every problem of the headcount file."""
+    path, trim = request.weight_to, request.trim_weights
+    if path is None and survey.weights is not None:
+        path, trim = Path(survey.weights.headcount), trim or survey.weights.trim
+    if path is None:
+        return None
+    if not path.exists():
+        raise MissingFile(f"no such file: {path}")
+    from alignscan.weighting import Weighting, read_targets
+
+    values = {c: sorted({str(v) for v in table.atoms[c]}) for c in survey.segments}
+    targets = read_targets(path, survey, values)
+    return Weighting(targets, edge.cells(request, survey, targets.columns()), bool(trim))
+
+
+def _analyse(table: CountTable, survey: Survey, weighting: Any) -> dict[str, Any]:
     """The gap analysis; a table read from responses brings its own survey."""
     from alignscan.analysis import analyze_counts
 
-    if table.responses is not None:
-        survey = None
-    elif survey is None:
-        from alignscan.survey import load_survey
-
-        survey = load_survey()
-    return analyze_counts(table, survey)
+    given = None if table.responses is not None else survey
+    return analyze_counts(table, given, weighting=weighting)
 
 
 def _with_participation(result: dict[str, Any], table: CountTable, path: Path) -> dict[str, Any]:

@@ -157,11 +157,22 @@ def _scale_checks(
     return warnings
 
 
-def _shared_notes(shared: dict[tuple[int, int], int] | None, labels: list[str]) -> list[str]:
+def _shared_notes(
+    shared: dict[tuple[int, int], int] | None, labels: list[str], minimum: int
+) -> list[str]:
+    """A note per pair of waves with respondent ids in common; the count is stated only
+    when it is at least the minimum group size (a smaller count is a count of people)."""
+    tail = (
+        ": their changes are computed as if the waves were independent, so those "
+        "intervals are conservative (too wide) for the paired answers"
+    )
     return [
-        f"{labels[i]} and {labels[j]} share {count:,} respondent ids: their changes are "
-        "computed as if the waves were independent, so those intervals are conservative "
-        "(too wide) for the paired answers"
+        (
+            f"{labels[i]} and {labels[j]} share {count:,} respondent ids"
+            if count >= minimum
+            else f"some respondent ids appear in both {labels[i]} and {labels[j]}"
+        )
+        + tail
         for (i, j), count in sorted((shared or {}).items())
         if count > 0
     ]
@@ -225,7 +236,9 @@ def trend(
         "items": sections["items"],
         "partial": partial,
         "warnings": warnings,
-        "notes": _shared_notes(shared, labels),
+        "notes": _shared_notes(
+            shared, labels, max(int(r.get("min_group_size") or 0) for r in results)
+        ),
     }
 
 
