@@ -24,6 +24,7 @@ from alignscan.findings import significant
 from alignscan.report.drivers_html import drivers_view
 from alignscan.report.formats import FILTERS
 from alignscan.report.sections import section_context
+from alignscan.report.summary_html import summary_view
 
 # Okabe-Ito: distinguishable with every common colour-vision deficiency.
 COLOR_A = "#0072B2"  # blue
@@ -47,6 +48,7 @@ def _environment() -> Environment:
         alpha_reading=findings.alpha_reading,
         direction_word=findings.direction_word,
         change_words=findings.change_words,
+        effect_words=findings.effect_words,
     )
     env.filters["iso"] = isolate
     return env
@@ -451,6 +453,7 @@ def render_html(
             minimum=result["min_group_size"],
             comment_minimum=result.get("min_comment_group_size", 10),
             isfinite=math.isfinite,
+            summary=summary_view(result),
             **section_context(result),
         )
     )
