@@ -588,3 +588,14 @@ def test_weighted_cliffs_delta_with_equal_weights_is_cliffs_delta() -> None:
     assert got == pytest.approx(expected, abs=1e-12)
     skewed = weighted_delta(np.array([1.0, 1.0, 50.0]), ca, np.ones(2), cb, np.arange(6.0))
     assert skewed != pytest.approx(expected)
+
+
+def test_trend_warns_when_only_some_waves_are_weighted(tmp_path: Path) -> None:
+    from conftest import run_cli
+
+    data, hc, _ = _export(tmp_path)
+    done = run_cli("analyze", data, "--weight-to", hc, "--baseline", data, "--no-save")
+    assert done.returncode == 0
+    assert "this wave weighted to headcount, baseline not" in " ".join(done.stderr.split())
+    both = run_cli("analyze", data, "--baseline", data, "--no-save")
+    assert "weighted to headcount" not in both.stderr
