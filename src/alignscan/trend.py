@@ -202,6 +202,7 @@ def trend(
     warnings = _scale_checks(results, labels, favorable_only)
     compare_means = not any("different answer scales" in w for w in warnings)
     warnings += wave_warnings(results, labels)  # survey versions that break the comparison
+    warnings += weighting_warnings(results, labels)
     tests: list[dict[str, Any]] = []
     sections: dict[str, list[dict[str, Any]]] = {}
     for kind in ("dimensions", "items"):
@@ -240,6 +241,18 @@ def trend(
             shared, labels, max(int(r.get("min_group_size") or 0) for r in results)
         ),
     }
+
+
+def weighting_warnings(results: list[dict[str, Any]], labels: list[str]) -> list[str]:
+    """A warning when some waves are weighted to headcount (`--weight-to`) and others not."""
+    weighted = [label for r, label in zip(results, labels, strict=True) if r.get("weighting")]
+    if not weighted or len(weighted) == len(results):
+        return []
+    plain = [label for label in labels if label not in weighted]
+    return [
+        f"{', '.join(weighted)} weighted to headcount, {', '.join(plain)} not: a change in gap "
+        "may come from the weighting, not the people (weight every wave, or none)"
+    ]
 
 
 def _significance(tests: list[dict[str, Any]]) -> None:
