@@ -67,8 +67,20 @@ def warn_incomparable_waves(results: list[dict[str, Any]], labels: list[str]) ->
     from alignscan.cli.output import _esc, stderr
     from alignscan.survey_diff import wave_warnings
 
-    for message in wave_warnings(results, labels):
+    for message in [*wave_warnings(results, labels), *weighting_warnings(results, labels)]:
         stderr().print(f"[yellow]warning:[/] {_esc(message)}", markup=True, highlight=False)
+
+
+def weighting_warnings(results: list[dict[str, Any]], labels: list[str]) -> list[str]:
+    """A warning when some waves are weighted to headcount (`--weight-to`) and others not."""
+    weighted = [label for r, label in zip(results, labels, strict=True) if r.get("weighting")]
+    if not weighted or len(weighted) == len(results):
+        return []
+    plain = [label for label in labels if label not in weighted]
+    return [
+        f"{', '.join(weighted)} weighted to headcount, {', '.join(plain)} not: a change in gap "
+        "may come from the weighting, not the people (weight every wave, or none)"
+    ]
 
 
 def shared_ids(ids: list[Any]) -> dict[tuple[int, int], int]:
