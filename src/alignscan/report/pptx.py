@@ -10,6 +10,7 @@ document only, with the same suppression and display labels as the HTML report.
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -319,6 +320,11 @@ def participation_lines(result: dict[str, Any]) -> list[str]:
     ]
     if rates:
         lines.append("Participation: " + ", ".join(rates))
+    weighting = result.get("weighting")
+    if weighting:  # issue 31: the figures are weighted, said where the deck opens
+        cells = sorted({" x ".join(s["columns"]) or "group" for s in weighting["groups"].values()})
+        lines.append(f"Weighted to headcount ({', '.join(cells)} cells): means, favorable "
+                     "shares and gaps of the compared groups")
     return lines
 
 
@@ -630,6 +636,28 @@ SLIDES = (
 )
 
 
+def check_template(template: bytes) -> None:
+    """Refuse, from the archive's directory alone, a template part that would unfold past
+    the limits of `alignscan.limits` (a zip bomb), before python-pptx reads it."""
+    from alignscan import limits
+
+    try:
+        infos = zipfile.ZipFile(io.BytesIO(template)).infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise TemplateInvalid(
+            f"--pptx-template is not a PowerPoint presentation ({type(exc).__name__})"
+        ) from None
+    part_max, ratio_max = limits.XLSX_PART_MB.value(), limits.XLSX_RATIO.value()
+    for info in infos:
+        size, ratio = info.file_size, info.file_size / max(info.compress_size, 1)
+        if size > part_max:
+            reason = f"its part {info.filename} unfolds to {size:,} bytes (limit {part_max:,})"
+            raise TemplateInvalid(f"--pptx-template: {reason}", hint=limits.XLSX_PART_MB.hint())
+        if size > limits.RATIO_FLOOR and ratio > ratio_max:
+            reason = f"its part {info.filename} is compressed {ratio:,.0f} to 1: a zip bomb?"
+            raise TemplateInvalid(f"--pptx-template: {reason}", hint=limits.XLSX_RATIO.hint())
+
+
 def open_presentation(template: bytes | None) -> tuple[Any, bool]:
     """The template's presentation without its slides, or python-pptx's plain one at 16:9."""
     from pptx import Presentation
@@ -639,6 +667,7 @@ def open_presentation(template: bytes | None) -> tuple[Any, bool]:
         prs = Presentation()
         prs.slide_width, prs.slide_height = Emu(inches(13.333)), Emu(inches(7.5))
         return prs, False
+    check_template(template)
     try:
         prs = Presentation(io.BytesIO(template))
     except Exception as exc:  # zip, XML or package errors: any means "not a .pptx"
