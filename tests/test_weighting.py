@@ -596,6 +596,27 @@ def test_trend_warns_when_only_some_waves_are_weighted(tmp_path: Path) -> None:
     data, hc, _ = _export(tmp_path)
     done = run_cli("analyze", data, "--weight-to", hc, "--baseline", data, "--no-save")
     assert done.returncode == 0
-    assert "this wave weighted to headcount, baseline not" in " ".join(done.stderr.split())
+    shown = done.stdout + done.stderr  # the trend's warnings: on the terminal, in the trend
+    assert "this wave weighted to headcount, baseline not" in " ".join(shown.split())
     both = run_cli("analyze", data, "--baseline", data, "--no-save")
-    assert "weighted to headcount" not in both.stderr
+    assert "weighted to headcount" not in both.stdout + both.stderr
+
+
+def test_workbook_and_deck_say_the_figures_are_weighted(tmp_path: Path) -> None:
+    pytest.importorskip("pptx")
+    openpyxl = pytest.importorskip("openpyxl")
+    from pptx import Presentation
+
+    from conftest import run_cli
+
+    data, hc, _ = _export(tmp_path)
+    book, deck = tmp_path / "r.xlsx", tmp_path / "r.pptx"
+    done = run_cli("analyze", data, "--weight-to", hc, "--xlsx", book, "--pptx", deck,
+                   "--no-save")
+    assert done.returncode == 0, done.stdout + done.stderr
+    summary = openpyxl.load_workbook(book)["summary"]
+    fields = [str(row[0].value) for row in summary.iter_rows()]
+    assert "weighted to headcount: Practitioners" in fields
+    first = Presentation(str(deck)).slides[0]
+    words = " ".join(s.text_frame.text for s in first.shapes if s.has_text_frame)
+    assert "Weighted to headcount (department cells)" in words

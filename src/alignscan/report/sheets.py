@@ -439,6 +439,14 @@ def summary_table(result: dict[str, Any]) -> Table:
     rows += weighting_rows(result)
     head = findings.headline(result)
     rows.append(["headline", text(head["sentence"]), ""])
+    for g, w in ((result.get("weighting") or {}).get("groups") or {}).items():  # issue 31
+        cells = " x ".join(w["columns"]) or "group"
+        rows.append([f"weighted to headcount: {names.get(g, text(g))}",
+                     text(f"{w['method']} on {cells} ({w['cells']} cells)"),
+                     text(f"design effect {w['design_effect']:.2f}, effective n "
+                          f"{w['n_effective']:,.0f}, weights {w['weight_min']:.2f} to "
+                          f"{w['weight_max']:.2f}; means, favorable shares and gaps are "
+                          "weighted")])
     for rank, e in enumerate(findings.focus_areas(result), start=1):
         rows.append([f"focus area {rank}", text(e["title"]), text(e["reason"])])
     for rank, e in enumerate(findings.strengths(result), start=1):
