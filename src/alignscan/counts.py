@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from alignscan.errors import AlignscanError
 from alignscan.privacy import REDACTION_KINDS, redact
 from alignscan.responses import ResponseSet
 from alignscan.survey import Survey
@@ -53,8 +54,10 @@ COUNT_COLUMNS = ["measure", "group", "column", "value", "key", "n"]
 MAX_COMMENTS_PER_GROUP = 500
 
 
-class CountTableError(ValueError):
+class CountTableError(AlignscanError, ValueError):
     """A count table that no engine could have made (wrong columns, unknown names...)."""
+
+    code = "count_table_invalid"
 
 
 @dataclass(frozen=True)
@@ -217,7 +220,7 @@ def _read_saved(folder: Path) -> CountTable:
     sums["value"] = pd.Series([int(v) for v in sums["value"]], dtype=object)
     comments: dict[str, dict[str, CommentTally]] = {}
     for row in pd.read_parquet(folder / "comments.parquet").to_dict("records"):
-        red = {k: int(row[f"redacted {k}"]) for k in REDACTION_KINDS}
+        red = {k: int(row.get(f"redacted {k}", 0)) for k in REDACTION_KINDS}  # older: fewer
         tally = CommentTally(int(row["count"]), tuple(row["texts"]), red)
         comments.setdefault(str(row["comment"]), {})[str(row["group"])] = tally
     return CountTable(
@@ -940,5 +943,17 @@ def sum_tables(tables: Sequence[CountTable], survey: Survey | None = None) -> Co
     ).normalized()
 
 
-# Reading a file and counting it lives in `engines` (light to import); its old home:
-from alignscan.engines import ENGINES, count_file  # noqa: E402, F401
+def __getattr__(name: str) -> Any:
+    """`counts.count_file` and `counts.ENGINES`, their former home (deprecated): they live
+    in `alignscan.engines`, which imports this module, so this one may not import it."""
+    if name in ("count_file", "ENGINES"):
+        import importlib
+        import warnings
+
+        warnings.warn(
+            f"alignscan.counts.{name} moved to alignscan.engines.{name}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module("alignscan.engines"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,8 +11,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from alignscan.cli import app
 from alignscan.cli.engine import ENGINE_OPTION, Engine
+from alignscan.cli.root import app
 
 if TYPE_CHECKING:
     from alignscan.counts import CountTable
@@ -91,13 +91,17 @@ def check_summary(table: CountTable) -> dict[str, Any]:
     rs = table.responses
     assert rs is not None  # a table read from a file carries its metadata
     figures = check_figures(table) if rs.ok else None
-    rows = figures["rows"] if figures else {
-        "read": rs.rows.read,
-        "used": rs.rows.used,
-        "excluded": rs.rows.excluded_total,
-        "excluded_by_reason": rs.rows.excluded,
-        "cells_set_missing": rs.cells_set_missing,
-    }
+    rows = (
+        figures["rows"]
+        if figures
+        else {
+            "read": rs.rows.read,
+            "used": rs.rows.used,
+            "excluded": rs.rows.excluded_total,
+            "excluded_by_reason": rs.rows.excluded,
+            "cells_set_missing": rs.cells_set_missing,
+        }
+    )
     rows.pop("cells_set_missing")
     return {
         "file": rs.source.file,
@@ -191,11 +195,12 @@ def print_check_summary(summary: dict[str, Any], rs: ResponseSet) -> None:
         table = Table(title="Respondents per group", header_style="bold")
         table.add_column("group")
         table.add_column("n", justify="right")
+        names = display_names(rs, list(summary["groups"]))
         for group, cell in summary["groups"].items():
             n = f"< {cell['below']}" if cell.get("suppressed") else f"{cell['n']:,}"
-            table.add_row(esc(group), n)
+            table.add_row(esc(names[group]), n)
         console.print(table)
-        print_segment_table(summary["segments"], list(summary["groups"]))
+        print_segment_table(summary["segments"], list(summary["groups"]), names)
         answered = summary["answered_share"]
         items = Table(title="Answered share per item", header_style="bold")
         items.add_column("dimension")
@@ -222,16 +227,28 @@ def print_check_summary(summary: dict[str, Any], rs: ResponseSet) -> None:
         console.print(f"[red]✗ {summary['error_count']:,} error(s); nothing analysed[/]")
 
 
-def print_segment_table(segments: list[dict[str, Any]], groups: list[str]) -> None:
-    """Respondents per segment value and group, hidden cells as "< min" (as in the report)."""
+def display_names(rs: ResponseSet, groups: list[str]) -> dict[str, str]:
+    """Group id -> its display name (the survey's roles.labels, else the default)."""
+    from alignscan.findings import default_label
+
+    labels = dict(rs.survey.roles.labels or {})
+    return {g: labels.get(g) or default_label(g) for g in groups}
+
+
+def print_segment_table(
+    segments: list[dict[str, Any]], groups: list[str], names: dict[str, str] | None = None
+) -> None:
+    """Respondents per segment value and group, hidden cells as "< min" (as in the report);
+    columns named by the groups' display `names`."""
     if not segments:
         return
-    table = Table(title="Respondents per segment value (hidden cells as in the report)",
-                  header_style="bold")
+    table = Table(
+        title="Respondents per segment value (hidden cells as in the report)", header_style="bold"
+    )
     table.add_column("segment")
     table.add_column("value")
     for group in groups:
-        table.add_column(group, justify="right")
+        table.add_column(esc((names or {}).get(group, group)), justify="right")
     for seg in segments:
         cells = [
             f"< {c['below']}" if c.get("suppressed") else f"{c['n']:,}"
@@ -241,6 +258,19 @@ def print_segment_table(segments: list[dict[str, Any]], groups: list[str]) -> No
     stdout().print(table)
 
 
+def _template_is_xlsx(output: Path | None, xlsx: bool) -> bool:
+    """Whether to write a workbook: --xlsx, or an output named .xlsx. An output named for
+    another format is refused (exit 2) rather than given a CSV under a wrong name."""
+    suffix = output.suffix.lower() if output is not None else ""
+    if xlsx and output is None:
+        fail("--xlsx needs --output FILE.xlsx", code=2)
+    if xlsx and suffix != ".xlsx":
+        fail(f"--xlsx writes an Excel workbook: name the output .xlsx, not {output}", code=2)
+    if suffix in (".xls", ".xlsm", ".xlsb", ".ods", ".parquet", ".json", ".yaml", ".yml"):
+        fail(f"the template is written as .csv or .xlsx, not {suffix}: rename {output}", code=2)
+    return xlsx or suffix == ".xlsx"
+
+
 @app.command(epilog="Example:  alignscan template -o responses-template.csv")
 def template(
     survey: Path | None = SURVEY_OPTION,
@@ -248,7 +278,10 @@ def template(
         None, "--output", "-o", help="Where to write the template (default: standard output)."
     ),
     xlsx: bool = typer.Option(
-        False, "--xlsx", help="Write an Excel workbook with a drop-down of the answers per item."
+        False,
+        "--xlsx",
+        help="Write an Excel workbook with a drop-down of the answers per item (the default "
+        "for an --output named .xlsx).",
     ),
     force: bool = typer.Option(False, "--force", help="Replace an existing output file."),
 ) -> None:
@@ -260,10 +293,9 @@ def template(
     from alignscan.textsafe import csv_text
 
     refuse_clashes([output], [survey])
+    xlsx = _template_is_xlsx(output, xlsx)
     if output is not None and output.exists() and not force:
         fail(f"{output} already exists; use --force to replace it", code=1)
-    if xlsx and output is None:
-        fail("--xlsx needs --output FILE.xlsx", code=2)
     definition = load_survey_or_exit(survey)
     rows = template_rows(definition)
     if xlsx:

@@ -16,19 +16,24 @@ def ordinal(n: int) -> str:
 
 def benchmark_sentence(result: dict[str, Any], unit: dict[str, Any]) -> str | None:
     """'your executive–practitioner gap on ROI is +17 points; the median of 24
-    organisations is +9: 88th percentile.' (None when the unit has no comparable gap)."""
+    organisations is +9: 88th percentile.' (None when the unit has no comparable gap;
+    no percentile when the norms are from too few organisations to give one)."""
     bench = unit.get("benchmark")
-    if not bench or unit.get("gap") is None or bench["gap"]["favorable_percentile"] is None:
+    if not bench or unit.get("gap") is None:
         return None
-    a, b = result["compare"]
+    from alignscan.findings import group_label
+
+    a, b = (group_label(result, g) for g in result["compare"])
     title = unit.get("title") or unit["id"]
     mine = whole_points(unit["gap"]["favorable"])
     median = whole_points(bench["gap"]["favorable_p50"])
-    rank = ordinal(int(bench["gap"]["favorable_percentile"] + 0.5))
-    return (
+    head = (
         f"your {a}–{b} gap on {title} is {mine:+d} points; the median of {bench['orgs']} "
-        f"organisations is {median:+d}: {rank} percentile."
+        f"organisations is {median:+d}"
     )
+    if bench["gap"]["favorable_percentile"] is None:
+        return f"{head}."
+    return f"{head}: {ordinal(int(bench['gap']['favorable_percentile'] + 0.5))} percentile."
 
 
 def benchmark_sentences(result: dict[str, Any]) -> list[str]:
