@@ -11,8 +11,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from alignscan.cli import app
 from alignscan.cli.engine import ENGINE_OPTION, Engine
+from alignscan.cli.root import app
 
 if TYPE_CHECKING:
     from alignscan.counts import CountTable
