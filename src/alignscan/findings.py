@@ -183,16 +183,38 @@ def change_interval(change: dict[str, Any]) -> tuple[float, float]:
     return lo, hi
 
 
+def size_change(change: dict[str, Any]) -> float:
+    """How far the gap's size moved, |to| - |from| (the change itself when no sign flips)."""
+    size = change.get("size_change")
+    if size is None:
+        return abs(change["to_gap"]) - abs(change["from_gap"])
+    return float(size)
+
+
+def size_words(change: dict[str, Any]) -> str:
+    """The size of a significant change in points of |gap|: "by 0.33 points" for a
+    narrowing or a widening, "0.15 points smaller" / "0.30 points larger" for a reversal."""
+    size = size_change(change)
+    if direction_word(change) == "reversed":
+        return f"{abs(size):.2f} points {'smaller' if size < 0 else 'larger'}"
+    return f"by {abs(size):.2f} points"
+
+
 def change_words(change: dict[str, Any]) -> str:
     """A change in words that follow its significance: "narrowed by 0.33 points, 95% CI
-    0.18 to 0.48", "reversed from +0.40 to -0.20 points", or "no clear change"."""
+    0.18 to 0.48", "reversed, from +0.70 to -0.55 points (the gap is 0.15 points
+    smaller, the other way round)", or "no clear change". A reversal is never "narrowed
+    by 1.25": its size is the change in |gap|."""
     word = direction_word(change)
     if word == "reversed":
-        return f"reversed, from {change['from_gap']:+.2f} to {change['to_gap']:+.2f} points"
+        return (
+            f"reversed, from {change['from_gap']:+.2f} to {change['to_gap']:+.2f} points "
+            f"(the gap is {size_words(change)}, the other way round)"
+        )
     if word in ("closing", "widening"):
         verb = "narrowed" if word == "closing" else "widened"
         lo, hi = change_interval(change)
-        return f"{verb} by {abs(change['change']):.2f} points, 95% CI {lo:.2f} to {hi:.2f}"
+        return f"{verb} {size_words(change)}, 95% CI {lo:.2f} to {hi:.2f}"
     return word
 
 
@@ -200,11 +222,6 @@ def change_sentence(title: str, since: str, change: dict[str, Any]) -> str:
     """One dimension's gap change as a sentence."""
     where = f"Since {isolate(since)}, the gap on {isolate(title)}"
     words = change_words(change)
-    if direction_word(change) == "reversed":
-        return (
-            f"{where} has {words}: a change of {change['change']:+.2f} "
-            f"(95% CI {change['ci'][0]:+.2f} to {change['ci'][1]:+.2f})."
-        )
     if words == NO_CLEAR_CHANGE:
         return f"{where}: no clear change."
     return f"{where} has {words}."

@@ -296,6 +296,7 @@ class GapChange(_Doc):
     direction: Literal["closing", "widening", "reversed"] | None
     from_gap: Number | None = None
     to_gap: Number | None = None
+    size_change: Number | None = None  # |to_gap| - |from_gap|: how the gap's size moved
     sign_changed: bool | None = None
 
 

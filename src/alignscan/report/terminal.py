@@ -201,7 +201,9 @@ def print_trend(doc: dict[str, Any], console: Console) -> None:
                 f"[bold]{change}[/]" if findings.significant(overall) else change,
                 f"{signed(overall['ci'][0])}, {signed(overall['ci'][1])}",
                 qfmt(overall["q_value"]),
-                TREND_ARROWS.get(word, word),
+                TREND_ARROWS.get(word, word)
+                + {"reversed": ", ", "closing": " ", "widening": " "}.get(word, "")
+                + (findings.size_words(overall) if word in TREND_ARROWS else ""),
             ]
         gaps = [_wave_gap(doc, w) for w in d["waves"]]
         table.add_row(esc(d["title"] if wide else d["id"]), *gaps, *tail)
