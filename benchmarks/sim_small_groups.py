@@ -68,7 +68,7 @@ def _lean_answers(rng, probs: np.ndarray, n: int) -> np.ndarray:
 
     u = ndtr(z)
     cum = np.cumsum(probs, axis=1)
-    return 1 + (u[:, :, None] > cum[None, :, :-1]).sum(axis=2)
+    return (1 + (u[:, :, None] > cum[None, :, :-1]).sum(axis=2)).astype(np.int8)
 
 
 def _narrow_probs(probs: np.ndarray) -> np.ndarray:
@@ -101,14 +101,14 @@ def _shift_probs(probs: np.ndarray, by: float) -> np.ndarray:
 def practitioners(rng, scenario: str, probs: np.ndarray) -> np.ndarray:
     """The N_B practitioners' answers of one replication (shared by every executive size)."""
     if scenario == "polarised":
-        return np.where(_polar_up(rng, N_B), 4, 2)
+        return np.where(_polar_up(rng, N_B), 4, 2).astype(np.int8)
     return _lean_answers(rng, probs, N_B)
 
 
 def executives(rng, scenario: str, n_a: int, probs: np.ndarray) -> np.ndarray:
     """The executives' answers of one replication."""
     if scenario == "polarised":
-        return np.where(_polar_up(rng, n_a), 5, 1)
+        return np.where(_polar_up(rng, n_a), 5, 1).astype(np.int8)
     if scenario == "narrow":
         return _lean_answers(rng, _narrow_probs(probs), n_a)
     if scenario == "shift":
