@@ -178,6 +178,18 @@ class Branding(_Doc):
     )
 
 
+class DetectableGap(_Doc):
+    """The smallest gap the data can tell from noise (issue #25): the median half-width,
+    in scale points, of the adjusted intervals of the item and of the dimension gaps (a
+    gap is flagged exactly when its adjusted interval excludes zero), with the smaller
+    compared group and its size."""
+
+    group: str
+    n: int
+    items: Number | None
+    dimensions: Number | None
+
+
 class ResultDocument(_Doc):
     """The analysis result (`analyze --json`)."""
 
@@ -198,6 +210,7 @@ class ResultDocument(_Doc):
     comments: list[Comment]
     privacy: Privacy
     warnings: list[str]
+    detectable_gap: DetectableGap | None = None
     report: Branding | None = None
     drivers: _Open | None = None
     participation: _Open | None = None

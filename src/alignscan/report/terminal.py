@@ -36,6 +36,9 @@ def print_summary(result: dict[str, Any], console: Console) -> None:
         for g, c in result["groups"].items()
     ]
     console.print("respondents per group: " + ";  ".join(sizes))
+    detectable = findings.detectable_sentence(result)
+    if detectable:
+        console.print(esc(detectable))
     console.print(_dimension_table(result, console.width, la, lb))
     low = [d for d in result["dimensions"] if findings.low_reliability(d.get("alpha"))]
     if low:
