@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from alignscan.norms import whole_points
+from alignscan.report.formats import half_up
 
 
 def ordinal(n: int) -> str:
@@ -33,7 +34,8 @@ def benchmark_sentence(result: dict[str, Any], unit: dict[str, Any]) -> str | No
     )
     if bench["gap"]["favorable_percentile"] is None:
         return f"{head}."
-    return f"{head}: {ordinal(int(bench['gap']['favorable_percentile'] + 0.5))} percentile."
+    rank = int(half_up(bench["gap"]["favorable_percentile"]))
+    return f"{head}: {ordinal(rank)} percentile."
 
 
 def benchmark_sentences(result: dict[str, Any]) -> list[str]:
