@@ -107,6 +107,15 @@ def test_an_unknown_option_names_the_valid_ones(waves) -> None:
     assert exc.hint == "did you mean 'lenient'?"
 
 
+def test_reading_options_reach_the_reader(waves) -> None:
+    """block_rows (the default engine's block size) changes how the file is read, not
+    the result; a bad delimiter given explicitly is used (and the file can't be read)."""
+    whole = alignscan.analyze(waves[1])
+    assert alignscan.analyze(waves[1], block_rows=37).to_json() == whole.to_json()
+    with pytest.raises(AlignscanError):
+        alignscan.analyze(waves[1], delimiter=";")
+
+
 def test_a_bad_option_value_is_an_option_error_not_a_type_error() -> None:
     with pytest.raises(OptionError, match="engine"):
         request_from_options("x.csv", engine="sparks")
