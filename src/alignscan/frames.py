@@ -90,11 +90,14 @@ def _fmt(value: float | None, spec: str) -> str:
 
 def summary_html(document: dict[str, Any]) -> str:
     """A compact table for Jupyter: each dimension's favorable shares and gap."""
+    from alignscan.findings import group_label, scale_unit
+
     a, b = document["compare"]
     esc = html.escape
+    la, lb = (esc(group_label(document, g)) for g in (a, b))
     head = (
-        f"<tr><th>Dimension</th><th>{esc(a)} favorable</th><th>{esc(b)} favorable</th>"
-        "<th>Gap (mean, 95% CI)</th><th>q</th></tr>"
+        f"<tr><th>Dimension</th><th>{la} favorable</th><th>{lb} favorable</th>"
+        f"<th>Gap in {esc(scale_unit(document))} (95% CI)</th><th>q</th></tr>"
     )
     rows = []
     for dim in document["dimensions"]:
@@ -111,7 +114,7 @@ def summary_html(document: dict[str, Any]) -> str:
         )
     survey = document["survey"]
     caption = (
-        f"{esc(survey['id'])} v{esc(str(survey['version']))}: {esc(a)} vs {esc(b)} "
+        f"{esc(survey['id'])} v{esc(str(survey['version']))}: {la} vs {lb} "
         "(bold: significant, q &lt; 0.05)"
     )
     return f"<table><caption>{caption}</caption>{head}{''.join(rows)}</table>"

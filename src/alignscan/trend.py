@@ -216,11 +216,12 @@ def trend(
         for r in sections["items"] + sections["dimensions"]
         if len(r["waves_present"]) < len(results)
     ]
-    return {
+    doc: dict[str, Any] = {
         "trend_version": TREND_VERSION,
         "alignscan_version": __version__,
         "labels": labels,
         "compare": [a, b],
+        **_display_extras(results, labels),
         "compared_on": "means and favorable shares" if compare_means else "favorable shares",
         "waves": [
             {
@@ -241,6 +242,22 @@ def trend(
             shared, labels, max(int(r.get("min_group_size") or 0) for r in results)
         ),
     }
+    return doc
+
+
+def _display_extras(results: list[dict[str, Any]], labels: list[str]) -> dict[str, Any]:
+    """What the trend's renderers show beyond the figures, each only when there is one:
+    the groups' display names (roles.labels) and the survey-version changes that break
+    the comparison between two waves (with the dimensions they touch)."""
+    from alignscan.survey_diff import wave_comparability
+
+    out: dict[str, Any] = {}
+    if results[-1].get("group_labels"):
+        out["group_labels"] = dict(results[-1]["group_labels"])
+    comparability = wave_comparability(results, labels)
+    if comparability:
+        out["comparability"] = comparability
+    return out
 
 
 def weighting_warnings(results: list[dict[str, Any]], labels: list[str]) -> list[str]:

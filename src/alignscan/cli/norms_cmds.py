@@ -112,7 +112,9 @@ def print_extras(result: dict[str, Any]) -> None:
     console = stdout()
     part = result.get("participation")
     if part:
-        console.print(participation_table(part))
+        from alignscan.findings import group_labels
+
+        console.print(participation_table(part, group_labels(result)))
         for warning in part.get("warnings", []):
             console.print(f"[yellow]warning:[/] {_esc(warning)}")
     weighting = result.get("weighting")
@@ -148,15 +150,15 @@ def _rate(cell: dict[str, Any]) -> str:
     return f"{cell['rate']:.0%} ({cell['responded']:,}/{cell['headcount']:,})"
 
 
-def participation_table(part: dict[str, Any]) -> Table:
-    """Rates per group, then per segment value."""
+def participation_table(part: dict[str, Any], names: dict[str, str] | None = None) -> Table:
+    """Rates per group, then per segment value; columns named by display `names`."""
     groups = list(
         dict.fromkeys([*part["groups"], *(g for s in part["segments"] for g in s["groups"])])
     )
     table = Table(title="Participation (respondents / headcount)", header_style="bold")
     table.add_column("segment", overflow="fold")
     for g in groups:
-        table.add_column(g, justify="right", no_wrap=True)
+        table.add_column(_esc((names or {}).get(g, g)), justify="right", no_wrap=True)
     table.add_row(
         "all", *(_rate(part["groups"][g]) if g in part["groups"] else "-" for g in groups)
     )

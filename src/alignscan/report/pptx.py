@@ -292,9 +292,11 @@ def unit_line(deck: Deck, title: str, unit: dict[str, Any]) -> str:
         if cell.get("suppressed"):
             parts.append(f"{label} hidden")
         else:
+            eff = cell.get("n_effective")
             parts.append(
                 f"{label} {pct(cell.get('favorable'), 1)} favorable, mean "
                 f"{signed(cell.get('mean'), '.2f')}, n {cell.get('n')}"
+                + (f" (effective n {eff:.1f})" if eff is not None else "")
             )
     return f"{title}: {'; '.join(parts)}; {gap_words(unit.get('gap'))}."
 
@@ -592,6 +594,24 @@ def actions_slide(deck: Deck) -> None:
     notes(slide, [unit_line(deck, d["title"], d) for d in recs] or [lines[0][0]])
 
 
+def weighting_lines(deck: Deck) -> list[str]:
+    """With `--weight-to`: what is weighted, and each group's design effect."""
+    block = deck.result.get("weighting")
+    if not block:
+        return []
+    label = labels(deck.result)
+    effects = ", ".join(
+        f"{label.get(g, g)} {s['design_effect']:.2f}"
+        for g, s in (block.get("groups") or {}).items()
+        if s.get("design_effect") is not None
+    )
+    return [
+        f"Weighted to headcount ({text(block.get('file', ''))}): means, favorable shares and "
+        "gaps of items and dimensions are weighted (Taylor-linearised intervals); n, answer "
+        f"counts, segments, reliability and drivers are not. Design effect: {effects or '–'}."
+    ]
+
+
 def appendix_slide(deck: Deck) -> None:
     """How the figures were made and what is hidden."""
     r = deck.result
@@ -615,6 +635,7 @@ def appendix_slide(deck: Deck) -> None:
         f"small, {privacy.get('cells_hidden_protective', 0)} more to protect them).",
         f"Comments need {r.get('min_comment_group_size', 10)} respondents in a group. "
         'Hidden figures show as "hidden" in this deck and in the workbook.',
+        *weighting_lines(deck),
         f"Survey {r['survey']['id']} version {r['survey'].get('version')}; source "
         f"{r['source'].get('file')}; alignscan {r.get('alignscan_version')}.",
     ]

@@ -58,7 +58,11 @@ def small_multiples(trend: dict[str, Any]) -> dict[str, Any]:
         overall = d["changes"][-1]["gap"] if d["changes"] else None
         charts.append(
             {
+                "id": d["id"],
                 "title": d["title"],
+                "changed": [
+                    c for c in trend.get("comparability") or [] if d["id"] in c["dimensions"]
+                ],
                 "points": points,
                 "segments": segments,
                 "overall": overall,
