@@ -155,7 +155,14 @@ def test_the_survey_version_warning_is_part_of_the_result(tmp_path) -> None:
     assert len(found) == 1 and f"item {flipped} changed" in found[0]
     assert now.trend is not None and found[0] in now.trend.warnings
     assert found[0] in json.loads(now.to_json())["trend"]["warnings"]
-    assert "like-for-like" in now.to_html()
+    assert now.to_html().count("compared like-for-like") == 1  # once in the report
+    from rich.console import Console
+
+    from alignscan.report.terminal import print_trend
+
+    console = Console(record=True, width=100, color_system=None)
+    print_trend(now.trend.document, console)
+    assert "like-for-like" in " ".join(console.export_text().split())  # and the terminal
     same = alignscan.analyze(_wave_with(v1, 3), baseline=before)
     assert not [w for w in same.warnings if "like-for-like" in w]
     trend = alignscan.trend([tmp_path / "q1" / "result.json", now])
