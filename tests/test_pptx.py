@@ -307,3 +307,17 @@ def test_a_zip_bomb_template_is_refused_before_it_is_read(full, tmp_path) -> Non
     assert done.returncode == 1
     assert "a zip bomb?" in done.stderr and "ALIGNSCAN_MAX_XLSX_RATIO" in done.stderr
     assert not (tmp_path / "d.pptx").exists()
+
+
+def test_characters_xml_cannot_hold_are_dropped_not_a_crash() -> None:
+    """A survey text with a noncharacter, a lone surrogate or a control character (valid
+    in JSON, not in XML): both files are written, without those characters."""
+    from alignscan.report.xlsx import render_xlsx
+
+    result = small_result(dim_title="Lead\uffffer\ud800ship\x07", dept="\ufffeIT2")
+    prs = deck(result)
+    chart = the_chart(slides_titled(prs, "Gap by dimension")[0])
+    assert chart.plots[0].categories[0] == "Leadership"
+    wb = openpyxl.load_workbook(io.BytesIO(render_xlsx(result)))
+    assert [r[1].value for r in wb["dimensions"].iter_rows(min_row=2)][0] == "Leadership"
+    assert "IT2" in [r[1].value for r in wb["segments"].iter_rows(min_row=2)]
