@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/bench_privacy.py
 	$(BIN)/python benchmarks/bench_drivers.py
+	$(BIN)/python benchmarks/bench_office.py
 	$(BIN)/python benchmarks/bench_scale.py --rows $(BENCH_ROWS)
 
 # Headless Chromium, poppler's pdftotext and the npm packages (axe-core, puppeteer-core,
