@@ -287,9 +287,9 @@ def test_qvalues_near_the_threshold_cannot_be_misread() -> None:
     from alignscan.report.formats import qfmt
 
     assert [qfmt(q) for q in (0.05004, 0.04996, 0.0504, 0.2, 0.0004, 0.012, None)] == [
-        "0.05004",
-        "0.04996",
-        "0.0504",
+        "0.050",  # not below 0.05, as printed: not significant
+        "<\u00a00.05",  # 0.050 beside a bold gap would be misread
+        "0.050",
         "0.200",
         "<\u00a00.001",
         "0.012",

@@ -154,7 +154,7 @@ def analyze(
     assert rs is not None  # a table read from a file carries its metadata
     if not rs.ok:
         write_errors_file(rs, errors, inputs)
-        exit_if_invalid(table, format)
+        exit_if_invalid(table, format, lenient)
     try:
         result = analyze_counts(table)
     except AnalysisError as exc:
@@ -296,7 +296,9 @@ def render_outputs(
     return outputs
 
 
-@app.command(epilog="Example:  alignscan report reports/demo/result.json --html report.html")
+@app.command(
+    epilog="Example:  alignscan report reports/demo/result.json --html reports/shared-report.html"
+)
 def report(
     result_file: Path = typer.Argument(..., help="A result.json written by `alignscan analyze`."),
     html: Path | None = typer.Option(
