@@ -327,3 +327,37 @@ def test_an_older_result_with_repeated_texts_still_loads_and_renders(tmp_path: P
     html = (tmp_path / "report.html").read_text("utf-8")
     assert "More training please</bdi> <span class=\"note\">(×6)</span>" in html
     assert html.count("More training please") == 2  # once per group, with its count
+
+
+# ----------------------------------------------------------------- the README's export section
+
+
+def readme_exports() -> list[tuple[str, str]]:
+    """(CSV, survey YAML) pairs of the README's Qualtrics and SurveyMonkey section."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
+    section = text.split("## Qualtrics and SurveyMonkey exports", 1)[1].split("\n## ", 1)[0]
+    csvs = re.findall(r"```csv\n(.*?)```", section, flags=re.S)
+    yamls = re.findall(r"```yaml\n(.*?)```", section, flags=re.S)
+    assert len(csvs) == len(yamls) == 2
+    return list(zip(csvs, yamls, strict=True))
+
+
+@pytest.mark.parametrize("tool,index", [("Qualtrics", 0), ("SurveyMonkey", 1)])
+def test_the_readme_export_examples_read_as_documented(tool: str, index: int,
+                                                       tmp_path: Path) -> None:
+    from alignscan.responses import read_responses
+    from alignscan.survey import load_survey_text
+
+    export, definition = readme_exports()[index]
+    loaded = load_survey_text(definition)
+    assert loaded.survey is not None, loaded.problems
+    path = tmp_path / "export.csv"
+    path.write_text(export, encoding="utf-8")
+    rs = read_responses(path, loaded.survey)
+    assert rs.errors == [], rs.errors[:3]
+    assert (rs.source.export_tool, rs.source.header_rows) == (tool, 3 if index == 0 else 2)
+    # VP: Agree, Strongly agree, Neither, Disagree; Engineer: Disagree, Neither, Agree, SD
+    assert rs.codes.tolist() == [[4, 5, 3, 2], [2, 3, 4, 1]]
+    assert list(rs.group) == ["executive", "practitioner"]
+    assert list(rs.segments[loaded.survey.segments[0]]) == ["Finance", "IT"]
+    assert rs.comments["close_gap"].tolist() == ["More budget for training", ""]
