@@ -167,7 +167,7 @@ def test_action_structure() -> None:
     install, check = runs
     assert '"$GITHUB_ACTION_PATH"' in install["run"]
     assert check["env"]["ALIGNSCAN_PATHS"] == "${{ inputs.path }}"
-    assert "alignscan validate --format github $ALIGNSCAN_PATHS" in check["run"]
+    assert 'alignscan validate --format github -- "${paths[@]}"' in check["run"]
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ import copy
 import json
 import math
 import statistics
+from fractions import Fraction
 from pathlib import Path
 
 import jsonschema
@@ -35,13 +36,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory) -> list[dict]:
-    """Seven organisations' results: the built-in survey, different seeds and sizes."""
+    """Eleven organisations' results: the built-in survey, different seeds and sizes."""
     survey = load_survey()
     folder = tmp_path_factory.mktemp("orgs")
     out = []
-    for seed in range(7):
+    for seed in range(11):
         path = write_csv(
-            generate_responses(survey, 250 + 40 * seed, seed=seed), folder / f"o{seed}.csv"
+            generate_responses(survey, 250 + 23 * seed, seed=seed), folder / f"o{seed}.csv"
         )
         out.append(analyze(read_responses(path, survey)))
     return out
@@ -56,6 +57,16 @@ def quartiles(values: list[float]) -> list[float]:
     return statistics.quantiles(values, n=4, method="inclusive")
 
 
+def coarse_quartiles(values: list[float], step: Fraction) -> list[float]:
+    """Quartiles of the figures rounded (halves up) to `step`, rounded again, in exact
+    fractions: what the norms publish."""
+    def rnd(x: Fraction) -> Fraction:
+        return math.floor(x / step + Fraction(1, 2)) * step
+
+    rounded = [rnd(Fraction(v)) for v in values]
+    return [float(rnd(q)) for q in statistics.quantiles(rounded, n=4, method="inclusive")]
+
+
 def test_percentiles_match_an_independent_implementation(results) -> None:
     norms = build_norms(sources(results[:6]))
     jsonschema.validate(norms, norms_json_schema())
@@ -67,18 +78,24 @@ def test_percentiles_match_an_independent_implementation(results) -> None:
             units = [r[kind][k] for r in results[:6]]
             assert entry["orgs"] == 6
             pairs = [
-                (entry["gap"]["favorable"], [u["gap"]["favorable"] for u in units]),
-                (entry["gap"]["mean"], [u["gap"]["mean"] for u in units]),
+                (entry["gap"]["favorable"], [u["gap"]["favorable"] for u in units], 100),
+                (entry["gap"]["mean"], [u["gap"]["mean"] for u in units], 10),
             ]
             for g in (a, b):
                 pairs += [
-                    (entry["groups"][g]["favorable"], [u["groups"][g]["favorable"] for u in units]),
-                    (entry["groups"][g]["mean"], [u["groups"][g]["mean"] for u in units]),
+                    (entry["groups"][g]["favorable"],
+                     [u["groups"][g]["favorable"] for u in units], 100),
+                    (entry["groups"][g]["mean"], [u["groups"][g]["mean"] for u in units], 10),
                 ]
-            for stats, values in pairs:
-                expected = quartiles(values)
+            for stats, values, per in pairs:
+                expected = coarse_quartiles(values, Fraction(1, per))
                 got = [stats["p25"], stats["p50"], stats["p75"]]
-                assert got == pytest.approx(expected, abs=1e-12)
+                assert got == pytest.approx(expected, abs=1e-9)
+                # no quartile is an organisation's exact figure (unless that is on the grid)
+                for q in got:
+                    assert all(
+                        abs(q - v) > 1e-9 or abs(v * per - round(v * per)) < 1e-9 for v in values
+                    )
 
 
 def test_percentile_rank_by_hand() -> None:
@@ -92,25 +109,40 @@ def test_percentile_rank_by_hand() -> None:
 
 
 def test_benchmark_against_the_organisations(results) -> None:
-    norms = build_norms(sources(results[:6]))
-    mine = add_benchmarks(copy.deepcopy(results[6]), norms)
+    norms = build_norms(sources(results[:10]))
+    mine = add_benchmarks(copy.deepcopy(results[10]), norms)
     a, _ = mine["compare"]
     for k, dim in enumerate(mine["dimensions"]):
         others = [
-            math.floor(r["dimensions"][k]["gap"]["favorable"] * 100 + 0.5) for r in results[:6]
+            math.floor(r["dimensions"][k]["gap"]["favorable"] * 100 + 0.5) for r in results[:10]
         ]
         me = math.floor(dim["gap"]["favorable"] * 100 + 0.5)
         below = sum(o < me for o in others)
         equal = sum(o == me for o in others)
         assert dim["benchmark"]["gap"]["favorable_percentile"] == pytest.approx(
-            100 * (below + equal / 2) / 6
+            100 * (below + equal / 2) / 10
         )
-        fav = [r["dimensions"][k]["groups"][a]["favorable"] for r in results[:6]]
+        fav = [r["dimensions"][k]["groups"][a]["favorable"] for r in results[:10]]
         mark = dim["benchmark"]["groups"][a]
-        assert mark["favorable_p50"] == pytest.approx(statistics.median(fav), abs=1e-12)
-        lo, _, hi = quartiles(fav)
-        assert (mark["favorable_p25"], mark["favorable_p75"]) == pytest.approx((lo, hi), abs=1e-12)
-        assert dim["benchmark"]["orgs"] == 6
+        lo, mid, hi = coarse_quartiles(fav, Fraction(1, 100))
+        assert mark["favorable_p50"] == pytest.approx(mid, abs=1e-9)
+        assert (mark["favorable_p25"], mark["favorable_p75"]) == pytest.approx((lo, hi), abs=1e-9)
+        assert dim["benchmark"]["orgs"] == 10
+    jsonschema.validate(json.loads(json.dumps(mine)), result_json_schema())
+
+
+def test_no_percentile_rank_and_no_distribution_below_ten_organisations(results) -> None:
+    """Five organisations: the quartiles are published (coarsened), but no distribution
+    (it would list every organisation's share) and so no percentile rank."""
+    norms = build_norms(sources(results[:5]))
+    jsonschema.validate(norms, norms_json_schema())
+    for entry in norms["dimensions"] + norms["items"]:
+        assert "distribution" not in entry["gap"]["favorable"]
+        assert set(entry["gap"]["favorable"]) == {"p25", "p50", "p75"}
+    mine = add_benchmarks(copy.deepcopy(results[6]), norms)
+    for dim in mine["dimensions"]:
+        assert dim["benchmark"]["gap"]["favorable_percentile"] is None
+        assert dim["benchmark"]["gap"]["favorable_p50"] is not None
     jsonschema.validate(json.loads(json.dumps(mine)), result_json_schema())
 
 
@@ -163,7 +195,7 @@ def test_mixed_surveys_and_scales_are_refused(results) -> None:
 
 
 def test_norms_hold_no_organisation_record(results) -> None:
-    norms = build_norms(sources(results[:6]))
+    norms = build_norms(sources(results[:10]))
     text = json.dumps(norms)
     for r in results[:6]:
         assert r["source"]["file"] not in text
@@ -245,7 +277,7 @@ def test_sentence_from_data() -> None:
 
 
 def test_report_section(results) -> None:
-    mine = add_benchmarks(copy.deepcopy(results[6]), build_norms(sources(results[:6])))
+    mine = add_benchmarks(copy.deepcopy(results[10]), build_norms(sources(results[:10])))
     html = render_html(mine)
     start = html.index('<section id="benchmark">')
     section = html[start : html.index("</section>", start)]

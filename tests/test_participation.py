@@ -185,10 +185,33 @@ def _part(rate_a: float, rate_b: float) -> dict:
 @pytest.mark.parametrize(
     "a,b,expected",
     [
-        (0.82, 0.31, ["Practitioner answered at 31%: their view may not be representative"]),
+        (
+            0.82,
+            0.31,
+            [
+                "response rates range from 31% (Practitioner) to 82% (Executive) across the "
+                "compared groups: compare their answers with care"
+            ],
+        ),
         (0.50, 0.60, []),
         (0.50, 0.70, []),  # exactly 20 points: not more than 20
-        (0.50, 0.71, ["Executive answered at 50%: their view may not be representative"]),
+        (
+            0.50,
+            0.71,
+            [
+                "response rates range from 50% (Executive) to 71% (Practitioner) across the "
+                "compared groups: compare their answers with care"
+            ],
+        ),
+        (
+            0.20,
+            0.60,
+            [
+                "response rates range from 20% (Executive) to 60% (Practitioner) across the "
+                "compared groups: compare their answers with care",
+                "Executive answered at 20%: their view may not be representative",
+            ],
+        ),
         (
             0.25,
             0.28,
@@ -232,9 +255,10 @@ def test_cli(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     part = json.loads(done.stdout)["participation"]
     assert part["groups"]["practitioner"]["headcount"] == 1000
-    assert part["warnings"] and part["warnings"][0].startswith("Practitioners answered at")
+    assert part["warnings"] and part["warnings"][0].startswith("response rates range from 31%")
+    assert "(Practitioners) to 67% (Executives)" in part["warnings"][0]
     done = run("analyze", "r.csv", "--no-save", "--headcount", "hc.csv", cwd=tmp_path)
-    assert "Participation" in done.stdout and "warning: Practitioners answered at" in done.stdout
+    assert "Participation" in done.stdout and "warning: response rates range from" in done.stdout
     (tmp_path / "bad.csv").write_text("group,headcount\nboss,-1\n", encoding="utf-8")
     done = run("analyze", "r.csv", "--no-save", "--headcount", "bad.csv", cwd=tmp_path)
     assert done.returncode == 1
@@ -304,3 +328,34 @@ def test_no_small_cell_is_published_or_recoverable_on_random_data() -> None:
             assert not (len(unknown) == 1 and cells[(g, unknown[0])] < 5), (seed, g)
         checked += 1
     assert checked >= 30
+
+
+def test_a_real_other_value_never_merges_with_the_pooled_rare_values() -> None:
+    """Issue 26: a department really called "(other)" (6 executives) and two rare
+    departments (3 executives together) pooled: participation said 6 responded, the
+    analysis said 9, so the 3 people of the hidden departments were exposed."""
+    rng = np.random.default_rng(5)
+    depts = ["(other)"] * 6 + ["Rare1"] * 2 + ["Rare2"] + ["IT"] * 11 + ["IT"] * 20
+    groups = ["executive"] * 20 + ["practitioner"] * 20
+    survey = make_survey(groups=("executive", "practitioner"))
+    rs = make_responses(survey, random_codes(rng, 40, 5, missing=0.0), groups,
+                        {"department": depts})
+    result = analyze(rs)
+    values = {s["value"] for s in result["segments"]}
+    assert "(other)" in values and "(other values)" in values  # a pool of its own
+    head = "executive,department,headcount\n".replace("executive,", "group,")
+    hc = head + "executive,(other),10\nexecutive,IT,20\nexecutive,,40\n"
+    part = add_participation(result, rs, parse_headcount(hc, "hc.csv", rs))["participation"]
+    shown_part = {
+        (s["value"], g): c["responded"]
+        for s in part["segments"] for g, c in s["groups"].items() if "responded" in c
+    }
+    shown_analysis = {
+        (s["value"], g): c["n"]
+        for s in result["segments"] for g, c in s["groups"].items() if "n" in c
+    }
+    # every cell both publish has the same people; the real "(other)" has its own 6
+    for key in shown_part.keys() & shown_analysis.keys():
+        assert shown_part[key] == shown_analysis[key], key
+    assert shown_analysis.get(("(other)", "executive"), 6) == 6
+    assert ("(other values)", "executive") not in shown_analysis  # 3 people: hidden

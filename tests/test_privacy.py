@@ -311,6 +311,47 @@ def test_comments_are_redacted_and_counted() -> None:
     assert redact("No digits, no links")[1] == ()
 
 
+@pytest.mark.parametrize(
+    ("text", "expected", "kind"),
+    [
+        ("write to jane\uff20acme.com today", "write to [e-mail] today", "e-mail"),  # full-width @
+        ("ja\u200bne.d\u200coe@acme\u200d.com", "[e-mail]", "e-mail"),  # zero-width characters
+        ("jane . doe @ acme . com", "[e-mail]", "e-mail"),
+        ("mail jane at acme dot com please", "mail [e-mail] please", "e-mail"),
+        ("jane (at) acme [dot] co [dot] uk", "[e-mail]", "e-mail"),
+        ("see intranet.acme.com/hr for it", "see [link] for it", "link"),
+        ("hr-portal.acme.de", "[link]", "link"),
+        ("call 5551234", "call [phone]", "phone"),  # 7 digits
+        ("call 555-1234 or 0044 20 7946 0958", "call [phone] or [phone]", "phone"),
+        ("ring \uff15\uff15\uff15\uff11\uff12\uff13\uff14", "ring [phone]", "phone"),
+        ("my number is EMP-40213", "my number is [id]", "id"),
+        ("lost E1234567 today", "lost [id] today", "id"),
+        ("staff no. 88231 here", "[id] here", "id"),
+        ("ticket #004512", "ticket [id]", "id"),
+    ],
+)
+def test_redaction_of_masked_and_bare_identifiers(text: str, expected: str, kind: str) -> None:
+    """Issue 26: each miss of the old redaction, and its kind counted."""
+    out, found = redact(text)
+    assert out == expected
+    assert dict(found).get(kind, 0) >= 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We are at home. Then we left",
+        "It was good.In fact it was",
+        "FY2024 was better than 2023",
+        "on 2026-12-07 and 12.05.2024 we met",
+        "in 1,500,000 cases, e.g. this one",
+        "Node.js and 3 pilots",
+    ],
+)
+def test_redaction_leaves_ordinary_text_alone(text: str) -> None:
+    assert redact(text) == (text, ())
+
+
 # ----------------------------------------------------------------------------- property
 
 

@@ -38,11 +38,13 @@ def demo_report(tmp_path_factory) -> tuple[dict, Path]:
     from typer.testing import CliRunner
 
     from alignscan.cli import app
-    from alignscan.demo import write_demo_data
+    from alignscan.demo import write_demo_data, write_demo_headcount
 
     folder = tmp_path_factory.mktemp("demo")
     before, after = write_demo_data(folder)
+    headcount = write_demo_headcount(after, folder)
     args = ["analyze", str(after), "--baseline", str(before), "--out", str(folder)]
+    args += ["--headcount", str(headcount)]
     done = CliRunner().invoke(app, [*args, "--date", "2026-04-15"])
     assert done.exit_code == 0, done.output
     return json.loads((folder / "result.json").read_text("utf-8")), folder / "report.html"
@@ -83,12 +85,15 @@ def test_printing_keeps_every_column_and_opens_the_item_tables(demo_report, pape
         )
     for d in result["dimensions"]:
         assert re.search(rf"\b{d['alpha']:.2f}\b", text), d["id"]
-    # the item tables (in <details> on screen) are printed open, one per item
+    # the item answers are printed, one table per dimension, both groups of every item
     labels = result["scale"]["labels"]
-    item_headers = re.findall(
-        r"^Group +" + r" +".join(map(re.escape, labels)) + r" +n +Mean +Favorable$", text, re.M
+    item_headers = re.findall(r"^Item +Group .* n +Mean +Favorable +Gap in$", text, re.M)
+    assert len(item_headers) >= len(result["dimensions"])
+    a, b = (result["group_labels"][g] for g in result["compare"])
+    counts = (
+        rf"(?:{re.escape(a)}|{re.escape(b)}) +(?:[\d,]+ +){{{len(labels)}}}[\d,]+ +\d\.\d\d +\d+%"
     )
-    assert len(item_headers) >= len(result["items"])
+    assert len(re.findall(counts, text)) == 2 * len(result["items"])
     # no page ends with a table header whose rows went to the next page
     for number, sheet in enumerate(text.split("\f")[:-1], start=1):
         lines = [line for line in sheet.splitlines() if line.strip()]

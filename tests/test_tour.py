@@ -101,6 +101,14 @@ def folder(tmp_path_factory) -> Path:
     (here / "reports" / "tour" / "headcount.csv").write_text(
         "group,department,headcount\nexecutive,,1200\npractitioner,,9800\n", encoding="utf-8"
     )
+    weights = {"executive": [60, 40, 60, 30, 50, 60], "practitioner": [1000, 300, 500, 500, 300,
+                                                                        400]}
+    depts = ["Finance", "HR", "IT", "Legal", "Marketing", "Operations"]
+    (here / "reports" / "tour" / "weights.csv").write_text(
+        "group,department,headcount\n" + "".join(
+            f"{g},{d},{n}\n" for g, ns in weights.items() for d, n in zip(depts, ns, strict=True)
+        ), encoding="utf-8"
+    )
     return here
 
 

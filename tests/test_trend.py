@@ -347,6 +347,19 @@ def test_shared_respondents_make_a_note_that_the_interval_is_conservative() -> N
     assert trend([r1, r2])["notes"] == []
 
 
+def test_a_shared_count_below_the_minimum_is_never_stated() -> None:
+    """Issue 26: "Q1 and Q2 share 2 respondent ids" is a count of 2 people."""
+    _, _, r1 = wave(1, 1)
+    _, _, r2 = wave(2, 0)
+    minimum = max(r1["min_group_size"], r2["min_group_size"])
+    for count in range(1, minimum):
+        notes = trend([r1, r2], ["Q1", "Q2"], shared={(0, 1): count})["notes"]
+        assert len(notes) == 1 and "some respondent ids appear in both Q1 and Q2" in notes[0]
+        assert not any(ch.isdigit() for ch in notes[0].replace("Q1", "").replace("Q2", ""))
+    at_min = trend([r1, r2], ["Q1", "Q2"], shared={(0, 1): minimum})["notes"]
+    assert f"share {minimum} respondent ids" in at_min[0]
+
+
 def test_trend_command_refuses_different_scales_and_notes_shared_ids(tmp_path) -> None:
     import subprocess
     import sys

@@ -35,6 +35,7 @@ from alignscan.counts import (
     score_ranks,
 )
 from alignscan.drivers import DriverStats, driver_result, driver_spec, score_scale
+from alignscan.errors import AlignscanError
 from alignscan.privacy import REDACTION_KINDS, Plan, audit_atoms, plan_suppression, pool_values
 from alignscan.responses import ResponseSet
 from alignscan.stats import (  # re-exported: the statistics used to live here
@@ -74,8 +75,10 @@ __all__ = [
 RESULT_VERSION = 2
 
 
-class AnalysisError(Exception):
+class AnalysisError(AlignscanError):
     """The analysis can't run on this data (e.g. a compared group is too small)."""
+
+    code = "analysis_impossible"
 
 
 # ----------------------------------------------------------------------------- scoring
@@ -150,16 +153,6 @@ class Dist:
         if n < 2:
             return None
         return math.sqrt(float((s2 * n - s1 * s1) / (n * (n - 1))))
-
-
-def mann_whitney(a: Dist, b: Dist) -> tuple[float | None, float | None]:
-    """(two-sided Welch p-value, Cliff's delta) of A vs B. Kept for callers of the v1
-    name; the p-value is Welch's t-test since statistics contract v2."""
-    ma, mb, sa, sb = a.mean(), b.mean(), a.sd(), b.sd()
-    delta, _ = cliffs_delta(a.counts, b.counts)
-    if ma is None or mb is None or sa is None or sb is None:
-        return None, delta
-    return welch(ma, sa, a.n, mb, sb, b.n).p_value(), delta
 
 
 # ----------------------------------------------------------------------------- cells
@@ -428,10 +421,13 @@ def analyze(rs: ResponseSet) -> dict[str, Any]:
     return analyze_counts(count_responses(rs).with_responses(rs))
 
 
-def analyze_counts(table: CountTable, survey: Survey | None = None) -> dict[str, Any]:
+def analyze_counts(
+    table: CountTable, survey: Survey | None = None, *, weighting: Any = None
+) -> dict[str, Any]:
     """The full gap analysis from a count table (any engine's), as a result document.
 
-    `survey` defaults to the one the table's responses were read with."""
+    `survey` defaults to the one the table's responses were read with; `weighting` (a
+    `weighting.Weighting`) weights the compared groups' items and dimensions."""
     prep = prepare(table, survey)
     survey = prep.survey
     minimum = survey.privacy.min_group_size
@@ -470,8 +466,16 @@ def analyze_counts(table: CountTable, survey: Survey | None = None) -> dict[str,
         dims_out.append({**_dimension_head(dim, d, prep), "groups": g, "gap": gp})
         if gp is not None:
             tests.append(gp)
+    section = None
+    if weighting is not None:
+        from alignscan.weighting import apply_weights
+
+        tests, section = apply_weights(weighting, prep, items_out, dims_out)
     _apply_q(tests)
-    return _document(prep, items_out, dims_out, _segments(prep, no_counts))
+    document = _document(prep, items_out, dims_out, _segments(prep, no_counts))
+    if section is not None:
+        document["weighting"] = section
+    return document
 
 
 def group_labels(survey: Any) -> dict[str, str]:

@@ -109,11 +109,15 @@ def analyze(data: Any, survey: str | Path | Survey | None = None, **options: Any
     or a count table). Files are read in blocks, so memory stays bounded; `engine=`
     "duckdb" or "spark" counts with SQL instead.
 
+    `weight_to=` a headcount CSV (and `trim_weights=True`) weights each compared group to
+    it (see `alignscan.weighting`); a survey's `weights:` does the same.
+
     Raises AlignscanError when the responses have errors (pass lenient=True to exclude and
     count them instead) or a compared group is below the minimum group size."""
     from alignscan.counts import CountTable, count_responses
     from alignscan.responses import ResponseSet
 
+    weight_to, trim = options.pop("weight_to", None), options.pop("trim_weights", False)
     if isinstance(data, CountTable):
         table = data
     elif isinstance(data, ResponseSet):
@@ -128,7 +132,60 @@ def analyze(data: Any, survey: str | Path | Survey | None = None, **options: Any
             f"column {first.column}: {first.reason}; fix them, or pass lenient=True to "
             "treat them as not answered and count them"
         )
-    return analyze_counts(table, load_survey(survey) if rs is None else None)
+    definition = load_survey(survey) if rs is None else rs.survey
+    weighting = _weighting(data, table, definition, weight_to, trim, options)
+    if weighting is None:
+        return analyze_counts(table, load_survey(survey) if rs is None else None)
+    return _finish(table, definition if rs is None else None, weighting)
+
+
+def _weighting(
+    data: Any, table: CountTable, survey: Survey, path: Any, trim: bool, options: dict[str, Any]
+) -> Any:
+    """The weighting asked for (argument, else the survey's `weights:`), or None."""
+    from alignscan.counts import CountTable
+    from alignscan.responses import ResponseSet
+    from alignscan.weighting import (
+        Weighting,
+        WeightingError,
+        cells_of_file,
+        count_cells,
+        read_targets,
+    )
+
+    if path is None and survey.weights is not None:
+        path, trim = survey.weights.headcount, trim or survey.weights.trim
+    if path is None:
+        return None
+    if isinstance(data, CountTable):
+        raise AlignscanError("weighting needs the responses, not a count table")
+    values = {c: sorted({str(v) for v in table.atoms[c]}) for c in survey.segments}
+    try:
+        targets = read_targets(path, survey, values)
+    except WeightingError as exc:
+        raise AlignscanError(str(exc)) from None
+    if isinstance(data, ResponseSet):
+        cells = count_cells(data, targets.columns())
+    else:
+        reader = {k: v for k, v in options.items() if k != "engine"}
+        cells = _from_path(lambda p, s, **o: cells_of_file(p, s, targets.columns(), o),
+                           data, survey, **reader)
+    return Weighting(targets, cells, bool(trim))
+
+
+def _finish(table: CountTable, survey: Survey | None, weighting: Any) -> Result:
+    """`analyze_counts` with a weighting; its refusals become AlignscanError."""
+    from alignscan.analysis import AnalysisError
+    from alignscan.analysis import analyze_counts as _analyze_counts
+    from alignscan.counts import CountTableError
+    from alignscan.report.tabular import result_to_json
+    from alignscan.weighting import WeightingError
+
+    try:
+        document = _analyze_counts(table, survey, weighting=weighting)
+    except (AnalysisError, CountTableError, WeightingError) as exc:
+        raise AlignscanError(str(exc)) from None
+    return Result(ResultDocument.model_validate_json(result_to_json(document)))
 
 
 def count_table(

@@ -18,12 +18,17 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from alignscan.errors import AlignscanError
+
 TMP_PREFIX = ".alignscan-"
 
 
-class OutputClash(ValueError):
+class OutputClash(AlignscanError, ValueError):
     """An output path is one of the command's input files (after resolving symlinks), or
     two different outputs name the same file."""
+
+    code = "output_clash"
+    exit_code = 2
 
     def __init__(self, output: Path, input_path: Path, role: str = "the input file"):
         self.output, self.input = output, input_path
@@ -33,8 +38,10 @@ class OutputClash(ValueError):
         )
 
 
-class WriteFailed(OSError):
+class WriteFailed(AlignscanError, OSError):
     """A set of outputs could not be written; none of them was changed."""
+
+    code = "write_failed"
 
     def __init__(self, path: Path, exc: OSError):
         self.path = path
@@ -73,6 +80,8 @@ def _write_temp(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".tmp", dir=path.parent)
     try:
+        with contextlib.suppress(OSError):  # mkstemp makes 0600 whatever the umask
+            os.fchmod(fd, _mode_for(path))
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -81,6 +90,23 @@ def _write_temp(path: Path, data: bytes) -> Path:
         _remove(Path(name))
         raise
     return Path(name)
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it and putting it straight back)."""
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+def _mode_for(path: Path) -> int:
+    """The mode a new file gets from any tool (0666 less the umask); a file being
+    replaced keeps its own, so a report kept private stays private."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return 0o666 & ~_umask()
+    return stat.S_IMODE(st.st_mode) if stat.S_ISREG(st.st_mode) else 0o666 & ~_umask()
 
 
 def _remove(path: Path) -> None:

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from alignscan.errors import AlignscanError
 from alignscan.privacy import REDACTION_KINDS, redact
 from alignscan.responses import ResponseSet
 from alignscan.survey import Survey
@@ -53,8 +54,10 @@ COUNT_COLUMNS = ["measure", "group", "column", "value", "key", "n"]
 MAX_COMMENTS_PER_GROUP = 500
 
 
-class CountTableError(ValueError):
+class CountTableError(AlignscanError, ValueError):
     """A count table that no engine could have made (wrong columns, unknown names...)."""
+
+    code = "count_table_invalid"
 
 
 @dataclass(frozen=True)
@@ -217,7 +220,7 @@ def _read_saved(folder: Path) -> CountTable:
     sums["value"] = pd.Series([int(v) for v in sums["value"]], dtype=object)
     comments: dict[str, dict[str, CommentTally]] = {}
     for row in pd.read_parquet(folder / "comments.parquet").to_dict("records"):
-        red = {k: int(row[f"redacted {k}"]) for k in REDACTION_KINDS}
+        red = {k: int(row.get(f"redacted {k}", 0)) for k in REDACTION_KINDS}  # older: fewer
         tally = CommentTally(int(row["count"]), tuple(row["texts"]), red)
         comments.setdefault(str(row["comment"]), {})[str(row["group"])] = tally
     return CountTable(

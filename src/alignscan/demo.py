@@ -34,16 +34,57 @@ def write_demo_data(folder: Path = DEMO_DIR, n: int = RESPONDENTS) -> tuple[Path
     return wave1, wave2
 
 
-def analyse_demo(wave1: Path, wave2: Path, folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Analyse the latest wave against the earlier one and write the three outputs into
-    `folder` (all or none). Returns (result, trend); raises AlignscanError."""
-    from alignscan.api import load_wave, shared_ids
+# Demo response rates per department (synthetic): the departments, sorted, get these
+# rates in turn, so the participation section shows a realistic spread.
+DEPARTMENT_RATES = (0.91, 0.74, 0.62, 0.55, 0.47, 0.38)
+
+
+def write_demo_headcount(responses: Path, folder: Path = DEMO_DIR) -> Path:
+    """headcount.csv for the demo: the population of each group in each department (no
+    group totals: alignscan adds them up), from the respondents of `responses` at the
+    synthetic DEPARTMENT_RATES; the same file every time."""
+    import csv
+    import math
+
+    from alignscan.atomic import write_one
+
+    survey = load_survey()
+    role_of = {raw: g for g, raws in survey.roles.groups.items() for raw in raws}
+    counts: dict[tuple[str, str], int] = {}
+    with responses.open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            key = (role_of[row[survey.roles.column]], row["department"])
+            counts[key] = counts.get(key, 0) + 1
+    departments = sorted({d for _, d in counts})
+    rate = {d: DEPARTMENT_RATES[i % len(DEPARTMENT_RATES)] for i, d in enumerate(departments)}
+    lines = ["group,department,headcount"]
+    for g in survey.roles.groups:
+        for d in departments:
+            n = counts.get((g, d), 0)
+            lines.append(f"{g},{d},{max(1, math.ceil(n / rate[d]))}")
+    path = folder / "headcount.csv"
+    write_one(path, "\n".join(lines) + "\n", [responses])
+    return path
+
+
+def analyse_demo(
+    wave1: Path, wave2: Path, folder: Path, headcount: Path | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Analyse the latest wave against the earlier one (with participation when a
+    `headcount` file is given) and write the three outputs into `folder` (all or none).
+    Returns (result, trend); raises AlignscanError."""
+    from alignscan.api import _count, load_wave, shared_ids
     from alignscan.atomic import write_all
     from alignscan.report.html import render_html
     from alignscan.report.tabular import result_to_csv, result_to_json
     from alignscan.trend import trend
 
-    before, now = load_wave(wave1), load_wave(wave2)
+    table = _count(wave2, None)
+    before, now = load_wave(wave1), load_wave(table)
+    if headcount is not None:
+        from alignscan.participation import add_participation, read_headcount
+
+        add_participation(now.result, table, read_headcount(headcount, table))
     shared = shared_ids([before.respondent_ids, now.respondent_ids])
     doc = trend([before.result, now.result], LABELS, shared=shared)
     write_all(
@@ -109,7 +150,7 @@ def run_demo(folder: Path = DEMO_DIR) -> int:
         f"{wave2} (this quarter) and {wave1} (last quarter)\n"
     )
     try:
-        result, doc = analyse_demo(wave1, wave2, folder)
+        result, doc = analyse_demo(wave1, wave2, folder, write_demo_headcount(wave2, folder))
     except (AlignscanError, OSError) as exc:
         print(f"error: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
         return 1

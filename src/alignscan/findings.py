@@ -228,3 +228,213 @@ def trend_sentence(trend: dict[str, Any]) -> str | None:
     _, d = max(moves, key=lambda m: m[0])
     last = d["changes"][-1]
     return change_sentence(d["title"], last["from"], last["gap"])
+
+
+# ----------------------------------------------------------------------------- units
+# One wording for every output (terminal, HTML, PDF, CSV labels): a mean gap is in points
+# on the answer scale, a favorable-share gap in percentage points.
+
+SHARE_UNIT = "percentage points (favorable share)"
+
+
+def scale_unit(result: dict[str, Any]) -> str:
+    """'points on the 1–5 scale': the unit of a mean and of a mean gap."""
+    scale = result["scale"]
+    first = scale.get("start", 1)
+    return f"points on the {first}\u2013{first + scale['points'] - 1} scale"
+
+
+def mean_points(value: float, result: dict[str, Any]) -> str:
+    """A mean gap with its unit: '0.50 points on the 1–5 scale' (no sign: say who is higher)."""
+    return f"{abs(value):.2f} {scale_unit(result)}"
+
+
+def share_points(value: float) -> str:
+    """A favorable-share gap with its unit: '12 percentage points (favorable share)'."""
+    return f"{abs(value) * 100:.0f} {SHARE_UNIT}"
+
+
+EFFECT_WORDS = {
+    "negligible": "a negligible difference",
+    "small": "a small difference",
+    "medium": "a medium-sized difference",
+    "large": "a large difference",
+}
+
+
+def effect_words(gap: dict[str, Any] | None) -> str:
+    """Cliff's delta in plain words: 'a small difference'."""
+    magnitude = (gap or {}).get("magnitude")
+    return EFFECT_WORDS.get(magnitude or "", "not available")
+
+
+def significance_word(gap: dict[str, Any] | None) -> str:
+    """'significant', 'not significant' or 'hidden' (a group too small to show)."""
+    if gap is None:
+        return "hidden"
+    return "significant" if significant(gap) else "not significant"
+
+
+# ----------------------------------------------------------------------------- summary
+
+FOCUS_BY_IMPACT = "impact × gap"
+FOCUS_BY_GAP = "gap"
+
+
+def focus_basis(result: dict[str, Any]) -> dict[str, Any]:
+    """How focus areas are ranked: by impact × gap when the driver analysis has figures
+    for the second compared group, else by gap alone, with the reason in words."""
+    b = result["compare"][1]
+    importance = importance_of(result, b)
+    lb = group_label(result, b)
+    if importance is not None:
+        outcome = _dimension_title(result, result["drivers"]["outcome"])
+        return {
+            "basis": FOCUS_BY_IMPACT,
+            "importance": importance,
+            "sentence": (
+                f"Ranked by impact × gap: the size of the gap times how much the dimension "
+                f"weighs in what explains {outcome} among {lb} (the driver analysis)."
+            ),
+        }
+    why = (
+        "there is no driver analysis"
+        if not result.get("drivers")
+        else f"the driver analysis has no figures for {lb} (too few complete answers)"
+    )
+    return {
+        "basis": FOCUS_BY_GAP,
+        "importance": None,
+        "sentence": f"Ranked by the size of the gap alone: {why}.",
+    }
+
+
+def _dimension_title(result: dict[str, Any], dim_id: str) -> str:
+    return next((d["title"] for d in result["dimensions"] if d["id"] == dim_id), dim_id)
+
+
+def _summary_entry(result: dict[str, Any], d: dict[str, Any]) -> dict[str, Any]:
+    """The figures of one dimension that the summary prints."""
+    a, b = result["compare"]
+    gap = d["gap"]
+    return {
+        "id": d["id"],
+        "title": d["title"],
+        "gap": gap["mean"],
+        "gap_ci": list(gap["mean_ci"]) if gap.get("mean_ci") else None,
+        "favorable_gap": gap.get("favorable"),
+        "favorable": {g: d["groups"][g].get("favorable") for g in (a, b)},
+        "significant": significant(gap),
+        "effect": effect_words(gap),
+        "higher": a if gap["mean"] > 0 else b if gap["mean"] < 0 else None,
+        "actions": list(d.get("actions") or []),
+    }
+
+
+def _gap_phrase(result: dict[str, Any], entry: dict[str, Any]) -> str:
+    """'Executives higher by 0.50 points on the 1–5 scale and 20 percentage points
+    (favorable share)'."""
+    if entry["higher"] is None:
+        return "no difference between the groups"
+    text = f"{group_label(result, entry['higher'])} higher by {mean_points(entry['gap'], result)}"
+    if entry["favorable_gap"] is not None:
+        text += f" and {share_points(entry['favorable_gap'])}"
+    return text
+
+
+def meaningful_gaps(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Significant dimension gaps that are more than negligible (Cliff's delta), largest
+    first: the gaps worth acting on."""
+    return [
+        d
+        for d in largest_dimension_gaps(result)
+        if d["gap"].get("magnitude") not in (None, "negligible")
+    ]
+
+
+def focus_areas(result: dict[str, Any], limit: int = 3) -> list[dict[str, Any]]:
+    """The `limit` gaps to act on first, among the significant, more than negligible
+    ones: ranked by impact × gap (impact = LMG importance for the second compared group)
+    where the driver analysis has it, dimensions without an importance (its outcome)
+    after them by gap; else by gap alone. Each entry has the figures, `impact`, `score`,
+    `basis` and the `reason` in words."""
+    basis = focus_basis(result)
+    importance = basis["importance"] or {}
+    r2 = _r2(result) if importance else None
+    out = []
+    for d in meaningful_gaps(result):
+        entry = _summary_entry(result, d)
+        impact = importance.get(d["id"])
+        entry["impact"] = impact
+        entry["score"] = abs(entry["gap"]) * impact if impact is not None else None
+        entry["basis"] = FOCUS_BY_IMPACT if impact is not None else FOCUS_BY_GAP
+        reason = f"{_gap_phrase(result, entry)}, {entry['effect']}"
+        if impact is not None and r2:
+            share = "under 1%" if impact / r2 < 0.005 else f"{impact / r2:.0%}"
+            reason += f"; {share} of what the drivers explain"
+        elif importance:
+            reason += "; the outcome of the driver analysis"
+        entry["reason"] = reason
+        out.append(entry)
+    out.sort(key=lambda e: (e["score"] is None, -(e["score"] or abs(e["gap"]))))
+    return out[:limit]
+
+
+def _r2(result: dict[str, Any]) -> float | None:
+    cell = result["drivers"]["groups"].get(result["compare"][1]) or {}
+    return cell.get("r2")
+
+
+def strengths(result: dict[str, Any], limit: int = 3) -> list[dict[str, Any]]:
+    """Where the compared groups are most aligned: dimensions with a shown gap that are
+    not focus areas, the smallest |gap| first, ties by the higher favorable share of the
+    less favorable group. Each entry has the figures and the `reason` in words."""
+    focus = {f["id"] for f in focus_areas(result)}
+    out = []
+    for d in result["dimensions"]:
+        if d["gap"] is None or d["id"] in focus:
+            continue
+        entry = _summary_entry(result, d)
+        shares = [s for s in entry["favorable"].values() if s is not None]
+        entry["floor"] = min(shares) if len(shares) == 2 else None
+        sig = "a significant" if entry["significant"] else "not a significant"
+        entry["reason"] = f"{_gap_phrase(result, entry)}, {sig} gap, {entry['effect']}"
+        out.append(entry)
+    out.sort(key=lambda e: (abs(e["gap"]), -(e["floor"] or 0.0), e["id"]))
+    return out[:limit]
+
+
+def plural(word: str) -> str:
+    """'department' -> 'departments', 'country' -> 'countries' (segment column names)."""
+    if word.endswith("y") and word[-2:-1] not in ("a", "e", "o", "u"):
+        return word[:-1] + "ies"
+    return word if word.endswith("s") else word + "s"
+
+
+def participation_summary(result: dict[str, Any]) -> dict[str, Any] | None:
+    """Overall participation (shown groups pooled) and the spread of the shown rates
+    across the values of each segment column; None without a headcount."""
+    part = result.get("participation")
+    if not part:
+        return None
+    shown = [c for c in part["groups"].values() if "rate" in c]
+    overall = None
+    if shown:
+        responded = sum(c["responded"] for c in shown)
+        headcount = sum(c["headcount"] for c in shown)
+        overall = {"responded": responded, "headcount": headcount}
+        overall["rate"] = responded / headcount if headcount else None
+    spreads = []
+    for column in dict.fromkeys(s["column"] for s in part["segments"]):
+        rates = [
+            (c["rate"], s["value"])
+            for s in part["segments"]
+            if s["column"] == column
+            for c in s["groups"].values()
+            if "rate" in c
+        ]
+        if len(rates) >= 2:
+            lo, hi = min(rates)[0], max(rates)[0]
+            sentence = f"response rates range from {lo:.0%} to {hi:.0%} across {plural(column)}"
+            spreads.append({"column": column, "low": lo, "high": hi, "sentence": sentence})
+    return {"overall": overall, "spreads": spreads, "warnings": list(part.get("warnings", []))}

@@ -55,6 +55,8 @@ class GroupStats(_Doc):
     favorable_se: float | None = None
     counts: dict[str, int] | None
     answer_counts: dict[str, int] | None = None
+    mean_se: float | None = None  # weighted analyses: the linearised se of the mean
+    n_effective: float | None = None  # weighted analyses: Kish's effective sample size
 
 
 Cell = Suppressed | GroupStats
@@ -209,6 +211,7 @@ class ResultDocument(_Doc):
     report: Branding | None = None
     drivers: _Open | None = None
     participation: _Open | None = None
+    weighting: _Open | None = None  # with --weight-to: weights per compared group
     norms: _Open | None = None
     trend: _Open | None = None  # with analyze --baseline: the trend document
     report_date: str | None = None  # the date printed on the report, when one was given
@@ -221,12 +224,14 @@ def result_schema() -> dict[str, Any]:
     from alignscan import drivers
     from alignscan.norms import benchmark_json_schema, norms_summary_json_schema
     from alignscan.participation import participation_json_schema
+    from alignscan.weighting import weighting_json_schema
 
     schema = ResultDocument.model_json_schema(mode="validation")
     props = schema["properties"]
     sections = {
         "drivers": drivers.json_schema(),
         "participation": participation_json_schema(),
+        "weighting": weighting_json_schema(),
         "norms": norms_summary_json_schema(),
     }
     for name, sub in sections.items():

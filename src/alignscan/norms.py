@@ -3,9 +3,11 @@
 `build_norms` pools saved result documents (one organisation each; they hold no
 respondent rows) into percentiles per dimension and item. An entry is published only
 when at least `MIN_ORGS` organisations have it, and nothing in the norms names or
-orders an organisation: percentiles, and for favorable shares the number of
-organisations at each whole percentage point (needed for a percentile rank).
-`add_benchmarks` places one result within the norms.
+orders an organisation, nor gives one organisation's exact figure: percentiles are
+taken of coarsened figures (favorable shares in whole percentage points, means in
+tenths of a scale point), and the number of organisations at each whole percentage
+point (needed for a percentile rank) is published only from `MIN_DISTRIBUTION_ORGS`
+organisations. `add_benchmarks` places one result within the norms.
 """
 
 from __future__ import annotations
@@ -20,13 +22,19 @@ from typing import Any
 
 import numpy as np
 
+from alignscan.errors import AlignscanError
+
 NORMS_VERSION = 1
 MIN_ORGS = 5
+MIN_DISTRIBUTION_ORGS = 10  # organisations per whole point: only from this many
+MEAN_STEP = 0.1  # means (and mean gaps) are pooled in tenths of a scale point
 PERCENTILES = (25, 50, 75)
 
 
-class NormsError(Exception):
+class NormsError(AlignscanError):
     """The inputs can't make (or be compared with) norms; `problems` lists every reason."""
+
+    code = "norms_invalid"
 
     def __init__(self, problems: list[str]):
         super().__init__("; ".join(problems))
@@ -131,11 +139,25 @@ def _figures(unit: dict[str, Any], compare: Sequence[str]) -> dict[str, float] |
     return out
 
 
+def coarse(value: float, favorable: bool) -> int:
+    """A figure in the norms' units: a share in whole percentage points (0.17391 -> 17),
+    a mean in tenths of a scale point (3.478 -> 35), halves rounded up, so no published
+    percentile is one organisation's exact figure."""
+    return whole_points(value) if favorable else math.floor(value / MEAN_STEP + 0.5)
+
+
 def summary(values: Sequence[float], distribution: bool) -> dict[str, Any]:
-    """p25/p50/p75 (numpy's linear interpolation) and, for shares, organisations per point."""
-    p25, p50, p75 = np.percentile(np.asarray(values, dtype=float), PERCENTILES)
-    out: dict[str, Any] = {"p25": float(p25), "p50": float(p50), "p75": float(p75)}
-    if distribution:
+    """p25/p50/p75 (numpy's linear interpolation) of the coarsened figures, rounded again
+    to the same step (halves up); for shares from MIN_DISTRIBUTION_ORGS organisations on,
+    also the organisations per whole point."""
+    units = np.asarray([coarse(v, distribution) for v in values], dtype=float)
+    step = 100 if distribution else round(1 / MEAN_STEP)
+    quartiles = np.percentile(units, PERCENTILES)  # whole units: halves are exact
+    out: dict[str, Any] = {
+        f"p{p}": math.floor(float(q) + 0.5) / step
+        for p, q in zip(PERCENTILES, quartiles, strict=True)
+    }
+    if distribution and len(values) >= MIN_DISTRIBUTION_ORGS:
         counts: dict[int, int] = {}
         for v in values:
             counts[whole_points(v)] = counts.get(whole_points(v), 0) + 1
@@ -232,7 +254,8 @@ def check_compatible(result: dict[str, Any], norms: dict[str, Any]) -> list[str]
 
 def _mark(share: float | None, stats: dict[str, Any]) -> dict[str, Any]:
     fav = stats["favorable"]
-    rank = None if share is None else percentile_rank(share, fav["distribution"])
+    dist = fav.get("distribution")  # none below MIN_DISTRIBUTION_ORGS organisations
+    rank = None if share is None or dist is None else percentile_rank(share, dist)
     return {
         "favorable_p25": fav["p25"],
         "favorable_p50": fav["p50"],
@@ -403,7 +426,9 @@ def norms_json_schema() -> dict[str, Any]:
     }
     stats = _obj(
         {
-            "favorable": _obj({**quartiles, "distribution": distribution}),
+            "favorable": _obj(
+                {**quartiles, "distribution": distribution}, required=list(quartiles)
+            ),
             "mean": _obj(quartiles),
         }
     )

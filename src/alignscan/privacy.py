@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,14 +41,28 @@ Cell = tuple[int, int]  # (segment column index, value index)
 # ----------------------------------------------------------------------------- values
 
 
+def pool_label(real: Any) -> str:
+    """The name of the pooled rare values: "(other)", or when a real value is spelled
+    that way (it is left as it is), the first of "(other values)", "(other values 2)",
+    ... that no real value takes, so the pool never merges with a real value."""
+    taken = {str(v) for v in real}
+    label, n = OTHER, 1
+    while label in taken:
+        label = "(other values)" if n == 1 else f"(other values {n})"
+        n += 1
+    return label
+
+
 def pool_values(counts: Any, minimum: int) -> tuple[list[str], dict[str, int]]:
     """Segment values as published: those of used rows, with every value held by fewer
-    than `minimum` respondents pooled into one "(other)" value, so a rare value is never
-    named. `counts` maps each value to its respondents; returns the published values
-    (sorted, "(other)" last) and, for every raw value, its index among them."""
+    than `minimum` respondents pooled into one value named by `pool_label`, so a rare
+    value is never named. `counts` maps each value to its respondents; returns the
+    published values (sorted, the pool last) and, for every raw value, its index among
+    them."""
     present = sorted((str(v), int(n)) for v, n in counts.items() if n > 0)
-    keep = [v for v, n in present if n >= minimum and v != OTHER]
-    names = keep + ([OTHER] if len(keep) < len(present) else [])
+    keep = [v for v, n in present if n >= minimum]
+    label = pool_label(v for v, _ in present)
+    names = keep + ([label] if len(keep) < len(present) else [])
     where = {v: i for i, v in enumerate(keep)}
     return names, {v: where.get(v, len(keep)) for v, _ in present}
 
@@ -82,31 +97,83 @@ def audit_atoms(
 
 # ----------------------------------------------------------------------------- comments
 
-REDACTION_KINDS = ("e-mail", "phone", "link")
+REDACTION_KINDS = ("e-mail", "phone", "link", "id")
+_TLDS = (  # lower case only, and no English words ("in", "no", "be", "it", "is", "me")
+    "com|org|net|edu|gov|mil|int|info|biz|io|co|ai|app|dev|cloud|online|site|tech|local|"
+    "internal|intranet|corp|lan|uk|de|fr|nl|ch|at|es|pt|se|dk|fi|ie|pl|cz|ca|au|nz|jp|cn|"
+    "br|mx|eu"
+)
+_SPACED_AT = r"\s*(?:@|[(\[{<]\s*(?i:at)\s*[)\]}>])\s*"
+_SPACED_DOT = r"\s*(?:\.|[(\[{<]\s*(?i:dot)\s*[)\]}>])\s*"
+_WORD_DOT = r"\s*(?:[(\[{<]\s*(?i:dot)\s*[)\]}>]|\s(?i:dot)\s)\s*"
 _REDACT = (
     ("e-mail", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),
+    # spaced or spelled out: "jane . doe @ acme . com", "jane at acme dot com"
+    ("e-mail", re.compile(
+        rf"\b[\w+-]+(?:{_SPACED_DOT}[\w+-]+)*{_SPACED_AT}[\w-]+(?:{_SPACED_DOT}[\w-]+)*"
+        rf"{_SPACED_DOT}(?:{_TLDS})\b"
+    )),
+    ("e-mail", re.compile(
+        rf"\b[\w+-]+(?:{_WORD_DOT}[\w+-]+)*\s(?i:at)\s+[\w-]+(?:{_WORD_DOT}[\w-]+)*"
+        rf"{_WORD_DOT}(?:{_TLDS})\b"
+    )),
     ("link", re.compile(r"(?i)\b(?:https?://|ftp://|www\.)[^\s<>\"']+")),
-    ("phone", re.compile(r"(?<![\w+])(?:\+\d[\d ().\-/]{5,}\d|\d(?:[ ().\-/]?\d){8,})(?!\w)")),
+    # a bare host name: "intranet.acme.com", "hr-portal.acme.de/path"
+    ("link", re.compile(
+        rf"(?<![\w@.\[-])(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+(?:{_TLDS})\b"
+        r"(?:/[^\s<>\"']*)?"
+    )),
+    # employee numbers and the like: "EMP-40213", "E1234567", "ID: 882", "#004512"
+    ("id", re.compile(
+        r"(?i)\b(?:id|emp(?:loyee)?|staff|personnel|badge|payroll)\s*(?:no\.?|number|nr\.?)?"
+        r"\s*[:#]?\s*[a-z]{0,3}[-_]?\d{3,}\b"
+        r"|\b[a-z]{1,4}(?:[-_#]\d{4,12}|\d{5,12})\b|(?<![\w&])#\d{4,12}\b"
+    )),
+    ("phone", re.compile(r"(?<![\w+])(?:\+\d[\d ().\-/]{5,}\d|\d(?:[ ().\-/]?\d){6,14})(?!\w)")),
 )
+_DATE = re.compile(
+    r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|\d{4}\s*-\s*\d{4}"
+)
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061"
+                                "\u2062\u2063\u2064\ufeff"))
 
 
-_MAYBE = re.compile(r"[@:]|www\.|\d")  # nothing to redact without one of these
+_MAYBE = re.compile(r"[@:#.]|\bat\b|\d")  # nothing to redact without one of these
+
+
+def _unmask(text: str) -> str:
+    """NFKC (full-width "＠" becomes "@", "ｅ" becomes "e") without zero-width characters,
+    so that a masked address or number reads as what it is."""
+    return unicodedata.normalize("NFKC", text.translate(_ZERO_WIDTH)).translate(_ZERO_WIDTH)
+
+
+def _phone(match: re.Match[str]) -> str:
+    """A phone number, unless the digits are a date or a span of years."""
+    return match.group(0) if _DATE.fullmatch(match.group(0).strip()) else "[phone]"
 
 
 @functools.lru_cache(maxsize=65536)
 def redact(text: str) -> tuple[str, tuple[tuple[str, int], ...]]:
-    """Replace e-mail addresses, links and phone numbers (7+ digits after a +, else 9+)
-    with [e-mail], [link], [phone]; return the text and (kind, how many) pairs.
-    Comments repeat, and most hold none of these: a cheap first look and a cache keep a
-    million comments fast."""
-    if not _MAYBE.search(text):
-        return text, ()
-    found = []
+    """Replace e-mail addresses (also spaced or spelled out), links and bare host names,
+    employee-number-like tokens and phone numbers (7 to 15 digits) with [e-mail],
+    [link], [id], [phone]; return the text (NFKC, without zero-width characters) and
+    (kind, how many) pairs. Comments repeat, and most hold none of these: a cheap first
+    look and a cache keep a million comments fast."""
+    if text.isascii():
+        if not _MAYBE.search(text):
+            return text, ()
+    else:
+        text = _unmask(text)
+    found: dict[str, int] = {}
     for kind, pattern in _REDACT:
-        text, n = pattern.subn(f"[{kind}]", text)
+        if kind == "phone":
+            n = sum(1 for m in pattern.finditer(text) if not _DATE.fullmatch(m.group(0).strip()))
+            text = pattern.sub(_phone, text)
+        else:
+            text, n = pattern.subn(f"[{kind}]", text)
         if n:
-            found.append((kind, n))
-    return text, tuple(found)
+            found[kind] = found.get(kind, 0) + n
+    return text, tuple(found.items())
 
 
 # ----------------------------------------------------------------------------- algebra

@@ -8,9 +8,8 @@ guard for every CSV alignscan writes.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,7 +19,7 @@ _CONTROLS = re.compile(
 )
 _SPACES = re.compile("[\t\n\r]")
 # A cell a spreadsheet would run as a formula: = + - @ (also full-width), TAB, CR.
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
@@ -46,15 +45,34 @@ def csv_cell(value: Any) -> str:
     if isinstance(value, int | float):
         return repr(value) if isinstance(value, float) else str(value)
     text = str(value)
-    if text.startswith(FORMULA_START) and not _NUMBER.fullmatch(text):
+    if _NUMBER.fullmatch(text):
+        return text
+    # Compatibility forms (small or superscript "=", full-width "＋") read as formula
+    # signs once normalised, as spreadsheets and their import filters do.
+    if text.startswith(FORMULA_START) or unicodedata.normalize("NFKC", text).startswith(
+        FORMULA_START
+    ):
         return "'" + text
     return text
 
 
+_QUOTE_IF = re.compile('[\r\n\t",]')
+
+
+def _field(cell: str) -> str:
+    """One CSV field: quoted when it holds CR, LF, TAB, a quote or the comma. The csv
+    module's minimal quoting leaves a lone CR bare with a "\n" line end, and Excel (like
+    `csv.reader`) starts a new row there."""
+    if _QUOTE_IF.search(cell):
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
+
+
 def csv_text(rows: Iterable[Iterable[Any]], *, bom: bool = False, crlf: bool = False) -> str:
-    """Rows as CSV text, every cell through `csv_cell`."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n" if crlf else "\n")
+    """Rows as CSV text, every cell through `csv_cell`: the one CSV writer of alignscan."""
+    end = "\r\n" if crlf else "\n"
+    lines = []
     for row in rows:
-        writer.writerow([csv_cell(v) for v in row])
-    return ("\ufeff" if bom else "") + out.getvalue()
+        cells = [_field(csv_cell(v)) for v in row]
+        lines.append('""' if cells == [""] else ",".join(cells))  # a lone empty cell
+    return ("\ufeff" if bom else "") + "".join(line + end for line in lines)

@@ -19,6 +19,7 @@ import math
 from typing import Any
 
 from alignscan import __version__
+from alignscan.errors import AlignscanError
 from alignscan.findings import significant
 from alignscan.stats import (
     Z95,
@@ -32,8 +33,10 @@ from alignscan.stats import (
 TREND_VERSION = 2
 
 
-class TrendError(ValueError):
+class TrendError(AlignscanError, ValueError):
     """The waves can't be compared as asked (e.g. different answer scales)."""
+
+    code = "waves_incomparable"
 
 
 def gap_se(unit: dict[str, Any], a: str, b: str) -> float | None:
@@ -150,11 +153,22 @@ def _scale_checks(
     return warnings
 
 
-def _shared_notes(shared: dict[tuple[int, int], int] | None, labels: list[str]) -> list[str]:
+def _shared_notes(
+    shared: dict[tuple[int, int], int] | None, labels: list[str], minimum: int
+) -> list[str]:
+    """A note per pair of waves with respondent ids in common; the count is stated only
+    when it is at least the minimum group size (a smaller count is a count of people)."""
+    tail = (
+        ": their changes are computed as if the waves were independent, so those "
+        "intervals are conservative (too wide) for the paired answers"
+    )
     return [
-        f"{labels[i]} and {labels[j]} share {count:,} respondent ids: their changes are "
-        "computed as if the waves were independent, so those intervals are conservative "
-        "(too wide) for the paired answers"
+        (
+            f"{labels[i]} and {labels[j]} share {count:,} respondent ids"
+            if count >= minimum
+            else f"some respondent ids appear in both {labels[i]} and {labels[j]}"
+        )
+        + tail
         for (i, j), count in sorted((shared or {}).items())
         if count > 0
     ]
@@ -217,7 +231,9 @@ def trend(
         "items": sections["items"],
         "partial": partial,
         "warnings": warnings,
-        "notes": _shared_notes(shared, labels),
+        "notes": _shared_notes(
+            shared, labels, max(int(r.get("min_group_size") or 0) for r in results)
+        ),
     }
 
 

@@ -65,17 +65,39 @@ def _reflow(text: str) -> str:
     return "\n\n".join(" ".join(p.split()) for p in paragraphs)
 
 
-def _tidy_help(typer_app: typer.Typer) -> None:
-    """Docstrings as help reflowed, not broken where the source lines end."""
+def _tidy_help(typer_app: typer.Typer, done: set[int] | None = None) -> None:
+    """Docstrings as help reflowed, not broken where the source lines end; every help text
+    shown literally (`alignscan[duckdb]` is not rich markup to drop)."""
+    done = set() if done is None else done
     infos: list[Any] = list(typer_app.registered_commands)
     if typer_app.registered_callback is not None:
         infos.append(typer_app.registered_callback)
     for info in infos:
         if info.help is None and info.callback is not None and info.callback.__doc__:
             info.help = _reflow(info.callback.__doc__)
+        _literal(info, ("help", "epilog", "short_help"), done)
+        if info.callback is not None:
+            for param in inspect.signature(info.callback).parameters.values():
+                _literal(param.default, ("help",), done)
     for group in typer_app.registered_groups:
+        _literal(group, ("help", "epilog", "short_help"), done)
         if group.typer_instance is not None:
-            _tidy_help(group.typer_instance)
+            _literal(group.typer_instance.info, ("help", "epilog", "short_help"), done)
+            _tidy_help(group.typer_instance, done)
+
+
+def _literal(obj: Any, attrs: tuple[str, ...], done: set[int]) -> None:
+    """Escape rich markup in `obj`'s text attributes, once per object (options are shared
+    between commands)."""
+    from rich.markup import escape
+
+    if id(obj) in done:
+        return
+    done.add(id(obj))
+    for attr in attrs:
+        text = getattr(obj, attr, None)
+        if isinstance(text, str):
+            setattr(obj, attr, escape(text))
 
 
 def _flag_type(self: TyperOption, ctx: Any) -> str | None:
@@ -91,6 +113,7 @@ TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
 
 _register()
 _tidy_help(app)
+_literal(app.info, ("help", "epilog"), set())
 
 
 class _PipeSafe:
@@ -146,9 +169,11 @@ def _run() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("Interrupted.\n")
         sys.exit(130)
-    except AlignscanError as exc:  # input the library can't use: invalid input, exit 1
+    except AlignscanError as exc:  # input the library can't use: exit 1 (2: a usage error)
         sys.stderr.write(f"error: {exc}\n")
-        sys.exit(1)
+        if exc.hint:
+            sys.stderr.write(f"hint: {exc.hint}\n")
+        sys.exit(exc.exit_code)
     except Exception as exc:  # pragma: no cover - last line of defence
         if os.environ.get("ALIGNSCAN_DEBUG"):
             raise

@@ -10,6 +10,14 @@ import typer
 from alignscan.cli import app
 from alignscan.cli.engine import ENGINE_OPTION, Engine
 from alignscan.cli.norms_cmds import HEADCOUNT_OPTION, NORMS_OPTION, add_extras, print_extras
+from alignscan.cli.office import (
+    PPTX_OPTION,
+    PPTX_TEMPLATE_OPTION,
+    XLSX_OPTION,
+    office_bytes,
+    office_targets,
+    read_template,
+)
 from alignscan.cli.options import (
     DELIMITER_OPTION,
     ENCODING_OPTION,
@@ -90,6 +98,15 @@ NO_SAVE_OPTION = typer.Option(
 DATE_OPTION = typer.Option(
     None, "--date", help="Report date to print (default: SOURCE_DATE_EPOCH, else none)."
 )
+WEIGHT_TO_OPTION = typer.Option(
+    None,
+    "--weight-to",
+    help="CSV of headcounts (group, headcount, segment columns): weight each compared group "
+    "to them (post-stratification; raking when rows give separate margins).",
+)
+TRIM_WEIGHTS_OPTION = typer.Option(
+    False, "--trim-weights", help="With --weight-to: cap weights at 5x the group's mean weight."
+)
 BASELINE_OPTION = typer.Option(
     None,
     "--baseline",
@@ -113,6 +130,9 @@ def analyze(
     csv_path: Path | None = CSV_OPTION,
     html_path: Path | None = HTML_OPTION,
     pdf_path: Path | None = PDF_OPTION,
+    xlsx_path: Path | None = XLSX_OPTION,
+    pptx_path: Path | None = PPTX_OPTION,
+    pptx_template: Path | None = PPTX_TEMPLATE_OPTION,
     no_save: bool = NO_SAVE_OPTION,
     date: str | None = DATE_OPTION,
     baseline: Path | None = BASELINE_OPTION,
@@ -129,6 +149,8 @@ def analyze(
     headcount: Path | None = HEADCOUNT_OPTION,
     norms: Path | None = NORMS_OPTION,
     engine: Engine = ENGINE_OPTION,
+    weight_to: Path | None = WEIGHT_TO_OPTION,
+    trim_weights: bool = TRIM_WEIGHTS_OPTION,
 ) -> None:
     """Analyse the gap between the compared groups: items, dimensions, segments.
 
@@ -139,10 +161,12 @@ def analyze(
     no_github_format(format, "analyze")
     definition = load_survey_or_exit(survey)
     targets = _targets(responses, out, no_save, json_path, csv_path, html_path, pdf_path)
-    inputs = (responses, survey, baseline, headcount, norms)
+    targets.update(office_targets(xlsx_path, pptx_path))
+    inputs = (responses, survey, baseline, headcount, norms, weight_to, pptx_template)
     refuse_clashes([*targets.values(), errors], inputs)
     if not force:
         refuse_other_results(targets, responses)
+    template = read_template(pptx_template, pptx_path)
     options = reader_options(
         lenient, delimiter, sheet, header_rows, encoding, header_row, survey is None, responses
     )
@@ -155,11 +179,16 @@ def analyze(
     if not rs.ok:
         write_errors_file(rs, errors, inputs)
         exit_if_invalid(table, format, lenient)
+    weighting = _weighting_or_exit(
+        weight_to, trim_weights, definition, table, responses, options, format
+    )
     try:
-        result = analyze_counts(table)
+        result = analyze_counts(table, weighting=weighting)
     except AnalysisError as exc:
         write_errors_file(rs, errors, inputs)
         fail(str(exc), code=1)
+    except ValueError as exc:  # WeightingError: a privacy refusal found with the analysis
+        _weighting_failed(exc, format)
     result = add_extras(result, table, headcount, norms, format)
     if no_comments:
         from alignscan.api import without_comment_texts
@@ -169,10 +198,46 @@ def analyze(
     from alignscan.report.html import with_report_extras
 
     result = with_report_extras(result, trend_doc, date)  # `report result.json` redraws it
-    outputs = render_outputs(targets, result, date, trend_doc)
+    outputs = render_outputs(targets, result, date, trend_doc, template)
     outputs.update(errors_output(rs, errors))
     write_outputs(outputs, inputs)
     _print_outcome(result, trend_doc, targets, format)
+
+
+def _weighting_or_exit(
+    path: Path | None, trim: bool, survey: Any, table: Any, responses: Path,
+    options: dict[str, Any], format: Format,
+) -> Any:
+    """The weighting of `--weight-to` (or the survey's `weights:`), None without one;
+    exit 1 with every problem of the file, 2 when it is missing."""
+    if path is None and survey.weights is not None:
+        path, trim = Path(survey.weights.headcount), trim or survey.weights.trim
+    if path is None:
+        if trim:
+            fail("--trim-weights needs --weight-to (or weights: in the survey)", code=2)
+        return None
+    if not path.exists():
+        fail(f"no such file: {path}", code=2)
+    from alignscan.weighting import Weighting, WeightingError, cells_of_file, read_targets
+
+    values = {c: sorted({str(v) for v in table.atoms[c]}) for c in survey.segments}
+    try:
+        targets = read_targets(path, survey, values)
+    except WeightingError as exc:
+        _weighting_failed(exc, format)
+    cells = cells_of_file(responses, survey, targets.columns(), options)
+    return Weighting(targets, cells, trim)
+
+
+def _weighting_failed(exc: Exception, format: Format) -> None:
+    from alignscan.cli.norms_cmds import _print_cell_errors
+    from alignscan.weighting import WeightingError
+
+    if not isinstance(exc, WeightingError):
+        raise exc
+    _print_cell_errors(exc.errors, format)
+    fail(f"{exc.errors[0].file}: {len(exc.errors)} problem(s) with weighting; nothing was "
+         "written", code=1)
 
 
 def _baseline_trend(
@@ -269,6 +334,7 @@ def render_outputs(
     result: dict[str, Any],
     date: str | None,
     trend_doc: dict[str, Any] | None,
+    template: bytes | None = None,
 ) -> dict[Path, str | bytes]:
     """Every output rendered in memory, before any is written."""
     from alignscan.report.tabular import result_to_csv
@@ -288,6 +354,8 @@ def render_outputs(
             content = result_to_csv(result)
         elif kind == "pdf":
             content = _pdf_bytes(html())
+        elif kind in ("xlsx", "pptx"):
+            content = office_bytes(kind, result, template)
         else:
             content = html()
         if outputs.get(path, content) != content:
@@ -310,19 +378,28 @@ def report(
     date: str | None = typer.Option(
         None, "--date", help="Report date to print (default: SOURCE_DATE_EPOCH, else none)."
     ),
+    xlsx: Path | None = XLSX_OPTION,
+    pptx: Path | None = PPTX_OPTION,
+    pptx_template: Path | None = PPTX_TEMPLATE_OPTION,
 ) -> None:
-    """Re-render the HTML report from a saved result, without the raw responses."""
+    """Re-render the report (HTML, PDF, deck, workbook) from a saved result, without the
+    raw responses."""
     date = report_date_or_exit(date)  # first: numpy reads SOURCE_DATE_EPOCH on import
-    if html is None and pdf is None:
+    if html is None and pdf is None and xlsx is None and pptx is None:
         html = result_file.parent / "report.html"  # next to the result; "wrote ..." says so
     from jinja2 import TemplateError
 
-    from alignscan.report.html import render_html
+    from alignscan.report.html import render_html, with_report_extras
 
-    refuse_clashes([html, pdf], [result_file])
+    refuse_clashes([html, pdf, xlsx, pptx], [result_file, pptx_template])
+    template = read_template(pptx_template, pptx)
     result = load_result_or_exit(result_file)
+    office: dict[Path, str | bytes] = {}
     try:
-        text = render_html(result, date=date)
+        text = render_html(result, date=date) if html or pdf else ""
+        dated = with_report_extras(result, None, date)
+        for kind, path in office_targets(xlsx, pptx).items():
+            office[path] = office_bytes(kind, dated, template)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
         fail(f"{result_file} is not a complete alignscan result ({type(exc).__name__})", code=1)
     except TemplateError as exc:  # a value the schema allows but the report can't show
@@ -332,6 +409,7 @@ def report(
         outputs[html] = text
     if pdf is not None:
         outputs[pdf] = _pdf_bytes(text)
-    write_outputs(outputs, [result_file])
+    outputs.update(office)
+    write_outputs(outputs, [result_file, pptx_template])
     for path in outputs:
         stdout().print(f"wrote {esc(path)}")

@@ -163,11 +163,31 @@ def print_extras(result: dict[str, Any]) -> None:
         console.print(participation_table(part))
         for warning in part.get("warnings", []):
             console.print(f"[yellow]warning:[/] {_esc(warning)}")
+    weighting = result.get("weighting")
+    if weighting:
+        console.print(weighting_table(weighting))
+        for warning in weighting.get("warnings", []):
+            console.print(f"[yellow]warning:[/] {_esc(warning)}")
     if result.get("norms"):
         from alignscan.report.sections import benchmark_sentences
 
         for sentence in benchmark_sentences(result):
             console.print(_esc(sentence[:1].upper() + sentence[1:]))
+
+
+def weighting_table(weighting: dict[str, Any]) -> Table:
+    """Weighted to headcount: per compared group, the weights' range and design effect."""
+    table = Table(title=f"Weighted to headcount ({_esc(weighting['file'])})", header_style="bold")
+    for name in ("group", "method", "cells", "n", "effective n", "weights", "design effect"):
+        table.add_column(name, justify="left" if name in ("group", "method", "cells") else "right")
+    for group, s in weighting["groups"].items():
+        table.add_row(
+            _esc(group), s["method"] + (" (trimmed)" if s["trimmed"] else ""),
+            _esc(" x ".join(s["columns"]) or "group") + f": {s['cells']}", f"{s['n']:,}",
+            f"{s['n_effective']:,.0f}", f"{s['weight_min']:.2f}-{s['weight_max']:.2f}",
+            f"{s['design_effect']:.2f}",
+        )
+    return table
 
 
 def _rate(cell: dict[str, Any]) -> str:

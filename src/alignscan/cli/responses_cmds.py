@@ -111,13 +111,17 @@ def check_summary(table: CountTable) -> dict[str, Any]:
     rs = table.responses
     assert rs is not None  # a table read from a file carries its metadata
     figures = check_figures(table) if rs.ok else None
-    rows = figures["rows"] if figures else {
-        "read": rs.rows.read,
-        "used": rs.rows.used,
-        "excluded": rs.rows.excluded_total,
-        "excluded_by_reason": rs.rows.excluded,
-        "cells_set_missing": rs.cells_set_missing,
-    }
+    rows = (
+        figures["rows"]
+        if figures
+        else {
+            "read": rs.rows.read,
+            "used": rs.rows.used,
+            "excluded": rs.rows.excluded_total,
+            "excluded_by_reason": rs.rows.excluded,
+            "cells_set_missing": rs.cells_set_missing,
+        }
+    )
     rows.pop("cells_set_missing")
     return {
         "file": rs.source.file,
@@ -246,8 +250,9 @@ def print_segment_table(segments: list[dict[str, Any]], groups: list[str]) -> No
     """Respondents per segment value and group, hidden cells as "< min" (as in the report)."""
     if not segments:
         return
-    table = Table(title="Respondents per segment value (hidden cells as in the report)",
-                  header_style="bold")
+    table = Table(
+        title="Respondents per segment value (hidden cells as in the report)", header_style="bold"
+    )
     table.add_column("segment")
     table.add_column("value")
     for group in groups:
@@ -261,6 +266,19 @@ def print_segment_table(segments: list[dict[str, Any]], groups: list[str]) -> No
     stdout().print(table)
 
 
+def _template_is_xlsx(output: Path | None, xlsx: bool) -> bool:
+    """Whether to write a workbook: --xlsx, or an output named .xlsx. An output named for
+    another format is refused (exit 2) rather than given a CSV under a wrong name."""
+    suffix = output.suffix.lower() if output is not None else ""
+    if xlsx and output is None:
+        fail("--xlsx needs --output FILE.xlsx", code=2)
+    if xlsx and suffix != ".xlsx":
+        fail(f"--xlsx writes an Excel workbook: name the output .xlsx, not {output}", code=2)
+    if suffix in (".xls", ".xlsm", ".xlsb", ".ods", ".parquet", ".json", ".yaml", ".yml"):
+        fail(f"the template is written as .csv or .xlsx, not {suffix}: rename {output}", code=2)
+    return xlsx or suffix == ".xlsx"
+
+
 @app.command(epilog="Example:  alignscan template -o reports/responses-template.csv")
 def template(
     survey: Path | None = SURVEY_OPTION,
@@ -268,7 +286,10 @@ def template(
         None, "--output", "-o", help="Where to write the template (default: standard output)."
     ),
     xlsx: bool = typer.Option(
-        False, "--xlsx", help="Write an Excel workbook with a drop-down of the answers per item."
+        False,
+        "--xlsx",
+        help="Write an Excel workbook with a drop-down of the answers per item (the default "
+        "for an --output named .xlsx).",
     ),
     force: bool = typer.Option(False, "--force", help="Replace an existing output file."),
 ) -> None:
@@ -280,10 +301,9 @@ def template(
     from alignscan.textsafe import csv_text
 
     refuse_clashes([output], [survey])
+    xlsx = _template_is_xlsx(output, xlsx)
     if output is not None and output.exists() and not force:
         fail(f"{output} already exists; use --force to replace it", code=1)
-    if xlsx and output is None:
-        fail("--xlsx needs --output FILE.xlsx", code=2)
     definition = load_survey_or_exit(survey)
     rows = template_rows(definition)
     if xlsx:

@@ -19,10 +19,12 @@ from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 
 from alignscan import findings
+from alignscan.errors import AlignscanError
 from alignscan.findings import significant
 from alignscan.report.drivers_html import drivers_view
 from alignscan.report.formats import FILTERS
 from alignscan.report.sections import section_context
+from alignscan.report.summary_html import summary_view
 
 # Okabe-Ito: distinguishable with every common colour-vision deficiency.
 COLOR_A = "#0072B2"  # blue
@@ -46,6 +48,7 @@ def _environment() -> Environment:
         alpha_reading=findings.alpha_reading,
         direction_word=findings.direction_word,
         change_words=findings.change_words,
+        effect_words=findings.effect_words,
     )
     env.filters["iso"] = isolate
     return env
@@ -455,13 +458,18 @@ def render_html(
             minimum=result["min_group_size"],
             comment_minimum=result.get("min_comment_group_size", 10),
             isfinite=math.isfinite,
+            summary=summary_view(result),
             **section_context(result),
         )
     )
 
 
-class PdfUnavailable(Exception):
+class PdfUnavailable(AlignscanError):
     """The optional PDF renderer (WeasyPrint) is not installed."""
+
+    code = "pdf_unavailable"
+    hint = "pip install 'alignscan[pdf]'"
+    exit_code = 2
 
 
 def render_pdf(html: str) -> bytes:

@@ -26,21 +26,25 @@ def percentile_place(n: int, unit: str = "") -> str:
 
 def benchmark_sentence(result: dict[str, Any], unit: dict[str, Any]) -> str | None:
     """'your executive–practitioner gap on ROI is +17 points; the median of 24
-    organisations is +9: 88th percentile.' (None when the unit has no comparable gap)."""
+    organisations is +9: 88th percentile.' (None when the unit has no comparable gap;
+    no percentile when the norms are from too few organisations to give one)."""
     bench = unit.get("benchmark")
-    if not bench or unit.get("gap") is None or bench["gap"]["favorable_percentile"] is None:
+    if not bench or unit.get("gap") is None:
         return None
     a, b = result["compare"]
     title = unit.get("title") or unit["id"]
     mine = whole_points(unit["gap"]["favorable"])
     median = whole_points(bench["gap"]["favorable_p50"])
+    head = (
+        f"your {a}–{b} gap on {title} is {mine:+d} points; the median of {bench['orgs']} "
+        f"organisations is {median:+d}"
+    )
+    if bench["gap"]["favorable_percentile"] is None:
+        return f"{head}."
     rank = percentile_place(int(bench["gap"]["favorable_percentile"] + 0.5), " percentile")
     if rank in ("lowest", "highest"):
         rank = f"the {rank} of them"
-    return (
-        f"your {a}–{b} gap on {title} is {mine:+d} points; the median of {bench['orgs']} "
-        f"organisations is {median:+d}: {rank}."
-    )
+    return f"{head}: {rank}."
 
 
 def benchmark_sentences(result: dict[str, Any]) -> list[str]:

@@ -23,6 +23,7 @@ class ErrorKind(StrEnum):
     NO_ENGINE = "no_engine"
     XML_ENTITIES = "xml_entities"
     TOO_MANY_ROWS = "too_many_rows"
+    TOO_LARGE = "too_large"
     NO_SHEET = "no_sheet"
     UNSAVED_FORMULA = "unsaved_formula"
     BLANK_COLUMN_NAME = "blank_column_name"

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from alignscan.errors import AlignscanError
 from alignscan.survey import Survey
 
 BLANK_SEGMENT = "(blank)"
@@ -139,8 +140,10 @@ class ResponseSet:
         return {str(g): int(n) for g, n in zip(self.group.categories, counts, strict=True)}
 
 
-class ResponsesError(Exception):
+class ResponsesError(AlignscanError):
     """A file that can't be read at all (not found, not text, empty...)."""
+
+    code = "responses_unreadable"
 
     def __init__(self, error: CellError):
         self.error = error
