@@ -10,6 +10,7 @@ document only, with the same suppression and display labels as the HTML report.
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -198,11 +199,12 @@ def bar_chart(
     chart.value_axis.tick_labels.number_format = fmt
     chart.value_axis.tick_labels.number_format_is_linked = False
     chart.value_axis.has_major_gridlines = False
+    chart.value_axis.visible = False  # every bar carries its value
     plot = chart.plots[0]
     plot.gap_width, plot.overlap = 60, -10
     plot.has_data_labels = True
     plot.data_labels.number_format, plot.data_labels.number_format_is_linked = fmt, False
-    plot.data_labels.font.size = Pt(9)
+    plot.data_labels.font.size = Pt(11)
     for k, s in enumerate(chart.series):
         s.format.fill.solid()
         s.format.fill.fore_color.rgb = rgb(SERIES_COLORS[k % len(SERIES_COLORS)])
@@ -219,8 +221,10 @@ def table(
     rows: list[list[str]],
     fills: list[list[str | None]] | None = None,
     size: int = 11,
+    bold: list[list[bool]] | None = None,
 ) -> Any:
-    """A native table: header row, then rows of text; `fills` colours body cells."""
+    """A native table: header row, then rows of text; `fills` colours body cells and
+    `bold` marks them."""
     from pptx.util import Pt
 
     left, top, width, height = box
@@ -236,6 +240,7 @@ def table(
             for para in cell.text_frame.paragraphs:
                 for run in para.runs:
                     run.font.size = Pt(size)
+                    run.font.bold = bool(bold and r and bold[r - 1][c])
             fill = fills[r - 1][c] if fills and r else None
             if fill:
                 cell.fill.solid()
@@ -287,24 +292,13 @@ def unit_line(deck: Deck, title: str, unit: dict[str, Any]) -> str:
         if cell.get("suppressed"):
             parts.append(f"{label} hidden")
         else:
+            eff = cell.get("n_effective")
             parts.append(
                 f"{label} {pct(cell.get('favorable'), 1)} favorable, mean "
                 f"{signed(cell.get('mean'), '.2f')}, n {cell.get('n')}"
+                + (f" (effective n {eff:.1f})" if eff is not None else "")
             )
     return f"{title}: {'; '.join(parts)}; {gap_words(unit.get('gap'))}."
-
-
-def aligned(result: dict[str, Any], limit: int = 3) -> list[dict[str, Any]]:
-    """Strengths: dimensions whose gap is shown and not significant, the best-rated by
-    both groups first (the smaller of the two favorable shares)."""
-    a, b = result["compare"]
-
-    def floor(d: dict[str, Any]) -> float:
-        shares = [d["groups"].get(g, {}).get("favorable") for g in (a, b)]
-        return min((s for s in shares if s is not None), default=0.0)
-
-    dims = [d for d in result["dimensions"] if d["gap"] and not findings.significant(d["gap"])]
-    return sorted(dims, key=lambda d: -floor(d))[:limit]
 
 
 # ----------------------------------------------------------------------------- slides
@@ -328,6 +322,11 @@ def participation_lines(result: dict[str, Any]) -> list[str]:
     ]
     if rates:
         lines.append("Participation: " + ", ".join(rates))
+    weighting = result.get("weighting")
+    if weighting:  # issue 31: the figures are weighted, said where the deck opens
+        cells = sorted({" x ".join(s["columns"]) or "group" for s in weighting["groups"].values()})
+        lines.append(f"Weighted to headcount ({', '.join(cells)} cells): means, favorable "
+                     "shares and gaps of the compared groups")
     return lines
 
 
@@ -372,31 +371,26 @@ def _place_title_slide(deck: Deck, slide: Any, sub: Any) -> None:
 
 
 def summary_slide(deck: Deck) -> None:
-    """The headline, the focus areas (largest meaningful gaps) and the strengths."""
+    """The headline, the focus areas and the strengths, as the HTML report's page 1
+    decides them (`findings.focus_areas`, `findings.strengths`)."""
     r = deck.result
-    a, b = r["compare"]
     slide = new_slide(deck, "Executive summary")
     head = findings.headline(r)
-    focus = findings.recommendations(r) or findings.largest_dimension_gaps(r)[:3]
-    lines: list[tuple[str, int, bool]] = [(head["sentence"], 20, True), ("Focus areas", 16, True)]
-    for d in focus:
-        fa, fb = favorable(d, a), favorable(d, b)
-        shares = "" if HIDDEN in (fa, fb) or None in (fa, fb) else f": {pct(fa)} vs {pct(fb)}"
-        lines.append(
-            (f"{d['title']}{shares} favorable (gap {signed(d['gap']['mean'])})", 14, False)
-        )
+    focus, best = findings.focus_areas(r), findings.strengths(r, limit=2)
+    lines: list[tuple[str, int, bool]] = [(head["sentence"], 22, True)]
+    lines.append(("Focus areas", 18, True))
+    for e in focus:
+        lines += [(e["title"], 15, True), (e["reason"], 13, False)]
     if not focus:
         lines.append(("No gap is both significant and more than negligible.", 14, False))
-    lines.append(("Where they agree", 16, True))
-    strengths = aligned(r)
-    for d in strengths:
-        fa, fb = favorable(d, a), favorable(d, b)
-        shares = "" if HIDDEN in (fa, fb) or None in (fa, fb) else f": {pct(fa)} and {pct(fb)}"
-        lines.append((f"{d['title']}{shares} favorable, no significant gap", 14, False))
-    if not strengths:
-        lines.append(("Every shown dimension has a significant gap.", 14, False))
+    if best:
+        lines.append(("Strengths: where they are most aligned", 18, True))
+        for e in best:
+            lines += [(e["title"], 15, True), (e["reason"], 13, False)]
     bullets(slide, deck.body(slide), lines)
-    notes(slide, [head["sentence"], *(unit_line(deck, d["title"], d) for d in focus + strengths)])
+    dims = {d["id"]: d for d in r["dimensions"]}
+    shown = [unit_line(deck, e["title"], dims[e["id"]]) for e in focus + best]
+    notes(slide, [head["sentence"], findings.focus_basis(r)["sentence"], *shown])
 
 
 def dimension_slide(deck: Deck) -> None:
@@ -455,6 +449,14 @@ def _heat_cell(value: Any, limit: float) -> tuple[str, str | None]:
     return signed(value), heat_color(value, limit)
 
 
+def _heat_caption(deck: Deck) -> str:
+    la, lb = names(deck)
+    return (
+        f"Mean-score gap ({la} − {lb}): blue where {la} answer more favorably, red where "
+        f"{lb} do; bold: significant (q < 0.05); hidden: protects a small group."
+    )
+
+
 def heatmap_slides(deck: Deck) -> None:
     """Per segment column, the mean-score gap per value and dimension as a coloured
     table (blue: the first group higher); hidden cells say "hidden". Long columns
@@ -473,12 +475,22 @@ def heatmap_slides(deck: Deck) -> None:
             cells = [[_heat_cell(v, limit) for v in row[1:]] for row in chunk]
             body = [[row[0], *(t for t, _ in c)] for row, c in zip(chunk, cells, strict=True)]
             fills: list[list[str | None]] = [[None, *(f for _, f in c)] for c in cells]
+            found = [[units.get((column, row[0], d)) for d in dim_ids] for row in chunk]
+            marks = [
+                [False, *(findings.significant((u or {}).get("gap")) for u in us)] for us in found
+            ]
+            left, top, width, height = deck.body(slide)
             size = 11 if len(titles) <= 7 else 9
-            table(slide, deck.body(slide), [column, *titles], body, fills, size)
-            lines = [f"Mean-score gap ({' − '.join(names(deck))}) by {column}; grey: hidden."]
-            for row in chunk:
-                for dim_id, title in zip(dim_ids, titles, strict=True):
-                    unit = units.get((column, row[0], dim_id))
+            box = (left, top, width, height - inches(0.5))
+            table(slide, box, [column, *titles], body, fills, size, marks)
+            bullets(
+                slide,
+                (left, top + height - inches(0.45), width, inches(0.45)),
+                [(_heat_caption(deck), 11, False)],
+            )
+            lines = [_heat_caption(deck)]
+            for row, us in zip(chunk, found, strict=True):
+                for title, unit in zip(titles, us, strict=True):
                     if unit is not None:
                         lines.append(f"{row[0]}, {title}: {gap_words(unit.get('gap'))}.")
             notes(slide, lines)
@@ -582,6 +594,24 @@ def actions_slide(deck: Deck) -> None:
     notes(slide, [unit_line(deck, d["title"], d) for d in recs] or [lines[0][0]])
 
 
+def weighting_lines(deck: Deck) -> list[str]:
+    """With `--weight-to`: what is weighted, and each group's design effect."""
+    block = deck.result.get("weighting")
+    if not block:
+        return []
+    label = labels(deck.result)
+    effects = ", ".join(
+        f"{label.get(g, g)} {s['design_effect']:.2f}"
+        for g, s in (block.get("groups") or {}).items()
+        if s.get("design_effect") is not None
+    )
+    return [
+        f"Weighted to headcount ({text(block.get('file', ''))}): means, favorable shares and "
+        "gaps of items and dimensions are weighted (Taylor-linearised intervals); n, answer "
+        f"counts, segments, reliability and drivers are not. Design effect: {effects or '–'}."
+    ]
+
+
 def appendix_slide(deck: Deck) -> None:
     """How the figures were made and what is hidden."""
     r = deck.result
@@ -605,6 +635,7 @@ def appendix_slide(deck: Deck) -> None:
         f"small, {privacy.get('cells_hidden_protective', 0)} more to protect them).",
         f"Comments need {r.get('min_comment_group_size', 10)} respondents in a group. "
         'Hidden figures show as "hidden" in this deck and in the workbook.',
+        *weighting_lines(deck),
         f"Survey {r['survey']['id']} version {r['survey'].get('version')}; source "
         f"{r['source'].get('file')}; alignscan {r.get('alignscan_version')}.",
     ]
@@ -626,6 +657,28 @@ SLIDES = (
 )
 
 
+def check_template(template: bytes) -> None:
+    """Refuse, from the archive's directory alone, a template part that would unfold past
+    the limits of `alignscan.limits` (a zip bomb), before python-pptx reads it."""
+    from alignscan import limits
+
+    try:
+        infos = zipfile.ZipFile(io.BytesIO(template)).infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise TemplateInvalid(
+            f"--pptx-template is not a PowerPoint presentation ({type(exc).__name__})"
+        ) from None
+    part_max, ratio_max = limits.XLSX_PART_MB.value(), limits.XLSX_RATIO.value()
+    for info in infos:
+        size, ratio = info.file_size, info.file_size / max(info.compress_size, 1)
+        if size > part_max:
+            reason = f"its part {info.filename} unfolds to {size:,} bytes (limit {part_max:,})"
+            raise TemplateInvalid(f"--pptx-template: {reason}", hint=limits.XLSX_PART_MB.hint())
+        if size > limits.RATIO_FLOOR and ratio > ratio_max:
+            reason = f"its part {info.filename} is compressed {ratio:,.0f} to 1: a zip bomb?"
+            raise TemplateInvalid(f"--pptx-template: {reason}", hint=limits.XLSX_RATIO.hint())
+
+
 def open_presentation(template: bytes | None) -> tuple[Any, bool]:
     """The template's presentation without its slides, or python-pptx's plain one at 16:9."""
     from pptx import Presentation
@@ -635,6 +688,7 @@ def open_presentation(template: bytes | None) -> tuple[Any, bool]:
         prs = Presentation()
         prs.slide_width, prs.slide_height = Emu(inches(13.333)), Emu(inches(7.5))
         return prs, False
+    check_template(template)
     try:
         prs = Presentation(io.BytesIO(template))
     except Exception as exc:  # zip, XML or package errors: any means "not a .pptx"
