@@ -30,7 +30,7 @@ def test_printed_share_and_whole_points_agree_on_every_fraction() -> None:
             share = k / den
             expected = _exact(k, den)
             assert whole_points(share) == expected, (k, den)
-            assert pts(share, unit=False) == f"{expected:+d}", (k, den)
+            assert pts(share, unit=False) == (f"{expected:+d}" if expected else "0"), (k, den)
             if k >= 0:
                 assert pct(share) == f"{expected}%", (k, den)
 

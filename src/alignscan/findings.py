@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from alignscan.report.formats import signed
+
 ALPHA = 0.05  # false discovery rate for calling a gap significant
 LOW_RELIABILITY = 0.6  # alpha below this: "low reliability" wherever the dimension is read
 HEADLINE_RELIABILITY = 0.5  # the headline is never built on a dimension below this
@@ -255,8 +257,9 @@ def change_words(change: dict[str, Any]) -> str:
     by 1.25": its size is the change in |gap|."""
     word = direction_word(change)
     if word == "reversed":
+        before, after = signed(change["from_gap"]), signed(change["to_gap"])
         return (
-            f"reversed, from {change['from_gap']:+.2f} to {change['to_gap']:+.2f} points "
+            f"reversed, from {before} to {after} points "
             f"(the gap is {size_words(change)}, the other way round)"
         )
     if word in ("closing", "widening"):
