@@ -14,6 +14,7 @@ import io
 import unicodedata
 from typing import Any
 
+from alignscan.report.html import HEAT_LESS, HEAT_MORE
 from alignscan.report.sheets import (
     HIDDEN,
     OFFICE_EXTRA,
@@ -85,9 +86,13 @@ def _width(table: Table, col: int) -> float:
     return min(MAX_TEXT_WIDTH, max(WIDTHS[kind], header, longest + 1 if kind == "text" else 0))
 
 
+def _hex(rgb: tuple[int, int, int]) -> str:
+    return "#{:02X}{:02X}{:02X}".format(*rgb)
+
+
 def _heat(sheet: Any, table: Table) -> None:
-    """A diverging colour scale on the gap columns: orange below 0, blue above (hidden
-    cells are text and stay uncoloured)."""
+    """A diverging colour scale on the gap columns, in the HTML heatmap's colours (one
+    colour above 0, the other below, white at 0); hidden cells are text and stay white."""
     last = len(table.rows)
     if not last:
         return
@@ -99,11 +104,11 @@ def _heat(sheet: Any, table: Table) -> None:
             col,
             {
                 "type": "3_color_scale",
-                "min_color": "#B2182B",
+                "min_color": _hex(HEAT_LESS),
                 "mid_type": "num",
                 "mid_value": 0,
                 "mid_color": "#FFFFFF",
-                "max_color": "#2166AC",
+                "max_color": _hex(HEAT_MORE),
             },
         )
 
