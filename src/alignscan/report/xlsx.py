@@ -14,7 +14,6 @@ import io
 import unicodedata
 from typing import Any
 
-from alignscan.report.html import HEAT_LESS, HEAT_MORE
 from alignscan.report.sheets import (
     HIDDEN,
     OFFICE_EXTRA,
@@ -37,6 +36,9 @@ FORMATS = {
 }
 WIDTHS = {"text": 14, "int": 10, "dec": 9, "signed": 10, "pct": 10, "pp": 11, "p": 9}
 MAX_TEXT_WIDTH = 60
+# The HTML heatmap's colours (report.html's HEAT_MORE / HEAT_LESS; html is a sibling layer,
+# so they are repeated here and a test keeps them equal).
+HEAT_MORE, HEAT_LESS = (179, 88, 6), (84, 39, 136)
 
 
 def formula_like(value: str) -> bool:
