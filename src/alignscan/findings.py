@@ -152,8 +152,9 @@ def _no_headline(significant_dims: list[dict[str, Any]], la: str, lb: str) -> st
 
 
 def detectable_sentence(result: dict[str, Any]) -> str | None:
-    """ "With 6 respondents in Executive, item gaps under 0.9 points can't be told from
-    noise." from the result's `detectable_gap` (None when it has none)."""
+    """The smallest detectable gap in words, from the result's `detectable_gap` ("With 6
+    respondents in Executive, item gaps under 0.90 points ... cannot be told from
+    noise."; None when it has none)."""
     block = result.get("detectable_gap")
     if not block or block.get("items") is None:
         return None
@@ -166,7 +167,7 @@ def detectable_sentence(result: dict[str, Any]) -> str | None:
 
 
 def scale_range(result: dict[str, Any]) -> str:
-    """ "1-5": the answer scale's first and last code."""
+    """The answer scale's first and last code, as "1–5"."""
     scale = result.get("scale") or {}
     start, points = scale.get("start", 1), scale.get("points")
     return f"{start}–{start + points - 1}" if points else "answer"
