@@ -178,7 +178,7 @@ def calibrated_p(stat: np.ndarray, n_small: np.ndarray, calibrate: bool = True) 
     return np.where(np.isinf(stat), 0.0, fdtrc(1, df2, finite))
 
 
-def critical(level: float, n_small: np.ndarray, calibrate: bool = True) -> np.ndarray:
+def critical(level: float | np.ndarray, n_small: np.ndarray, calibrate: bool = True) -> np.ndarray:
     """The value of -2 log R at which the two-sided p equals 1 - level."""
     if not calibrate:
         return np.full(np.shape(n_small), chdtri(1, 1.0 - level))
