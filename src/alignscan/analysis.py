@@ -544,6 +544,9 @@ def analyze_counts(
         from alignscan.weighting import apply_weights
 
         tests, section = apply_weights(weighting, prep, items_out, dims_out)
+        for unit in items_out + dims_out:  # weighted gaps replace the small-group test
+            for key in (SMALL, SMALL_FAV):
+                (unit["gap"] or {}).pop(key, None)
     _apply_q(tests)
     document = _document(prep, items_out, dims_out, _segments(prep, no_counts))
     if section is not None:
