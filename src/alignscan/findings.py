@@ -183,23 +183,24 @@ def change_interval(change: dict[str, Any]) -> tuple[float, float]:
     return lo, hi
 
 
-def change_words(change: dict[str, Any]) -> str:
+def change_words(change: dict[str, Any], unit: str = "points") -> str:
     """A change in words that follow its significance: "narrowed by 0.33 points, 95% CI
-    0.18 to 0.48", "reversed from +0.40 to -0.20 points", or "no clear change"."""
+    0.18 to 0.48", "reversed from +0.40 to -0.20 points", or "no clear change"; `unit`
+    names the points ("points on the 1–5 scale")."""
     word = direction_word(change)
     if word == "reversed":
-        return f"reversed, from {change['from_gap']:+.2f} to {change['to_gap']:+.2f} points"
+        return f"reversed, from {change['from_gap']:+.2f} to {change['to_gap']:+.2f} {unit}"
     if word in ("closing", "widening"):
         verb = "narrowed" if word == "closing" else "widened"
         lo, hi = change_interval(change)
-        return f"{verb} by {abs(change['change']):.2f} points, 95% CI {lo:.2f} to {hi:.2f}"
+        return f"{verb} by {abs(change['change']):.2f} {unit}, 95% CI {lo:.2f} to {hi:.2f}"
     return word
 
 
-def change_sentence(title: str, since: str, change: dict[str, Any]) -> str:
+def change_sentence(title: str, since: str, change: dict[str, Any], unit: str = "points") -> str:
     """One dimension's gap change as a sentence."""
     where = f"Since {isolate(since)}, the gap on {isolate(title)}"
-    words = change_words(change)
+    words = change_words(change, unit)
     if direction_word(change) == "reversed":
         return (
             f"{where} has {words}: a change of {change['change']:+.2f} "
@@ -224,7 +225,16 @@ def trend_sentence(trend: dict[str, Any]) -> str | None:
         return f"No dimension gap changed significantly since {since}: no clear change."
     _, d = max(moves, key=lambda m: m[0])
     last = d["changes"][-1]
-    return change_sentence(d["title"], last["from"], last["gap"])
+    return change_sentence(d["title"], last["from"], last["gap"], trend_unit(trend))
+
+
+def trend_unit(trend: dict[str, Any]) -> str:
+    """The unit of a trend's gaps: 'points on the 1–5 scale' when it compares means on
+    one scale (the latest wave's), else 'points'."""
+    scale = (trend.get("waves") or [{}])[-1].get("scale") or {}
+    if trend.get("compared_on") == "favorable shares" or not scale.get("points"):
+        return "points"
+    return scale_unit({"scale": scale})
 
 
 # ----------------------------------------------------------------------------- units
