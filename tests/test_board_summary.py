@@ -170,6 +170,7 @@ def test_units_read_the_same_in_every_output(demo) -> None:
     assert findings.trend_unit(doc) == SCALE_UNIT
     assert findings.trend_unit({**doc, "compared_on": "favorable shares"}) == "points"
     change = {"q_value": 0.001, "direction": "closing", "change": -0.33, "ci": [-0.48, -0.18]}
+    change.update(from_gap=0.47, to_gap=0.14)
     words = findings.change_words(change, findings.trend_unit(doc))
     assert words == f"narrowed by 0.33 {SCALE_UNIT}, 95% CI 0.18 to 0.48"
     # the focus areas read the same on page 1 and in the terminal
