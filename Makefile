@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench browser pdf screenshots spark clean
+.PHONY: demo test lint bench browser pdf screenshots deck-screenshots spark clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,16 @@ screenshots: browser
 	  --screenshot=docs/report-screenshot.png reports/demo/report.html
 	node tests/browser/print.mjs "$$(command -v chromium)" "$$PWD/reports/demo/report.html" reports/demo/report.pdf A4
 	pdftoppm -png -r 80 -f 1 -l 1 -singlefile reports/demo/report.pdf docs/report-print
+
+# Three slides of the demo deck for the README: deck -> PDF (LibreOffice) -> PNG (poppler).
+deck-screenshots: $(STAMP)
+	$(BIN)/python -m alignscan.demo >/dev/null
+	$(BIN)/alignscan analyze reports/demo/responses.csv --baseline reports/demo/responses-q1.csv \
+	  --out reports/demo --date 2026-04-15 --pptx reports/demo/deck.pptx >/dev/null
+	HOME="$$PWD/reports/demo" soffice --headless --convert-to pdf --outdir reports/demo reports/demo/deck.pptx >/dev/null
+	pdftoppm -png -r 80 -f 2 -l 2 -singlefile reports/demo/deck.pdf docs/deck-summary
+	pdftoppm -png -r 80 -f 3 -l 3 -singlefile reports/demo/deck.pdf docs/deck-dimensions
+	pdftoppm -png -r 80 -f 5 -l 5 -singlefile reports/demo/deck.pdf docs/deck-heatmap
 
 # WeasyPrint for `--pdf` and its test: the `pdf` extra into the venv, and its system
 # libraries (Pango, HarfBuzz, fontconfig) through apt when they are missing and we can.

@@ -368,8 +368,15 @@ def test_csv_is_a_tidy_long_table() -> None:
     text = result_to_csv(result)
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
-    assert rows[0] == ["level", "id", "segment_column", "segment_value", "group", "metric", "value"]
-    assert all(len(r) == 7 for r in rows)
+    header = ["level", "id", "segment_column", "segment_value", "group", "metric", "value"]
+    assert rows[0] == [*header, "unit"]  # the machine keys unchanged, the unit in words added
+    assert all(len(r) == 8 for r in rows)
+    units = {(r[0], r[4][:3], r[5]): r[7] for r in rows}
+    assert units[("item", "exe", "mean")] == "points on the 1–5 scale"
+    assert units[("item", "gap", "mean_ci_low")] == "points on the 1–5 scale"
+    assert units[("item", "gap", "favorable")].endswith("percentage points (favorable share))")
+    assert units[("item", "exe", "favorable")] == "share of answers, 0 to 1"
+    assert units[("item", "gap", "q_value")] == "" and units[("rows", "", "read")] == ""
     means = {(r[1], r[4]): float(r[6]) for r in rows if r[0] == "item" and r[5] == "mean"}
     for item in result["items"]:
         assert means[(item["id"], "executive")] == item["groups"]["executive"]["mean"]

@@ -271,3 +271,27 @@ def test_libreoffice_converts_the_deck_to_pdf(full, tmp_path) -> None:
     assert pdf.startswith(b"%PDF")
     pages = len(Presentation(io.BytesIO(data)).slides)
     assert len(re.findall(rb"/Type\s*/Page(?!s)", pdf)) == pages
+
+
+def test_summary_slide_and_sheet_show_the_reports_focus_areas_and_strengths(tmp_path) -> None:
+    """The same focus areas and strengths as the HTML report's page 1 (findings decides)."""
+    from alignscan import findings
+    from alignscan.analysis import analyze
+    from alignscan.report.xlsx import render_xlsx
+    from alignscan.responses import read_responses
+    from alignscan.survey import load_survey
+    from alignscan.synthetic import generate_responses, write_csv
+
+    survey = load_survey()  # 1,500 respondents: large enough for gaps worth acting on
+    path = write_csv(generate_responses(survey, 1500, seed=3), tmp_path / "r.csv")
+    result = analyze(read_responses(path, survey))
+    [slide] = slides_titled(deck(result), "Executive summary")
+    shown = "\n".join(sh.text_frame.text for sh in slide.shapes if sh.has_text_frame)
+    focus, best = findings.focus_areas(result), findings.strengths(result, limit=2)
+    assert focus and best
+    for e in focus + best:
+        assert e["title"] in shown and e["reason"] in shown
+    wb = openpyxl.load_workbook(io.BytesIO(render_xlsx(result)))
+    rows = {r[0]: r[1:] for r in wb["summary"].iter_rows(min_row=2, values_only=True)}
+    for k, e in enumerate(focus, start=1):
+        assert rows[f"focus area {k}"] == (e["title"], e["reason"])

@@ -198,11 +198,12 @@ def bar_chart(
     chart.value_axis.tick_labels.number_format = fmt
     chart.value_axis.tick_labels.number_format_is_linked = False
     chart.value_axis.has_major_gridlines = False
+    chart.value_axis.visible = False  # every bar carries its value
     plot = chart.plots[0]
     plot.gap_width, plot.overlap = 60, -10
     plot.has_data_labels = True
     plot.data_labels.number_format, plot.data_labels.number_format_is_linked = fmt, False
-    plot.data_labels.font.size = Pt(9)
+    plot.data_labels.font.size = Pt(11)
     for k, s in enumerate(chart.series):
         s.format.fill.solid()
         s.format.fill.fore_color.rgb = rgb(SERIES_COLORS[k % len(SERIES_COLORS)])
@@ -219,8 +220,10 @@ def table(
     rows: list[list[str]],
     fills: list[list[str | None]] | None = None,
     size: int = 11,
+    bold: list[list[bool]] | None = None,
 ) -> Any:
-    """A native table: header row, then rows of text; `fills` colours body cells."""
+    """A native table: header row, then rows of text; `fills` colours body cells and
+    `bold` marks them."""
     from pptx.util import Pt
 
     left, top, width, height = box
@@ -236,6 +239,7 @@ def table(
             for para in cell.text_frame.paragraphs:
                 for run in para.runs:
                     run.font.size = Pt(size)
+                    run.font.bold = bool(bold and r and bold[r - 1][c])
             fill = fills[r - 1][c] if fills and r else None
             if fill:
                 cell.fill.solid()
@@ -292,19 +296,6 @@ def unit_line(deck: Deck, title: str, unit: dict[str, Any]) -> str:
                 f"{signed(cell.get('mean'), '.2f')}, n {cell.get('n')}"
             )
     return f"{title}: {'; '.join(parts)}; {gap_words(unit.get('gap'))}."
-
-
-def aligned(result: dict[str, Any], limit: int = 3) -> list[dict[str, Any]]:
-    """Strengths: dimensions whose gap is shown and not significant, the best-rated by
-    both groups first (the smaller of the two favorable shares)."""
-    a, b = result["compare"]
-
-    def floor(d: dict[str, Any]) -> float:
-        shares = [d["groups"].get(g, {}).get("favorable") for g in (a, b)]
-        return min((s for s in shares if s is not None), default=0.0)
-
-    dims = [d for d in result["dimensions"] if d["gap"] and not findings.significant(d["gap"])]
-    return sorted(dims, key=lambda d: -floor(d))[:limit]
 
 
 # ----------------------------------------------------------------------------- slides
@@ -372,31 +363,26 @@ def _place_title_slide(deck: Deck, slide: Any, sub: Any) -> None:
 
 
 def summary_slide(deck: Deck) -> None:
-    """The headline, the focus areas (largest meaningful gaps) and the strengths."""
+    """The headline, the focus areas and the strengths, as the HTML report's page 1
+    decides them (`findings.focus_areas`, `findings.strengths`)."""
     r = deck.result
-    a, b = r["compare"]
     slide = new_slide(deck, "Executive summary")
     head = findings.headline(r)
-    focus = findings.recommendations(r) or findings.largest_dimension_gaps(r)[:3]
-    lines: list[tuple[str, int, bool]] = [(head["sentence"], 20, True), ("Focus areas", 16, True)]
-    for d in focus:
-        fa, fb = favorable(d, a), favorable(d, b)
-        shares = "" if HIDDEN in (fa, fb) or None in (fa, fb) else f": {pct(fa)} vs {pct(fb)}"
-        lines.append(
-            (f"{d['title']}{shares} favorable (gap {signed(d['gap']['mean'])})", 14, False)
-        )
+    focus, best = findings.focus_areas(r), findings.strengths(r, limit=2)
+    lines: list[tuple[str, int, bool]] = [(head["sentence"], 22, True)]
+    lines.append(("Focus areas", 18, True))
+    for e in focus:
+        lines += [(e["title"], 15, True), (e["reason"], 13, False)]
     if not focus:
         lines.append(("No gap is both significant and more than negligible.", 14, False))
-    lines.append(("Where they agree", 16, True))
-    strengths = aligned(r)
-    for d in strengths:
-        fa, fb = favorable(d, a), favorable(d, b)
-        shares = "" if HIDDEN in (fa, fb) or None in (fa, fb) else f": {pct(fa)} and {pct(fb)}"
-        lines.append((f"{d['title']}{shares} favorable, no significant gap", 14, False))
-    if not strengths:
-        lines.append(("Every shown dimension has a significant gap.", 14, False))
+    if best:
+        lines.append(("Strengths: where they are most aligned", 18, True))
+        for e in best:
+            lines += [(e["title"], 15, True), (e["reason"], 13, False)]
     bullets(slide, deck.body(slide), lines)
-    notes(slide, [head["sentence"], *(unit_line(deck, d["title"], d) for d in focus + strengths)])
+    dims = {d["id"]: d for d in r["dimensions"]}
+    shown = [unit_line(deck, e["title"], dims[e["id"]]) for e in focus + best]
+    notes(slide, [head["sentence"], findings.focus_basis(r)["sentence"], *shown])
 
 
 def dimension_slide(deck: Deck) -> None:
@@ -455,6 +441,14 @@ def _heat_cell(value: Any, limit: float) -> tuple[str, str | None]:
     return signed(value), heat_color(value, limit)
 
 
+def _heat_caption(deck: Deck) -> str:
+    la, lb = names(deck)
+    return (
+        f"Mean-score gap ({la} − {lb}): blue where {la} answer more favorably, red where "
+        f"{lb} do; bold: significant (q < 0.05); hidden: protects a small group."
+    )
+
+
 def heatmap_slides(deck: Deck) -> None:
     """Per segment column, the mean-score gap per value and dimension as a coloured
     table (blue: the first group higher); hidden cells say "hidden". Long columns
@@ -473,12 +467,22 @@ def heatmap_slides(deck: Deck) -> None:
             cells = [[_heat_cell(v, limit) for v in row[1:]] for row in chunk]
             body = [[row[0], *(t for t, _ in c)] for row, c in zip(chunk, cells, strict=True)]
             fills: list[list[str | None]] = [[None, *(f for _, f in c)] for c in cells]
+            found = [[units.get((column, row[0], d)) for d in dim_ids] for row in chunk]
+            marks = [
+                [False, *(findings.significant((u or {}).get("gap")) for u in us)] for us in found
+            ]
+            left, top, width, height = deck.body(slide)
             size = 11 if len(titles) <= 7 else 9
-            table(slide, deck.body(slide), [column, *titles], body, fills, size)
-            lines = [f"Mean-score gap ({' − '.join(names(deck))}) by {column}; grey: hidden."]
-            for row in chunk:
-                for dim_id, title in zip(dim_ids, titles, strict=True):
-                    unit = units.get((column, row[0], dim_id))
+            box = (left, top, width, height - inches(0.5))
+            table(slide, box, [column, *titles], body, fills, size, marks)
+            bullets(
+                slide,
+                (left, top + height - inches(0.45), width, inches(0.45)),
+                [(_heat_caption(deck), 11, False)],
+            )
+            lines = [_heat_caption(deck)]
+            for row, us in zip(chunk, found, strict=True):
+                for title, unit in zip(titles, us, strict=True):
                     if unit is not None:
                         lines.append(f"{row[0]}, {title}: {gap_words(unit.get('gap'))}.")
             notes(slide, lines)

@@ -416,8 +416,10 @@ def summary_table(result: dict[str, Any]) -> Table:
         rows.append([f"respondents: {names[g]}", Fig(n, "int"), ""])
     head = findings.headline(result)
     rows.append(["headline", text(head["sentence"]), ""])
-    for rank, d in enumerate(findings.recommendations(result), start=1):
-        rows.append([f"focus area {rank}", text(d["title"]), "a significant, not negligible gap"])
+    for rank, e in enumerate(findings.focus_areas(result), start=1):
+        rows.append([f"focus area {rank}", text(e["title"]), text(e["reason"])])
+    for rank, e in enumerate(findings.strengths(result), start=1):
+        rows.append([f"strength {rank}", text(e["title"]), text(e["reason"])])
     rows.append(["alignscan version", text(result.get("alignscan_version", "")), ""])
     cols = [
         Col("field", "text", "what the row says"),

@@ -43,6 +43,7 @@ def print_summary(result: dict[str, Any], console: Console) -> None:
         console.print(
             f"[yellow]low reliability[/] (alpha < 0.6): {names}; read their items one by one."
         )
+    _print_focus(result, console)
     top = findings.top_item_gaps(result)
     if top:
         console.print(_item_table(top))
@@ -55,11 +56,22 @@ def print_summary(result: dict[str, Any], console: Console) -> None:
     _print_quality(result, console)
 
 
+def _print_focus(result: dict[str, Any], console: Console) -> None:
+    """The three focus areas of the report's first page, in the same words."""
+    focus = findings.focus_areas(result)
+    if not focus:
+        return
+    console.print(f"[bold]Focus areas[/] ({esc(findings.focus_basis(result)['sentence'])})")
+    for i, f in enumerate(focus, start=1):
+        console.print(f"  {i}. [bold]{esc(f['title'])}[/]: {esc(f['reason'])}.")
+
+
 def _dimension_table(result: dict[str, Any], width: int, la: str, lb: str) -> Table:
     table = Table(
         title="Gap by dimension",
-        caption=f"A = {la}, B = {lb}; 95% CI = gap ± this; fav = favorable-share gap in "
-        "points; bold = significant (q < 0.05, Benjamini-Hochberg); * = low reliability",
+        caption=f"A = {la}, B = {lb}; gap in {findings.scale_unit(result)}; 95% CI = gap ± "
+        f"this; fav = gap in {findings.SHARE_UNIT}; bold = significant (q < 0.05, "
+        "Benjamini-Hochberg); * = low reliability",
         header_style="bold",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
