@@ -688,3 +688,70 @@ def test_norms_with_nan_or_huge_numbers_are_refused(norms_and_org, tmp_path: Pat
     path.write_text(json.dumps(doc).replace('"MARK"', token), encoding="utf-8")
     done = _invoke(["analyze", org, "--no-save", "--norms", path])
     assert done.exit_code == 1 and "norms" in done.output
+
+
+# ----------------------------------------------------------------------------- whose files
+
+
+def test_safe_folder_names() -> None:
+    from alignscan.atomic import safe_folder_name
+
+    for stem in ["..", ".", "", "...", " . "]:
+        assert safe_folder_name(stem) == "responses"
+    assert safe_folder_name("/") == safe_folder_name("\\") == "_"
+    assert safe_folder_name("a/b\\c") == "a_b_c"
+    assert safe_folder_name("..hidden..") == "hidden"
+    assert safe_folder_name("wave\n1") == "wave_1"
+    assert safe_folder_name("Q1 responses") == "Q1 responses"
+
+
+def test_an_input_named_dots_csv_never_writes_into_the_current_folder(tmp_path: Path) -> None:
+    write_csv(tmp_path / "...csv", rows_for())
+    (tmp_path / "report.html").write_text("my own page", encoding="utf-8")
+    done = run("analyze", "...csv", "-s", SURVEY, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "report.html").read_text(encoding="utf-8") == "my own page"
+    assert (
+        not (tmp_path / "result.json").exists()
+        and not (tmp_path / "reports" / "result.json").exists()
+    )
+    assert (tmp_path / "reports" / "responses" / "result.json").exists()
+
+
+def test_analyze_replaces_only_its_own_files_without_force(tmp_path: Path) -> None:
+    responses = write_csv(tmp_path / "r.csv", rows_for())
+    out = tmp_path / "out"
+    out.mkdir()
+    for name, text in [("report.html", "<html>mine</html>"), ("result.csv", "a,b\n1,2\n")]:
+        (out / name).write_text(text, encoding="utf-8")
+        done = run("analyze", responses, "-s", SURVEY, "--out", out)
+        assert done.returncode == 2 and "not written by alignscan" in done.stderr
+        assert (out / name).read_text(encoding="utf-8") == text
+        assert "--force" in done.stderr
+        (out / name).unlink()
+    assert run("analyze", responses, "-s", SURVEY, "--out", out).returncode == 0
+    assert run("analyze", responses, "-s", SURVEY, "--out", out).returncode == 0  # its own
+    (out / "report.html").write_text("<html>edited</html>", encoding="utf-8")
+    assert run("analyze", responses, "-s", SURVEY, "--out", out).returncode == 2
+    assert run("analyze", responses, "-s", SURVEY, "--out", out, "--force").returncode == 0
+    assert "alignscan" in (out / "report.html").read_text(encoding="utf-8")
+
+
+def test_report_check_and_norms_never_replace_a_foreign_file(tmp_path: Path) -> None:
+    responses = write_csv(tmp_path / "r.csv", rows_for())
+    result = tmp_path / "res.json"
+    assert run("analyze", responses, "-s", SURVEY, "--no-save", "--json", result).returncode == 0
+    page = tmp_path / "page.html"
+    page.write_text("<p>precious</p>", encoding="utf-8")
+    done = run("report", result, "--html", page)
+    assert done.returncode == 2 and "not written by alignscan" in done.stderr
+    assert page.read_text(encoding="utf-8") == "<p>precious</p>"
+    sheet = tmp_path / "errors.csv"
+    sheet.write_text("name,salary\nx,1\n", encoding="utf-8")
+    rows = rows_for()
+    rows[0][3] = "9"
+    bad = write_csv(tmp_path / "bad.csv", rows)
+    done = run("check", bad, "-s", SURVEY, "--errors", sheet)
+    assert done.returncode == 2 and sheet.read_text(encoding="utf-8") == "name,salary\nx,1\n"
+    assert run("report", result, "--html", tmp_path / "new.html").returncode == 0
+    assert run("report", result, "--html", tmp_path / "new.html").returncode == 0

@@ -217,3 +217,58 @@ def _fsync_dir(folder: Path) -> None:
 def write_one(path: Path, content: str | bytes, inputs: Iterable[Path | None] = ()) -> None:
     """`write_all` for a single file."""
     write_all({path: content}, inputs)
+
+
+# ----------------------------------------------------------------------------- whose file
+
+_MARKS = {  # what every file alignscan writes of a kind carries near its start
+    ".json": (b'"alignscan_version"', b'"norms_version"'),
+    ".html": (b'<meta name="generator" content="alignscan',),
+    ".htm": (b'<meta name="generator" content="alignscan',),
+    ".csv": (
+        b"level,id,segment_column,segment_value,group,metric,value",  # result.csv
+        b"file,row,column,value,reason,kind",  # --errors
+    ),
+}
+_HEAD_BYTES = 8192
+
+
+def written_by_alignscan(path: Path) -> bool:
+    """Whether an existing file looks like one alignscan wrote, by its own content: a JSON
+    document with alignscan's version keys, a report with alignscan's generator tag, a CSV
+    with one of alignscan's headers, a PDF made from such a report. An empty file, and
+    kinds alignscan can't tell (a workbook, a deck), count as its own."""
+    suffix = path.suffix.lower()
+    try:
+        if not path.is_file() or path.stat().st_size == 0:
+            return True
+        with path.open("rb") as fh:
+            head = fh.read(_HEAD_BYTES)
+            if suffix == ".pdf":  # the generator tag becomes the PDF's Creator, at its end
+                fh.seek(max(0, path.stat().st_size - (1 << 16)))
+                head += fh.read()
+    except OSError:
+        return True  # unreadable: the write itself will say why
+    if suffix == ".pdf":
+        return b"alignscan" in head or "alignscan".encode("utf-16-be") in head
+    marks = _MARKS.get(suffix)
+    if marks is None:
+        return True
+    head = head.removeprefix(b"\xef\xbb\xbf")
+    if suffix == ".csv":
+        return head.startswith(marks)
+    return any(mark in head for mark in marks)
+
+
+def foreign_files(outputs: Iterable[Path]) -> list[Path]:
+    """The outputs that exist and were not written by alignscan (see `written_by_alignscan`)."""
+    return [p for p in outputs if p.exists() and not written_by_alignscan(p)]
+
+
+def safe_folder_name(stem: str, default: str = "responses") -> str:
+    """A folder name made from a file name: no path separators or control characters, no
+    leading or trailing dots or spaces; `default` when nothing is left (`...csv` has the
+    stem `..`, which would name the parent folder)."""
+    name = "".join("_" if ch in '/\\:*?"<>|' or ord(ch) < 32 else ch for ch in stem)
+    name = name.strip(". ")
+    return name or default
