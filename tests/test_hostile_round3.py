@@ -755,3 +755,117 @@ def test_report_check_and_norms_never_replace_a_foreign_file(tmp_path: Path) -> 
     assert done.returncode == 2 and sheet.read_text(encoding="utf-8") == "name,salary\nx,1\n"
     assert run("report", result, "--html", tmp_path / "new.html").returncode == 0
     assert run("report", result, "--html", tmp_path / "new.html").returncode == 0
+
+
+# ----------------------------------------------------------------------------- interrupted writes
+
+
+def _start(args: list[object], hook: str | None = None, **env: str) -> subprocess.Popen[str]:
+    import sys
+
+    full = {**os.environ, "COLUMNS": "200", **env}
+    if hook is not None:
+        full["ALIGNSCAN_TEST_PAUSE"] = hook
+    return subprocess.Popen(
+        [sys.executable, "-m", "alignscan", *map(str, args)],
+        env=full,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for(flag: Path, proc: subprocess.Popen[str]) -> None:
+    """Until the writer says it has paused (no timing: it waits for us)."""
+    import time
+
+    while not flag.exists():
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.02)
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith(".alignscan"))
+
+
+@pytest.fixture
+def first_run(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """An output folder holding a complete first set, and a newer responses file."""
+    first = write_csv(tmp_path / "r.csv", rows_for(6))
+    out = tmp_path / "out"
+    assert run("analyze", first, "-s", SURVEY, "--out", out).returncode == 0
+    (tmp_path / "new").mkdir()
+    newer = write_csv(tmp_path / "new" / "r.csv", rows_for(9))  # same name, a new wave
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    return out, newer, hook
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+def test_a_signal_while_writing_leaves_the_old_set_and_no_temp(first_run, sig: str) -> None:
+    import signal
+
+    out, newer, hook = first_run
+    old = {p.name: p.read_bytes() for p in out.iterdir()}
+    proc = _start(["analyze", newer, "-s", SURVEY, "--out", out], hook=f"written:{hook}")
+    _wait_for(hook / "paused-written", proc)
+    assert _leftovers(out)  # the temporary files and the lock are there now
+    proc.send_signal(getattr(signal, sig))
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode != 0 and "Traceback" not in stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == old
+    assert _leftovers(out) == []
+
+
+def test_a_signal_during_the_commit_is_held_until_the_set_is_whole(first_run) -> None:
+    import json
+    import signal
+
+    out, newer, hook = first_run
+    proc = _start(["analyze", newer, "-s", SURVEY, "--out", out], hook=f"committing:{hook}")
+    _wait_for(hook / "paused-committing", proc)
+    proc.send_signal(signal.SIGTERM)
+    (hook / "go").touch()
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 143 and "Traceback" not in stderr
+    assert json.loads((out / "result.json").read_text("utf-8"))["rows"]["used"] == 18
+    assert "level,id" in (out / "result.csv").read_text("utf-8-sig")[:10]
+    assert _leftovers(out) == []
+
+
+def test_two_commands_writing_one_folder_never_mix(first_run, tmp_path: Path) -> None:
+    import json
+
+    out, newer, hook = first_run
+    third = write_csv(tmp_path / "third.csv", rows_for(7))
+    first = _start(["analyze", newer, "-s", SURVEY, "--out", out], hook=f"written:{hook}")
+    _wait_for(hook / "paused-written", first)
+    refused = run(
+        "analyze", third, "-s", SURVEY, "--out", out, "--force", env={"ALIGNSCAN_LOCK_WAIT": "0"}
+    )
+    assert refused.returncode == 1 and "another alignscan command is writing" in refused.stderr
+    later = _start(
+        ["analyze", third, "-s", SURVEY, "--out", out, "--force"], ALIGNSCAN_LOCK_WAIT="600"
+    )
+    (hook / "go").touch()
+    assert first.wait(timeout=120) == 0
+    assert later.wait(timeout=120) == 0, later.communicate()
+    result = json.loads((out / "result.json").read_text("utf-8"))
+    assert result["rows"]["used"] == 14 and result["source"]["file"] == "third.csv"
+    csv_rows = list(csv.reader(io.StringIO((out / "result.csv").read_text("utf-8-sig"))))
+    groups = {r[4]: r for r in csv_rows if r[0] == "item" and r[5] == "n"}
+    assert {int(float(r[6])) for g, r in groups.items() if not g.startswith("gap")} == {7}
+    assert _leftovers(out) == []
+
+
+def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path: Path) -> None:
+    import sys
+
+    from alignscan.atomic import LOCK_NAME, write_all
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()  # its process id is free now
+    (tmp_path / LOCK_NAME).write_text(f"{proc.pid}\n", encoding="ascii")
+    write_all({tmp_path / "a.txt": "x"})
+    assert (tmp_path / "a.txt").read_text(encoding="utf-8") == "x"
+    assert not (tmp_path / LOCK_NAME).exists()

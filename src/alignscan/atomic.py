@@ -15,7 +15,7 @@ import os
 import secrets
 import stat
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from alignscan.errors import AlignscanError
@@ -140,17 +140,146 @@ def write_all(outputs: Mapping[Path, str | bytes], inputs: Iterable[Path | None]
     check_outputs(data, inputs)
     streams = {p: c for p, c in data.items() if _is_stream(p)}
     data = {p: c for p, c in data.items() if p not in streams}
+    locks = _lock_folders({p.parent for p in data})
+    try:
+        _write_set(data)
+    finally:
+        for lock in locks:
+            _remove(lock)
+    for path, content in streams.items():
+        _write_stream(path, content)
+
+
+def _write_set(data: dict[Path, bytes]) -> None:
+    """Temporary files for every output, then the commit; an interruption (Ctrl-C,
+    SIGTERM) while writing removes the temporary files, and one during the commit is
+    held until the set is in place, so no mixed set is ever left."""
     temps: dict[Path, Path] = {}
+    path = next(iter(data), Path("."))
     try:
         for path, content in data.items():
             temps[path] = _write_temp(path, content)
-    except OSError as exc:
+        _test_pause("written")
+    except BaseException as exc:
         for tmp in temps.values():
             _remove(tmp)
-        raise WriteFailed(path, exc) from None
-    _commit(temps)
-    for path, content in streams.items():
-        _write_stream(path, content)
+        if isinstance(exc, OSError):
+            raise WriteFailed(path, exc) from None
+        raise
+    with _signals_held():
+        _commit(temps)
+
+
+LOCK_NAME = ".alignscan.lock"
+LOCK_WAIT_SECONDS = 10.0
+
+
+def _lock_folders(folders: Iterable[Path]) -> list[Path]:
+    """A lock file (created with O_EXCL, holding our process id) in each folder, so that
+    two commands writing the same folder never mix their files: the second waits for the
+    first (ALIGNSCAN_LOCK_WAIT seconds, default 10), then refuses. A lock left by a
+    process that no longer runs is taken over."""
+    held: list[Path] = []
+    try:
+        for folder in sorted(set(folders), key=_key):
+            held.append(_lock(folder))
+    except BaseException:
+        for lock in held:
+            _remove(lock)
+        raise
+    return held
+
+
+def _lock(folder: Path) -> Path:
+    import time
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WriteFailed(folder, exc) from None
+    lock = folder / LOCK_NAME
+    wait = _lock_wait()
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            if _stale(lock):
+                _remove(lock)
+                continue
+            if time.monotonic() >= deadline:
+                busy = OSError(
+                    16,
+                    f"another alignscan command is writing to {folder} (its lock file "
+                    f"{LOCK_NAME}); try again when it has finished",
+                )
+                raise WriteFailed(folder, busy) from None
+            time.sleep(0.05)
+            continue
+        except OSError as exc:
+            raise WriteFailed(folder, exc) from None
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f"{os.getpid()}\n")
+        return lock
+
+
+def _lock_wait() -> float:
+    try:
+        return max(0.0, float(os.environ.get("ALIGNSCAN_LOCK_WAIT", LOCK_WAIT_SECONDS)))
+    except ValueError:
+        return LOCK_WAIT_SECONDS
+
+
+def _stale(lock: Path) -> bool:
+    """A lock whose process has gone (killed, say); an unreadable one is not stale."""
+    try:
+        pid = int(lock.read_text(encoding="ascii").strip() or "0")
+    except (OSError, ValueError):
+        return False
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM for the duration (the renames), then deliver them."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got: list[int] = []
+    wanted = [signal.SIGINT, *([signal.SIGTERM] if hasattr(signal, "SIGTERM") else [])]
+    old = {s: signal.signal(s, lambda signum, frame: got.append(signum)) for s in wanted}
+    try:
+        yield
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+        if got:
+            signal.raise_signal(got[0])
+
+
+def _test_pause(stage: str) -> None:
+    """For the signal tests only: with ALIGNSCAN_TEST_PAUSE=stage:folder, say so (a file
+    `paused-<stage>` in the folder) and wait until the folder holds a file `go`."""
+    import time
+
+    hook = os.environ.get("ALIGNSCAN_TEST_PAUSE", "")
+    if not hook.startswith(stage + ":"):
+        return
+    folder = Path(hook.split(":", 1)[1])
+    (folder / f"paused-{stage}").touch()
+    while not (folder / "go").exists():
+        time.sleep(0.01)
 
 
 def _is_stream(path: Path) -> bool:
@@ -184,6 +313,8 @@ def _commit(temps: dict[Path, Path]) -> None:
         for path, tmp in temps.items():
             os.replace(tmp, path)
             done.append(path)
+            if len(done) == 1:
+                _test_pause("committing")
     except OSError as exc:
         for path in done:
             old = backups.get(path)
