@@ -367,24 +367,20 @@ _HEAD_BYTES = 8192
 def written_by_alignscan(path: Path) -> bool:
     """Whether an existing file looks like one alignscan wrote, by its own content: a JSON
     document with alignscan's version keys, a report with alignscan's generator tag, a CSV
-    with one of alignscan's headers, a PDF made from such a report. An empty file, and
-    kinds alignscan can't tell (a workbook, a deck), count as its own."""
+    with one of alignscan's headers. An empty file, and kinds whose content alignscan can't
+    tell apart (a PDF, whose metadata may be compressed; a workbook; a deck), count as its
+    own."""
     suffix = path.suffix.lower()
+    marks = _MARKS.get(suffix)
+    if marks is None:
+        return True
     try:
         if not path.is_file() or path.stat().st_size == 0:
             return True
         with path.open("rb") as fh:
             head = fh.read(_HEAD_BYTES)
-            if suffix == ".pdf":  # the generator tag becomes the PDF's Creator, at its end
-                fh.seek(max(0, path.stat().st_size - (1 << 16)))
-                head += fh.read()
     except OSError:
         return True  # unreadable: the write itself will say why
-    if suffix == ".pdf":
-        return b"alignscan" in head or "alignscan".encode("utf-16-be") in head
-    marks = _MARKS.get(suffix)
-    if marks is None:
-        return True
     head = head.removeprefix(b"\xef\xbb\xbf")
     if suffix == ".csv":
         return head.startswith(marks)
