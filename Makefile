@@ -23,6 +23,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 # BENCH_ROWS scales the 10,000,000-row benchmark down, e.g. `make bench BENCH_ROWS=200000`.
 BENCH_ROWS ?= 10000000

@@ -62,7 +62,9 @@ def independent_focus(result: dict) -> list[str]:
             scored.append((abs(gap["mean"]) * importance[d["id"]], d["id"]))
         else:
             rest.append((abs(gap["mean"]), d["id"]))
-    ranked = [i for _, i in sorted(scored, reverse=True)] + [i for _, i in sorted(rest, reverse=True)]
+    ranked = [i for _, i in sorted(scored, reverse=True)] + [
+        i for _, i in sorted(rest, reverse=True)
+    ]
     return ranked[:3]
 
 
@@ -189,3 +191,84 @@ def test_priority_chart_labels_never_overlap() -> None:
         for b in boxes[i + 1 :]:
             assert not _overlaps(a, b), (a, b)
     assert any(p["moved"] for p in points)
+
+
+# ----------------------------------------------------------------------------- labels
+
+
+def test_display_labels_in_trend_titles_benchmark_check_repr_and_template(tmp_path) -> None:
+    import numpy as np
+
+    from alignscan.analysis import analyze
+    from alignscan.frames import summary_html
+    from alignscan.report.sections import benchmark_sentence
+    from alignscan.report.terminal import print_trend
+    from alignscan.report.trend_html import render_trend_html
+    from alignscan.responses import template_rows
+    from alignscan.trend import trend
+    from conftest import make_responses, make_survey, random_codes
+
+    survey = make_survey([[False, False], [False, True]], groups=("c_suite", "staff"))
+    survey = survey.model_copy(
+        update={
+            "roles": survey.roles.model_copy(
+                update={"labels": {"c_suite": "Leadership team", "staff": "Front line"}}
+            )
+        }
+    )
+    waves = []
+    for seed in (1, 2):
+        rng = np.random.default_rng(seed)
+        groups = rng.choice(["c_suite", "staff"], size=200)
+        codes = random_codes(rng, 200, len(survey.items), missing=0.0)
+        waves.append(analyze(make_responses(survey, codes, groups)))
+    doc = trend(waves, ["Q1", "Q2"])
+    assert doc["group_labels"] == {"c_suite": "Leadership team", "staff": "Front line"}
+    console = Console(record=True, width=100, color_system=None)
+    print_trend(doc, console)
+    assert "Leadership team - Front line" in console.export_text()
+    assert "Leadership team" in visible(render_trend_html(doc)).split("Is the gap closing?")[1]
+    repr_html = summary_html(waves[1])
+    assert "Leadership team favorable" in repr_html and "c_suite" not in repr_html
+    hint = template_rows(survey)[1][template_rows(survey)[0].index(survey.roles.column)]
+    assert "Leadership team" in hint and "Front line" in hint
+    unit = {
+        "id": "d1",
+        "title": "Dimension",
+        "gap": {"favorable": 0.17},
+        "benchmark": {"orgs": 12, "gap": {"favorable_p50": 0.09, "favorable_percentile": 88}},
+    }
+    sentence = benchmark_sentence(waves[1], unit)
+    assert sentence and "Leadership team–Front line gap" in sentence and "c_suite" not in sentence
+
+
+def test_a_survey_change_is_shown_next_to_the_affected_trend() -> None:
+    import numpy as np
+
+    from alignscan.analysis import analyze
+    from alignscan.trend import trend
+    from conftest import make_responses, make_survey, random_codes
+
+    v1 = make_survey([[False, False], [False, True]], groups=("executive", "practitioner"))
+    dims = list(v1.dimensions)
+    items = list(dims[1].items)
+    items[0] = items[0].model_copy(update={"text": "A completely different question"})
+    dims[1] = dims[1].model_copy(update={"items": items})
+    v2 = v1.model_copy(update={"dimensions": dims, "version": "2"})
+    waves = []
+    for seed, survey in ((1, v1), (2, v2)):
+        rng = np.random.default_rng(seed)
+        groups = rng.choice(["executive", "practitioner"], size=200)
+        codes = random_codes(rng, 200, len(survey.items), missing=0.0)
+        waves.append(analyze(make_responses(survey, codes, groups)))
+    doc = trend(waves, ["Q1", "Q2"])
+    (change,) = doc["comparability"]
+    assert change["items"] == [items[0].id] and change["dimensions"] == [dims[1].id]
+    page = render_html(waves[1], trend=doc)
+    section = re.search(r'<section id="trend">.*?</section>', page, re.S).group(0)
+    assert "Survey changed:" in visible(section)
+    captions = re.findall(r"<figcaption.*?</figcaption>", section, re.S)
+    flagged = [c for c in captions if "survey changed between" in c]
+    assert len(flagged) == 1 and dims[1].title in flagged[0]
+    # the same definition in both waves: nothing to flag, and no key in the document
+    assert "comparability" not in trend([waves[0], waves[0]], ["Q1", "Q2"])

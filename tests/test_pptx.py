@@ -295,3 +295,15 @@ def test_summary_slide_and_sheet_show_the_reports_focus_areas_and_strengths(tmp_
     rows = {r[0]: r[1:] for r in wb["summary"].iter_rows(min_row=2, values_only=True)}
     for k, e in enumerate(focus, start=1):
         assert rows[f"focus area {k}"] == (e["title"], e["reason"])
+
+
+def test_a_zip_bomb_template_is_refused_before_it_is_read(full, tmp_path) -> None:
+    """A template part that unfolds 1000 to 1 is refused from the zip directory alone."""
+    _, path = full
+    bomb = tmp_path / "bomb.pptx"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("ppt/slides/slide1.xml", b"<a/>" + b" " * (8 << 20))
+    done = run_cli("report", path, "--pptx", tmp_path / "d.pptx", "--pptx-template", bomb)
+    assert done.returncode == 1
+    assert "a zip bomb?" in done.stderr and "ALIGNSCAN_MAX_XLSX_RATIO" in done.stderr
+    assert not (tmp_path / "d.pptx").exists()

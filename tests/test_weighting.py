@@ -240,9 +240,24 @@ def _export(tmp_path: Path, n: int = 900, seed: int = 5) -> tuple[Path, Path, ob
     return data, hc, rs
 
 
-def _direct_dimension_means(rs, hc: Path) -> dict[str, dict[str, float]]:
-    """Weighted dimension means computed here from the rows: each respondent's score is
-    the mean of their (recoded) answers when at least half the items are answered."""
+def _row_ratio(w: np.ndarray, strata: np.ndarray, y: np.ndarray, x: np.ndarray):
+    """sum w y / sum w x and its linearised se, row by row: z_i = w_i (y_i - R x_i) /
+    sum w x, V = sum over strata n_h / (n_h - 1) sum (z_i - mean z)^2."""
+    total = float(w @ x)
+    r = float(w @ y) / total
+    z = w * (y - r * x) / total
+    var = 0.0
+    for h in set(strata):
+        zh = z[strata == h]
+        var += len(zh) / (len(zh) - 1) * float(((zh - zh.mean()) ** 2).sum())
+    return r, math.sqrt(var)
+
+
+def _direct(rs, hc: Path) -> dict[str, dict[str, dict[str, float]]]:
+    """Weighted figures computed here from the rows, per unit (dimension or item id) and
+    group: a dimension score is the mean of a respondent's (recoded) answers when at least
+    half the items are answered; its favorable share is favorable / answered answers of
+    the scored respondents, as a ratio of weighted totals."""
     import csv
 
     heads = {(r["group"], r["department"]): int(r["headcount"])
@@ -251,11 +266,13 @@ def _direct_dimension_means(rs, hc: Path) -> dict[str, dict[str, float]]:
     depts = np.asarray(list(rs.segments["department"]), dtype=object)
     codes = rs.codes.astype(float)
     p, start = SURVEY.scale.points, SURVEY.scale.start
-    out: dict[str, dict[str, float]] = {}
+    fav_codes = np.asarray(SURVEY.scale.favorable, dtype=float) - start + 1
+    out: dict[str, dict[str, dict[str, float]]] = {}
     for name in SURVEY.roles.compare:
         mine = groups == name
         n = {d: int((depts[mine] == d).sum()) for d in set(depts[mine])}
         w = np.asarray([heads[(name, d)] / n[d] for d in depts[mine]])
+        strata = depts[mine]
         col = 0
         for dim in SURVEY.dimensions:
             k = len(dim.items)
@@ -263,15 +280,31 @@ def _direct_dimension_means(rs, hc: Path) -> dict[str, dict[str, float]]:
             for j, item in enumerate(dim.items):
                 if item.reverse:
                     block[:, j] = np.where(block[:, j] > 0, p + 1 - block[:, j], 0)
+                answered = (block[:, j] > 0).astype(float)
+                mean, mean_se = _row_ratio(w, strata, (block[:, j] + start - 1) * answered,
+                                           answered)
+                fav = np.isin(block[:, j], fav_codes).astype(float)
+                share, share_se = _row_ratio(w, strata, fav, answered)
+                out[item.id] = out.get(item.id, {})
+                per_class = [int(answered[strata == d].sum()) for d in sorted(n)]
+                out[item.id][name] = {"mean": mean, "mean_se": mean_se, "favorable": share,
+                                      "favorable_se": share_se, "_answered": per_class}
             col += k
-            answered = (block > 0).sum(axis=1)
-            ok = answered >= math.ceil(k / 2)
-            score = block.sum(axis=1)[ok] / answered[ok] + start - 1
-            out.setdefault(dim.id, {})[name] = float(w[ok] @ score / w[ok].sum())
+            m = (block > 0).sum(axis=1)
+            ok = (m >= math.ceil(k / 2)).astype(float)
+            score = np.where(ok > 0, block.sum(axis=1) / np.maximum(m, 1) + start - 1, 0.0)
+            mean, mean_se = _row_ratio(w, strata, score * ok, ok)
+            sd = math.sqrt(float(w @ (ok * (score - mean) ** 2)) / float(w @ ok)
+                           * ok.sum() / (ok.sum() - 1))
+            f = np.isin(block, fav_codes).sum(axis=1) * ok
+            share, share_se = _row_ratio(w, strata, f.astype(float), (m * ok).astype(float))
+            out.setdefault(dim.id, {})[name] = {
+                "mean": mean, "mean_se": mean_se, "sd": sd, "favorable": share,
+                "favorable_se": share_se, "n_effective": float(w @ ok) ** 2 / float(w**2 @ ok)}
     return out
 
 
-def test_cli_weighted_dimension_means_equal_a_direct_computation(tmp_path: Path) -> None:
+def test_cli_weighted_figures_equal_a_direct_computation_from_the_rows(tmp_path: Path) -> None:
     from conftest import run_cli
 
     data, hc, rs = _export(tmp_path)
@@ -284,13 +317,26 @@ def test_cli_weighted_dimension_means_equal_a_direct_computation(tmp_path: Path)
     assert page.index('id="weighted-note"') < page.index('<section id="overview">')
     assert 'id="weighting-table"' in page and "Design effect" in page
     result = json.loads(out.read_text("utf-8"))
-    direct = _direct_dimension_means(rs, hc)
+    direct = _direct(rs, hc)
     a, b = SURVEY.roles.compare
-    for dim in result["dimensions"]:
+    checked = 0
+    for unit in result["dimensions"] + result["items"]:
+        if unit["gap"] is None:  # an item a weighting cell answered with 1 .. 4 people
+            assert any(0 < m < 5 for g in (a, b) for m in direct[unit["id"]][g]["_answered"])
+            assert any(unit["groups"][g].get("suppressed") for g in (a, b))
+            continue
+        checked += 1
         for g in (a, b):
-            assert dim["groups"][g]["mean"] == pytest.approx(direct[dim["id"]][g], abs=1e-12)
-            assert dim["groups"][g]["n_effective"] < dim["groups"][g]["n"]
-        assert dim["gap"]["mean"] == pytest.approx(direct[dim["id"]][a] - direct[dim["id"]][b])
+            cell = unit["groups"][g]
+            want = {k: v for k, v in direct[unit["id"]][g].items() if not k.startswith("_")}
+            for key, value in want.items():
+                assert cell[key] == pytest.approx(value, rel=1e-10, abs=1e-12), (unit["id"], key)
+            assert cell["n_effective"] < cell["n"]
+        da, db = direct[unit["id"]][a], direct[unit["id"]][b]
+        assert unit["gap"]["mean"] == pytest.approx(da["mean"] - db["mean"], abs=1e-12)
+        assert unit["gap"]["se"] == pytest.approx(math.hypot(da["mean_se"], db["mean_se"]))
+        assert unit["gap"]["favorable"] == pytest.approx(da["favorable"] - db["favorable"])
+    assert checked >= 0.75 * (len(result["dimensions"]) + len(result["items"]))
     info = result["weighting"]["groups"][b]
     assert info["method"] == "post-stratification" and info["design_effect"] > 1
     plain = run_cli("analyze", data, "--json", tmp_path / "plain.json", "--no-save")
@@ -529,3 +575,48 @@ def test_survey_weights_key_weights_like_the_flag(tmp_path: Path) -> None:
                    "--no-save").returncode == 0
     doc_a, doc_b = json.loads(a.read_text("utf-8")), json.loads(b.read_text("utf-8"))
     assert doc_a["weighting"]["groups"] and doc_a["dimensions"] == doc_b["dimensions"]
+
+
+def test_weighted_cliffs_delta_with_equal_weights_is_cliffs_delta() -> None:
+    from alignscan.stats import cliffs_delta
+    from alignscan.weighting import weighted_delta
+
+    rng = np.random.default_rng(3)
+    ca, cb = rng.integers(0, 9, (3, 6)), rng.integers(0, 9, (2, 6))
+    expected, _ = cliffs_delta(ca.sum(axis=0), cb.sum(axis=0))
+    got = weighted_delta(np.full(3, 2.5), ca, np.full(2, 7.0), cb, np.arange(6.0))
+    assert got == pytest.approx(expected, abs=1e-12)
+    skewed = weighted_delta(np.array([1.0, 1.0, 50.0]), ca, np.ones(2), cb, np.arange(6.0))
+    assert skewed != pytest.approx(expected)
+
+
+def test_trend_warns_when_only_some_waves_are_weighted(tmp_path: Path) -> None:
+    from conftest import run_cli
+
+    data, hc, _ = _export(tmp_path)
+    done = run_cli("analyze", data, "--weight-to", hc, "--baseline", data, "--no-save")
+    assert done.returncode == 0
+    shown = done.stdout + done.stderr  # the trend's warnings: on the terminal, in the trend
+    assert "this wave weighted to headcount, baseline not" in " ".join(shown.split())
+    both = run_cli("analyze", data, "--baseline", data, "--no-save")
+    assert "weighted to headcount" not in both.stdout + both.stderr
+
+
+def test_workbook_and_deck_say_the_figures_are_weighted(tmp_path: Path) -> None:
+    pytest.importorskip("pptx")
+    openpyxl = pytest.importorskip("openpyxl")
+    from pptx import Presentation
+
+    from conftest import run_cli
+
+    data, hc, _ = _export(tmp_path)
+    book, deck = tmp_path / "r.xlsx", tmp_path / "r.pptx"
+    done = run_cli("analyze", data, "--weight-to", hc, "--xlsx", book, "--pptx", deck,
+                   "--no-save")
+    assert done.returncode == 0, done.stdout + done.stderr
+    summary = openpyxl.load_workbook(book)["summary"]
+    fields = [str(row[0].value) for row in summary.iter_rows()]
+    assert "weighted to headcount: Practitioners" in fields
+    first = Presentation(str(deck)).slides[0]
+    words = " ".join(s.text_frame.text for s in first.shapes if s.has_text_frame)
+    assert "Weighted to headcount (department cells)" in words

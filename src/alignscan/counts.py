@@ -943,5 +943,17 @@ def sum_tables(tables: Sequence[CountTable], survey: Survey | None = None) -> Co
     ).normalized()
 
 
-# Reading a file and counting it lives in `engines` (light to import); its old home:
-from alignscan.engines import ENGINES, count_file  # noqa: E402, F401
+def __getattr__(name: str) -> Any:
+    """`counts.count_file` and `counts.ENGINES`, their former home (deprecated): they live
+    in `alignscan.engines`, which imports this module, so this one may not import it."""
+    if name in ("count_file", "ENGINES"):
+        import importlib
+        import warnings
+
+        warnings.warn(
+            f"alignscan.counts.{name} moved to alignscan.engines.{name}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module("alignscan.engines"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -698,9 +698,9 @@ def count_file_duckdb(
 def count_file_default(path: Path, survey: Survey, **options: Any) -> CountTable:
     """The default engine (blocks of the file, bounded memory): the reference for every
     engine, and where files that are not plainly valid go."""
-    from alignscan.engines import count_file
+    from alignscan.block_engine import count_file_blocks
 
-    return count_file(path, survey, engine="default", **options)
+    return count_file_blocks(path, survey, **options)
 
 
 def _count_duckdb(

@@ -20,7 +20,6 @@ DEMO_DIR = Path("reports") / "demo"
 RESPONDENTS = 2000
 SEED = 2026
 DATE = "2026-04-15"
-LABELS = ["baseline", "this wave"]
 
 
 def write_demo_data(folder: Path = DEMO_DIR, n: int = RESPONDENTS) -> tuple[Path, Path]:
@@ -68,31 +67,30 @@ def analyse_demo(
     wave1: Path, wave2: Path, folder: Path, headcount: Path | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Analyse the latest wave against the earlier one (with participation when a
-    `headcount` file is given) and write the three outputs into `folder` (all or none).
+    `headcount` file is given) and write the three outputs into `folder` (all or none),
+    through the pipeline `alignscan analyze --baseline` runs: the result.json keeps the
+    trend and the report date, so `alignscan report` redraws the same report.
     Returns (result, trend); raises AlignscanError."""
-    from alignscan.api import _count, load_wave, shared_ids
+    from alignscan.api import LibraryEdge
     from alignscan.atomic import write_all
+    from alignscan.pipeline import AnalysisRequest, run
     from alignscan.report.html import render_html
     from alignscan.report.tabular import result_to_csv, result_to_json
-    from alignscan.trend import trend
 
-    table = _count(wave2, None)
-    before, now = load_wave(wave1), load_wave(table)
-    if headcount is not None:
-        from alignscan.participation import add_participation, read_headcount
-
-        add_participation(now.result, table, read_headcount(headcount, table))
-    shared = shared_ids([before.respondent_ids, now.respondent_ids])
-    doc = trend([before.result, now.result], LABELS, shared=shared)
+    request = AnalysisRequest(
+        source=wave2, baseline=wave1, headcount=headcount, report_date=DATE
+    )
+    outcome = run(request, LibraryEdge())
+    assert outcome.trend is not None  # a baseline was given
     write_all(
         {
-            folder / "result.json": result_to_json(now.result),
-            folder / "result.csv": result_to_csv(now.result),
-            folder / "report.html": render_html(now.result, date=DATE, trend=doc),
+            folder / "result.json": result_to_json(outcome.result),
+            folder / "result.csv": result_to_csv(outcome.result),
+            folder / "report.html": render_html(outcome.result),
         },
         [wave1, wave2],
     )
-    return now.result, doc
+    return outcome.result, outcome.trend
 
 
 def _print_terminal(result: dict[str, Any], doc: dict[str, Any]) -> None:

@@ -340,6 +340,8 @@ class TrendDocument(_Doc):
     alignscan_version: str
     labels: list[str] = Field(min_length=2)
     compare: list[str] = Field(min_length=2, max_length=2)
+    group_labels: dict[str, str] | None = None  # display names of the latest wave (roles.labels)
+    comparability: list[_Open] | None = None  # survey-version changes that break the trend
     compared_on: Literal["means and favorable shares", "favorable shares"]
     waves: list[_Open]
     dimensions: list[TrendRow]

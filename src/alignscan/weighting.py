@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from alignscan.errors import AlignscanError
 from alignscan.responses import CellError, ResponseSet
 from alignscan.survey import Survey
 
@@ -46,8 +47,10 @@ RAKE_MAX_ITER = 2000
 SEP = "\x1f"  # joins a cell's values into one key
 
 
-class WeightingError(ValueError):
+class WeightingError(AlignscanError, ValueError):
     """The headcount can't weight these responses; `errors` has every reason."""
+
+    code = "weighting_invalid"
 
     def __init__(self, errors: list[CellError]):
         self.errors = errors

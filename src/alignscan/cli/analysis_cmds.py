@@ -7,9 +7,8 @@ from typing import Any
 
 import typer
 
-from alignscan.cli import app
 from alignscan.cli.engine import ENGINE_OPTION, Engine
-from alignscan.cli.norms_cmds import HEADCOUNT_OPTION, NORMS_OPTION, add_extras, print_extras
+from alignscan.cli.norms_cmds import HEADCOUNT_OPTION, NORMS_OPTION, print_extras
 from alignscan.cli.office import (
     PPTX_OPTION,
     PPTX_TEMPLATE_OPTION,
@@ -44,6 +43,7 @@ from alignscan.cli.output import (
 )
 from alignscan.cli.output import _esc as esc
 from alignscan.cli.responses_cmds import errors_output, exit_if_invalid, write_errors_file
+from alignscan.cli.root import app
 
 
 def _pdf_bytes(html: str) -> bytes:
@@ -173,96 +173,118 @@ def analyze(
     options = reader_options(
         lenient, delimiter, sheet, header_rows, encoding, header_row, survey is None, responses
     )
-    options["engine"] = engine.value
-    table = count_responses_or_exit(responses, definition, **options)  # loads the analysis
-    from alignscan.analysis import AnalysisError, analyze_counts
-
-    rs = table.responses
-    assert rs is not None  # a table read from a file carries its metadata
-    if not rs.ok:
-        write_errors_file(rs, errors, inputs)
-        exit_if_invalid(table, format)
-    weighting = _weighting_or_exit(
-        weight_to, trim_weights, definition, table, responses, options, format
+    if trim_weights and weight_to is None and definition.weights is None:
+        fail("--trim-weights needs --weight-to (or weights: in the survey)", code=2)
+    request = _request(responses, definition, engine, options, headcount, norms, baseline)
+    request = request.model_copy(
+        update={
+            "comments": not no_comments,
+            "report_date": date,
+            "weight_to": weight_to,
+            "trim_weights": trim_weights,
+        }
     )
-    try:
-        result = analyze_counts(table, weighting=weighting)
-    except AnalysisError as exc:
-        write_errors_file(rs, errors, inputs)
-        fail(str(exc), code=1)
-    except ValueError as exc:  # WeightingError: a privacy refusal found with the analysis
-        _weighting_failed(exc, format)
-    result = add_extras(result, table, headcount, norms, format)
-    if no_comments:
-        from alignscan.api import without_comment_texts
-
-        result = without_comment_texts(result)
-    trend_doc = _baseline_trend(baseline, survey, lenient, result, rs)
-    from alignscan.report.html import with_report_extras
-
-    result = with_report_extras(result, trend_doc, date)  # `report result.json` redraws it
+    edge = CliEdge(survey, bool(options["builtin"]), errors, inputs, format)
+    outcome = run_or_exit(request, edge, format)
+    result, trend_doc = outcome.result, outcome.trend
     outputs = render_outputs(targets, result, date, trend_doc, template)
-    outputs.update(errors_output(rs, errors))
+    outputs.update(errors_output(edge.responses, errors))
     write_outputs(outputs, inputs, force=force)
     _print_outcome(result, trend_doc, targets, format)
 
 
-def _weighting_or_exit(
-    path: Path | None, trim: bool, survey: Any, table: Any, responses: Path,
-    options: dict[str, Any], format: Format,
+def _request(
+    responses: Path,
+    definition: Any,
+    engine: Engine,
+    options: dict[str, Any],
+    headcount: Path | None,
+    norms: Path | None,
+    baseline: Path | None,
 ) -> Any:
-    """The weighting of `--weight-to` (or the survey's `weights:`), None without one;
-    exit 1 with every problem of the file, 2 when it is missing."""
-    if path is None and survey.weights is not None:
-        path, trim = Path(survey.weights.headcount), trim or survey.weights.trim
-    if path is None:
-        if trim:
-            fail("--trim-weights needs --weight-to (or weights: in the survey)", code=2)
-        return None
-    if not path.exists():
-        fail(f"no such file: {path}", code=2)
-    from alignscan.weighting import Weighting, WeightingError, cells_of_file, read_targets
+    """The pipeline's request from the command's options (already checked)."""
+    from alignscan.pipeline import AnalysisRequest, ReaderOptions
 
-    values = {c: sorted({str(v) for v in table.atoms[c]}) for c in survey.segments}
-    try:
-        targets = read_targets(path, survey, values)
-    except WeightingError as exc:
-        _weighting_failed(exc, format)
-    cells = cells_of_file(responses, survey, targets.columns(), options)
-    return Weighting(targets, cells, trim)
+    reading = {k: v for k, v in options.items() if k in ReaderOptions.model_fields}
+    return AnalysisRequest(
+        source=responses,
+        survey=definition,
+        engine=engine.value,
+        reader=ReaderOptions(**reading),
+        headcount=headcount,
+        norms=norms,
+        baseline=baseline,
+    )
 
 
-def _weighting_failed(exc: Exception, format: Format) -> None:
-    from alignscan.cli.norms_cmds import _print_cell_errors
+class CliEdge:
+    """The pipeline's edge at the command line: a progress bar while reading, and the
+    problems shown (as `check` shows them) with exit 1 (2 for a usage error)."""
+
+    def __init__(
+        self,
+        survey_path: Path | None,
+        builtin: bool,
+        errors: Path | None,
+        inputs: tuple[Path | None, ...],
+        fmt: Format,
+    ):
+        self.survey_path, self.builtin, self.errors = survey_path, builtin, errors
+        self.inputs, self.fmt = inputs, fmt
+        self.responses: Any = None
+
+    def count(self, request: Any) -> Any:
+        options = {**request.reader.kwargs(), "builtin": self.builtin, "engine": request.engine}
+        table = count_responses_or_exit(request.source, request.survey, **options)
+        self.responses = table.responses
+        assert self.responses is not None  # a table read from a file carries its metadata
+        return table
+
+    def refuse_invalid(self, table: Any) -> None:
+        if not table.responses.ok:
+            write_errors_file(table.responses, self.errors, self.inputs)
+            exit_if_invalid(table, self.fmt)
+
+    def baseline(self, request: Any) -> tuple[dict[str, Any], Any]:
+        from alignscan.cli.trend_cmds import read_wave
+
+        return read_wave(request.baseline, self.survey_path, request.reader.lenient)
+
+    def cells(self, request: Any, survey: Any, columns: list[str]) -> Any:
+        from alignscan.weighting import cells_of_file
+
+        return cells_of_file(request.source, survey, columns, request.reader.kwargs())
+
+
+def run_or_exit(request: Any, edge: CliEdge, fmt: Format) -> Any:
+    """`pipeline.run`; input it can't use is shown and exits 1 (2 for a usage error)."""
+    from alignscan.analysis import AnalysisError
+    from alignscan.cli.norms_cmds import print_headcount_errors
+    from alignscan.cli.output import with_flag
+    from alignscan.errors import AlignscanError
+    from alignscan.pipeline import HeadcountError, run
+    from alignscan.trend import TrendError
     from alignscan.weighting import WeightingError
 
-    if not isinstance(exc, WeightingError):
-        raise exc
-    _print_cell_errors(exc.errors, format)
-    fail(f"{exc.errors[0].file}: {len(exc.errors)} problem(s) with weighting; nothing was "
-         "written", code=1)
-
-
-def _baseline_trend(
-    baseline: Path | None, survey: Path | None, lenient: bool, result: dict[str, Any], rs: Any
-) -> dict[str, Any] | None:
-    """The trend from `--baseline` to this wave (None without a baseline)."""
-    if baseline is None:
-        return None
-    from alignscan.cli.trend_cmds import (
-        read_wave,
-        shared_ids,
-        trend_or_exit,
-        warn_incomparable_waves,
-    )
-
-    before, before_ids = read_wave(baseline, survey, lenient)
-    warn_incomparable_waves([before, result], ["baseline", "this wave"])
-    return trend_or_exit(
-        [before, result],
-        ["baseline", "this wave"],
-        shared=shared_ids([before_ids, rs.respondent_ids]),
-    )
+    try:
+        return run(request, edge)
+    except HeadcountError as exc:
+        print_headcount_errors(exc.errors, fmt)
+        fail(str(exc), code=1)
+    except AnalysisError as exc:
+        write_errors_file(edge.responses, edge.errors, edge.inputs)
+        fail(str(exc), code=1)
+    except TrendError as exc:
+        fail(with_flag(str(exc)), code=1)
+    except WeightingError as exc:  # the targets file, or a privacy refusal of the weights
+        print_headcount_errors(exc.errors, fmt)
+        fail(
+            f"{exc.errors[0].file}: {len(exc.errors)} problem(s) with weighting; nothing was "
+            "written",
+            code=1,
+        )
+    except AlignscanError as exc:
+        fail(str(exc), code=exc.exit_code)
 
 
 def _print_outcome(
@@ -274,6 +296,10 @@ def _print_outcome(
     """The JSON result, or the terminal summary (with the trend) and the files written."""
     if format is Format.json:
         typer.echo(_json_text(result), nl=False)
+        if trend_doc is not None:
+            from alignscan.cli.trend_cmds import warn_on_stderr
+
+            warn_on_stderr(trend_doc["warnings"])
         return
     print_summary(result)
     if trend_doc is not None:

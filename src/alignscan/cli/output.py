@@ -219,7 +219,7 @@ def read_responses_or_exit(path: Path, survey: Survey, **options: Any) -> Respon
 
 
 def count_responses_or_exit(path: Path, survey: Survey, **options: Any) -> CountTable:
-    """Read and count responses with the chosen engine (`counts.count_file`); the same
+    """Read and count responses with the chosen engine (`engines.count_file`); the same
     exits as `read_responses_or_exit`. The table's `responses` holds the errors."""
     from alignscan.engines import count_file
 

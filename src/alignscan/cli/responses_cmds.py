@@ -11,8 +11,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from alignscan.cli import app
 from alignscan.cli.engine import ENGINE_OPTION, Engine
+from alignscan.cli.root import app
 
 if TYPE_CHECKING:
     from alignscan.counts import CountTable
@@ -195,11 +195,12 @@ def print_check_summary(summary: dict[str, Any], rs: ResponseSet) -> None:
         table = Table(title="Respondents per group", header_style="bold")
         table.add_column("group")
         table.add_column("n", justify="right")
+        names = display_names(rs, list(summary["groups"]))
         for group, cell in summary["groups"].items():
             n = f"< {cell['below']}" if cell.get("suppressed") else f"{cell['n']:,}"
-            table.add_row(esc(group), n)
+            table.add_row(esc(names[group]), n)
         console.print(table)
-        print_segment_table(summary["segments"], list(summary["groups"]))
+        print_segment_table(summary["segments"], list(summary["groups"]), names)
         answered = summary["answered_share"]
         items = Table(title="Answered share per item", header_style="bold")
         items.add_column("dimension")
@@ -226,8 +227,19 @@ def print_check_summary(summary: dict[str, Any], rs: ResponseSet) -> None:
         console.print(f"[red]✗ {summary['error_count']:,} error(s); nothing analysed[/]")
 
 
-def print_segment_table(segments: list[dict[str, Any]], groups: list[str]) -> None:
-    """Respondents per segment value and group, hidden cells as "< min" (as in the report)."""
+def display_names(rs: ResponseSet, groups: list[str]) -> dict[str, str]:
+    """Group id -> its display name (the survey's roles.labels, else the default)."""
+    from alignscan.findings import default_label
+
+    labels = dict(rs.survey.roles.labels or {})
+    return {g: labels.get(g) or default_label(g) for g in groups}
+
+
+def print_segment_table(
+    segments: list[dict[str, Any]], groups: list[str], names: dict[str, str] | None = None
+) -> None:
+    """Respondents per segment value and group, hidden cells as "< min" (as in the report);
+    columns named by the groups' display `names`."""
     if not segments:
         return
     table = Table(
@@ -236,7 +248,7 @@ def print_segment_table(segments: list[dict[str, Any]], groups: list[str]) -> No
     table.add_column("segment")
     table.add_column("value")
     for group in groups:
-        table.add_column(group, justify="right")
+        table.add_column(esc((names or {}).get(group, group)), justify="right")
     for seg in segments:
         cells = [
             f"< {c['below']}" if c.get("suppressed") else f"{c['n']:,}"

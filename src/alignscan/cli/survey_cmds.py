@@ -8,8 +8,8 @@ from pathlib import Path
 import typer
 
 from alignscan import survey as survey_mod
-from alignscan.cli import app
 from alignscan.cli.output import Format, fail, print_problems, stdout, write_outputs
+from alignscan.cli.root import app
 
 
 @app.command(

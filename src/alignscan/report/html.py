@@ -409,7 +409,7 @@ def _trend_context(trend: dict[str, Any] | None) -> dict[str, Any]:
     """Template variables of the trend section (none without a trend)."""
     if trend is None:
         return {"trend_section": False}
-    from alignscan.report.trend_html import small_multiples
+    from alignscan.report.trend_charts import small_multiples
 
     return {
         "trend_section": True,

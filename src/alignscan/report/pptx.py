@@ -10,6 +10,7 @@ document only, with the same suppression and display labels as the HTML report.
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -291,9 +292,11 @@ def unit_line(deck: Deck, title: str, unit: dict[str, Any]) -> str:
         if cell.get("suppressed"):
             parts.append(f"{label} hidden")
         else:
+            eff = cell.get("n_effective")
             parts.append(
                 f"{label} {pct(cell.get('favorable'), 1)} favorable, mean "
                 f"{signed(cell.get('mean'), '.2f')}, n {cell.get('n')}"
+                + (f" (effective n {eff:.1f})" if eff is not None else "")
             )
     return f"{title}: {'; '.join(parts)}; {gap_words(unit.get('gap'))}."
 
@@ -319,6 +322,11 @@ def participation_lines(result: dict[str, Any]) -> list[str]:
     ]
     if rates:
         lines.append("Participation: " + ", ".join(rates))
+    weighting = result.get("weighting")
+    if weighting:  # issue 31: the figures are weighted, said where the deck opens
+        cells = sorted({" x ".join(s["columns"]) or "group" for s in weighting["groups"].values()})
+        lines.append(f"Weighted to headcount ({', '.join(cells)} cells): means, favorable "
+                     "shares and gaps of the compared groups")
     return lines
 
 
@@ -586,6 +594,24 @@ def actions_slide(deck: Deck) -> None:
     notes(slide, [unit_line(deck, d["title"], d) for d in recs] or [lines[0][0]])
 
 
+def weighting_lines(deck: Deck) -> list[str]:
+    """With `--weight-to`: what is weighted, and each group's design effect."""
+    block = deck.result.get("weighting")
+    if not block:
+        return []
+    label = labels(deck.result)
+    effects = ", ".join(
+        f"{label.get(g, g)} {s['design_effect']:.2f}"
+        for g, s in (block.get("groups") or {}).items()
+        if s.get("design_effect") is not None
+    )
+    return [
+        f"Weighted to headcount ({text(block.get('file', ''))}): means, favorable shares and "
+        "gaps of items and dimensions are weighted (Taylor-linearised intervals); n, answer "
+        f"counts, segments, reliability and drivers are not. Design effect: {effects or '–'}."
+    ]
+
+
 def appendix_slide(deck: Deck) -> None:
     """How the figures were made and what is hidden."""
     r = deck.result
@@ -609,6 +635,7 @@ def appendix_slide(deck: Deck) -> None:
         f"small, {privacy.get('cells_hidden_protective', 0)} more to protect them).",
         f"Comments need {r.get('min_comment_group_size', 10)} respondents in a group. "
         'Hidden figures show as "hidden" in this deck and in the workbook.',
+        *weighting_lines(deck),
         f"Survey {r['survey']['id']} version {r['survey'].get('version')}; source "
         f"{r['source'].get('file')}; alignscan {r.get('alignscan_version')}.",
     ]
@@ -630,6 +657,28 @@ SLIDES = (
 )
 
 
+def check_template(template: bytes) -> None:
+    """Refuse, from the archive's directory alone, a template part that would unfold past
+    the limits of `alignscan.limits` (a zip bomb), before python-pptx reads it."""
+    from alignscan import limits
+
+    try:
+        infos = zipfile.ZipFile(io.BytesIO(template)).infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise TemplateInvalid(
+            f"--pptx-template is not a PowerPoint presentation ({type(exc).__name__})"
+        ) from None
+    part_max, ratio_max = limits.XLSX_PART_MB.value(), limits.XLSX_RATIO.value()
+    for info in infos:
+        size, ratio = info.file_size, info.file_size / max(info.compress_size, 1)
+        if size > part_max:
+            reason = f"its part {info.filename} unfolds to {size:,} bytes (limit {part_max:,})"
+            raise TemplateInvalid(f"--pptx-template: {reason}", hint=limits.XLSX_PART_MB.hint())
+        if size > limits.RATIO_FLOOR and ratio > ratio_max:
+            reason = f"its part {info.filename} is compressed {ratio:,.0f} to 1: a zip bomb?"
+            raise TemplateInvalid(f"--pptx-template: {reason}", hint=limits.XLSX_RATIO.hint())
+
+
 def open_presentation(template: bytes | None) -> tuple[Any, bool]:
     """The template's presentation without its slides, or python-pptx's plain one at 16:9."""
     from pptx import Presentation
@@ -639,6 +688,7 @@ def open_presentation(template: bytes | None) -> tuple[Any, bool]:
         prs = Presentation()
         prs.slide_width, prs.slide_height = Emu(inches(13.333)), Emu(inches(7.5))
         return prs, False
+    check_template(template)
     try:
         prs = Presentation(io.BytesIO(template))
     except Exception as exc:  # zip, XML or package errors: any means "not a .pptx"

@@ -21,7 +21,9 @@ def benchmark_sentence(result: dict[str, Any], unit: dict[str, Any]) -> str | No
     bench = unit.get("benchmark")
     if not bench or unit.get("gap") is None:
         return None
-    a, b = result["compare"]
+    from alignscan.findings import group_label
+
+    a, b = (group_label(result, g) for g in result["compare"])
     title = unit.get("title") or unit["id"]
     mine = whole_points(unit["gap"]["favorable"])
     median = whole_points(bench["gap"]["favorable_p50"])

@@ -93,28 +93,35 @@ GROUP_METRICS = (
     ("sd", "dec", "standard deviation of the scores of {g}"),
     ("favorable", "pct", "share of the answers of {g} that are favorable"),
 )
+N_EFFECTIVE = ("n_effective", "dec", "effective sample size of {g} (Kish; weighted analyses)")
+
+
+def group_metrics(result: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
+    """The per-group figures: with `--weight-to`, also the effective sample size."""
+    return GROUP_METRICS + ((N_EFFECTIVE,) if result.get("weighting") else ())
 
 
 def group_cols(result: dict[str, Any]) -> list[Col]:
-    """n, mean, sd and favorable share for every group of the result."""
+    """n, mean, sd and favorable share (and effective n) for every group of the result."""
     names = labels(result)
     return [
-        Col(f"{names[g]} {m}", kind, doc.format(g=names[g]))
+        Col(f"{names[g]} {m.replace('_', ' ')}", kind, doc.format(g=names[g]))
         for g in result["groups"]
-        for m, kind, doc in GROUP_METRICS
+        for m, kind, doc in group_metrics(result)
     ]
 
 
 def group_values(result: dict[str, Any], unit: dict[str, Any]) -> list[Any]:
+    metrics = group_metrics(result)
     out: list[Any] = []
     for g in result["groups"]:
         cell = unit["groups"].get(g)
         if cell is None:
-            out += [None] * len(GROUP_METRICS)
+            out += [None] * len(metrics)
         elif cell.get("suppressed"):
-            out += [HIDDEN] * len(GROUP_METRICS)
+            out += [HIDDEN] * len(metrics)
         else:
-            out += [cell.get(m) for m, _, _ in GROUP_METRICS]
+            out += [cell.get(m) for m, _, _ in metrics]
     return out
 
 
@@ -388,6 +395,21 @@ def comments_table(result: dict[str, Any]) -> Table:
     return Table("comments", "Comment counts per question and group.", cols, rows)
 
 
+def weighting_rows(result: dict[str, Any]) -> list[list[Any]]:
+    """With `--weight-to`: the headcount file, and per compared group the design effect
+    and the effective sample size."""
+    block = result.get("weighting")
+    if not block:
+        return []
+    names = labels(result)
+    note = "means, favorable shares and gaps are weighted; n, segments, drivers are not"
+    rows: list[list[Any]] = [["weighted to headcount", text(block.get("file", "")), note]]
+    for g, s in (block.get("groups") or {}).items():
+        rows.append([f"design effect: {names.get(g, g)}", Fig(s.get("design_effect"), "dec"), ""])
+        rows.append([f"effective n: {names.get(g, g)}", Fig(s.get("n_effective"), "dec"), "Kish"])
+    return rows
+
+
 def summary_table(result: dict[str, Any]) -> Table:
     """The survey, the source, who is compared, the counts, and the headline."""
     a, b = result["compare"]
@@ -414,8 +436,17 @@ def summary_table(result: dict[str, Any]) -> Table:
     for g, cell in result["groups"].items():
         n = HIDDEN if cell.get("suppressed") else cell.get("n")
         rows.append([f"respondents: {names[g]}", Fig(n, "int"), ""])
+    rows += weighting_rows(result)
     head = findings.headline(result)
     rows.append(["headline", text(head["sentence"]), ""])
+    for g, w in ((result.get("weighting") or {}).get("groups") or {}).items():  # issue 31
+        cells = " x ".join(w["columns"]) or "group"
+        rows.append([f"weighted to headcount: {names.get(g, text(g))}",
+                     text(f"{w['method']} on {cells} ({w['cells']} cells)"),
+                     text(f"design effect {w['design_effect']:.2f}, effective n "
+                          f"{w['n_effective']:,.0f}, weights {w['weight_min']:.2f} to "
+                          f"{w['weight_max']:.2f}; means, favorable shares and gaps are "
+                          "weighted")])
     for rank, e in enumerate(findings.focus_areas(result), start=1):
         rows.append([f"focus area {rank}", text(e["title"]), text(e["reason"])])
     for rank, e in enumerate(findings.strengths(result), start=1):
