@@ -80,8 +80,9 @@ def _write_temp(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".tmp", dir=path.parent)
     try:
-        with contextlib.suppress(OSError):  # mkstemp makes 0600 whatever the umask
-            os.fchmod(fd, _mode_for(path))
+        if hasattr(os, "fchmod"):  # mkstemp makes 0600 whatever the umask
+            with contextlib.suppress(OSError):
+                os.fchmod(fd, _mode_for(path))
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -238,6 +239,10 @@ def _stale(lock: Path) -> bool:
         return False
     if pid <= 0:
         return False
+    if os.name == "nt":  # os.kill(pid, 0) would end the process there: go by its age
+        import time
+
+        return time.time() - lock.stat().st_mtime > 600
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -8,8 +8,10 @@ raised with its environment variable; a refusal names it.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from alignscan.errors import AlignscanError
 
@@ -79,3 +81,26 @@ def read_document(path: os.PathLike[str] | str, what: str) -> str:
             code="too_large",
         )
     return path.read_text(encoding="utf-8")
+
+
+RESULT_NUMBER_LIMIT = 1e15
+
+
+def strict_json(text: str) -> Any:
+    """JSON with finite, plausibly sized numbers only (NaN, Infinity, 1e999 refused)."""
+
+    def constant(name: str) -> float:
+        raise ValueError(f"{name} is not a number a result can hold")
+
+    def number(literal: str) -> float:
+        value = float(literal)
+        if not abs(value) <= RESULT_NUMBER_LIMIT:
+            raise ValueError(f"the number {literal[:30]} is out of range")
+        return value
+
+    def integer(literal: str) -> int:
+        if len(literal) > 16 or abs(int(literal)) > RESULT_NUMBER_LIMIT:
+            raise ValueError(f"the number {literal[:30]} is out of range")
+        return int(literal)
+
+    return json.loads(text, parse_constant=constant, parse_float=number, parse_int=integer)

@@ -46,8 +46,7 @@ def load_norms(path: str | Path) -> dict[str, Any]:
     import jsonschema
 
     from alignscan.errors import AlignscanError
-    from alignscan.limits import read_document
-    from alignscan.models import strict_json
+    from alignscan.limits import read_document, strict_json
 
     path = Path(path)
     try:
