@@ -620,3 +620,35 @@ def test_workbook_and_deck_say_the_figures_are_weighted(tmp_path: Path) -> None:
     first = Presentation(str(deck)).slides[0]
     words = " ".join(s.text_frame.text for s in first.shapes if s.has_text_frame)
     assert "Weighted to headcount (department cells)" in words
+
+
+def test_weights_above_the_cap_are_warned_on_page_one_and_trimmed_on_request(
+    tmp_path: Path,
+) -> None:
+    from conftest import run_cli
+
+    data, hc, rs = _export(tmp_path)
+    groups = np.asarray(list(SURVEY.roles.groups))[np.asarray(rs.group.codes)]
+    depts = np.asarray(list(rs.segments["department"]), dtype=object)
+    lines = ["group,department,headcount"]
+    for g in SURVEY.roles.compare:  # the smallest department has 30x its respondents
+        n = {d: int(((groups == g) & (depts == d)).sum()) for d in sorted(set(depts))}
+        least = min(n, key=lambda d: n[d])
+        lines += [f"{g},{d},{k * (30 if d == least else 1)}" for d, k in n.items() if k]
+    skewed = tmp_path / "skewed.csv"
+    skewed.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    html, out = tmp_path / "r.html", tmp_path / "r.json"
+    done = run_cli("analyze", data, "--weight-to", skewed, "--html", html, "--json", out,
+                   "--no-save")
+    assert done.returncode == 0, done.stdout + done.stderr
+    section = json.loads(out.read_text("utf-8"))["weighting"]
+    assert section["warnings"] and "trimming (--trim-weights)" in section["warnings"][0]
+    page = html.read_text("utf-8")
+    note = page[page.index('id="weighted-note"'):page.index('<section id="overview">')]
+    assert "Warning:" in note and "x the mean weight" in note
+    done = run_cli("analyze", data, "--weight-to", skewed, "--trim-weights", "--json", out,
+                   "--no-save")
+    trimmed = json.loads(out.read_text("utf-8"))["weighting"]
+    g = SURVEY.roles.compare[0]
+    assert trimmed["groups"][g]["trimmed"] and trimmed["groups"][g]["relative_max"] <= 5 + 1e-9
+    assert "were trimmed" in trimmed["warnings"][0]

@@ -23,11 +23,6 @@ from alignscan.cli.responses_cmds import exit_if_invalid
 from alignscan.cli.root import app
 
 
-def wave_result(path: Path, survey_path: Path | None, lenient: bool) -> dict[str, Any]:
-    """A wave's result document: analysed from a responses file, or a saved result.json."""
-    return read_wave(path, survey_path, lenient)[0]
-
-
 def read_wave(path: Path, survey_path: Path | None, lenient: bool) -> tuple[dict[str, Any], Any]:
     """(result document, respondent ids or None), through `alignscan.api.load_wave`; the
     CLI only reads responses itself so that their errors are shown as `check` shows them."""
@@ -40,7 +35,7 @@ def read_wave(path: Path, survey_path: Path | None, lenient: bool) -> tuple[dict
     else:
         definition = load_survey_or_exit(survey_path)
         source = count_responses_or_exit(path, definition, lenient=lenient)
-        exit_if_invalid(source)
+        exit_if_invalid(source, lenient=lenient)
     try:
         wave = load_wave(source)
     except AlignscanError as exc:
@@ -123,7 +118,7 @@ def print_trend(doc: dict[str, Any]) -> None:
 @app.command(
     epilog=(
         "Example:  alignscan trend reports/demo/responses-q1.csv reports/demo/responses.csv "
-        "--labels Q1,Q2 --html trend.html"
+        "--labels Q1,Q2 --html reports/trend.html"
     ),
 )
 def trend(

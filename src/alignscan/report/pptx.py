@@ -325,8 +325,10 @@ def participation_lines(result: dict[str, Any]) -> list[str]:
     weighting = result.get("weighting")
     if weighting:  # issue 31: the figures are weighted, said where the deck opens
         cells = sorted({" x ".join(s["columns"]) or "group" for s in weighting["groups"].values()})
-        lines.append(f"Weighted to headcount ({', '.join(cells)} cells): means, favorable "
-                     "shares and gaps of the compared groups")
+        lines.append(
+            f"Weighted to headcount ({', '.join(cells)} cells): means, favorable "
+            "shares and gaps of the compared groups"
+        )
     return lines
 
 

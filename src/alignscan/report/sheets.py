@@ -8,6 +8,7 @@ simply does not exist (no alpha, no second wave) is None (an empty cell).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,10 +65,15 @@ class Table:
     heat: list[int] = field(default_factory=list)  # columns coloured as a gap heatmap
 
 
+# Not characters XML 1.0 allows (lone surrogates, U+FFFE, U+FFFF): lxml and the zip's
+# UTF-8 encoder refuse them, so they are dropped like the controls.
+_NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]")
+
+
 def text(value: object) -> str:
     """Survey text as plain text for an Office file: no control or bidi characters
     (they are not valid in XML, and an override could reorder the figures beside it)."""
-    return strip_controls(str(value))
+    return _NOT_XML.sub("", strip_controls(str(value)))
 
 
 def labels(result: dict[str, Any]) -> dict[str, str]:
@@ -404,9 +410,16 @@ def weighting_rows(result: dict[str, Any]) -> list[list[Any]]:
     names = labels(result)
     note = "means, favorable shares and gaps are weighted; n, segments, drivers are not"
     rows: list[list[Any]] = [["weighted to headcount", text(block.get("file", "")), note]]
-    for g, s in (block.get("groups") or {}).items():
-        rows.append([f"design effect: {names.get(g, g)}", Fig(s.get("design_effect"), "dec"), ""])
-        rows.append([f"effective n: {names.get(g, g)}", Fig(s.get("n_effective"), "dec"), "Kish"])
+    for g, w in (block.get("groups") or {}).items():  # issue 31
+        name = names.get(g, text(g))
+        cells = " x ".join(w.get("columns") or []) or "group"
+        how = f"{w.get('method')} on {cells} ({w.get('cells')} cells)"
+        spread = (
+            f"weights {w['weight_min']:.2f} to {w['weight_max']:.2f}" if "weight_min" in w else ""
+        )
+        rows.append([f"weighted to headcount: {name}", text(how), text(spread)])
+        rows.append([f"design effect: {name}", Fig(w.get("design_effect"), "dec"), ""])
+        rows.append([f"effective n: {name}", Fig(w.get("n_effective"), "dec"), "Kish"])
     return rows
 
 
@@ -439,14 +452,6 @@ def summary_table(result: dict[str, Any]) -> Table:
     rows += weighting_rows(result)
     head = findings.headline(result)
     rows.append(["headline", text(head["sentence"]), ""])
-    for g, w in ((result.get("weighting") or {}).get("groups") or {}).items():  # issue 31
-        cells = " x ".join(w["columns"]) or "group"
-        rows.append([f"weighted to headcount: {names.get(g, text(g))}",
-                     text(f"{w['method']} on {cells} ({w['cells']} cells)"),
-                     text(f"design effect {w['design_effect']:.2f}, effective n "
-                          f"{w['n_effective']:,.0f}, weights {w['weight_min']:.2f} to "
-                          f"{w['weight_max']:.2f}; means, favorable shares and gaps are "
-                          "weighted")])
     for rank, e in enumerate(findings.focus_areas(result), start=1):
         rows.append([f"focus area {rank}", text(e["title"]), text(e["reason"])])
     for rank, e in enumerate(findings.strengths(result), start=1):

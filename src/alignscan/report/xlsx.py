@@ -22,6 +22,7 @@ from alignscan.report.sheets import (
     Table,
     workbook_tables,
 )
+from alignscan.report.sheets import text as plain
 from alignscan.textsafe import FORMULA_START
 
 FORMATS = {
@@ -59,6 +60,7 @@ class _Writer:
 
     def head(self, sheet: Any, col: int, name: str) -> None:
         """A header cell (a dimension title in the heatmap is survey text too)."""
+        name = plain(name)
         sheet.write_string(0, col, name, self.header_quoted if formula_like(name) else self.header)
 
     def cell(self, sheet: Any, row: int, col: int, value: Any, kind: str) -> None:
@@ -69,7 +71,7 @@ class _Writer:
         elif value is None:
             sheet.write_blank(row, col, None)
         elif isinstance(value, bool) or not isinstance(value, int | float):
-            text = str(value)
+            text = plain(value)
             sheet.write_string(row, col, text, self.quoted if formula_like(text) else None)
         else:
             sheet.write_number(row, col, value, self.fmt[kind if kind != "text" else "dec"])
