@@ -190,6 +190,18 @@ class Branding(_Doc):
     )
 
 
+class DetectableGap(_Doc):
+    """The smallest gap the data can tell from noise (issue #25): the median half-width,
+    in scale points, of the adjusted intervals of the item and of the dimension gaps (a
+    gap is flagged exactly when its adjusted interval excludes zero), with the smaller
+    compared group and its size."""
+
+    group: str
+    n: int
+    items: Number | None
+    dimensions: Number | None
+
+
 class ResultDocument(_Doc):
     """The analysis result (`analyze --json`)."""
 
@@ -210,6 +222,7 @@ class ResultDocument(_Doc):
     comments: list[Comment]
     privacy: Privacy
     warnings: list[str]
+    detectable_gap: DetectableGap | None = None
     report: Branding | None = None
     drivers: _Open | None = None
     participation: _Open | None = None
@@ -310,6 +323,7 @@ class GapChange(_Doc):
     direction: Literal["closing", "widening", "reversed"] | None
     from_gap: Number | None = None
     to_gap: Number | None = None
+    size_change: Number | None = None  # |to_gap| - |from_gap|: how the gap's size moved
     sign_changed: bool | None = None
 
 
