@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench browser pdf screenshots deck-screenshots spark clean
+.PHONY: demo test test-fast lint bench browser pdf screenshots deck-screenshots spark clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,15 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/python -m alignscan.demo
 
+# `make test`: everything, on every core (pytest-xdist). `make test-fast`: a verdict in under a
+# minute: in-process tests only (a test that starts a process is skipped there, see
+# tests/conftest.py) and not the `slow` or `heavy` ones. pytest's exit 5 (no tests) is a pass.
+PYTEST_OK = rc=$$?; if [ $$rc -eq 5 ]; then echo 'no tests collected'; exit 0; fi; exit $$rc
 test: $(STAMP)
-	$(BIN)/python -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo 'no tests collected'; exit 0; fi; exit $$rc
+	$(BIN)/python -m pytest -q -n auto; $(PYTEST_OK)
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -n auto --fast -m "not slow and not heavy" -p no:cacheprovider; $(PYTEST_OK)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

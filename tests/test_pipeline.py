@@ -107,6 +107,15 @@ def test_an_unknown_option_names_the_valid_ones(waves) -> None:
     assert exc.hint == "did you mean 'lenient'?"
 
 
+def test_reading_options_reach_the_reader(waves) -> None:
+    """block_rows (the default engine's block size) changes how the file is read, not
+    the result; a bad delimiter given explicitly is used (and the file can't be read)."""
+    whole = alignscan.analyze(waves[1])
+    assert alignscan.analyze(waves[1], block_rows=37).to_json() == whole.to_json()
+    with pytest.raises(AlignscanError):
+        alignscan.analyze(waves[1], delimiter=";")
+
+
 def test_a_bad_option_value_is_an_option_error_not_a_type_error() -> None:
     with pytest.raises(OptionError, match="engine"):
         request_from_options("x.csv", engine="sparks")
@@ -146,7 +155,14 @@ def test_the_survey_version_warning_is_part_of_the_result(tmp_path) -> None:
     assert len(found) == 1 and f"item {flipped} changed" in found[0]
     assert now.trend is not None and found[0] in now.trend.warnings
     assert found[0] in json.loads(now.to_json())["trend"]["warnings"]
-    assert "like-for-like" in now.to_html()
+    assert now.to_html().count("compared like-for-like") == 1  # once in the report
+    from rich.console import Console
+
+    from alignscan.report.terminal import print_trend
+
+    console = Console(record=True, width=100, color_system=None)
+    print_trend(now.trend.document, console)
+    assert "like-for-like" in " ".join(console.export_text().split())  # and the terminal
     same = alignscan.analyze(_wave_with(v1, 3), baseline=before)
     assert not [w for w in same.warnings if "like-for-like" in w]
     trend = alignscan.trend([tmp_path / "q1" / "result.json", now])

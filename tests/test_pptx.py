@@ -96,7 +96,8 @@ def test_notes_carry_the_exact_figures_and_intervals(full) -> None:
     top = slides_titled(prs, "Largest item gaps")[0].notes_slide.notes_text_frame.text
     sig = [i for i in result["items"] if i["gap"] and i["gap"]["q_value"] < 0.05]
     sig.sort(key=lambda i: -abs(i["gap"]["mean"]))
-    assert sig
+    if not sig:  # ~20 executives: small-group tests may call no item gap significant
+        assert "No item gap is significant" in top
     for i in sig[:10]:
         lo, hi = i["gap"]["mean_ci"]
         assert f"{i['id']} {i['text']}: " in top
@@ -285,6 +286,11 @@ def test_summary_slide_and_sheet_show_the_reports_focus_areas_and_strengths(tmp_
     survey = load_survey()  # 1,500 respondents: large enough for gaps worth acting on
     path = write_csv(generate_responses(survey, 1500, seed=3), tmp_path / "r.csv")
     result = analyze(read_responses(path, survey))
+    test_notes_carry_the_exact_figures_and_intervals((result, path))  # with item gaps
+    assert (
+        "No item gap"
+        not in slides_titled(deck(result), "Largest item gaps")[0].notes_slide.notes_text_frame.text
+    )
     [slide] = slides_titled(deck(result), "Executive summary")
     shown = "\n".join(sh.text_frame.text for sh in slide.shapes if sh.has_text_frame)
     focus, best = findings.focus_areas(result), findings.strengths(result, limit=2)

@@ -117,30 +117,29 @@ def test_axe_core_finds_no_violation(demo_report, tmp_path):
 
 
 @needs_pdftotext
-def test_weasyprint_pdf_has_no_overlapping_bar_labels(demo_report, tmp_path):
+def test_weasyprint_pdf_has_no_overlapping_text_and_reads_the_same(demo_report, tmp_path):
+    """`--pdf` (WeasyPrint): page 1 is the summary in the report's units, no two text
+    lines overlap, and every item's answers are printed for both groups."""
     pytest.importorskip("weasyprint", reason="the optional `pdf` extra is not installed")
+    pytest.importorskip("pdfplumber", reason="pdfplumber (the dev extra) is not installed")
+    from alignscan import findings
     from alignscan.report.html import render_pdf
 
-    _, page = demo_report
+    result, page = demo_report
     pdf = tmp_path / "report.pdf"
     pdf.write_bytes(render_pdf(page.read_text("utf-8")))
-    subprocess.run(["pdftotext", "-bbox", str(pdf), str(tmp_path / "boxes.html")], check=True)
-    lines: dict[tuple[int, str], list[tuple[float, float, str]]] = {}
-    boxes = (tmp_path / "boxes.html").read_text("utf-8")
-    for number, sheet in enumerate(boxes.split("<page ")):
-        for x0, y0, x1, text in re.findall(
-            r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>',
-            sheet,
-        ):
-            lines.setdefault((number, y0), []).append((float(x0), float(x1), text))
-    checked = 0
-    for row in lines.values():
-        row.sort()
-        for (_, right, text), (left, _, following) in zip(row, row[1:], strict=False):
-            if text == "fav." and following == "n":
-                assert right < left, row
-                checked += 1
-    assert checked >= 2 * len(demo_report[0]["items"])  # both bars of every item
+    assert text_overlaps(pdf) == []
+    first = pdf_text(pdf, "-f", "1", "-l", "1")
+    assert squash(findings.headline(result)["sentence"]) in first
+    for f in findings.focus_areas(result):
+        assert squash(f["title"]) in first
+    assert squash("points on the 1–5 scale") in first
+    assert squash("percentage points (favorable share)") in first
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True)
+    a, b = (result["group_labels"][g] for g in result["compare"])
+    labels = result["scale"]["labels"]
+    row = rf"(?:{re.escape(a)}|{re.escape(b)}) +(?:[\d,]+ +){{{len(labels)}}}[\d,]+ +\d\.\d\d +\d+%"
+    assert len(re.findall(row, text.stdout)) == 2 * len(result["items"])
 
 
 @pytest.fixture(scope="module")

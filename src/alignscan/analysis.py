@@ -845,9 +845,18 @@ def _comments(prep: _Prepared) -> tuple[list[dict[str, Any]], dict[str, int]]:
             tally = tallies.get(name, CommentTally())
             for kind, n in tally.redactions.items():
                 redactions[kind] += n
-            per_group[name] = {"count": tally.count, "texts": list(tally.texts)}
+            per_group[name] = {"count": tally.count, "texts": distinct_texts(tally.texts)}
         out.append({"id": comment.id, "text": comment.text, "groups": per_group})
     return out, redactions
+
+
+def distinct_texts(texts: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Each distinct comment text once, with how many times it was given (in the order
+    of `texts`, which is sorted): one sentence 37 times is one entry with count 37."""
+    counted: dict[str, int] = {}
+    for text in texts:
+        counted[text] = counted.get(text, 0) + 1
+    return [{"text": text, "count": n} for text, n in counted.items()]
 
 
 def clean_json(value: Any) -> Any:

@@ -206,7 +206,7 @@ def analyze_counts(table: CountTable, survey: str | Path | Survey | None = None)
 def load_result(path: str | Path) -> Result:
     """A saved result.json, validated: an incomplete, out-of-range or hand-edited document
     (one that shows a cell below the minimum group size) is refused."""
-    from alignscan.models import result_problems, strict_json
+    from alignscan.models import result_problems, strict_json, upgrade_comments
     from alignscan.privacy import small_cells_shown
 
     path = Path(path)
@@ -218,6 +218,7 @@ def load_result(path: str | Path) -> Result:
         raise AlignscanError(f"{path} is not an alignscan result: nested too deeply") from None
     except ValueError as exc:
         raise AlignscanError(f"{path} is not a valid result JSON: {exc}") from None
+    document = upgrade_comments(document)  # a result saved by an earlier version
     problems = result_problems(document)
     if problems:
         raise AlignscanError(

@@ -5,6 +5,8 @@ Writes reports/demo/responses-q1.csv (last quarter, 2,000 respondents, seeded) a
 responses.csv (this quarter: the ROI gap has narrowed), then does, through the library,
 what `alignscan analyze reports/demo/responses.csv --baseline reports/demo/responses-q1.csv
 --out reports/demo` does: result.json, result.csv and report.html (with the trend).
+Then five small sample organisations' results (reports/demo/clients/sample-N/result.json,
+synthetic like the rest), so that `alignscan norms build` can be tried on them.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ DEMO_DIR = Path("reports") / "demo"
 RESPONDENTS = 2000
 SEED = 2026
 DATE = "2026-04-15"
+SAMPLE_ORGS = (300, 450, 380, 520, 340)  # respondents of each sample organisation
 
 
 def write_demo_data(folder: Path = DEMO_DIR, n: int = RESPONDENTS) -> tuple[Path, Path]:
@@ -93,6 +96,22 @@ def analyse_demo(
     return outcome.result, outcome.trend
 
 
+def write_sample_orgs(folder: Path) -> list[Path]:
+    """Five small organisations' results (`folder`/sample-N/result.json), all or none:
+    the demo's norms. Seeded, so the same files every time; they differ in size, seed
+    and wave (later waves have a narrower ROI gap), so their gaps differ as clients' do."""
+    from alignscan.api import analyze
+    from alignscan.atomic import write_all
+
+    survey = load_survey()
+    outputs: dict[Path, str] = {}
+    for k, n in enumerate(SAMPLE_ORGS, start=1):
+        frame = generate_responses(survey, n, seed=SEED + k, wave=1 + k % 2)
+        outputs[folder / f"sample-{k}" / "result.json"] = analyze(frame, survey).to_json()
+    write_all(outputs, [])
+    return list(outputs)
+
+
 def _print_terminal(result: dict[str, Any], doc: dict[str, Any]) -> None:
     from alignscan.cli.analysis_cmds import print_summary  # the terminal renderers
     from alignscan.cli.trend_cmds import print_trend
@@ -135,11 +154,19 @@ def run_demo(folder: Path = DEMO_DIR) -> int:
         return 1
     _print_terminal(result, doc)
     print(f"wrote {folder / 'result.json'}, {folder / 'result.csv'}, {folder / 'report.html'}")
+    try:
+        write_sample_orgs(folder / "clients")
+    except (AlignscanError, OSError) as exc:
+        print(f"error: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+        return 1
+    clients = folder / "clients"
+    print(f"and {len(SAMPLE_ORGS)} sample organisations' results: {clients}/*/result.json")
     print()
     print(f"The report is at: {(folder / 'report.html').resolve()}")
     print(f"Result JSON and CSV: {(folder / 'result.json').resolve()}, result.csv")
     cmd = command_prefix()
     print(f"Next: {cmd} check {wave2}   |   {cmd} trend {wave1} {wave2}")
+    print(f"      {cmd} norms build {clients}/*/result.json -o {folder / 'norms.json'}")
     return 0
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from alignscan.report.formats import signed
+
 ALPHA = 0.05  # false discovery rate for calling a gap significant
 LOW_RELIABILITY = 0.6  # alpha below this: "low reliability" wherever the dimension is read
 HEADLINE_RELIABILITY = 0.5  # the headline is never built on a dimension below this
@@ -188,7 +190,8 @@ def change_words(change: dict[str, Any]) -> str:
     0.18 to 0.48", "reversed from +0.40 to -0.20 points", or "no clear change"."""
     word = direction_word(change)
     if word == "reversed":
-        return f"reversed, from {change['from_gap']:+.2f} to {change['to_gap']:+.2f} points"
+        before, after = signed(change["from_gap"]), signed(change["to_gap"])
+        return f"reversed, from {before} to {after} points"
     if word in ("closing", "widening"):
         verb = "narrowed" if word == "closing" else "widened"
         lo, hi = change_interval(change)
@@ -202,8 +205,8 @@ def change_sentence(title: str, since: str, change: dict[str, Any]) -> str:
     words = change_words(change)
     if direction_word(change) == "reversed":
         return (
-            f"{where} has {words}: a change of {change['change']:+.2f} "
-            f"(95% CI {change['ci'][0]:+.2f} to {change['ci'][1]:+.2f})."
+            f"{where} has {words}: a change of {signed(change['change'])} "
+            f"(95% CI {signed(change['ci'][0])} to {signed(change['ci'][1])})."
         )
     if words == NO_CLEAR_CHANGE:
         return f"{where}: no clear change."

@@ -144,9 +144,19 @@ class Segment(_Doc):
     gap: Gap | None
 
 
+class CommentText(_Doc):
+    """One distinct comment text and how many of the group's comments are exactly it."""
+
+    text: str
+    count: int = Field(ge=1)
+
+
 class CommentTexts(_Doc):
+    """A group's comments: how many, and each distinct text once with its count (sorted
+    by text; at most the first 500 comments in that order)."""
+
     count: int
-    texts: list[str]
+    texts: list[CommentText]
 
 
 class Comment(_Doc):
@@ -257,6 +267,31 @@ def strict_json(text: str) -> Any:
         return int(literal)
 
     return json.loads(text, parse_constant=constant, parse_float=number, parse_int=integer)
+
+
+def upgrade_comments(document: Any) -> Any:
+    """A result saved before comments were stored once per distinct text (`texts` as a
+    list of strings, repeats included) in today's shape, so that it still loads; any
+    other value is returned as it is."""
+    if not isinstance(document, dict) or not isinstance(document.get("comments"), list):
+        return document
+    comments = []
+    for comment in document["comments"]:
+        groups = comment.get("groups") if isinstance(comment, dict) else None
+        if not isinstance(groups, dict):
+            comments.append(comment)
+            continue
+        upgraded = {}
+        for g, cell in groups.items():
+            texts = cell.get("texts") if isinstance(cell, dict) else None
+            if isinstance(texts, list) and all(isinstance(t, str) for t in texts):
+                counted: dict[str, int] = {}
+                for text in sorted(texts):
+                    counted[text] = counted.get(text, 0) + 1
+                cell = {**cell, "texts": [{"text": t, "count": n} for t, n in counted.items()]}
+            upgraded[g] = cell
+        comments.append({**comment, "groups": upgraded})
+    return {**document, "comments": comments}
 
 
 def result_problems(document: Any) -> list[str]:

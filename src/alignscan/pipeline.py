@@ -51,9 +51,11 @@ class ReaderOptions(BaseModel):
     header_rows: int | None = Field(default=None, ge=1)
     header_row: int | None = Field(default=None, ge=1)
     encoding: str | None = None
+    block_rows: int | None = Field(default=None, ge=1)  # rows per block (default engine)
 
     def kwargs(self) -> dict[str, Any]:
-        return self.model_dump()
+        """The options given, as the readers' keyword arguments (None: the reader's default)."""
+        return self.model_dump(exclude_none=True)
 
 
 class AnalysisRequest(BaseModel):

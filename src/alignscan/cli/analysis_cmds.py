@@ -229,18 +229,19 @@ class CliEdge:
         self.survey_path, self.builtin, self.errors = survey_path, builtin, errors
         self.inputs, self.fmt = inputs, fmt
         self.responses: Any = None
+        self.lenient = False  # whether the reading was lenient (no --lenient hint then)
 
     def count(self, request: Any) -> Any:
         options = {**request.reader.kwargs(), "builtin": self.builtin, "engine": request.engine}
         table = count_responses_or_exit(request.source, request.survey, **options)
-        self.responses = table.responses
+        self.responses, self.lenient = table.responses, bool(request.reader.lenient)
         assert self.responses is not None  # a table read from a file carries its metadata
         return table
 
     def refuse_invalid(self, table: Any) -> None:
         if not table.responses.ok:
             write_errors_file(table.responses, self.errors, self.inputs)
-            exit_if_invalid(table, self.fmt)
+            exit_if_invalid(table, self.fmt, self.lenient)
 
     def baseline(self, request: Any) -> tuple[dict[str, Any], Any]:
         from alignscan.cli.trend_cmds import read_wave
@@ -390,7 +391,9 @@ def render_outputs(
     return outputs
 
 
-@app.command(epilog="Example:  alignscan report reports/demo/result.json --html report.html")
+@app.command(
+    epilog="Example:  alignscan report reports/demo/result.json --html reports/shared-report.html"
+)
 def report(
     result_file: Path = typer.Argument(..., help="A result.json written by `alignscan analyze`."),
     html: Path | None = typer.Option(

@@ -41,7 +41,10 @@ NORMS_OPTION = typer.Option(
 
 @norms_app.command(
     "build",
-    epilog="Example:  alignscan norms build clients/*/result.json -o norms.json",
+    epilog=(
+        "Example:  alignscan norms build reports/demo/clients/*/result.json "
+        "-o reports/norms.json"
+    ),
 )
 def build(
     results: list[Path] = typer.Argument(
@@ -86,7 +89,9 @@ def build(
     )
 
 
-@norms_app.command("schema", epilog="Example:  alignscan norms schema > norms.schema.json")
+@norms_app.command(
+    "schema", epilog="Example:  alignscan norms schema > reports/norms.schema.json"
+)
 def schema() -> None:
     """Print the JSON Schema of the norms document (committed as docs/norms.schema.json)."""
     from alignscan.norms import norms_json_schema

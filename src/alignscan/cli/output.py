@@ -172,14 +172,17 @@ def load_survey_or_exit(path: Path | None) -> Survey:
 _FLAG_HINTS = (
     (re.compile(r"give (?:its|the) encoding"), "--encoding"),
     (re.compile(r"set the header row to (\d+)"), "--header-row {0}"),
-    (re.compile(r"Give the survey definition it was made for"), "--survey"),
     (re.compile(r"name a sheet to read another"), "--sheet"),
     (re.compile(r"compare favorable shares only"), "--favorable-only"),
 )
 
 
+SURVEY_HINT = "Give the survey definition it was made for"
+
+
 def with_flag(reason: str) -> str:
     """A library message with the command-line option that does what it asks for."""
+    reason = reason.replace(SURVEY_HINT, f"{SURVEY_HINT} with --survey FILE")
     for pattern, flag in _FLAG_HINTS:
         match = pattern.search(reason)
         if match:
@@ -238,14 +241,13 @@ def _read_or_exit(reader: Any, path: Path, survey: Survey, **options: Any) -> An
 
 
 def _builtin_note(error: Any) -> Any:
-    """Say that the built-in survey was used when the file matches none of its items."""
+    """Say that the built-in survey was used when the file doesn't match its items."""
     import dataclasses
 
-    if error.kind != "no_item_columns":
+    if error.kind not in ("no_item_columns", "wrong_survey"):
         return error
-    return dataclasses.replace(
-        error, reason=error.reason + " (no --survey was given, so the built-in survey was used)"
-    )
+    note = f"No --survey was given, so the built-in survey was used. {SURVEY_HINT}"
+    return dataclasses.replace(error, reason=error.reason.replace(SURVEY_HINT, note))
 
 
 def print_cell_errors(rs: ResponseSet, fmt: Format, limit: int = 20) -> None:

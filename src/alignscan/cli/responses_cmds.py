@@ -67,8 +67,8 @@ def refusal(table: CountTable) -> str | None:
     return None if reason is None else f"{reason}, so analyze can't compare it"
 
 
-def exit_if_invalid(table: CountTable, fmt: Format = Format.rich) -> None:
-    """For commands that go on to analyse: show what `check` shows and exit 1."""
+def exit_if_invalid(table: CountTable, fmt: Format = Format.rich, lenient: bool = False) -> None:
+    """For commands that go on to analyse: show what `check` shows, what to do, and exit 1."""
     rs = table.responses
     if rs is None or rs.ok:
         return
@@ -77,11 +77,31 @@ def exit_if_invalid(table: CountTable, fmt: Format = Format.rich) -> None:
     else:
         print_check_summary(check_summary(table), rs)
         print_cell_errors(rs, fmt)
-    (stderr() if fmt is Format.json else stdout()).print(LENIENT_HINT)
+    hint = fix_hint(rs, lenient)
+    if hint:
+        (stderr() if fmt is Format.json else stdout()).print(hint)
     raise typer.Exit(1)
 
 
 LENIENT_HINT = "fix these, or re-run with --lenient to exclude and count them"
+NOT_LENIENT_HINT = "fix these first: --lenient skips bad cells and rows, not these"
+
+
+def fix_hint(rs: ResponseSet, lenient: bool) -> str | None:
+    """The line after the errors: --lenient only where it would help and was not given;
+    none for a file made for another survey (its error says what to do)."""
+    from alignscan.responses.kinds import LENIENT_FIXES, ErrorKind
+    from alignscan.responses.validation import survey_columns
+
+    kinds = set(rs.error_counts) | {e.kind for e in rs.errors}
+    if kinds & {ErrorKind.NO_ITEM_COLUMNS, ErrorKind.WRONG_SURVEY}:
+        return None
+    read = survey_columns(rs.survey)
+    helps = kinds & LENIENT_FIXES or any(
+        e.kind == ErrorKind.DUPLICATE_COLUMN and e.column not in read
+        for e in rs.errors
+    )
+    return LENIENT_HINT if helps and not lenient else NOT_LENIENT_HINT
 
 
 def check_summary(table: CountTable) -> dict[str, Any]:
@@ -129,7 +149,7 @@ def check_summary(table: CountTable) -> dict[str, Any]:
 
 
 @app.command(
-    epilog="Example:  alignscan check reports/demo/responses.csv --errors errors.csv",
+    epilog="Example:  alignscan check reports/demo/responses.csv --errors reports/errors.csv",
 )
 def check(
     responses: Path = typer.Argument(..., help="Responses export: .csv or .xlsx."),
@@ -271,7 +291,7 @@ def _template_is_xlsx(output: Path | None, xlsx: bool) -> bool:
     return xlsx or suffix == ".xlsx"
 
 
-@app.command(epilog="Example:  alignscan template -o responses-template.csv")
+@app.command(epilog="Example:  alignscan template -o reports/responses-template.csv")
 def template(
     survey: Path | None = SURVEY_OPTION,
     output: Path | None = typer.Option(

@@ -40,7 +40,7 @@ def read_wave(path: Path, survey_path: Path | None, lenient: bool) -> tuple[dict
     else:
         definition = load_survey_or_exit(survey_path)
         source = count_responses_or_exit(path, definition, lenient=lenient)
-        exit_if_invalid(source)
+        exit_if_invalid(source, lenient=lenient)
     try:
         wave = load_wave(source)
     except AlignscanError as exc:
@@ -123,7 +123,7 @@ def print_trend(doc: dict[str, Any]) -> None:
 @app.command(
     epilog=(
         "Example:  alignscan trend reports/demo/responses-q1.csv reports/demo/responses.csv "
-        "--labels Q1,Q2 --html trend.html"
+        "--labels Q1,Q2 --html reports/trend.html"
     ),
 )
 def trend(

@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from alignscan.findings import group_label, importance_of
+from alignscan.report.formats import signed
 
 BAR_X0, BAR_X1 = 230.0, 470.0  # the bar panels are 520 wide (two fit side by side)
 ROW_H = 26.0
@@ -173,7 +174,7 @@ def priority_sentence(points: list[dict[str, Any]], result: dict[str, Any]) -> s
     first = hot[0]
     outcome = result["drivers"]["outcome"]
     outcome = next((d["title"] for d in result["dimensions"] if d["id"] == outcome), outcome)
-    detail = f"gap {first['gap']:+.2f}, {first['importance'] / first['r2']:.0%} of what the "
+    detail = f"gap {signed(first['gap'])}, {first['importance'] / first['r2']:.0%} of what the "
     detail += "dimensions explain"
     if len(hot) == 1:
         return (

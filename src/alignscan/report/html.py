@@ -347,10 +347,15 @@ def comment_lists(result: dict[str, Any]) -> list[dict[str, Any]]:
             if cell.get("suppressed"):
                 groups[g] = None
                 continue
-            counted = Counter(cell.get("texts", []))
+            counted: Counter[str] = Counter()
+            for text in cell.get("texts", []):  # distinct texts with counts (older: repeats)
+                if isinstance(text, str):
+                    counted[text] += 1
+                else:
+                    counted[text["text"]] += text["count"]
             groups[g] = {
-                "count": cell.get("count", len(cell.get("texts", []))),
-                "shown": len(cell.get("texts", [])),
+                "count": cell.get("count", counted.total()),
+                "shown": counted.total(),
                 "texts": sorted(counted.items()),
             }
         out.append({"text": c["text"], "groups": groups})

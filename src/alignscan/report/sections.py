@@ -14,6 +14,16 @@ def ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
+def percentile_place(n: int, unit: str = "") -> str:
+    """A whole percentile rank: 88 -> '88th' (+ `unit`); 0 -> 'lowest' (below every
+    organisation) and 100 -> 'highest' (above every one): never '0th percentile'."""
+    if n <= 0:
+        return "lowest"
+    if n >= 100:
+        return "highest"
+    return ordinal(n) + unit
+
+
 def benchmark_sentence(result: dict[str, Any], unit: dict[str, Any]) -> str | None:
     """'your executive–practitioner gap on ROI is +17 points; the median of 24
     organisations is +9: 88th percentile.' (None when the unit has no comparable gap;
@@ -33,7 +43,10 @@ def benchmark_sentence(result: dict[str, Any], unit: dict[str, Any]) -> str | No
     )
     if bench["gap"]["favorable_percentile"] is None:
         return f"{head}."
-    return f"{head}: {ordinal(int(bench['gap']['favorable_percentile'] + 0.5))} percentile."
+    rank = percentile_place(int(bench["gap"]["favorable_percentile"] + 0.5), " percentile")
+    if rank in ("lowest", "highest"):
+        rank = f"the {rank} of them"
+    return f"{head}: {rank}."
 
 
 def benchmark_sentences(result: dict[str, Any]) -> list[str]:
@@ -108,6 +121,6 @@ def section_context(result: dict[str, Any]) -> dict[str, Any]:
     """Template variables for the participation and benchmark sections."""
     return {
         "benchmark_view": benchmark_view(result),
-        "ordinal": ordinal,
+        "ordinal": percentile_place,  # the templates rank only percentiles with it
         "whole_points": whole_points,
     }
