@@ -92,11 +92,6 @@ def respondents(source: ResponseSet | CountTable | Respondents) -> Respondents:
     return Respondents(survey, out, values)
 
 
-def responded_counts(source: ResponseSet | CountTable) -> dict[Key, int]:
-    """Used respondents per group and per group x segment value (keys as in Headcount)."""
-    return respondents(source).counts
-
-
 def _decode(data: bytes) -> str:
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return data.decode("utf-16", errors="replace")

@@ -43,12 +43,6 @@ class TrendError(AlignscanError, ValueError):
     code = "waves_incomparable"
 
 
-def gap_se(unit: dict[str, Any], a: str, b: str) -> float | None:
-    """Welch standard error of one wave's gap, or None when a cell is hidden."""
-    w = wave_welch(unit, a, b)
-    return w.se if w is not None else None
-
-
 def wave_welch(unit: dict[str, Any], a: str, b: str) -> Welch | None:
     """One wave's gap as a Welch difference (estimate, se, df), from its group cells."""
     ga, gb = unit["groups"].get(a, {}), unit["groups"].get(b, {})

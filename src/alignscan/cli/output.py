@@ -190,17 +190,10 @@ def with_flag(reason: str) -> str:
     return reason
 
 
-def read_responses_or_exit(path: Path, survey: Survey, **options: Any) -> ResponseSet:
-    """Read responses; a file that can't be read at all is reported and exits 1 (2 if missing)."""
-    from alignscan.responses import read_responses
-
-    rs: ResponseSet = _read_or_exit(read_responses, path, survey, **options)
-    return rs
-
-
 def count_responses_or_exit(path: Path, survey: Survey, **options: Any) -> CountTable:
     """Read and count responses with the chosen engine (`engines.count_file`); the same
-    exits as `read_responses_or_exit`. The table's `responses` holds the errors."""
+    exits as any reading (2 for a missing file, 1 for one it can't read). The table's
+    `responses` holds the errors."""
     from alignscan.engines import count_file
 
     table: CountTable = _read_or_exit(count_file, path, survey, **options)

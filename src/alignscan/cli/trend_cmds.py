@@ -23,11 +23,6 @@ from alignscan.cli.responses_cmds import exit_if_invalid
 from alignscan.cli.root import app
 
 
-def wave_result(path: Path, survey_path: Path | None, lenient: bool) -> dict[str, Any]:
-    """A wave's result document: analysed from a responses file, or a saved result.json."""
-    return read_wave(path, survey_path, lenient)[0]
-
-
 def read_wave(path: Path, survey_path: Path | None, lenient: bool) -> tuple[dict[str, Any], Any]:
     """(result document, respondent ids or None), through `alignscan.api.load_wave`; the
     CLI only reads responses itself so that their errors are shown as `check` shows them."""
