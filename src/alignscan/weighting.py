@@ -755,8 +755,7 @@ def _small(out: dict[str, Any], groups: dict[str, _Group], cubes: dict[str, np.n
     (Wu & Rao 2006): each group's weighted distribution of answers scaled to its
     design-effect sample size n* = S^2 / se^2, so the likelihood's variance is the
     linearised one; `analysis.fill_small` then sets p and the intervals."""
-    from alignscan.analysis import SMALL, SMALL_FAV
-    from alignscan.stats import small_gap
+    from alignscan.stats import SMALL, SMALL_FAV, small_gap
 
     a, b = list(cubes)
     n_eff = [est[g][0].n_eff or 0.0 for g in (a, b)]
