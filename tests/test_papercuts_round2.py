@@ -361,3 +361,14 @@ def test_the_readme_export_examples_read_as_documented(tool: str, index: int,
     assert list(rs.group) == ["executive", "practitioner"]
     assert list(rs.segments[loaded.survey.segments[0]]) == ["Finance", "IT"]
     assert rs.comments["close_gap"].tolist() == ["More budget for training", ""]
+
+
+def test_the_notebook_summary_formats_numbers_as_the_report_does(tmp_path: Path) -> None:
+    from alignscan.frames import summary_html
+
+    doc, _ = comment_doc(tmp_path)
+    gap = doc["dimensions"][0]["gap"]
+    gap.update({"q_value": 0.04996, "mean": -0.001, "mean_ci": [-0.3, 0.0001]})
+    page = summary_html(doc)
+    assert "<td>&lt;\u00a00.05</td>" in page  # never "0.05" (.3g) beside a bold gap
+    assert "-0.00" not in page and "[-0.30, 0.00]" in page

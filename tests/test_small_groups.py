@@ -166,3 +166,76 @@ def test_both_groups_at_the_threshold_keep_welch() -> None:
     assert below["items"][0]["gap"]["p_value"] != pytest.approx(
         stats.ttest_ind(a[:-1, 0], b[:, 0], equal_var=False).pvalue, rel=1e-6
     )
+
+
+# ----------------------------------------------------------------------------- what is said
+
+
+def test_detectable_gap_is_the_median_half_width_and_is_said_in_words() -> None:
+    from rich.console import Console
+
+    from alignscan.findings import headline
+    from alignscan.report.html import render_html
+    from alignscan.report.terminal import print_summary
+
+    rng = np.random.default_rng(6)
+    widths = {}
+    for n in (6, 60):
+        result = _small_result(rng.integers(1, 6, size=(n, 2)), rng.integers(1, 6, size=(400, 2)))
+        block = result["detectable_gap"]
+        halves = [
+            (u["gap"]["mean_ci_adjusted"][1] - u["gap"]["mean_ci_adjusted"][0]) / 2
+            for u in result["items"]
+        ]
+        assert block["group"] == "executive" and block["n"] == n
+        assert block["items"] == pytest.approx(float(np.median(halves)), rel=1e-12)
+        widths[n] = block["items"]
+        words = f"item gaps under {block['items']:.2f} points on the 1\u20135 scale"
+        assert words in headline(result)["detectable"]
+        console = Console(record=True, width=300, color_system=None)
+        print_summary(result, console)
+        text = console.export_text()
+        assert f"With {n} respondents in Executive" in text and words in text
+        html = render_html(result)
+        assert 'id="detectable"' in html and words in html
+    assert widths[6] > 2 * widths[60]  # six people can only tell large gaps apart
+
+
+def _dim(title, mean, favorable, alpha, q=0.001):
+    return {
+        "id": title.lower(),
+        "title": title,
+        "alpha": alpha,
+        "groups": {"a": {"favorable": 0.5 + favorable}, "b": {"favorable": 0.5}},
+        "gap": {"mean": mean, "favorable": favorable, "q_value": q, "magnitude": "medium"},
+    }
+
+
+def test_headline_quotes_the_figure_it_was_chosen_on() -> None:
+    from alignscan.findings import headline
+
+    result = {
+        "compare": ["a", "b"],
+        "dimensions": [_dim("Larger mean", 0.60, 0.05, 0.8), _dim("Larger share", 0.40, 0.30, 0.8)],
+    }
+    head = headline(result)
+    assert head["dimension"] == "Larger share" and head["basis"] == "favorable"
+    assert "80% of the answers" in head["sentence"]
+    for d in result["dimensions"]:
+        d["gap"]["favorable"] = None
+        d["groups"]["a"]["favorable"] = None
+    head = headline(result)
+    assert head["dimension"] == "Larger mean" and head["basis"] == "mean"
+    assert "0.60 points above" in head["sentence"] and "%" not in head["sentence"]
+
+
+def test_headline_states_the_reliability_rule_instead_of_no_significant_gap() -> None:
+    from alignscan.findings import headline, recommendations
+
+    result = {"compare": ["a", "b"], "dimensions": [_dim("Loose", 0.5, 0.2, 0.4)]}
+    assert recommendations(result)  # the recommendations rely on it...
+    sentence = headline(result)["sentence"].replace("\u2068", "").replace("\u2069", "")
+    assert "No dimension" not in sentence  # ...so the headline must not deny it
+    assert "Loose: reliability alpha below 0.5" in sentence
+    result["dimensions"][0]["gap"]["q_value"] = 0.2
+    assert headline(result)["sentence"].startswith("No dimension shows a gap")

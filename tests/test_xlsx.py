@@ -311,3 +311,9 @@ def test_a_weighted_result_shows_effective_n_and_design_effects(tmp_path) -> Non
     assert "Weighted to headcount" in appendix
     g, s = next(iter(result["weighting"]["groups"].items()))
     assert f"{names[g]} {s['design_effect']:.2f}" in appendix
+
+
+def test_the_segment_colours_are_the_html_heatmaps() -> None:
+    from alignscan.report import html, xlsx
+
+    assert (xlsx.HEAT_MORE, xlsx.HEAT_LESS) == (html.HEAT_MORE, html.HEAT_LESS)

@@ -651,6 +651,7 @@ def _document(
         "comments": comments,
         "privacy": _privacy_summary(prep.plan, minimum),
         "warnings": list(rs.warnings),
+        "detectable_gap": detectable_gap(prep, items_out, dims_out),
     }
     if survey.report is not None:
         result["report"] = survey.report.model_dump(exclude_none=True)
@@ -660,6 +661,32 @@ def _document(
             drivers["groups"][prep.groups[g]] = {"suppressed": True}
         result["drivers"] = drivers
     return result
+
+
+def detectable_gap(
+    prep: _Prepared, items_out: list[dict[str, Any]], dims_out: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The smallest gap the data can tell from noise: the median half-width of the
+    adjusted intervals of the item gaps and of the dimension gaps (a gap is flagged
+    exactly when its adjusted interval excludes zero), and the smaller compared group."""
+    names = list(prep.survey.roles.compare)
+    sizes = [int(prep.sizes[prep.groups.index(g)]) for g in names]
+    small = int(np.argmin(sizes))
+
+    def median_half(units: list[dict[str, Any]]) -> float | None:
+        halves = [
+            (u["gap"]["mean_ci_adjusted"][1] - u["gap"]["mean_ci_adjusted"][0]) / 2
+            for u in units
+            if u["gap"] is not None and u["gap"]["mean_ci_adjusted"] is not None
+        ]
+        return float(np.median(halves)) if halves else None
+
+    return {
+        "group": names[small],
+        "n": sizes[small],
+        "items": median_half(items_out),
+        "dimensions": median_half(dims_out),
+    }
 
 
 def _drivers(prep: _Prepared) -> dict[str, Any] | None:

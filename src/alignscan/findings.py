@@ -93,35 +93,83 @@ def top_item_gaps(result: dict[str, Any], limit: int = TOP_GAPS) -> list[dict[st
 
 
 def headline(result: dict[str, Any]) -> dict[str, Any]:
-    """The sentence a board remembers: the largest significant dimension gap whose
-    reliability is not below 0.5, in favorable shares when they are shown."""
+    """The sentence a board remembers: among the significant dimension gaps whose
+    reliability is not below 0.5, the largest by the figure it quotes (the favorable
+    gap, in percentage points of answers, when both shares are shown; else the mean gap,
+    in scale points). Significant gaps left out by the reliability rule are said so,
+    never "no dimension is significant". `detectable` is the smallest gap the data can
+    tell from noise, in words."""
     a, b = result["compare"]
     la, lb = isolate(group_label(result, a)), isolate(group_label(result, b))
+    significant_dims = largest_dimension_gaps(result)
     ranked = [
-        d
-        for d in largest_dimension_gaps(result)
-        if d.get("alpha") is None or d["alpha"] >= HEADLINE_RELIABILITY
+        d for d in significant_dims if d.get("alpha") is None or d["alpha"] >= HEADLINE_RELIABILITY
     ]
+    out: dict[str, Any] = {"dimension": None, "significant": False, "basis": None}
+    out["detectable"] = detectable_sentence(result)
     if not ranked:
-        return {
-            "sentence": (
-                f"No dimension shows a gap between {la} and {lb} that is statistically "
-                "significant after correction for multiple comparisons."
-            ),
-            "dimension": None,
-            "significant": False,
-        }
-    d = ranked[0]
-    fa, fb = d["groups"][a].get("favorable"), d["groups"][b].get("favorable")
-    if fa is None or fb is None:
-        sentence = f"The largest gap between {la} and {lb} is on {isolate(d['title'])}."
-    else:
+        return {**out, "sentence": _no_headline(significant_dims, la, lb)}
+    shown = [d for d in ranked if d["gap"].get("favorable") is not None]
+    if shown:
+        d = min(shown, key=lambda d: (-abs(d["gap"]["favorable"]), d["gap"]["q_value"], d["id"]))
+        fa, fb = d["groups"][a]["favorable"], d["groups"][b]["favorable"]
         joiner = "but only" if fa > fb else "against"
         sentence = (
             f"On {isolate(d['title'])}, {fa:.0%} of the answers of {la} are favorable, "
             f"{joiner} {fb:.0%} of the answers of {lb}."
         )
-    return {"sentence": sentence, "dimension": d["title"], "significant": True}
+        basis = "favorable"
+    else:
+        d = ranked[0]
+        gap = d["gap"]["mean"]
+        sentence = (
+            f"On {isolate(d['title'])}, {la} score {abs(gap):.2f} points "
+            f"{'above' if gap > 0 else 'below'} {lb}."
+        )
+        basis = "mean"
+    return {
+        **out,
+        "sentence": sentence,
+        "dimension": d["title"],
+        "significant": True,
+        "basis": basis,
+    }
+
+
+def _no_headline(significant_dims: list[dict[str, Any]], la: str, lb: str) -> str:
+    """The headline when no reliable dimension gap is significant."""
+    if not significant_dims:
+        return (
+            f"No dimension shows a gap between {la} and {lb} that is statistically "
+            "significant after correction for multiple comparisons."
+        )
+    names = ", ".join(isolate(d["title"]) for d in significant_dims)
+    return (
+        f"Significant gaps between {la} and {lb} are only on dimensions whose items do not "
+        f"measure one thing ({names}: reliability alpha below {HEADLINE_RELIABILITY}), so "
+        "none is the headline: read their items one by one."
+    )
+
+
+def detectable_sentence(result: dict[str, Any]) -> str | None:
+    """ "With 6 respondents in Executive, item gaps under 0.9 points can't be told from
+    noise." from the result's `detectable_gap` (None when it has none)."""
+    block = result.get("detectable_gap")
+    if not block or block.get("items") is None:
+        return None
+    label = isolate(group_label(result, block["group"]))
+    return (
+        f"With {block['n']:,} respondents in {label} (the smaller group compared), item "
+        f"gaps under {block['items']:.2f} points on the {scale_range(result)} scale cannot "
+        "be told from noise."
+    )
+
+
+def scale_range(result: dict[str, Any]) -> str:
+    """ "1-5": the answer scale's first and last code."""
+    scale = result.get("scale") or {}
+    start, points = scale.get("start", 1), scale.get("points")
+    return f"{start}–{start + points - 1}" if points else "answer"
 
 
 def recommendations(result: dict[str, Any], limit: int = 3) -> list[dict[str, Any]]:
@@ -185,17 +233,39 @@ def change_interval(change: dict[str, Any]) -> tuple[float, float]:
     return lo, hi
 
 
+def size_change(change: dict[str, Any]) -> float:
+    """How far the gap's size moved, |to| - |from| (the change itself when no sign flips)."""
+    size = change.get("size_change")
+    if size is None:
+        return abs(change["to_gap"]) - abs(change["from_gap"])
+    return float(size)
+
+
+def size_words(change: dict[str, Any]) -> str:
+    """The size of a significant change in points of |gap|: "by 0.33 points" for a
+    narrowing or a widening, "0.15 points smaller" / "0.30 points larger" for a reversal."""
+    size = size_change(change)
+    if direction_word(change) == "reversed":
+        return f"{abs(size):.2f} points {'smaller' if size < 0 else 'larger'}"
+    return f"by {abs(size):.2f} points"
+
+
 def change_words(change: dict[str, Any]) -> str:
     """A change in words that follow its significance: "narrowed by 0.33 points, 95% CI
-    0.18 to 0.48", "reversed from +0.40 to -0.20 points", or "no clear change"."""
+    0.18 to 0.48", "reversed, from +0.70 to -0.55 points (the gap is 0.15 points
+    smaller, the other way round)", or "no clear change". A reversal is never "narrowed
+    by 1.25": its size is the change in |gap|."""
     word = direction_word(change)
     if word == "reversed":
         before, after = signed(change["from_gap"]), signed(change["to_gap"])
-        return f"reversed, from {before} to {after} points"
+        return (
+            f"reversed, from {before} to {after} points "
+            f"(the gap is {size_words(change)}, the other way round)"
+        )
     if word in ("closing", "widening"):
         verb = "narrowed" if word == "closing" else "widened"
         lo, hi = change_interval(change)
-        return f"{verb} by {abs(change['change']):.2f} points, 95% CI {lo:.2f} to {hi:.2f}"
+        return f"{verb} {size_words(change)}, 95% CI {lo:.2f} to {hi:.2f}"
     return word
 
 
@@ -203,11 +273,6 @@ def change_sentence(title: str, since: str, change: dict[str, Any]) -> str:
     """One dimension's gap change as a sentence."""
     where = f"Since {isolate(since)}, the gap on {isolate(title)}"
     words = change_words(change)
-    if direction_word(change) == "reversed":
-        return (
-            f"{where} has {words}: a change of {signed(change['change'])} "
-            f"(95% CI {signed(change['ci'][0])} to {signed(change['ci'][1])})."
-        )
     if words == NO_CLEAR_CHANGE:
         return f"{where}: no clear change."
     return f"{where} has {words}."

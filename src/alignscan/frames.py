@@ -85,12 +85,15 @@ def result_frame(document: dict[str, Any], level: str) -> Any:
 
 
 def _fmt(value: float | None, spec: str) -> str:
-    return "–" if value is None else format(value, spec)
+    from alignscan.report.formats import unsigned_zero
+
+    return "–" if value is None else unsigned_zero(format(value, spec))
 
 
 def summary_html(document: dict[str, Any]) -> str:
     """A compact table for Jupyter: each dimension's favorable shares and gap."""
     from alignscan.findings import group_label, scale_unit
+    from alignscan.report.formats import qfmt
 
     a, b = document["compare"]
     esc = html.escape
@@ -110,7 +113,7 @@ def summary_html(document: dict[str, Any]) -> str:
             + mark.format(
                 f"{_fmt(gap.get('mean'), '+.2f')} [{_fmt(ci[0], '+.2f')}, {_fmt(ci[1], '+.2f')}]"
             )
-            + f"</td><td>{_fmt(gap.get('q_value'), '.3g')}</td></tr>"
+            + f"</td><td>{esc(qfmt(gap.get('q_value')))}</td></tr>"
         )
     survey = document["survey"]
     caption = (

@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from alignscan.limits import RESULT_NUMBER_LIMIT, strict_json  # noqa: F401 (re-exported)
+
 Number = int | float
 Interval = list[float]
 
@@ -188,6 +190,18 @@ class Branding(_Doc):
     )
 
 
+class DetectableGap(_Doc):
+    """The smallest gap the data can tell from noise (issue #25): the median half-width,
+    in scale points, of the adjusted intervals of the item and of the dimension gaps (a
+    gap is flagged exactly when its adjusted interval excludes zero), with the smaller
+    compared group and its size."""
+
+    group: str
+    n: int
+    items: Number | None
+    dimensions: Number | None
+
+
 class ResultDocument(_Doc):
     """The analysis result (`analyze --json`)."""
 
@@ -208,6 +222,7 @@ class ResultDocument(_Doc):
     comments: list[Comment]
     privacy: Privacy
     warnings: list[str]
+    detectable_gap: DetectableGap | None = None
     report: Branding | None = None
     drivers: _Open | None = None
     participation: _Open | None = None
@@ -244,29 +259,6 @@ def result_schema() -> dict[str, Any]:
         "title": "alignscan analysis result",
         **{k: v for k, v in schema.items() if k != "title"},
     }
-
-
-RESULT_NUMBER_LIMIT = 1e15
-
-
-def strict_json(text: str) -> Any:
-    """JSON with finite, plausibly sized numbers only (NaN, Infinity, 1e999 refused)."""
-
-    def constant(name: str) -> float:
-        raise ValueError(f"{name} is not a number a result can hold")
-
-    def number(literal: str) -> float:
-        value = float(literal)
-        if not abs(value) <= RESULT_NUMBER_LIMIT:
-            raise ValueError(f"the number {literal[:30]} is out of range")
-        return value
-
-    def integer(literal: str) -> int:
-        if len(literal) > 16 or abs(int(literal)) > RESULT_NUMBER_LIMIT:
-            raise ValueError(f"the number {literal[:30]} is out of range")
-        return int(literal)
-
-    return json.loads(text, parse_constant=constant, parse_float=number, parse_int=integer)
 
 
 def upgrade_comments(document: Any) -> Any:
@@ -331,6 +323,7 @@ class GapChange(_Doc):
     direction: Literal["closing", "widening", "reversed"] | None
     from_gap: Number | None = None
     to_gap: Number | None = None
+    size_change: Number | None = None  # |to_gap| - |from_gap|: how the gap's size moved
     sign_changed: bool | None = None
 
 

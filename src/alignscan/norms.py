@@ -17,6 +17,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +46,18 @@ def load_norms(path: str | Path) -> dict[str, Any]:
     """A saved norms.json, checked against its schema; NormsError says why not."""
     import jsonschema
 
+    from alignscan.errors import AlignscanError
+    from alignscan.limits import read_document, strict_json
+
     path = Path(path)
     try:
-        norms = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        norms = strict_json(read_document(path, "norms file"))
+    except AlignscanError as exc:
+        raise NormsError([str(exc)]) from None
+    except (OSError, UnicodeDecodeError, RecursionError) as exc:
         raise NormsError([f"{path} is not a readable norms JSON ({type(exc).__name__})"]) from None
+    except ValueError as exc:  # bad JSON, NaN, Infinity, a number out of range
+        raise NormsError([f"{path} is not a valid norms JSON: {exc}"[:300]]) from None
     error = jsonschema.exceptions.best_match(
         jsonschema.Draft202012Validator(norms_json_schema()).iter_errors(norms)
     )
@@ -69,8 +77,10 @@ class Source:
 
 
 def whole_points(share: float) -> int:
-    """A share (0.623) as whole percentage points (62), halves rounded up."""
-    return math.floor(share * 100 + 0.5)
+    """A share (0.623) as whole percentage points (62), halves rounded up on the decimal
+    the share prints as (0.145 -> 15, as the report prints it; not 14 from the float)."""
+    exact = Decimal(repr(float(share))) * 100
+    return int(exact.quantize(Decimal(1), ROUND_HALF_UP))
 
 
 def fingerprint(result: dict[str, Any]) -> str:

@@ -70,13 +70,16 @@ def change_in_gap(
         "direction": None,
         "from_gap": gap1,
         "to_gap": gap2,
+        "size_change": abs(gap2) - abs(gap1),
     }
 
 
 def direction(gap1: float, gap2: float, sign_changed: bool = False) -> str:
-    """The word for a significant change: "reversed" when the gap changed sign (each
-    wave's gap clearly away from zero), else "closing" (toward zero) or "widening"."""
-    if sign_changed:
+    """The word for a significant change: "reversed" when the gap changed sign (+0.70 to
+    -0.55: the other group is now ahead, whose size is told by `size_change`, not by the
+    change of 1.25), else "closing" (toward zero) or "widening". `sign_changed` (each
+    wave clearly away from zero) is implied by a change of sign and kept for callers."""
+    if sign_changed or gap1 * gap2 < 0:
         return "reversed"
     return "closing" if abs(gap2) < abs(gap1) else "widening"
 

@@ -8,7 +8,17 @@ a gap that is bold.
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+
 DASH = "–"
+
+
+def half_up(value: float, digits: int = 0, scale: int = 1) -> Decimal:
+    """`value` x `scale` rounded half up at `digits` decimals, `value` taken as the
+    decimal it prints as (0.145 x 100 -> 15, not 14 from 14.499999999999998): the one
+    rounding of every printed share, gap and benchmark rank."""
+    exact = Decimal(repr(float(value))) * scale
+    return exact.quantize(Decimal(1).scaleb(-digits), ROUND_HALF_UP) + 0  # no "-0"
 
 
 def unsigned_zero(text: str) -> str:
@@ -29,15 +39,15 @@ def signed(value: float | None, fmt: str = "+.2f") -> str:
 
 
 def pct(value: float | None, digits: int = 0) -> str:
-    """A share as a percentage: 0.62 -> 62%."""
-    return DASH if value is None else unsigned_zero(f"{value * 100:.{digits}f}") + "%"
+    """A share as a percentage: 0.62 -> 62%, 0.145 -> 15% (halves up, decimal-safe)."""
+    return DASH if value is None else unsigned_zero(f"{half_up(value, digits, 100)}") + "%"
 
 
 def pts(value: float | None, unit: bool = True) -> str:
     """A difference of shares in percentage points: 0.05 -> +5 pts (0 pts, unsigned)."""
     if value is None:
         return DASH
-    return unsigned_zero(f"{value * 100:+.0f}") + (" pts" if unit else "")
+    return unsigned_zero(format(half_up(value, 0, 100), "+")) + (" pts" if unit else "")
 
 
 def qfmt(q: float | None) -> str:
@@ -64,4 +74,5 @@ FILTERS = {
     "pts": pts,
     "qfmt": qfmt,
     "thousands": thousands,
+    "rank": lambda value: int(half_up(value)),
 }

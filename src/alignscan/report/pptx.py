@@ -454,14 +454,15 @@ def _heat_cell(value: Any, limit: float) -> tuple[str, str | None]:
 def _heat_caption(deck: Deck) -> str:
     la, lb = names(deck)
     return (
-        f"Mean-score gap ({la} − {lb}): blue where {la} answer more favorably, red where "
-        f"{lb} do; bold: significant (q < 0.05); hidden: protects a small group."
+        f"Mean-score gap ({la} − {lb}): + where {la} answer more favorably, − where {lb} "
+        "do, one colour each, darker for larger gaps; bold: significant (q < 0.05); "
+        "hidden: protects a small group."
     )
 
 
 def heatmap_slides(deck: Deck) -> None:
     """Per segment column, the mean-score gap per value and dimension as a coloured
-    table (blue: the first group higher); hidden cells say "hidden". Long columns
+    table (the HTML heatmap's colours); hidden cells say "hidden". Long columns
     continue on further slides."""
     r = deck.result
     gaps = [abs(s["gap"]["mean"]) for s in r.get("segments") or [] if s.get("gap")]

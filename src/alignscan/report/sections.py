@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from alignscan.norms import whole_points
+from alignscan.report.formats import half_up
 
 
 def ordinal(n: int) -> str:
@@ -43,7 +44,7 @@ def benchmark_sentence(result: dict[str, Any], unit: dict[str, Any]) -> str | No
     )
     if bench["gap"]["favorable_percentile"] is None:
         return f"{head}."
-    rank = percentile_place(int(bench["gap"]["favorable_percentile"] + 0.5), " percentile")
+    rank = percentile_place(int(half_up(bench["gap"]["favorable_percentile"])), " percentile")
     if rank in ("lowest", "highest"):
         rank = f"the {rank} of them"
     return f"{head}: {rank}."

@@ -238,7 +238,7 @@ def segments_table(result: dict[str, Any]) -> Table:
         for s in result.get("segments") or []
     ]
     heat = [4 + len(group_cols(result)), 9 + len(group_cols(result))]  # gap, favorable gap
-    about = "One row per segment value and dimension; gaps coloured (blue: first group higher)."
+    about = "One row per segment value and dimension; gaps coloured as in the HTML heatmap."
     return Table("segments", about, cols, rows, heat)
 
 

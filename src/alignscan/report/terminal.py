@@ -38,6 +38,9 @@ def print_summary(result: dict[str, Any], console: Console) -> None:
         for g, c in result["groups"].items()
     ]
     console.print("respondents per group: " + ";  ".join(sizes))
+    detectable = findings.detectable_sentence(result)
+    if detectable:
+        console.print(esc(detectable))
     console.print(_dimension_table(result, console.width, la, lb))
     low = [d for d in result["dimensions"] if findings.low_reliability(d.get("alpha"))]
     if low:
@@ -244,8 +247,16 @@ def _change_cells(d: dict[str, Any]) -> list[str]:
         f"[bold]{change}[/]" if findings.significant(overall) else change,
         f"{signed(overall['ci'][0])}, {signed(overall['ci'][1])}",
         qfmt(overall["q_value"]),
-        TREND_ARROWS.get(word, word),
+        _direction_cell(overall, word),
     ]
+
+
+def _direction_cell(change: dict[str, Any], word: str) -> str:
+    """"↓ closing by 0.70 points", "↕ reversed, 0.15 points smaller": the size of a
+    significant change is the change in |gap| (a reversal is not "narrowed by 1.25")."""
+    if word not in TREND_ARROWS:
+        return word
+    return TREND_ARROWS[word] + (", " if word == "reversed" else " ") + findings.size_words(change)
 
 
 def _trend_line(doc: dict[str, Any], d: dict[str, Any]) -> str:

@@ -36,6 +36,9 @@ FORMATS = {
 }
 WIDTHS = {"text": 14, "int": 10, "dec": 9, "signed": 10, "pct": 10, "pp": 11, "p": 9}
 MAX_TEXT_WIDTH = 60
+# The HTML heatmap's colours (report.html's HEAT_MORE / HEAT_LESS; html is a sibling layer,
+# so they are repeated here and a test keeps them equal).
+HEAT_MORE, HEAT_LESS = (179, 88, 6), (84, 39, 136)
 
 
 def formula_like(value: str) -> bool:
@@ -85,9 +88,13 @@ def _width(table: Table, col: int) -> float:
     return min(MAX_TEXT_WIDTH, max(WIDTHS[kind], header, longest + 1 if kind == "text" else 0))
 
 
+def _hex(rgb: tuple[int, int, int]) -> str:
+    return "#{:02X}{:02X}{:02X}".format(*rgb)
+
+
 def _heat(sheet: Any, table: Table) -> None:
-    """A diverging colour scale on the gap columns: orange below 0, blue above (hidden
-    cells are text and stay uncoloured)."""
+    """A diverging colour scale on the gap columns, in the HTML heatmap's colours (one
+    colour above 0, the other below, white at 0); hidden cells are text and stay white."""
     last = len(table.rows)
     if not last:
         return
@@ -99,11 +106,11 @@ def _heat(sheet: Any, table: Table) -> None:
             col,
             {
                 "type": "3_color_scale",
-                "min_color": "#B2182B",
+                "min_color": _hex(HEAT_LESS),
                 "mid_type": "num",
                 "mid_value": 0,
                 "mid_color": "#FFFFFF",
-                "max_color": "#2166AC",
+                "max_color": _hex(HEAT_MORE),
             },
         )
 
