@@ -26,7 +26,8 @@ def percentile_place(n: int, unit: str = "") -> str:
 
 
 def benchmark_sentence(result: dict[str, Any], unit: dict[str, Any]) -> str | None:
-    """'your executive–practitioner gap on ROI is +17 points; the median of 24
+    """'your Executives–Practitioners gap on ROI is +17 percentage points (favorable
+    share); the median of 24
     organisations is +9: 88th percentile.' (None when the unit has no comparable gap;
     no percentile when the norms are from too few organisations to give one)."""
     bench = unit.get("benchmark")
@@ -39,8 +40,8 @@ def benchmark_sentence(result: dict[str, Any], unit: dict[str, Any]) -> str | No
     mine = whole_points(unit["gap"]["favorable"])
     median = whole_points(bench["gap"]["favorable_p50"])
     head = (
-        f"your {a}–{b} gap on {title} is {mine:+d} points; the median of {bench['orgs']} "
-        f"organisations is {median:+d}"
+        f"your {a}–{b} gap on {title} is {mine:+d} percentage points (favorable share); "
+        f"the median of {bench['orgs']} organisations is {median:+d}"
     )
     if bench["gap"]["favorable_percentile"] is None:
         return f"{head}."
