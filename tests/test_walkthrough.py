@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -46,3 +45,15 @@ def test_a_wide_terminal_keeps_the_dimension_table(demo_result) -> None:
     text = summary_text(demo_result, 80)
     assert re.search(r"dimension\s+A\s+B\s+gap\s+95% CI\s+fav\s+q\s+effect\s+alpha", text)
     assert max(len(line) for line in text.splitlines()) <= 80
+
+
+@pytest.mark.parametrize("command", ["analyze", "check"])
+def test_the_help_names_every_format_the_command_reads(command: str) -> None:
+    """The README reads Parquet like CSV; the argument's help said only .csv or .xlsx."""
+    import typer.main
+
+    from alignscan.cli import app
+
+    cmd = typer.main.get_command(app).commands[command]  # type: ignore[attr-defined]
+    (arg,) = [p for p in cmd.params if p.name == "responses"]
+    assert all(ext in arg.help for ext in (".csv", ".xlsx", ".parquet")), arg.help
