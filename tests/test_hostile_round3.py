@@ -869,3 +869,15 @@ def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path: Path) -> None:
     write_all({tmp_path / "a.txt": "x"})
     assert (tmp_path / "a.txt").read_text(encoding="utf-8") == "x"
     assert not (tmp_path / LOCK_NAME).exists()
+
+
+def test_a_part_past_its_size_limit_is_refused_unparsed(
+    tmp_path: Path, no_parsing, monkeypatch
+) -> None:
+    path = bombs.too_many_rows(tmp_path / "big.xlsx", rows=50_000, numbered=True)
+    # within the defaults the archive check passes and parsing is reached (the stub refuses)
+    assert _refusal(path)["kind"] == "not_xlsx"
+    monkeypatch.setenv("ALIGNSCAN_MAX_XLSX_PART_MB", "1")
+    error = _refusal(path)
+    assert error["kind"] == "too_large" and "ALIGNSCAN_MAX_XLSX_PART_MB" in error["reason"]
+    assert "xl/worksheets/sheet1.xml" in error["reason"]
