@@ -10,14 +10,22 @@ people, and on each of its non-zero scored counts, must stay apart (τ-Argus cal
 these protection intervals); the bounds are the optimum of an integer program (HiGHS
 through scipy), never of its LP relaxation, which can only be wider.
 
-Many bounds are settled together: the truth is one solution, and an integer solution
-that pushes every still-unsettled unknown up (then down) away from the truth settles
-each one it moves; only the rest are bounded one by one. The unknowns are the atoms the
-data has (an attacker who does not know which combinations are empty has more freedom,
-so this is the stronger attacker).
+The attacker here reads the published figures only: it does not know which
+combinations of segment values are empty. Most atoms are settled without a solver: a
+move of whole counts between combinations that keeps every cell's sum (`movable`) shows
+a second solution in which the atom's counts all differ. The few atoms no move settles
+go to HiGHS over the atoms the data has (a subset of the attacker's solutions, so a
+second solution found there is one for the attacker too): one solution pushing every
+unsettled count up, one pushing them down, then each remaining count on its own. A
+model too large to solve in time counts as pinned (the cell is hidden: safe).
 
-`ENABLED` is a private switch for the tests (the attacker there must find leaks
-without this audit).
+What segment cells publish is decided with this in mind: n, mean, sd and favorable
+share, never answer counts per code (with the group's counts and whole numbers they pin
+small crossings), and a dimension's favorable share is withheld with its pooled counts.
+
+`ENABLED` is a private switch for the tests: off, the analysis publishes as it did
+before issue 26 (answer counts in segment cells, shares beside withheld counts) and
+skips this audit, and the attacker in the tests must then find leaks.
 """
 
 from __future__ import annotations
@@ -108,35 +116,36 @@ def movable(
        a' (a with b's value in one column j) and from b to b' (b with a's), which leaves
        every cell's sum as it is;
     3. the reverse: atoms that can each give up one person scored everywhere and that
-       together have a's value in every column send one such person to a (`_reverse`).
+       together have a's value in every column send one such person to a (`_covered`).
 
-    a', b' and the receiving combinations may be combinations the data does not have (the attacker does not know
-    which are empty). `weights`: (families, atoms), people first."""
+    a', b' and the receiving combinations may be combinations the data does not have
+    (the attacker does not know which are empty). `weights`: (families, atoms), people
+    first."""
     n_atoms, n_cols = values.shape
-    out = np.zeros(n_atoms, dtype=bool)
-    holds = (weights[1:] >= 1).all(axis=0)  # can give up one person scored everywhere
-    for a in np.flatnonzero(which):
-        if any(values[a, j] in unpublished[j] and len(unpublished[j]) > 1 for j in range(n_cols)):
-            out[a] = True
-            continue
+    out = _covered(values, (weights[1:] >= 1).all(axis=0)) & which  # move 3
+    for j in range(n_cols):  # move 1
+        if len(unpublished[j]) > 1:
+            out |= which & np.isin(values[:, j], list(unpublished[j]))
+    for a in np.flatnonzero(which & ~out):  # move 2
         rest = weights - weights[:, a : a + 1]
-        same = values == values[a]
         ok = (rest >= 0).all(axis=0) & (rest[1:] <= rest[0]).all(axis=0)
-        if (ok & ((~same).sum(axis=1) >= 2)).any():
-            out[a] = True
-            continue
-        out[a] = _reverse(same, holds, a)
+        out[a] = bool((ok & ((values != values[a]).sum(axis=1) >= 2)).any())
     return out
 
 
-def _reverse(same: np.ndarray, holds: np.ndarray, a: int) -> bool:
-    """Move 3 of `movable`: atoms x_1 .. x_k (k >= 2) that can each give up one person
-    scored everywhere, u, such that in every column one of them has a's value. u goes
-    from each x_i to a and to k - 1 combinations made of the values left over per column:
-    every cell's sum unchanged, a one person more."""
-    cand = holds.copy()
-    cand[a] = False
-    return int(cand.sum()) >= 2 and bool(same[cand].any(axis=0).all())
+def _covered(values: np.ndarray, holds: np.ndarray) -> np.ndarray:
+    """Move 3 of `movable`, for every atom at once: atoms x_1 .. x_k (k >= 2, not a) that
+    can each give up one person scored everywhere, u, and in every column one of them has
+    a's value. u goes from each x_i to a and to k - 1 combinations made of the values
+    left over per column: every cell's sum unchanged, a one person more."""
+    mine = holds.astype(np.int64)
+    ok = (int(holds.sum()) - mine) >= 2
+    for j in range(values.shape[1]):
+        _, where, counts = np.unique(values[:, j], return_inverse=True, return_counts=True)
+        where = where.reshape(-1)
+        held = np.bincount(where, weights=mine, minlength=len(counts))
+        ok &= held[where] - mine >= 1
+    return ok
 
 
 def find_pinned(
