@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench browser pdf screenshots spark clean
+.PHONY: demo test test-fast lint bench browser pdf screenshots deck-screenshots spark clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,12 +17,20 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/python -m alignscan.demo
 
+# `make test`: everything, on every core (pytest-xdist). `make test-fast`: a verdict in under a
+# minute: in-process tests only (a test that starts a process is skipped there, see
+# tests/conftest.py) and not the `slow` or `heavy` ones. pytest's exit 5 (no tests) is a pass.
+PYTEST_OK = rc=$$?; if [ $$rc -eq 5 ]; then echo 'no tests collected'; exit 0; fi; exit $$rc
 test: $(STAMP)
-	$(BIN)/python -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo 'no tests collected'; exit 0; fi; exit $$rc
+	$(BIN)/python -m pytest -q -n auto; $(PYTEST_OK)
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -n auto --fast -m "not slow and not heavy" -p no:cacheprovider; $(PYTEST_OK)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 # BENCH_ROWS scales the 10,000,000-row benchmark down, e.g. `make bench BENCH_ROWS=200000`.
 BENCH_ROWS ?= 10000000
@@ -30,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/bench_privacy.py
 	$(BIN)/python benchmarks/bench_drivers.py
+	$(BIN)/python benchmarks/bench_office.py
 	$(BIN)/python benchmarks/bench_scale.py --rows $(BENCH_ROWS)
 
 # Headless Chromium, poppler's pdftotext and the npm packages (axe-core, puppeteer-core,
@@ -54,6 +63,16 @@ screenshots: browser
 	  --screenshot=docs/report-screenshot.png reports/demo/report.html
 	node tests/browser/print.mjs "$$(command -v chromium)" "$$PWD/reports/demo/report.html" reports/demo/report.pdf A4
 	pdftoppm -png -r 80 -f 1 -l 1 -singlefile reports/demo/report.pdf docs/report-print
+
+# Three slides of the demo deck for the README: deck -> PDF (LibreOffice) -> PNG (poppler).
+deck-screenshots: $(STAMP)
+	$(BIN)/python -m alignscan.demo >/dev/null
+	$(BIN)/alignscan analyze reports/demo/responses.csv --baseline reports/demo/responses-q1.csv \
+	  --out reports/demo --date 2026-04-15 --pptx reports/demo/deck.pptx >/dev/null
+	HOME="$$PWD/reports/demo" soffice --headless --convert-to pdf --outdir reports/demo reports/demo/deck.pptx >/dev/null
+	pdftoppm -png -r 80 -f 2 -l 2 -singlefile reports/demo/deck.pdf docs/deck-summary
+	pdftoppm -png -r 80 -f 3 -l 3 -singlefile reports/demo/deck.pdf docs/deck-dimensions
+	pdftoppm -png -r 80 -f 5 -l 5 -singlefile reports/demo/deck.pdf docs/deck-heatmap
 
 # WeasyPrint for `--pdf` and its test: the `pdf` extra into the venv, and its system
 # libraries (Pango, HarfBuzz, fontconfig) through apt when they are missing and we can.

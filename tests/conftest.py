@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import textwrap
 
 import numpy as np
@@ -16,6 +17,52 @@ from alignscan.survey import Survey, load_survey_text
 # failure is reproducible and a pass is not luck. (Loaded before any test module.)
 settings.register_profile("derandomized", derandomize=True, print_blob=True)
 settings.load_profile("derandomized")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--fast",
+        action="store_true",
+        help="the fast tier (`make test-fast`): skip every test that starts a process "
+        "(a subprocess, a browser, an install); everything else runs in-process",
+    )
+
+
+# Tests that take seconds of CPU each (measured with time.process_time per test): they run in
+# `make test` and are left out of `make test-fast`. Matched on the test's name, parameters aside.
+HEAVY = {
+    "test_privacy.py::test_no_small_set_is_derivable",
+    "test_stats_v2.py::test_flag_false_positive_rate_stays_near_5_percent_for_unequal_spreads_and_sizes",
+    "test_safety_cli.py::test_a_result_missing_any_key_is_refused_cleanly",
+    "test_counts.py::test_blocks_add_up_to_the_whole",
+    "test_counts.py::test_counting_a_file_in_blocks_gives_the_whole_file_analysis",
+    "test_counts_sql.py::test_problems_fall_back_with_the_default_report",
+    "test_counts_sql.py::test_generated_files",
+    "test_analysis_props.py::test_swapping_the_compared_groups_negates_every_gap",
+    "test_weighting.py::test_weighting_never_pins_a_small_set_of_respondents",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        name = item.nodeid.split("[")[0].rsplit("/", 1)[-1]
+        if name in HEAVY:
+            item.add_marker(pytest.mark.heavy)
+
+
+@pytest.fixture(autouse=True)
+def _fast_tier(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In the fast tier a test that starts a process is skipped at that moment, with why.
+
+    The rule is general (no list of test names to keep up to date): starting a process is
+    what makes a test slow here (an interpreter start-up, a browser, a pip install)."""
+    if not request.config.getoption("--fast"):
+        return
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        pytest.skip("starts a process: runs in `make test`, not in `make test-fast`")
+
+    monkeypatch.setattr(subprocess, "Popen", refuse)
 
 
 def make_survey(

@@ -99,7 +99,7 @@ def test_item_and_dimension_metrics_match_scipy_and_statsmodels(seed: int) -> No
     dims = [[False, False, True], [False, True], [True, False, False, False]]
     survey = make_survey(dims)
     reverse = [r for d in dims for r in d]
-    n = 400
+    n = 1600  # both compared groups at least WELCH_MIN (200): the Welch figures
     groups = rng.choice(["executive", "management", "practitioner"], size=n, p=[0.2, 0.2, 0.6])
     codes = random_codes(rng, n, len(reverse))
     codes[groups == "executive"] = np.where(
@@ -212,7 +212,7 @@ def test_item_and_dimension_metrics_match_scipy_and_statsmodels(seed: int) -> No
 def test_segment_gaps_match_scipy_and_get_their_own_bh_family() -> None:
     rng = np.random.default_rng(7)
     survey = make_survey([[False, False], [False, True]])
-    n = 600
+    n = 2400  # every department has at least WELCH_MIN (200) of both groups
     groups = rng.choice(["executive", "management", "practitioner"], size=n, p=[0.3, 0.2, 0.5])
     dept = rng.choice(["Finance", "IT", "Sales"], size=n)
     codes = random_codes(rng, n, 4, missing=0.0)
@@ -271,7 +271,8 @@ def test_constant_item_has_p_value_1_and_a_finite_degenerate_ci() -> None:
     gap = analyze(make_responses(survey, codes, groups))["items"][0]["gap"]
     assert gap["p_value"] == 1.0
     assert gap["mean"] == 0.0
-    assert gap["mean_ci"] == [0.0, 0.0]
+    lo, hi = gap["mean_ci"]  # ten people who all agree: not certainty (issue #25)
+    assert lo < -0.1 and hi > 0.1 and lo == pytest.approx(-hi)
     assert all(math.isfinite(v) for v in gap["favorable_ci"])
     assert gap["cliffs_delta"] == 0.0
 
@@ -368,8 +369,15 @@ def test_csv_is_a_tidy_long_table() -> None:
     text = result_to_csv(result)
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
-    assert rows[0] == ["level", "id", "segment_column", "segment_value", "group", "metric", "value"]
-    assert all(len(r) == 7 for r in rows)
+    header = ["level", "id", "segment_column", "segment_value", "group", "metric", "value"]
+    assert rows[0] == [*header, "unit"]  # the machine keys unchanged, the unit in words added
+    assert all(len(r) == 8 for r in rows)
+    units = {(r[0], r[4][:3], r[5]): r[7] for r in rows}
+    assert units[("item", "exe", "mean")] == "points on the 1–5 scale"
+    assert units[("item", "gap", "mean_ci_low")] == "points on the 1–5 scale"
+    assert units[("item", "gap", "favorable")].endswith("percentage points (favorable share))")
+    assert units[("item", "exe", "favorable")] == "share of answers, 0 to 1"
+    assert units[("item", "gap", "q_value")] == "" and units[("rows", "", "read")] == ""
     means = {(r[1], r[4]): float(r[6]) for r in rows if r[0] == "item" and r[5] == "mean"}
     for item in result["items"]:
         assert means[(item["id"], "executive")] == item["groups"]["executive"]["mean"]
@@ -392,8 +400,8 @@ def test_long_dimension_keeps_exact_scores_without_huge_keys() -> None:
     fractions); the figures still match scipy."""
     survey = make_survey([[False] * 19 + [True]], groups=("executive", "practitioner"), segments=())
     rng = np.random.default_rng(8)
-    groups = np.asarray(["executive"] * 80 + ["practitioner"] * 120)
-    codes = random_codes(rng, 200, 20, missing=0.3)
+    groups = np.asarray(["executive"] * 320 + ["practitioner"] * 480)  # >= WELCH_MIN
+    codes = random_codes(rng, 800, 20, missing=0.3)
     result = analyze(make_responses(survey, codes, groups))
     x = recoded(codes, [False] * 19 + [True], 5)
     answered = (~np.isnan(x)).sum(axis=1)

@@ -274,7 +274,7 @@ def test_trend_words_follow_significance_everywhere() -> None:
     captions = re.findall(r'<figcaption style="color: var\(--ink\)"><b>.*?</figcaption>', page)
     assert "narrowed by" in captions[0] and "no clear change" in captions[1]
     term = terminal_text(print_trend, doc)
-    lines = {line.split()[0]: line for line in term.splitlines() if line.startswith(" d")}
+    lines = {line.split()[0]: line for line in term.splitlines() if line.lstrip().startswith("d")}
     assert "closing" in lines["d0"] and "no clear" in lines["d1"]
     # and when nothing changed significantly, nothing is called closing or widening
     flat = trend([wave(3, 0), wave(4, 0)], ["Q1", "Q2"])
@@ -287,9 +287,9 @@ def test_qvalues_near_the_threshold_cannot_be_misread() -> None:
     from alignscan.report.formats import qfmt
 
     assert [qfmt(q) for q in (0.05004, 0.04996, 0.0504, 0.2, 0.0004, 0.012, None)] == [
-        "0.05004",
-        "0.04996",
-        "0.0504",
+        "0.050",  # not below 0.05, as printed: not significant
+        "<\u00a00.05",  # 0.050 beside a bold gap would be misread
+        "0.050",
         "0.200",
         "<\u00a00.001",
         "0.012",

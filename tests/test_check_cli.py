@@ -206,9 +206,9 @@ def test_small_group_shown_as_below_minimum_next_to_a_large_one(tmp_path: Path) 
     done = run("check", str(path), "--survey", SURVEY)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "analyze would refuse: group 'practitioner' has fewer than 5" in done.stdout
-    line = next(ln for ln in done.stdout.splitlines() if "│ practitioner" in ln)
+    line = next(ln for ln in done.stdout.splitlines() if "│ Practitioner" in ln)  # display name
     assert "< 5" in line and "3" not in line
-    assert "7" in next(ln for ln in done.stdout.splitlines() if "│ executive" in ln)
+    assert "7" in next(ln for ln in done.stdout.splitlines() if "│ Executive" in ln)
     summary = json.loads(run("check", str(path), "--survey", SURVEY, "-f", "json").stdout)
     assert summary["groups"] == {
         "executive": {"n": 7},

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+import bombs
 from test_safety_cli import HEADER, SURVEY, rows_for, run, write_csv
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -279,3 +280,157 @@ def test_validate_takes_a_path_after_double_dash(tmp_path: Path) -> None:
     shutil.copy(SURVEY, tmp_path / "-h")
     done = run("validate", "--", "-h", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+# ----------------------------------------------------------------------------- bounded readers
+
+
+@pytest.fixture
+def no_parsing(monkeypatch):  # type: ignore[no-untyped-def]
+    """openpyxl must never be asked to parse: the archive check refuses first."""
+    import openpyxl
+
+    def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("the workbook was parsed")
+
+    monkeypatch.setattr(openpyxl, "load_workbook", refuse)
+
+
+def _refusal(path: Path) -> dict:
+    from alignscan.responses import ResponsesError, read_responses
+    from alignscan.survey import read_survey_file
+
+    survey = read_survey_file(SURVEY).survey
+    with pytest.raises(ResponsesError) as caught:
+        read_responses(path, survey)
+    return caught.value.error.as_dict()
+
+
+def test_one_long_shared_string_bomb_is_refused_unparsed(tmp_path: Path, no_parsing) -> None:
+    path = bombs.one_long_string_bomb(tmp_path / "one.xlsx")
+    assert path.stat().st_size < 60_000
+    error = _refusal(path)
+    assert error["kind"] == "too_large"
+    assert (
+        "xl/sharedStrings.xml" in error["reason"] and "ALIGNSCAN_MAX_XLSX_RATIO" in error["reason"]
+    )
+
+
+@pytest.mark.parametrize("strings", [4_000_000, 7_300_000])
+def test_many_shared_strings_bomb_is_refused_unparsed(
+    tmp_path: Path, no_parsing, strings: int
+) -> None:
+    path = bombs.many_strings_bomb(tmp_path / "many.xlsx", strings)
+    assert path.stat().st_size < 320_000
+    error = _refusal(path)
+    assert error["kind"] == "too_large" and "ALIGNSCAN_MAX_XLSX_RATIO" in error["reason"]
+
+
+def test_shared_strings_past_their_size_limit_with_the_ratio_raised(
+    tmp_path: Path, no_parsing, monkeypatch
+) -> None:
+    monkeypatch.setenv("ALIGNSCAN_MAX_XLSX_RATIO", "100000")
+    error = _refusal(bombs.many_strings_bomb(tmp_path / "many.xlsx", 4_000_000))
+    assert error["kind"] == "too_large" and "ALIGNSCAN_MAX_SHARED_STRINGS_MB" in error["reason"]
+
+
+def test_a_shared_string_longer_than_excel_allows_is_refused(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("ALIGNSCAN_MAX_XLSX_RATIO", "100000")
+    error = _refusal(bombs.one_long_string_bomb(tmp_path / "one.xlsx", chars=2_000_000))
+    assert error["kind"] == "too_large" and "32,767" in error["reason"]
+
+
+def test_cells_repeating_a_long_shared_string_are_refused(tmp_path: Path) -> None:
+    """Within every per-part limit, 20,000 cells x 32,000 characters would still unfold to
+    640 M characters once copied into columns."""
+    path = bombs.one_long_string_bomb(tmp_path / "rep.xlsx", chars=32_000, rows=2_500)
+    assert path.stat().st_size < 200_000
+    error = _refusal(path)
+    assert error["kind"] == "too_large" and "ALIGNSCAN_MAX_XLSX_TEXT_MB" in error["reason"]
+
+
+@pytest.mark.parametrize("dimension", [None, "A1:A1100001"])
+def test_more_rows_than_excel_allows_are_refused_unparsed(
+    tmp_path: Path, no_parsing, monkeypatch, dimension: str | None
+) -> None:
+    monkeypatch.setenv("ALIGNSCAN_MAX_XLSX_RATIO", "100000")  # the rows, not the ratio
+    path = bombs.too_many_rows(tmp_path / "rows.xlsx", dimension=dimension)
+    error = _refusal(path)
+    assert error["kind"] == "too_many_rows" and "more than 1,048,576 rows" in error["reason"]
+
+
+def test_a_stated_dimension_past_excel_is_refused_before_the_ratio(
+    tmp_path: Path, no_parsing
+) -> None:
+    path = bombs.too_many_rows(tmp_path / "rows.xlsx", rows=10, dimension="A1:H1100001")
+    assert _refusal(path)["kind"] == "too_many_rows"
+
+
+def test_numbered_rows_past_excel_are_counted_not_parsed(tmp_path: Path, no_parsing) -> None:
+    path = bombs.too_many_rows(tmp_path / "rows.xlsx", numbered=True)
+    assert _refusal(path)["kind"] == "too_many_rows"
+
+
+def test_a_workbook_within_the_limits_still_reads(tmp_path: Path) -> None:
+    from test_safety_cli import _workbook
+
+    path = _workbook(tmp_path / "ok.xlsx", [HEADER, *rows_for(6, comment="x" * 30_000)])
+    done = run("check", path, "-s", SURVEY, "-f", "json")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_cli_refuses_a_bomb_naming_the_setting(tmp_path: Path) -> None:
+    path = bombs.one_long_string_bomb(tmp_path / "one.xlsx")
+    done = run("check", path, "-s", SURVEY)
+    assert done.returncode == 1 and "ALIGNSCAN_MAX_XLSX_RATIO" in done.stderr
+    done = run("check", path, "-s", SURVEY, env={"ALIGNSCAN_MAX_XLSX_RATIO": "lots"})
+    assert done.returncode == 2 and "ALIGNSCAN_MAX_XLSX_RATIO=lots" in done.stderr
+
+
+def test_csv_wider_than_the_column_limit_is_refused(tmp_path: Path, monkeypatch) -> None:
+    wide = [*HEADER, *(f"extra{i}" for i in range(20))]
+    path = write_csv(tmp_path / "w.csv", [r + [""] * 20 for r in rows_for()], header=wide)
+    monkeypatch.setenv("ALIGNSCAN_MAX_COLUMNS", "20")
+    error = _refusal(path)
+    assert error["kind"] == "too_large" and "28 columns" in error["reason"]
+    assert "ALIGNSCAN_MAX_COLUMNS" in error["reason"]
+
+
+def test_csv_line_past_the_limit_is_refused_by_name(tmp_path: Path) -> None:
+    rows = rows_for()
+    rows[3][7] = "x" * (33 << 20)  # past two of pyarrow's 16 MiB blocks
+    path = write_csv(tmp_path / "long.csv", rows)
+    done = run("check", path, "-s", SURVEY)
+    assert done.returncode == 1 and "ALIGNSCAN_MAX_LINE_MB" in done.stderr
+    done = run("check", path, "-s", SURVEY, env={"ALIGNSCAN_MAX_LINE_MB": "32"})
+    assert "ALIGNSCAN_MAX_LINE_MB" not in done.stderr
+
+
+def test_parquet_row_group_and_width_limits(tmp_path: Path, monkeypatch) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = rows_for(600)
+    for i, r in enumerate(rows):
+        r[7] = f"{i}" + "y" * 1000  # 1.2 MB of comments, compressed to a few kB
+    table = pa.table({name: [r[j] for r in rows] for j, name in enumerate(HEADER)})
+    path = tmp_path / "r.parquet"
+    pq.write_table(table, path, compression="zstd")
+    assert path.stat().st_size < 100_000
+    monkeypatch.setenv("ALIGNSCAN_MAX_ROW_GROUP_MB", "1")
+    error = _refusal(path)
+    assert error["kind"] == "too_large" and "ALIGNSCAN_MAX_ROW_GROUP_MB" in error["reason"]
+    monkeypatch.setenv("ALIGNSCAN_MAX_ROW_GROUP_MB", "100")
+    monkeypatch.setenv("ALIGNSCAN_MAX_COLUMNS", "7")
+    error = _refusal(path)
+    assert "8 columns" in error["reason"] and "ALIGNSCAN_MAX_COLUMNS" in error["reason"]
+
+
+def test_a_cell_past_the_column_limit_is_refused_unparsed(tmp_path: Path, no_parsing) -> None:
+    from test_safety_cli import _rewrite_part, _workbook
+
+    path = _workbook(tmp_path / "w.xlsx", [HEADER, *rows_for()])
+    far = b'<c r="XFE2" t="inlineStr"><is><t>x</t></is></c></row>'
+    _rewrite_part(path, "sheet1.xml", lambda x: x.replace(b"</row>", far, 2))
+    error = _refusal(path)
+    assert error["kind"] == "too_large" and "16,385 columns" in error["reason"]

@@ -48,7 +48,8 @@ def test_no_comments_keeps_counts_and_drops_texts(waves, tmp_path: Path) -> None
     assert run("analyze", waves[1], "--no-save", "--json", bare, "--no-comments").returncode == 0
     a = json.loads(full.read_text("utf-8"))
     b = json.loads(bare.read_text("utf-8"))
-    texts = [t for c in a["comments"] for g in c["groups"].values() for t in g.get("texts", [])]
+    texts = [t["text"] for c in a["comments"] for g in c["groups"].values()
+             for t in g.get("texts", [])]
     assert texts, "the demo data has comments to leave out"
     assert not any(t in bare.read_text("utf-8") for t in texts)
     for ca, cb in zip(a["comments"], b["comments"], strict=True):

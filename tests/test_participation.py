@@ -185,10 +185,33 @@ def _part(rate_a: float, rate_b: float) -> dict:
 @pytest.mark.parametrize(
     "a,b,expected",
     [
-        (0.82, 0.31, ["Practitioner answered at 31%: their view may not be representative"]),
+        (
+            0.82,
+            0.31,
+            [
+                "response rates range from 31% (Practitioner) to 82% (Executive) across the "
+                "compared groups: compare their answers with care"
+            ],
+        ),
         (0.50, 0.60, []),
         (0.50, 0.70, []),  # exactly 20 points: not more than 20
-        (0.50, 0.71, ["Executive answered at 50%: their view may not be representative"]),
+        (
+            0.50,
+            0.71,
+            [
+                "response rates range from 50% (Executive) to 71% (Practitioner) across the "
+                "compared groups: compare their answers with care"
+            ],
+        ),
+        (
+            0.20,
+            0.60,
+            [
+                "response rates range from 20% (Executive) to 60% (Practitioner) across the "
+                "compared groups: compare their answers with care",
+                "Executive answered at 20%: their view may not be representative",
+            ],
+        ),
         (
             0.25,
             0.28,
@@ -232,9 +255,10 @@ def test_cli(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     part = json.loads(done.stdout)["participation"]
     assert part["groups"]["practitioner"]["headcount"] == 1000
-    assert part["warnings"] and part["warnings"][0].startswith("Practitioners answered at")
+    assert part["warnings"] and part["warnings"][0].startswith("response rates range from 31%")
+    assert "(Practitioners) to 67% (Executives)" in part["warnings"][0]
     done = run("analyze", "r.csv", "--no-save", "--headcount", "hc.csv", cwd=tmp_path)
-    assert "Participation" in done.stdout and "warning: Practitioners answered at" in done.stdout
+    assert "Participation" in done.stdout and "warning: response rates range from" in done.stdout
     (tmp_path / "bad.csv").write_text("group,headcount\nboss,-1\n", encoding="utf-8")
     done = run("analyze", "r.csv", "--no-save", "--headcount", "bad.csv", cwd=tmp_path)
     assert done.returncode == 1

@@ -117,13 +117,13 @@ def test_magnitude_in_the_analysis_is_the_same_for_plus_and_minus_0_33() -> None
 def test_one_item_dimension_has_no_alpha_and_the_item_gap() -> None:
     survey = make_survey([[False], [False, True]], groups=("executive", "practitioner"))
     rng = np.random.default_rng(4)
-    codes = rng.integers(1, 6, size=(60, 3)).astype(np.int8)
-    result = analyze(make_responses(survey, codes, ["executive"] * 20 + ["practitioner"] * 40))
+    codes = rng.integers(1, 6, size=(600, 3)).astype(np.int8)  # both >= WELCH_MIN
+    result = analyze(make_responses(survey, codes, ["executive"] * 200 + ["practitioner"] * 400))
     dim, item = result["dimensions"][0], result["items"][0]
     assert dim["alpha"] is None
     for key in ("mean", "mean_ci", "p_value", "cliffs_delta", "favorable"):
         assert dim["gap"][key] == pytest.approx(item["gap"][key], abs=1e-12)
-    xa, xb = codes[:20, 0].astype(float), codes[20:, 0].astype(float)
+    xa, xb = codes[:200, 0].astype(float), codes[200:, 0].astype(float)
     assert dim["gap"]["p_value"] == pytest.approx(
         stats.ttest_ind(xa, xb, equal_var=False).pvalue, abs=1e-12
     )
@@ -150,7 +150,9 @@ def test_alpha_with_exactly_two_complete_respondents() -> None:
     assert dim["alpha"] is None and dim["alpha_n"] is None
 
 
-def test_p_is_capped_at_1_and_zero_spread_gives_0_or_1() -> None:
+def test_p_is_capped_at_1_and_zero_spread_is_not_certainty() -> None:
+    """Groups whose answers all agree: no p of 0, no interval of zero width (issue #25);
+    ten executives at 4 against twenty practitioners at 2 are still clearly apart."""
     survey = make_survey([[False, False, False]], groups=("executive", "practitioner"))
     codes = np.zeros((30, 3), dtype=np.int8)
     codes[:, 0] = np.tile([1, 5], 15)  # equal means, spread: t = 0
@@ -163,9 +165,12 @@ def test_p_is_capped_at_1_and_zero_spread_gives_0_or_1() -> None:
     assert stats.ttest_ind(codes[:10, 0], codes[10:, 0], equal_var=False).pvalue == pytest.approx(
         1.0
     )
-    assert apart["p_value"] == 0.0 and apart["mean_ci"] == [2.0, 2.0]
-    assert apart["mean_ci_adjusted"] == [2.0, 2.0] and apart["q_value"] < 0.05
-    assert same["p_value"] == 1.0 and same["mean_ci_adjusted"] == [0.0, 0.0]
+    assert 0.0 < apart["p_value"] < 0.01 and apart["q_value"] < 0.05
+    lo, hi = apart["mean_ci_adjusted"]
+    assert 0.0 < lo < 2.0 < hi and apart["mean_ci"][0] < 2.0 < apart["mean_ci"][1]
+    assert same["p_value"] == 1.0
+    lo, hi = same["mean_ci_adjusted"]
+    assert lo < -0.2 and hi > 0.2
     for unit in result["items"] + result["dimensions"]:
         assert 0.0 <= unit["gap"]["p_value"] <= 1.0 and unit["gap"]["q_value"] <= 1.0
 

@@ -78,10 +78,9 @@ def test_change_and_ci_match_an_independent_computation() -> None:
         assert change["p_value"] == pytest.approx(ref_p, abs=1e-12)
         if change["q_value"] < 0.05:
             expected = "closing" if abs(gap2) < abs(gap1) else "widening"
-            ci1 = stats.ttest_ind(a1, b1, equal_var=False).confidence_interval()
-            ci2 = stats.ttest_ind(a2, b2, equal_var=False).confidence_interval()
-            flipped = (ci1.low > 0 and ci2.high < 0) or (ci1.high < 0 and ci2.low > 0)
+            flipped = gap1 * gap2 < 0  # a change of sign reads "reversed" (issue #25)
             assert change["direction"] == ("reversed" if flipped else expected)
+            assert change["size_change"] == pytest.approx(abs(gap2) - abs(gap1), abs=1e-12)
         else:
             assert change["direction"] is None
         fav = row["changes"][0]["favorable"]["executive"]
@@ -211,7 +210,8 @@ def test_report_with_a_baseline_names_the_significant_change() -> None:
     assert significant  # the executives' lift of two scale points disappears
     top = max(significant, key=lambda d: abs(d["changes"][0]["gap"]["change"]))
     # wave labels and titles are bidi-isolated (FSI ... PDI) inside the sentence
-    assert f"Since \u2068Q1\u2069, the gap on \u2068{top['title']}\u2069 has narrowed by" in html
+    verb = "reversed, from" if top["changes"][0]["gap"]["to_gap"] < 0 else "narrowed by"
+    assert f"Since \u2068Q1\u2069, the gap on \u2068{top['title']}\u2069 has {verb}" in html
     assert 'id="trend"' in html and not re.search(r"https?://", html)
     # one small-multiple chart per dimension, each with a point per wave
     charts = re.findall(

@@ -280,3 +280,40 @@ def test_a_dated_result_gives_the_same_bytes(full) -> None:
     result, path = full
     assert result["report_date"] == "2026-04-15"
     assert render_xlsx(json.loads(path.read_text(encoding="utf-8"))) == render_xlsx(result)
+
+
+def test_a_weighted_result_shows_effective_n_and_design_effects(tmp_path) -> None:
+    """With --weight-to: effective n per group cell, and the design effects on the
+    summary sheet and in the deck's appendix, each equal to the JSON figure."""
+    from pptx import Presentation
+
+    from alignscan.report.pptx import render_pptx
+    from test_weighting import _export
+
+    data, hc, _ = _export(tmp_path)
+    out = tmp_path / "w.json"
+    done = run_cli("analyze", data, "--weight-to", hc, "--json", out, "--no-save")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(out.read_text(encoding="utf-8"))
+    wb = book(result)
+    names = group_labels(result)
+    a = result["compare"][0]
+    for row, d in zip(records(wb["dimensions"]), result["dimensions"], strict=True):
+        cell = d["groups"][a]
+        expected = "hidden" if cell.get("suppressed") else cell["n_effective"]
+        assert same(row[f"{names[a]} n effective"], expected)
+    summary = {r["field"]: r["value"] for r in records(wb["summary"])}
+    for g, s in result["weighting"]["groups"].items():
+        assert same(summary[f"design effect: {names[g]}"], s["design_effect"])
+        assert same(summary[f"effective n: {names[g]}"], s["n_effective"])
+    prs = Presentation(io.BytesIO(render_pptx(result)))
+    appendix = prs.slides[len(prs.slides) - 1].notes_slide.notes_text_frame.text
+    assert "Weighted to headcount" in appendix
+    g, s = next(iter(result["weighting"]["groups"].items()))
+    assert f"{names[g]} {s['design_effect']:.2f}" in appendix
+
+
+def test_the_segment_colours_are_the_html_heatmaps() -> None:
+    from alignscan.report import html, xlsx
+
+    assert (xlsx.HEAT_MORE, xlsx.HEAT_LESS) == (html.HEAT_MORE, html.HEAT_LESS)

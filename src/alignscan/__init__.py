@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from alignscan.api import (
         Result,
+        Trend,
         analyze,
         analyze_counts,
         count_table,
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
         read_responses,
         trend,
     )
-    from alignscan.errors import AlignscanError
+    from alignscan.errors import AlignscanError, OptionError
     from alignscan.models import (
         Dimension,
         Gap,
@@ -40,9 +41,10 @@ if TYPE_CHECKING:
 # pydantic's models and scipy have loaded.
 _HOMES = {
     "AlignscanError": "alignscan.errors",
+    "OptionError": "alignscan.errors",
     **dict.fromkeys(
-        ["Result", "analyze", "analyze_counts", "count_table", "load_result", "load_survey",
-         "read_responses", "trend"],
+        ["Result", "Trend", "analyze", "analyze_counts", "count_table", "load_result",
+         "load_survey", "read_responses", "trend"],
         "alignscan.api",
     ),
     **dict.fromkeys(
@@ -86,11 +88,13 @@ __all__ = [
     "Gap",
     "GroupStats",
     "Item",
+    "OptionError",
     "Result",
     "ResultDocument",
     "Segment",
     "Suppressed",
     "Survey",
+    "Trend",
     "__version__",
     "analyze",
     "analyze_counts",

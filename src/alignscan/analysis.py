@@ -35,6 +35,7 @@ from alignscan.counts import (
     score_ranks,
 )
 from alignscan.drivers import DriverStats, driver_result, driver_spec, score_scale
+from alignscan.el import Pair
 from alignscan.errors import AlignscanError
 from alignscan.privacy import REDACTION_KINDS, Plan, audit_atoms, plan_suppression, pool_values
 from alignscan.responses import ResponseSet
@@ -47,9 +48,11 @@ from alignscan.stats import (  # re-exported: the statistics used to live here
     cliffs_delta,
     clustered_ci,
     cronbach_alpha_sums,
+    el_test_ci,
     fcr_level,
     magnitude,
     newcombe_ci,
+    small_gap,
     welch,
     welch_ci,
     wilson,
@@ -197,12 +200,18 @@ def gap(
     fav_a: tuple[int, int],
     fav_b: tuple[int, int],
     cluster: tuple[ClusterSums, ClusterSums] | None = None,
+    bounds: tuple[float, float] | None = None,
+    *,
+    defer: bool = False,
 ) -> dict[str, Any]:
     """Gap statistics A - B from two count vectors (neither suppressed).
 
-    p from Welch's t-test (the same estimate and se as `mean_ci`); `mean_ci_adjusted`
-    is filled in per family by `_apply_q`. The favorable interval is Newcombe's (items)
-    or, given `cluster` sums (dimensions, segments), the respondent-clustered one."""
+    Both groups at least `WELCH_MIN`: p from Welch's t-test (the same estimate and se as
+    `mean_ci`). Otherwise, or with zero spread in both, p and `mean_ci` come from the
+    empirical likelihood on the scale `bounds` (see `small_gap`), filled in by
+    `fill_small` (at once for a family when `defer`). `mean_ci_adjusted` is filled in per
+    family by `_apply_q`. The favorable interval is Newcombe's (items) or, given
+    `cluster` sums (dimensions, segments), the respondent-clustered one."""
     da, db = Dist(a, values), Dist(b, values)
     ma, mb, sa, sb = da.mean(), db.mean(), da.sd(), db.sd()
     assert ma is not None and mb is not None and sa is not None and sb is not None
@@ -227,7 +236,63 @@ def gap(
             out["favorable_ci"] = newcombe_ci(fav_a[0], fav_a[1], fav_b[0], fav_b[1])
         else:
             out["favorable_ci"] = clustered_ci(*cluster)
+    if small_gap(da.n, db.n, w.se):
+        out[SMALL] = _support(a, b, values, bounds)
+        if cluster is not None and out["favorable_ci"] is not None:
+            out[SMALL_FAV] = _share_support(*cluster)
+        if not defer:
+            fill_small([out])
+            out.pop(SMALL)
     return out
+
+
+SMALL, SMALL_FAV = "_small", "_small_favorable"  # private keys, popped before publishing
+
+
+def _support(
+    a: np.ndarray, b: np.ndarray, values: ValueTable, bounds: tuple[float, float] | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(counts A, counts B, values) over the scale's support: every key, and the ends of
+    the scale (`bounds`) with no answers when no key has them."""
+    v = (values.num[1:] / values.den[1:]).astype(float)
+    ca, cb = a[1 : len(v) + 1].astype(float), b[1 : len(v) + 1].astype(float)
+    lo, hi = bounds if bounds is not None else (v.min(), v.max())
+    if v[0] > lo:
+        v, ca, cb = np.r_[lo, v], np.r_[0.0, ca], np.r_[0.0, cb]
+    if v[-1] < hi:
+        v, ca, cb = np.r_[v, hi], np.r_[ca, 0.0], np.r_[cb, 0.0]
+    return ca, cb, v
+
+
+def _share_support(a: ClusterSums, b: ClusterSums) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Counts of respondents per favorable share f/m (0 and 1 always in the support)."""
+    assert a.shares is not None and b.shares is not None
+    support = sorted({0.0, 1.0, *a.shares, *b.shares})
+    index = {s: i for i, s in enumerate(support)}
+    ca, cb = np.zeros(len(support)), np.zeros(len(support))
+    for counts, shares in ((ca, a.shares), (cb, b.shares)):
+        for share, n in shares.items():
+            counts[index[share]] += n
+    return ca, cb, np.asarray(support)
+
+
+def fill_small(gaps: list[dict[str, Any]]) -> None:
+    """p-value and 95% interval of every small gap (the `SMALL` key), all in one pass:
+    the empirical likelihood ratio, and its inversion. The dimension favorable interval
+    is the inversion for the mean of each respondent's favorable share, moved to centre
+    on the published ratio of shares (the same when everyone answered every item)."""
+    small = [g for g in gaps if SMALL in g]
+    fav = [g for g in gaps if SMALL_FAV in g]
+    if not small and not fav:
+        return
+    pair = Pair.stack([g[SMALL] for g in small] + [g.pop(SMALL_FAV) for g in fav])
+    p, ci = el_test_ci(pair, 0.95)
+    assert p is not None
+    for g, pv, (lo, hi) in zip(small, p, ci, strict=False):
+        g["p_value"], g["mean_ci"] = float(min(pv, 1.0)), [float(lo), float(hi)]
+    shift = np.array([g["favorable"] for g in fav]) - pair.estimate()[len(small) :]
+    for g, (lo, hi), by in zip(fav, ci[len(small) :], shift, strict=True):
+        g["favorable_ci"] = [float(lo + by), float(hi + by)]
 
 
 # ----------------------------------------------------------------------------- analysis
@@ -245,6 +310,13 @@ class _Level:
     first_code: int = 1  # the code of scale position 1 (scale.start)
     pairs: np.ndarray | None = None  # dimensions: (cells, keys f*(k+1)+m) respondent counts
     k: int = 1  # items in the dimension
+
+    @property
+    def bounds(self) -> tuple[float, float] | None:
+        """The ends of the answer scale (the support of the small-group test)."""
+        if self.codes is None:
+            return None
+        return (float(self.first_code), float(self.first_code + self.codes.shape[1] - 2))
 
     def cluster(self, cell: int) -> ClusterSums | None:
         """The clustered-ratio sums of one cell (dimensions only)."""
@@ -331,6 +403,7 @@ def _without_withheld_share(gp: dict[str, Any] | None, cells: dict[str, Any], a:
     if gp is not None and any(cells[g].get("favorable", 0) is None for g in (a, b)):
         gp["favorable"] = None
         gp["favorable_ci"] = None
+        gp.pop(SMALL_FAV, None)  # no small-sample interval for it either
     return gp
 
 
@@ -345,6 +418,8 @@ def _gap_of(level: _Level, cell_a: int, cell_b: int, groups: dict[str, Any], a: 
         (int(level.fav[cell_a]), int(level.answered[cell_a])),
         (int(level.fav[cell_b]), int(level.answered[cell_b])),
         (ca, cb) if ca is not None and cb is not None else None,
+        level.bounds,
+        defer=True,
     )
 
 
@@ -438,10 +513,13 @@ def analyze(rs: ResponseSet) -> dict[str, Any]:
     return analyze_counts(count_responses(rs).with_responses(rs))
 
 
-def analyze_counts(table: CountTable, survey: Survey | None = None) -> dict[str, Any]:
+def analyze_counts(
+    table: CountTable, survey: Survey | None = None, *, weighting: Any = None
+) -> dict[str, Any]:
     """The full gap analysis from a count table (any engine's), as a result document.
 
-    `survey` defaults to the one the table's responses were read with."""
+    `survey` defaults to the one the table's responses were read with; `weighting` (a
+    `weighting.Weighting`) weights the compared groups' items and dimensions."""
     prep = prepare(table, survey)
     survey = prep.survey
     minimum = survey.privacy.min_group_size
@@ -480,8 +558,16 @@ def analyze_counts(table: CountTable, survey: Survey | None = None) -> dict[str,
         dims_out.append({**_dimension_head(dim, d, prep), "groups": g, "gap": gp})
         if gp is not None:
             tests.append(gp)
+    section = None
+    if weighting is not None:
+        from alignscan.weighting import apply_weights
+
+        tests, section = apply_weights(weighting, prep, items_out, dims_out)
     _apply_q(tests)
-    return _document(prep, items_out, dims_out, _segments(prep, no_counts))
+    document = _document(prep, items_out, dims_out, _segments(prep, no_counts))
+    if section is not None:
+        document["weighting"] = section
+    return document
 
 
 def group_labels(survey: Any) -> dict[str, str]:
@@ -584,6 +670,7 @@ def _document(
         "comments": comments,
         "privacy": {**_privacy_summary(prep.plan, minimum), "protective_hides": _why(prep)},
         "warnings": list(rs.warnings),
+        "detectable_gap": detectable_gap(prep, items_out, dims_out),
     }
     if survey.report is not None:
         result["report"] = survey.report.model_dump(exclude_none=True)
@@ -593,6 +680,32 @@ def _document(
             drivers["groups"][prep.groups[g]] = {"suppressed": True}
         result["drivers"] = drivers
     return result
+
+
+def detectable_gap(
+    prep: _Prepared, items_out: list[dict[str, Any]], dims_out: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The smallest gap the data can tell from noise: the median half-width of the
+    adjusted intervals of the item gaps and of the dimension gaps (a gap is flagged
+    exactly when its adjusted interval excludes zero), and the smaller compared group."""
+    names = list(prep.survey.roles.compare)
+    sizes = [int(prep.sizes[prep.groups.index(g)]) for g in names]
+    small = int(np.argmin(sizes))
+
+    def median_half(units: list[dict[str, Any]]) -> float | None:
+        halves = [
+            (u["gap"]["mean_ci_adjusted"][1] - u["gap"]["mean_ci_adjusted"][0]) / 2
+            for u in units
+            if u["gap"] is not None and u["gap"]["mean_ci_adjusted"] is not None
+        ]
+        return float(np.median(halves)) if halves else None
+
+    return {
+        "group": names[small],
+        "n": sizes[small],
+        "items": median_half(items_out),
+        "dimensions": median_half(dims_out),
+    }
 
 
 def _drivers(prep: _Prepared) -> dict[str, Any] | None:
@@ -726,15 +839,23 @@ def _withheld_counts(prep: _Prepared, items_out: list[dict[str, Any]]) -> list[f
 
 
 def _apply_q(tests: list[dict[str, Any]]) -> None:
-    """One family: Benjamini-Hochberg q-values, then the false-coverage-rate adjusted
-    interval of every gap (it excludes zero exactly when q < 0.05)."""
+    """One family: the small gaps' p-values, Benjamini-Hochberg q-values, then the
+    false-coverage-rate adjusted interval of every gap (it excludes zero exactly when
+    q < 0.05: Welch's at that level, or the inverted likelihood ratio test)."""
+    fill_small(tests)
     with_p = [t for t in tests if t["p_value"] is not None]
     q_values = benjamini_hochberg([t["p_value"] for t in with_p])
     for t, q in zip(with_p, q_values, strict=True):
         t["q_value"] = q
     level = fcr_level(q_values)
     for t in with_p:
-        t["mean_ci_adjusted"] = Welch(t["mean"], t["se"], t["df"]).ci(level)
+        if SMALL not in t:
+            t["mean_ci_adjusted"] = Welch(t["mean"], t["se"], t["df"]).ci(level)
+    small = [t for t in tests if SMALL in t]
+    if small:
+        _, ci = el_test_ci(Pair.stack([t.pop(SMALL) for t in small]), level, test=False)
+        for t, (lo, hi) in zip(small, ci, strict=True):
+            t["mean_ci_adjusted"] = [float(lo), float(hi)]
 
 
 def _segments(prep: _Prepared, no_counts: list[frozenset[int]]) -> list[dict[str, Any]]:
@@ -793,9 +914,18 @@ def _comments(prep: _Prepared) -> tuple[list[dict[str, Any]], dict[str, int]]:
             tally = tallies.get(name, CommentTally())
             for kind, n in tally.redactions.items():
                 redactions[kind] += n
-            per_group[name] = {"count": tally.count, "texts": list(tally.texts)}
+            per_group[name] = {"count": tally.count, "texts": distinct_texts(tally.texts)}
         out.append({"id": comment.id, "text": comment.text, "groups": per_group})
     return out, redactions
+
+
+def distinct_texts(texts: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Each distinct comment text once, with how many times it was given (in the order
+    of `texts`, which is sorted): one sentence 37 times is one entry with count 37."""
+    counted: dict[str, int] = {}
+    for text in texts:
+        counted[text] = counted.get(text, 0) + 1
+    return [{"text": text, "count": n} for text, n in counted.items()]
 
 
 def clean_json(value: Any) -> Any:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from alignscan.errors import AlignscanError
 from alignscan.models import ResultDocument
+from alignscan.pipeline import without_comment_texts  # noqa: F401  (its former home)
 from alignscan.survey import Survey, SurveyError
 from alignscan.survey import load_survey as _load_survey
 
@@ -25,9 +26,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from alignscan.counts import CountTable
+    from alignscan.models import TrendDocument
     from alignscan.responses import ResponseSet
 
-LEVELS = ("items", "dimensions", "segments")
+LEVELS = ("items", "dimensions", "segments", "drivers", "participation", "trend")
 
 
 def load_survey(survey: str | Path | Survey | None = None) -> Survey:
@@ -97,7 +99,7 @@ class _as_path:
 
 def _count(data: Any, survey: str | Path | Survey | None, **options: Any) -> CountTable:
     """Read and count responses (a path, a file object or a DataFrame) with the engine
-    `options` name (see `counts.count_file`)."""
+    `options` name (see `engines.count_file`)."""
     from alignscan.engines import count_file
 
     table: CountTable = _from_path(count_file, data, survey, **options)
@@ -106,29 +108,72 @@ def _count(data: Any, survey: str | Path | Survey | None, **options: Any) -> Cou
 
 def analyze(data: Any, survey: str | Path | Survey | None = None, **options: Any) -> Result:
     """The gap analysis of responses (a path, a file object, a DataFrame, a ResponseSet
-    or a count table). Files are read in blocks, so memory stays bounded; `engine=`
-    "duckdb" or "spark" counts with SQL instead.
+    or a count table), through the same pipeline as `alignscan analyze`.
+
+    Options (keywords): reading -- lenient, delimiter, sheet, header_rows, header_row,
+    encoding; engine ("default": read in blocks, bounded memory; "duckdb" or "spark":
+    SQL); headcount (CSV path: participation); norms (norms.json: benchmarks); baseline
+    (an earlier wave: a result.json, responses or a Result: the trend); comments (False
+    leaves comment texts out); report_date; labels (of the baseline and this wave);
+    weight_to (a headcount CSV; with trim_weights=True) weights each compared group to it
+    (see `alignscan.weighting`), as a survey's `weights:` does.
+    An unknown option raises OptionError (an AlignscanError) naming the valid ones.
 
     Raises AlignscanError when the responses have errors (pass lenient=True to exclude and
     count them instead) or a compared group is below the minimum group size."""
-    from alignscan.counts import CountTable, count_responses
-    from alignscan.responses import ResponseSet
+    from alignscan.pipeline import request_from_options, run
 
-    if isinstance(data, CountTable):
-        table = data
-    elif isinstance(data, ResponseSet):
-        table = count_responses(data).with_responses(data)
-    else:
-        table = _count(data, survey, **options)
-    rs = table.responses
-    if rs is not None and rs.errors:
-        first = rs.errors[0]
-        raise AlignscanError(
-            f"{len(rs.errors):,} invalid cell(s), e.g. {first.file} row {first.row} "
-            f"column {first.column}: {first.reason}; fix them, or pass lenient=True to "
-            "treat them as not answered and count them"
+    definition = None if survey is None else load_survey(survey)
+    request = request_from_options(data, survey=definition, **options)
+    return Result(run(request, LibraryEdge()).model())
+
+
+class LibraryEdge:
+    """The pipeline's edge for the library: input it can't use raises AlignscanError."""
+
+    def count(self, request: Any) -> CountTable:
+        from alignscan.counts import CountTable, count_responses
+        from alignscan.responses import ResponseSet
+
+        data = request.source
+        if isinstance(data, CountTable):
+            return data
+        if isinstance(data, ResponseSet):
+            return count_responses(data).with_responses(data)
+        return _count(data, request.survey, engine=request.engine, **request.reader.kwargs())
+
+    def refuse_invalid(self, table: CountTable) -> None:
+        rs = table.responses
+        if rs is not None and rs.errors:
+            first = rs.errors[0]
+            raise InvalidResponses(
+                f"{len(rs.errors):,} invalid cell(s), e.g. {first.file} row {first.row} "
+                f"column {first.column}: {first.reason}; fix them, or pass lenient=True to "
+                "treat them as not answered and count them",
+                rs,
+            )
+
+    def baseline(self, request: Any) -> tuple[dict[str, Any], Any]:
+        data = request.baseline
+        if isinstance(data, Result):
+            return data.document, None
+        wave = load_wave(data, request.survey, request.reader.lenient)
+        return wave.result, wave.respondent_ids
+
+    def cells(self, request: Any, survey: Survey, columns: list[str]) -> Any:
+        from alignscan.counts import CountTable
+        from alignscan.responses import ResponseSet
+        from alignscan.weighting import cells_of_file, count_cells
+
+        data = request.source
+        if isinstance(data, CountTable):
+            raise AlignscanError("weighting needs the responses, not a count table")
+        if isinstance(data, ResponseSet):
+            return count_cells(data, columns)
+        return _from_path(
+            lambda p, s, **o: cells_of_file(p, s, columns, o),
+            data, survey, **request.reader.kwargs(),
         )
-    return analyze_counts(table, load_survey(survey) if rs is None else None)
 
 
 def count_table(
@@ -144,7 +189,7 @@ def count_table(
 
 def analyze_counts(table: CountTable, survey: str | Path | Survey | None = None) -> Result:
     """Finish the analysis of a count table (from `count_table` on a Spark cluster,
-    `counts.count_file`, or `read_count_table`): the same result as analysing the rows."""
+    `engines.count_file`, or `read_count_table`): the same result as analysing the rows."""
     from alignscan.analysis import AnalysisError
     from alignscan.analysis import analyze_counts as _analyze_counts
     from alignscan.counts import CountTableError
@@ -161,7 +206,7 @@ def analyze_counts(table: CountTable, survey: str | Path | Survey | None = None)
 def load_result(path: str | Path) -> Result:
     """A saved result.json, validated: an incomplete, out-of-range or hand-edited document
     (one that shows a cell below the minimum group size) is refused."""
-    from alignscan.models import result_problems, strict_json
+    from alignscan.models import result_problems, strict_json, upgrade_comments
     from alignscan.privacy import small_cells_shown
 
     path = Path(path)
@@ -173,6 +218,7 @@ def load_result(path: str | Path) -> Result:
         raise AlignscanError(f"{path} is not an alignscan result: nested too deeply") from None
     except ValueError as exc:
         raise AlignscanError(f"{path} is not a valid result JSON: {exc}") from None
+    document = upgrade_comments(document)  # a result saved by an earlier version
     problems = result_problems(document)
     if problems:
         raise AlignscanError(
@@ -187,22 +233,6 @@ def load_result(path: str | Path) -> Result:
             "not written by alignscan's analysis as it is"
         )
     return Result(ResultDocument.model_validate(document))
-
-
-def without_comment_texts(result: dict[str, Any]) -> dict[str, Any]:
-    """The result with every comment text left out (a document to pass on); the counts
-    stay, as they were already published, and a warning says the texts were removed."""
-    comments = []
-    for comment in result.get("comments") or []:
-        groups = {
-            g: cell if cell.get("suppressed") else {**cell, "texts": []}
-            for g, cell in comment["groups"].items()
-        }
-        comments.append({**comment, "groups": groups})
-    if not comments:
-        return result
-    note = "comment texts were left out of this result; their counts are kept"
-    return {**result, "comments": comments, "warnings": [*result.get("warnings", []), note]}
 
 
 def saved_source(folder: str | Path) -> str | None:
@@ -244,7 +274,7 @@ def load_wave(
     data: Any, survey: str | Path | Survey | None = None, lenient: bool = False
 ) -> Wave:
     """A wave from a saved result.json, a responses file, an already read ResponseSet
-    or a count table (`counts.count_file`).
+    or a count table (`engines.count_file`).
 
     Raises InvalidResponses when the responses have invalid cells (unless lenient), and
     AlignscanError when they can't be analysed."""
@@ -271,21 +301,10 @@ def load_wave(
 
 
 def shared_ids(ids: list[Any]) -> dict[tuple[int, int], int]:
-    """Per pair of waves (consecutive, and first to last), how many non-blank respondent
-    ids both contain (None for a wave without ids); `trend(..., shared=)` takes this."""
-    import pyarrow.compute as pc
+    """Respondent ids shared by pairs of waves (see `alignscan.trend.shared_ids`)."""
+    from alignscan.trend import shared_ids as count_shared
 
-    present = [i for i, v in enumerate(ids) if v is not None]
-    pairs = list(zip(present, present[1:], strict=False))
-    if len(present) > 2:
-        pairs.append((present[0], present[-1]))
-    out = {}
-    for i, j in pairs:
-        first = pc.utf8_trim_whitespace(ids[i].cast("string"))
-        second = pc.utf8_trim_whitespace(ids[j].cast("string"))
-        both = pc.and_(pc.is_in(first, value_set=second), pc.not_equal(first, ""))
-        out[(i, j)] = len(pc.unique(pc.filter(first, both)))
-    return out
+    return count_shared(ids)
 
 
 def repeated_waves(paths: list[Path]) -> list[tuple[Path, Path, bool]]:
@@ -306,12 +325,66 @@ def repeated_waves(paths: list[Path]) -> list[tuple[Path, Path, bool]]:
     return found
 
 
-def trend(waves: list[Result | str | Path], labels: list[str] | None = None) -> dict[str, Any]:
-    """How the gaps moved between waves (saved results or Result objects), oldest first."""
+def trend(
+    waves: list[Result | str | Path],
+    labels: list[str] | None = None,
+    *,
+    favorable_only: bool = False,
+) -> Trend:
+    """How the gaps moved between waves (saved results or Result objects), oldest first;
+    survey versions that can't be compared like-for-like are named in its `warnings`."""
+    from alignscan.models import TrendDocument
     from alignscan.trend import trend as _trend
 
     docs = [(w if isinstance(w, Result) else load_result(w)).document for w in waves]
-    return _trend(docs, labels)
+    document = _trend(docs, labels, favorable_only=favorable_only)
+    return Trend(TrendDocument.model_validate_json(_json(document)))
+
+
+def _json(document: dict[str, Any]) -> str:
+    from alignscan.report.tabular import result_to_json
+
+    return result_to_json(document)
+
+
+class Trend:
+    """A trend between waves: the typed document and ways to look at it. Indexing it
+    (`trend["dimensions"]`) reads the plain document, as the former dict did."""
+
+    LEVELS = ("dimensions", "items")
+
+    def __init__(self, model: TrendDocument):
+        self.model = model
+
+    @property
+    def document(self) -> dict[str, Any]:
+        """The trend as plain JSON-ready data (the same as `alignscan trend --json`)."""
+        return self.model.document()
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self.model.warnings)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.document[key]
+
+    def to_json(self) -> str:
+        """Exactly the bytes `alignscan trend --json` writes."""
+        return self.model.to_json()
+
+    def to_frame(self, level: str = "dimensions") -> pd.DataFrame:
+        """One row per dimension (or item) and change between waves (see docs/api.md)."""
+        from alignscan.frames import trend_frame
+
+        if level not in self.LEVELS:
+            raise AlignscanError(f"level must be one of {', '.join(self.LEVELS)}, not {level!r}")
+        return trend_frame(self.document, level)
+
+    def to_html(self, date: str | None = None) -> str:
+        """The trend report as one self-contained HTML page."""
+        from alignscan.report.trend_html import render_trend_html
+
+        return render_trend_html(self.document, date=date)
 
 
 class Result:
@@ -342,12 +415,33 @@ class Result:
         return render_html(self.document, date=date)
 
     def to_frame(self, level: str = "dimensions") -> pd.DataFrame:
-        """A tidy table: one row per item, dimension or segment cell (see docs/api.md)."""
-        from alignscan.frames import result_frame
+        """A tidy table: one row per item, dimension or segment cell, per driver, per
+        participation cell, or per change of the trend (dimensions; see docs/api.md)."""
+        from alignscan import frames
 
         if level not in LEVELS:
             raise AlignscanError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
-        return result_frame(self.document, level)
+        if level == "drivers":
+            return frames.drivers_frame(self.document)
+        if level == "participation":
+            return frames.participation_frame(self.document)
+        if level == "trend":
+            return frames.trend_frame(self.document, "dimensions")
+        return frames.result_frame(self.document, level)
+
+    @property
+    def trend(self) -> Trend | None:
+        """The trend against the baseline (`baseline=`), None without one."""
+        from alignscan.models import TrendDocument
+
+        found = self.document.get("trend")
+        return None if found is None else Trend(TrendDocument.model_validate(found))
+
+    @property
+    def warnings(self) -> list[str]:
+        """The result's warnings, then its trend's (e.g. incomparable survey versions)."""
+        trend = self.document.get("trend") or {}
+        return list(dict.fromkeys([*self.model.warnings, *trend.get("warnings", [])]))
 
     def save(self, folder: str | Path, date: str | None = None) -> list[Path]:
         """Write result.json, result.csv and report.html into `folder`, all or none."""

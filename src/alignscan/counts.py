@@ -44,8 +44,10 @@ __all__ = [
     "COUNT_COLUMNS",
     "CommentTally",
     "CountTable",
+    "Measure",
     "count_responses",
     "favorable_positions",
+    "measures",
     "read_count_table",
     "tally_comments",
 ]
@@ -676,17 +678,23 @@ class _Levels:
 def _count_measures(
     levels: _Levels, survey: Survey, scored: np.ndarray, dims: list[_Dimension]
 ) -> None:
-    """Every measure of the `counts` table (see the module docstring)."""
-    width = survey.scale.points + 1
+    """Every measure of the `counts` table, at the levels and widths `measures` declares."""
+    spec = {m.name: m for m in measures(survey)}
+
+    def add(name: str, keys: np.ndarray) -> None:
+        m = spec[name]
+        if m.per_segment:
+            levels.count(name, keys, m.width)
+        else:
+            levels.group.add(name, keys, m.width)
+
     for d, j, item, dim in _item_positions(survey, dims):
-        levels.group.add(f"item:{item.id}", scored[:, j], width)
-        levels.count(f"scored:{dim.id}:{item.id}", np.where(dims[d].scored, scored[:, j], 0),
-                     width)
+        add(f"item:{item.id}", scored[:, j])
+        add(f"scored:{dim.id}:{item.id}", np.where(dims[d].scored, scored[:, j], 0))
     for dim, dd in zip(survey.dimensions, dims, strict=True):
-        k = dd.k
-        levels.count(f"score:{dim.id}", dd.score_key, (k * survey.scale.points + 1) * (k + 1))
-        levels.count(f"cluster:{dim.id}", dd.cluster_key, (k + 1) ** 2)
-        levels.group.add(f"unscored:{dim.id}", (dd.answered > 0) & ~dd.scored, 2)
+        add(f"score:{dim.id}", dd.score_key)
+        add(f"cluster:{dim.id}", dd.cluster_key)
+        add(f"unscored:{dim.id}", (dd.answered > 0) & ~dd.scored)
 
 
 def _atoms(
@@ -848,17 +856,35 @@ def check_table(table: CountTable, survey: Survey) -> None:
         raise CountTableError(f"count table has unknown segment columns: {sorted(extra)}")
 
 
-def _measure_widths(survey: Survey) -> dict[str, int]:
-    """Every measure a table for `survey` may hold, with the number of keys it has."""
+@dataclass(frozen=True)
+class Measure:
+    """One measure of the `counts` table (see the module docstring): its name, how many
+    keys it has (0 .. width-1), and whether it is counted per segment value too."""
+
+    name: str
+    width: int
+    per_segment: bool
+
+
+def measures(survey: Survey) -> list[Measure]:
+    """The count schema of `survey`, declared once: every measure a table may hold. Each
+    engine (numpy, DuckDB and Spark SQL) counts exactly these (tests/test_count_schema.py)."""
     p = survey.scale.points + 1
-    out = {f"item:{i.id}": p for i in survey.items}
+    out = [Measure(f"item:{i.id}", p, False) for i in survey.items]
     for dim in survey.dimensions:
         k = len(dim.items)
-        out[f"score:{dim.id}"] = (k * survey.scale.points + 1) * (k + 1)
-        out[f"cluster:{dim.id}"] = (k + 1) ** 2
-        out[f"unscored:{dim.id}"] = 2
-        out.update({f"scored:{dim.id}:{i.id}": p for i in dim.items})
+        out += [Measure(f"scored:{dim.id}:{i.id}", p, True) for i in dim.items]
+        out += [
+            Measure(f"score:{dim.id}", (k * survey.scale.points + 1) * (k + 1), True),
+            Measure(f"cluster:{dim.id}", (k + 1) ** 2, True),
+            Measure(f"unscored:{dim.id}", 2, False),
+        ]
     return out
+
+
+def _measure_widths(survey: Survey) -> dict[str, int]:
+    """Every measure a table for `survey` may hold, with the number of keys it has."""
+    return {m.name: m.width for m in measures(survey)}
 
 
 def build_cubes(
@@ -943,5 +969,17 @@ def sum_tables(tables: Sequence[CountTable], survey: Survey | None = None) -> Co
     ).normalized()
 
 
-# Reading a file and counting it lives in `engines` (light to import); its old home:
-from alignscan.engines import ENGINES, count_file  # noqa: E402, F401
+def __getattr__(name: str) -> Any:
+    """`counts.count_file` and `counts.ENGINES`, their former home (deprecated): they live
+    in `alignscan.engines`, which imports this module, so this one may not import it."""
+    if name in ("count_file", "ENGINES"):
+        import importlib
+        import warnings
+
+        warnings.warn(
+            f"alignscan.counts.{name} moved to alignscan.engines.{name}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module("alignscan.engines"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

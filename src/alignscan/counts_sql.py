@@ -35,6 +35,7 @@ from alignscan.counts import (
     CommentTally,
     CountTable,
     favorable_positions,
+    measures,
     tally_comments,
 )
 from alignscan.responses.coding import answer_lookup, code_answer
@@ -323,6 +324,7 @@ def _dimension_columns(q: Query, survey: Survey) -> None:
     """The CTEs d (M, T, F), e (scored flag) and k (keys) per dimension, and the
     measures they give, in the order of the spec."""
     fav = ", ".join(map(str, favorable_positions(survey)))
+    seg = {m.name: m.per_segment for m in measures(survey)}  # the schema, declared in counts
     d_cols, e_cols, k_cols = [], [], []
     j = 0
     for d, dim in enumerate(survey.dimensions):
@@ -341,13 +343,14 @@ def _dimension_columns(q: Query, survey: Survey) -> None:
         ]
         k_cols += [f"CASE WHEN fd{d} = 1 THEN {i} ELSE 0 END AS q{j + t}"
                    for t, i in enumerate(ids)]
-        q.measures += [(f"scored:{dim.id}:{item.id}", f"q{j + t}", True)
-                       for t, item in enumerate(dim.items)]
-        q.measures += [(f"score:{dim.id}", f"sd{d}", True), (f"cluster:{dim.id}", f"cd{d}", True),
-                       (f"unscored:{dim.id}", f"ud{d}", False)]
+        names = [f"scored:{dim.id}:{item.id}" for item in dim.items]
+        q.measures += [(name, f"q{j + t}", seg[name]) for t, name in enumerate(names)]
+        q.measures += [(f"{kind}:{dim.id}", f"{col}{d}", seg[f"{kind}:{dim.id}"])
+                       for kind, col in (("score", "sd"), ("cluster", "cd"), ("unscored", "ud"))]
         q.flags.append(f"fd{d}")
         j += k
-    q.measures[:0] = [(f"item:{item.id}", f"i{t}", False) for t, item in enumerate(survey.items)]
+    q.measures[:0] = [(f"item:{item.id}", f"i{t}", seg[f"item:{item.id}"])
+                      for t, item in enumerate(survey.items)]
     q.rest = (
         f"d AS (SELECT p.*, {', '.join(d_cols)} FROM p WHERE g IS NOT NULL), "
         f"e AS (SELECT d.*, {', '.join(e_cols)} FROM d), "
@@ -698,9 +701,9 @@ def count_file_duckdb(
 def count_file_default(path: Path, survey: Survey, **options: Any) -> CountTable:
     """The default engine (blocks of the file, bounded memory): the reference for every
     engine, and where files that are not plainly valid go."""
-    from alignscan.engines import count_file
+    from alignscan.block_engine import count_file_blocks
 
-    return count_file(path, survey, engine="default", **options)
+    return count_file_blocks(path, survey, **options)
 
 
 def _count_duckdb(

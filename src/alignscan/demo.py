@@ -5,6 +5,8 @@ Writes reports/demo/responses-q1.csv (last quarter, 2,000 respondents, seeded) a
 responses.csv (this quarter: the ROI gap has narrowed), then does, through the library,
 what `alignscan analyze reports/demo/responses.csv --baseline reports/demo/responses-q1.csv
 --out reports/demo` does: result.json, result.csv and report.html (with the trend).
+Then five small sample organisations' results (reports/demo/clients/sample-N/result.json,
+synthetic like the rest), so that `alignscan norms build` can be tried on them.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ DEMO_DIR = Path("reports") / "demo"
 RESPONDENTS = 2000
 SEED = 2026
 DATE = "2026-04-15"
-LABELS = ["baseline", "this wave"]
+SAMPLE_ORGS = (300, 450, 380, 520, 340)  # respondents of each sample organisation
 
 
 def write_demo_data(folder: Path = DEMO_DIR, n: int = RESPONDENTS) -> tuple[Path, Path]:
@@ -31,27 +33,83 @@ def write_demo_data(folder: Path = DEMO_DIR, n: int = RESPONDENTS) -> tuple[Path
     return wave1, wave2
 
 
-def analyse_demo(wave1: Path, wave2: Path, folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Analyse the latest wave against the earlier one and write the three outputs into
-    `folder` (all or none). Returns (result, trend); raises AlignscanError."""
-    from alignscan.api import load_wave, shared_ids
+# Demo response rates per department (synthetic): the departments, sorted, get these
+# rates in turn, so the participation section shows a realistic spread.
+DEPARTMENT_RATES = (0.91, 0.74, 0.62, 0.55, 0.47, 0.38)
+
+
+def write_demo_headcount(responses: Path, folder: Path = DEMO_DIR) -> Path:
+    """headcount.csv for the demo: the population of each group in each department (no
+    group totals: alignscan adds them up), from the respondents of `responses` at the
+    synthetic DEPARTMENT_RATES; the same file every time."""
+    import csv
+    import math
+
+    from alignscan.atomic import write_one
+
+    survey = load_survey()
+    role_of = {raw: g for g, raws in survey.roles.groups.items() for raw in raws}
+    counts: dict[tuple[str, str], int] = {}
+    with responses.open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            key = (role_of[row[survey.roles.column]], row["department"])
+            counts[key] = counts.get(key, 0) + 1
+    departments = sorted({d for _, d in counts})
+    rate = {d: DEPARTMENT_RATES[i % len(DEPARTMENT_RATES)] for i, d in enumerate(departments)}
+    lines = ["group,department,headcount"]
+    for g in survey.roles.groups:
+        for d in departments:
+            n = counts.get((g, d), 0)
+            lines.append(f"{g},{d},{max(1, math.ceil(n / rate[d]))}")
+    path = folder / "headcount.csv"
+    write_one(path, "\n".join(lines) + "\n", [responses])
+    return path
+
+
+def analyse_demo(
+    wave1: Path, wave2: Path, folder: Path, headcount: Path | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Analyse the latest wave against the earlier one (with participation when a
+    `headcount` file is given) and write the three outputs into `folder` (all or none),
+    through the pipeline `alignscan analyze --baseline` runs: the result.json keeps the
+    trend and the report date, so `alignscan report` redraws the same report.
+    Returns (result, trend); raises AlignscanError."""
+    from alignscan.api import LibraryEdge
     from alignscan.atomic import write_all
+    from alignscan.pipeline import AnalysisRequest, run
     from alignscan.report.html import render_html
     from alignscan.report.tabular import result_to_csv, result_to_json
-    from alignscan.trend import trend
 
-    before, now = load_wave(wave1), load_wave(wave2)
-    shared = shared_ids([before.respondent_ids, now.respondent_ids])
-    doc = trend([before.result, now.result], LABELS, shared=shared)
+    request = AnalysisRequest(
+        source=wave2, baseline=wave1, headcount=headcount, report_date=DATE
+    )
+    outcome = run(request, LibraryEdge())
+    assert outcome.trend is not None  # a baseline was given
     write_all(
         {
-            folder / "result.json": result_to_json(now.result),
-            folder / "result.csv": result_to_csv(now.result),
-            folder / "report.html": render_html(now.result, date=DATE, trend=doc),
+            folder / "result.json": result_to_json(outcome.result),
+            folder / "result.csv": result_to_csv(outcome.result),
+            folder / "report.html": render_html(outcome.result),
         },
         [wave1, wave2],
     )
-    return now.result, doc
+    return outcome.result, outcome.trend
+
+
+def write_sample_orgs(folder: Path) -> list[Path]:
+    """Five small organisations' results (`folder`/sample-N/result.json), all or none:
+    the demo's norms. Seeded, so the same files every time; they differ in size, seed
+    and wave (later waves have a narrower ROI gap), so their gaps differ as clients' do."""
+    from alignscan.api import analyze
+    from alignscan.atomic import write_all
+
+    survey = load_survey()
+    outputs: dict[Path, str] = {}
+    for k, n in enumerate(SAMPLE_ORGS, start=1):
+        frame = generate_responses(survey, n, seed=SEED + k, wave=1 + k % 2)
+        outputs[folder / f"sample-{k}" / "result.json"] = analyze(frame, survey).to_json()
+    write_all(outputs, [])
+    return list(outputs)
 
 
 def _print_terminal(result: dict[str, Any], doc: dict[str, Any]) -> None:
@@ -90,17 +148,25 @@ def run_demo(folder: Path = DEMO_DIR) -> int:
         f"{wave2} (this quarter) and {wave1} (last quarter)\n"
     )
     try:
-        result, doc = analyse_demo(wave1, wave2, folder)
+        result, doc = analyse_demo(wave1, wave2, folder, write_demo_headcount(wave2, folder))
     except (AlignscanError, OSError) as exc:
         print(f"error: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
         return 1
     _print_terminal(result, doc)
     print(f"wrote {folder / 'result.json'}, {folder / 'result.csv'}, {folder / 'report.html'}")
+    try:
+        write_sample_orgs(folder / "clients")
+    except (AlignscanError, OSError) as exc:
+        print(f"error: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+        return 1
+    clients = folder / "clients"
+    print(f"and {len(SAMPLE_ORGS)} sample organisations' results: {clients}/*/result.json")
     print()
     print(f"The report is at: {(folder / 'report.html').resolve()}")
     print(f"Result JSON and CSV: {(folder / 'result.json').resolve()}, result.csv")
     cmd = command_prefix()
     print(f"Next: {cmd} check {wave2}   |   {cmd} trend {wave1} {wave2}")
+    print(f"      {cmd} norms build {clients}/*/result.json -o {folder / 'norms.json'}")
     return 0
 
 

@@ -18,7 +18,6 @@ __all__ = ["ENGINES", "count_file"]
 
 ENGINES = ("default", "duckdb", "spark")
 SQL_OPTIONS = ("lenient", "delimiter", "header_rows", "encoding", "header_row")
-PENDING_TABLES = 32  # block tables summed once this many wait: memory stays flat
 
 
 def count_file(
@@ -38,37 +37,9 @@ def count_file(
         raise ValueError(f"unknown engine {engine!r}; engines: {', '.join(ENGINES)}")
     if engine != "default" and _sql_countable(path):
         return _count_sql(path, survey, engine, options)
-    from alignscan.responses.streaming import NotUtf8
+    from alignscan.block_engine import count_file_blocks
 
-    try:  # UTF-8 is taken on trust, not read to the end first: a file that isn't is
-        return _count_blocks(path, survey, progress, options, guess_utf8=True)
-    except NotUtf8:
-        pass  # out of the handler first, so the first try's tables and ids can go
-    return _count_blocks(path, survey, progress, options, guess_utf8=False)
-
-
-def _count_blocks(
-    path: str | Path, survey: Survey, progress: Any, options: dict[str, Any], guess_utf8: bool
-) -> CountTable:
-    """The default engine: blocks parsed and checked in threads, counted here."""
-    from alignscan.responses.streaming import read_ahead, stream_responses
-
-    stream = stream_responses(path, survey, progress=progress, guess_utf8=guess_utf8, **options)
-    blocks = read_ahead(stream.blocks())  # parse | check threads start now
-    try:
-        from alignscan.counts import count_responses, empty_table, sum_tables
-
-        tables: list[CountTable] = []
-        for block in blocks:
-            tables.append(count_responses(block))
-            if len(tables) >= PENDING_TABLES:
-                tables = [sum_tables(tables)]
-    finally:
-        blocks.close()
-    meta = stream.finish()
-    if meta.errors:  # strict: a file with errors has no used rows; the blocks were provisional
-        return empty_table(survey).with_responses(meta)
-    return sum_tables(tables, survey).with_responses(meta)
+    return count_file_blocks(path, survey, progress=progress, **options)
 
 
 def _sql_countable(path: str | Path) -> bool:

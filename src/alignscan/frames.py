@@ -85,16 +85,22 @@ def result_frame(document: dict[str, Any], level: str) -> Any:
 
 
 def _fmt(value: float | None, spec: str) -> str:
-    return "–" if value is None else format(value, spec)
+    from alignscan.report.formats import unsigned_zero
+
+    return "–" if value is None else unsigned_zero(format(value, spec))
 
 
 def summary_html(document: dict[str, Any]) -> str:
     """A compact table for Jupyter: each dimension's favorable shares and gap."""
+    from alignscan.findings import group_label, scale_unit
+    from alignscan.report.formats import qfmt
+
     a, b = document["compare"]
     esc = html.escape
+    la, lb = (esc(group_label(document, g)) for g in (a, b))
     head = (
-        f"<tr><th>Dimension</th><th>{esc(a)} favorable</th><th>{esc(b)} favorable</th>"
-        "<th>Gap (mean, 95% CI)</th><th>q</th></tr>"
+        f"<tr><th>Dimension</th><th>{la} favorable</th><th>{lb} favorable</th>"
+        f"<th>Gap in {esc(scale_unit(document))} (95% CI)</th><th>q</th></tr>"
     )
     rows = []
     for dim in document["dimensions"]:
@@ -107,11 +113,112 @@ def summary_html(document: dict[str, Any]) -> str:
             + mark.format(
                 f"{_fmt(gap.get('mean'), '+.2f')} [{_fmt(ci[0], '+.2f')}, {_fmt(ci[1], '+.2f')}]"
             )
-            + f"</td><td>{_fmt(gap.get('q_value'), '.3g')}</td></tr>"
+            + f"</td><td>{esc(qfmt(gap.get('q_value')))}</td></tr>"
         )
     survey = document["survey"]
     caption = (
-        f"{esc(survey['id'])} v{esc(str(survey['version']))}: {esc(a)} vs {esc(b)} "
+        f"{esc(survey['id'])} v{esc(str(survey['version']))}: {la} vs {lb} "
         "(bold: significant, q &lt; 0.05)"
     )
     return f"<table><caption>{caption}</caption>{head}{''.join(rows)}</table>"
+
+
+# ----------------------------------------------------------------------------- extras
+
+
+def drivers_frame(document: dict[str, Any]) -> Any:
+    """One row per group and driver dimension: the group's n and R², the dimension's
+    correlation with the outcome (r, 95% CI) and its share of R² (empty without drivers)."""
+    import pandas as pd
+
+    drivers = document.get("drivers") or {}
+    rows = []
+    for group, cell in (drivers.get("groups") or {}).items():
+        for dim in cell.get("dimensions") or []:
+            low, high = (dim.get("r_ci") or [None, None])[:2]
+            rows.append(
+                {
+                    "group": group,
+                    "outcome": drivers.get("outcome"),
+                    "n": cell.get("n"),
+                    "r2": cell.get("r2"),
+                    "id": dim["id"],
+                    "r": dim.get("r"),
+                    "r_low": low,
+                    "r_high": high,
+                    "importance": dim.get("importance"),
+                    "share": dim.get("share"),
+                }
+            )
+    return _typed(pd.DataFrame(rows), ints=("n",), texts=("group", "outcome", "id"))
+
+
+def participation_frame(document: dict[str, Any]) -> Any:
+    """One row per group and per group x segment value: headcount, respondents, rate
+    (missing where the analysis hides the cell; empty without a headcount)."""
+    import pandas as pd
+
+    part = document.get("participation") or {}
+    units = [("", "", part.get("groups") or {})]
+    units += [(s["column"], s["value"], s["groups"]) for s in part.get("segments") or []]
+    rows = [
+        {
+            "column": column,
+            "value": value,
+            "group": group,
+            "headcount": cell.get("headcount"),
+            "responded": cell.get("responded"),
+            "rate": cell.get("rate"),
+            "suppressed": bool(cell.get("suppressed")),
+        }
+        for column, value, groups in units
+        for group, cell in groups.items()
+    ]
+    return _typed(
+        pd.DataFrame(rows),
+        ints=("headcount", "responded"),
+        texts=("column", "value", "group", "suppressed"),
+    )
+
+
+def trend_frame(document: dict[str, Any], level: str = "dimensions") -> Any:
+    """One row per dimension (or item) and change between waves: the gap in both waves,
+    its change with 95% CI, p and q values and direction (words for significant ones).
+    `document` is a trend document, or a result with a `trend` (else the frame is empty)."""
+    import pandas as pd
+
+    doc = document.get("trend") if "result_version" in document else document
+    rows = []
+    for unit in (doc or {}).get(level) or []:
+        for change in unit.get("changes") or []:
+            gap = change.get("gap") or {}
+            low, high = (gap.get("ci") or [None, None])[:2]
+            rows.append(
+                {
+                    "id": unit["id"],
+                    "title": unit.get("title"),
+                    "from": change.get("from"),
+                    "to": change.get("to"),
+                    "gap_from": gap.get("from_gap"),
+                    "gap_to": gap.get("to_gap"),
+                    "change": gap.get("change"),
+                    "change_low": low,
+                    "change_high": high,
+                    "p_value": gap.get("p_value"),
+                    "q_value": gap.get("q_value"),
+                    "direction": gap.get("direction"),
+                }
+            )
+    return _typed(pd.DataFrame(rows), texts=("id", "title", "from", "to", "direction"))
+
+
+def _typed(frame: Any, ints: tuple[str, ...] = (), texts: tuple[str, ...] = ()) -> Any:
+    """Whole-number columns as Int64, the other figures as float64 (missing as NaN)."""
+    import pandas as pd
+
+    for column in frame.columns:
+        if column in ints:
+            frame[column] = frame[column].astype("Int64")
+        elif column not in texts:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    return frame

@@ -55,6 +55,8 @@ class GroupStats(_Doc):
     favorable_se: float | None = None
     counts: dict[str, int] | None
     answer_counts: dict[str, int] | None = None
+    mean_se: float | None = None  # weighted analyses: the linearised se of the mean
+    n_effective: float | None = None  # weighted analyses: Kish's effective sample size
 
 
 Cell = Suppressed | GroupStats
@@ -142,9 +144,19 @@ class Segment(_Doc):
     gap: Gap | None
 
 
+class CommentText(_Doc):
+    """One distinct comment text and how many of the group's comments are exactly it."""
+
+    text: str
+    count: int = Field(ge=1)
+
+
 class CommentTexts(_Doc):
+    """A group's comments: how many, and each distinct text once with its count (sorted
+    by text; at most the first 500 comments in that order)."""
+
     count: int
-    texts: list[str]
+    texts: list[CommentText]
 
 
 class Comment(_Doc):
@@ -178,6 +190,18 @@ class Branding(_Doc):
     )
 
 
+class DetectableGap(_Doc):
+    """The smallest gap the data can tell from noise (issue #25): the median half-width,
+    in scale points, of the adjusted intervals of the item and of the dimension gaps (a
+    gap is flagged exactly when its adjusted interval excludes zero), with the smaller
+    compared group and its size."""
+
+    group: str
+    n: int
+    items: Number | None
+    dimensions: Number | None
+
+
 class ResultDocument(_Doc):
     """The analysis result (`analyze --json`)."""
 
@@ -198,9 +222,11 @@ class ResultDocument(_Doc):
     comments: list[Comment]
     privacy: Privacy
     warnings: list[str]
+    detectable_gap: DetectableGap | None = None
     report: Branding | None = None
     drivers: _Open | None = None
     participation: _Open | None = None
+    weighting: _Open | None = None  # with --weight-to: weights per compared group
     norms: _Open | None = None
     trend: _Open | None = None  # with analyze --baseline: the trend document
     report_date: str | None = None  # the date printed on the report, when one was given
@@ -213,12 +239,14 @@ def result_schema() -> dict[str, Any]:
     from alignscan import drivers
     from alignscan.norms import benchmark_json_schema, norms_summary_json_schema
     from alignscan.participation import participation_json_schema
+    from alignscan.weighting import weighting_json_schema
 
     schema = ResultDocument.model_json_schema(mode="validation")
     props = schema["properties"]
     sections = {
         "drivers": drivers.json_schema(),
         "participation": participation_json_schema(),
+        "weighting": weighting_json_schema(),
         "norms": norms_summary_json_schema(),
     }
     for name, sub in sections.items():
@@ -254,6 +282,31 @@ def strict_json(text: str) -> Any:
         return int(literal)
 
     return json.loads(text, parse_constant=constant, parse_float=number, parse_int=integer)
+
+
+def upgrade_comments(document: Any) -> Any:
+    """A result saved before comments were stored once per distinct text (`texts` as a
+    list of strings, repeats included) in today's shape, so that it still loads; any
+    other value is returned as it is."""
+    if not isinstance(document, dict) or not isinstance(document.get("comments"), list):
+        return document
+    comments = []
+    for comment in document["comments"]:
+        groups = comment.get("groups") if isinstance(comment, dict) else None
+        if not isinstance(groups, dict):
+            comments.append(comment)
+            continue
+        upgraded = {}
+        for g, cell in groups.items():
+            texts = cell.get("texts") if isinstance(cell, dict) else None
+            if isinstance(texts, list) and all(isinstance(t, str) for t in texts):
+                counted: dict[str, int] = {}
+                for text in sorted(texts):
+                    counted[text] = counted.get(text, 0) + 1
+                cell = {**cell, "texts": [{"text": t, "count": n} for t, n in counted.items()]}
+            upgraded[g] = cell
+        comments.append({**comment, "groups": upgraded})
+    return {**document, "comments": comments}
 
 
 def result_problems(document: Any) -> list[str]:
@@ -293,6 +346,7 @@ class GapChange(_Doc):
     direction: Literal["closing", "widening", "reversed"] | None
     from_gap: Number | None = None
     to_gap: Number | None = None
+    size_change: Number | None = None  # |to_gap| - |from_gap|: how the gap's size moved
     sign_changed: bool | None = None
 
 
@@ -337,6 +391,8 @@ class TrendDocument(_Doc):
     alignscan_version: str
     labels: list[str] = Field(min_length=2)
     compare: list[str] = Field(min_length=2, max_length=2)
+    group_labels: dict[str, str] | None = None  # display names of the latest wave (roles.labels)
+    comparability: list[_Open] | None = None  # survey-version changes that break the trend
     compared_on: Literal["means and favorable shares", "favorable shares"]
     waves: list[_Open]
     dimensions: list[TrendRow]

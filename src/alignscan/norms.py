@@ -17,6 +17,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +70,10 @@ class Source:
 
 
 def whole_points(share: float) -> int:
-    """A share (0.623) as whole percentage points (62), halves rounded up."""
-    return math.floor(share * 100 + 0.5)
+    """A share (0.623) as whole percentage points (62), halves rounded up on the decimal
+    the share prints as (0.145 -> 15, as the report prints it; not 14 from the float)."""
+    exact = Decimal(repr(float(share))) * 100
+    return int(exact.quantize(Decimal(1), ROUND_HALF_UP))
 
 
 def fingerprint(result: dict[str, Any]) -> str:

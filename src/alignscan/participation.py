@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from alignscan.counts import CountTable
 from alignscan.responses import CellError, ResponseSet
 from alignscan.survey import Survey
@@ -92,11 +90,6 @@ def respondents(source: ResponseSet | CountTable | Respondents) -> Respondents:
             for g in groups:
                 out[(g, column, v)] = int(by_value.get((v, g), 0))
     return Respondents(survey, out, values)
-
-
-def responded_counts(source: ResponseSet | CountTable) -> dict[Key, int]:
-    """Used respondents per group and per group x segment value (keys as in Headcount)."""
-    return respondents(source).counts
 
 
 def _decode(data: bytes) -> str:
@@ -277,10 +270,11 @@ def participation(
     names = list(rs.survey.roles.groups)
     groups: dict[str, Any] = {}
     for g in names:
-        if (g, None, None) in headcount:
+        total = group_total(g, headcount, responded, rs.survey.segments)
+        if total is not None:
             n = responded[(g, None, None)]
             shown = g not in hidden_groups and n >= minimum
-            groups[g] = _cell(headcount[(g, None, None)], n) if shown else {"suppressed": True}
+            groups[g] = _cell(total, n) if shown else {"suppressed": True}
     segments = []
     for column in rs.survey.segments:
         values = [str(v) for v in rs.values[column]]
@@ -300,6 +294,22 @@ def participation(
         out, list(rs.survey.roles.compare), dict(rs.survey.roles.labels)
     )
     return out
+
+
+def group_total(
+    group: str, headcount: dict[Key, int], responded: dict[Key, int], columns: list[str]
+) -> int | None:
+    """A group's headcount: its own row, else the sum over the values of the first segment
+    column whose rows cover every value the group has respondents in (headcount given per
+    department only); None when neither exists."""
+    if (group, None, None) in headcount:
+        return headcount[(group, None, None)]
+    for column in columns:
+        given = {v: n for (g, c, v), n in headcount.items() if g == group and c == column}
+        answered = {v for (g, c, v), n in responded.items() if g == group and c == column and n}
+        if given and answered <= set(given):
+            return sum(given.values())
+    return None
 
 
 def _segment_hidden(
@@ -338,24 +348,53 @@ def _segment_hidden(
 def participation_warnings(
     part: dict[str, Any], compare: list[str], labels: dict[str, str] | None = None
 ) -> list[str]:
-    """A warning for the lower-rate compared group when the compared groups' rates differ
-    by more than 20 points, and for each compared group answering at under 30%. Groups
-    are named by their display `labels` (default: the id, capitalised)."""
+    """Warnings that state the problem: the spread when the compared groups' rates differ
+    by more than 20 points, a compared group answering at under 30% (its view may not be
+    representative), and the spread of a segment column's rates when it exceeds 20 points
+    ("response rates range from 38% to 91% across departments"). Groups are named by
+    their display `labels` (default: the id, capitalised)."""
     from alignscan.findings import default_label
 
-    cells = [part["groups"].get(g, {}) for g in compare]
-    if any("rate" not in c for c in cells):
-        return []
-    rates = [c["responded"] / c["headcount"] for c in cells]
-    low = [g for g, r in zip(compare, rates, strict=True) if r < LOW_RATE]
-    if abs(rates[0] - rates[1]) > RATE_SPREAD:
-        lower = compare[int(np.argmin(rates))]
-        low = [lower, *(g for g in low if g != lower)]
+    def name(g: str) -> str:
+        return (labels or {}).get(g) or default_label(g)
+
     out = []
-    for g in low:
-        rate = rates[compare.index(g)]
-        name = (labels or {}).get(g) or default_label(g)
-        out.append(f"{name} answered at {rate:.0%}: their view may not be representative")
+    cells = [part["groups"].get(g, {}) for g in compare]
+    if all("rate" in c for c in cells):
+        rates = [c["responded"] / c["headcount"] for c in cells]
+        if abs(rates[0] - rates[1]) > RATE_SPREAD:
+            (lo, g_lo), (hi, g_hi) = sorted(zip(rates, compare, strict=True))
+            out.append(
+                f"response rates range from {lo:.0%} ({name(g_lo)}) to {hi:.0%} "
+                f"({name(g_hi)}) across the compared groups: compare their answers with care"
+            )
+        out += [
+            f"{name(g)} answered at {r:.0%}: their view may not be representative"
+            for g, r in zip(compare, rates, strict=True)
+            if r < LOW_RATE
+        ]
+    return out + segment_spread_warnings(part)
+
+
+def segment_spread_warnings(part: dict[str, Any]) -> list[str]:
+    """Per segment column: the range of its shown rates (each group x value cell), when
+    it is wider than 20 points."""
+    from alignscan.findings import plural
+
+    out = []
+    for column in dict.fromkeys(s["column"] for s in part["segments"]):
+        rates = [
+            c["responded"] / c["headcount"]
+            for s in part["segments"]
+            if s["column"] == column
+            for c in s["groups"].values()
+            if "rate" in c and c["headcount"]
+        ]
+        if len(rates) >= 2 and max(rates) - min(rates) > RATE_SPREAD:
+            out.append(
+                f"response rates range from {min(rates):.0%} to {max(rates):.0%} "
+                f"across {plural(column)}"
+            )
     return out
 
 

@@ -120,7 +120,7 @@ def count_table(spark_df: Any, survey: Survey, *, lenient: bool = False) -> Coun
     `analyze_counts` refuses; lenient: excluded or set to not answered, and counted).
     The respondent ids stay on the cluster (`.responses.respondent_ids` is None)."""
     source = SourceInfo(file="Spark DataFrame", format="spark", header_rows=0)
-    from alignscan.api import AlignscanError
+    from alignscan.errors import AlignscanError
 
     run = SparkRunner(spark_df.sparkSession)
     try:
@@ -274,7 +274,7 @@ def _raw_rows(frame: pd.DataFrame, names: list[str], source: SourceInfo) -> RawT
     from alignscan.responses.parquet_reader import as_text
 
     if len(frame) > MAX_PROBLEM_ROWS:
-        from alignscan.api import AlignscanError
+        from alignscan.errors import AlignscanError
 
         raise AlignscanError(f"more than {MAX_PROBLEM_ROWS:,} rows have invalid cells")
     index = frame["cidx"].to_numpy(dtype=np.int64)
@@ -290,7 +290,7 @@ def local_session(cores: str = "*") -> Any:
     import os
     import shutil
 
-    from alignscan.api import AlignscanError
+    from alignscan.errors import AlignscanError
 
     try:
         from pyspark.sql import SparkSession

@@ -154,6 +154,18 @@ class Report(_Model):
     )
 
 
+class Weights(_Model):
+    """Weighting the compared groups to their headcount (`analyze --weight-to`)."""
+
+    headcount: NonEmpty = Field(
+        description="CSV of headcounts per group and cell (columns group, headcount and "
+        "segment columns), relative to the survey file; see `analyze --weight-to`."
+    )
+    trim: bool = Field(
+        default=False, description="Cap weights at 5x the group's mean weight (--trim-weights)."
+    )
+
+
 class Comment(_Model):
     id: Slug
     text: NonEmpty
@@ -191,6 +203,11 @@ class Survey(_Model):
     )
     report: Report | None = Field(
         default=None, description="Branding of the HTML report (optional)."
+    )
+    weights: Weights | None = Field(
+        default=None,
+        description="Weight the compared groups to their headcount (optional; "
+        "`analyze --weight-to` overrides the file).",
     )
 
     @field_validator("version", mode="before")
@@ -767,6 +784,12 @@ def embed_logo(logo: str, base: Path) -> tuple[str | None, str | None]:
 def _with_logo(result: LoadResult, base: Path, locations: dict[Loc, tuple[int, int]]) -> LoadResult:
     """The survey with its logo embedded as a data URI, or a problem at the logo's line."""
     survey = result.survey
+    if survey is not None and survey.weights is not None:  # the file is next to the survey
+        weights = survey.weights.model_copy(
+            update={"headcount": str(base / survey.weights.headcount)}
+        )
+        survey = survey.model_copy(update={"weights": weights})
+        result = LoadResult(result.file, survey, result.problems)
     if survey is None or survey.report is None or survey.report.logo is None:
         return result
     uri, reason = embed_logo(survey.report.logo, base)

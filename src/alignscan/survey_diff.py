@@ -475,11 +475,22 @@ def result_changes(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
 def wave_warnings(results: list[dict[str, Any]], labels: Iterable[str]) -> list[str]:
     """One warning per pair of waves the trend compares (consecutive, and first to last)
     whose survey versions differ in a way that breaks the comparison, naming the items."""
+    return [c["warning"] for c in wave_comparability(results, labels)]
+
+
+def wave_comparability(
+    results: list[dict[str, Any]], labels: Iterable[str]
+) -> list[dict[str, Any]]:
+    """Per pair of waves whose survey versions can't be compared like-for-like: the
+    labels, the changed items, the dimensions they belong to (every dimension when the
+    answer scale changed), and the warning in words."""
     names = list(labels)
     pairs = [(i, i + 1) for i in range(len(results) - 1)]
     if len(results) > 2:
         pairs.append((0, len(results) - 1))
-    warnings: list[str] = []
+    dimension_of = {i["id"]: i.get("dimension") for r in results for i in r.get("items", [])}
+    every = [d["id"] for d in results[-1].get("dimensions", [])]
+    out: list[dict[str, Any]] = []
     for i, j in pairs:
         changes = result_changes(results[i], results[j])
         if not changes:
@@ -494,12 +505,22 @@ def wave_warnings(results: list[dict[str, Any]], labels: Iterable[str]) -> list[
             details.append(f"{noun} {', '.join(items)} changed ({item_notes})")
         if scale:
             details.append(f"the answer scale changed ({'; '.join(scale)}): every gap is affected")
-        warnings.append(
-            f"{names[i]} ({va}) and {names[j]} ({vb}) were analysed with survey versions that "
-            f"can't be compared like-for-like: {'; '.join(details)}. Their change in gap may "
-            "reflect the survey, not the people (see `alignscan diff OLD.yaml NEW.yaml`)."
+        dims = every if scale else sorted({dimension_of[i] for i in items if dimension_of.get(i)})
+        out.append(
+            {
+                "from": names[i],
+                "to": names[j],
+                "items": items,
+                "dimensions": dims,
+                "warning": (
+                    f"{names[i]} ({va}) and {names[j]} ({vb}) were analysed with survey versions "
+                    f"that can't be compared like-for-like: {'; '.join(details)}. Their change "
+                    "in gap may reflect the survey, not the people (see `alignscan diff "
+                    "OLD.yaml NEW.yaml`)."
+                ),
+            }
         )
-    return warnings
+    return out
 
 
 def _version(result: dict[str, Any]) -> str:

@@ -1,8 +1,12 @@
 """Realistic synthetic survey responses for the demo, the benchmarks and the tests.
 
 Each respondent has a latent attitude per dimension: a base level, a role-group offset
-(executives more confident than practitioners, most of all about ROI, as published
-studies find: about 62% vs 45% favorable), a department effect and personal noise.
+(executives more confident than practitioners, most of all about ROI), a department
+effect and personal noise. The offsets are made up for the demo. Only their direction
+follows published surveys of AI at work, e.g. Gallup (2025, where AI tools are available:
+leaders 67%, managers 52%, individual contributors 46% use AI a few times a week or more;
+https://www.gallup.com/workplace/704252/workplace-separates-adopters-holdouts.aspx).
+They are no benchmark: norms come from real organisations' results (`norms build`).
 The outcome dimension of a driver analysis (if the survey has one) is built from the
 personal attitudes on its predictors with group-specific weights (`DRIVER_WEIGHTS`).
 Item answers are the latent attitude plus item noise, cut into scale codes. Everything

@@ -15,7 +15,10 @@ pooled across waves.
 
 from __future__ import annotations
 
+import importlib
 import math
+import sys
+import types
 from typing import Any
 
 from alignscan import __version__
@@ -29,6 +32,7 @@ from alignscan.stats import (
     newcombe_ci,
     welch,
 )
+from alignscan.survey_diff import wave_warnings
 
 TREND_VERSION = 2
 
@@ -37,12 +41,6 @@ class TrendError(AlignscanError, ValueError):
     """The waves can't be compared as asked (e.g. different answer scales)."""
 
     code = "waves_incomparable"
-
-
-def gap_se(unit: dict[str, Any], a: str, b: str) -> float | None:
-    """Welch standard error of one wave's gap, or None when a cell is hidden."""
-    w = wave_welch(unit, a, b)
-    return w.se if w is not None else None
 
 
 def wave_welch(unit: dict[str, Any], a: str, b: str) -> Welch | None:
@@ -72,13 +70,16 @@ def change_in_gap(
         "direction": None,
         "from_gap": gap1,
         "to_gap": gap2,
+        "size_change": abs(gap2) - abs(gap1),
     }
 
 
 def direction(gap1: float, gap2: float, sign_changed: bool = False) -> str:
-    """The word for a significant change: "reversed" when the gap changed sign (each
-    wave's gap clearly away from zero), else "closing" (toward zero) or "widening"."""
-    if sign_changed:
+    """The word for a significant change: "reversed" when the gap changed sign (+0.70 to
+    -0.55: the other group is now ahead, whose size is told by `size_change`, not by the
+    change of 1.25), else "closing" (toward zero) or "widening". `sign_changed` (each
+    wave clearly away from zero) is implied by a change of sign and kept for callers."""
+    if sign_changed or gap1 * gap2 < 0:
         return "reversed"
     return "closing" if abs(gap2) < abs(gap1) else "widening"
 
@@ -197,6 +198,8 @@ def trend(
             raise TrendError(f"waves compare different groups: {r['compare']} vs {[a, b]}")
     warnings = _scale_checks(results, labels, favorable_only)
     compare_means = not any("different answer scales" in w for w in warnings)
+    warnings += wave_warnings(results, labels)  # survey versions that break the comparison
+    warnings += weighting_warnings(results, labels)
     tests: list[dict[str, Any]] = []
     sections: dict[str, list[dict[str, Any]]] = {}
     for kind in ("dimensions", "items"):
@@ -210,11 +213,12 @@ def trend(
         for r in sections["items"] + sections["dimensions"]
         if len(r["waves_present"]) < len(results)
     ]
-    return {
+    doc: dict[str, Any] = {
         "trend_version": TREND_VERSION,
         "alignscan_version": __version__,
         "labels": labels,
         "compare": [a, b],
+        **_display_extras(results, labels),
         "compared_on": "means and favorable shares" if compare_means else "favorable shares",
         "waves": [
             {
@@ -235,6 +239,34 @@ def trend(
             shared, labels, max(int(r.get("min_group_size") or 0) for r in results)
         ),
     }
+    return doc
+
+
+def _display_extras(results: list[dict[str, Any]], labels: list[str]) -> dict[str, Any]:
+    """What the trend's renderers show beyond the figures, each only when there is one:
+    the groups' display names (roles.labels) and the survey-version changes that break
+    the comparison between two waves (with the dimensions they touch)."""
+    from alignscan.survey_diff import wave_comparability
+
+    out: dict[str, Any] = {}
+    if results[-1].get("group_labels"):
+        out["group_labels"] = dict(results[-1]["group_labels"])
+    comparability = wave_comparability(results, labels)
+    if comparability:
+        out["comparability"] = comparability
+    return out
+
+
+def weighting_warnings(results: list[dict[str, Any]], labels: list[str]) -> list[str]:
+    """A warning when some waves are weighted to headcount (`--weight-to`) and others not."""
+    weighted = [label for r, label in zip(results, labels, strict=True) if r.get("weighting")]
+    if not weighted or len(weighted) == len(results):
+        return []
+    plain = [label for label in labels if label not in weighted]
+    return [
+        f"{', '.join(weighted)} weighted to headcount, {', '.join(plain)} not: a change in gap "
+        "may come from the weighting, not the people (weight every wave, or none)"
+    ]
 
 
 def _significance(tests: list[dict[str, Any]]) -> None:
@@ -347,3 +379,33 @@ def trend_json_schema() -> dict[str, Any]:
     from alignscan.models import trend_schema
 
     return trend_schema()
+
+
+def shared_ids(ids: list[Any]) -> dict[tuple[int, int], int]:
+    """Per pair of waves (consecutive, and first to last), how many non-blank respondent
+    ids both contain (None for a wave without ids); `trend(..., shared=)` takes this."""
+    import pyarrow.compute as pc
+
+    present = [i for i, v in enumerate(ids) if v is not None]
+    pairs = list(zip(present, present[1:], strict=False))
+    if len(present) > 2:
+        pairs.append((present[0], present[-1]))
+    out = {}
+    for i, j in pairs:
+        first = pc.utf8_trim_whitespace(ids[i].cast("string"))
+        second = pc.utf8_trim_whitespace(ids[j].cast("string"))
+        both = pc.and_(pc.is_in(first, value_set=second), pc.not_equal(first, ""))
+        out[(i, j)] = len(pc.unique(pc.filter(first, both)))
+    return out
+
+
+class _CallableModule(types.ModuleType):
+    """Importing this module makes `alignscan.trend` name it rather than the library's
+    function `alignscan.api.trend` (the package attribute is set on import); calling the
+    module calls that function, so `alignscan.trend([...])` works either way."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return importlib.import_module("alignscan.api").trend(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -7,10 +7,16 @@ from typing import Any
 
 import typer
 
-from alignscan.cli import app
 from alignscan.cli.engine import ENGINE_OPTION, Engine
-from alignscan.cli.norms_cmds import HEADCOUNT_OPTION, NORMS_OPTION, add_extras, print_extras
-from alignscan.cli.office import XLSX_OPTION, office_bytes, office_targets
+from alignscan.cli.norms_cmds import HEADCOUNT_OPTION, NORMS_OPTION, print_extras
+from alignscan.cli.office import (
+    PPTX_OPTION,
+    PPTX_TEMPLATE_OPTION,
+    XLSX_OPTION,
+    office_bytes,
+    office_targets,
+    read_template,
+)
 from alignscan.cli.options import (
     DELIMITER_OPTION,
     ENCODING_OPTION,
@@ -36,6 +42,7 @@ from alignscan.cli.output import (
 )
 from alignscan.cli.output import _esc as esc
 from alignscan.cli.responses_cmds import errors_output, exit_if_invalid, write_errors_file
+from alignscan.cli.root import app
 
 
 def _pdf_bytes(html: str) -> bytes:
@@ -91,6 +98,15 @@ NO_SAVE_OPTION = typer.Option(
 DATE_OPTION = typer.Option(
     None, "--date", help="Report date to print (default: SOURCE_DATE_EPOCH, else none)."
 )
+WEIGHT_TO_OPTION = typer.Option(
+    None,
+    "--weight-to",
+    help="CSV of headcounts (group, headcount, segment columns): weight each compared group "
+    "to them (post-stratification; raking when rows give separate margins).",
+)
+TRIM_WEIGHTS_OPTION = typer.Option(
+    False, "--trim-weights", help="With --weight-to: cap weights at 5x the group's mean weight."
+)
 BASELINE_OPTION = typer.Option(
     None,
     "--baseline",
@@ -115,6 +131,8 @@ def analyze(
     html_path: Path | None = HTML_OPTION,
     pdf_path: Path | None = PDF_OPTION,
     xlsx_path: Path | None = XLSX_OPTION,
+    pptx_path: Path | None = PPTX_OPTION,
+    pptx_template: Path | None = PPTX_TEMPLATE_OPTION,
     no_save: bool = NO_SAVE_OPTION,
     date: str | None = DATE_OPTION,
     baseline: Path | None = BASELINE_OPTION,
@@ -131,6 +149,8 @@ def analyze(
     headcount: Path | None = HEADCOUNT_OPTION,
     norms: Path | None = NORMS_OPTION,
     engine: Engine = ENGINE_OPTION,
+    weight_to: Path | None = WEIGHT_TO_OPTION,
+    trim_weights: bool = TRIM_WEIGHTS_OPTION,
 ) -> None:
     """Analyse the gap between the compared groups: items, dimensions, segments.
 
@@ -141,63 +161,128 @@ def analyze(
     no_github_format(format, "analyze")
     definition = load_survey_or_exit(survey)
     targets = _targets(responses, out, no_save, json_path, csv_path, html_path, pdf_path)
-    targets.update(office_targets(xlsx_path, None))
-    inputs = (responses, survey, baseline, headcount, norms)
+    targets.update(office_targets(xlsx_path, pptx_path))
+    inputs = (responses, survey, baseline, headcount, norms, weight_to, pptx_template)
     refuse_clashes([*targets.values(), errors], inputs)
     if not force:
         refuse_other_results(targets, responses)
+    template = read_template(pptx_template, pptx_path)
     options = reader_options(
         lenient, delimiter, sheet, header_rows, encoding, header_row, survey is None, responses
     )
-    options["engine"] = engine.value
-    table = count_responses_or_exit(responses, definition, **options)  # loads the analysis
-    from alignscan.analysis import AnalysisError, analyze_counts
-
-    rs = table.responses
-    assert rs is not None  # a table read from a file carries its metadata
-    if not rs.ok:
-        write_errors_file(rs, errors, inputs)
-        exit_if_invalid(table, format)
-    try:
-        result = analyze_counts(table)
-    except AnalysisError as exc:
-        write_errors_file(rs, errors, inputs)
-        fail(str(exc), code=1)
-    result = add_extras(result, table, headcount, norms, format)
-    if no_comments:
-        from alignscan.api import without_comment_texts
-
-        result = without_comment_texts(result)
-    trend_doc = _baseline_trend(baseline, survey, lenient, result, rs)
-    from alignscan.report.html import with_report_extras
-
-    result = with_report_extras(result, trend_doc, date)  # `report result.json` redraws it
-    outputs = render_outputs(targets, result, date, trend_doc)
-    outputs.update(errors_output(rs, errors))
+    if trim_weights and weight_to is None and definition.weights is None:
+        fail("--trim-weights needs --weight-to (or weights: in the survey)", code=2)
+    request = _request(responses, definition, engine, options, headcount, norms, baseline)
+    request = request.model_copy(
+        update={
+            "comments": not no_comments,
+            "report_date": date,
+            "weight_to": weight_to,
+            "trim_weights": trim_weights,
+        }
+    )
+    edge = CliEdge(survey, bool(options["builtin"]), errors, inputs, format)
+    outcome = run_or_exit(request, edge, format)
+    result, trend_doc = outcome.result, outcome.trend
+    outputs = render_outputs(targets, result, date, trend_doc, template)
+    outputs.update(errors_output(edge.responses, errors))
     write_outputs(outputs, inputs)
     _print_outcome(result, trend_doc, targets, format)
 
 
-def _baseline_trend(
-    baseline: Path | None, survey: Path | None, lenient: bool, result: dict[str, Any], rs: Any
-) -> dict[str, Any] | None:
-    """The trend from `--baseline` to this wave (None without a baseline)."""
-    if baseline is None:
-        return None
-    from alignscan.cli.trend_cmds import (
-        read_wave,
-        shared_ids,
-        trend_or_exit,
-        warn_incomparable_waves,
+def _request(
+    responses: Path,
+    definition: Any,
+    engine: Engine,
+    options: dict[str, Any],
+    headcount: Path | None,
+    norms: Path | None,
+    baseline: Path | None,
+) -> Any:
+    """The pipeline's request from the command's options (already checked)."""
+    from alignscan.pipeline import AnalysisRequest, ReaderOptions
+
+    reading = {k: v for k, v in options.items() if k in ReaderOptions.model_fields}
+    return AnalysisRequest(
+        source=responses,
+        survey=definition,
+        engine=engine.value,
+        reader=ReaderOptions(**reading),
+        headcount=headcount,
+        norms=norms,
+        baseline=baseline,
     )
 
-    before, before_ids = read_wave(baseline, survey, lenient)
-    warn_incomparable_waves([before, result], ["baseline", "this wave"])
-    return trend_or_exit(
-        [before, result],
-        ["baseline", "this wave"],
-        shared=shared_ids([before_ids, rs.respondent_ids]),
-    )
+
+class CliEdge:
+    """The pipeline's edge at the command line: a progress bar while reading, and the
+    problems shown (as `check` shows them) with exit 1 (2 for a usage error)."""
+
+    def __init__(
+        self,
+        survey_path: Path | None,
+        builtin: bool,
+        errors: Path | None,
+        inputs: tuple[Path | None, ...],
+        fmt: Format,
+    ):
+        self.survey_path, self.builtin, self.errors = survey_path, builtin, errors
+        self.inputs, self.fmt = inputs, fmt
+        self.responses: Any = None
+        self.lenient = False  # whether the reading was lenient (no --lenient hint then)
+
+    def count(self, request: Any) -> Any:
+        options = {**request.reader.kwargs(), "builtin": self.builtin, "engine": request.engine}
+        table = count_responses_or_exit(request.source, request.survey, **options)
+        self.responses, self.lenient = table.responses, bool(request.reader.lenient)
+        assert self.responses is not None  # a table read from a file carries its metadata
+        return table
+
+    def refuse_invalid(self, table: Any) -> None:
+        if not table.responses.ok:
+            write_errors_file(table.responses, self.errors, self.inputs)
+            exit_if_invalid(table, self.fmt, self.lenient)
+
+    def baseline(self, request: Any) -> tuple[dict[str, Any], Any]:
+        from alignscan.cli.trend_cmds import read_wave
+
+        return read_wave(request.baseline, self.survey_path, request.reader.lenient)
+
+    def cells(self, request: Any, survey: Any, columns: list[str]) -> Any:
+        from alignscan.weighting import cells_of_file
+
+        return cells_of_file(request.source, survey, columns, request.reader.kwargs())
+
+
+def run_or_exit(request: Any, edge: CliEdge, fmt: Format) -> Any:
+    """`pipeline.run`; input it can't use is shown and exits 1 (2 for a usage error)."""
+    from alignscan.analysis import AnalysisError
+    from alignscan.cli.norms_cmds import print_headcount_errors
+    from alignscan.cli.output import with_flag
+    from alignscan.errors import AlignscanError
+    from alignscan.pipeline import HeadcountError, run
+    from alignscan.trend import TrendError
+    from alignscan.weighting import WeightingError
+
+    try:
+        return run(request, edge)
+    except HeadcountError as exc:
+        print_headcount_errors(exc.errors, fmt)
+        fail(str(exc), code=1)
+    except AnalysisError as exc:
+        write_errors_file(edge.responses, edge.errors, edge.inputs)
+        fail(str(exc), code=1)
+    except TrendError as exc:
+        fail(with_flag(str(exc)), code=1)
+    except WeightingError as exc:  # the targets file, or a privacy refusal of the weights
+        print_headcount_errors(exc.errors, fmt)
+        fail(
+            f"{exc.errors[0].file}: {len(exc.errors)} problem(s) with weighting; nothing was "
+            "written",
+            code=1,
+        )
+    except AlignscanError as exc:
+        fail(str(exc), code=exc.exit_code)
 
 
 def _print_outcome(
@@ -209,6 +294,10 @@ def _print_outcome(
     """The JSON result, or the terminal summary (with the trend) and the files written."""
     if format is Format.json:
         typer.echo(_json_text(result), nl=False)
+        if trend_doc is not None:
+            from alignscan.cli.trend_cmds import warn_on_stderr
+
+            warn_on_stderr(trend_doc["warnings"])
         return
     print_summary(result)
     if trend_doc is not None:
@@ -302,7 +391,9 @@ def render_outputs(
     return outputs
 
 
-@app.command(epilog="Example:  alignscan report reports/demo/result.json --html report.html")
+@app.command(
+    epilog="Example:  alignscan report reports/demo/result.json --html reports/shared-report.html"
+)
 def report(
     result_file: Path = typer.Argument(..., help="A result.json written by `alignscan analyze`."),
     html: Path | None = typer.Option(
@@ -315,24 +406,27 @@ def report(
         None, "--date", help="Report date to print (default: SOURCE_DATE_EPOCH, else none)."
     ),
     xlsx: Path | None = XLSX_OPTION,
+    pptx: Path | None = PPTX_OPTION,
+    pptx_template: Path | None = PPTX_TEMPLATE_OPTION,
 ) -> None:
     """Re-render the report (HTML, PDF, deck, workbook) from a saved result, without the
     raw responses."""
     date = report_date_or_exit(date)  # first: numpy reads SOURCE_DATE_EPOCH on import
-    if html is None and pdf is None and xlsx is None:
+    if html is None and pdf is None and xlsx is None and pptx is None:
         html = result_file.parent / "report.html"  # next to the result; "wrote ..." says so
     from jinja2 import TemplateError
 
     from alignscan.report.html import render_html, with_report_extras
 
-    refuse_clashes([html, pdf, xlsx], [result_file])
+    refuse_clashes([html, pdf, xlsx, pptx], [result_file, pptx_template])
+    template = read_template(pptx_template, pptx)
     result = load_result_or_exit(result_file)
     office: dict[Path, str | bytes] = {}
     try:
         text = render_html(result, date=date) if html or pdf else ""
         dated = with_report_extras(result, None, date)
-        for kind, path in office_targets(xlsx, None).items():
-            office[path] = office_bytes(kind, dated)
+        for kind, path in office_targets(xlsx, pptx).items():
+            office[path] = office_bytes(kind, dated, template)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
         fail(f"{result_file} is not a complete alignscan result ({type(exc).__name__})", code=1)
     except TemplateError as exc:  # a value the schema allows but the report can't show
@@ -343,6 +437,6 @@ def report(
     if pdf is not None:
         outputs[pdf] = _pdf_bytes(text)
     outputs.update(office)
-    write_outputs(outputs, [result_file])
+    write_outputs(outputs, [result_file, pptx_template])
     for path in outputs:
         stdout().print(f"wrote {esc(path)}")

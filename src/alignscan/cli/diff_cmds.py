@@ -9,8 +9,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from alignscan.cli import app
 from alignscan.cli.output import Format, _annotate, _esc, fail, print_problems, stdout
+from alignscan.cli.root import app
 from alignscan.survey import Loc, Problem, Survey, _locate, parse_yaml, read_survey_file
 from alignscan.survey_diff import Change, diff_surveys
 

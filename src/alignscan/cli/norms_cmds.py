@@ -1,15 +1,15 @@
 """Participation and norms at the command line: `alignscan norms build|schema`, and the
-`--headcount` / `--norms` additions to `analyze` (options, attaching, terminal output)."""
+`--headcount` / `--norms` options of `analyze` and their terminal output (the pipeline
+attaches them)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
 from rich.table import Table
 
-from alignscan.cli import app
 from alignscan.cli.output import (
     Format,
     _esc,
@@ -20,10 +20,8 @@ from alignscan.cli.output import (
     stdout,
     write_outputs,
 )
-from alignscan.responses import CellError, ResponseSet
-
-if TYPE_CHECKING:
-    from alignscan.counts import CountTable
+from alignscan.cli.root import app
+from alignscan.responses import CellError
 
 norms_app = typer.Typer(
     help="Benchmarks across organisations: pool saved results into norms.",
@@ -43,7 +41,10 @@ NORMS_OPTION = typer.Option(
 
 @norms_app.command(
     "build",
-    epilog="Example:  alignscan norms build clients/*/result.json -o norms.json",
+    epilog=(
+        "Example:  alignscan norms build reports/demo/clients/*/result.json "
+        "-o reports/norms.json"
+    ),
 )
 def build(
     results: list[Path] = typer.Argument(
@@ -88,7 +89,9 @@ def build(
     )
 
 
-@norms_app.command("schema", epilog="Example:  alignscan norms schema > norms.schema.json")
+@norms_app.command(
+    "schema", epilog="Example:  alignscan norms schema > reports/norms.schema.json"
+)
 def schema() -> None:
     """Print the JSON Schema of the norms document (committed as docs/norms.schema.json)."""
     from alignscan.norms import norms_json_schema
@@ -96,19 +99,7 @@ def schema() -> None:
     typer.echo(dump_json(norms_json_schema()), nl=False)
 
 
-def _load_norms(path: Path) -> dict[str, Any]:
-    """The norms file through `alignscan.norms.load_norms`: exit 2 if missing, 1 if bad."""
-    from alignscan.norms import NormsError, load_norms
-
-    if not path.exists():
-        fail(f"no such file: {path}", code=2)
-    try:
-        return load_norms(path)
-    except NormsError as exc:
-        fail(str(exc), code=1)
-
-
-def _print_cell_errors(errors: list[CellError], fmt: Format) -> None:
+def print_headcount_errors(errors: list[CellError], fmt: Format) -> None:
     if fmt is Format.json:
         typer.echo(dump_json({"errors": [e.as_dict() for e in errors]}), nl=False)
         return
@@ -121,42 +112,20 @@ def _print_cell_errors(errors: list[CellError], fmt: Format) -> None:
     stdout().print(table)
 
 
-def add_extras(
-    result: dict[str, Any],
-    rs: ResponseSet | CountTable,
-    headcount: Path | None,
-    norms: Path | None,
-    fmt: Format = Format.rich,
-) -> dict[str, Any]:
-    """Attach participation (--headcount) and benchmarks (--norms) to a result; exit 1
-    with every problem when either file is bad, 2 when it is missing."""
-    if headcount is not None:
-        from alignscan.participation import add_participation, read_headcount
-
-        if not headcount.exists():
-            fail(f"no such file: {headcount}", code=2)
-        table = read_headcount(headcount, rs)
-        if not table.ok:
-            _print_cell_errors(table.errors, fmt)
-            fail(f"{headcount}: {len(table.errors)} problem(s); nothing was written", code=1)
-        add_participation(result, rs, table)
-    if norms is not None:
-        from alignscan.norms import NormsError, add_benchmarks
-
-        try:
-            add_benchmarks(result, _load_norms(norms))
-        except NormsError as exc:
-            fail(f"{norms}: {'; '.join(exc.problems)}", code=1)
-    return result
-
-
 def print_extras(result: dict[str, Any]) -> None:
     """Terminal lines for participation and benchmarks, when the result has them."""
     console = stdout()
     part = result.get("participation")
     if part:
-        console.print(participation_table(part))
+        from alignscan.findings import group_labels
+
+        console.print(participation_table(part, group_labels(result)))
         for warning in part.get("warnings", []):
+            console.print(f"[yellow]warning:[/] {_esc(warning)}")
+    weighting = result.get("weighting")
+    if weighting:
+        console.print(weighting_table(weighting))
+        for warning in weighting.get("warnings", []):
             console.print(f"[yellow]warning:[/] {_esc(warning)}")
     if result.get("norms"):
         from alignscan.report.sections import benchmark_sentences
@@ -165,21 +134,36 @@ def print_extras(result: dict[str, Any]) -> None:
             console.print(_esc(sentence[:1].upper() + sentence[1:]))
 
 
+def weighting_table(weighting: dict[str, Any]) -> Table:
+    """Weighted to headcount: per compared group, the weights' range and design effect."""
+    table = Table(title=f"Weighted to headcount ({_esc(weighting['file'])})", header_style="bold")
+    for name in ("group", "method", "cells", "n", "effective n", "weights", "design effect"):
+        table.add_column(name, justify="left" if name in ("group", "method", "cells") else "right")
+    for group, s in weighting["groups"].items():
+        table.add_row(
+            _esc(group), s["method"] + (" (trimmed)" if s["trimmed"] else ""),
+            _esc(" x ".join(s["columns"]) or "group") + f": {s['cells']}", f"{s['n']:,}",
+            f"{s['n_effective']:,.0f}", f"{s['weight_min']:.2f}-{s['weight_max']:.2f}",
+            f"{s['design_effect']:.2f}",
+        )
+    return table
+
+
 def _rate(cell: dict[str, Any]) -> str:
     if cell.get("suppressed"):
         return "hidden"
     return f"{cell['rate']:.0%} ({cell['responded']:,}/{cell['headcount']:,})"
 
 
-def participation_table(part: dict[str, Any]) -> Table:
-    """Rates per group, then per segment value."""
+def participation_table(part: dict[str, Any], names: dict[str, str] | None = None) -> Table:
+    """Rates per group, then per segment value; columns named by display `names`."""
     groups = list(
         dict.fromkeys([*part["groups"], *(g for s in part["segments"] for g in s["groups"])])
     )
     table = Table(title="Participation (respondents / headcount)", header_style="bold")
     table.add_column("segment", overflow="fold")
     for g in groups:
-        table.add_column(g, justify="right", no_wrap=True)
+        table.add_column(_esc((names or {}).get(g, g)), justify="right", no_wrap=True)
     table.add_row(
         "all", *(_rate(part["groups"][g]) if g in part["groups"] else "-" for g in groups)
     )

@@ -59,6 +59,6 @@ def office_bytes(kind: str, result: dict[str, Any], template: bytes | None = Non
         try:
             return render_pptx(result, template)
         except TemplateInvalid as exc:
-            fail(str(exc), code=1)
+            fail(f"{exc} ({exc.hint})", code=exc.exit_code)
     except OfficeUnavailable as exc:
         fail(str(exc), code=exc.exit_code)

@@ -19,14 +19,17 @@ LENIENT_OPTION = typer.Option(
 )
 DELIMITER_OPTION = typer.Option(None, "--delimiter", help="CSV delimiter (default: sniffed).")
 SHEET_OPTION = typer.Option(None, "--sheet", help="Excel sheet name (default: the first).")
-HEADER_ROWS_OPTION = typer.Option(
-    None, "--header-rows", min=1, help="Header rows before the data (default: detected)."
-)
 HEADER_ROW_OPTION = typer.Option(
     None,
     "--header-row",
     min=1,
-    help="Spreadsheet row of the header, for exports with title rows above it (default: 1).",
+    help="Spreadsheet row of the column names, for exports with title rows above them "
+    "(default: 1). Extra header rows below it (Qualtrics, SurveyMonkey) are detected.",
+)
+# The one documented name is --header-row; --header-rows (how many header rows, counting
+# from the first: the override of the detection) is kept, hidden, for existing scripts.
+HEADER_ROWS_OPTION = typer.Option(
+    None, "--header-rows", min=1, hidden=True, help="Header rows before the data."
 )
 ENCODING_OPTION = typer.Option(
     None, "--encoding", help="Text encoding, e.g. utf-8, cp1252, utf-16 (default: detected)."

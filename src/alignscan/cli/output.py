@@ -172,14 +172,17 @@ def load_survey_or_exit(path: Path | None) -> Survey:
 _FLAG_HINTS = (
     (re.compile(r"give (?:its|the) encoding"), "--encoding"),
     (re.compile(r"set the header row to (\d+)"), "--header-row {0}"),
-    (re.compile(r"Give the survey definition it was made for"), "--survey"),
     (re.compile(r"name a sheet to read another"), "--sheet"),
     (re.compile(r"compare favorable shares only"), "--favorable-only"),
 )
 
 
+SURVEY_HINT = "Give the survey definition it was made for"
+
+
 def with_flag(reason: str) -> str:
     """A library message with the command-line option that does what it asks for."""
+    reason = reason.replace(SURVEY_HINT, f"{SURVEY_HINT} with --survey FILE")
     for pattern, flag in _FLAG_HINTS:
         match = pattern.search(reason)
         if match:
@@ -187,17 +190,10 @@ def with_flag(reason: str) -> str:
     return reason
 
 
-def read_responses_or_exit(path: Path, survey: Survey, **options: Any) -> ResponseSet:
-    """Read responses; a file that can't be read at all is reported and exits 1 (2 if missing)."""
-    from alignscan.responses import read_responses
-
-    rs: ResponseSet = _read_or_exit(read_responses, path, survey, **options)
-    return rs
-
-
 def count_responses_or_exit(path: Path, survey: Survey, **options: Any) -> CountTable:
-    """Read and count responses with the chosen engine (`counts.count_file`); the same
-    exits as `read_responses_or_exit`. The table's `responses` holds the errors."""
+    """Read and count responses with the chosen engine (`engines.count_file`); the same
+    exits as any reading (2 for a missing file, 1 for one it can't read). The table's
+    `responses` holds the errors."""
     from alignscan.engines import count_file
 
     table: CountTable = _read_or_exit(count_file, path, survey, **options)
@@ -238,14 +234,13 @@ def _read_or_exit(reader: Any, path: Path, survey: Survey, **options: Any) -> An
 
 
 def _builtin_note(error: Any) -> Any:
-    """Say that the built-in survey was used when the file matches none of its items."""
+    """Say that the built-in survey was used when the file doesn't match its items."""
     import dataclasses
 
-    if error.kind != "no_item_columns":
+    if error.kind not in ("no_item_columns", "wrong_survey"):
         return error
-    return dataclasses.replace(
-        error, reason=error.reason + " (no --survey was given, so the built-in survey was used)"
-    )
+    note = f"No --survey was given, so the built-in survey was used. {SURVEY_HINT}"
+    return dataclasses.replace(error, reason=error.reason.replace(SURVEY_HINT, note))
 
 
 def print_cell_errors(rs: ResponseSet, fmt: Format, limit: int = 20) -> None:

@@ -11,8 +11,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from alignscan.cli import app
 from alignscan.cli.engine import ENGINE_OPTION, Engine
+from alignscan.cli.root import app
 
 if TYPE_CHECKING:
     from alignscan.counts import CountTable
@@ -67,8 +67,8 @@ def refusal(table: CountTable) -> str | None:
     return None if reason is None else f"{reason}, so analyze can't compare it"
 
 
-def exit_if_invalid(table: CountTable, fmt: Format = Format.rich) -> None:
-    """For commands that go on to analyse: show what `check` shows and exit 1."""
+def exit_if_invalid(table: CountTable, fmt: Format = Format.rich, lenient: bool = False) -> None:
+    """For commands that go on to analyse: show what `check` shows, what to do, and exit 1."""
     rs = table.responses
     if rs is None or rs.ok:
         return
@@ -77,11 +77,31 @@ def exit_if_invalid(table: CountTable, fmt: Format = Format.rich) -> None:
     else:
         print_check_summary(check_summary(table), rs)
         print_cell_errors(rs, fmt)
-    (stderr() if fmt is Format.json else stdout()).print(LENIENT_HINT)
+    hint = fix_hint(rs, lenient)
+    if hint:
+        (stderr() if fmt is Format.json else stdout()).print(hint)
     raise typer.Exit(1)
 
 
 LENIENT_HINT = "fix these, or re-run with --lenient to exclude and count them"
+NOT_LENIENT_HINT = "fix these first: --lenient skips bad cells and rows, not these"
+
+
+def fix_hint(rs: ResponseSet, lenient: bool) -> str | None:
+    """The line after the errors: --lenient only where it would help and was not given;
+    none for a file made for another survey (its error says what to do)."""
+    from alignscan.responses.kinds import LENIENT_FIXES, ErrorKind
+    from alignscan.responses.validation import survey_columns
+
+    kinds = set(rs.error_counts) | {e.kind for e in rs.errors}
+    if kinds & {ErrorKind.NO_ITEM_COLUMNS, ErrorKind.WRONG_SURVEY}:
+        return None
+    read = survey_columns(rs.survey)
+    helps = kinds & LENIENT_FIXES or any(
+        e.kind == ErrorKind.DUPLICATE_COLUMN and e.column not in read
+        for e in rs.errors
+    )
+    return LENIENT_HINT if helps and not lenient else NOT_LENIENT_HINT
 
 
 def check_summary(table: CountTable) -> dict[str, Any]:
@@ -129,7 +149,7 @@ def check_summary(table: CountTable) -> dict[str, Any]:
 
 
 @app.command(
-    epilog="Example:  alignscan check reports/demo/responses.csv --errors errors.csv",
+    epilog="Example:  alignscan check reports/demo/responses.csv --errors reports/errors.csv",
 )
 def check(
     responses: Path = typer.Argument(..., help="Responses export: .csv or .xlsx."),
@@ -195,11 +215,12 @@ def print_check_summary(summary: dict[str, Any], rs: ResponseSet) -> None:
         table = Table(title="Respondents per group", header_style="bold")
         table.add_column("group")
         table.add_column("n", justify="right")
+        names = display_names(rs, list(summary["groups"]))
         for group, cell in summary["groups"].items():
             n = f"< {cell['below']}" if cell.get("suppressed") else f"{cell['n']:,}"
-            table.add_row(esc(group), n)
+            table.add_row(esc(names[group]), n)
         console.print(table)
-        print_segment_table(summary["segments"], list(summary["groups"]))
+        print_segment_table(summary["segments"], list(summary["groups"]), names)
         answered = summary["answered_share"]
         items = Table(title="Answered share per item", header_style="bold")
         items.add_column("dimension")
@@ -226,8 +247,19 @@ def print_check_summary(summary: dict[str, Any], rs: ResponseSet) -> None:
         console.print(f"[red]✗ {summary['error_count']:,} error(s); nothing analysed[/]")
 
 
-def print_segment_table(segments: list[dict[str, Any]], groups: list[str]) -> None:
-    """Respondents per segment value and group, hidden cells as "< min" (as in the report)."""
+def display_names(rs: ResponseSet, groups: list[str]) -> dict[str, str]:
+    """Group id -> its display name (the survey's roles.labels, else the default)."""
+    from alignscan.findings import default_label
+
+    labels = dict(rs.survey.roles.labels or {})
+    return {g: labels.get(g) or default_label(g) for g in groups}
+
+
+def print_segment_table(
+    segments: list[dict[str, Any]], groups: list[str], names: dict[str, str] | None = None
+) -> None:
+    """Respondents per segment value and group, hidden cells as "< min" (as in the report);
+    columns named by the groups' display `names`."""
     if not segments:
         return
     table = Table(
@@ -236,7 +268,7 @@ def print_segment_table(segments: list[dict[str, Any]], groups: list[str]) -> No
     table.add_column("segment")
     table.add_column("value")
     for group in groups:
-        table.add_column(group, justify="right")
+        table.add_column(esc((names or {}).get(group, group)), justify="right")
     for seg in segments:
         cells = [
             f"< {c['below']}" if c.get("suppressed") else f"{c['n']:,}"
@@ -259,7 +291,7 @@ def _template_is_xlsx(output: Path | None, xlsx: bool) -> bool:
     return xlsx or suffix == ".xlsx"
 
 
-@app.command(epilog="Example:  alignscan template -o responses-template.csv")
+@app.command(epilog="Example:  alignscan template -o reports/responses-template.csv")
 def template(
     survey: Path | None = SURVEY_OPTION,
     output: Path | None = typer.Option(

@@ -8,8 +8,8 @@ from pathlib import Path
 import typer
 
 from alignscan import survey as survey_mod
-from alignscan.cli import app
 from alignscan.cli.output import Format, fail, print_problems, stdout, write_outputs
+from alignscan.cli.root import app
 
 
 @app.command(
@@ -38,7 +38,7 @@ def validate(
         raise typer.Exit(1)
 
 
-@app.command(epilog="Example:  alignscan schema > surveys/survey.schema.json")
+@app.command(epilog="Example:  alignscan schema > reports/survey.schema.json")
 def schema(
     result: bool = typer.Option(
         False, "--result", help="Print the schema of the analysis result JSON instead."
@@ -61,7 +61,7 @@ def schema(
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-@app.command(epilog="Example:  alignscan init my-survey.yaml")
+@app.command(epilog="Example:  alignscan init reports/my-survey.yaml")
 def init(
     path: Path = typer.Argument(Path("survey.yaml"), help="Where to write the survey file."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),

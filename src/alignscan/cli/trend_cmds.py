@@ -7,7 +7,6 @@ from typing import Any
 
 import typer
 
-from alignscan.cli import app
 from alignscan.cli.options import LENIENT_OPTION, SURVEY_OPTION, no_github_format
 from alignscan.cli.output import (
     Format,
@@ -21,11 +20,7 @@ from alignscan.cli.output import (
 )
 from alignscan.cli.output import _esc as esc
 from alignscan.cli.responses_cmds import exit_if_invalid
-
-
-def wave_result(path: Path, survey_path: Path | None, lenient: bool) -> dict[str, Any]:
-    """A wave's result document: analysed from a responses file, or a saved result.json."""
-    return read_wave(path, survey_path, lenient)[0]
+from alignscan.cli.root import app
 
 
 def read_wave(path: Path, survey_path: Path | None, lenient: bool) -> tuple[dict[str, Any], Any]:
@@ -40,7 +35,7 @@ def read_wave(path: Path, survey_path: Path | None, lenient: bool) -> tuple[dict
     else:
         definition = load_survey_or_exit(survey_path)
         source = count_responses_or_exit(path, definition, lenient=lenient)
-        exit_if_invalid(source)
+        exit_if_invalid(source, lenient=lenient)
     try:
         wave = load_wave(source)
     except AlignscanError as exc:
@@ -62,12 +57,12 @@ def warn_same_waves(waves: list[Path]) -> None:
         )
 
 
-def warn_incomparable_waves(results: list[dict[str, Any]], labels: list[str]) -> None:
-    """Warn (stderr) when waves come from survey versions with breaking changes between them."""
+def warn_on_stderr(warnings: list[str]) -> None:
+    """A trend's warnings (e.g. survey versions with breaking changes between the waves)
+    on stderr, for a terminal whose stdout carries JSON; the rich output shows them."""
     from alignscan.cli.output import _esc, stderr
-    from alignscan.survey_diff import wave_warnings
 
-    for message in wave_warnings(results, labels):
+    for message in warnings:
         stderr().print(f"[yellow]warning:[/] {_esc(message)}", markup=True, highlight=False)
 
 
@@ -109,7 +104,6 @@ def compute_trend(
     warn_same_waves(waves)
     read = [read_wave(w, survey, lenient) for w in waves]
     results = [r for r, _ in read]
-    warn_incomparable_waves(results, names or [str(w) for w in waves])
     shared = shared_ids([ids for _, ids in read])
     return trend_or_exit(results, names, favorable_only=favorable_only, shared=shared)
 
@@ -124,7 +118,7 @@ def print_trend(doc: dict[str, Any]) -> None:
 @app.command(
     epilog=(
         "Example:  alignscan trend reports/demo/responses-q1.csv reports/demo/responses.csv "
-        "--labels Q1,Q2 --html trend.html"
+        "--labels Q1,Q2 --html reports/trend.html"
     ),
 )
 def trend(
@@ -165,6 +159,7 @@ def trend(
     write_outputs(outputs, [*waves, survey])
     if format is Format.json:
         typer.echo(text, nl=False)
+        warn_on_stderr(doc["warnings"])
         return
     print_trend(doc)
     for path in outputs:

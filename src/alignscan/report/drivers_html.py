@@ -7,8 +7,9 @@ import math
 from typing import Any
 
 from alignscan.findings import group_label, importance_of
+from alignscan.report.formats import signed
 
-BAR_X0, BAR_X1 = 240.0, 620.0
+BAR_X0, BAR_X1 = 230.0, 470.0  # the bar panels are 520 wide (two fit side by side)
 ROW_H = 26.0
 # priority chart plot area
 PX0, PX1, PY0, PY1 = 70.0, 560.0, 30.0, 290.0
@@ -111,6 +112,7 @@ def priority(result: dict[str, Any], titles: dict[str, str]) -> dict[str, Any] |
         }
         for d in ids
     ]
+    place_labels(points)
     ticks_x = [(px(x_max * i / 4), f"{x_max * i / 4:.2f}") for i in range(5)]
     ticks_y = [(py(y_max * i / 4), f"{y_max * i / 4:.3f}") for i in range(5)]
     return {
@@ -122,6 +124,38 @@ def priority(result: dict[str, Any], titles: dict[str, str]) -> dict[str, Any] |
         "box": (PX0, PX1, PY0, PY1),
         "sentence": priority_sentence(points, result),
     }
+
+
+CHAR_W, LABEL_H, LABEL_MAX = 7.0, 14.0, 30  # 12px text: a generous width per character
+
+
+def _label_box(x: float, y: float, width: float, anchor: str) -> tuple[float, ...]:
+    x0 = x + 9 if anchor == "start" else x - 9 - width
+    return (x0, y - LABEL_H + 4, x0 + width, y + 4)
+
+
+def _overlaps(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def place_labels(points: list[dict[str, Any]], right: float = 800.0) -> None:
+    """Label positions (`lx`, `ly`, `anchor`) so no two labels of the priority chart
+    overlap, nor the axis labels below the plot: each label goes right of its dot (left
+    near the right edge), moved up or down in steps of a line until it is clear; `moved`
+    asks for a leader line."""
+    floor = PY1 + 4  # the x axis tick labels start below this
+    placed: list[tuple[float, ...]] = []
+    for p in sorted(points, key=lambda p: (p["y"], p["x"])):
+        width = CHAR_W * min(len(p["title"]), LABEL_MAX)
+        anchor = "start" if p["x"] + 9 + width <= right else "end"
+        for step in range(40):
+            dy = LABEL_H * ((step + 1) // 2) * (1 if step % 2 else -1)
+            box = _label_box(p["x"], p["y"] + dy, width, anchor)
+            if box[3] <= floor and not any(_overlaps(box, other) for other in placed):
+                break
+        placed.append(box)
+        p.update(lx=box[0] if anchor == "start" else box[2], ly=p["y"] + dy, anchor=anchor)
+        p["moved"] = dy != 0
 
 
 def _names(titles: list[str]) -> str:
@@ -140,7 +174,7 @@ def priority_sentence(points: list[dict[str, Any]], result: dict[str, Any]) -> s
     first = hot[0]
     outcome = result["drivers"]["outcome"]
     outcome = next((d["title"] for d in result["dimensions"] if d["id"] == outcome), outcome)
-    detail = f"gap {first['gap']:+.2f}, {first['importance'] / first['r2']:.0%} of what the "
+    detail = f"gap {signed(first['gap'])}, {first['importance'] / first['r2']:.0%} of what the "
     detail += "dimensions explain"
     if len(hot) == 1:
         return (

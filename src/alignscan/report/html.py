@@ -24,6 +24,7 @@ from alignscan.findings import significant
 from alignscan.report.drivers_html import drivers_view
 from alignscan.report.formats import FILTERS
 from alignscan.report.sections import section_context
+from alignscan.report.summary_html import summary_view
 
 # Okabe-Ito: distinguishable with every common colour-vision deficiency.
 COLOR_A = "#0072B2"  # blue
@@ -47,6 +48,7 @@ def _environment() -> Environment:
         alpha_reading=findings.alpha_reading,
         direction_word=findings.direction_word,
         change_words=findings.change_words,
+        effect_words=findings.effect_words,
     )
     env.filters["iso"] = isolate
     return env
@@ -258,12 +260,17 @@ def likert_bar(
     return LikertBar(group, False, segments, cell.get("n"), cell.get("favorable"))
 
 
+# ColorBrewer PuOr ends (colour-blind safe): orange where the segment's gap is larger than
+# the comparator's, purple where it is smaller.
+HEAT_MORE, HEAT_LESS = (179, 88, 6), (84, 39, 136)
+
+
 def heat_color(gap: float | None, limit: float) -> str:
-    """Diverging blue (A higher) / orange (B higher) fill for a gap; white at zero."""
+    """Diverging orange (above the comparator) / purple (below) fill; white at zero."""
     if gap is None:
         return "#FFFFFF"
     t = max(-1.0, min(1.0, gap / limit)) if limit else 0.0
-    target = (33, 102, 172) if t > 0 else (178, 24, 43)
+    target = HEAT_MORE if t > 0 else HEAT_LESS
     mix = abs(t) ** 0.8
     r, g, b = (round(255 + (c - 255) * mix) for c in target)
     return f"#{r:02X}{g:02X}{b:02X}"
@@ -280,41 +287,55 @@ def text_on(fill: str) -> str:
 
 
 def heatmaps(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """One heatmap per segment column: rows = values, columns = dimensions."""
+    """One heatmap per segment column: rows = values, columns = dimensions; each cell
+    coloured and labelled by its gap's difference from the whole company's gap on that
+    dimension (the comparator), with the gap itself kept for the table."""
     segs = result.get("segments") or []
     if not segs:
         return []
     dims = [(d["id"], d["title"]) for d in result["dimensions"]]
+    company = {d["id"]: d["gap"]["mean"] if d["gap"] else None for d in result["dimensions"]}
     headers = [
         textwrap.wrap(title, 15, max_lines=3, placeholder="…", break_long_words=False)
         for _, title in dims
     ]
-    gaps = [abs(s["gap"]["mean"]) for s in segs if s.get("gap")]
-    limit = max(gaps, default=1.0) or 1.0
     columns: dict[str, dict[str, dict[str, Any]]] = {}
     for s in segs:
         columns.setdefault(s["column"], {}).setdefault(s["value"], {})[s["dimension"]] = s
+    cells_by_column = {
+        column: {
+            value: [_heat_cell(by_dim.get(i), company[i]) for i, _ in dims]
+            for value, by_dim in values.items()
+        }
+        for column, values in columns.items()
+    }
+    diffs = [
+        abs(c["diff"])
+        for v in cells_by_column.values()
+        for r in v.values()
+        for c in r
+        if c["diff"] is not None
+    ]
+    limit = max(diffs, default=1.0) or 1.0
     out = []
-    for column, values in columns.items():
+    for column, values in cells_by_column.items():
         rows = []
-        for value, by_dim in values.items():
-            cells = []
-            for dim_id, _ in dims:
-                s = by_dim.get(dim_id)
-                g = s["gap"] if s else None
-                fill = heat_color(g["mean"] if g else None, limit)
-                cells.append(
-                    {
-                        "gap": g["mean"] if g else None,
-                        "significant": significant(g),
-                        "fill": fill,
-                        "ink": text_on(fill),
-                        "suppressed": g is None,
-                    }
-                )
+        for value, cells in values.items():
+            for c in cells:
+                c["fill"] = heat_color(c["diff"], limit)
+                c["ink"] = text_on(c["fill"])
             rows.append({"value": value, "cells": cells})
         out.append({"column": column, "rows": rows, "dims": dims, "headers": headers})
     return out
+
+
+def _heat_cell(seg: dict[str, Any] | None, company: float | None) -> dict[str, Any]:
+    """A heatmap cell: the segment's gap, its significance and its difference from the
+    comparator (None when either is hidden)."""
+    g = seg["gap"] if seg else None
+    gap = g["mean"] if g else None
+    diff = None if gap is None or company is None else gap - company
+    return {"gap": gap, "diff": diff, "significant": significant(g), "suppressed": g is None}
 
 
 def comment_lists(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -326,10 +347,15 @@ def comment_lists(result: dict[str, Any]) -> list[dict[str, Any]]:
             if cell.get("suppressed"):
                 groups[g] = None
                 continue
-            counted = Counter(cell.get("texts", []))
+            counted: Counter[str] = Counter()
+            for text in cell.get("texts", []):  # distinct texts with counts (older: repeats)
+                if isinstance(text, str):
+                    counted[text] += 1
+                else:
+                    counted[text["text"]] += text["count"]
             groups[g] = {
-                "count": cell.get("count", len(cell.get("texts", []))),
-                "shown": len(cell.get("texts", [])),
+                "count": cell.get("count", counted.total()),
+                "shown": counted.total(),
                 "texts": sorted(counted.items()),
             }
         out.append({"text": c["text"], "groups": groups})
@@ -388,7 +414,7 @@ def _trend_context(trend: dict[str, Any] | None) -> dict[str, Any]:
     """Template variables of the trend section (none without a trend)."""
     if trend is None:
         return {"trend_section": False}
-    from alignscan.report.trend_html import small_multiples
+    from alignscan.report.trend_charts import small_multiples
 
     return {
         "trend_section": True,
@@ -451,6 +477,7 @@ def render_html(
             minimum=result["min_group_size"],
             comment_minimum=result.get("min_comment_group_size", 10),
             isfinite=math.isfinite,
+            summary=summary_view(result),
             **section_context(result),
         )
     )

@@ -6,12 +6,23 @@ from __future__ import annotations
 from typing import Any
 
 from alignscan.norms import whole_points
+from alignscan.report.formats import half_up
 
 
 def ordinal(n: int) -> str:
     """1 -> '1st', 88 -> '88th', 12 -> '12th', 23 -> '23rd'."""
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
+
+
+def percentile_place(n: int, unit: str = "") -> str:
+    """A whole percentile rank: 88 -> '88th' (+ `unit`); 0 -> 'lowest' (below every
+    organisation) and 100 -> 'highest' (above every one): never '0th percentile'."""
+    if n <= 0:
+        return "lowest"
+    if n >= 100:
+        return "highest"
+    return ordinal(n) + unit
 
 
 def benchmark_sentence(result: dict[str, Any], unit: dict[str, Any]) -> str | None:
@@ -21,7 +32,9 @@ def benchmark_sentence(result: dict[str, Any], unit: dict[str, Any]) -> str | No
     bench = unit.get("benchmark")
     if not bench or unit.get("gap") is None:
         return None
-    a, b = result["compare"]
+    from alignscan.findings import group_label
+
+    a, b = (group_label(result, g) for g in result["compare"])
     title = unit.get("title") or unit["id"]
     mine = whole_points(unit["gap"]["favorable"])
     median = whole_points(bench["gap"]["favorable_p50"])
@@ -31,7 +44,10 @@ def benchmark_sentence(result: dict[str, Any], unit: dict[str, Any]) -> str | No
     )
     if bench["gap"]["favorable_percentile"] is None:
         return f"{head}."
-    return f"{head}: {ordinal(int(bench['gap']['favorable_percentile'] + 0.5))} percentile."
+    rank = percentile_place(int(half_up(bench["gap"]["favorable_percentile"])), " percentile")
+    if rank in ("lowest", "highest"):
+        rank = f"the {rank} of them"
+    return f"{head}: {rank}."
 
 
 def benchmark_sentences(result: dict[str, Any]) -> list[str]:
@@ -106,6 +122,6 @@ def section_context(result: dict[str, Any]) -> dict[str, Any]:
     """Template variables for the participation and benchmark sections."""
     return {
         "benchmark_view": benchmark_view(result),
-        "ordinal": ordinal,
+        "ordinal": percentile_place,  # the templates rank only percentiles with it
         "whole_points": whole_points,
     }

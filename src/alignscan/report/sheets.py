@@ -8,6 +8,7 @@ simply does not exist (no alpha, no second wave) is None (an empty cell).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,10 +65,15 @@ class Table:
     heat: list[int] = field(default_factory=list)  # columns coloured as a gap heatmap
 
 
+# Not characters XML 1.0 allows (lone surrogates, U+FFFE, U+FFFF): lxml and the zip's
+# UTF-8 encoder refuse them, so they are dropped like the controls.
+_NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]")
+
+
 def text(value: object) -> str:
     """Survey text as plain text for an Office file: no control or bidi characters
     (they are not valid in XML, and an override could reorder the figures beside it)."""
-    return strip_controls(str(value))
+    return _NOT_XML.sub("", strip_controls(str(value)))
 
 
 def labels(result: dict[str, Any]) -> dict[str, str]:
@@ -93,28 +99,35 @@ GROUP_METRICS = (
     ("sd", "dec", "standard deviation of the scores of {g}"),
     ("favorable", "pct", "share of the answers of {g} that are favorable"),
 )
+N_EFFECTIVE = ("n_effective", "dec", "effective sample size of {g} (Kish; weighted analyses)")
+
+
+def group_metrics(result: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
+    """The per-group figures: with `--weight-to`, also the effective sample size."""
+    return GROUP_METRICS + ((N_EFFECTIVE,) if result.get("weighting") else ())
 
 
 def group_cols(result: dict[str, Any]) -> list[Col]:
-    """n, mean, sd and favorable share for every group of the result."""
+    """n, mean, sd and favorable share (and effective n) for every group of the result."""
     names = labels(result)
     return [
-        Col(f"{names[g]} {m}", kind, doc.format(g=names[g]))
+        Col(f"{names[g]} {m.replace('_', ' ')}", kind, doc.format(g=names[g]))
         for g in result["groups"]
-        for m, kind, doc in GROUP_METRICS
+        for m, kind, doc in group_metrics(result)
     ]
 
 
 def group_values(result: dict[str, Any], unit: dict[str, Any]) -> list[Any]:
+    metrics = group_metrics(result)
     out: list[Any] = []
     for g in result["groups"]:
         cell = unit["groups"].get(g)
         if cell is None:
-            out += [None] * len(GROUP_METRICS)
+            out += [None] * len(metrics)
         elif cell.get("suppressed"):
-            out += [HIDDEN] * len(GROUP_METRICS)
+            out += [HIDDEN] * len(metrics)
         else:
-            out += [cell.get(m) for m, _, _ in GROUP_METRICS]
+            out += [cell.get(m) for m, _, _ in metrics]
     return out
 
 
@@ -225,7 +238,7 @@ def segments_table(result: dict[str, Any]) -> Table:
         for s in result.get("segments") or []
     ]
     heat = [4 + len(group_cols(result)), 9 + len(group_cols(result))]  # gap, favorable gap
-    about = "One row per segment value and dimension; gaps coloured (blue: first group higher)."
+    about = "One row per segment value and dimension; gaps coloured as in the HTML heatmap."
     return Table("segments", about, cols, rows, heat)
 
 
@@ -388,6 +401,28 @@ def comments_table(result: dict[str, Any]) -> Table:
     return Table("comments", "Comment counts per question and group.", cols, rows)
 
 
+def weighting_rows(result: dict[str, Any]) -> list[list[Any]]:
+    """With `--weight-to`: the headcount file, and per compared group the design effect
+    and the effective sample size."""
+    block = result.get("weighting")
+    if not block:
+        return []
+    names = labels(result)
+    note = "means, favorable shares and gaps are weighted; n, segments, drivers are not"
+    rows: list[list[Any]] = [["weighted to headcount", text(block.get("file", "")), note]]
+    for g, w in (block.get("groups") or {}).items():  # issue 31
+        name = names.get(g, text(g))
+        cells = " x ".join(w.get("columns") or []) or "group"
+        how = f"{w.get('method')} on {cells} ({w.get('cells')} cells)"
+        spread = (
+            f"weights {w['weight_min']:.2f} to {w['weight_max']:.2f}" if "weight_min" in w else ""
+        )
+        rows.append([f"weighted to headcount: {name}", text(how), text(spread)])
+        rows.append([f"design effect: {name}", Fig(w.get("design_effect"), "dec"), ""])
+        rows.append([f"effective n: {name}", Fig(w.get("n_effective"), "dec"), "Kish"])
+    return rows
+
+
 def summary_table(result: dict[str, Any]) -> Table:
     """The survey, the source, who is compared, the counts, and the headline."""
     a, b = result["compare"]
@@ -414,10 +449,13 @@ def summary_table(result: dict[str, Any]) -> Table:
     for g, cell in result["groups"].items():
         n = HIDDEN if cell.get("suppressed") else cell.get("n")
         rows.append([f"respondents: {names[g]}", Fig(n, "int"), ""])
+    rows += weighting_rows(result)
     head = findings.headline(result)
     rows.append(["headline", text(head["sentence"]), ""])
-    for rank, d in enumerate(findings.recommendations(result), start=1):
-        rows.append([f"focus area {rank}", text(d["title"]), "a significant, not negligible gap"])
+    for rank, e in enumerate(findings.focus_areas(result), start=1):
+        rows.append([f"focus area {rank}", text(e["title"]), text(e["reason"])])
+    for rank, e in enumerate(findings.strengths(result), start=1):
+        rows.append([f"strength {rank}", text(e["title"]), text(e["reason"])])
     rows.append(["alignscan version", text(result.get("alignscan_version", "")), ""])
     cols = [
         Col("field", "text", "what the row says"),

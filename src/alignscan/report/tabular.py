@@ -70,12 +70,33 @@ def _rows(result: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
+def metric_unit(result: dict[str, Any], row: list[Any]) -> str:
+    """The unit of a CSV row's value in the report's words: means and mean gaps in points
+    on the answer scale, favorable shares as shares of answers, favorable-share gaps as
+    share differences (x 100 = percentage points (favorable share))."""
+    level, metric, group = row[0], row[5], row[4]
+    if level not in ("item", "dimension", "segment"):
+        return ""
+    gap = str(group).startswith("gap (")
+    base = metric.rsplit("_", 1)[0] if metric.endswith(("_low", "_high")) else metric
+    if base in ("mean", "sd", "se", "mean_ci", "mean_ci_adjusted"):
+        return findings.scale_unit(result)
+    if base in ("favorable", "favorable_se", "favorable_ci"):
+        if gap:
+            return f"share difference, 0 to 1 (x 100 = {findings.SHARE_UNIT})"
+        return "share of answers, 0 to 1"
+    return ""
+
+
 def result_to_csv(result: dict[str, Any]) -> str:
-    """One tidy long table: level, id, segment_column, segment_value, group, metric, value.
+    """One tidy long table: level, id, segment_column, segment_value, group, metric, value,
+    and the value's unit in words (empty where it has none: counts, q-values, deltas).
 
     Written with a UTF-8 byte order mark and CRLF line ends so Excel opens it cleanly."""
     header = ["level", "id", "segment_column", "segment_value", "group", "metric", "value"]
-    return csv_text([header, *_rows(clean_json(result))], bom=True, crlf=True)
+    doc = clean_json(result)
+    rows = [[*row, metric_unit(doc, row)] for row in _rows(doc)]
+    return csv_text([[*header, "unit"], *rows], bom=True, crlf=True)
 
 
 def result_json_schema() -> dict[str, Any]:

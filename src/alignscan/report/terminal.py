@@ -8,12 +8,14 @@ own lines.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable
 from typing import Any
 
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from alignscan import findings
 from alignscan.report.formats import num, pts, qfmt, signed
@@ -36,6 +38,9 @@ def print_summary(result: dict[str, Any], console: Console) -> None:
         for g, c in result["groups"].items()
     ]
     console.print("respondents per group: " + ";  ".join(sizes))
+    detectable = findings.detectable_sentence(result)
+    if detectable:
+        console.print(esc(detectable))
     console.print(_dimension_table(result, console.width, la, lb))
     low = [d for d in result["dimensions"] if findings.low_reliability(d.get("alpha"))]
     if low:
@@ -43,6 +48,7 @@ def print_summary(result: dict[str, Any], console: Console) -> None:
         console.print(
             f"[yellow]low reliability[/] (alpha < 0.6): {names}; read their items one by one."
         )
+    _print_focus(result, console)
     top = findings.top_item_gaps(result)
     if top:
         console.print(_item_table(top))
@@ -55,11 +61,22 @@ def print_summary(result: dict[str, Any], console: Console) -> None:
     _print_quality(result, console)
 
 
+def _print_focus(result: dict[str, Any], console: Console) -> None:
+    """The three focus areas of the report's first page, in the same words."""
+    focus = findings.focus_areas(result)
+    if not focus:
+        return
+    console.print(f"[bold]Focus areas[/] ({esc(findings.focus_basis(result)['sentence'])})")
+    for i, f in enumerate(focus, start=1):
+        console.print(f"  {i}. [bold]{esc(f['title'])}[/]: {esc(f['reason'])}.")
+
+
 def _dimension_table(result: dict[str, Any], width: int, la: str, lb: str) -> Table:
     table = Table(
         title="Gap by dimension",
-        caption=f"A = {la}, B = {lb}; 95% CI = gap ± this; fav = favorable-share gap in "
-        "points; bold = significant (q < 0.05, Benjamini-Hochberg); * = low reliability",
+        caption=f"A = {la}, B = {lb}; gap in {findings.scale_unit(result)}; 95% CI = gap ± "
+        f"this; fav = gap in {findings.SHARE_UNIT}; bold = significant (q < 0.05, "
+        "Benjamini-Hochberg); * = low reliability",
         header_style="bold",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
@@ -158,42 +175,20 @@ def _wave_gap(doc: dict[str, Any], wave: dict[str, Any]) -> str:
 
 def print_trend(doc: dict[str, Any], console: Console) -> None:
     """The trend table: the gap per wave and the first-to-last change, whose direction
-    word follows its significance ("no clear change" otherwise)."""
+    word follows its significance ("no clear change" otherwise). Where the table would
+    not fit the console (many waves, a narrow terminal), one line per dimension."""
     la, lb = (esc(findings.group_label(doc, g)) for g in doc["compare"])
-    table = Table(
-        title=f"Gap ({la} - {lb}) across waves",
-        caption="change = first to last wave; bold and a direction = significant change "
-        "(q < 0.05, Benjamini-Hochberg over the table)",
-        header_style="bold",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        collapse_padding=True,
-    )
-    longest = max((len(d["id"]) for d in doc["dimensions"]), default=8)
-    wide = console.width >= 110
-    table.add_column("dimension", no_wrap=not wide, min_width=min(longest, 16))
-    for label in doc["labels"]:
-        table.add_column(esc(label), justify="right", no_wrap=True)
-    table.add_column("change", justify="right", no_wrap=True)
-    table.add_column("95% CI", justify="right")
-    table.add_column("q", justify="right", no_wrap=True)
-    table.add_column("direction")
-    for d in doc["dimensions"]:
-        overall = d["changes"][-1]["gap"] if d["changes"] else None
-        if overall is None:
-            tail = ["-", "-", "-", "not available"]
-        else:
-            change = signed(overall["change"])
-            word = findings.direction_word(overall)
-            tail = [
-                f"[bold]{change}[/]" if findings.significant(overall) else change,
-                f"{signed(overall['ci'][0])}, {signed(overall['ci'][1])}",
-                qfmt(overall["q_value"]),
-                TREND_ARROWS.get(word, word),
-            ]
-        gaps = [_wave_gap(doc, w) for w in d["waves"]]
-        table.add_row(esc(d["title"] if wide else d["id"]), *gaps, *tail)
-    console.print(table)
+    title = f"Gap ({la} - {lb}) across waves"
+    caption = ("change = first to last wave; bold and a direction = significant change "
+               "(q < 0.05, Benjamini-Hochberg over the table)")
+    table = _trend_table(doc, console.width >= 110, title, caption)
+    if _least_width(table) <= console.width:
+        console.print(table)
+    else:
+        console.print(f"[bold]{title}[/]")
+        for d in doc["dimensions"]:
+            console.print(_trend_line(doc, d))
+        console.print(caption)
     for p in doc["partial"]:
         console.print(
             f"[yellow]note:[/] {esc(p['id'])} is only in {esc(', '.join(p['waves_present']))}"
@@ -202,3 +197,73 @@ def print_trend(doc: dict[str, Any], console: Console) -> None:
         console.print(f"[yellow]warning:[/] {esc(warning)}")
     for note in doc.get("notes", []):
         console.print(f"[yellow]note:[/] {esc(note)}")
+
+
+def _least_width(table: Table) -> int:
+    """The narrowest a table of unbreakable cells can be drawn without cropping one: each
+    column as wide as its widest cell (or header word, for columns that wrap), plus the
+    two spaces between columns (no outer edge)."""
+    widths = []
+    for column in table.columns:
+        cells = [Text.from_markup(str(c)).cell_len for c in column.cells]
+        head = [Text.from_markup(line).cell_len for line in str(column.header).split("\n")]
+        widths.append(max([*cells, *head, column.min_width or 0]))
+    return sum(widths) + 2 * (len(widths) - 1)
+
+
+def _trend_table(doc: dict[str, Any], wide: bool, title: str, caption: str) -> Table:
+    """One row per dimension: the gap in each wave, the change, its CI, q and direction."""
+    table = Table(
+        title=title,
+        caption=caption,
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+        show_edge=False,
+    )
+    longest = max((len(d["id"]) for d in doc["dimensions"]), default=8)
+    table.add_column("dimension", no_wrap=True, min_width=min(longest, 16))
+    gaps = [[_wave_gap(doc, w) for w in d["waves"]] for d in doc["dimensions"]]
+    for k, label in enumerate(doc["labels"]):  # a long label wraps in its header, not a gap
+        widest = max([len(row[k]) for row in gaps] + [len(w) for w in label.split()] + [1])
+        header = "\n".join(esc(line) for line in textwrap.wrap(label, widest)) or esc(label)
+        table.add_column(header, justify="right", no_wrap=True)
+    for name in ("change", "95% CI", "q", "direction"):
+        table.add_column(name, justify="left" if name == "direction" else "right", no_wrap=True)
+    for d, row in zip(doc["dimensions"], gaps, strict=True):
+        table.add_row(esc(d["title"] if wide else d["id"]), *row, *_change_cells(d))
+    return table
+
+
+def _change_cells(d: dict[str, Any]) -> list[str]:
+    """change, 95% CI, q and direction of a dimension's first-to-last change."""
+    overall = d["changes"][-1]["gap"] if d["changes"] else None
+    if overall is None:
+        return ["-", "-", "-", "not available"]
+    change = signed(overall["change"])
+    word = findings.direction_word(overall)
+    return [
+        f"[bold]{change}[/]" if findings.significant(overall) else change,
+        f"{signed(overall['ci'][0])}, {signed(overall['ci'][1])}",
+        qfmt(overall["q_value"]),
+        _direction_cell(overall, word),
+    ]
+
+
+def _direction_cell(change: dict[str, Any], word: str) -> str:
+    """"↓ closing by 0.70 points", "↕ reversed, 0.15 points smaller": the size of a
+    significant change is the change in |gap| (a reversal is not "narrowed by 1.25")."""
+    if word not in TREND_ARROWS:
+        return word
+    return TREND_ARROWS[word] + (", " if word == "reversed" else " ") + findings.size_words(change)
+
+
+def _trend_line(doc: dict[str, Any], d: dict[str, Any]) -> str:
+    """A dimension's trend as one line that wraps at words (narrow terminals)."""
+    waves = zip(doc["labels"], d["waves"], strict=True)
+    gaps = ", ".join(f"{esc(label)} {_wave_gap(doc, w)}" for label, w in waves)
+    change, ci, q, word = _change_cells(d)
+    if change == "-":
+        return f"[bold]{esc(d['id'])}[/]: {gaps}; change {word}"
+    return f"[bold]{esc(d['id'])}[/]: {gaps}; change {change} (95% CI {ci}), q {q}: {word}"

@@ -22,6 +22,7 @@ from alignscan.report.sheets import (
     Table,
     workbook_tables,
 )
+from alignscan.report.sheets import text as plain
 from alignscan.textsafe import FORMULA_START
 
 FORMATS = {
@@ -35,6 +36,9 @@ FORMATS = {
 }
 WIDTHS = {"text": 14, "int": 10, "dec": 9, "signed": 10, "pct": 10, "pp": 11, "p": 9}
 MAX_TEXT_WIDTH = 60
+# The HTML heatmap's colours (report.html's HEAT_MORE / HEAT_LESS; html is a sibling layer,
+# so they are repeated here and a test keeps them equal).
+HEAT_MORE, HEAT_LESS = (179, 88, 6), (84, 39, 136)
 
 
 def formula_like(value: str) -> bool:
@@ -59,6 +63,7 @@ class _Writer:
 
     def head(self, sheet: Any, col: int, name: str) -> None:
         """A header cell (a dimension title in the heatmap is survey text too)."""
+        name = plain(name)
         sheet.write_string(0, col, name, self.header_quoted if formula_like(name) else self.header)
 
     def cell(self, sheet: Any, row: int, col: int, value: Any, kind: str) -> None:
@@ -69,7 +74,7 @@ class _Writer:
         elif value is None:
             sheet.write_blank(row, col, None)
         elif isinstance(value, bool) or not isinstance(value, int | float):
-            text = str(value)
+            text = plain(value)
             sheet.write_string(row, col, text, self.quoted if formula_like(text) else None)
         else:
             sheet.write_number(row, col, value, self.fmt[kind if kind != "text" else "dec"])
@@ -83,9 +88,13 @@ def _width(table: Table, col: int) -> float:
     return min(MAX_TEXT_WIDTH, max(WIDTHS[kind], header, longest + 1 if kind == "text" else 0))
 
 
+def _hex(rgb: tuple[int, int, int]) -> str:
+    return "#{:02X}{:02X}{:02X}".format(*rgb)
+
+
 def _heat(sheet: Any, table: Table) -> None:
-    """A diverging colour scale on the gap columns: orange below 0, blue above (hidden
-    cells are text and stay uncoloured)."""
+    """A diverging colour scale on the gap columns, in the HTML heatmap's colours (one
+    colour above 0, the other below, white at 0); hidden cells are text and stay white."""
     last = len(table.rows)
     if not last:
         return
@@ -97,11 +106,11 @@ def _heat(sheet: Any, table: Table) -> None:
             col,
             {
                 "type": "3_color_scale",
-                "min_color": "#B2182B",
+                "min_color": _hex(HEAT_LESS),
                 "mid_type": "num",
                 "mid_value": 0,
                 "mid_color": "#FFFFFF",
-                "max_color": "#2166AC",
+                "max_color": _hex(HEAT_MORE),
             },
         )
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from alignscan import limits
 from alignscan.responses.kinds import ErrorKind
 from alignscan.responses.model import (
     CellError,
@@ -167,10 +168,32 @@ def _utf8(data: bytes, start: int = 0, end: int | None = None) -> bool:
     return True
 
 
+def check_width(file: str, columns: int) -> None:
+    """Refuse a file with more columns than the limit (each column costs memory whether
+    the survey uses it or not)."""
+    most = limits.COLUMNS.value()
+    if columns > most:
+        reason = f"the file has {columns:,} columns (limit {most:,}); {limits.COLUMNS.hint()}"
+        raise ResponsesError(CellError(file, None, None, None, reason, ErrorKind.TOO_LARGE))
+
+
+def block_size() -> int:
+    """Bytes pyarrow parses at once: also the longest line it can read (ALIGNSCAN_MAX_LINE_MB
+    raises it)."""
+    return max(BLOCK_SIZE, limits.CSV_LINE_MB.value())
+
+
 def parse_failure(file: str, enc: str, message: str, bad_text: bool) -> ResponsesError:
     """The error for a file pyarrow can't parse: bad text in `enc`, or bad CSV."""
     if bad_text:
         reason = f"the file is not valid {enc} text; give its encoding (e.g. cp1252)"
+    elif "straddl" in message:  # a record longer than the block pyarrow parses at once
+        most = block_size()
+        reason = (
+            f"a line (or a quoted cell spanning lines) is longer than {most:,} bytes; "
+            f"{limits.CSV_LINE_MB.hint()}"
+        )
+        return ResponsesError(CellError(file, None, None, None, reason, ErrorKind.TOO_LARGE))
     else:  # pyarrow's detail may quote a row: keep only its kind of error
         reason = "the file can't be parsed as CSV (" + message.split(":")[0][:80] + ")"
     return ResponsesError(CellError(file, None, None, None, reason, ErrorKind.UNREADABLE))
@@ -201,7 +224,7 @@ def csv_options(
         skip_rows_after_names=layout.n_header,
         encoding="utf8" if enc in ("utf-8", "utf-8-sig") else enc,
         use_threads=not safe,
-        block_size=BLOCK_SIZE,
+        block_size=block_size(),
     )
     parse_options = pacsv.ParseOptions(
         delimiter=layout.delim,
@@ -327,4 +350,5 @@ def sniff_layout(
         raise ResponsesError(
             CellError(file, skip + 1, None, None, "the file has no header row", ErrorKind.NO_HEADER)
         )
+    check_width(file, len(names))
     return CsvLayout(file, sample, encoding, enc, delim, top, head, n_header, tool, names)

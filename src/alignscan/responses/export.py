@@ -18,7 +18,12 @@ def template_rows(survey: Survey) -> list[list[str]]:
         header.append(survey.respondent_id)
         texts.append("Respondent id")
     header.append(survey.roles.column)
-    roles = "; ".join(v[0] for v in survey.roles.groups.values() if v)
+    from alignscan.findings import default_label
+
+    names = dict(survey.roles.labels or {})
+    roles = "; ".join(
+        f"{v[0]} = {names.get(g) or default_label(g)}" for g, v in survey.roles.groups.items() if v
+    )
     texts.append(f"Role (one of: {roles})")
     for seg in survey.segments:
         header.append(seg)

@@ -23,12 +23,14 @@ class ErrorKind(StrEnum):
     NO_ENGINE = "no_engine"
     XML_ENTITIES = "xml_entities"
     TOO_MANY_ROWS = "too_many_rows"
+    TOO_LARGE = "too_large"
     NO_SHEET = "no_sheet"
     UNSAVED_FORMULA = "unsaved_formula"
     BLANK_COLUMN_NAME = "blank_column_name"
     DUPLICATE_COLUMN = "duplicate_column"
     MISSING_COLUMN = "missing_column"
     NO_ITEM_COLUMNS = "no_item_columns"
+    WRONG_SURVEY = "wrong_survey"  # fewer than half the survey's item columns are there
     NO_ROWS = "no_rows"
     RAGGED_ROW = "ragged_row"
     UNKNOWN_ROLE = "unknown_role"
@@ -36,6 +38,14 @@ class ErrorKind(StrEnum):
     DUPLICATE_ID = "duplicate_id"
     OUT_OF_RANGE = "out_of_range"
     UNKNOWN_ANSWER = "unknown_answer"
+
+
+LENIENT_FIXES = frozenset({
+    ErrorKind.RAGGED_ROW, ErrorKind.UNKNOWN_ROLE, ErrorKind.BLANK_ROLE, ErrorKind.DUPLICATE_ID,
+    ErrorKind.OUT_OF_RANGE, ErrorKind.UNKNOWN_ANSWER, ErrorKind.BLANK_COLUMN_NAME,
+})
+"""Errors lenient mode turns into exclusions, changes or warnings (so does a repeated
+column name, unless the column is one the survey reads); the others stay errors."""
 
 
 class Exclusion(StrEnum):

@@ -59,11 +59,30 @@ def open_parquet(path: Path) -> tuple[Any, list[str]]:
         raise ResponsesError(
             CellError(file, None, None, None, reason, ErrorKind.NOT_PARQUET)
         ) from None
+    check_extent(file, pf.metadata)
     for f in pf.schema_arrow:
         if not _textual(f.type):
             reason = f"column {f.name!r} holds {f.type} values, which can't be read as answers"
             raise ResponsesError(CellError(file, None, f.name, None, reason, ErrorKind.UNREADABLE))
     return pf, [f.name.strip() for f in pf.schema_arrow]
+
+
+def check_extent(file: str, meta: Any) -> None:
+    """Refuse, from the footer alone, more columns than the limit or a row group that
+    unfolds past its limit (a few compressed bytes can stand for gigabytes)."""
+    from alignscan import limits
+    from alignscan.responses.csv_reader import check_width
+
+    check_width(file, meta.num_columns)
+    most = limits.ROW_GROUP_MB.value()
+    for i in range(meta.num_row_groups):
+        size = meta.row_group(i).total_byte_size
+        if size > most:
+            reason = (
+                f"row group {i + 1} unfolds to {size:,} bytes (limit {most:,}); "
+                f"{limits.ROW_GROUP_MB.hint()}"
+            )
+            raise ResponsesError(CellError(file, None, None, None, reason, ErrorKind.TOO_LARGE))
 
 
 def batch_text(batch: Any, names: list[str], wanted: list[int]) -> tuple[dict[int, Any], Any]:

@@ -394,8 +394,8 @@ def _csv_records(
             break
         except (pa.ArrowInvalid, UnicodeError) as exc:
             message = str(exc)
-            if "straddl" in message and read_bytes < csv_reader.BLOCK_SIZE:
-                read_bytes = csv_reader.BLOCK_SIZE
+            if "straddl" in message and read_bytes < csv_reader.block_size():
+                read_bytes = csv_reader.block_size()
                 numbers.rewind()
                 continue
             if guess:  # bad text; or a ragged row's, which fails as a bare "parse error"

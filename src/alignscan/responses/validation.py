@@ -100,7 +100,7 @@ def check_header(
     when a survey column is ambiguous or missing: then nothing can be coded reliably."""
     position, ambiguous = _header_positions(raw, survey, lenient, found)
     _check_columns(raw, survey, position, found)
-    header_kinds = (ErrorKind.MISSING_COLUMN, ErrorKind.NO_ITEM_COLUMNS)
+    header_kinds = (ErrorKind.MISSING_COLUMN, ErrorKind.NO_ITEM_COLUMNS, ErrorKind.WRONG_SURVEY)
     return position, not (ambiguous or any(e.kind in header_kinds for e in found.errors))
 
 
@@ -336,23 +336,18 @@ def _code_answers(
 def _missing_columns(
     raw: RawTable, survey: Survey, required: list[tuple[str, str]], position: dict[str, int]
 ) -> list[tuple[str | None, str, str]]:
-    """(column, reason, kind) per required column not in the header. When no item column
-    at all is there, one error says the file doesn't match the survey instead."""
-    items = {i.source_column for i in survey.items}
+    """(column, reason, kind) per required column not in the header. When fewer than half
+    the item columns are there, one error says the file doesn't match the survey instead."""
     title_hint = ""
     if raw.header_hint is not None:
         title_hint = (
             f"; row {raw.first_row} looks like a title, and row {raw.header_hint} like the "
             f"header: set the header row to {raw.header_hint}"
         )
-    if not items & set(position):
-        examples = ", ".join(repr(c) for c in list(dict.fromkeys(items))[:3])
-        reason = (
-            f"none of the {len(items)} item columns of survey {survey.id!r} "
-            f"({examples}, ...) is in the file: is this the survey the file was made for? "
-            f"Give the survey definition it was made for{title_hint}"
-        )
-        return [(None, reason, "no_item_columns")]
+    wrong = _wrong_survey(raw, survey, position)
+    if wrong is not None:
+        reason = f"{wrong[0]}. Give the survey definition it was made for{title_hint}"
+        return [(None, reason, wrong[1])]
     known = [n for n in raw.names if n]
     found: list[tuple[str | None, str, str]] = []
     for column, purpose in required:
@@ -367,6 +362,39 @@ def _missing_columns(
             reason += f"; did you mean {hint[0]!r}?"
         found.append((column, reason + title_hint, "missing_column"))
     return found
+
+
+def survey_columns(survey: Survey) -> set[str]:
+    """Every column the survey reads: items, role, segments, respondent id, comments."""
+    columns = {i.source_column for i in survey.items} | {c.source_column for c in survey.comments}
+    return columns | {survey.roles.column, *survey.segments, *filter(None, [survey.respondent_id])}
+
+
+def _wrong_survey(
+    raw: RawTable, survey: Survey, position: dict[str, int]
+) -> tuple[str, str] | None:
+    """(reason, kind) when most of the survey's item columns are not in the file: it was
+    made for another survey. Columns are named in survey order and in file order."""
+    items = list(dict.fromkeys(i.source_column for i in survey.items))
+    found = [c for c in items if c in position]
+    if 2 * len(found) >= len(items):
+        return None
+
+    def some(names: list[str]) -> str:
+        return ", ".join(repr(n) for n in names[:3]) + (", ..." if len(names) > 3 else "")
+
+    reason = (
+        f"this file does not look like survey {survey.id!r}: "
+        f"{len(found)} of {len(items)} item columns found"
+    )
+    missing = [c for c in items if c not in position]
+    reason += f" (missing: {some(missing)}"
+    known = survey_columns(survey)
+    unknown = [n for n in raw.names if n and n not in known]
+    if unknown:
+        reason += f"; columns the survey doesn't know, in file order: {some(unknown)}"
+    kind = ErrorKind.WRONG_SURVEY if found else ErrorKind.NO_ITEM_COLUMNS
+    return reason + ")", kind
 
 
 def _repeats(values: np.ndarray) -> np.ndarray:

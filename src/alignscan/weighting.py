@@ -1,0 +1,792 @@
+"""Weighting respondents to the headcount: post-stratification and raking (issue #31).
+
+When engineering answers at 80% and sales at 30%, a group's unweighted mean is mostly
+engineering's. Each compared group is weighted to the population of its cells: a cell is
+a combination of values of the segment columns a headcount file names (`--weight-to`).
+
+- Post-stratification: the file gives the headcount of every cell of one set of columns
+  (one column, or a cross such as department x region); a respondent's weight is
+  N_cell / n_cell.
+- Raking: the file gives several margins (department totals and region totals in rows of
+  their own); weights are fitted by iterative proportional fitting over the cross of the
+  margins' columns until every margin is met to 1e-10 (relative), else an error.
+
+Refused, with every reason at once: margins of one group that add up differently, a cell
+with headcount but no respondent (no collapse is made: merge it in the file, or weight on
+a coarser column), respondents in a value the file has no row for, and any weighting cell
+that would let fewer than `privacy.min_group_size` respondents be derived (see `audit`).
+
+Estimates are ratio estimators sum(w y) / sum(w) over the respondents a statistic counts;
+standard errors by Taylor linearisation with the weighting cells as strata and
+respondents as units, without finite population correction (like the unweighted
+analysis, which treats respondents as a sample of a process, not of a finite list), so
+its variance is conditional on how many answered in each cell. Design degrees of freedom
+are respondents - cells per group; a gap's are Welch-Satterthwaite's over both groups.
+The formulas are computed from per-cell sums (weights are constant within a cell), and
+checked to 1e-9 against the svy library in tests/reference/make_weighted_reference.py:
+svy works on rows, this module on counts, so it is not a runtime dependency.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from alignscan.errors import AlignscanError
+from alignscan.responses import CellError, ResponseSet
+from alignscan.survey import Survey
+
+CAP = 5.0  # a weight above CAP x the group's mean weight is warned about (and trimmed)
+RAKE_TOLERANCE = 1e-10
+RAKE_MAX_ITER = 2000
+SEP = "\x1f"  # joins a cell's values into one key
+
+
+class WeightingError(AlignscanError, ValueError):
+    """The headcount can't weight these responses; `errors` has every reason."""
+
+    code = "weighting_invalid"
+
+    def __init__(self, errors: list[CellError]):
+        self.errors = errors
+        first = errors[0]
+        where = f"{first.file} row {first.row}" if first.row else first.file
+        super().__init__(f"{where}: {first.reason}" + (
+            f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""))
+
+
+# ----------------------------------------------------------------------------- targets
+
+
+@dataclass
+class Margin:
+    """The headcounts of one set of columns for one group: values tuple -> (N, row)."""
+
+    columns: tuple[str, ...]
+    totals: dict[tuple[str, ...], tuple[int, int]] = field(default_factory=dict)
+
+    def total(self) -> int:
+        return sum(n for n, _ in self.totals.values())
+
+
+@dataclass
+class Targets:
+    """A parsed weighting file: per group, its margins (columns () = the group total)."""
+
+    file: str
+    margins: dict[str, list[Margin]]
+
+    def columns(self) -> list[str]:
+        """Every segment column a margin names, in the order first seen."""
+        seen: dict[str, None] = {}
+        for margins in self.margins.values():
+            for m in margins:
+                seen.update(dict.fromkeys(m.columns))
+        return list(seen)
+
+
+def read_targets(path: str | Path, survey: Survey, values: dict[str, list[str]]) -> Targets:
+    """Read a weighting headcount CSV (the I/O edge); `values` are the respondents' values
+    per segment column. Raises WeightingError with every bad cell."""
+    from alignscan.participation import _decode
+
+    path = Path(path)
+    try:
+        text = _decode(path.read_bytes())
+    except OSError as exc:
+        raise WeightingError(
+            [CellError(str(path), None, None, None, f"can't read: {exc.strerror}", "unreadable")]
+        ) from None
+    return parse_targets(text, str(path), survey, values)
+
+
+def parse_targets(text: str, file: str, survey: Survey, values: dict[str, list[str]]) -> Targets:
+    """Parse the CSV: columns group, headcount and any segment columns; a row's filled
+    segment cells say which cell (or margin) its headcount is for."""
+    from alignscan.participation import GROUP_COLUMN, _records
+
+    records = _records(text)
+    if not records or not any(c.strip() for c in records[0]):
+        raise WeightingError(
+            [CellError(file, 1, None, None, "the file has no header row", "empty")]
+        )
+    positions, errors = _header(records[0], file, survey)
+    if errors:
+        raise WeightingError(errors)
+    margins: dict[str, dict[tuple[str, ...], Margin]] = {}
+    for row_no, cells in enumerate(records[1:], start=2):
+        if not any(c.strip() for c in cells):
+            continue
+        parsed = _target_row(cells, row_no, positions, file, survey, values)
+        if isinstance(parsed, list):
+            errors.extend(parsed)
+            continue
+        group, columns, key, number = parsed
+        margin = margins.setdefault(group, {}).setdefault(columns, Margin(columns))
+        if key in margin.totals:
+            reason = f"duplicate row: the same group and cell as row {margin.totals[key][1]}"
+            errors.append(CellError(file, row_no, GROUP_COLUMN, group, reason, "duplicate_row"))
+            continue
+        margin.totals[key] = (number, row_no)
+    if errors:
+        raise WeightingError(errors)
+    return Targets(file, {g: list(m.values()) for g, m in margins.items()})
+
+
+def _header(names: list[str], file: str, survey: Survey) -> tuple[dict[str, int], list[CellError]]:
+    from alignscan.participation import Respondents
+    from alignscan.participation import _header as header
+
+    return header(names, file, Respondents(survey, {}, {}))
+
+
+def _target_row(
+    cells: list[str], row_no: int, positions: dict[str, int], file: str, survey: Survey,
+    values: dict[str, list[str]],
+) -> tuple[str, tuple[str, ...], tuple[str, ...], int] | list[CellError]:
+    """(group, columns, values, headcount) of one row, or every error in it."""
+    from alignscan.participation import GROUP_COLUMN, HEADCOUNT_COLUMN, _headcount_value
+
+    def cell(name: str) -> str:
+        i = positions[name]
+        return cells[i].strip() if i < len(cells) else ""
+
+    errors = []
+    groups = list(survey.roles.groups)
+    raw = cell(GROUP_COLUMN)
+    group = {g.casefold(): g for g in groups}.get(raw.casefold(), raw)
+    if group not in groups:
+        reason = "unknown group: expected one of " + ", ".join(groups)
+        errors.append(CellError(file, row_no, GROUP_COLUMN, raw, reason, "unknown_group"))
+    columns = tuple(s for s in survey.segments if s in positions and cell(s))
+    key = []
+    for column in columns:
+        known = {v.casefold(): v for v in values.get(column, [])}
+        key.append(known.get(cell(column).casefold(), cell(column)))
+    number, problem = _headcount_value(cell(HEADCOUNT_COLUMN))
+    if problem is not None:
+        kind = "negative_headcount" if problem.startswith("negative") else "bad_headcount"
+        errors.append(CellError(file, row_no, HEADCOUNT_COLUMN, cell(HEADCOUNT_COLUMN), problem,
+                                kind))
+    if errors or number is None:
+        return errors
+    return group, columns, tuple(key), number
+
+
+# ----------------------------------------------------------------------------- cell counts
+
+
+def count_cells(rs: ResponseSet, columns: list[str]) -> pd.DataFrame:
+    """Respondents' counts per (measure, group, cell, key) where a cell joins the values
+    of `columns`: `head` (key 0), `item:<id>` (recoded position, 0 = not answered),
+    `score:<dim>` (T*(k+1)+M, 0 = no score) and `cluster:<dim>` (F*(k+1)+M)."""
+    from alignscan.counts import _dimension, _plan, _recoded
+
+    survey = rs.survey
+    plan = _plan(survey)
+    gidx = np.asarray(rs.group.codes, dtype=np.int64)
+    ok = gidx >= 0
+    gidx = gidx[ok]
+    scored = _recoded(rs.codes[ok], plan)
+    labels = [np.asarray([*map(str, rs.segments[c].categories), ""], dtype=object)[
+        np.asarray(rs.segments[c].codes, dtype=np.int64)[ok]] for c in columns]
+    cell_names = np.asarray([SEP.join(t) for t in zip(*labels, strict=True)] if labels
+                            else [""] * len(gidx), dtype=object)
+    cell_codes, uniques = pd.factorize(cell_names)
+    base = gidx * len(uniques) + cell_codes
+    frames = [_frame("head", _tally(base, np.zeros(len(gidx), dtype=np.int64)))]
+    for i, item in enumerate(survey.items):
+        frames.append(_frame(f"item:{item.id}", _tally(base, scored[:, i])))
+    for dim, (start, k), lut in zip(survey.dimensions, plan.spans, plan.luts, strict=True):
+        dd = _dimension(scored[:, start: start + k], lut, survey.scale.points)
+        frames.append(_frame(f"score:{dim.id}", _tally(base, dd.score_key)))
+        frames.append(_frame(f"cluster:{dim.id}", _tally(base, dd.cluster_key)))
+    out = pd.concat(frames, ignore_index=True)
+    width = max(len(uniques), 1)
+    combo = out.pop("combo").to_numpy()
+    out.insert(1, "group", np.asarray(list(survey.roles.groups), dtype=object)[combo // width])
+    out.insert(2, "cell", np.asarray(uniques, dtype=object)[combo % width] if len(uniques)
+               else np.asarray([], dtype=object))
+    return out
+
+
+def _tally(base: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (cell code, key) pairs and how many respondents have each."""
+    keys = np.asarray(keys, dtype=np.int64)
+    width = int(keys.max(initial=0)) + 1
+    flat = np.bincount(base * width + keys, minlength=0)
+    nz = np.flatnonzero(flat)
+    return np.stack([nz // width, nz % width]), flat[nz]
+
+
+def _frame(measure: str, tally: tuple[np.ndarray, np.ndarray]) -> pd.DataFrame:
+    pairs, n = tally
+    return pd.DataFrame({"measure": measure, "combo": pairs[0], "key": pairs[1], "n": n})
+
+
+def sum_cells(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Cell counts of blocks added up."""
+    joined = pd.concat(frames, ignore_index=True)
+    return joined.groupby(["measure", "group", "cell", "key"], sort=True)["n"].sum().reset_index()
+
+
+def cells_of_file(path: str | Path, survey: Survey, columns: list[str],
+                  options: dict[str, Any]) -> pd.DataFrame:
+    """The cell counts of a responses file, read again in blocks (memory stays bounded);
+    only called once the first reading found the file valid."""
+    from alignscan.responses.streaming import stream_responses
+
+    skip = ("engine", "progress", "builtin")
+    reader = {k: v for k, v in options.items() if k not in skip}
+    stream = stream_responses(path, survey, **reader)
+    frames, pending = [], []
+    for block in stream.blocks():
+        pending.append(count_cells(block, columns))
+        if len(pending) >= 32:
+            frames.append(sum_cells(pending))
+            pending = []
+    stream.finish()
+    return sum_cells(frames + pending)
+
+
+# ----------------------------------------------------------------------------- weights
+
+
+@dataclass
+class GroupWeights:
+    """One group's weighting classes (the cross of its columns, those with respondents):
+    respondents and weight per class."""
+
+    group: str
+    columns: tuple[str, ...]
+    classes: list[tuple[str, ...]]
+    n: np.ndarray  # respondents per class
+    w: np.ndarray  # weight per class
+    method: str  # "post-stratification", "raking" or "scaling" (group total only)
+    population: int
+    iterations: int = 0
+    trimmed: bool = False
+
+    def relative(self) -> np.ndarray:
+        """Weights over the group's mean weight (population / respondents)."""
+        return self.w / (float(self.w @ self.n) / float(self.n.sum()))
+
+    def summary(self) -> dict[str, Any]:
+        """What the report shows: range, Kish design effect and effective n."""
+        n = float(self.n.sum())
+        deff = n * float(self.w**2 @ self.n) / float(self.w @ self.n) ** 2
+        rel = self.relative()
+        return {
+            "method": self.method,
+            "columns": list(self.columns),
+            "cells": len(self.classes),
+            "n": int(self.n.sum()),
+            "population": self.population,
+            "weight_min": float(self.w.min()),
+            "weight_max": float(self.w.max()),
+            "relative_max": float(rel.max()),
+            "design_effect": deff,
+            "n_effective": n / deff,
+            "iterations": self.iterations,
+            "trimmed": self.trimmed,
+        }
+
+
+def class_counts(cells: pd.DataFrame, group: str, all_columns: list[str],
+                 columns: tuple[str, ...]) -> pd.DataFrame:
+    """A group's cell counts regrouped by its own columns (class = their values)."""
+    mine = cells[cells["group"] == group]
+    pick = [all_columns.index(c) for c in columns]
+    split = mine["cell"].str.split(SEP, regex=False)
+    keys = split.map(lambda parts: SEP.join(parts[i] for i in pick))
+    frame = mine.assign(cell=keys.to_numpy(dtype=object) if len(mine) else [])
+    return frame.groupby(["measure", "cell", "key"], sort=True)["n"].sum().reset_index()
+
+
+def group_weights(targets: Targets, group: str, heads: dict[tuple[str, ...], int],
+                  trim: bool) -> tuple[GroupWeights | None, list[CellError]]:
+    """The weights of one group from its margins and respondents per class, or errors."""
+    file, margins = targets.file, targets.margins.get(group, [])
+    if not margins:
+        return None, [CellError(file, None, "group", group, f"no headcount rows for the compared "
+                                f"group {group!r}: each compared group is weighted", "no_rows")]
+    columns = tuple(dict.fromkeys(c for m in margins for c in m.columns))
+    errors = _margin_errors(file, group, margins, heads, columns)
+    if errors:
+        return None, errors
+    classes = sorted(heads)
+    n = np.asarray([heads[c] for c in classes], dtype=float)
+    population = margins[0].total()
+    real = [m for m in margins if m.columns]
+    if not real:
+        gw = GroupWeights(group, columns, classes, n, np.full(len(n), population / n.sum()),
+                          "scaling", population)
+    elif len(real) == 1:
+        gw = _poststratify(group, real[0], classes, n, columns, population)
+    else:
+        gw, errors = _rake(file, group, real, classes, n, columns, population)
+        if gw is None:
+            return None, errors
+    if trim:
+        _trim(gw)
+    return gw, []
+
+
+def _project(classes: list[tuple[str, ...]], columns: tuple[str, ...],
+             margin: Margin) -> list[tuple[str, ...]]:
+    pick = [columns.index(c) for c in margin.columns]
+    return [tuple(c[i] for i in pick) for c in classes]
+
+
+def _margin_errors(file: str, group: str, margins: list[Margin],
+                   heads: dict[tuple[str, ...], int], columns: tuple[str, ...]) -> list[CellError]:
+    """Margins adding up differently, headcount cells without respondents, respondents
+    without a headcount cell."""
+    errors = []
+    totals = {m.total() for m in margins}
+    if len(totals) > 1:
+        said = "; ".join(f"{' x '.join(m.columns) or 'group total'} rows add up to {m.total():,}"
+                         for m in margins)
+        errors.append(CellError(file, None, "headcount", None,
+                                f"the margins of group {group!r} disagree: {said}", "margins"))
+    classes = sorted(heads)
+    for m in margins:
+        if not m.columns:
+            continue
+        responded: dict[tuple[str, ...], int] = {}
+        for key, c in zip(_project(classes, columns, m), classes, strict=True):
+            responded[key] = responded.get(key, 0) + heads[c]
+        for key, (number, row) in m.totals.items():
+            got = responded.get(key, 0)
+            where = ", ".join(f"{c}={v}" for c, v in zip(m.columns, key, strict=True))
+            if number > 0 and got == 0:
+                errors.append(CellError(
+                    file, row, m.columns[0], key[0],
+                    f"no respondent of group {group!r} in {where}: a cell with headcount needs "
+                    "respondents (no cells are merged: merge it with another in this file and "
+                    "the data, or weight on a coarser column)", "empty_cell"))
+            elif got > number:
+                errors.append(CellError(file, row, "headcount", str(number),
+                                        f"more respondents than headcount in {where}",
+                                        "over_headcount"))
+        for key in sorted(set(responded) - set(m.totals)):
+            where = ", ".join(f"{c}={v}" for c, v in zip(m.columns, key, strict=True))
+            errors.append(CellError(file, None, m.columns[0], key[0],
+                                    f"group {group!r} has respondents in {where}, which has no "
+                                    "headcount row", "missing_cell"))
+    return errors
+
+
+def _poststratify(group: str, margin: Margin, classes: list[tuple[str, ...]], n: np.ndarray,
+                  columns: tuple[str, ...], population: int) -> GroupWeights:
+    """w = N_cell / n_cell (classes finer than the margin share its cell's weight)."""
+    keys = _project(classes, columns, margin)
+    per: dict[tuple[str, ...], float] = {}
+    for key, count in zip(keys, n, strict=True):
+        per[key] = per.get(key, 0.0) + count
+    w = np.asarray([margin.totals[k][0] / per[k] for k in keys])
+    return GroupWeights(group, columns, classes, n, w, "post-stratification", population)
+
+
+def _rake(file: str, group: str, margins: list[Margin], classes: list[tuple[str, ...]],
+          n: np.ndarray, columns: tuple[str, ...],
+          population: int) -> tuple[GroupWeights | None, list[CellError]]:
+    """Iterative proportional fitting of the class weights to every margin."""
+    index = []
+    for m in margins:
+        keys = _project(classes, columns, m)
+        order = sorted(m.totals)
+        pos = {k: i for i, k in enumerate(order)}
+        target = np.asarray([m.totals[k][0] for k in order], dtype=float)
+        index.append((np.asarray([pos[k] for k in keys]), target))
+    w = np.full(len(n), population / n.sum())
+    for sweep in range(1, RAKE_MAX_ITER + 1):
+        for idx, target in index:
+            got = np.bincount(idx, weights=w * n, minlength=len(target))
+            factor = np.divide(target, got, out=np.ones_like(target), where=got > 0)
+            w = w * factor[idx]
+        worst = max(float(np.max(np.abs(np.bincount(idx, weights=w * n, minlength=len(t)) - t)
+                                 / np.maximum(t, 1.0))) for idx, t in index)
+        if worst < RAKE_TOLERANCE:
+            return GroupWeights(group, columns, classes, n, w, "raking", population, sweep), []
+    reason = (f"raking group {group!r} did not converge in {RAKE_MAX_ITER} sweeps (a margin "
+              f"is off by {worst:.2%}): its respondents' cells can't meet all margins")
+    return None, [CellError(file, None, "headcount", None, reason, "no_convergence")]
+
+
+def _trim(gw: GroupWeights) -> None:
+    """Cap weights at CAP x the mean weight, spreading the excess over the others so the
+    group total stays the headcount (repeated until none is above the cap)."""
+    total = float(gw.w @ gw.n)
+    for _ in range(100):
+        cap = CAP * total / float(gw.n.sum())
+        over = gw.w > cap * (1 + 1e-12)
+        if not over.any():
+            return
+        gw.trimmed = True
+        w = np.where(over, cap, gw.w)
+        free = ~over & (gw.w < cap)
+        rest = total - float(w[~free] @ gw.n[~free])
+        w[free] *= rest / float(w[free] @ gw.n[free])
+        gw.w = w
+
+
+# ----------------------------------------------------------------------------- estimates
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A weighted ratio sum(w y) / sum(w x) with its linearised standard error."""
+
+    value: float | None
+    se: float | None
+    df: float | None  # design degrees of freedom: respondents - classes
+    n_eff: float | None  # Kish: (sum w x)^2 / sum w^2 x^2 over the units counted
+    sd: float | None = None  # means only: the weighted standard deviation
+
+
+@dataclass(frozen=True)
+class Sums:
+    """Per class sums over respondents of y, x, y^2, x^2 and x y (arrays, one per class)."""
+
+    y: np.ndarray
+    x: np.ndarray
+    yy: np.ndarray
+    xx: np.ndarray
+    xy: np.ndarray
+    units: np.ndarray  # respondents counted (key > 0)
+
+    @classmethod
+    def of(cls, counts: np.ndarray, y: np.ndarray, x: np.ndarray) -> Sums:
+        """From counts (classes, keys) and each key's y and x per respondent; key 0
+        counts nobody. A mean has x = 1 for every key > 0."""
+        c = counts.astype(float)
+        units = c[:, 1:].sum(axis=1)
+        return cls(c @ y, c @ x, c @ (y * y), c @ (x * x), c @ (x * y), units)
+
+
+def estimate(w: np.ndarray, n: np.ndarray, s: Sums, with_sd: bool = False) -> Estimate:
+    """The ratio estimate and its Taylor-linearised variance with the classes as strata:
+    z_i = w_h (y_i - R x_i) / X, V = sum_h n_h/(n_h-1) sum_i (z_i - mean_h z)^2."""
+    x_hat = float(w @ s.x)
+    if x_hat <= 0:
+        return Estimate(None, None, None, None)
+    r = float(w @ s.y) / x_hat
+    t = w * (s.y - r * s.x) / x_hat
+    q = w * w * (s.yy - 2 * r * s.xy + r * r * s.xx) / (x_hat * x_hat)
+    big = n >= 2
+    var = float(np.sum(n[big] / (n[big] - 1) * (q[big] - t[big] ** 2 / n[big])))
+    df = float(s.units.sum() - np.count_nonzero(s.units))
+    n_eff = x_hat**2 / float(w * w @ s.xx)
+    sd = None
+    if with_sd:
+        units = float(s.units.sum())
+        spread = float(w @ (s.yy - 2 * r * s.xy + r * r * s.xx)) / x_hat
+        sd = math.sqrt(max(spread, 0.0) * units / (units - 1)) if units > 1 else None
+    return Estimate(r, math.sqrt(max(var, 0.0)), df if df > 0 else None, n_eff, sd)
+
+
+def weighted_delta(wa: np.ndarray, ca: np.ndarray, wb: np.ndarray, cb: np.ndarray,
+                   values: np.ndarray) -> float | None:
+    """Cliff's delta P(A > B) - P(A < B) of the weighted distributions (keys > 0)."""
+    pa, pb = wa @ ca[:, 1:].astype(float), wb @ cb[:, 1:].astype(float)
+    if pa.sum() <= 0 or pb.sum() <= 0:
+        return None
+    v = np.asarray(values[1:], dtype=float)
+    sign = np.sign(v[:, None] - v[None, :])
+    return float(pa @ sign @ pb / (pa.sum() * pb.sum()))
+
+
+# ----------------------------------------------------------------------------- analysis
+
+
+@dataclass
+class Weighting:
+    """What `analyze_counts` needs to weight: the targets, the cell counts of the
+    responses (`count_cells` over `targets.columns()`) and whether to trim."""
+
+    targets: Targets
+    cells: pd.DataFrame
+    trim: bool = False
+
+
+@dataclass
+class _Group:
+    """One weighted group: its weights and its counts per class, by measure."""
+
+    weights: GroupWeights
+    counts: pd.DataFrame
+
+    def cube(self, measure: str, width: int) -> np.ndarray:
+        """Counts (classes, keys) of one measure, zero-padded."""
+        out = np.zeros((len(self.weights.classes), width), dtype=np.int64)
+        rows = self.counts[self.counts["measure"] == measure]
+        if len(rows):
+            pos = {SEP.join(c): i for i, c in enumerate(self.weights.classes)}
+            idx = rows["cell"].map(pos).to_numpy()
+            np.add.at(out, (idx, rows["key"].to_numpy()), rows["n"].to_numpy())
+        return out
+
+
+def weigh_groups(spec: Weighting, survey: Survey) -> dict[str, _Group]:
+    """Every compared group's weights, or WeightingError with every problem."""
+    columns = spec.targets.columns()
+    out, errors = {}, []
+    for name in survey.roles.compare:
+        own = tuple(dict.fromkeys(c for m in spec.targets.margins.get(name, []) for c in m.columns))
+        counts = class_counts(spec.cells, name, columns, own)
+        heads = counts[counts["measure"] == "head"]
+        by = {(tuple(str(k).split(SEP)) if own else ()): int(n)
+              for k, n in zip(heads["cell"], heads["n"], strict=True)}
+        gw, problems = group_weights(spec.targets, name, by, spec.trim)
+        errors += problems
+        if gw is not None:
+            out[name] = _Group(gw, counts)
+    if errors:
+        raise WeightingError(errors)
+    return out
+
+
+def small_class_errors(file: str, groups: dict[str, _Group], minimum: int) -> list[CellError]:
+    """Weighting classes of 1 .. minimum-1 respondents: their weight would reveal them."""
+    errors = []
+    for name, grp in groups.items():
+        gw = grp.weights
+        for key, n in zip(gw.classes, gw.n, strict=True):
+            if n < minimum:
+                where = ", ".join(f"{c}={v}" for c, v in zip(gw.columns, key, strict=True))
+                errors.append(CellError(
+                    file, None, gw.columns[0] if gw.columns else "group", key[0] if key else None,
+                    f"the weighting cell {where} of group {name!r} has fewer than {minimum} "
+                    "respondents (privacy.min_group_size): its weight would reveal them; weight "
+                    "on coarser cells", "small_cell"))
+    return errors
+
+
+def audit(prep: Any, groups: dict[str, _Group], file: str) -> list[CellError]:
+    """The project's anonymity audit with every weighting class of a weighted group taken
+    as published (weighted and unweighted figures together can give a class's sums): a
+    derivable set of 1 .. minimum-1 respondents (or scored respondents) refuses."""
+    from alignscan.privacy import (
+        _all_cells,
+        _cell_mask,
+        _families,
+        audit_atoms,
+        find_small_derivable,
+    )
+
+    minimum = prep.survey.privacy.min_group_size
+    errors = small_class_errors(file, groups, minimum)
+    if errors:
+        return errors
+    atoms = audit_atoms(prep.table.atoms, prep.survey, prep.groups, prep.segments)
+    names = [c for c, _, _ in prep.segments]
+    for name, grp in groups.items():
+        g = prep.groups.index(name)
+        ga, gw = atoms[g], grp.weights
+        shown = [c for c in _all_cells(ga) if c not in prep.plan.hidden_cells.get(g, set())]
+        classes = []
+        for key in gw.classes:
+            mask = np.ones(len(ga.head), dtype=bool)
+            for column, value in zip(gw.columns, key, strict=True):
+                col = names.index(column)
+                mask &= ga.values[:, col] == prep.segments[col][2].get(value, -2)
+            classes.append(mask)
+        for weights in _families(ga):
+            live = weights > 0
+            rows = [np.ones(len(weights), dtype=bool)] + classes + [
+                m for m in (_cell_mask(ga, c) for c in shown) if weights[m].sum() >= minimum]
+            sets = np.stack(rows)[:, live].astype(np.int64)
+            if live.any() and find_small_derivable(sets, weights[live], minimum) is not None:
+                errors.append(CellError(
+                    file, None, ", ".join(gw.columns), None,
+                    f"weighting group {name!r} on {' x '.join(gw.columns)} would let fewer than "
+                    f"{minimum} respondents be worked out from the published figures; weight "
+                    "on fewer or coarser columns", "privacy"))
+                break
+    return errors
+
+
+def _keys(survey: Survey) -> dict[str, np.ndarray]:
+    """Per key of an item: its value (x = 1) and whether it is favorable."""
+    from alignscan.counts import favorable_positions
+
+    p, start = survey.scale.points, survey.scale.start
+    value = np.concatenate([[0.0], np.arange(start, start + p, dtype=float)])
+    fav = np.zeros(p + 1)
+    fav[favorable_positions(survey)] = 1.0
+    answered = np.concatenate([[0.0], np.ones(p)])
+    return {"value": value, "fav": fav, "answered": answered}
+
+
+def _dimension_keys(survey: Survey, k: int) -> tuple[np.ndarray, ...]:
+    """Score keys T*(k+1)+M -> (value, scored) and cluster keys F*(k+1)+M -> (F, M)."""
+    p, start = survey.scale.points, survey.scale.start
+    width = (k * p + 1) * (k + 1)
+    key = np.arange(width)
+    t, m = np.divmod(key, k + 1)
+    scored = (m > 0) & (key > 0)
+    value = np.where(scored, t / np.maximum(m, 1) + start - 1, 0.0)
+    ckey = np.arange((k + 1) ** 2)
+    f, cm = np.divmod(ckey, k + 1)
+    return value, scored.astype(float), f.astype(float), cm.astype(float)
+
+
+def _weighted_cell(old: dict[str, Any], mean: Estimate, fav: Estimate) -> dict[str, Any]:
+    """A shown cell with its mean, sd and favorable share weighted; n and the answer
+    counts stay the respondents' own."""
+    if old.get("suppressed") or mean.value is None:
+        return old
+    out = dict(old)
+    out["mean"], out["sd"], out["favorable"] = mean.value, mean.sd, fav.value
+    out["favorable_se"] = fav.se
+    out["mean_se"] = mean.se
+    out["n_effective"] = mean.n_eff
+    return out
+
+
+def _weighted_gap(ma: Estimate, mb: Estimate, fa: Estimate, fb: Estimate,
+                  delta: float | None) -> dict[str, Any]:
+    """The gap A - B from two weighted estimates, through the Welch machinery (estimate,
+    standard error, Satterthwaite degrees of freedom of the two designs)."""
+    from alignscan.stats import Welch, combined_df, magnitude
+
+    assert ma.value is not None and mb.value is not None
+    se = math.sqrt((ma.se or 0.0) ** 2 + (mb.se or 0.0) ** 2)
+    df = combined_df([(ma.se or 0.0, ma.df), (mb.se or 0.0, mb.df)])
+    w = Welch(ma.value - mb.value, se, df if se > 0 else None)
+    out: dict[str, Any] = {
+        "mean": w.diff, "mean_ci": w.ci(), "mean_ci_adjusted": None, "se": w.se, "df": w.df,
+        "favorable": None, "favorable_ci": None, "p_value": w.p_value(), "q_value": None,
+        "cliffs_delta": delta, "magnitude": magnitude(delta),
+    }
+    if fa.value is not None and fb.value is not None:
+        fse = math.sqrt((fa.se or 0.0) ** 2 + (fb.se or 0.0) ** 2)
+        fdf = combined_df([(fa.se or 0.0, fa.df), (fb.se or 0.0, fb.df)])
+        fw = Welch(fa.value - fb.value, fse, fdf if fse > 0 else None)
+        out["favorable"], out["favorable_ci"] = fw.diff, fw.ci()
+    return out
+
+
+def _unit(grp: _Group, counts: np.ndarray, y: np.ndarray, x: np.ndarray,
+          with_sd: bool = False) -> Estimate:
+    return estimate(grp.weights.w, grp.weights.n, Sums.of(counts, y, x), with_sd)
+
+
+def apply_weights(spec: Weighting, prep: Any, items_out: list[dict[str, Any]],
+                  dims_out: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Weight the compared groups' item and dimension cells and gaps in place; returns
+    the gaps (for the q-values) and the `weighting` section. WeightingError refuses."""
+    survey = prep.survey
+    groups = weigh_groups(spec, survey)
+    errors = audit(prep, groups, spec.targets.file)
+    if errors:
+        raise WeightingError(errors)
+    a, b = survey.roles.compare
+    minimum = survey.privacy.min_group_size
+    keys, width = _keys(survey), survey.scale.points + 1
+    tests = []
+    for item in items_out:
+        cubes = {g: groups[g].cube(f"item:{item['id']}", width) for g in (a, b)}
+        est = {}
+        for g in (a, b):
+            answered = cubes[g][:, 1:].sum(axis=1)
+            if np.any((answered > 0) & (answered < minimum)):  # a class's answers pinned
+                item["groups"][g] = {"suppressed": True}
+                continue
+            mean = _unit(groups[g], cubes[g], keys["value"], keys["answered"], True)
+            fav = _unit(groups[g], cubes[g], keys["fav"], keys["answered"])
+            item["groups"][g] = _weighted_cell(item["groups"][g], mean, fav)
+            est[g] = (mean, fav)
+        item["gap"] = _gap(item, groups, cubes, est, keys["value"])
+        if item["gap"] is not None:
+            tests.append(item["gap"])
+    for dim, out in zip(survey.dimensions, dims_out, strict=True):
+        value, scored, f, m = _dimension_keys(survey, len(dim.items))
+        cubes = {g: groups[g].cube(f"score:{dim.id}", len(value)) for g in (a, b)}
+        est = {}
+        for g in (a, b):
+            clusters = groups[g].cube(f"cluster:{dim.id}", len(f))
+            mean = _unit(groups[g], cubes[g], value, scored, True)
+            fav = _unit(groups[g], clusters, f, m)
+            out["groups"][g] = _weighted_cell(out["groups"][g], mean, fav)
+            est[g] = (mean, fav)
+        out["gap"] = _gap(out, groups, cubes, est, value)
+        if out["gap"] is not None:
+            tests.append(out["gap"])
+    return tests, section(spec, groups)
+
+
+def _gap(unit: dict[str, Any], groups: dict[str, _Group], cubes: dict[str, np.ndarray],
+         est: dict[str, tuple[Estimate, Estimate]], values: np.ndarray) -> dict[str, Any] | None:
+    a, b = list(cubes)
+    cells = unit["groups"]
+    if a not in est or b not in est or cells[a].get("suppressed") or cells[b].get("suppressed"):
+        return None
+    if est[a][0].value is None or est[b][0].value is None:
+        return None
+    order = np.argsort(values[1:], kind="stable")
+    ca = np.concatenate([cubes[a][:, :1], cubes[a][:, 1:][:, order]], axis=1)
+    cb = np.concatenate([cubes[b][:, :1], cubes[b][:, 1:][:, order]], axis=1)
+    sorted_values = np.concatenate([[0.0], values[1:][order]])
+    delta = weighted_delta(groups[a].weights.w, ca, groups[b].weights.w, cb, sorted_values)
+    return _weighted_gap(*est[a][:1], *est[b][:1], est[a][1], est[b][1], delta)
+
+
+def section(spec: Weighting, groups: dict[str, _Group]) -> dict[str, Any]:
+    """The result's `weighting` section: per group the weights' range and design effect,
+    and warnings for weights above the cap."""
+    summaries = {name: grp.weights.summary() for name, grp in groups.items()}
+    warnings = []
+    for name, s in summaries.items():
+        if s["trimmed"]:
+            warnings.append(f"weights of {name} were trimmed to {CAP:g}x the mean weight: its "
+                            "weighted totals no longer match the headcount exactly")
+        elif s["relative_max"] > CAP:
+            warnings.append(f"weights of {name} reach {s['relative_max']:.1f}x the mean weight "
+                            f"(above {CAP:g}x): a few respondents carry much of the result; "
+                            "trimming (--trim-weights) caps them")
+    return {
+        "file": Path(spec.targets.file).name,
+        "target": "headcount",
+        "cap": CAP,
+        "trim": spec.trim,
+        "groups": summaries,
+        "segments_weighted": False,
+        "warnings": warnings,
+    }
+
+
+def weighting_json_schema() -> dict[str, Any]:
+    """JSON Schema of the result's `weighting` section."""
+    number = {"type": "number"}
+    group = {
+        "type": "object",
+        "properties": {
+            "method": {"enum": ["post-stratification", "raking", "scaling"]},
+            "columns": {"type": "array", "items": {"type": "string"}},
+            "cells": {"type": "integer"}, "n": {"type": "integer"},
+            "population": {"type": "integer"}, "weight_min": number, "weight_max": number,
+            "relative_max": number, "design_effect": number, "n_effective": number,
+            "iterations": {"type": "integer"}, "trimmed": {"type": "boolean"},
+        },
+        "required": ["method", "columns", "cells", "n", "population", "weight_min",
+                     "weight_max", "relative_max", "design_effect", "n_effective", "trimmed"],
+    }
+    return {
+        "type": "object",
+        "description": "Weighting of the compared groups to their headcount (--weight-to).",
+        "properties": {
+            "file": {"type": "string"}, "target": {"const": "headcount"}, "cap": number,
+            "trim": {"type": "boolean"},
+            "groups": {"type": "object", "additionalProperties": group},
+            "segments_weighted": {"type": "boolean"},
+            "warnings": {"type": "array", "items": {"type": "string"}},
+        },
+        "required": ["file", "target", "groups", "warnings"],
+    }
