@@ -165,6 +165,14 @@ def test_units_read_the_same_in_every_output(demo) -> None:
     rows = list(csv.reader(io.StringIO(result_to_csv(result).lstrip("\ufeff"))))
     units = {r[7] for r in rows[1:]}
     assert SCALE_UNIT in units and any(SHARE_UNIT in u for u in units)
+    # a trend's change is in the same unit as the gap it changes
+    doc = {"compared_on": "means and favorable shares", "waves": [{"scale": result["scale"]}]}
+    assert findings.trend_unit(doc) == SCALE_UNIT
+    assert findings.trend_unit({**doc, "compared_on": "favorable shares"}) == "points"
+    change = {"q_value": 0.001, "direction": "closing", "change": -0.33, "ci": [-0.48, -0.18]}
+    change.update(from_gap=0.47, to_gap=0.14)
+    words = findings.change_words(change, findings.trend_unit(doc))
+    assert words == f"narrowed by 0.33 {SCALE_UNIT}, 95% CI 0.18 to 0.48"
     # the focus areas read the same on page 1 and in the terminal
     for f in findings.focus_areas(result):
         assert f["reason"] in page and re.sub(r"\s+", " ", f["reason"]) in term

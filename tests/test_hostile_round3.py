@@ -434,3 +434,450 @@ def test_a_cell_past_the_column_limit_is_refused_unparsed(tmp_path: Path, no_par
     _rewrite_part(path, "sheet1.xml", lambda x: x.replace(b"</row>", far, 2))
     error = _refusal(path)
     assert error["kind"] == "too_large" and "16,385 columns" in error["reason"]
+
+
+# ----------------------------------------------------------------------------- JSON read back
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+settings.register_profile(
+    "json-fuzz",
+    parent=settings.get_profile("derandomized"),
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+FUZZ = settings.get_profile("json-fuzz")
+
+ODD_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**20), 10**20),
+    st.sampled_from([0, 1, 2, 3, 4, -1]),  # group sizes below the minimum
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([1e300, -1e308, 1e-320]),
+    st.text(max_size=4),
+    st.just([]),
+    st.just({}),
+    st.just([[1]]),
+)
+
+
+def _paths(doc, prefix=()):  # type: ignore[no-untyped-def]
+    """Every (container path, key) in a JSON document."""
+    items = doc.items() if isinstance(doc, dict) else enumerate(doc)
+    for key, value in items:
+        yield (*prefix, key)
+        if isinstance(value, dict | list):
+            yield from _paths(value, (*prefix, key))
+
+
+@st.composite
+def edited(draw, doc):  # type: ignore[no-untyped-def]
+    """A hand-edited (1-3 edits: a key deleted or a value replaced) or truncated document."""
+    import copy
+    import json
+
+    doc = copy.deepcopy(doc)
+    paths = list(_paths(doc))
+    for _ in range(draw(st.integers(1, 3))):
+        path = draw(st.sampled_from(paths))
+        parent = doc
+        try:
+            for key in path[:-1]:
+                parent = parent[key]
+            if draw(st.booleans()):
+                del parent[path[-1]]
+            else:
+                parent[path[-1]] = draw(ODD_VALUES)
+        except (KeyError, IndexError, TypeError):
+            continue
+    text = json.dumps(doc, allow_nan=True)
+    if draw(st.integers(0, 9)) == 0:
+        text = text[: draw(st.integers(0, len(text)))]
+    return text
+
+
+def reveals_a_small_cell(text: str) -> bool:
+    """An independent look: any group cell anywhere with 1 .. min-1 respondents."""
+    import json
+
+    try:
+        doc = json.loads(text)
+        minimum = doc["min_group_size"]
+    except (ValueError, KeyError, TypeError):
+        return False
+    if not isinstance(minimum, int):
+        return False
+    found = []
+
+    def walk(node):  # type: ignore[no-untyped-def]
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "groups" and isinstance(value, dict):
+                    for cell in value.values():
+                        n = cell.get("n") if isinstance(cell, dict) else None
+                        if isinstance(n, int) and not isinstance(n, bool) and 0 < n < minimum:
+                            found.append(n)
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(doc)
+    return bool(found)
+
+
+@pytest.fixture(scope="module")
+def saved_result(tmp_path_factory) -> dict:  # type: ignore[type-arg]
+    import json
+
+    folder = tmp_path_factory.mktemp("saved")
+    path = write_csv(folder / "r.csv", rows_for(6, comment="fine"))
+    out = folder / "result.json"
+    assert run("analyze", path, "-s", SURVEY, "--no-save", "--json", out).returncode == 0
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def _invoke(args: list[str]):  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from alignscan.cli import app
+
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def finite_json(text: str) -> bool:
+    """Independently: the text is JSON whose numbers are all finite and plausibly sized."""
+    import json
+    import math
+
+    def number(literal: str) -> float:
+        value = float(literal)
+        if not math.isfinite(value) or abs(value) > 1e15:
+            raise ValueError(literal)
+        return value
+
+    def constant(name: str) -> float:
+        raise ValueError(name)
+
+    try:
+        json.loads(text, parse_constant=constant, parse_float=number, parse_int=number)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
+def _clean_exit(done) -> None:  # type: ignore[no-untyped-def]
+    assert done.exit_code in (0, 1), done.output
+    assert done.exception is None or isinstance(done.exception, SystemExit), repr(done.exception)
+    if done.exit_code == 1:
+        assert "error" in done.output.lower()
+
+
+def test_hand_edited_results_give_a_clear_error_or_a_safe_report(
+    saved_result: dict, tmp_path: Path
+) -> None:
+    @FUZZ
+    @given(text=edited(saved_result))
+    def check(text: str) -> None:
+        path, html = tmp_path / "result.json", tmp_path / "report.html"
+        html.unlink(missing_ok=True)
+        path.write_text(text, encoding="utf-8")
+        done = _invoke(["report", path, "--html", html])
+        _clean_exit(done)
+        if done.exit_code == 0:
+            assert not reveals_a_small_cell(text) and finite_json(text)
+            assert html.exists()
+        else:
+            assert not html.exists()
+
+    check()
+
+
+def test_hand_edited_waves_give_a_clear_error(saved_result: dict, tmp_path: Path) -> None:
+    import json
+
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(saved_result), encoding="utf-8")
+
+    @settings(FUZZ, max_examples=30)
+    @given(text=edited(saved_result))
+    def check(text: str) -> None:
+        path = tmp_path / "wave.json"
+        path.write_text(text, encoding="utf-8")
+        done = _invoke(["trend", good, path, "--json", tmp_path / "t.json"])
+        _clean_exit(done)
+        assert done.exit_code == 1 or (finite_json(text) and not reveals_a_small_cell(text))
+
+    check()
+
+
+@pytest.fixture(scope="module")
+def norms_and_org(tmp_path_factory):  # type: ignore[no-untyped-def]
+    from alignscan.analysis import analyze
+    from alignscan.norms import Source, build_norms
+    from alignscan.survey import load_survey
+    from alignscan.synthetic import generate_responses
+    from alignscan.synthetic import write_csv as write_synthetic
+
+    survey = load_survey()
+    folder = tmp_path_factory.mktemp("norms")
+    results = []
+    for seed in range(5):
+        path = write_synthetic(generate_responses(survey, 120 + seed, seed=seed), folder / "o.csv")
+        from alignscan.responses import read_responses
+
+        results.append(analyze(read_responses(path, survey)))
+    norms = build_norms([Source(f"org{i}", r) for i, r in enumerate(results)])
+    org = write_synthetic(generate_responses(survey, 130, seed=9), folder / "org.csv")
+    return norms, org
+
+
+def test_hand_edited_norms_give_a_clear_error(norms_and_org, tmp_path: Path) -> None:
+    norms, org = norms_and_org
+
+    @settings(FUZZ, max_examples=25)
+    @given(text=edited(norms))
+    def check(text: str) -> None:
+        path = tmp_path / "norms.json"
+        path.write_text(text, encoding="utf-8")
+        done = _invoke(["analyze", org, "--no-save", "--norms", path])
+        _clean_exit(done)
+        assert done.exit_code == 1 or finite_json(text)
+
+    check()
+
+
+def test_a_huge_json_is_refused_by_its_size_unread(tmp_path: Path, monkeypatch) -> None:
+    huge = tmp_path / "result.json"
+    with huge.open("wb") as fh:
+        fh.truncate(1 << 30)  # 1 GiB, sparse: nothing written to disk
+    real_read = Path.read_text
+
+    def read_text(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        assert self.stat().st_size < 1 << 20, f"{self} was read"
+        return real_read(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", read_text)
+    for args in (
+        ["report", huge, "--html", tmp_path / "r.html"],
+        ["trend", huge, huge, "--json", tmp_path / "t.json"],
+        ["norms", "build", *[huge] * 5, "-o", tmp_path / "n.json"],
+    ):
+        done = _invoke(args)
+        assert done.exit_code == 1, (args, done.output)
+        assert "ALIGNSCAN_MAX_JSON_MB" in done.output
+    norms = tmp_path / "norms.json"
+    huge.rename(norms)
+    org = write_csv(tmp_path / "org.csv", rows_for())
+    done = _invoke(["analyze", org, "-s", SURVEY, "--no-save", "--norms", norms])
+    assert done.exit_code == 1 and "ALIGNSCAN_MAX_JSON_MB" in done.output
+
+
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "1e999", "123456789012345678901"])
+def test_norms_with_nan_or_huge_numbers_are_refused(norms_and_org, tmp_path: Path, token) -> None:
+    import json
+
+    norms, org = norms_and_org
+    doc = json.loads(json.dumps(norms))
+    group = next(iter(doc["dimensions"][0]["groups"].values()))
+    group["mean"]["p50"] = "MARK"
+    path = tmp_path / "norms.json"
+    path.write_text(json.dumps(doc).replace('"MARK"', token), encoding="utf-8")
+    done = _invoke(["analyze", org, "--no-save", "--norms", path])
+    assert done.exit_code == 1 and "norms" in done.output
+
+
+# ----------------------------------------------------------------------------- whose files
+
+
+def test_safe_folder_names() -> None:
+    from alignscan.atomic import safe_folder_name
+
+    for stem in ["..", ".", "", "...", " . "]:
+        assert safe_folder_name(stem) == "responses"
+    assert safe_folder_name("/") == safe_folder_name("\\") == "_"
+    assert safe_folder_name("a/b\\c") == "a_b_c"
+    assert safe_folder_name("..hidden..") == "hidden"
+    assert safe_folder_name("wave\n1") == "wave_1"
+    assert safe_folder_name("Q1 responses") == "Q1 responses"
+
+
+def test_an_input_named_dots_csv_never_writes_into_the_current_folder(tmp_path: Path) -> None:
+    write_csv(tmp_path / "...csv", rows_for())
+    (tmp_path / "report.html").write_text("my own page", encoding="utf-8")
+    done = run("analyze", "...csv", "-s", SURVEY, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "report.html").read_text(encoding="utf-8") == "my own page"
+    assert (
+        not (tmp_path / "result.json").exists()
+        and not (tmp_path / "reports" / "result.json").exists()
+    )
+    assert (tmp_path / "reports" / "responses" / "result.json").exists()
+
+
+def test_analyze_replaces_only_its_own_files_without_force(tmp_path: Path) -> None:
+    responses = write_csv(tmp_path / "r.csv", rows_for())
+    out = tmp_path / "out"
+    out.mkdir()
+    for name, text in [("report.html", "<html>mine</html>"), ("result.csv", "a,b\n1,2\n")]:
+        (out / name).write_text(text, encoding="utf-8")
+        done = run("analyze", responses, "-s", SURVEY, "--out", out)
+        assert done.returncode == 2 and "not written by alignscan" in done.stderr
+        assert (out / name).read_text(encoding="utf-8") == text
+        assert "--force" in done.stderr
+        (out / name).unlink()
+    assert run("analyze", responses, "-s", SURVEY, "--out", out).returncode == 0
+    assert run("analyze", responses, "-s", SURVEY, "--out", out).returncode == 0  # its own
+    (out / "report.html").write_text("<html>edited</html>", encoding="utf-8")
+    assert run("analyze", responses, "-s", SURVEY, "--out", out).returncode == 2
+    assert run("analyze", responses, "-s", SURVEY, "--out", out, "--force").returncode == 0
+    assert "alignscan" in (out / "report.html").read_text(encoding="utf-8")
+
+
+def test_report_check_and_norms_never_replace_a_foreign_file(tmp_path: Path) -> None:
+    responses = write_csv(tmp_path / "r.csv", rows_for())
+    result = tmp_path / "res.json"
+    assert run("analyze", responses, "-s", SURVEY, "--no-save", "--json", result).returncode == 0
+    page = tmp_path / "page.html"
+    page.write_text("<p>precious</p>", encoding="utf-8")
+    done = run("report", result, "--html", page)
+    assert done.returncode == 2 and "not written by alignscan" in done.stderr
+    assert page.read_text(encoding="utf-8") == "<p>precious</p>"
+    sheet = tmp_path / "errors.csv"
+    sheet.write_text("name,salary\nx,1\n", encoding="utf-8")
+    rows = rows_for()
+    rows[0][3] = "9"
+    bad = write_csv(tmp_path / "bad.csv", rows)
+    done = run("check", bad, "-s", SURVEY, "--errors", sheet)
+    assert done.returncode == 2 and sheet.read_text(encoding="utf-8") == "name,salary\nx,1\n"
+    assert run("report", result, "--html", tmp_path / "new.html").returncode == 0
+    assert run("report", result, "--html", tmp_path / "new.html").returncode == 0
+
+
+# ----------------------------------------------------------------------------- interrupted writes
+
+
+def _start(args: list[object], hook: str | None = None, **env: str) -> subprocess.Popen[str]:
+    import sys
+
+    full = {**os.environ, "COLUMNS": "200", **env}
+    if hook is not None:
+        full["ALIGNSCAN_TEST_PAUSE"] = hook
+    return subprocess.Popen(
+        [sys.executable, "-m", "alignscan", *map(str, args)],
+        env=full,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for(flag: Path, proc: subprocess.Popen[str]) -> None:
+    """Until the writer says it has paused (no timing: it waits for us)."""
+    import time
+
+    while not flag.exists():
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.02)
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith(".alignscan"))
+
+
+@pytest.fixture
+def first_run(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """An output folder holding a complete first set, and a newer responses file."""
+    first = write_csv(tmp_path / "r.csv", rows_for(6))
+    out = tmp_path / "out"
+    assert run("analyze", first, "-s", SURVEY, "--out", out).returncode == 0
+    (tmp_path / "new").mkdir()
+    newer = write_csv(tmp_path / "new" / "r.csv", rows_for(9))  # same name, a new wave
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    return out, newer, hook
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+def test_a_signal_while_writing_leaves_the_old_set_and_no_temp(first_run, sig: str) -> None:
+    import signal
+
+    out, newer, hook = first_run
+    old = {p.name: p.read_bytes() for p in out.iterdir()}
+    proc = _start(["analyze", newer, "-s", SURVEY, "--out", out], hook=f"written:{hook}")
+    _wait_for(hook / "paused-written", proc)
+    assert _leftovers(out)  # the temporary files and the lock are there now
+    proc.send_signal(getattr(signal, sig))
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode != 0 and "Traceback" not in stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == old
+    assert _leftovers(out) == []
+
+
+def test_a_signal_during_the_commit_is_held_until_the_set_is_whole(first_run) -> None:
+    import json
+    import signal
+
+    out, newer, hook = first_run
+    proc = _start(["analyze", newer, "-s", SURVEY, "--out", out], hook=f"committing:{hook}")
+    _wait_for(hook / "paused-committing", proc)
+    proc.send_signal(signal.SIGTERM)
+    (hook / "go").touch()
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 143 and "Traceback" not in stderr
+    assert json.loads((out / "result.json").read_text("utf-8"))["rows"]["used"] == 18
+    assert "level,id" in (out / "result.csv").read_text("utf-8-sig")[:10]
+    assert _leftovers(out) == []
+
+
+def test_two_commands_writing_one_folder_never_mix(first_run, tmp_path: Path) -> None:
+    import json
+
+    out, newer, hook = first_run
+    third = write_csv(tmp_path / "third.csv", rows_for(7))
+    first = _start(["analyze", newer, "-s", SURVEY, "--out", out], hook=f"written:{hook}")
+    _wait_for(hook / "paused-written", first)
+    refused = run(
+        "analyze", third, "-s", SURVEY, "--out", out, "--force", env={"ALIGNSCAN_LOCK_WAIT": "0"}
+    )
+    assert refused.returncode == 1 and "another alignscan command is writing" in refused.stderr
+    later = _start(
+        ["analyze", third, "-s", SURVEY, "--out", out, "--force"], ALIGNSCAN_LOCK_WAIT="600"
+    )
+    (hook / "go").touch()
+    assert first.wait(timeout=120) == 0
+    assert later.wait(timeout=120) == 0, later.communicate()
+    result = json.loads((out / "result.json").read_text("utf-8"))
+    assert result["rows"]["used"] == 14 and result["source"]["file"] == "third.csv"
+    csv_rows = list(csv.reader(io.StringIO((out / "result.csv").read_text("utf-8-sig"))))
+    groups = {r[4]: r for r in csv_rows if r[0] == "item" and r[5] == "n"}
+    assert {int(float(r[6])) for g, r in groups.items() if not g.startswith("gap")} == {7}
+    assert _leftovers(out) == []
+
+
+def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path: Path) -> None:
+    import sys
+
+    from alignscan.atomic import LOCK_NAME, write_all
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()  # its process id is free now
+    (tmp_path / LOCK_NAME).write_text(f"{proc.pid}\n", encoding="ascii")
+    write_all({tmp_path / "a.txt": "x"})
+    assert (tmp_path / "a.txt").read_text(encoding="utf-8") == "x"
+    assert not (tmp_path / LOCK_NAME).exists()
+
+
+def test_a_part_past_its_size_limit_is_refused_unparsed(
+    tmp_path: Path, no_parsing, monkeypatch
+) -> None:
+    path = bombs.too_many_rows(tmp_path / "big.xlsx", rows=50_000, numbered=True)
+    # within the defaults the archive check passes and parsing is reached (the stub refuses)
+    assert _refusal(path)["kind"] == "not_xlsx"
+    monkeypatch.setenv("ALIGNSCAN_MAX_XLSX_PART_MB", "1")
+    error = _refusal(path)
+    assert error["kind"] == "too_large" and "ALIGNSCAN_MAX_XLSX_PART_MB" in error["reason"]
+    assert "xl/worksheets/sheet1.xml" in error["reason"]

@@ -256,7 +256,7 @@ def test_sentence_from_data() -> None:
         },
     }
     assert benchmark_sentence(result, unit) == (
-        "your executive–practitioner gap on ROI is +17 points; "
+        "your Executive–Practitioner gap on ROI is +17 percentage points (favorable share); "
         "the median of 24 organisations is +9: 88th percentile."
     )
     assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 88, 100, 101, 111)] == [

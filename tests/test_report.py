@@ -70,8 +70,10 @@ def test_dimension_figures_equal_the_result(demo) -> None:
         assert row["mean-a"] == f"{dim['groups'][a]['mean']:.2f}"
         assert row["mean-b"] == f"{dim['groups'][b]['mean']:.2f}"
         assert row["gap"] == f"{dim['gap']['mean']:+.2f}"
-        fav = dim["gap"]["favorable"]  # null where a share is withheld (issue 26)
-        assert row["favorable-gap"] == ("–" if fav is None else f"{fav * 100:+.0f} pts")
+        # in percentage points, the unit named once in the column header; null where a
+        # share is withheld (issue 26)
+        fav = dim["gap"]["favorable"]
+        assert row["favorable-gap"] == ("–" if fav is None else f"{fav * 100:+.0f}")
         lo, hi = dim["gap"]["mean_ci_adjusted"]
         assert row["adjusted-ci"] == f"{lo:+.2f} to {hi:+.2f}"
     assert f"{result['rows']['used']:,} respondents" in html

@@ -188,6 +188,7 @@ def test_page_one_is_the_executive_summary_and_the_print_is_short(demo_report, p
     at = [first.index(squash(f"{i}. {title}")) for i, title in enumerate(focus, start=1)]
     assert at == sorted(at)  # in their ranked order
     assert "Threestrengths" in first and squash("percentage points (favorable share)") in first
+    assert squash("points on the 1–5 scale, 95% CI") in first  # the trend line's unit
 
 
 def text_overlaps(pdf: Path) -> list[tuple[int, str, str]]:

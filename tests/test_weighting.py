@@ -172,8 +172,14 @@ def _model_gap() -> float:
 
 def _simulate(rng: np.random.Generator) -> tuple[float, float, float, list[float]]:
     """One survey of a population whose departments differ in opinion and answer at
-    different rates: (population gap, unweighted gap, weighted gap, its 95% CI)."""
-    est, truth, plain = {}, {}, {}
+    different rates: (population gap, unweighted gap, weighted gap, its published 95%
+    interval: the small-group likelihood one when a group's effective n is below 200)."""
+    from types import SimpleNamespace
+
+    from alignscan.analysis import SMALL, fill_small
+    from alignscan.weighting import _small
+
+    est, truth, plain, groups, cubes = {}, {}, {}, {}, {}
     for name, pop in (("a", EXECS), ("b", DEPTS)):
         n, w, counts, total, everyone = [], [], [], 0, 0
         for d, (people, mu) in pop.items():
@@ -186,9 +192,18 @@ def _simulate(rng: np.random.Generator) -> tuple[float, float, float, list[float
         truth[name] = total / everyone
         c = np.array(counts)
         plain[name] = float((c @ np.arange(6)).sum()) / c.sum()
-        est[name] = estimate(np.array(w), np.array(n, float),
-                             Sums.of(c, np.arange(6.0), np.r_[0.0, np.ones(5)]), True)
-    gap = _weighted_gap(est["a"], est["b"], est["a"], est["b"], None)
+        answered = np.r_[0.0, np.ones(5)]
+        fav = np.r_[0.0, 0, 0, 0, 1, 1]
+        est[name] = (estimate(np.array(w), np.array(n, float), Sums.of(c, np.arange(6.0), answered),
+                              True),
+                     estimate(np.array(w), np.array(n, float), Sums.of(c, fav, answered)))
+        groups[name] = SimpleNamespace(weights=SimpleNamespace(w=np.array(w)))
+        cubes[name] = c
+    gap = _weighted_gap(est["a"][0], est["b"][0], est["a"][1], est["b"][1], None)
+    shares = {g: (cubes[g], np.r_[0.0, 0, 0, 0, 1, 1]) for g in cubes}
+    _small(gap, groups, cubes, est, np.arange(6.0), shares, (1.0, 5.0))
+    fill_small([gap])
+    gap.pop(SMALL, None)
     return truth["a"] - truth["b"], plain["a"] - plain["b"], gap["mean"], gap["mean_ci"]
 
 

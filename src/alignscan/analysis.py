@@ -41,6 +41,8 @@ from alignscan.privacy import REDACTION_KINDS, Plan, audit_atoms, plan_suppressi
 from alignscan.responses import ResponseSet
 from alignscan.stats import (  # re-exported: the statistics used to live here
     MAGNITUDES,
+    SMALL,
+    SMALL_FAV,
     Z95,
     ClusterSums,
     Welch,
@@ -244,9 +246,6 @@ def gap(
             fill_small([out])
             out.pop(SMALL)
     return out
-
-
-SMALL, SMALL_FAV = "_small", "_small_favorable"  # private keys, popped before publishing
 
 
 def _support(

@@ -206,12 +206,13 @@ def analyze_counts(table: CountTable, survey: str | Path | Survey | None = None)
 def load_result(path: str | Path) -> Result:
     """A saved result.json, validated: an incomplete, out-of-range or hand-edited document
     (one that shows a cell below the minimum group size) is refused."""
+    from alignscan.limits import read_document
     from alignscan.models import result_problems, strict_json, upgrade_comments
     from alignscan.privacy import small_cells_shown
 
     path = Path(path)
     try:
-        document = strict_json(path.read_text(encoding="utf-8"))
+        document = strict_json(read_document(path, "result"))
     except (OSError, UnicodeDecodeError) as exc:
         raise AlignscanError(f"{path}: can't read it ({type(exc).__name__})") from None
     except RecursionError:
@@ -241,8 +242,10 @@ def saved_source(folder: str | Path) -> str | None:
     path = Path(folder) / "result.json"
     if not path.is_file():
         return None
+    from alignscan.limits import read_document
+
     try:
-        source = json.loads(path.read_text(encoding="utf-8")).get("source") or {}
+        source = json.loads(read_document(path, "result")).get("source") or {}
         return str(source.get("file") or "")
     except (OSError, UnicodeDecodeError, ValueError, AttributeError, RecursionError):
         return ""

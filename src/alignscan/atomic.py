@@ -15,7 +15,7 @@ import os
 import secrets
 import stat
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from alignscan.errors import AlignscanError
@@ -80,8 +80,9 @@ def _write_temp(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".tmp", dir=path.parent)
     try:
-        with contextlib.suppress(OSError):  # mkstemp makes 0600 whatever the umask
-            os.fchmod(fd, _mode_for(path))
+        if hasattr(os, "fchmod"):  # mkstemp makes 0600 whatever the umask
+            with contextlib.suppress(OSError):
+                os.fchmod(fd, _mode_for(path))
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -140,17 +141,150 @@ def write_all(outputs: Mapping[Path, str | bytes], inputs: Iterable[Path | None]
     check_outputs(data, inputs)
     streams = {p: c for p, c in data.items() if _is_stream(p)}
     data = {p: c for p, c in data.items() if p not in streams}
+    locks = _lock_folders({p.parent for p in data})
+    try:
+        _write_set(data)
+    finally:
+        for lock in locks:
+            _remove(lock)
+    for path, content in streams.items():
+        _write_stream(path, content)
+
+
+def _write_set(data: dict[Path, bytes]) -> None:
+    """Temporary files for every output, then the commit; an interruption (Ctrl-C,
+    SIGTERM) while writing removes the temporary files, and one during the commit is
+    held until the set is in place, so no mixed set is ever left."""
     temps: dict[Path, Path] = {}
+    path = next(iter(data), Path("."))
     try:
         for path, content in data.items():
             temps[path] = _write_temp(path, content)
-    except OSError as exc:
+        _test_pause("written")
+    except BaseException as exc:
         for tmp in temps.values():
             _remove(tmp)
-        raise WriteFailed(path, exc) from None
-    _commit(temps)
-    for path, content in streams.items():
-        _write_stream(path, content)
+        if isinstance(exc, OSError):
+            raise WriteFailed(path, exc) from None
+        raise
+    with _signals_held():
+        _commit(temps)
+
+
+LOCK_NAME = ".alignscan.lock"
+LOCK_WAIT_SECONDS = 10.0
+
+
+def _lock_folders(folders: Iterable[Path]) -> list[Path]:
+    """A lock file (created with O_EXCL, holding our process id) in each folder, so that
+    two commands writing the same folder never mix their files: the second waits for the
+    first (ALIGNSCAN_LOCK_WAIT seconds, default 10), then refuses. A lock left by a
+    process that no longer runs is taken over."""
+    held: list[Path] = []
+    try:
+        for folder in sorted(set(folders), key=_key):
+            held.append(_lock(folder))
+    except BaseException:
+        for lock in held:
+            _remove(lock)
+        raise
+    return held
+
+
+def _lock(folder: Path) -> Path:
+    import time
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WriteFailed(folder, exc) from None
+    lock = folder / LOCK_NAME
+    wait = _lock_wait()
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            if _stale(lock):
+                _remove(lock)
+                continue
+            if time.monotonic() >= deadline:
+                busy = OSError(
+                    16,
+                    f"another alignscan command is writing to {folder} (its lock file "
+                    f"{LOCK_NAME}); try again when it has finished",
+                )
+                raise WriteFailed(folder, busy) from None
+            time.sleep(0.05)
+            continue
+        except OSError as exc:
+            raise WriteFailed(folder, exc) from None
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f"{os.getpid()}\n")
+        return lock
+
+
+def _lock_wait() -> float:
+    try:
+        return max(0.0, float(os.environ.get("ALIGNSCAN_LOCK_WAIT", LOCK_WAIT_SECONDS)))
+    except ValueError:
+        return LOCK_WAIT_SECONDS
+
+
+def _stale(lock: Path) -> bool:
+    """A lock whose process has gone (killed, say); an unreadable one is not stale."""
+    try:
+        pid = int(lock.read_text(encoding="ascii").strip() or "0")
+    except (OSError, ValueError):
+        return False
+    if pid <= 0:
+        return False
+    if os.name == "nt":  # os.kill(pid, 0) would end the process there: go by its age
+        import time
+
+        return time.time() - lock.stat().st_mtime > 600
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM for the duration (the renames), then deliver them."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got: list[int] = []
+    wanted = [signal.SIGINT, *([signal.SIGTERM] if hasattr(signal, "SIGTERM") else [])]
+    old = {s: signal.signal(s, lambda signum, frame: got.append(signum)) for s in wanted}
+    try:
+        yield
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+        if got:
+            signal.raise_signal(got[0])
+
+
+def _test_pause(stage: str) -> None:
+    """For the signal tests only: with ALIGNSCAN_TEST_PAUSE=stage:folder, say so (a file
+    `paused-<stage>` in the folder) and wait until the folder holds a file `go`."""
+    import time
+
+    hook = os.environ.get("ALIGNSCAN_TEST_PAUSE", "")
+    if not hook.startswith(stage + ":"):
+        return
+    folder = Path(hook.split(":", 1)[1])
+    (folder / f"paused-{stage}").touch()
+    while not (folder / "go").exists():
+        time.sleep(0.01)
 
 
 def _is_stream(path: Path) -> bool:
@@ -184,6 +318,8 @@ def _commit(temps: dict[Path, Path]) -> None:
         for path, tmp in temps.items():
             os.replace(tmp, path)
             done.append(path)
+            if len(done) == 1:
+                _test_pause("committing")
     except OSError as exc:
         for path in done:
             old = backups.get(path)
@@ -217,3 +353,54 @@ def _fsync_dir(folder: Path) -> None:
 def write_one(path: Path, content: str | bytes, inputs: Iterable[Path | None] = ()) -> None:
     """`write_all` for a single file."""
     write_all({path: content}, inputs)
+
+
+# ----------------------------------------------------------------------------- whose file
+
+_MARKS = {  # what every file alignscan writes of a kind carries near its start
+    ".json": (b'"alignscan_version"', b'"norms_version"'),
+    ".html": (b'<meta name="generator" content="alignscan',),
+    ".htm": (b'<meta name="generator" content="alignscan',),
+    ".csv": (
+        b"level,id,segment_column,segment_value,group,metric,value",  # result.csv
+        b"file,row,column,value,reason,kind",  # --errors
+    ),
+}
+_HEAD_BYTES = 8192
+
+
+def written_by_alignscan(path: Path) -> bool:
+    """Whether an existing file looks like one alignscan wrote, by its own content: a JSON
+    document with alignscan's version keys, a report with alignscan's generator tag, a CSV
+    with one of alignscan's headers. An empty file, and kinds whose content alignscan can't
+    tell apart (a PDF, whose metadata may be compressed; a workbook; a deck), count as its
+    own."""
+    suffix = path.suffix.lower()
+    marks = _MARKS.get(suffix)
+    if marks is None:
+        return True
+    try:
+        if not path.is_file() or path.stat().st_size == 0:
+            return True
+        with path.open("rb") as fh:
+            head = fh.read(_HEAD_BYTES)
+    except OSError:
+        return True  # unreadable: the write itself will say why
+    head = head.removeprefix(b"\xef\xbb\xbf")
+    if suffix == ".csv":
+        return head.startswith(marks)
+    return any(mark in head for mark in marks)
+
+
+def foreign_files(outputs: Iterable[Path]) -> list[Path]:
+    """The outputs that exist and were not written by alignscan (see `written_by_alignscan`)."""
+    return [p for p in outputs if p.exists() and not written_by_alignscan(p)]
+
+
+def safe_folder_name(stem: str, default: str = "responses") -> str:
+    """A folder name made from a file name: no path separators or control characters, no
+    leading or trailing dots or spaces; `default` when nothing is left (`...csv` has the
+    stem `..`, which would name the parent folder)."""
+    name = "".join("_" if ch in '/\\:*?"<>|' or ord(ch) < 32 else ch for ch in stem)
+    name = name.strip(". ")
+    return name or default

@@ -241,38 +241,40 @@ def size_change(change: dict[str, Any]) -> float:
     return float(size)
 
 
-def size_words(change: dict[str, Any]) -> str:
+def size_words(change: dict[str, Any], unit: str = "points") -> str:
     """The size of a significant change in points of |gap|: "by 0.33 points" for a
-    narrowing or a widening, "0.15 points smaller" / "0.30 points larger" for a reversal."""
+    narrowing or a widening, "0.15 points smaller" / "0.30 points larger" for a reversal;
+    `unit` names the points ("points on the 1–5 scale")."""
     size = size_change(change)
     if direction_word(change) == "reversed":
-        return f"{abs(size):.2f} points {'smaller' if size < 0 else 'larger'}"
-    return f"by {abs(size):.2f} points"
+        return f"{abs(size):.2f} {unit} {'smaller' if size < 0 else 'larger'}"
+    return f"by {abs(size):.2f} {unit}"
 
 
-def change_words(change: dict[str, Any]) -> str:
+def change_words(change: dict[str, Any], unit: str = "points") -> str:
     """A change in words that follow its significance: "narrowed by 0.33 points, 95% CI
     0.18 to 0.48", "reversed, from +0.70 to -0.55 points (the gap is 0.15 points
     smaller, the other way round)", or "no clear change". A reversal is never "narrowed
-    by 1.25": its size is the change in |gap|."""
+    by 1.25": its size is the change in |gap|. `unit` names the points ("points on the
+    1–5 scale")."""
     word = direction_word(change)
     if word == "reversed":
         before, after = signed(change["from_gap"]), signed(change["to_gap"])
         return (
-            f"reversed, from {before} to {after} points "
-            f"(the gap is {size_words(change)}, the other way round)"
+            f"reversed, from {before} to {after} {unit} "
+            f"(the gap is {size_words(change, unit)}, the other way round)"
         )
     if word in ("closing", "widening"):
         verb = "narrowed" if word == "closing" else "widened"
         lo, hi = change_interval(change)
-        return f"{verb} {size_words(change)}, 95% CI {lo:.2f} to {hi:.2f}"
+        return f"{verb} {size_words(change, unit)}, 95% CI {lo:.2f} to {hi:.2f}"
     return word
 
 
-def change_sentence(title: str, since: str, change: dict[str, Any]) -> str:
+def change_sentence(title: str, since: str, change: dict[str, Any], unit: str = "points") -> str:
     """One dimension's gap change as a sentence."""
     where = f"Since {isolate(since)}, the gap on {isolate(title)}"
-    words = change_words(change)
+    words = change_words(change, unit)
     if words == NO_CLEAR_CHANGE:
         return f"{where}: no clear change."
     return f"{where} has {words}."
@@ -292,7 +294,16 @@ def trend_sentence(trend: dict[str, Any]) -> str | None:
         return f"No dimension gap changed significantly since {since}: no clear change."
     _, d = max(moves, key=lambda m: m[0])
     last = d["changes"][-1]
-    return change_sentence(d["title"], last["from"], last["gap"])
+    return change_sentence(d["title"], last["from"], last["gap"], trend_unit(trend))
+
+
+def trend_unit(trend: dict[str, Any]) -> str:
+    """The unit of a trend's gaps: 'points on the 1–5 scale' when it compares means on
+    one scale (the latest wave's), else 'points'."""
+    scale = (trend.get("waves") or [{}])[-1].get("scale") or {}
+    if trend.get("compared_on") == "favorable shares" or not scale.get("points"):
+        return "points"
+    return scale_unit({"scale": scale})
 
 
 # ----------------------------------------------------------------------------- units

@@ -8,8 +8,10 @@ raised with its environment variable; a refusal names it.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from alignscan.errors import AlignscanError
 
@@ -53,11 +55,52 @@ class Limit:
 
 MIB = 1 << 20
 XLSX_RATIO = Limit("ALIGNSCAN_MAX_XLSX_RATIO", 100, what="uncompressed/compressed ratio")
-XLSX_PART_MB = Limit("ALIGNSCAN_MAX_XLSX_PART_MB", 1024, MIB, "MiB per workbook part")
+XLSX_PART_MB = Limit("ALIGNSCAN_MAX_XLSX_PART_MB", 4096, MIB, "MiB per workbook part")
 SHARED_STRINGS_MB = Limit("ALIGNSCAN_MAX_SHARED_STRINGS_MB", 32, MIB, "MiB of shared strings")
 COLUMNS = Limit("ALIGNSCAN_MAX_COLUMNS", 16_384, what="columns")
 XLSX_TEXT_MB = Limit("ALIGNSCAN_MAX_XLSX_TEXT_MB", 64, MIB, "Mi characters of cell text")
 CSV_LINE_MB = Limit("ALIGNSCAN_MAX_LINE_MB", 16, MIB, "MiB per CSV line")
 ROW_GROUP_MB = Limit("ALIGNSCAN_MAX_ROW_GROUP_MB", 1024, MIB, "MiB per Parquet row group")
+JSON_MB = Limit("ALIGNSCAN_MAX_JSON_MB", 256, MIB, "MiB per JSON document")
 RATIO_FLOOR = MIB  # parts smaller than this unfold too little to matter, whatever the ratio
 EXCEL_MAX_CELL_CHARS = 32_767  # Excel never saves a longer cell text
+
+
+def read_document(path: os.PathLike[str] | str, what: str) -> str:
+    """The text of a JSON document alignscan reads back (a result, norms), refused by
+    its size before it is read (AlignscanError) when larger than `JSON_MB`."""
+    from pathlib import Path
+
+    path = Path(path)
+    most = JSON_MB.value()
+    size = path.stat().st_size
+    if size > most:
+        raise AlignscanError(
+            f"{path} is {size:,} bytes, more than any {what} alignscan writes (limit "
+            f"{most:,}); {JSON_MB.hint()}",
+            code="too_large",
+        )
+    return path.read_text(encoding="utf-8")
+
+
+RESULT_NUMBER_LIMIT = 1e15
+
+
+def strict_json(text: str) -> Any:
+    """JSON with finite, plausibly sized numbers only (NaN, Infinity, 1e999 refused)."""
+
+    def constant(name: str) -> float:
+        raise ValueError(f"{name} is not a number a result can hold")
+
+    def number(literal: str) -> float:
+        value = float(literal)
+        if not abs(value) <= RESULT_NUMBER_LIMIT:
+            raise ValueError(f"the number {literal[:30]} is out of range")
+        return value
+
+    def integer(literal: str) -> int:
+        if len(literal) > 16 or abs(int(literal)) > RESULT_NUMBER_LIMIT:
+            raise ValueError(f"the number {literal[:30]} is out of range")
+        return int(literal)
+
+    return json.loads(text, parse_constant=constant, parse_float=number, parse_int=integer)

@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from alignscan.limits import RESULT_NUMBER_LIMIT, strict_json  # noqa: F401 (re-exported)
+
 Number = int | float
 Interval = list[float]
 
@@ -259,29 +261,6 @@ def result_schema() -> dict[str, Any]:
         "title": "alignscan analysis result",
         **{k: v for k, v in schema.items() if k != "title"},
     }
-
-
-RESULT_NUMBER_LIMIT = 1e15
-
-
-def strict_json(text: str) -> Any:
-    """JSON with finite, plausibly sized numbers only (NaN, Infinity, 1e999 refused)."""
-
-    def constant(name: str) -> float:
-        raise ValueError(f"{name} is not a number a result can hold")
-
-    def number(literal: str) -> float:
-        value = float(literal)
-        if not abs(value) <= RESULT_NUMBER_LIMIT:
-            raise ValueError(f"the number {literal[:30]} is out of range")
-        return value
-
-    def integer(literal: str) -> int:
-        if len(literal) > 16 or abs(int(literal)) > RESULT_NUMBER_LIMIT:
-            raise ValueError(f"the number {literal[:30]} is out of range")
-        return int(literal)
-
-    return json.loads(text, parse_constant=constant, parse_float=number, parse_int=integer)
 
 
 def upgrade_comments(document: Any) -> Any:

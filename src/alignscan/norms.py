@@ -46,11 +46,18 @@ def load_norms(path: str | Path) -> dict[str, Any]:
     """A saved norms.json, checked against its schema; NormsError says why not."""
     import jsonschema
 
+    from alignscan.errors import AlignscanError
+    from alignscan.limits import read_document, strict_json
+
     path = Path(path)
     try:
-        norms = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        norms = strict_json(read_document(path, "norms file"))
+    except AlignscanError as exc:
+        raise NormsError([str(exc)]) from None
+    except (OSError, UnicodeDecodeError, RecursionError) as exc:
         raise NormsError([f"{path} is not a readable norms JSON ({type(exc).__name__})"]) from None
+    except ValueError as exc:  # bad JSON, NaN, Infinity, a number out of range
+        raise NormsError([f"{path} is not a valid norms JSON: {exc}"[:300]]) from None
     error = jsonschema.exceptions.best_match(
         jsonschema.Draft202012Validator(norms_json_schema()).iter_errors(norms)
     )

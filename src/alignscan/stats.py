@@ -241,6 +241,8 @@ def clustered_ci(a: ClusterSums, b: ClusterSums) -> list[float] | None:
 # have zero spread, are tested by empirical likelihood with the support fixed to the
 # scale (alignscan.el). Both groups at or above it: Welch's figures, unchanged.
 WELCH_MIN = 200
+# the private keys of a gap holding its small-group test inputs, popped before publishing
+SMALL, SMALL_FAV = "_small", "_small_favorable"
 
 
 def benjamini_hochberg_rows(p: np.ndarray) -> np.ndarray:

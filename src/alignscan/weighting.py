@@ -690,6 +690,7 @@ def apply_weights(spec: Weighting, prep: Any, items_out: list[dict[str, Any]],
     a, b = survey.roles.compare
     minimum = survey.privacy.min_group_size
     keys, width = _keys(survey), survey.scale.points + 1
+    bounds = (float(survey.scale.start), float(survey.scale.start + survey.scale.points - 1))
     tests = []
     for item in items_out:
         cubes = {g: groups[g].cube(f"item:{item['id']}", width) for g in (a, b)}
@@ -703,27 +704,33 @@ def apply_weights(spec: Weighting, prep: Any, items_out: list[dict[str, Any]],
             fav = _unit(groups[g], cubes[g], keys["fav"], keys["answered"])
             item["groups"][g] = _weighted_cell(item["groups"][g], mean, fav)
             est[g] = (mean, fav)
-        item["gap"] = _gap(item, groups, cubes, est, keys["value"])
+        shares = {g: (cubes[g], keys["fav"]) for g in (a, b)}
+        item["gap"] = _gap(item, groups, cubes, est, keys["value"], shares, bounds)
         if item["gap"] is not None:
             tests.append(item["gap"])
     for dim, out in zip(survey.dimensions, dims_out, strict=True):
         value, scored, f, m = _dimension_keys(survey, len(dim.items))
         cubes = {g: groups[g].cube(f"score:{dim.id}", len(value)) for g in (a, b)}
-        est = {}
+        est, shares = {}, {}
         for g in (a, b):
             clusters = groups[g].cube(f"cluster:{dim.id}", len(f))
             mean = _unit(groups[g], cubes[g], value, scored, True)
             fav = _unit(groups[g], clusters, f, m)
             out["groups"][g] = _weighted_cell(out["groups"][g], mean, fav)
             est[g] = (mean, fav)
-        out["gap"] = _gap(out, groups, cubes, est, value)
+            shares[g] = (clusters, np.where(m > 0, f / np.maximum(m, 1), 0.0))
+        out["gap"] = _gap(out, groups, cubes, est, value, shares, bounds)
         if out["gap"] is not None:
             tests.append(out["gap"])
     return tests, section(spec, groups)
 
 
 def _gap(unit: dict[str, Any], groups: dict[str, _Group], cubes: dict[str, np.ndarray],
-         est: dict[str, tuple[Estimate, Estimate]], values: np.ndarray) -> dict[str, Any] | None:
+         est: dict[str, tuple[Estimate, Estimate]], values: np.ndarray,
+         shares: dict[str, tuple[np.ndarray, np.ndarray]],
+         bounds: tuple[float, float]) -> dict[str, Any] | None:
+    """The weighted gap of a unit whose cells are both shown; with a small group, the
+    inputs of the project's small-group test (see `_small`)."""
     a, b = list(cubes)
     cells = unit["groups"]
     if a not in est or b not in est or cells[a].get("suppressed") or cells[b].get("suppressed"):
@@ -735,7 +742,52 @@ def _gap(unit: dict[str, Any], groups: dict[str, _Group], cubes: dict[str, np.nd
     cb = np.concatenate([cubes[b][:, :1], cubes[b][:, 1:][:, order]], axis=1)
     sorted_values = np.concatenate([[0.0], values[1:][order]])
     delta = weighted_delta(groups[a].weights.w, ca, groups[b].weights.w, cb, sorted_values)
-    return _weighted_gap(*est[a][:1], *est[b][:1], est[a][1], est[b][1], delta)
+    out = _weighted_gap(*est[a][:1], *est[b][:1], est[a][1], est[b][1], delta)
+    _small(out, groups, cubes, est, values, shares, bounds)
+    return out
+
+
+def _small(out: dict[str, Any], groups: dict[str, _Group], cubes: dict[str, np.ndarray],
+           est: dict[str, tuple[Estimate, Estimate]], values: np.ndarray,
+           shares: dict[str, tuple[np.ndarray, np.ndarray]], bounds: tuple[float, float]) -> None:
+    """Where the project tests a gap by empirical likelihood (a group with an effective n
+    below `stats.WELCH_MIN`, or no spread), give it the pseudo-empirical likelihood inputs
+    (Wu & Rao 2006): each group's weighted distribution of answers scaled to its
+    design-effect sample size n* = S^2 / se^2, so the likelihood's variance is the
+    linearised one; `analysis.fill_small` then sets p and the intervals."""
+    from alignscan.stats import SMALL, SMALL_FAV, small_gap
+
+    a, b = list(cubes)
+    n_eff = [est[g][0].n_eff or 0.0 for g in (a, b)]
+    if not small_gap(int(min(n_eff)), int(max(n_eff)), out["se"] or 0.0):
+        return
+    out[SMALL] = _pseudo([(groups[g].weights.w, cubes[g], est[g][0]) for g in (a, b)], values,
+                         bounds)
+    out[SMALL_FAV] = _pseudo([(groups[g].weights.w, shares[g][0], est[g][1]) for g in (a, b)],
+                             None, (0.0, 1.0), [shares[g][1] for g in (a, b)])
+
+
+def _pseudo(parts: list[tuple[np.ndarray, np.ndarray, Estimate]], values: np.ndarray | None,
+            bounds: tuple[float, float], per_group: list[np.ndarray] | None = None,
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(pseudo counts A, pseudo counts B, support): weighted shares over one ascending
+    support that holds the scale's ends, times each group's n* (Kish's n without spread)."""
+    masses, vals = [], []
+    for i, (w, cube, _) in enumerate(parts):
+        v = (values if per_group is None else per_group[i])[1:]
+        masses.append(w @ cube[:, 1:].astype(float))
+        vals.append(np.round(v.astype(float), 12))
+    support = np.unique(np.concatenate([*vals, np.asarray(bounds)]))
+    rows = []
+    for (_, _, e), mass, v in zip(parts, masses, vals, strict=True):
+        share = np.zeros(len(support))
+        np.add.at(share, np.searchsorted(support, v), mass)
+        share /= share.sum()
+        mean = float(share @ support)
+        spread = float(share @ (support - mean) ** 2)
+        n_star = spread / e.se**2 if e.se and spread > 0 else (e.n_eff or 0.0)
+        rows.append(share * n_star)
+    return rows[0], rows[1], support
 
 
 def section(spec: Weighting, groups: dict[str, _Group]) -> dict[str, Any]:

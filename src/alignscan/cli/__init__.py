@@ -124,8 +124,18 @@ class _PipeSafe:
         return getattr(self._stream, name)
 
 
+def _terminated(signum: int, frame: Any) -> None:
+    """SIGTERM ends the command like Ctrl-C does: through every cleanup (no temporary or
+    partial file stays behind), with the usual exit code 128 + 15."""
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
     """Entry point: run the app; never let a traceback reach the user."""
+    import signal
+
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, _terminated)
     out = _PipeSafe(sys.stdout)
     sys.stdout = out  # type: ignore[assignment]
     try:

@@ -36,6 +36,7 @@ from alignscan.cli.output import (
     load_result_or_exit,
     load_survey_or_exit,
     refuse_clashes,
+    refuse_foreign,
     report_date_or_exit,
     stdout,
     write_outputs,
@@ -78,7 +79,9 @@ OUT_OPTION = typer.Option(
     "(default: reports/<responses file name>/).",
 )
 FORCE_OPTION = typer.Option(
-    False, "--force", help="Replace results of a different responses file in the folder."
+    False,
+    "--force",
+    help="Replace files alignscan did not write, or results of another responses file.",
 )
 NO_COMMENTS_OPTION = typer.Option(
     False,
@@ -186,7 +189,7 @@ def analyze(
     result, trend_doc = outcome.result, outcome.trend
     outputs = render_outputs(targets, result, date, trend_doc, template)
     outputs.update(errors_output(edge.responses, errors))
-    write_outputs(outputs, inputs)
+    write_outputs(outputs, inputs, force=force)
     _print_outcome(result, trend_doc, targets, format)
 
 
@@ -316,7 +319,9 @@ def _json_text(result: dict[str, Any]) -> str:
 
 
 def refuse_other_results(targets: dict[str, Path], responses: Path) -> None:
-    """Exit 2 rather than replace, in the output folder, the results of another file."""
+    """Exit 2 rather than replace, in the output folder, the results of another file, or
+    any file alignscan did not write."""
+    refuse_foreign(targets.values(), force=False)
     if "result.json" not in targets:
         return
     from alignscan.api import saved_source
@@ -343,9 +348,11 @@ def _targets(
     pdf_path: Path | None,
 ) -> dict[str, Path]:
     """Every file analyze will write, by kind (known before anything is read)."""
+    from alignscan.atomic import safe_folder_name
+
     targets: dict[str, Path] = {}
     if not no_save or out is not None:
-        folder = out if out is not None else Path("reports") / (responses.stem or "responses")
+        folder = out if out is not None else Path("reports") / safe_folder_name(responses.stem)
         targets = {
             "result.json": folder / "result.json",
             "result.csv": folder / "result.csv",

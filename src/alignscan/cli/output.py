@@ -55,10 +55,33 @@ def refuse_clashes(outputs: Iterable[Path | None], inputs: Iterable[Path | None]
         fail(str(exc), code=2)
 
 
-def write_outputs(outputs: dict[Path, str | bytes], inputs: Iterable[Path | None] = ()) -> None:
-    """Write a set of rendered outputs all-or-nothing (see alignscan.atomic)."""
+def refuse_foreign(outputs: Iterable[Path | None], force: bool | None = None) -> None:
+    """Exit 2 rather than replace a file alignscan did not write (`force` True allows it;
+    None: the command has no --force)."""
+    from alignscan.atomic import foreign_files
+
+    if force:
+        return
+    found = foreign_files([p for p in outputs if p is not None])
+    if found:
+        how = "use --force to replace it, " if force is False else ""
+        fail(
+            f"{found[0]} exists and was not written by alignscan: {how}delete it, or choose "
+            "another output path (nothing was written)",
+            code=2,
+        )
+
+
+def write_outputs(
+    outputs: dict[Path, str | bytes],
+    inputs: Iterable[Path | None] = (),
+    force: bool | None = None,
+) -> None:
+    """Write a set of rendered outputs all-or-nothing (see alignscan.atomic), never over a
+    file alignscan did not write unless `force`."""
     from alignscan.atomic import OutputClash, WriteFailed, write_all
 
+    refuse_foreign(outputs, force)
     try:
         write_all(outputs, inputs)
     except OutputClash as exc:

@@ -327,5 +327,5 @@ def template(
     if output is None:
         sys.stdout.write(str(content))
         return
-    write_outputs({output: content}, [survey])
+    write_outputs({output: content}, [survey], force=force)
     stdout().print(f"Wrote {esc(output)} ({len(rows[0])} columns).")

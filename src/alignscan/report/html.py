@@ -421,6 +421,7 @@ def _trend_context(trend: dict[str, Any] | None) -> dict[str, Any]:
         "t": trend,
         "grid": small_multiples(trend),
         "trend_sentence": findings.trend_sentence(trend),
+        "t_unit": findings.trend_unit(trend),
     }
 
 

@@ -26,12 +26,13 @@ def percentile_place(n: int, unit: str = "") -> str:
 
 
 def benchmark_sentence(result: dict[str, Any], unit: dict[str, Any]) -> str | None:
-    """'your executive–practitioner gap on ROI is +17 points; the median of 24
+    """'your Executives–Practitioners gap on ROI is +17 percentage points (favorable
+    share); the median of 24
     organisations is +9: 88th percentile.' (None when the unit has no comparable gap;
     no percentile when the norms are from too few organisations to give one)."""
     bench = unit.get("benchmark")
-    if not bench or unit.get("gap") is None:
-        return None
+    if not bench or unit.get("gap") is None or unit["gap"].get("favorable") is None:
+        return None  # no gap, or its favorable difference withheld (privacy)
     from alignscan.findings import group_label
 
     a, b = (group_label(result, g) for g in result["compare"])
@@ -39,8 +40,8 @@ def benchmark_sentence(result: dict[str, Any], unit: dict[str, Any]) -> str | No
     mine = whole_points(unit["gap"]["favorable"])
     median = whole_points(bench["gap"]["favorable_p50"])
     head = (
-        f"your {a}–{b} gap on {title} is {mine:+d} points; the median of {bench['orgs']} "
-        f"organisations is {median:+d}"
+        f"your {a}–{b} gap on {title} is {mine:+d} percentage points (favorable share); "
+        f"the median of {bench['orgs']} organisations is {median:+d}"
     )
     if bench["gap"]["favorable_percentile"] is None:
         return f"{head}."
@@ -76,7 +77,7 @@ def _strip(unit: dict[str, Any], lo: float, hi: float) -> dict[str, Any]:
             for k in ("favorable_p25", "favorable_p75")
             if k in bench["gap"]
         ],
-        "mine": None if gap is None else x(100 * gap["favorable"]),
+        "mine": None if gap is None or gap.get("favorable") is None else x(100 * gap["favorable"]),
         "marks": marks,
     }
 

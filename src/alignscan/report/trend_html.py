@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from alignscan.findings import group_label
+from alignscan.findings import group_label, trend_unit
 from alignscan.report.html import _environment, report_date
 from alignscan.report.trend_charts import small_multiples
 
@@ -25,4 +25,5 @@ def _context(trend: dict[str, Any]) -> dict[str, Any]:
         "a_label": group_label(trend, a),
         "b_label": group_label(trend, b),
         "grid": small_multiples(trend),
+        "t_unit": trend_unit(trend),
     }
