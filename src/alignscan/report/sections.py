@@ -95,7 +95,7 @@ def benchmark_view(result: dict[str, Any]) -> dict[str, Any] | None:
             for k in ("favorable_p25", "favorable_p50", "favorable_p75")
             if k in marks
         ]
-        if d["gap"] is not None:
+        if d["gap"] is not None and d["gap"].get("favorable") is not None:
             values.append(100 * d["gap"]["favorable"])
         values += [
             100 * r["gap"] for r in d["benchmark"].get("references", []) if r["gap"] is not None
