@@ -77,3 +77,17 @@ def test_errors_csv_is_confirmed_with_its_path(tmp_path: Path, command: str) -> 
     assert done.exit_code == 1
     assert target.read_text("utf-8").count("\n") == 4  # header + 3 errors
     assert f"wrote 3 error(s) to {target}" in " ".join(done.output.split())
+
+
+@pytest.mark.parametrize("command", ["check", "analyze"])
+def test_a_folder_given_as_the_responses_is_a_usage_error(tmp_path: Path, command: str) -> None:
+    """A missing file exits 2 (usage) but a folder exited 1 ("invalid input")."""
+    from typer.testing import CliRunner
+
+    from alignscan.cli import app
+
+    folder = tmp_path / "wave.csv"
+    folder.mkdir()
+    done = CliRunner().invoke(app, [command, str(folder)])
+    assert done.exit_code == 2, done.output
+    assert "is a folder" in done.output and "Traceback" not in done.output
