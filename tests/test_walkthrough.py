@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -57,3 +58,36 @@ def test_the_help_names_every_format_the_command_reads(command: str) -> None:
     cmd = typer.main.get_command(app).commands[command]  # type: ignore[attr-defined]
     (arg,) = [p for p in cmd.params if p.name == "responses"]
     assert all(ext in arg.help for ext in (".csv", ".xlsx", ".parquet")), arg.help
+
+
+CORPUS = Path(__file__).parent / "data" / "responses"
+
+
+@pytest.mark.parametrize("command", ["check", "analyze"])
+def test_errors_csv_is_confirmed_with_its_path(tmp_path: Path, command: str) -> None:
+    """`--errors FILE` wrote the file silently: a user could not tell it happened."""
+    from typer.testing import CliRunner
+
+    from alignscan.cli import app
+
+    target = tmp_path / "errors.csv"
+    args = [command, str(CORPUS / "error_unknown_role.csv"), "--survey",
+            str(CORPUS / "survey.yaml"), "--errors", str(target)]
+    done = CliRunner().invoke(app, args + (["--no-save"] if command == "analyze" else []))
+    assert done.exit_code == 1
+    assert target.read_text("utf-8").count("\n") == 4  # header + 3 errors
+    assert f"wrote 3 error(s) to {target}" in " ".join(done.output.split())
+
+
+@pytest.mark.parametrize("command", ["check", "analyze"])
+def test_a_folder_given_as_the_responses_is_a_usage_error(tmp_path: Path, command: str) -> None:
+    """A missing file exits 2 (usage) but a folder exited 1 ("invalid input")."""
+    from typer.testing import CliRunner
+
+    from alignscan.cli import app
+
+    folder = tmp_path / "wave.csv"
+    folder.mkdir()
+    done = CliRunner().invoke(app, [command, str(folder)])
+    assert done.exit_code == 2, done.output
+    assert "is a folder" in done.output and "Traceback" not in done.output
