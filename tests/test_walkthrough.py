@@ -91,3 +91,37 @@ def test_a_folder_given_as_the_responses_is_a_usage_error(tmp_path: Path, comman
     done = CliRunner().invoke(app, [command, str(folder)])
     assert done.exit_code == 2, done.output
     assert "is a folder" in done.output and "Traceback" not in done.output
+
+
+def test_the_demo_never_replaces_a_users_files(tmp_path: Path) -> None:
+    """`alignscan demo --out DIR` replaced a user's own report.html and responses.csv."""
+    from typer.testing import CliRunner
+
+    from alignscan.cli import app
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "report.html").write_text("<h1>my own report</h1>", encoding="utf-8")
+    done = CliRunner().invoke(app, ["demo", "--out", str(mine)])
+    assert done.exit_code == 2 and "report.html exists" in done.output
+    assert (mine / "report.html").read_text("utf-8") == "<h1>my own report</h1>"
+    assert sorted(p.name for p in mine.iterdir()) == ["report.html"]  # nothing written
+
+    export = tmp_path / "export"
+    export.mkdir()  # a client's export with the built-in survey's header (`template`)
+    assert CliRunner().invoke(app, ["template", "-o", str(export / "responses.csv")]).exit_code == 0
+    before = (export / "responses.csv").read_bytes()
+    done = CliRunner().invoke(app, ["demo", "--out", str(export)])
+    assert done.exit_code == 2 and "responses.csv exists" in done.output
+    assert (export / "responses.csv").read_bytes() == before
+
+
+def test_the_demos_own_files_may_be_replaced(tmp_path: Path) -> None:
+    from alignscan.demo import foreign_demo_files, write_demo_data, write_demo_headcount
+
+    _, wave2 = write_demo_data(tmp_path)
+    write_demo_headcount(wave2, tmp_path)
+    assert foreign_demo_files(tmp_path) == []
+    with (tmp_path / "headcount.csv").open("a", encoding="utf-8") as f:
+        f.write("executive,Extra,10\n")  # edited by hand: no longer the demo's
+    assert foreign_demo_files(tmp_path) == [tmp_path / "headcount.csv"]
