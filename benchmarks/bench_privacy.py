@@ -2,6 +2,13 @@
 with two segment columns of 8 and 5 values; bounded with 200 values in a column).
 
 Usage: python benchmarks/bench_privacy.py [--rows 1000000] [--repeat 3]
+       python benchmarks/bench_privacy.py --uniform 1500,100000 [--columns 2,4,6]
+
+`--uniform` (issue 26): segment columns of 10 equally likely values each, so that no
+cell is small but nearly every atom is (6 columns x 10 values x 1,500 rows: a million
+combinations for 1,500 people); it prints the audit's CPU time and what it hid (a
+protective hide there is over-hiding), and the CPU time of `analyze` on a file of the
+same size without segment columns, the yardstick of the 15x budget.
 
 Times `privacy.audit_atoms` + `privacy.plan_suppression` (what the audit adds to
 `analyze` once the count table's atoms are counted, which is one more pass over the rows
@@ -71,11 +78,69 @@ def run(rows: int, values: list[int], repeat: int) -> None:
     assert hidden == plan.small_cells + plan.protective_cells
 
 
+def uniform(rows: int, columns: int, seed: int = 7):  # type: ignore[no-untyped-def]
+    """Issue 26's case: columns of 10 equally likely values, 7 dimensions, 2% unscored."""
+    rng = np.random.default_rng(seed)
+    group = rng.choice(3, size=rows, p=[0.2, 0.3, 0.5])
+    cols = [rng.integers(0, 10, size=rows) for _ in range(columns)]
+    return group, cols, rng.random((rows, 7)) > 0.02
+
+
+def run_uniform(rows: int, columns: int) -> None:
+    import scipy.optimize  # noqa: F401  (imported outside the timing)
+
+    table = atom_table(*uniform(rows, columns))
+    start = time.process_time()
+    atoms = audit_atoms(*table)
+    plan = plan_suppression(atoms, 5, {0, 2})
+    spent = time.process_time() - start
+    print(
+        f"| {rows:,} | {columns} x 10 | {sum(len(a.head) for a in atoms):,} "
+        f"| {plan.small_cells} + {plan.protective_cells} of {plan.total_cells} | {spent:.2f} s |"
+    )
+
+
+def baseline(rows: int) -> float:
+    """CPU seconds of `analyze` on `rows` synthetic rows of the built-in survey without
+    its segment columns."""
+    import tempfile
+    from pathlib import Path
+
+    from alignscan.analysis import analyze
+    from alignscan.responses import read_responses
+    from alignscan.survey import load_survey
+    from alignscan.synthetic import generate_responses, write_csv
+
+    survey = load_survey().model_copy(update={"segments": []})
+    with tempfile.TemporaryDirectory() as folder:
+        path = write_csv(generate_responses(load_survey(), rows, seed=1), Path(folder) / "r.csv")
+        rs = read_responses(path, survey)
+        start = time.process_time()
+        analyze(rs)
+        return time.process_time() - start
+
+
+def main_uniform(sizes: list[int], columns: list[int]) -> None:
+    print("| rows | segment columns | atoms | cells hidden (small + protective) | audit CPU |")
+    print("|---|---|---|---|---|")
+    for rows in sizes:
+        for c in columns:
+            run_uniform(rows, c)
+    for rows in sizes:
+        print(f"analyze without segments, {rows:,} rows: {baseline(rows):.2f} s CPU")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--uniform", help="rows, comma-separated: issue 26's uniform case")
+    parser.add_argument("--columns", default="2,4,6")
     args = parser.parse_args()
+    if args.uniform:
+        main_uniform([int(r) for r in args.uniform.split(",")],
+                     [int(c) for c in args.columns.split(",")])
+        return
     print("| rows | values per column | atoms | cells hidden (small + protective) "
           "| audits | audit time |")
     print("|---|---|---|---|---|---|")

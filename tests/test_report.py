@@ -70,8 +70,10 @@ def test_dimension_figures_equal_the_result(demo) -> None:
         assert row["mean-a"] == f"{dim['groups'][a]['mean']:.2f}"
         assert row["mean-b"] == f"{dim['groups'][b]['mean']:.2f}"
         assert row["gap"] == f"{dim['gap']['mean']:+.2f}"
-        # in percentage points, the unit named once in the column header
-        assert row["favorable-gap"] == f"{dim['gap']['favorable'] * 100:+.0f}"
+        # in percentage points, the unit named once in the column header; null where a
+        # share is withheld (issue 26)
+        fav = dim["gap"]["favorable"]
+        assert row["favorable-gap"] == ("–" if fav is None else f"{fav * 100:+.0f}")
         lo, hi = dim["gap"]["mean_ci_adjusted"]
         assert row["adjusted-ci"] == f"{lo:+.2f} to {hi:+.2f}"
     assert f"{result['rows']['used']:,} respondents" in html
@@ -83,7 +85,8 @@ def test_headline_names_the_largest_significant_gap(demo) -> None:
     a, b = result["compare"]
     significant = [d for d in result["dimensions"] if d["gap"] and d["gap"]["q_value"] < 0.05]
     # chosen on the figure it quotes: the favorable gap (issue #25)
-    top = max(significant, key=lambda d: abs(d["gap"]["favorable"]))
+    quoted = [d for d in significant if d["gap"]["favorable"] is not None]  # not withheld
+    top = max(quoted, key=lambda d: abs(d["gap"]["favorable"]))
     fa = f"{top['groups'][a]['favorable']:.0%}"
     fb = f"{top['groups'][b]['favorable']:.0%}"
     lead = re.search(r'<p class="lead">(.*?)</p>', html, re.S).group(1)

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from alignscan import __version__
+from alignscan import __version__, privacy_int
 from alignscan.counts import (
     MAX_COMMENTS_PER_GROUP,
     CommentTally,
@@ -35,7 +35,6 @@ from alignscan.counts import (
     score_ranks,
 )
 from alignscan.drivers import DriverStats, driver_result, driver_spec, score_scale
-from alignscan.el import Pair
 from alignscan.errors import AlignscanError
 from alignscan.privacy import REDACTION_KINDS, Plan, audit_atoms, plan_suppression, pool_values
 from alignscan.responses import ResponseSet
@@ -50,7 +49,7 @@ from alignscan.stats import (  # re-exported: the statistics used to live here
     cliffs_delta,
     clustered_ci,
     cronbach_alpha_sums,
-    el_test_ci,
+    el_rows,
     fcr_level,
     magnitude,
     newcombe_ci,
@@ -281,17 +280,17 @@ def fill_small(gaps: list[dict[str, Any]]) -> None:
     is the inversion for the mean of each respondent's favorable share, moved to centre
     on the published ratio of shares (the same when everyone answered every item)."""
     small = [g for g in gaps if SMALL in g]
+    if small:
+        p, ci, _ = el_rows([g[SMALL] for g in small], 0.95)
+        assert p is not None
+        for g, pv, (lo, hi) in zip(small, p, ci, strict=True):
+            g["p_value"], g["mean_ci"] = float(min(pv, 1.0)), [float(lo), float(hi)]
     fav = [g for g in gaps if SMALL_FAV in g]
-    if not small and not fav:
-        return
-    pair = Pair.stack([g[SMALL] for g in small] + [g.pop(SMALL_FAV) for g in fav])
-    p, ci = el_test_ci(pair, 0.95)
-    assert p is not None
-    for g, pv, (lo, hi) in zip(small, p, ci, strict=False):
-        g["p_value"], g["mean_ci"] = float(min(pv, 1.0)), [float(lo), float(hi)]
-    shift = np.array([g["favorable"] for g in fav]) - pair.estimate()[len(small) :]
-    for g, (lo, hi), by in zip(fav, ci[len(small) :], shift, strict=True):
-        g["favorable_ci"] = [float(lo + by), float(hi + by)]
+    if fav:
+        _, ci, estimate = el_rows([g.pop(SMALL_FAV) for g in fav], 0.95, test=False)
+        shift = np.array([g["favorable"] for g in fav]) - estimate
+        for g, (lo, hi), by in zip(fav, ci, shift, strict=True):
+            g["favorable_ci"] = [float(lo + by), float(hi + by)]
 
 
 # ----------------------------------------------------------------------------- analysis
@@ -383,9 +382,27 @@ def _group_cells(
             level.codes[cell] if level.codes is not None and not withheld else None,
             **level.extras(cell),
         )
-        if withheld and "n" in out[name]:
+        if withheld and "n" in out[name] and not privacy_int.ENABLED:  # the old behaviour
             out[name]["counts"] = None
+        elif withheld and "n" in out[name]:
+            # the share and its standard error with the items' counts would give the
+            # withheld counts back (an integer equation): withheld together
+            out[name].update(counts=None, favorable=None)
+            if "favorable_se" in out[name]:
+                out[name]["favorable_se"] = None
     return out
+
+
+def _without_withheld_share(gp: dict[str, Any] | None, cells: dict[str, Any], a: str, b: str):
+    """A gap's favorable difference (and interval) is dropped when either compared cell's
+    favorable share is withheld: with the other share it would give it back."""
+    if not privacy_int.ENABLED:
+        return gp
+    if gp is not None and any(cells[g].get("favorable", 0) is None for g in (a, b)):
+        gp["favorable"] = None
+        gp["favorable_ci"] = None
+        gp.pop(SMALL_FAV, None)  # no small-sample interval for it either
+    return gp
 
 
 def _gap_of(level: _Level, cell_a: int, cell_b: int, groups: dict[str, Any], a: str, b: str):
@@ -535,7 +552,7 @@ def analyze_counts(
     for d, dim in enumerate(survey.dimensions):
         level = _dimension_level(prep, d, "")
         g = _group_cells(level, all_cells, groups, minimum, hidden, no_counts[d])
-        gp = _gap_of(level, ia, ib, g, a_name, b_name)
+        gp = _without_withheld_share(_gap_of(level, ia, ib, g, a_name, b_name), g, a_name, b_name)
         dims_out.append({**_dimension_head(dim, d, prep), "groups": g, "gap": gp})
         if gp is not None:
             tests.append(gp)
@@ -544,6 +561,9 @@ def analyze_counts(
         from alignscan.weighting import apply_weights
 
         tests, section = apply_weights(weighting, prep, items_out, dims_out)
+        for unit in items_out + dims_out:  # weighted gaps replace the small-group test
+            for key in (SMALL, SMALL_FAV):
+                (unit["gap"] or {}).pop(key, None)
     _apply_q(tests)
     document = _document(prep, items_out, dims_out, _segments(prep, no_counts))
     if section is not None:
@@ -649,7 +669,7 @@ def _document(
         "dimensions": dims_out,
         "segments": segments_out,
         "comments": comments,
-        "privacy": _privacy_summary(prep.plan, minimum),
+        "privacy": {**_privacy_summary(prep.plan, minimum), "protective_hides": _why(prep)},
         "warnings": list(rs.warnings),
         "detectable_gap": detectable_gap(prep, items_out, dims_out),
     }
@@ -731,6 +751,24 @@ def _privacy_summary(plan: Plan, minimum: int) -> dict[str, Any]:
         "row_totals_withheld": plan.withhold_totals,
         "pooled_counts_withheld": plan.pooled_withheld,
     }
+
+
+def _why(prep: _Prepared) -> list[dict[str, Any]]:
+    """Each protectively hidden segment cell, and the small group it protects: the
+    respondents of one group with one combination of segment values (never how many)."""
+    out = []
+    for g, cells in sorted(prep.plan.reasons.items()):
+        for (col, v), atom in cells.items():
+            column, values, _ = prep.segments[col]
+            combo = {
+                prep.segments[c][0]: prep.segments[c][1][i]
+                for c, i in enumerate(atom) if i >= 0
+            }
+            out.append({
+                "group": prep.groups[g], "column": column, "value": values[v],
+                "protects": {"group": prep.groups[g], "segments": combo},
+            })
+    return out
 
 
 def _dimension_head(dim: Any, d: int, prep: _Prepared) -> dict[str, Any]:
@@ -816,7 +854,7 @@ def _apply_q(tests: list[dict[str, Any]]) -> None:
             t["mean_ci_adjusted"] = Welch(t["mean"], t["se"], t["df"]).ci(level)
     small = [t for t in tests if SMALL in t]
     if small:
-        _, ci = el_test_ci(Pair.stack([t.pop(SMALL) for t in small]), level, test=False)
+        _, ci, _ = el_rows([t.pop(SMALL) for t in small], level, test=False)
         for t, (lo, hi) in zip(small, ci, strict=True):
             t["mean_ci_adjusted"] = [float(lo), float(hi)]
 
@@ -843,7 +881,13 @@ def _segments(prep: _Prepared, no_counts: list[frozenset[int]]) -> list[dict[str
             for v, value in enumerate(values):
                 ids = [v * n_groups + g for g in range(n_groups)]
                 g_cells = _group_cells(level, ids, groups, minimum, hidden, no_counts[d])
-                gp = _gap_of(level, ids[ia], ids[ib], g_cells, a_name, b_name)
+                for cell in g_cells.values():  # answer counts per segment cell: never
+                    if "n" in cell and privacy_int.ENABLED:  # (integer reasoning pins
+                        cell["counts"] = None  # small crossings with them)
+                gp = _without_withheld_share(
+                    _gap_of(level, ids[ia], ids[ib], g_cells, a_name, b_name),
+                    g_cells, a_name, b_name,
+                )
                 out.append(
                     {"column": column, "value": value, "dimension": dim.id,
                      "groups": g_cells, "gap": gp}

@@ -177,6 +177,8 @@ class Privacy(_Doc):
     groups_hidden: int
     row_totals_withheld: bool
     pooled_counts_withheld: int
+    # each protectively hidden segment cell and the small group it protects
+    protective_hides: list[dict[str, Any]] | None = None
 
 
 class Branding(_Doc):

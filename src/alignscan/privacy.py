@@ -25,15 +25,18 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from alignscan import privacy_int
+
 OTHER = "(other)"
 _PRIMES = (2_147_483_629, 2_147_483_587)
-_MAX_SUBSETS = 200_000
+_MAX_BASIS = 40  # more small-atom basis rows than this: straight to the integer program
+_MAX_SUBSETS = 5_000  # beyond this, an integer program decides (`_derivable_by_milp`)
 
 Cell = tuple[int, int]  # (segment column index, value index)
 
@@ -232,6 +235,8 @@ def find_small_derivable(
         red, pivots = _rref(aug, prime)
         basis = [i for i, p in enumerate(pivots) if len(large) <= p < n_atoms]
         hit = _search(red, pivots, basis, order, weights, minimum, n_atoms, prime)
+        if hit is _UNDECIDED:
+            return _derivable_by_milp(sets, weights, minimum)
         if hit is not None:
             return hit
     return None
@@ -250,6 +255,8 @@ def _search(
     """Enumerate sums of basis rows (chosen by pivot) that are 0/1 vectors of small weight."""
     if not basis:
         return None
+    if len(basis) > _MAX_BASIS:  # the subsets would be too many: an integer program decides
+        return _UNDECIDED
     w_sorted = weights[order]
     pivot_w = {i: int(w_sorted[pivots[i]]) for i in basis}
     basis = sorted(basis, key=lambda i: (pivot_w[i], i))
@@ -260,10 +267,41 @@ def _search(
             weight = int((w_sorted * x).sum())
             if 1 <= weight < minimum:
                 return _derivation(x, row[n_atoms:], order, weight)
-        if tried > _MAX_SUBSETS:  # too many to enumerate: be safe, report one
-            first = red[combo[0]]
-            return _derivation(first[:n_atoms] != 0, first[n_atoms:], order, 0)
+        if tried > _MAX_SUBSETS:  # too many to enumerate: an integer program decides
+            return _UNDECIDED
     return None
+
+
+_UNDECIDED = Derivation((), (), -1)
+
+
+def _derivable_by_milp(sets: np.ndarray, weights: np.ndarray, minimum: int) -> Derivation | None:
+    """The same question as the enumeration, as a mixed-integer program (HiGHS): a 0/1
+    vector x over the small atoms, x = sets' y for real y, 1 <= weights . x <= minimum - 1.
+    Used when the subsets are too many to enumerate (every atom small, many sets)."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    n_sets, n_atoms = sets.shape
+    small = weights < minimum
+    a_eq = np.concatenate([sets.T.astype(float), -np.eye(n_atoms)], axis=1)
+    w_row = np.concatenate([np.zeros(n_sets), weights.astype(float)])[None, :]
+    lower = np.concatenate([np.full(n_sets, -np.inf), np.zeros(n_atoms)])
+    upper = np.concatenate([np.full(n_sets, np.inf), small.astype(float)])
+    res = milp(
+        np.zeros(n_sets + n_atoms),
+        constraints=[LinearConstraint(a_eq, 0.0, 0.0), LinearConstraint(w_row, 1, minimum - 1)],
+        integrality=np.concatenate([np.zeros(n_sets), np.ones(n_atoms)]),
+        bounds=Bounds(lower, upper),
+        options={"time_limit": 60.0},
+    )
+    if res.status == 2:  # infeasible: nothing small is derivable
+        return None
+    if res.x is None:  # undecided within the time limit: be safe, report the first set
+        return Derivation((), (0,), 0)
+    x = np.round(res.x[n_sets:]).astype(bool)
+    used = np.flatnonzero(np.abs(res.x[:n_sets]) > 1e-7)
+    atoms = tuple(int(a) for a in np.flatnonzero(x))
+    return Derivation(atoms, tuple(int(s) for s in used), int(weights[x].sum()))
 
 
 def _combos(items: list[int], weight: dict[int, int], budget: int):  # type: ignore[no-untyped-def]
@@ -309,6 +347,8 @@ class Plan:
     total_cells: int = 0
     families_audited: int = 0
     pooled_withheld: int = 0  # dimension x group cells whose pooled answer counts are withheld
+    # group -> protective cell -> the atom (value index per column) it protects
+    reasons: dict[int, dict[Cell, tuple[int, ...]]] = field(default_factory=dict)
 
     def cell_hidden(self, group: int, column: int, value: int) -> bool:
         return group in self.hidden_groups or (column, value) in self.hidden_cells.get(group, ())
@@ -331,7 +371,7 @@ def plan_suppression(
             plan.small_cells += len(cells)
             continue
         start = {c for c in cells if _is_small(ga, c, minimum)}
-        hidden = _hide_until_safe(ga, cells, set(start), minimum, plan)
+        hidden = _hide_until_safe(ga, cells, set(start), minimum, plan, g)
         plan.small_cells += len(start)
         plan.protective_cells += len(hidden) - len(start)
         plan.hidden_cells[g] = hidden
@@ -382,19 +422,23 @@ def _families(ga: GroupAtoms) -> list[np.ndarray]:
 
 
 def _hide_until_safe(
-    ga: GroupAtoms, cells: list[Cell], hidden: set[Cell], minimum: int, plan: Plan
+    ga: GroupAtoms, cells: list[Cell], hidden: set[Cell], minimum: int, plan: Plan, g: int = 0
 ) -> set[Cell]:
     """Hide cells until every family is safe, then show again each protective cell that
-    turns out not to be needed (largest first), so no more is hidden than needed."""
+    turns out not to be needed (largest first), so no more is hidden than needed. Each
+    protective cell keeps the small atom it was hidden for (`plan.reasons`)."""
     start = set(hidden)
     families = _families(ga)
-    while (pick := _first_violation(ga, families, cells, hidden, minimum, plan)) is not None:
-        hidden.add(pick)
+    why: dict[Cell, tuple[int, ...]] = {}
+    while (found := _first_violation(ga, families, cells, hidden, minimum, plan)) is not None:
+        hidden.add(found[0])
+        why[found[0]] = found[1]
     extra = sorted(hidden - start, key=lambda c: (-int(ga.head[_cell_mask(ga, c)].sum()), c))
     for cell in extra:
         hidden.discard(cell)
         if _first_violation(ga, families, cells, hidden, minimum, plan) is not None:
             hidden.add(cell)
+    plan.reasons[g] = {c: why[c] for c in sorted(hidden - start)}
     return hidden
 
 
@@ -405,41 +449,86 @@ def _first_violation(
     hidden: set[Cell],
     minimum: int,
     plan: Plan,
-) -> Cell | None:
-    """The cell the first unsafe family asks to hide, or None when all are safe."""
+) -> tuple[Cell, tuple[int, ...]] | None:
+    """The cell the first unsafe family asks to hide and the small atom it protects, or
+    None when all are safe under subtraction and integer reasoning."""
     shown = [c for c in cells if c not in hidden]
     for weights in families:
         plan.families_audited += 1
-        pick = _audit_family(ga, weights, shown, minimum)
-        if pick is not None:
-            return pick
+        found = _audit_family(ga, weights, shown, minimum)
+        if found is not None:
+            return found
+    if privacy_int.ENABLED:
+        return _integer_violation(ga, families, shown, minimum)
     return None
+
+
+def _published(
+    ga: GroupAtoms, weights: np.ndarray, shown: list[Cell], minimum: int
+) -> tuple[list[Cell | None], list[np.ndarray]]:
+    """The sets a family publishes (0/1 over all atoms): the group's own cell (None),
+    then each shown segment cell, where its count is at least the minimum."""
+    published: list[Cell | None] = []
+    rows = []
+    if int(weights.sum()) >= minimum:
+        published.append(None)
+        rows.append(np.ones(len(weights), dtype=np.int64))
+    for cell in shown:
+        mask = _cell_mask(ga, cell)
+        if int(weights[mask].sum()) >= minimum:
+            published.append(cell)
+            rows.append(mask.astype(np.int64))
+    return published, rows
+
+
+def _integer_violation(
+    ga: GroupAtoms, families: list[np.ndarray], shown: list[Cell], minimum: int
+) -> tuple[Cell, tuple[int, ...]] | None:
+    """A shown cell to hide because an integer attacker pins a small atom, or None."""
+    rows, totals = [], []
+    for weights in families:
+        _, sets = _published(ga, weights, shown, minimum)
+        rows.append(sets)
+        totals.append([int(weights[m.astype(bool)].sum()) for m in sets])
+    unpublished = [set() for _ in range(ga.values.shape[1])]
+    for col, v in {c for c in _all_cells(ga)} - set(shown):
+        unpublished[col].add(v)
+    small = (ga.head > 0) & (ga.head < minimum)
+    settled = ~small
+    if small.any():
+        moves = privacy_int.movable(ga.values, np.stack(families), unpublished, small)
+        settled[small] = moves[small]
+    pinned = privacy_int.find_pinned(families, rows, totals, minimum, settled)
+    if pinned is None:
+        return None
+    atom = tuple(int(v) for v in ga.values[pinned.atom])
+    mine = [c for c in shown if ga.values[pinned.atom, c[0]] == c[1]] or list(shown)
+    return _smallest(ga, mine), atom
+
+
+def _smallest(ga: GroupAtoms, cells: list[Cell]) -> Cell:
+    return min(cells, key=lambda c: (int(ga.head[_cell_mask(ga, c)].sum()), c))
 
 
 def _audit_family(
     ga: GroupAtoms, weights: np.ndarray, shown: list[Cell], minimum: int
-) -> Cell | None:
-    """The cell to hide next for this family, or None when nothing small is derivable."""
+) -> tuple[Cell, tuple[int, ...]] | None:
+    """The cell to hide next for this family and the small atom it protects, or None
+    when nothing small is derivable."""
     live = weights > 0
     if not live.any():
         return None
     w = weights[live]
-    published: list[Cell | None] = []
-    rows = []
-    if int(w.sum()) >= minimum:
-        published.append(None)  # the group's own cell
-        rows.append(np.ones(len(w), dtype=np.int64))
-    for cell in shown:
-        mask = _cell_mask(ga, cell)[live]
-        if int(w[mask].sum()) >= minimum:
-            published.append(cell)
-            rows.append(mask.astype(np.int64))
+    published, rows = _published(ga, weights, shown, minimum)
     if not rows:
         return None
-    hit = find_small_derivable(np.stack(rows), w, minimum)
+    hit = find_small_derivable(np.stack([r[live] for r in rows]), w, minimum)
     if hit is None:
         return None
-    return _choose(ga, weights, [published[s] for s in hit.sets], shown)
+    cell = _choose(ga, weights, [published[s] for s in hit.sets], shown)
+    atoms = np.flatnonzero(live)[list(hit.atoms)] if hit.atoms else np.flatnonzero(live)[:1]
+    smallest = min(atoms, key=lambda a: (int(weights[a]), int(a)))
+    return cell, tuple(int(v) for v in ga.values[smallest])
 
 
 def _choose(

@@ -31,8 +31,8 @@ def benchmark_sentence(result: dict[str, Any], unit: dict[str, Any]) -> str | No
     organisations is +9: 88th percentile.' (None when the unit has no comparable gap;
     no percentile when the norms are from too few organisations to give one)."""
     bench = unit.get("benchmark")
-    if not bench or unit.get("gap") is None:
-        return None
+    if not bench or unit.get("gap") is None or unit["gap"].get("favorable") is None:
+        return None  # no gap, or its favorable difference withheld (privacy)
     from alignscan.findings import group_label
 
     a, b = (group_label(result, g) for g in result["compare"])
@@ -77,7 +77,7 @@ def _strip(unit: dict[str, Any], lo: float, hi: float) -> dict[str, Any]:
             for k in ("favorable_p25", "favorable_p75")
             if k in bench["gap"]
         ],
-        "mine": None if gap is None else x(100 * gap["favorable"]),
+        "mine": None if gap is None or gap.get("favorable") is None else x(100 * gap["favorable"]),
         "marks": marks,
     }
 
@@ -95,7 +95,7 @@ def benchmark_view(result: dict[str, Any]) -> dict[str, Any] | None:
             for k in ("favorable_p25", "favorable_p50", "favorable_p75")
             if k in marks
         ]
-        if d["gap"] is not None:
+        if d["gap"] is not None and d["gap"].get("favorable") is not None:
             values.append(100 * d["gap"]["favorable"])
         values += [
             100 * r["gap"] for r in d["benchmark"].get("references", []) if r["gap"] is not None
