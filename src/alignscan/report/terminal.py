@@ -231,7 +231,8 @@ def _least_width(table: Table) -> int:
         cells = [Text.from_markup(str(c)).cell_len for c in column.cells]
         head = [Text.from_markup(line).cell_len for line in str(column.header).split("\n")]
         widths.append(max([*cells, *head, column.min_width or 0]))
-    return sum(widths) + 2 * (len(widths) - 1)
+    edges = 2 if table.show_edge and table.box else 0  # one cell each side
+    return sum(widths) + 2 * (len(widths) - 1) + edges
 
 
 def _trend_table(doc: dict[str, Any], wide: bool, title: str, caption: str) -> Table:
