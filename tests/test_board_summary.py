@@ -305,3 +305,14 @@ def test_the_story_has_one_interval_and_the_appendix_every_statistic(demo) -> No
     assert f"items {dg['items']:.2f}, dimensions {dg['dimensions']:.2f} {SCALE_UNIT}" in text
     assert page.index('id="summary"') < page.index('id="overview"') < page.index('id="statistics"')
     assert page.index('id="recommendations"') < page.index('id="statistics"')
+
+
+@pytest.mark.parametrize("width", [60, 200])
+def test_the_terminal_legend_explains_a_withheld_figure(demo, width: int) -> None:
+    result, _ = demo
+    withheld = [d for d in result["dimensions"] if d["gap"] and d["gap"]["favorable"] is None]
+    assert withheld, "the demo withholds a favorable gap (a group with an unscored few)"
+    console = Console(width=width, record=True, color_system=None)
+    print_summary(result, console)
+    text = " ".join(console.export_text().split())
+    assert "– = withheld (anonymity) or not computable" in text
