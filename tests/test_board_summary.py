@@ -102,13 +102,16 @@ def test_without_driver_figures_focus_areas_rank_by_gap_and_say_so(demo) -> None
 
 def test_strengths_are_the_smallest_gaps_outside_the_focus_areas(demo) -> None:
     result, _ = demo
-    focus = {f["id"] for f in findings.focus_areas(result)}
+    focus = {f["id"]: abs(f["gap"]) for f in findings.focus_areas(result)}
     expected = sorted(
         (abs(d["gap"]["mean"]), d["id"])
         for d in result["dimensions"]
         if d["gap"] is not None and d["id"] not in focus
+        and abs(d["gap"]["mean"]) <= min(focus.values())  # never a larger gap than a focus area
     )
-    assert [s["id"] for s in findings.strengths(result)] == [i for _, i in expected[:3]]
+    got = findings.strengths(result)
+    assert [s["id"] for s in got] == [i for _, i in expected[:3]]
+    assert all(abs(s["gap"]) <= min(focus.values()) for s in got)
 
 
 def test_participation_totals_and_spread_from_department_headcounts(demo) -> None:

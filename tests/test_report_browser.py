@@ -187,7 +187,10 @@ def test_page_one_is_the_executive_summary_and_the_print_is_short(demo_report, p
     assert len(focus) == 3 and "Threefocusareas" in first
     at = [first.index(squash(f"{i}. {title}")) for i, title in enumerate(focus, start=1)]
     assert at == sorted(at)  # in their ranked order
-    assert "Threestrengths" in first and squash("percentage points (favorable share)") in first
+    strengths = findings.strengths(result)
+    heading = ["Strengths", "One strength", "Two strengths", "Three strengths"][len(strengths)]
+    assert squash(heading) in first and all(squash(s["title"]) in first for s in strengths)
+    assert squash("percentage points (favorable share)") in first
     assert squash("points on the 1–5 scale, 95% CI") in first  # the trend line's unit
 
 

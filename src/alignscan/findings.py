@@ -467,11 +467,16 @@ def _r2(result: dict[str, Any]) -> float | None:
 def strengths(result: dict[str, Any], limit: int = 3) -> list[dict[str, Any]]:
     """Where the compared groups are most aligned: dimensions with a shown gap that are
     not focus areas, the smallest |gap| first, ties by the higher favorable share of the
-    less favorable group. Each entry has the figures and the `reason` in words."""
-    focus = {f["id"] for f in focus_areas(result)}
+    less favorable group. Each entry has the figures and the `reason` in words. A gap
+    larger than a focus area's is never called a strength (focus areas are ranked by
+    impact × gap, so a larger gap can rank below them): there may be fewer than `limit`."""
+    focus = focus_areas(result)
+    ceiling = min((abs(f["gap"]) for f in focus), default=None)
     out = []
     for d in result["dimensions"]:
-        if d["gap"] is None or d["id"] in focus:
+        if d["gap"] is None or d["id"] in {f["id"] for f in focus}:
+            continue
+        if ceiling is not None and abs(d["gap"]["mean"]) > ceiling:
             continue
         entry = _summary_entry(result, d)
         shares = [s for s in entry["favorable"].values() if s is not None]
