@@ -280,3 +280,24 @@ def test_a_survey_change_is_shown_next_to_the_affected_trend() -> None:
     assert len(flagged) == 1 and dims[1].title in flagged[0]
     # the same definition in both waves: nothing to flag, and no key in the document
     assert "comparability" not in trend([waves[0], waves[0]], ["Q1", "Q2"])
+
+
+def test_the_story_has_one_interval_and_the_appendix_every_statistic(demo) -> None:
+    result, _ = demo
+    page = render_html(result)
+    story = re.search(r'<table id="gap-table">.*?</table>', page, re.S).group(0)
+    head = visible(re.search(r"<thead>.*?</thead>", story, re.S).group(0))
+    assert "95% CI" in head and "Significant?" in head and "Effect" in head
+    for stat in ("q", "Adjusted", "Cliff", "Alpha"):
+        assert not re.search(rf"\b{stat}\b", head), stat
+    for d in result["dimensions"]:
+        row = visible(re.search(rf'<tr data-dimension="{d["id"]}">.*?</tr>', story, re.S).group(0))
+        assert findings.effect_words(d["gap"]) in row and findings.significance_word(d["gap"]) in row
+    appendix = re.search(r'<section id="statistics".*?</section>', page, re.S).group(0)
+    text = visible(appendix)
+    for stat in ("Adjusted", " q ", "Cliff's delta", "Effect", "Alpha", "Smallest detectable gap"):
+        assert stat in text, stat
+    dg = result["detectable_gap"]
+    assert f"items {dg['items']:.2f}, dimensions {dg['dimensions']:.2f} {SCALE_UNIT}" in text
+    assert page.index('id="summary"') < page.index('id="overview"') < page.index('id="statistics"')
+    assert page.index('id="recommendations"') < page.index('id="statistics"')

@@ -89,6 +89,14 @@ def run_line(line: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return done
 
 
+def readme_csv(name: str) -> str:
+    """The README's CSV block for `reports/tour/<name>`: the first ```text block after
+    the ```sh block that uses it (the tour says to save it under that name)."""
+    text = (ROOT / "README.md").read_text("utf-8")
+    after = text.split(f"reports/tour/{name}\n```", 1)[1]
+    return re.search(r"```text\n(.*?)```", after, flags=re.S).group(1)  # type: ignore[union-attr]
+
+
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory) -> Path:
     """A user's folder: the demo data, and the files the examples name from a clone."""
@@ -98,17 +106,8 @@ def folder(tmp_path_factory) -> Path:
     # the demo also writes the sample organisations' results the tour's norms step pools
     assert alignscan(["demo", "--out", "reports/demo"], here).returncode == 0
     (here / "reports" / "tour").mkdir()
-    (here / "reports" / "tour" / "headcount.csv").write_text(
-        "group,department,headcount\nexecutive,,1200\npractitioner,,9800\n", encoding="utf-8"
-    )
-    weights = {"executive": [60, 40, 60, 30, 50, 60], "practitioner": [1000, 300, 500, 500, 300,
-                                                                        400]}
-    depts = ["Finance", "HR", "IT", "Legal", "Marketing", "Operations"]
-    (here / "reports" / "tour" / "weights.csv").write_text(
-        "group,department,headcount\n" + "".join(
-            f"{g},{d},{n}\n" for g, ns in weights.items() for d, n in zip(depts, ns, strict=True)
-        ), encoding="utf-8"
-    )
+    for name in ("headcount.csv", "weights.csv"):  # the README's own blocks, as told
+        (here / "reports" / "tour" / name).write_text(readme_csv(name), encoding="utf-8")
     return here
 
 

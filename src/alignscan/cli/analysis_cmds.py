@@ -124,7 +124,7 @@ BASELINE_OPTION = typer.Option(
     ),
 )
 def analyze(
-    responses: Path = typer.Argument(..., help="Responses export: .csv or .xlsx."),
+    responses: Path = typer.Argument(..., help="Responses export: .csv, .xlsx or .parquet."),
     survey: Path | None = SURVEY_OPTION,
     out: Path | None = OUT_OPTION,
     force: bool = FORCE_OPTION,

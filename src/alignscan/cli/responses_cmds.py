@@ -152,7 +152,7 @@ def check_summary(table: CountTable) -> dict[str, Any]:
     epilog="Example:  alignscan check reports/demo/responses.csv --errors reports/errors.csv",
 )
 def check(
-    responses: Path = typer.Argument(..., help="Responses export: .csv or .xlsx."),
+    responses: Path = typer.Argument(..., help="Responses export: .csv, .xlsx or .parquet."),
     survey: Path | None = SURVEY_OPTION,
     lenient: bool = LENIENT_OPTION,
     format: Format = FORMAT_OPTION,

@@ -80,7 +80,7 @@ def init(
     if not schema_path.exists() or force:
         schema_text = json.dumps(survey_mod.survey_json_schema(), indent=2, ensure_ascii=False)
         outputs[schema_path] = schema_text + "\n"
-    write_outputs(outputs)
+    write_outputs(outputs, force=force)  # its own rule: replaced only with --force
     also = f" (and {schema_path} for editors)" if schema_path in outputs else ""
     stdout().print(f"Wrote {path}{also}. Edit it, then check it with: alignscan validate {path}")
 

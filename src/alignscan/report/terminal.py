@@ -41,7 +41,11 @@ def print_summary(result: dict[str, Any], console: Console) -> None:
     detectable = findings.detectable_sentence(result)
     if detectable:
         console.print(esc(detectable))
-    console.print(_dimension_table(result, console.width, la, lb))
+    table = _dimension_table(result, console.width, la, lb)
+    if _least_width(table) <= console.width:
+        console.print(table)
+    else:  # a narrow terminal: one line per dimension rather than cropped numbers
+        _print_dimension_lines(result, console, la, lb)
     low = [d for d in result["dimensions"] if findings.low_reliability(d.get("alpha"))]
     if low:
         names = ", ".join(esc(d["title"]) for d in low)
@@ -87,31 +91,50 @@ def _dimension_table(result: dict[str, Any], width: int, la: str, lb: str) -> Ta
     for col in ("A", "B", "gap", "95% CI", "fav", "q", "effect", "alpha"):
         table.add_column(col, justify="left" if col == "effect" else "right", no_wrap=True)
     for dim in result["dimensions"]:
-        ga, gb = (dim["groups"][g] for g in result["compare"])
-        gap = dim["gap"]
-        if gap is None:
-            cells = ["hidden", "-", "-", "-", "-"]
-        else:
-            style = "bold" if findings.significant(gap) else "none"
-            lo, hi = gap["mean_ci"] or (None, None)
-            cells = [
-                f"[{style}]{signed(gap['mean'])}[/]",
-                "-" if lo is None else f"±{(hi - lo) / 2:.2f}",  # Welch's CI is symmetric
-                pts(gap["favorable"], unit=False),
-                qfmt(gap["q_value"]),
-                gap["magnitude"] or "-",
-            ]
-        alpha = num(dim["alpha"])
-        if findings.low_reliability(dim["alpha"]):
-            alpha = f"[yellow]{alpha}*[/]"
-        table.add_row(
-            esc(dim["title"] if width >= 120 else dim["id"]),
-            num(ga.get("mean")),
-            num(gb.get("mean")),
-            *cells,
-            alpha,
-        )
+        name = esc(dim["title"] if width >= 120 else dim["id"])
+        table.add_row(name, *_dimension_cells(result, dim))
     return table
+
+
+def _dimension_cells(result: dict[str, Any], dim: dict[str, Any]) -> list[str]:
+    """A, B, gap, 95% CI, fav, q, effect and alpha of a dimension, as markup."""
+    ga, gb = (dim["groups"][g] for g in result["compare"])
+    gap = dim["gap"]
+    if gap is None:
+        cells = ["hidden", "-", "-", "-", "-"]
+    else:
+        style = "bold" if findings.significant(gap) else "none"
+        lo, hi = gap["mean_ci"] or (None, None)
+        cells = [
+            f"[{style}]{signed(gap['mean'])}[/]",
+            "-" if lo is None else f"±{(hi - lo) / 2:.2f}",  # Welch's CI is symmetric
+            pts(gap["favorable"], unit=False),
+            qfmt(gap["q_value"]),
+            gap["magnitude"] or "-",
+        ]
+    alpha = num(dim["alpha"])
+    if findings.low_reliability(dim["alpha"]):
+        alpha = f"[yellow]{alpha}*[/]"
+    return [num(ga.get("mean")), num(gb.get("mean")), *cells, alpha]
+
+
+def _print_dimension_lines(result: dict[str, Any], console: Console, la: str, lb: str) -> None:
+    """The dimension table as one line per dimension, wrapping at words (narrow
+    terminals), with the same figures and the table's legend."""
+    console.print("[bold]Gap by dimension[/]")
+    names = ("A", "B", "gap", "95% CI", "fav", "q", "effect", "alpha")
+    for dim in result["dimensions"]:
+        cells = dict(zip(names, _dimension_cells(result, dim), strict=True))
+        console.print(
+            f"[bold]{esc(dim['id'])}[/]: A {cells['A']}, B {cells['B']}, gap {cells['gap']} "
+            f"(95% CI {cells['95% CI']}), fav {cells['fav']}, q {cells['q']}, "
+            f"effect {cells['effect']}, alpha {cells['alpha']}"
+        )
+    console.print(
+        f"A = {la}, B = {lb}; gap in {findings.scale_unit(result)}; 95% CI = gap ± this; "
+        f"fav = gap in {findings.SHARE_UNIT}; bold = significant (q < 0.05, "
+        "Benjamini-Hochberg); * = low reliability"
+    )
 
 
 def _item_table(items: list[dict[str, Any]]) -> Table:
