@@ -459,8 +459,56 @@ def _first_violation(
         if found is not None:
             return found
     if privacy_int.ENABLED:
-        return _integer_violation(ga, families, shown, minimum)
+        found = _integer_violation(ga, families, shown, minimum)
+        if found is not None:
+            return found
+    if privacy_int.PER_CODE:
+        return _code_violation(ga, cells, set(cells) - set(shown), minimum)
     return None
+
+
+def _code_violation(
+    ga: GroupAtoms, cells: list[Cell], hidden: set[Cell], minimum: int
+) -> tuple[Cell, tuple[int, ...]] | None:
+    """The next cell to hide so that no answer count of a small atom can be pinned, or
+    None. Worst case: the reader knows every shown cell's whole distribution of answers
+    per item and dimension (its n, mean, sd and favorable share nearly fix it); an atom
+    of 1 .. minimum - 1 people is safe when it can move, answers and all, between two
+    hidden cells of one column (`privacy_int.code_safe`). The cell returned lies in the
+    column where settling the open atoms hides the fewest respondents; when no column
+    can, the smallest shown cell (in the end the group shows no segment cell)."""
+    weights = np.stack(_families(ga))
+    classes = {c: _is_small(ga, c, minimum) for c in hidden}
+    open_ = privacy_int.code_safe(ga.values, weights, classes, minimum)
+    shown = [c for c in cells if c not in hidden]
+    if open_ is None or not shown:
+        return None
+    best: tuple[int, int, list[Cell]] | None = None
+    for j in range(ga.values.shape[1]):
+        need = _column_need(ga, cells, hidden, open_, j)
+        if need:
+            cost = sum(int(ga.head[_cell_mask(ga, c)].sum()) for c in need)
+            if best is None or (cost, j) < best[:2]:
+                best = (cost, j, need)
+    cell = _smallest(ga, best[2] if best is not None else shown)
+    mine = [a for a in open_ if ga.values[a, cell[0]] == cell[1]] or list(open_)
+    return cell, tuple(int(v) for v in ga.values[mine[0]])
+
+
+def _column_need(
+    ga: GroupAtoms, cells: list[Cell], hidden: set[Cell], open_: np.ndarray, j: int
+) -> list[Cell]:
+    """Shown cells of column j to hide so that every open atom's column-j cell is hidden
+    along with another of that column ([] when nothing of column j is left to hide)."""
+    if (ga.values[open_, j] < 0).any():
+        return []
+    mine = {c for c in cells if c[0] == j}
+    need = {(j, int(v)) for v in ga.values[open_, j]} - hidden
+    if len((mine & hidden) | need) < 2 or not need:
+        rest = sorted(mine - hidden - need)
+        if rest:
+            need.add(_smallest(ga, rest))
+    return sorted(need)
 
 
 def _published(
