@@ -451,19 +451,18 @@ def _first_violation(
     plan: Plan,
 ) -> tuple[Cell, tuple[int, ...]] | None:
     """The cell the first unsafe family asks to hide and the small atom it protects, or
-    None when all are safe under subtraction and integer reasoning."""
+    None when all are safe under subtraction and integer reasoning. The per-code check
+    comes first: it is cheap, and hiding more never opens a leak to the others."""
     shown = [c for c in cells if c not in hidden]
+    if privacy_int.PER_CODE and (found := _code_violation(ga, cells, hidden, minimum)):
+        return found
     for weights in families:
         plan.families_audited += 1
         found = _audit_family(ga, weights, shown, minimum)
         if found is not None:
             return found
     if privacy_int.ENABLED:
-        found = _integer_violation(ga, families, shown, minimum)
-        if found is not None:
-            return found
-    if privacy_int.PER_CODE:
-        return _code_violation(ga, cells, set(cells) - set(shown), minimum)
+        return _integer_violation(ga, families, shown, minimum)
     return None
 
 
