@@ -161,6 +161,8 @@ def attack(result: dict, truth) -> tuple[int, list[str]]:
 
 
 # the outside attacker's repro (seed 3, 50 rows, min 5, 2 columns) and a few more
+pytestmark = pytest.mark.heavy  # about ten seconds of integer programs
+
 CASES = [(3, 50, 5, 2), (1, 30, 3, 2), (2, 80, 10, 2), (4, 40, 3, 3)]
 
 

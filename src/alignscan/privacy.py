@@ -111,15 +111,25 @@ _SPACED_DOT = r"\s*(?:\.|[(\[{<]\s*(?i:dot)\s*[)\]}>])\s*"
 _WORD_DOT = r"\s*(?:[(\[{<]\s*(?i:dot)\s*[)\]}>]|\s(?i:dot)\s)\s*"
 _REDACT = (
     ("e-mail", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),
+    # no dot after "@": "jane@localhost", "jane@intranet", "jane@[10.0.0.1]"
+    ("e-mail", re.compile(r"[\w.+-]+@(?:\[[0-9A-Fa-f.:]+\]|[A-Za-z][\w-]*)")),
     # spaced or spelled out: "jane . doe @ acme . com", "jane at acme dot com"
     ("e-mail", re.compile(
         rf"\b[\w+-]+(?:{_SPACED_DOT}[\w+-]+)*{_SPACED_AT}[\w-]+(?:{_SPACED_DOT}[\w-]+)*"
         rf"{_SPACED_DOT}(?:{_TLDS})\b"
     )),
     ("e-mail", re.compile(
-        rf"\b[\w+-]+(?:{_WORD_DOT}[\w+-]+)*\s(?i:at)\s+[\w-]+(?:{_WORD_DOT}[\w-]+)*"
+        rf"\b[\w.+-]+(?:{_WORD_DOT}[\w+-]+)*\s(?i:at)\s+[\w-]+(?:{_WORD_DOT}[\w-]+)*"
         rf"{_WORD_DOT}(?:{_TLDS})\b"
     )),
+    # "jane_doe at acme.com" (a local part with "_", ".", "+", "-" or a digit)
+    ("e-mail", re.compile(
+        rf"\b[\w+-]*[._+\d-][\w.+-]*\s(?i:at)\s+[\w-]+(?:\.[\w-]+)*\.(?:{_TLDS})\b"
+    )),
+    # a handle: "@jdoe"
+    ("id", re.compile(r"(?<![\w.+-])@[A-Za-z_][\w.-]*\w")),
+    # a bare IPv4 address: "10.1.2.3"
+    ("link", re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.]|\.\d)")),
     ("link", re.compile(r"(?i)\b(?:https?://|ftp://|www\.)[^\s<>\"']+")),
     # a bare host name: "intranet.acme.com", "hr-portal.acme.de/path"
     ("link", re.compile(
@@ -141,13 +151,15 @@ _ZERO_WIDTH = dict.fromkeys(map(ord, "\u00ad\u180e\u200b\u200c\u200d\u200e\u200f
                                 "\u2062\u2063\u2064\ufeff"))
 
 
-_MAYBE = re.compile(r"[@:#.]|\bat\b|\d")  # nothing to redact without one of these
+_FULL_STOPS = dict.fromkeys(map(ord, "\u3002\uff0e\uff61"), ".")  # 。．｡ (NFKC keeps 。)
+_MAYBE = re.compile(r"[@:#.]|(?i:\bat\b)|\d")  # nothing to redact without one of these
 
 
 def _unmask(text: str) -> str:
     """NFKC (full-width "＠" becomes "@", "ｅ" becomes "e") without zero-width characters,
     so that a masked address or number reads as what it is."""
-    return unicodedata.normalize("NFKC", text.translate(_ZERO_WIDTH)).translate(_ZERO_WIDTH)
+    text = unicodedata.normalize("NFKC", text.translate(_ZERO_WIDTH)).translate(_ZERO_WIDTH)
+    return text.translate(_FULL_STOPS)
 
 
 def _phone(match: re.Match[str]) -> str:
