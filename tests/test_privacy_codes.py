@@ -11,8 +11,8 @@ site P answered Strongly disagree". The attacker (HiGHS through scipy `milp`) re
 the result document: per group, every combination of published segment values is an
 unknown atom with people p and, per single-item dimension, x[code] (no answer is
 missing in this data, so sum x = p). A hidden cell listed as protective holds at least
-the minimum, any other hidden cell 1 .. min - 1. For every real atom of 1 .. min - 1
-people it asks for the least people and, if that is not 0, the least count of each code
+the minimum, any other hidden cell 0 .. min - 1 (a cell of nobody is suppressed too).
+For every real atom of 1 .. min - 1 people it asks for the least people and, if that is not 0, the least count of each code
 the atom really answered: a positive least count, or people pinned, is a leak.
 """
 
@@ -85,8 +85,8 @@ class Attack:
             cell = seg["groups"][group]
             if "n" not in cell:
                 big = (seg["column"], seg["value"]) in protective
-                self.rows.append(({self.p(a): 1 for a in inside},
-                                  minimum if big else 1, np.inf if big else minimum - 1))
+                self.rows.append(({self.p(a): 1 for a in inside},  # suppressed: n < minimum
+                                  minimum if big else 0, np.inf if big else minimum - 1))
                 continue
             self._moments(self.dims.index(seg["dimension"]), inside, cell, result)
 

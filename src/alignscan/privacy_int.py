@@ -216,8 +216,9 @@ def code_safe(
     has a empty, so no count of a has a positive lower bound and its size is not
     disclosed; it holds for any statistic (means, sds, shares, gaps), so no solver is
     needed. What the reader knows of hidden cells is kept too: a cell hidden for being
-    small (`hidden[cell]` True) still looks small after the move, a protective one still
-    not. `weights`: (families, atoms), people first."""
+    small (`hidden[cell]` True) still looks small after the move (it may be empty: a
+    cell of nobody is suppressed too), a protective one still not. `weights`: (families,
+    atoms), people first."""
     head = weights[0]
     small = (head > 0) & (head < minimum)
     if not small.any():
@@ -238,10 +239,9 @@ def code_safe(
 
 def _looks(sums: np.ndarray, small: bool, minimum: int) -> np.ndarray:
     """Per column of `sums` (families x atoms), whether a hidden cell with those counts
-    looks as it is published: small (1 .. minimum - 1 people, or some scored count in
-    that range) or protective (neither)."""
+    looks as it is published: small (under `minimum` people, none counted, or some
+    scored count of 1 .. minimum - 1: a cell of nobody is shown as suppressed too) or
+    protective (neither)."""
     some = (sums > 0) & (sums < minimum)
     is_small = (sums[0] < minimum) | some[1:].any(axis=0)
-    if small:
-        return (sums[0] >= 1) & is_small
-    return ~is_small
+    return is_small if small else ~is_small
