@@ -12,8 +12,8 @@ the result document: per group, every combination of published segment values is
 unknown atom with people p and, per single-item dimension, x[code] (no answer is
 missing in this data, so sum x = p). A hidden cell listed as protective holds at least
 the minimum, any other hidden cell 0 .. min - 1 (a cell of nobody is suppressed too).
-For every real atom of 1 .. min - 1 people it asks for the least people and, if that is not 0, the least count of each code
-the atom really answered: a positive least count, or people pinned, is a leak.
+For every real atom of 1 .. min - 1 people it asks for the least people and, if that is
+not 0, the least count of each code the atom really answered: a positive least count, or people pinned, is a leak.
 """
 
 from __future__ import annotations
