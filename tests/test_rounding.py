@@ -47,5 +47,5 @@ def test_rank_is_of_the_figure_printed() -> None:
     }
     sentence = benchmark_sentence({"compare": ["a", "b"]}, unit)
     assert sentence is not None
-    assert "is +15 points" in sentence and "is +16" in sentence
+    assert "is +15 " in sentence and "is +16" in sentence
     assert sentence.endswith("38th percentile.")

@@ -19,8 +19,8 @@ N = 300  # per group: the changes below are far from (or well within) the noise
 CASES = {
     "d0": (0.30, 1.00, "widening", "by 0.70 points"),
     "d1": (1.00, 0.30, "closing", "by 0.70 points"),
-    "d2": (0.70, -0.55, "reversed", "0.15 points smaller"),
-    "d3": (-0.40, 0.80, "reversed", "0.40 points larger"),
+    "d2": (0.70, -0.55, "reversed", "smaller by 0.15 points"),
+    "d3": (-0.40, 0.80, "reversed", "larger by 0.40 points"),
     "d4": (0.30, 0.32, None, None),
 }
 
@@ -58,9 +58,9 @@ def test_json_direction_and_size_of_every_sign_case(doc) -> None:
 def test_words_describe_the_change_in_size_not_the_distance(doc) -> None:
     words = {d["id"]: change_words(d["changes"][0]["gap"]) for d in doc["dimensions"]}
     assert words["d2"].startswith("reversed, from +0.70 to -0.55 points")
-    assert "(the gap is 0.15 points smaller, the other way round)" in words["d2"]
+    assert "(the gap is smaller by 0.15 points, the other way round)" in words["d2"]
     assert "1.25" not in words["d2"]
-    assert "0.40 points larger" in words["d3"] and "1.20" not in words["d3"]
+    assert "larger by 0.40 points" in words["d3"] and "1.20" not in words["d3"]
     assert words["d0"].startswith("widened by 0.70") and words["d1"].startswith("narrowed by 0.70")
     assert words["d4"] == "no clear change"
 
@@ -81,7 +81,8 @@ def test_terminal_shows_each_direction_with_its_size(doc) -> None:
 
 def test_html_caption_of_each_case(doc) -> None:
     html = render_trend_html(doc)
-    assert "reversed, from +0.70 to -0.55 points (the gap is 0.15 points smaller" in html
-    assert "from -0.40 to +0.80 points (the gap is 0.40 points larger" in html
-    assert html.count("widened by 0.70 points") >= 1 and html.count("narrowed by 0.70") >= 1
+    unit = "points on the 1\u20135 scale"
+    assert f"reversed, from +0.70 to -0.55 {unit} (the gap is smaller by 0.15 {unit}" in html
+    assert f"from -0.40 to +0.80 {unit} (the gap is larger by 0.40 {unit}" in html
+    assert f"widened by 0.70 {unit}" in html and f"narrowed by 0.70 {unit}" in html
     assert "no clear change" in html

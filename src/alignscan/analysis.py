@@ -35,7 +35,6 @@ from alignscan.counts import (
     score_ranks,
 )
 from alignscan.drivers import DriverStats, driver_result, driver_spec, score_scale
-from alignscan.el import Pair
 from alignscan.errors import AlignscanError
 from alignscan.privacy import REDACTION_KINDS, Plan, audit_atoms, plan_suppression, pool_values
 from alignscan.responses import ResponseSet
@@ -50,7 +49,7 @@ from alignscan.stats import (  # re-exported: the statistics used to live here
     cliffs_delta,
     clustered_ci,
     cronbach_alpha_sums,
-    el_test_ci,
+    el_rows,
     fcr_level,
     magnitude,
     newcombe_ci,
@@ -281,17 +280,17 @@ def fill_small(gaps: list[dict[str, Any]]) -> None:
     is the inversion for the mean of each respondent's favorable share, moved to centre
     on the published ratio of shares (the same when everyone answered every item)."""
     small = [g for g in gaps if SMALL in g]
+    if small:
+        p, ci, _ = el_rows([g[SMALL] for g in small], 0.95)
+        assert p is not None
+        for g, pv, (lo, hi) in zip(small, p, ci, strict=True):
+            g["p_value"], g["mean_ci"] = float(min(pv, 1.0)), [float(lo), float(hi)]
     fav = [g for g in gaps if SMALL_FAV in g]
-    if not small and not fav:
-        return
-    pair = Pair.stack([g[SMALL] for g in small] + [g.pop(SMALL_FAV) for g in fav])
-    p, ci = el_test_ci(pair, 0.95)
-    assert p is not None
-    for g, pv, (lo, hi) in zip(small, p, ci, strict=False):
-        g["p_value"], g["mean_ci"] = float(min(pv, 1.0)), [float(lo), float(hi)]
-    shift = np.array([g["favorable"] for g in fav]) - pair.estimate()[len(small) :]
-    for g, (lo, hi), by in zip(fav, ci[len(small) :], shift, strict=True):
-        g["favorable_ci"] = [float(lo + by), float(hi + by)]
+    if fav:
+        _, ci, estimate = el_rows([g.pop(SMALL_FAV) for g in fav], 0.95, test=False)
+        shift = np.array([g["favorable"] for g in fav]) - estimate
+        for g, (lo, hi), by in zip(fav, ci, shift, strict=True):
+            g["favorable_ci"] = [float(lo + by), float(hi + by)]
 
 
 # ----------------------------------------------------------------------------- analysis
@@ -562,6 +561,9 @@ def analyze_counts(
         from alignscan.weighting import apply_weights
 
         tests, section = apply_weights(weighting, prep, items_out, dims_out)
+        for unit in items_out + dims_out:  # weighted gaps replace the small-group test
+            for key in (SMALL, SMALL_FAV):
+                (unit["gap"] or {}).pop(key, None)
     _apply_q(tests)
     document = _document(prep, items_out, dims_out, _segments(prep, no_counts))
     if section is not None:
@@ -853,7 +855,7 @@ def _apply_q(tests: list[dict[str, Any]]) -> None:
             t["mean_ci_adjusted"] = Welch(t["mean"], t["se"], t["df"]).ci(level)
     small = [t for t in tests if SMALL in t]
     if small:
-        _, ci = el_test_ci(Pair.stack([t.pop(SMALL) for t in small]), level, test=False)
+        _, ci, _ = el_rows([t.pop(SMALL) for t in small], level, test=False)
         for t, (lo, hi) in zip(small, ci, strict=True):
             t["mean_ci_adjusted"] = [float(lo), float(hi)]
 

@@ -137,11 +137,43 @@ def command_prefix() -> str:
     return "alignscan"
 
 
+def foreign_demo_files(folder: Path) -> list[Path]:
+    """The files of `folder` the demo would replace but did not write: outputs alignscan
+    can't recognise as its own, and data files (responses, headcount) whose bytes differ
+    from the demo's (a user's export may have the demo's header, so only the content
+    tells)."""
+    import filecmp
+    import tempfile
+
+    from alignscan.atomic import foreign_files
+
+    outputs = [folder / name for name in ("result.json", "result.csv", "report.html")]
+    outputs += [folder / "clients" / f"sample-{k}" / "result.json"
+                for k in range(1, len(SAMPLE_ORGS) + 1)]
+    found = foreign_files(outputs)
+    data = [folder / n for n in ("responses-q1.csv", "responses.csv", "headcount.csv")]
+    if any(p.exists() for p in data):
+        with tempfile.TemporaryDirectory() as tmp:
+            wave1, wave2 = write_demo_data(Path(tmp))
+            write_demo_headcount(wave2, Path(tmp))
+            found += [p for p in data if p.exists() and (
+                not p.is_file() or not filecmp.cmp(p, Path(tmp) / p.name, shallow=False))]
+    return found
+
+
 def run_demo(folder: Path = DEMO_DIR) -> int:
     """Write the demo waves into `folder` and analyse them there, as a user would.
     Returns the exit code `alignscan analyze` would give."""
     from alignscan.api import AlignscanError
 
+    foreign = foreign_demo_files(folder)
+    if foreign:
+        print(
+            f"error: {foreign[0]} exists and is not the demo's (your own file, or an older "
+            "demo's): delete it, or choose another folder with --out (nothing was written)",
+            file=sys.stderr,
+        )
+        return 2
     wave1, wave2 = write_demo_data(folder)
     print(
         f"Demo data (synthetic, {RESPONDENTS:,} respondents per wave): "

@@ -152,8 +152,9 @@ def _no_headline(significant_dims: list[dict[str, Any]], la: str, lb: str) -> st
 
 
 def detectable_sentence(result: dict[str, Any]) -> str | None:
-    """ "With 6 respondents in Executive, item gaps under 0.9 points can't be told from
-    noise." from the result's `detectable_gap` (None when it has none)."""
+    """The smallest detectable gap in words, from the result's `detectable_gap` ("With 6
+    respondents in Executive, item gaps under 0.90 points ... cannot be told from
+    noise."; None when it has none)."""
     block = result.get("detectable_gap")
     if not block or block.get("items") is None:
         return None
@@ -166,7 +167,7 @@ def detectable_sentence(result: dict[str, Any]) -> str | None:
 
 
 def scale_range(result: dict[str, Any]) -> str:
-    """ "1-5": the answer scale's first and last code."""
+    """The answer scale's first and last code, as "1–5"."""
     scale = result.get("scale") or {}
     start, points = scale.get("start", 1), scale.get("points")
     return f"{start}–{start + points - 1}" if points else "answer"
@@ -243,18 +244,18 @@ def size_change(change: dict[str, Any]) -> float:
 
 def size_words(change: dict[str, Any], unit: str = "points") -> str:
     """The size of a significant change in points of |gap|: "by 0.33 points" for a
-    narrowing or a widening, "0.15 points smaller" / "0.30 points larger" for a reversal;
-    `unit` names the points ("points on the 1–5 scale")."""
+    narrowing or a widening, "smaller by 0.15 points" / "larger by 0.30 points" for a
+    reversal; `unit` names the points ("points on the 1–5 scale")."""
     size = size_change(change)
     if direction_word(change) == "reversed":
-        return f"{abs(size):.2f} {unit} {'smaller' if size < 0 else 'larger'}"
+        return f"{'smaller' if size < 0 else 'larger'} by {abs(size):.2f} {unit}"
     return f"by {abs(size):.2f} {unit}"
 
 
 def change_words(change: dict[str, Any], unit: str = "points") -> str:
     """A change in words that follow its significance: "narrowed by 0.33 points, 95% CI
-    0.18 to 0.48", "reversed, from +0.70 to -0.55 points (the gap is 0.15 points
-    smaller, the other way round)", or "no clear change". A reversal is never "narrowed
+    0.18 to 0.48", "reversed, from +0.70 to -0.55 points (the gap is smaller by 0.15
+    points, the other way round)", or "no clear change". A reversal is never "narrowed
     by 1.25": its size is the change in |gap|. `unit` names the points ("points on the
     1–5 scale")."""
     word = direction_word(change)

@@ -279,6 +279,27 @@ def el_test_ci(
     return p, np.column_stack([low, high])
 
 
+Row = tuple[np.ndarray, np.ndarray, np.ndarray]  # counts of A, counts of B, values
+
+
+def el_rows(
+    rows: list[Row], level: float, test: bool = True
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """`el_test_ci` of rows of any support size, in input order: (p or None, intervals,
+    estimates), solved in one batch per support size (no work on padding)."""
+    p, ci, estimate = np.empty(len(rows)), np.empty((len(rows), 2)), np.empty(len(rows))
+    by_width: dict[int, list[int]] = {}
+    for i, row in enumerate(rows):
+        by_width.setdefault(len(row[2]), []).append(i)
+    for index in by_width.values():
+        pair = el.Pair.stack([rows[i] for i in index])
+        part, ci[index] = el_test_ci(pair, level, test)
+        estimate[index] = pair.estimate()
+        if part is not None:
+            p[index] = part
+    return (p if test else None), ci, estimate
+
+
 def gap_p_values(pair: el.Pair) -> np.ndarray:
     """The analysis's p of every row (floats, for the simulation): empirical likelihood
     where `small_gap`, Welch's t-test elsewhere."""

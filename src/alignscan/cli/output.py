@@ -230,6 +230,8 @@ def _read_or_exit(reader: Any, path: Path, survey: Survey, **options: Any) -> An
     builtin = options.pop("builtin", False)
     if not path.exists():
         fail(f"no such file: {path}", code=2)
+    if path.is_dir():  # a usage error, like a missing file (it was exit 1)
+        fail(f"{path} is a folder: give a responses file (.csv, .xlsx or .parquet)", code=2)
     if path.suffix.lower() in (".yaml", ".yml"):
         fail(
             f"{path} is a survey definition, not a responses file: give the responses "

@@ -53,7 +53,11 @@ def errors_output(rs: ResponseSet, errors_path: Path | None) -> dict[Path, str |
 def write_errors_file(
     rs: ResponseSet, errors_path: Path | None, inputs: tuple[Path | None, ...] = ()
 ) -> None:
+    """Write the --errors CSV and say where (on stderr: stdout may be JSON)."""
     write_outputs(errors_output(rs, errors_path), inputs)
+    if errors_path is not None:
+        listed = f"{len(rs.errors):,} error(s)" if rs.errors else "an empty error list"
+        stderr().print(f"wrote {listed} to {esc(str(errors_path))}")
 
 
 def refusal(table: CountTable) -> str | None:

@@ -628,9 +628,11 @@ def appendix_slide(deck: Deck) -> None:
         f"Gap: the {la} figure minus the {lb} figure. Answers are scored {first} to {last}; "
         "reverse-keyed items are recoded, so higher is always more favorable.",
         f"Favorable share: the share of answers coded {fav}.",
-        "95% intervals: Welch for means; Newcombe (items) or clustered by respondent "
+        "95% intervals: Welch for means (empirical likelihood on the answer scale when a "
+        "group has fewer than 200 respondents); Newcombe (items) or clustered by respondent "
         "(dimensions, segments) for favorable shares.",
-        "Significant: Welch's t-test, Benjamini-Hochberg q below 0.05 over all gaps "
+        "Significant: Welch's t-test (both groups 200 or more) or the empirical likelihood "
+        "ratio test (a smaller group), Benjamini-Hochberg q below 0.05 over all gaps "
         "(segments as their own family). Effect size: Cliff's delta.",
         f"Anonymity: no figure for fewer than {minimum} respondents; cells are also hidden "
         f"when a figure about 1 to {minimum - 1} people could be worked out by sums or "

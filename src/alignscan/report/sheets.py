@@ -143,7 +143,7 @@ def gap_cols(result: dict[str, Any]) -> list[Col]:
         Col("favorable gap", "pp", f"favorable share of {g}, in percentage points"),
         Col("favorable gap CI low", "pp", "95% confidence interval of the favorable gap"),
         Col("favorable gap CI high", "pp", "its upper end"),
-        Col("p", "p", "p-value of Welch's t-test (two-sided)"),
+        Col("p", "p", "two-sided p: Welch's t-test, or empirical likelihood (a group < 200)"),
         Col("q", "p", "Benjamini-Hochberg q-value; significant when below 0.05"),
         Col("Cliff's delta", "signed", "effect size: P(higher) − P(lower), −1 to 1"),
         Col("magnitude", "text", "Cliff's delta in words: negligible, small, medium, large"),

@@ -107,7 +107,7 @@ def _dimension_cells(result: dict[str, Any], dim: dict[str, Any]) -> list[str]:
         lo, hi = gap["mean_ci"] or (None, None)
         cells = [
             f"[{style}]{signed(gap['mean'])}[/]",
-            "-" if lo is None else f"±{(hi - lo) / 2:.2f}",  # Welch's CI is symmetric
+            _interval_cell(gap["mean"], lo, hi),
             pts(gap["favorable"], unit=False),
             qfmt(gap["q_value"]),
             gap["magnitude"] or "-",
@@ -231,7 +231,8 @@ def _least_width(table: Table) -> int:
         cells = [Text.from_markup(str(c)).cell_len for c in column.cells]
         head = [Text.from_markup(line).cell_len for line in str(column.header).split("\n")]
         widths.append(max([*cells, *head, column.min_width or 0]))
-    return sum(widths) + 2 * (len(widths) - 1)
+    edges = 2 if table.show_edge and table.box else 0  # one cell each side
+    return sum(widths) + 2 * (len(widths) - 1) + edges
 
 
 def _trend_table(doc: dict[str, Any], wide: bool, title: str, caption: str) -> Table:
@@ -259,6 +260,16 @@ def _trend_table(doc: dict[str, Any], wide: bool, title: str, caption: str) -> T
     return table
 
 
+def _interval_cell(estimate: float, lo: float | None, hi: float | None) -> str:
+    """An interval's cell: "±0.12" when symmetric (Welch's), "-0.31, +0.08" when
+    lopsided (the small-group interval on the scale)."""
+    if lo is None or hi is None:
+        return "-"
+    if abs((hi - estimate) - (estimate - lo)) < 0.005:
+        return f"±{(hi - lo) / 2:.2f}"
+    return f"{signed(lo)}, {signed(hi)}"
+
+
 def _change_cells(d: dict[str, Any]) -> list[str]:
     """change, 95% CI, q and direction of a dimension's first-to-last change."""
     overall = d["changes"][-1]["gap"] if d["changes"] else None
@@ -275,8 +286,8 @@ def _change_cells(d: dict[str, Any]) -> list[str]:
 
 
 def _direction_cell(change: dict[str, Any], word: str) -> str:
-    """"↓ closing by 0.70 points", "↕ reversed, 0.15 points smaller": the size of a
-    significant change is the change in |gap| (a reversal is not "narrowed by 1.25")."""
+    """The direction cell, "↓ closing by 0.70 points" or "↕ reversed, 0.15 points
+    smaller": the size of a change is the change in |gap| (not "narrowed by 1.25")."""
     if word not in TREND_ARROWS:
         return word
     return TREND_ARROWS[word] + (", " if word == "reversed" else " ") + findings.size_words(change)
