@@ -77,7 +77,11 @@ def test_focus_areas_are_ranked_by_impact_times_gap(demo) -> None:
     by_gap = [d["id"] for d in findings.meaningful_gaps(result)][:3]
     assert by_gap != [f["id"] for f in focus]
     for f in focus:
-        assert SCALE_UNIT in f["reason"] and SHARE_UNIT in f["reason"]
+        assert SCALE_UNIT in f["reason"]
+        if f["favorable_gap"] is None:  # withheld by the anonymity rules, and said so
+            assert "favorable share is withheld" in f["reason"] and SHARE_UNIT not in f["reason"]
+        else:
+            assert SHARE_UNIT in f["reason"]
     # the focus areas are the first three actions, in the same order
     assert [d["id"] for d in findings.recommendations(result)] == [f["id"] for f in focus]
 
@@ -301,3 +305,14 @@ def test_the_story_has_one_interval_and_the_appendix_every_statistic(demo) -> No
     assert f"items {dg['items']:.2f}, dimensions {dg['dimensions']:.2f} {SCALE_UNIT}" in text
     assert page.index('id="summary"') < page.index('id="overview"') < page.index('id="statistics"')
     assert page.index('id="recommendations"') < page.index('id="statistics"')
+
+
+@pytest.mark.parametrize("width", [60, 200])
+def test_the_terminal_legend_explains_a_withheld_figure(demo, width: int) -> None:
+    result, _ = demo
+    withheld = [d for d in result["dimensions"] if d["gap"] and d["gap"]["favorable"] is None]
+    assert withheld, "the demo withholds a favorable gap (a group with an unscored few)"
+    console = Console(width=width, record=True, color_system=None)
+    print_summary(result, console)
+    text = " ".join(console.export_text().split())
+    assert "– = withheld (anonymity) or not computable" in text

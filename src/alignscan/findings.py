@@ -416,6 +416,8 @@ def _gap_phrase(result: dict[str, Any], entry: dict[str, Any]) -> str:
     text = f"{group_label(result, entry['higher'])} higher by {mean_points(entry['gap'], result)}"
     if entry["favorable_gap"] is not None:
         text += f" and {share_points(entry['favorable_gap'])}"
+    else:  # withheld by the anonymity rules: say so rather than leave the reader guessing
+        text += " (the favorable share is withheld here to protect a small group)"
     return text
 
 

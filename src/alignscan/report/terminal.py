@@ -78,9 +78,7 @@ def _print_focus(result: dict[str, Any], console: Console) -> None:
 def _dimension_table(result: dict[str, Any], width: int, la: str, lb: str) -> Table:
     table = Table(
         title="Gap by dimension",
-        caption=f"A = {la}, B = {lb}; gap in {findings.scale_unit(result)}; 95% CI = gap ± "
-        f"this; fav = gap in {findings.SHARE_UNIT}; bold = significant (q < 0.05, "
-        "Benjamini-Hochberg); * = low reliability",
+        caption=_dimension_legend(result, la, lb),
         header_style="bold",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
@@ -130,10 +128,15 @@ def _print_dimension_lines(result: dict[str, Any], console: Console, la: str, lb
             f"(95% CI {cells['95% CI']}), fav {cells['fav']}, q {cells['q']}, "
             f"effect {cells['effect']}, alpha {cells['alpha']}"
         )
-    console.print(
+    console.print(_dimension_legend(result, la, lb))
+
+
+def _dimension_legend(result: dict[str, Any], la: str, lb: str) -> str:
+    """The dimension table's legend, the same under the table and under its lines."""
+    return (
         f"A = {la}, B = {lb}; gap in {findings.scale_unit(result)}; 95% CI = gap ± this; "
         f"fav = gap in {findings.SHARE_UNIT}; bold = significant (q < 0.05, "
-        "Benjamini-Hochberg); * = low reliability"
+        "Benjamini-Hochberg); * = low reliability; – = withheld (anonymity) or not computable"
     )
 
 
