@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from alignscan import privacy_int
 from alignscan.analysis import analyze, check_figures
 from alignscan.privacy import redact
 from conftest import make_responses, make_survey, random_codes
@@ -263,9 +264,11 @@ def test_values_of_excluded_or_rare_rows_are_never_named() -> None:
     assert "Board office - J. Smith" not in str(result)
 
 
-def test_every_cell_at_the_minimum_hides_nothing() -> None:
-    """Crossed columns with every published cell large: nothing is hidden, even though
-    some combinations of the two columns hold a single person."""
+def test_every_cell_at_the_minimum_hides_nothing(monkeypatch) -> None:
+    """Crossed columns with every published cell large: the span and integer audits hide
+    nothing, even though some combinations of the two columns are small. (The per-code
+    worst case, `privacy_int.PER_CODE`, does hide here: tests/test_privacy_codes.py.)"""
+    monkeypatch.setattr(privacy_int, "PER_CODE", False)
     rng = np.random.default_rng(7)
     n = 120
     groups = ["executive"] * 60 + ["practitioner"] * 60
@@ -328,6 +331,17 @@ def test_comments_are_redacted_and_counted() -> None:
         ("lost E1234567 today", "lost [id] today", "id"),
         ("staff no. 88231 here", "[id] here", "id"),
         ("ticket #004512", "ticket [id]", "id"),
+        # an outside attacker's probe of the redaction after issue 26
+        ("mail jane@acme\u3002com now", "mail [e-mail] now", "e-mail"),  # ideographic stop
+        ("jane@acme\uff0ecom", "[e-mail]", "e-mail"),  # full-width full stop
+        ("jane@acme\uff61com", "[e-mail]", "e-mail"),  # half-width ideographic stop
+        ("write jane@localhost", "write [e-mail]", "e-mail"),
+        ("or jane@intranet.", "or [e-mail].", "e-mail"),
+        ("jane@[10.0.0.1] works", "[e-mail] works", "e-mail"),
+        ("jane.doe AT acme DOT com", "[e-mail]", "e-mail"),
+        ("jane_doe at acme.com", "[e-mail]", "e-mail"),
+        ("server 10.1.2.3 is down", "server [link] is down", "link"),
+        ("ask @jdoe on slack", "ask [id] on slack", "id"),
     ],
 )
 def test_redaction_of_masked_and_bare_identifiers(text: str, expected: str, kind: str) -> None:
@@ -346,6 +360,8 @@ def test_redaction_of_masked_and_bare_identifiers(text: str, expected: str, kind
         "on 2026-12-07 and 12.05.2024 we met",
         "in 1,500,000 cases, e.g. this one",
         "Node.js and 3 pilots",
+        "We met at acme.",
+        "Version 1.2.3 shipped; 3.5 stars",
     ],
 )
 def test_redaction_leaves_ordinary_text_alone(text: str) -> None:

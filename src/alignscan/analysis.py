@@ -754,19 +754,20 @@ def _privacy_summary(plan: Plan, minimum: int) -> dict[str, Any]:
 
 
 def _why(prep: _Prepared) -> list[dict[str, Any]]:
-    """Each protectively hidden segment cell, and the small group it protects: the
-    respondents of one group with one combination of segment values (never how many)."""
+    """Each protectively hidden segment cell and why, in general words: never the small
+    combination of segment values it protects (naming it would tell the reader that
+    combination holds 1 .. minimum - 1 people)."""
     out = []
     for g, cells in sorted(prep.plan.reasons.items()):
-        for (col, v), atom in cells.items():
+        for col, v in cells:
             column, values, _ = prep.segments[col]
-            combo = {
-                prep.segments[c][0]: prep.segments[c][1][i]
-                for c, i in enumerate(atom) if i >= 0
-            }
             out.append({
                 "group": prep.groups[g], "column": column, "value": values[v],
-                "protects": {"group": prep.groups[g], "segments": combo},
+                "protects": {
+                    "group": prep.groups[g],
+                    "reason": "hidden so that a smaller group of respondents, in this "
+                    "cell and others, can't be worked out from the published figures",
+                },
             })
     return out
 

@@ -111,15 +111,25 @@ _SPACED_DOT = r"\s*(?:\.|[(\[{<]\s*(?i:dot)\s*[)\]}>])\s*"
 _WORD_DOT = r"\s*(?:[(\[{<]\s*(?i:dot)\s*[)\]}>]|\s(?i:dot)\s)\s*"
 _REDACT = (
     ("e-mail", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),
+    # no dot after "@": "jane@localhost", "jane@intranet", "jane@[10.0.0.1]"
+    ("e-mail", re.compile(r"[\w.+-]+@(?:\[[0-9A-Fa-f.:]+\]|[A-Za-z][\w-]*)")),
     # spaced or spelled out: "jane . doe @ acme . com", "jane at acme dot com"
     ("e-mail", re.compile(
         rf"\b[\w+-]+(?:{_SPACED_DOT}[\w+-]+)*{_SPACED_AT}[\w-]+(?:{_SPACED_DOT}[\w-]+)*"
         rf"{_SPACED_DOT}(?:{_TLDS})\b"
     )),
     ("e-mail", re.compile(
-        rf"\b[\w+-]+(?:{_WORD_DOT}[\w+-]+)*\s(?i:at)\s+[\w-]+(?:{_WORD_DOT}[\w-]+)*"
+        rf"\b[\w.+-]+(?:{_WORD_DOT}[\w+-]+)*\s(?i:at)\s+[\w-]+(?:{_WORD_DOT}[\w-]+)*"
         rf"{_WORD_DOT}(?:{_TLDS})\b"
     )),
+    # "jane_doe at acme.com" (a local part with "_", ".", "+", "-" or a digit)
+    ("e-mail", re.compile(
+        rf"\b[\w+-]*[._+\d-][\w.+-]*\s(?i:at)\s+[\w-]+(?:\.[\w-]+)*\.(?:{_TLDS})\b"
+    )),
+    # a handle: "@jdoe"
+    ("id", re.compile(r"(?<![\w.+-])@[A-Za-z_][\w.-]*\w")),
+    # a bare IPv4 address: "10.1.2.3"
+    ("link", re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.]|\.\d)")),
     ("link", re.compile(r"(?i)\b(?:https?://|ftp://|www\.)[^\s<>\"']+")),
     # a bare host name: "intranet.acme.com", "hr-portal.acme.de/path"
     ("link", re.compile(
@@ -141,13 +151,15 @@ _ZERO_WIDTH = dict.fromkeys(map(ord, "\u00ad\u180e\u200b\u200c\u200d\u200e\u200f
                                 "\u2062\u2063\u2064\ufeff"))
 
 
-_MAYBE = re.compile(r"[@:#.]|\bat\b|\d")  # nothing to redact without one of these
+_FULL_STOPS = dict.fromkeys(map(ord, "\u3002\uff0e\uff61"), ".")  # 。．｡ (NFKC keeps 。)
+_MAYBE = re.compile(r"[@:#.]|(?i:\bat\b)|\d")  # nothing to redact without one of these
 
 
 def _unmask(text: str) -> str:
     """NFKC (full-width "＠" becomes "@", "ｅ" becomes "e") without zero-width characters,
     so that a masked address or number reads as what it is."""
-    return unicodedata.normalize("NFKC", text.translate(_ZERO_WIDTH)).translate(_ZERO_WIDTH)
+    text = unicodedata.normalize("NFKC", text.translate(_ZERO_WIDTH)).translate(_ZERO_WIDTH)
+    return text.translate(_FULL_STOPS)
 
 
 def _phone(match: re.Match[str]) -> str:
@@ -451,8 +463,11 @@ def _first_violation(
     plan: Plan,
 ) -> tuple[Cell, tuple[int, ...]] | None:
     """The cell the first unsafe family asks to hide and the small atom it protects, or
-    None when all are safe under subtraction and integer reasoning."""
+    None when all are safe under subtraction and integer reasoning. The per-code check
+    comes first: it is cheap, and hiding more never opens a leak to the others."""
     shown = [c for c in cells if c not in hidden]
+    if privacy_int.PER_CODE and (found := _code_violation(ga, cells, hidden, minimum)):
+        return found
     for weights in families:
         plan.families_audited += 1
         found = _audit_family(ga, weights, shown, minimum)
@@ -461,6 +476,50 @@ def _first_violation(
     if privacy_int.ENABLED:
         return _integer_violation(ga, families, shown, minimum)
     return None
+
+
+def _code_violation(
+    ga: GroupAtoms, cells: list[Cell], hidden: set[Cell], minimum: int
+) -> tuple[Cell, tuple[int, ...]] | None:
+    """The next cell to hide so that no answer count of a small atom can be pinned, or
+    None. Worst case: the reader knows every shown cell's whole distribution of answers
+    per item and dimension (its n, mean, sd and favorable share nearly fix it); an atom
+    of 1 .. minimum - 1 people is safe when it can move, answers and all, between two
+    hidden cells of one column (`privacy_int.code_safe`). The cell returned lies in the
+    column where settling the open atoms hides the fewest respondents; when no column
+    can, the smallest shown cell (in the end the group shows no segment cell)."""
+    weights = np.stack(_families(ga))
+    classes = {c: _is_small(ga, c, minimum) for c in hidden}
+    open_ = privacy_int.code_safe(ga.values, weights, classes, minimum)
+    shown = [c for c in cells if c not in hidden]
+    if open_ is None or not shown:
+        return None
+    best: tuple[int, int, list[Cell]] | None = None
+    for j in range(ga.values.shape[1]):
+        need = _column_need(ga, cells, hidden, open_, j)
+        if need:
+            cost = sum(int(ga.head[_cell_mask(ga, c)].sum()) for c in need)
+            if best is None or (cost, j) < best[:2]:
+                best = (cost, j, need)
+    cell = _smallest(ga, best[2] if best is not None else shown)
+    mine = [a for a in open_ if ga.values[a, cell[0]] == cell[1]] or list(open_)
+    return cell, tuple(int(v) for v in ga.values[mine[0]])
+
+
+def _column_need(
+    ga: GroupAtoms, cells: list[Cell], hidden: set[Cell], open_: np.ndarray, j: int
+) -> list[Cell]:
+    """Shown cells of column j to hide so that every open atom's column-j cell is hidden
+    along with another of that column ([] when nothing of column j is left to hide)."""
+    if (ga.values[open_, j] < 0).any():
+        return []
+    mine = {c for c in cells if c[0] == j}
+    need = {(j, int(v)) for v in ga.values[open_, j]} - hidden
+    if len((mine & hidden) | need) < 2 or not need:
+        rest = sorted(mine - hidden - need)
+        if rest:
+            need.add(_smallest(ga, rest))
+    return sorted(need)
 
 
 def _published(

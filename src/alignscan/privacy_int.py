@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 ENABLED = True  # private switch: tests turn it off to show what it stops
+PER_CODE = True  # private switch: the per-answer-code worst case (`code_safe`)
 _TIME_LIMIT = 5.0  # seconds per integer program; unsettled then counts as pinned
 _MAX_UNKNOWNS = 4_000  # a larger model is not solved: an unsettled atom counts as pinned
 
@@ -197,3 +198,50 @@ def _moves(cons: Any, upper: np.ndarray, truth: np.ndarray, var: int) -> bool:
         if x is not None and x[var] != truth[var]:
             return True
     return False
+
+
+def code_safe(
+    values: np.ndarray,
+    weights: np.ndarray,
+    hidden: dict[tuple[int, int], bool],
+    minimum: int,
+) -> np.ndarray | None:
+    """The atoms of 1 .. minimum - 1 people whose answer counts a reader who knows every
+    shown cell's full distribution of answers might pin, or None when there are none.
+
+    Such a reader has, per item, unknowns x[atom, code] >= 0 whole with each shown cell's
+    and the group's sums fixed. Moving atom a's people, answers and all, to a' (a with
+    another value in column j) keeps every such sum when a's cell and a''s cell in column
+    j are both hidden: the two combinations lie in the same shown cells. That solution
+    has a empty, so no count of a has a positive lower bound and its size is not
+    disclosed; it holds for any statistic (means, sds, shares, gaps), so no solver is
+    needed. What the reader knows of hidden cells is kept too: a cell hidden for being
+    small (`hidden[cell]` True) still looks small after the move (it may be empty: a
+    cell of nobody is suppressed too), a protective one still not. `weights`: (families,
+    atoms), people first."""
+    head = weights[0]
+    small = (head > 0) & (head < minimum)
+    if not small.any():
+        return None
+    settled = np.zeros(len(head), dtype=bool)
+    for (j, u), u_small in hidden.items():
+        mine = small & ~settled & (values[:, j] == u)
+        if not mine.any():
+            continue
+        src = weights[:, values[:, j] == u].sum(axis=1, keepdims=True) - weights
+        for (k, v), v_small in hidden.items():
+            if k == j and v != u:
+                dst = weights[:, values[:, j] == v].sum(axis=1, keepdims=True) + weights
+                settled |= mine & _looks(src, u_small, minimum) & _looks(dst, v_small, minimum)
+    open_ = np.flatnonzero(small & ~settled)
+    return open_ if len(open_) else None
+
+
+def _looks(sums: np.ndarray, small: bool, minimum: int) -> np.ndarray:
+    """Per column of `sums` (families x atoms), whether a hidden cell with those counts
+    looks as it is published: small (under `minimum` people, none counted, or some
+    scored count of 1 .. minimum - 1: a cell of nobody is shown as suppressed too) or
+    protective (neither)."""
+    some = (sums > 0) & (sums < minimum)
+    is_small = (sums[0] < minimum) | some[1:].any(axis=0)
+    return is_small if small else ~is_small
