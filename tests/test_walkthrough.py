@@ -131,3 +131,21 @@ def test_the_demos_own_files_may_be_replaced(tmp_path: Path) -> None:
     with (tmp_path / "headcount.csv").open("a", encoding="utf-8") as f:
         f.write("executive,Extra,10\n")  # edited by hand: no longer the demo's
     assert foreign_demo_files(tmp_path) == [tmp_path / "headcount.csv"]
+
+
+def test_an_older_demos_data_may_be_replaced_but_not_a_look_alike(tmp_path: Path) -> None:
+    """`make demo` after an upgrade: the generator's bytes changed, the files are still the
+    demo's (its header, its own respondent ids). A header-only file or an edited id is not."""
+    from alignscan.demo import foreign_demo_files, write_demo_data
+
+    older, _ = write_demo_data(tmp_path, n=37)  # other bytes than today's demo, same form
+    assert foreign_demo_files(tmp_path) == []
+    header = older.read_text(encoding="utf-8").splitlines()[0]
+    older.write_text(header + "\n", encoding="utf-8")  # a `template`-like header-only file
+    assert foreign_demo_files(tmp_path) == [older]
+    write_demo_data(tmp_path, n=37)
+    text = older.read_text(encoding="utf-8").replace("W1-R0000003", "E-1234", 1)
+    older.write_text(text, encoding="utf-8")  # a user's row among the demo's
+    assert foreign_demo_files(tmp_path) == [older]
+    older.write_bytes(b"\xff\xfe" + "x".encode("utf-16-le"))  # not even UTF-8
+    assert foreign_demo_files(tmp_path) == [older]

@@ -11,6 +11,7 @@ synthetic like the rest), so that `alignscan norms build` can be tried on them.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -157,8 +158,34 @@ def foreign_demo_files(folder: Path) -> list[Path]:
             wave1, wave2 = write_demo_data(Path(tmp))
             write_demo_headcount(wave2, Path(tmp))
             found += [p for p in data if p.exists() and (
-                not p.is_file() or not filecmp.cmp(p, Path(tmp) / p.name, shallow=False))]
+                not p.is_file() or not filecmp.cmp(p, Path(tmp) / p.name, shallow=False))
+                and not _older_demo_wave(p, Path(tmp) / p.name)]
     return found
+
+
+_DEMO_ID = re.compile(r"W[12]-R\d{7}")
+
+
+def _older_demo_wave(path: Path, today: Path) -> bool:
+    """A responses file an older version of the demo wrote: today's header and at least one
+    row, every row's respondent id in the demo's own form (W1-R0000001), and no larger than a
+    demo wave can be. A user's export (or `template`'s header-only file) is none of these."""
+    import csv
+
+    if path.name == "headcount.csv" or path.stat().st_size > 64 * today.stat().st_size:
+        return False
+    rows = 0
+    try:
+        with path.open(encoding="utf-8", newline="") as mine, today.open(encoding="utf-8") as ours:
+            if mine.readline().rstrip("\r\n") != ours.readline().rstrip("\r\n"):
+                return False
+            for row in csv.reader(mine):
+                if not row or not _DEMO_ID.fullmatch(row[0]):
+                    return False
+                rows += 1
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return False
+    return rows > 0
 
 
 def run_demo(folder: Path = DEMO_DIR) -> int:
