@@ -40,13 +40,25 @@ HEAVY = {
     "test_counts_sql.py::test_generated_files",
     "test_analysis_props.py::test_swapping_the_compared_groups_negates_every_gap",
     "test_weighting.py::test_weighting_never_pins_a_small_set_of_respondents",
+    "test_weighting.py::test_simulation_weighted_gap_is_unbiased_and_covers",
+    "test_hostile_round3.py::test_hand_edited_norms_give_a_clear_error",
+    "test_hostile_round3.py::test_a_huge_json_is_refused_by_its_size_unread",
+    "test_hostile_round3.py::test_hand_edited_results_give_a_clear_error_or_a_safe_report",
+    "test_privacy_integer.py::test_without_the_integer_audit_the_attacker_finds_leaks",
+    "test_analysis_props.py::test_no_output_shows_a_cell_below_the_minimum",
+    "test_streaming.py::test_property_any_small_csv_streams_as_it_reads",
+    "test_participation.py::test_no_small_cell_is_published_or_recoverable_on_random_data",
+    "test_papercuts_round2.py::test_the_demo_writes_five_sample_organisations_that_make_norms",
+    "test_ci_and_install.py::test_demo_command_writes_the_demo_into_a_folder",
 }
+# Whole files whose every test drives a browser or the README tour in processes.
+HEAVY_FILES = {"test_report_browser.py", "test_tour.py"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         name = item.nodeid.split("[")[0].rsplit("/", 1)[-1]
-        if name in HEAVY:
+        if name in HEAVY or name.split("::")[0] in HEAVY_FILES:
             item.add_marker(pytest.mark.heavy)
 
 
