@@ -56,18 +56,11 @@ _HOMES = {
 _SUBMODULES = ("api", "errors", "models", "survey")
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("alignscan")
-    except PackageNotFoundError:  # running from a source tree without installation
-        return "0.0.0+unknown"
-
-
 def __getattr__(name: str) -> Any:
     if name == "__version__":
-        value: Any = _version()
+        from alignscan._version import version
+
+        value: Any = version()
     elif name in _HOMES:
         value = getattr(importlib.import_module(_HOMES[name]), name)
     elif name in _SUBMODULES:  # loaded with the package before it loaded lazily

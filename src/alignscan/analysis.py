@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from alignscan import __version__, privacy_int
+import alignscan.privacy_int as privacy_int
+from alignscan._version import version
 from alignscan.counts import (
     MAX_COMMENTS_PER_GROUP,
     CommentTally,
@@ -646,7 +647,7 @@ def _document(
     comments, redactions = _comments(prep)
     result = {
         "result_version": RESULT_VERSION,
-        "alignscan_version": __version__,
+        "alignscan_version": version(),
         "survey": {"id": survey.id, "version": survey.version, "title": survey.title},
         "source": {
             "file": rs.source.file.replace("\\", "/").rsplit("/", 1)[-1],

@@ -21,7 +21,7 @@ import sys
 import types
 from typing import Any
 
-from alignscan import __version__
+from alignscan._version import version
 from alignscan.errors import AlignscanError
 from alignscan.findings import significant
 from alignscan.stats import (
@@ -215,7 +215,7 @@ def trend(
     ]
     doc: dict[str, Any] = {
         "trend_version": TREND_VERSION,
-        "alignscan_version": __version__,
+        "alignscan_version": version(),
         "labels": labels,
         "compare": [a, b],
         **_display_extras(results, labels),
