@@ -22,8 +22,8 @@ from alignscan.survey import Survey
 
 if TYPE_CHECKING:
     from alignscan.counts import CountTable
-    from alignscan.models import ResultDocument
     from alignscan.responses import CellError
+    from alignscan.result.models import ResultDocument
 
 __all__ = [
     "AnalysisRequest",
@@ -175,9 +175,9 @@ class Outcome:
         return list(dict.fromkeys([*self.result.get("warnings", []), *trend]))
 
     def model(self) -> ResultDocument:
-        """The result as the typed document (`alignscan.models.ResultDocument`)."""
-        from alignscan.models import ResultDocument
-        from alignscan.report.tabular import result_to_json
+        """The result as the typed document (`alignscan.result.models.ResultDocument`)."""
+        from alignscan.render.tabular import result_to_json
+        from alignscan.result.models import ResultDocument
 
         return ResultDocument.model_validate_json(result_to_json(self.result))
 
@@ -185,7 +185,7 @@ class Outcome:
 def run(request: AnalysisRequest, edge: Edge) -> Outcome:
     """The analysis as asked: AlignscanError (or the edge's own exit) for input it can't
     use, before anything is written."""
-    from alignscan.report.html import with_report_extras
+    from alignscan.render.html import with_report_extras
 
     table = edge.count(request)
     edge.refuse_invalid(table)
@@ -228,7 +228,7 @@ def _weighting(
         return None
     if not path.exists():
         raise MissingFile(f"no such file: {path}")
-    from alignscan.weighting import Weighting, read_targets
+    from alignscan.extras.weighting import Weighting, read_targets
 
     values = {c: sorted({str(v) for v in table.atoms[c]}) for c in survey.segments}
     targets = read_targets(path, survey, values)
@@ -245,7 +245,7 @@ def _analyse(table: CountTable, survey: Survey, weighting: Any) -> dict[str, Any
 
 def _with_participation(result: dict[str, Any], table: CountTable, path: Path) -> dict[str, Any]:
     """Participation rates from the headcount file (`--headcount`)."""
-    from alignscan.participation import add_participation, read_headcount
+    from alignscan.extras.participation import add_participation, read_headcount
 
     if not path.exists():
         raise MissingFile(f"no such file: {path}")
@@ -257,7 +257,7 @@ def _with_participation(result: dict[str, Any], table: CountTable, path: Path) -
 
 def _with_benchmarks(result: dict[str, Any], path: Path) -> dict[str, Any]:
     """Benchmarks from a norms file (`--norms`); NormsError says why they can't be added."""
-    from alignscan.norms import NormsError, add_benchmarks, load_norms
+    from alignscan.extras.norms import NormsError, add_benchmarks, load_norms
 
     if not path.exists():
         raise MissingFile(f"no such file: {path}")
@@ -272,7 +272,7 @@ def _baseline_trend(
     result: dict[str, Any], table: CountTable, request: AnalysisRequest, edge: Edge
 ) -> dict[str, Any]:
     """The trend from the baseline wave to this one (its warnings included)."""
-    from alignscan.trend import TrendError, shared_ids, trend
+    from alignscan.extras.trend import TrendError, shared_ids, trend
 
     before, before_ids = edge.baseline(request)
     ids = table.responses.respondent_ids if table.responses is not None else None

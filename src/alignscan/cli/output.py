@@ -217,7 +217,7 @@ def count_responses_or_exit(path: Path, survey: Survey, **options: Any) -> Count
     """Read and count responses with the chosen engine (`engines.count_file`); the same
     exits as any reading (2 for a missing file, 1 for one it can't read). The table's
     `responses` holds the errors."""
-    from alignscan.engines import count_file
+    from alignscan.counting.engines import count_file
 
     table: CountTable = _read_or_exit(count_file, path, survey, **options)
     return table

@@ -23,7 +23,7 @@ from typing import Any
 
 from alignscan._version import version
 from alignscan.errors import AlignscanError
-from alignscan.findings import significant
+from alignscan.result.findings import significant
 from alignscan.stats import (
     Z95,
     Welch,
@@ -32,7 +32,7 @@ from alignscan.stats import (
     newcombe_ci,
     welch,
 )
-from alignscan.survey_diff import wave_warnings
+from alignscan.survey.diff import wave_warnings
 
 TREND_VERSION = 2
 
@@ -246,7 +246,7 @@ def _display_extras(results: list[dict[str, Any]], labels: list[str]) -> dict[st
     """What the trend's renderers show beyond the figures, each only when there is one:
     the groups' display names (roles.labels) and the survey-version changes that break
     the comparison between two waves (with the dimensions they touch)."""
-    from alignscan.survey_diff import wave_comparability
+    from alignscan.survey.diff import wave_comparability
 
     out: dict[str, Any] = {}
     if results[-1].get("group_labels"):
@@ -375,8 +375,8 @@ def _favorable_change(
 
 
 def trend_json_schema() -> dict[str, Any]:
-    """JSON Schema (2020-12) of the trend document (generated from `alignscan.models`)."""
-    from alignscan.models import trend_schema
+    """JSON Schema (2020-12) of the trend document (generated from `alignscan.result.models`)."""
+    from alignscan.result.models import trend_schema
 
     return trend_schema()
 
@@ -400,7 +400,7 @@ def shared_ids(ids: list[Any]) -> dict[tuple[int, int], int]:
 
 
 class _CallableModule(types.ModuleType):
-    """Importing this module makes `alignscan.trend` name it rather than the library's
+    """Importing this module makes `alignscan.extras.trend` name it rather than the library's
     function `alignscan.api.trend` (the package attribute is set on import); calling the
     module calls that function, so `alignscan.trend([...])` works either way."""
 

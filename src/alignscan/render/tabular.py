@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from alignscan import drivers, findings
 from alignscan.analysis import clean_json
+from alignscan.extras import drivers
+from alignscan.result import findings
 from alignscan.textsafe import csv_text
 
 GROUP_METRICS = ("n", "mean", "sd", "favorable", "favorable_se")
@@ -100,7 +101,7 @@ def result_to_csv(result: dict[str, Any]) -> str:
 
 
 def result_json_schema() -> dict[str, Any]:
-    """JSON Schema (2020-12) of the result document (generated from `alignscan.models`)."""
-    from alignscan.models import result_schema
+    """JSON Schema (2020-12) of the result document (generated from `alignscan.result.models`)."""
+    from alignscan.result.models import result_schema
 
     return result_schema()

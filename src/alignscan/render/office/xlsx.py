@@ -14,7 +14,7 @@ import io
 import unicodedata
 from typing import Any
 
-from alignscan.report.sheets import (
+from alignscan.render.office.sheets import (
     HIDDEN,
     OFFICE_EXTRA,
     Fig,
@@ -22,7 +22,7 @@ from alignscan.report.sheets import (
     Table,
     workbook_tables,
 )
-from alignscan.report.sheets import text as plain
+from alignscan.render.office.sheets import text as plain
 from alignscan.textsafe import FORMULA_START
 
 FORMATS = {
