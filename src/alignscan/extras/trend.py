@@ -15,10 +15,7 @@ pooled across waves.
 
 from __future__ import annotations
 
-import importlib
 import math
-import sys
-import types
 from typing import Any
 
 from alignscan._version import version
@@ -398,14 +395,3 @@ def shared_ids(ids: list[Any]) -> dict[tuple[int, int], int]:
         out[(i, j)] = len(pc.unique(pc.filter(first, both)))
     return out
 
-
-class _CallableModule(types.ModuleType):
-    """Importing this module makes `alignscan.extras.trend` name it rather than the library's
-    function `alignscan.api.trend` (the package attribute is set on import); calling the
-    module calls that function, so `alignscan.trend([...])` works either way."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return importlib.import_module("alignscan.api").trend(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
