@@ -25,6 +25,7 @@ from alignscan.render.sections import section_context
 from alignscan.render.summary_html import summary_view
 from alignscan.result import findings
 from alignscan.result.findings import significant
+from alignscan.result.models import ResultDocument, plain
 
 # Okabe-Ito: distinguishable with every common colour-vision deficiency.
 COLOR_A = "#0072B2"  # blue
@@ -397,17 +398,17 @@ def report_context(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def with_report_extras(
-    result: dict[str, Any], trend: dict[str, Any] | None, date: str | None
-) -> dict[str, Any]:
+    result: ResultDocument, trend: dict[str, Any] | None, date: str | None
+) -> ResultDocument:
     """The result with what its report shows beyond the analysis: the trend (key
     `trend`, with a baseline) and the report date (`report_date`), so that
     `alignscan report result.json` draws the same report."""
-    out = dict(result)
+    extras: dict[str, Any] = {}
     if trend is not None:
-        out["trend"] = trend
+        extras["trend"] = trend
     if date:
-        out["report_date"] = date
-    return out
+        extras["report_date"] = date
+    return result.updated(**extras) if extras else result
 
 
 def _trend_context(trend: dict[str, Any] | None) -> dict[str, Any]:
@@ -430,6 +431,7 @@ def render_html(
 ) -> str:
     """The full report as one self-contained HTML string (no external references).
     The trend and date stored in the result are used unless others are given."""
+    result = plain(result)
     a, b = result["compare"]
     points, first = result["scale"]["points"], result["scale"].get("start", 1)
     bar_scale, centre = 260.0, 400.0

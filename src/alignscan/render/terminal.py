@@ -19,11 +19,13 @@ from rich.text import Text
 
 from alignscan.render.formats import num, pts, qfmt, signed
 from alignscan.result import findings
+from alignscan.result.models import plain
 from alignscan.textsafe import terminal as esc
 
 
 def print_summary(result: dict[str, Any], console: Console) -> None:
     """Groups, one row per dimension, low reliability, the largest item gaps, data quality."""
+    result = plain(result)
     a, b = result["compare"]
     la, lb = (esc(findings.group_label(result, g)) for g in (a, b))
     console.print(
