@@ -107,8 +107,8 @@ def uniform_file(rows: int, columns: int, folder):  # type: ignore[no-untyped-de
 
 
 def run_uniform(rows: int, columns: list[int]) -> None:
-    """CPU seconds of `analyze` (read, count, audit, analyse) on the same file with 0 and
-    `columns` segment columns, and what the audit hid."""
+    """CPU seconds to read and analyse (count, audit, statistics) the same file with 0
+    and `columns` segment columns, and what the audit hid."""
     import tempfile
     from pathlib import Path
 
@@ -121,9 +121,8 @@ def run_uniform(rows: int, columns: list[int]) -> None:
         base = None
         for c in [0, *columns]:
             path, survey = uniform_file(rows, c, Path(folder))
-            rs = read_responses(path, survey)
             start = time.process_time()
-            doc = analyze(rs)
+            doc = analyze(read_responses(path, survey))
             spent = time.process_time() - start
             base = base or spent
             p = doc["privacy"]
@@ -132,7 +131,7 @@ def run_uniform(rows: int, columns: list[int]) -> None:
 
 
 def main_uniform(sizes: list[int], columns: list[int]) -> None:
-    print("| rows | segment columns | cells hidden (small + protective) | analyze CPU "
+    print("| rows | segment columns | cells hidden (small + protective) | read + analyze CPU "
           "| vs no segments |")
     print("|---|---|---|---|---|")
     for rows in sizes:
