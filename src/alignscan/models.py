@@ -10,14 +10,28 @@ analysis writes them, and a document keeps exactly the keys it was given, so
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from functools import cache
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from alignscan.limits import RESULT_NUMBER_LIMIT, strict_json  # noqa: F401 (re-exported)
 
 Number = int | float
 Interval = list[float]
+D = TypeVar("D", bound="_Doc")
+
+
+def json_text(document: Any) -> str:
+    """The one JSON dumper of alignscan's documents: a model (its `document()`) or plain
+    data as stable text (same document, same bytes); NaN is never written (null instead)."""
+    if isinstance(document, _Doc):
+        document = document.document()
+    else:
+        from alignscan.analysis import clean_json
+
+        document = clean_json(document)
+    return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 class _Doc(BaseModel):
@@ -29,7 +43,18 @@ class _Doc(BaseModel):
 
     def to_json(self) -> str:
         """Stable JSON text: the same document gives the same bytes."""
-        return json.dumps(self.document(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        return json_text(self)
+
+    def updated(self: D, **changes: Any) -> D:
+        """A copy with some fields replaced (`model_copy`), each new value validated as its
+        field's type first (so a section given as plain data becomes its model)."""
+        checked = {k: _adapter(type(self), k).validate_python(v) for k, v in changes.items()}
+        return self.model_copy(update=checked)
+
+
+@cache
+def _adapter(model: type[BaseModel], field: str) -> TypeAdapter[Any]:
+    return TypeAdapter(model.model_fields[field].annotation)
 
 
 class _Open(_Doc):
@@ -59,6 +84,22 @@ class GroupStats(_Doc):
     answer_counts: dict[str, int] | None = None
     mean_se: float | None = None  # weighted analyses: the linearised se of the mean
     n_effective: float | None = None  # weighted analyses: Kish's effective sample size
+
+
+class ItemStats(_Doc):
+    """One group's figures in one item cell: those of GroupStats, in the order the
+    analysis writes them for an item (the weighted analysis's `favorable_se` comes after
+    the answer counts)."""
+
+    n: int = Field(ge=0)
+    mean: float | None
+    sd: float | None
+    favorable: Number | None
+    counts: dict[str, int] | None
+    answer_counts: dict[str, int] | None = None
+    favorable_se: float | None = None
+    mean_se: float | None = None
+    n_effective: float | None = None
 
 
 Cell = Suppressed | GroupStats
@@ -120,7 +161,7 @@ class Item(_Doc):
     text: str
     reverse: bool
     answered_share: Number | None
-    groups: dict[str, Cell]
+    groups: dict[str, Suppressed | ItemStats]
     gap: Gap | None
     benchmark: _Open | None = None
 
@@ -232,6 +273,19 @@ class ResultDocument(_Doc):
     norms: _Open | None = None
     trend: _Open | None = None  # with analyze --baseline: the trend document
     report_date: str | None = None  # the date printed on the report, when one was given
+
+
+def as_result(result: ResultDocument | dict[str, Any]) -> ResultDocument:
+    """The typed result of a result document given either way: a model as it is, a
+    plain dict (an old caller's, or the analysis's) validated once."""
+    if isinstance(result, ResultDocument):
+        return result
+    return ResultDocument.model_validate_json(json_text(result))
+
+
+def plain(document: Any) -> Any:
+    """A document as plain data, for the readers not yet on the models (a transition)."""
+    return document.document() if isinstance(document, _Doc) else document
 
 
 def result_schema() -> dict[str, Any]:

@@ -19,11 +19,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from alignscan.errors import AlignscanError
+
+if TYPE_CHECKING:
+    from alignscan.models import Dimension, Item, ResultDocument
 
 NORMS_VERSION = 1
 MIN_ORGS = 5
@@ -243,20 +246,20 @@ def percentile_rank(share: float, distribution: dict[str, int]) -> float:
     return 100 * (below + 0.5 * equal) / sum(distribution.values())
 
 
-def check_compatible(result: dict[str, Any], norms: dict[str, Any]) -> list[str]:
+def check_compatible(result: ResultDocument, norms: dict[str, Any]) -> list[str]:
     """Why a result can't be compared with these norms (empty when it can)."""
     problems = []
-    if result["survey"]["id"] != norms["survey"]["id"]:
+    if result.survey.id != norms["survey"]["id"]:
         problems.append(
             f"the norms are for survey {norms['survey']['id']!r}, "
-            f"this result is for {result['survey']['id']!r}"
+            f"this result is for {result.survey.id!r}"
         )
-    if list(result["compare"]) != list(norms["compare"]):
+    if list(result.compare) != list(norms["compare"]):
         problems.append(
             f"the norms compare {' - '.join(norms['compare'])}, "
-            f"this result compares {' - '.join(result['compare'])}"
+            f"this result compares {' - '.join(result.compare)}"
         )
-    scale = (result["scale"]["points"], sorted(result["scale"]["favorable"]))
+    scale = (result.scale.points, sorted(result.scale.favorable))
     if scale != (norms["scale"]["points"], sorted(norms["scale"]["favorable"])):
         problems.append("the norms use another answer scale or favorable codes")
     return problems
@@ -274,36 +277,41 @@ def _mark(share: float | None, stats: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def benchmark(unit: dict[str, Any], entry: dict[str, Any], refs: list[dict[str, Any]]):
+def benchmark(unit: Item | Dimension, entry: dict[str, Any], refs: list[dict[str, Any]]):
     """The `benchmark` member of one dimension or item of a result."""
     out: dict[str, Any] = {"orgs": entry["orgs"], "groups": {}}
     for g, stats in entry["groups"].items():
-        cell = unit["groups"].get(g, {})
-        out["groups"][g] = _mark(None if cell.get("suppressed") else cell.get("favorable"), stats)
-    gap = unit.get("gap")
-    out["gap"] = _mark(None if gap is None else gap.get("favorable"), entry["gap"])
+        cell = unit.groups.get(g)
+        out["groups"][g] = _mark(getattr(cell, "favorable", None), stats)
+    out["gap"] = _mark(None if unit.gap is None else unit.gap.favorable, entry["gap"])
     if refs:
         out["references"] = refs
     return out
 
 
-def add_benchmarks(result: dict[str, Any], norms: dict[str, Any]) -> dict[str, Any]:
-    """Attach `benchmark` to each dimension and item (null where the norms have no entry)."""
+def add_benchmarks(result: ResultDocument, norms: dict[str, Any]) -> ResultDocument:
+    """The result with `benchmark` on each dimension and item (null where the norms have
+    no entry) and the `norms` it was placed in; NormsError when they don't fit."""
     problems = check_compatible(result, norms)
     if problems:
         raise NormsError(problems)
+    placed: dict[str, Any] = {}
     for kind, key in (("dimensions", "dimension"), ("items", "item")):
         entries = {e["id"]: e for e in norms[kind]}
-        for unit in result[kind]:
-            entry = entries.get(unit["id"])
-            refs = [r for r in norms.get("references", []) if r.get(key) == unit["id"]]
-            unit["benchmark"] = None if entry is None else benchmark(unit, entry, refs)
-    result["norms"] = {
+        units = []
+        for unit in getattr(result, kind):
+            entry = entries.get(unit.id)
+            refs = [r for r in norms.get("references", []) if r.get(key) == unit.id]
+            units.append(
+                unit.updated(benchmark=None if entry is None else benchmark(unit, entry, refs))
+            )
+        placed[kind] = units
+    summary = {
         "norms_version": norms["norms_version"],
         "orgs": norms["orgs"],
         "min_orgs": norms.get("min_orgs", MIN_ORGS),
     }
-    return result
+    return result.updated(**placed, norms=summary)
 
 
 # ----------------------------------------------------------------------------- references

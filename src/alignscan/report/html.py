@@ -21,6 +21,7 @@ from markupsafe import Markup
 from alignscan import findings
 from alignscan.errors import AlignscanError
 from alignscan.findings import significant
+from alignscan.models import ResultDocument, plain
 from alignscan.report.drivers_html import drivers_view
 from alignscan.report.formats import FILTERS
 from alignscan.report.sections import section_context
@@ -397,17 +398,17 @@ def report_context(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def with_report_extras(
-    result: dict[str, Any], trend: dict[str, Any] | None, date: str | None
-) -> dict[str, Any]:
+    result: ResultDocument, trend: dict[str, Any] | None, date: str | None
+) -> ResultDocument:
     """The result with what its report shows beyond the analysis: the trend (key
     `trend`, with a baseline) and the report date (`report_date`), so that
     `alignscan report result.json` draws the same report."""
-    out = dict(result)
+    extras: dict[str, Any] = {}
     if trend is not None:
-        out["trend"] = trend
+        extras["trend"] = trend
     if date:
-        out["report_date"] = date
-    return out
+        extras["report_date"] = date
+    return result.updated(**extras) if extras else result
 
 
 def _trend_context(trend: dict[str, Any] | None) -> dict[str, Any]:
@@ -430,6 +431,7 @@ def render_html(
 ) -> str:
     """The full report as one self-contained HTML string (no external references).
     The trend and date stored in the result are used unless others are given."""
+    result = plain(result)
     a, b = result["compare"]
     points, first = result["scale"]["points"], result["scale"].get("start", 1)
     bar_scale, centre = 260.0, 400.0

@@ -709,6 +709,9 @@ def open_presentation(template: bytes | None) -> tuple[Any, bool]:
 
 def render_pptx(result: dict[str, Any], template: bytes | None = None) -> bytes:
     """The deck as bytes: title, summary, charts and tables, actions and the appendix."""
+    from alignscan.models import plain
+
+    result = plain(result)
     try:
         import pptx  # noqa: F401
         import xlsxwriter  # noqa: F401  (python-pptx writes chart data with it)

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from alignscan import drivers, findings
 from alignscan.analysis import clean_json
+from alignscan.models import plain
 from alignscan.textsafe import csv_text
 
 GROUP_METRICS = ("n", "mean", "sd", "favorable", "favorable_se")
 GAP_METRICS = ("mean", "se", "df", "favorable", "p_value", "q_value", "cliffs_delta", "magnitude")
 
 
-def result_to_json(result: dict[str, Any]) -> str:
-    """Stable JSON text: same result, same bytes. NaN is never written (null instead)."""
-    return json.dumps(clean_json(result), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+def result_to_json(result: Any) -> str:
+    """Stable JSON text: same result, same bytes. NaN is never written (null instead).
+    The one dumper, `models.json_text`, under its former name."""
+    from alignscan.models import json_text
+
+    return json_text(result)
 
 
 def _rows(result: dict[str, Any]) -> list[list[Any]]:
@@ -94,7 +97,7 @@ def result_to_csv(result: dict[str, Any]) -> str:
 
     Written with a UTF-8 byte order mark and CRLF line ends so Excel opens it cleanly."""
     header = ["level", "id", "segment_column", "segment_value", "group", "metric", "value"]
-    doc = clean_json(result)
+    doc = clean_json(plain(result))
     rows = [[*row, metric_unit(doc, row)] for row in _rows(doc)]
     return csv_text([[*header, "unit"], *rows], bom=True, crlf=True)
 

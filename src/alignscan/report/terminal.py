@@ -18,12 +18,14 @@ from rich.table import Table
 from rich.text import Text
 
 from alignscan import findings
+from alignscan.models import plain
 from alignscan.report.formats import num, pts, qfmt, signed
 from alignscan.textsafe import terminal as esc
 
 
 def print_summary(result: dict[str, Any], console: Console) -> None:
     """Groups, one row per dimension, low reliability, the largest item gaps, data quality."""
+    result = plain(result)
     a, b = result["compare"]
     la, lb = (esc(findings.group_label(result, g)) for g in (a, b))
     console.print(

@@ -166,6 +166,9 @@ def _properties(result: dict[str, Any]) -> dict[str, Any]:
 
 def render_xlsx(result: dict[str, Any]) -> bytes:
     """The workbook as bytes: README, then one sheet per table of `report.sheets`."""
+    from alignscan.models import plain
+
+    result = plain(result)
     try:
         import xlsxwriter
     except ImportError as exc:
