@@ -4,7 +4,9 @@
 wave (800 respondents) once the statistics contract v2 and the anonymity audit were in.
 Keys, order, strings and integers must match exactly; floats to 12 significant digits
 (the last bits of a float may move with the BLAS a machine has, nothing else may).
-Regenerate it only for a deliberate change of a published figure, and say so.
+Regenerate it only for a deliberate change of a published figure, and say so. (Last:
+issue 26, the answer-risk audit: 9 protective hides of segment cells became 2, so the
+segment gaps' family and their adjusted intervals changed.)
 """
 
 from __future__ import annotations
