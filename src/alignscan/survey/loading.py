@@ -10,10 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import (
-    BaseModel,
-    ValidationError,
-)
+from pydantic import BaseModel, ValidationError
 
 from alignscan.survey.model import Survey
 from alignscan.survey.problems import LoadResult, Loc, Problem, SurveyError, _locate, _path_text

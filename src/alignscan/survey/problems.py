@@ -62,7 +62,6 @@ class SurveyError(AlignscanError):
         )
 
 
-
 Loc = tuple[str | int, ...]
 
 
