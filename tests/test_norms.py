@@ -14,8 +14,7 @@ import jsonschema
 import pytest
 
 from alignscan.analysis import analyze
-from alignscan.models import as_result
-from alignscan.norms import (
+from alignscan.extras.norms import (
     NormsError,
     Source,
     add_benchmarks,
@@ -24,10 +23,11 @@ from alignscan.norms import (
     parse_references,
     percentile_rank,
 )
-from alignscan.report.html import render_html
-from alignscan.report.sections import benchmark_sentence, ordinal
-from alignscan.report.tabular import result_json_schema
+from alignscan.render.html import render_html
+from alignscan.render.sections import benchmark_sentence, ordinal
+from alignscan.render.tabular import result_json_schema
 from alignscan.responses import read_responses
+from alignscan.result.models import as_result
 from alignscan.survey import load_survey
 from alignscan.synthetic import generate_responses, write_csv
 from conftest import run_cli
@@ -326,7 +326,7 @@ run = run_cli
 
 
 def test_cli(results, tmp_path: Path) -> None:
-    from alignscan.report.tabular import result_to_json
+    from alignscan.render.tabular import result_to_json
 
     names = []
     for i, r in enumerate(results):

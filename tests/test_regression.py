@@ -17,9 +17,9 @@ from pathlib import Path
 
 from alignscan.analysis import analyze
 from alignscan.demo import write_demo_data
-from alignscan.models import ResultDocument, upgrade_comments
-from alignscan.report.tabular import result_to_json
+from alignscan.render.tabular import result_to_json
 from alignscan.responses import read_responses
+from alignscan.result.models import ResultDocument, upgrade_comments
 from alignscan.survey import load_survey
 
 FROZEN = Path(__file__).parent / "data" / "regression" / "demo-800-result.json"

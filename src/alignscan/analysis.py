@@ -35,8 +35,8 @@ from alignscan.counts import (
     neutral_responses,
     score_ranks,
 )
-from alignscan.drivers import DriverStats, driver_result, driver_spec, score_scale
 from alignscan.errors import AlignscanError
+from alignscan.extras.drivers import DriverStats, driver_result, driver_spec, score_scale
 from alignscan.privacy import (
     REDACTION_KINDS,
     AnswerMargins,
@@ -606,7 +606,7 @@ def analyze_counts(
             tests.append(gp)
     section = None
     if weighting is not None:
-        from alignscan.weighting import apply_weights
+        from alignscan.extras.weighting import apply_weights
 
         tests, section = apply_weights(weighting, prep, items_out, dims_out)
         for unit in items_out + dims_out:  # weighted gaps replace the small-group test
@@ -621,7 +621,7 @@ def analyze_counts(
 
 def group_labels(survey: Any) -> dict[str, str]:
     """Display name of every role group: the survey's `roles.labels`, else the default."""
-    from alignscan.findings import default_label
+    from alignscan.result.findings import default_label
 
     return {g: survey.roles.labels.get(g) or default_label(g) for g in survey.roles.groups}
 

@@ -1,6 +1,6 @@
 """The terminal summary of a result: what `analyze` prints, drawn on a rich Console.
 
-It displays what `alignscan.findings` decides (significance, the ranking of item gaps,
+It displays what `alignscan.result.findings` decides (significance, the ranking of item gaps,
 low reliability) with the formatters of `report.formats`; data text goes through
 `textsafe.terminal`. It reads well at 80 columns: words wrap whole, paths go on their
 own lines.
@@ -17,9 +17,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from alignscan import findings
-from alignscan.models import plain
-from alignscan.report.formats import num, pts, qfmt, signed
+from alignscan.render.formats import num, pts, qfmt, signed
+from alignscan.result import findings
+from alignscan.result.models import plain
 from alignscan.textsafe import terminal as esc
 
 
@@ -60,7 +60,7 @@ def print_summary(result: dict[str, Any], console: Console) -> None:
         console.print(_item_table(top))
     else:
         console.print("No item gap is significant (q < 0.05 after Benjamini-Hochberg).")
-    from alignscan.drivers import summary_lines  # numpy: only when a summary is printed
+    from alignscan.extras.drivers import summary_lines  # numpy: only when a summary is printed
 
     for line in summary_lines(result):  # top two drivers per compared group
         console.print(line, markup=False, highlight=False)

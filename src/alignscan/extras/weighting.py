@@ -93,7 +93,7 @@ class Targets:
 def read_targets(path: str | Path, survey: Survey, values: dict[str, list[str]]) -> Targets:
     """Read a weighting headcount CSV (the I/O edge); `values` are the respondents' values
     per segment column. Raises WeightingError with every bad cell."""
-    from alignscan.participation import _decode
+    from alignscan.extras.participation import _decode
 
     path = Path(path)
     try:
@@ -108,7 +108,7 @@ def read_targets(path: str | Path, survey: Survey, values: dict[str, list[str]])
 def parse_targets(text: str, file: str, survey: Survey, values: dict[str, list[str]]) -> Targets:
     """Parse the CSV: columns group, headcount and any segment columns; a row's filled
     segment cells say which cell (or margin) its headcount is for."""
-    from alignscan.participation import GROUP_COLUMN, _records
+    from alignscan.extras.participation import GROUP_COLUMN, _records
 
     records = _records(text)
     if not records or not any(c.strip() for c in records[0]):
@@ -139,8 +139,8 @@ def parse_targets(text: str, file: str, survey: Survey, values: dict[str, list[s
 
 
 def _header(names: list[str], file: str, survey: Survey) -> tuple[dict[str, int], list[CellError]]:
-    from alignscan.participation import Respondents
-    from alignscan.participation import _header as header
+    from alignscan.extras.participation import Respondents
+    from alignscan.extras.participation import _header as header
 
     return header(names, file, Respondents(survey, {}, {}))
 
@@ -150,7 +150,7 @@ def _target_row(
     values: dict[str, list[str]],
 ) -> tuple[str, tuple[str, ...], tuple[str, ...], int] | list[CellError]:
     """(group, columns, values, headcount) of one row, or every error in it."""
-    from alignscan.participation import GROUP_COLUMN, HEADCOUNT_COLUMN, _headcount_value
+    from alignscan.extras.participation import GROUP_COLUMN, HEADCOUNT_COLUMN, _headcount_value
 
     def cell(name: str) -> str:
         i = positions[name]

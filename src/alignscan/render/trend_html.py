@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from alignscan.findings import group_label, trend_unit
-from alignscan.report.html import _environment, report_date
-from alignscan.report.trend_charts import small_multiples
+from alignscan.render.html import _environment, report_date
+from alignscan.render.trend_charts import small_multiples
+from alignscan.result.findings import group_label, trend_unit
 
 
 def render_trend_html(trend: dict[str, Any], *, date: str | None = None) -> str:

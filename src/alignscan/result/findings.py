@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from alignscan.report.formats import signed
+from alignscan.render.formats import signed
 
 ALPHA = 0.05  # false discovery rate for calling a gap significant
 LOW_RELIABILITY = 0.6  # alpha below this: "low reliability" wherever the dimension is read

@@ -37,7 +37,7 @@ def count_file(
         raise ValueError(f"unknown engine {engine!r}; engines: {', '.join(ENGINES)}")
     if engine != "default" and _sql_countable(path):
         return _count_sql(path, survey, engine, options)
-    from alignscan.block_engine import count_file_blocks
+    from alignscan.counting.engines.numpy_blocks import count_file_blocks
 
     return count_file_blocks(path, survey, progress=progress, **options)
 
@@ -60,6 +60,6 @@ def _count_sql(
         from alignscan.counts_sql import count_file_duckdb
 
         return count_file_duckdb(path, survey, **given)
-    from alignscan.spark import count_file_spark
+    from alignscan.counting.engines.spark_sql import count_file_spark
 
     return count_file_spark(path, survey, **given)

@@ -234,7 +234,7 @@ def summary_lines(result: dict[str, Any], titles: dict[str, str] | None = None) 
     if not block:
         return []
     titles = titles or {d["id"]: d["title"] for d in result.get("dimensions", [])}
-    from alignscan.findings import group_label
+    from alignscan.result.findings import group_label
 
     lines = [f"Drivers of {titles.get(block['outcome'], block['outcome'])} (share of R²):"]
     for group in result["compare"]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from alignscan.findings import group_label, importance_of
-from alignscan.report.formats import signed
+from alignscan.render.formats import signed
+from alignscan.result.findings import group_label, importance_of
 
 BAR_X0, BAR_X1 = 230.0, 470.0  # the bar panels are 520 wide (two fit side by side)
 ROW_H = 26.0

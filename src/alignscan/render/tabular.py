@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from alignscan import drivers, findings
 from alignscan.analysis import clean_json
-from alignscan.models import plain
+from alignscan.extras import drivers
+from alignscan.result import findings
+from alignscan.result.models import plain
 from alignscan.textsafe import csv_text
 
 GROUP_METRICS = ("n", "mean", "sd", "favorable", "favorable_se")
@@ -16,7 +17,7 @@ GAP_METRICS = ("mean", "se", "df", "favorable", "p_value", "q_value", "cliffs_de
 def result_to_json(result: Any) -> str:
     """Stable JSON text: same result, same bytes. NaN is never written (null instead).
     The one dumper, `models.json_text`, under its former name."""
-    from alignscan.models import json_text
+    from alignscan.result.models import json_text
 
     return json_text(result)
 
@@ -103,7 +104,7 @@ def result_to_csv(result: dict[str, Any]) -> str:
 
 
 def result_json_schema() -> dict[str, Any]:
-    """JSON Schema (2020-12) of the result document (generated from `alignscan.models`)."""
-    from alignscan.models import result_schema
+    """JSON Schema (2020-12) of the result document (generated from `alignscan.result.models`)."""
+    from alignscan.result.models import result_schema
 
     return result_schema()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from alignscan.findings import significant
+from alignscan.result.findings import significant
 
 IDENTITY = {
     "items": ("id", "dimension", "text", "reverse", "answered_share"),
@@ -85,15 +85,15 @@ def result_frame(document: dict[str, Any], level: str) -> Any:
 
 
 def _fmt(value: float | None, spec: str) -> str:
-    from alignscan.report.formats import unsigned_zero
+    from alignscan.render.formats import unsigned_zero
 
     return "–" if value is None else unsigned_zero(format(value, spec))
 
 
 def summary_html(document: dict[str, Any]) -> str:
     """A compact table for Jupyter: each dimension's favorable shares and gap."""
-    from alignscan.findings import group_label, scale_unit
-    from alignscan.report.formats import qfmt
+    from alignscan.render.formats import qfmt
+    from alignscan.result.findings import group_label, scale_unit
 
     a, b = document["compare"]
     esc = html.escape

@@ -16,11 +16,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from alignscan import findings
 from alignscan.errors import AlignscanError
-from alignscan.report.formats import DASH, pct, qfmt, signed
-from alignscan.report.html import COLOR_A, COLOR_B, heat_color, text_on
-from alignscan.report.sheets import (
+from alignscan.render.formats import DASH, pct, qfmt, signed
+from alignscan.render.html import COLOR_A, COLOR_B, heat_color, text_on
+from alignscan.render.office.sheets import (
     HIDDEN,
     OFFICE_EXTRA,
     OfficeUnavailable,
@@ -28,6 +27,7 @@ from alignscan.report.sheets import (
     segment_matrix,
     text,
 )
+from alignscan.result import findings
 
 EMU_PER_INCH = 914400
 HEAT_ROWS = 12  # segment values per heatmap slide
@@ -709,7 +709,7 @@ def open_presentation(template: bytes | None) -> tuple[Any, bool]:
 
 def render_pptx(result: dict[str, Any], template: bytes | None = None) -> bytes:
     """The deck as bytes: title, summary, charts and tables, actions and the appendix."""
-    from alignscan.models import plain
+    from alignscan.result.models import plain
 
     result = plain(result)
     try:

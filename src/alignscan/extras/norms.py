@@ -26,7 +26,7 @@ import numpy as np
 from alignscan.errors import AlignscanError
 
 if TYPE_CHECKING:
-    from alignscan.models import Dimension, Item, ResultDocument
+    from alignscan.result.models import Dimension, Item, ResultDocument
 
 NORMS_VERSION = 1
 MIN_ORGS = 5
@@ -379,7 +379,7 @@ def parse_references(
     text: str, file: str, sources: Sequence[Source]
 ) -> tuple[list[dict[str, Any]], list[Any]]:
     """Reference figures from YAML text (a `references:` list); every problem with its line."""
-    from alignscan.survey import Problem, _locate, _path_text, _YamlProblem, parse_yaml
+    from alignscan.survey.model import Problem, _locate, _path_text, _YamlProblem, parse_yaml
 
     try:
         data, locations = parse_yaml(text)

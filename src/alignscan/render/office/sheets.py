@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from alignscan import findings
 from alignscan.errors import AlignscanError
+from alignscan.result import findings
 from alignscan.textsafe import strip_controls
 
 OFFICE_EXTRA = "pip install 'alignscan[office]'"

@@ -18,14 +18,14 @@ from typing import Any
 from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 
-from alignscan import findings
 from alignscan.errors import AlignscanError
-from alignscan.findings import significant
-from alignscan.models import ResultDocument, plain
-from alignscan.report.drivers_html import drivers_view
-from alignscan.report.formats import FILTERS
-from alignscan.report.sections import section_context
-from alignscan.report.summary_html import summary_view
+from alignscan.render.drivers_html import drivers_view
+from alignscan.render.formats import FILTERS
+from alignscan.render.sections import section_context
+from alignscan.render.summary_html import summary_view
+from alignscan.result import findings
+from alignscan.result.findings import significant
+from alignscan.result.models import ResultDocument, plain
 
 # Okabe-Ito: distinguishable with every common colour-vision deficiency.
 COLOR_A = "#0072B2"  # blue
@@ -415,7 +415,7 @@ def _trend_context(trend: dict[str, Any] | None) -> dict[str, Any]:
     """Template variables of the trend section (none without a trend)."""
     if trend is None:
         return {"trend_section": False}
-    from alignscan.report.trend_charts import small_multiples
+    from alignscan.render.trend_charts import small_multiples
 
     return {
         "trend_section": True,

@@ -292,10 +292,10 @@ def result_schema() -> dict[str, Any]:
     """JSON Schema (2020-12) of the result document, generated from the models; the
     sections owned by their own modules (drivers, participation, norms, benchmark) get
     those modules' schemas."""
-    from alignscan import drivers
-    from alignscan.norms import benchmark_json_schema, norms_summary_json_schema
-    from alignscan.participation import participation_json_schema
-    from alignscan.weighting import weighting_json_schema
+    from alignscan.extras import drivers
+    from alignscan.extras.norms import benchmark_json_schema, norms_summary_json_schema
+    from alignscan.extras.participation import participation_json_schema
+    from alignscan.extras.weighting import weighting_json_schema
 
     schema = ResultDocument.model_json_schema(mode="validation")
     props = schema["properties"]

@@ -353,7 +353,7 @@ def participation_warnings(
     representative), and the spread of a segment column's rates when it exceeds 20 points
     ("response rates range from 38% to 91% across departments"). Groups are named by
     their display `labels` (default: the id, capitalised)."""
-    from alignscan.findings import default_label
+    from alignscan.result.findings import default_label
 
     def name(g: str) -> str:
         return (labels or {}).get(g) or default_label(g)
@@ -379,7 +379,7 @@ def participation_warnings(
 def segment_spread_warnings(part: dict[str, Any]) -> list[str]:
     """Per segment column: the range of its shown rates (each group x value cell), when
     it is wider than 20 points."""
-    from alignscan.findings import plural
+    from alignscan.result.findings import plural
 
     out = []
     for column in dict.fromkeys(s["column"] for s in part["segments"]):

@@ -1,12 +1,12 @@
 """Page 1 of the HTML report, the executive summary: plain data for `_summary.html.j2`
-(what it says is decided in `alignscan.findings`; this module only lays out its chart)."""
+(what it says is decided in `alignscan.result.findings`; this module only lays out its chart)."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
-from alignscan import findings
+from alignscan.result import findings
 
 CHART_W, LABEL_W, ROW_H, TOP = 640, 210, 20, 24
 

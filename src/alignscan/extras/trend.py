@@ -15,15 +15,12 @@ pooled across waves.
 
 from __future__ import annotations
 
-import importlib
 import math
-import sys
-import types
 from typing import Any
 
 from alignscan._version import version
 from alignscan.errors import AlignscanError
-from alignscan.findings import significant
+from alignscan.result.findings import significant
 from alignscan.stats import (
     Z95,
     Welch,
@@ -32,7 +29,7 @@ from alignscan.stats import (
     newcombe_ci,
     welch,
 )
-from alignscan.survey_diff import wave_warnings
+from alignscan.survey.diff import wave_warnings
 
 TREND_VERSION = 2
 
@@ -246,7 +243,7 @@ def _display_extras(results: list[dict[str, Any]], labels: list[str]) -> dict[st
     """What the trend's renderers show beyond the figures, each only when there is one:
     the groups' display names (roles.labels) and the survey-version changes that break
     the comparison between two waves (with the dimensions they touch)."""
-    from alignscan.survey_diff import wave_comparability
+    from alignscan.survey.diff import wave_comparability
 
     out: dict[str, Any] = {}
     if results[-1].get("group_labels"):
@@ -375,8 +372,8 @@ def _favorable_change(
 
 
 def trend_json_schema() -> dict[str, Any]:
-    """JSON Schema (2020-12) of the trend document (generated from `alignscan.models`)."""
-    from alignscan.models import trend_schema
+    """JSON Schema (2020-12) of the trend document (generated from `alignscan.result.models`)."""
+    from alignscan.result.models import trend_schema
 
     return trend_schema()
 
@@ -398,14 +395,3 @@ def shared_ids(ids: list[Any]) -> dict[tuple[int, int], int]:
         out[(i, j)] = len(pc.unique(pc.filter(first, both)))
     return out
 
-
-class _CallableModule(types.ModuleType):
-    """Importing this module makes `alignscan.trend` name it rather than the library's
-    function `alignscan.api.trend` (the package attribute is set on import); calling the
-    module calls that function, so `alignscan.trend([...])` works either way."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return importlib.import_module("alignscan.api").trend(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -14,7 +14,7 @@ import io
 import unicodedata
 from typing import Any
 
-from alignscan.report.sheets import (
+from alignscan.render.office.sheets import (
     HIDDEN,
     OFFICE_EXTRA,
     Fig,
@@ -22,7 +22,7 @@ from alignscan.report.sheets import (
     Table,
     workbook_tables,
 )
-from alignscan.report.sheets import text as plain
+from alignscan.render.office.sheets import text as plain
 from alignscan.textsafe import FORMULA_START
 
 FORMATS = {
@@ -166,7 +166,7 @@ def _properties(result: dict[str, Any]) -> dict[str, Any]:
 
 def render_xlsx(result: dict[str, Any]) -> bytes:
     """The workbook as bytes: README, then one sheet per table of `report.sheets`."""
-    from alignscan.models import plain
+    from alignscan.result.models import plain
 
     result = plain(result)
     try:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from alignscan.norms import whole_points
-from alignscan.report.formats import half_up
+from alignscan.extras.norms import whole_points
+from alignscan.render.formats import half_up
 
 
 def ordinal(n: int) -> str:
@@ -33,7 +33,7 @@ def benchmark_sentence(result: dict[str, Any], unit: dict[str, Any]) -> str | No
     bench = unit.get("benchmark")
     if not bench or unit.get("gap") is None or unit["gap"].get("favorable") is None:
         return None  # no gap, or its favorable difference withheld (privacy)
-    from alignscan.findings import group_label
+    from alignscan.result.findings import group_label
 
     a, b = (group_label(result, g) for g in result["compare"])
     title = unit.get("title") or unit["id"]
