@@ -322,7 +322,16 @@ def _spans(sets: np.ndarray, basis: np.ndarray, prime: int) -> bool:
         null[i, f] = 1
         for r, p in enumerate(pivots):
             null[i, p] = (-red[r, f]) % prime
-    return not np.any((null @ np.mod(sets.astype(np.int64), prime)) % prime)
+    return not np.any(_mod_product(null, sets, prime))
+
+
+def _mod_product(left: np.ndarray, sets: np.ndarray, prime: int) -> np.ndarray:
+    """left @ sets modulo `prime`, exactly, for 0/1 `sets`: `left`'s entries (< 2**31)
+    split in 16-bit halves, each product a float sum below 2**53 (BLAS-fast)."""
+    dense = sets.astype(np.float64)
+    low = (left & 0xFFFF).astype(np.float64) @ dense
+    high = (left >> 16).astype(np.float64) @ dense
+    return (np.mod(high.astype(np.int64), prime) * 65536 + low.astype(np.int64)) % prime
 
 
 def _search(
