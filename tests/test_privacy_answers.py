@@ -67,6 +67,14 @@ class Attack:
     def p(self, a: int) -> int:
         return a
 
+    def combo_of(self, raw: dict[str, str]) -> tuple[str, ...]:
+        """The published combination of one respondent's values (a rare value pooled)."""
+        out = []
+        for j, c in enumerate(self.cols):
+            names = {v[j] for v in self.combos}
+            out.append(raw[c] if raw[c] in names else next(v for v in names if v.startswith("(")))
+        return tuple(out)
+
     def f(self, d: int, a: int) -> int:
         return len(self.combos) * (1 + 2 * d) + a
 
@@ -144,7 +152,7 @@ def attack(result: dict, truth) -> tuple[int, list[str]]:
         real = np.zeros(m.size)
         for i, g in enumerate(groups):
             if g == group:
-                a = m.combos.index(tuple(segs[c][i] for c in m.cols))
+                a = m.combos.index(m.combo_of({c: segs[c][i] for c in m.cols}))
                 real[m.p(a)] += 1
                 for d in range(len(m.dims)):
                     mine = codes[i, d * K:(d + 1) * K]
