@@ -550,7 +550,7 @@ def answer_margins(
             for arr in per_col:
                 mine = arr[g :: n_groups].T  # (families, values)
                 cols.append(np.concatenate([mine, (group[g] - mine.sum(axis=1))[:, None]], 1))
-            out[g].append(AnswerMargins(d, group[g], cols, scale.points - 1, len(dim.items) == 1))
+            out[g].append(AnswerMargins(d, group[g], cols, len(dim.items) == 1))
     return out
 
 

@@ -444,7 +444,6 @@ class AnswerMargins:
     dimension: int
     totals: np.ndarray
     columns: list[np.ndarray]
-    span: int  # points - 1: what one answer adds to the two point families together
     worst_case: bool = False
 
 
@@ -455,29 +454,27 @@ def answer_risk(ga: GroupAtoms, margins: list[AnswerMargins], minimum: int) -> n
 
     A reader who knows each cell's total of a family bounds an atom's share from below
     by Frechet's bound, sum of its cells' totals - (columns - 1) x the group's total
-    (rare answers concentrated in its cells), exact for one family of non-negative
-    integers over all combinations of values (the reader doesn't know which are empty),
-    and by the cells' homogeneity: favorable >= answered - other <= respondents with a
-    score forced into the atom (their own Frechet bound) - the least other answers of
-    its cells. Every cell is taken as published: hiding cells only widens the bounds.
-    One-item dimensions are the worst case: every atom with a score on it is at risk."""
+    (rare answers all in its cells), exact for one family of non-negative integers over
+    all combinations of values (the reader doesn't know which are empty). Every family
+    tying an atom's counts to each other (favorable + other answers = answers >= people
+    with a score) needs a positive bound somewhere to pin anything, so an atom is at
+    risk when any family's bound is positive, its respondents with a score included (a
+    cell where nobody answered favorably then pins the atom's other answers). Every cell
+    is taken as published: hiding cells only widens the bounds. One-item dimensions are
+    the worst case: every atom with a score on it is at risk."""
     small = (ga.head > 0) & (ga.head < minimum)
     risk = np.zeros(len(ga.head), dtype=bool)
+    n_cols = ga.values.shape[1]
     for m in margins:
         scored = ga.scored[m.dimension]
         if m.worst_case:
             risk |= scored > 0
             continue
-        people = _frechet(ga.values, [_column_totals(ga.values, j, scored)
-                                      for j in range(ga.values.shape[1])], int(scored.sum()))
-        lower, upper = [], []
+        cols = [_column_totals(ga.values, j, scored) for j in range(n_cols)]
+        risk |= _frechet(ga.values, cols, int(scored.sum())) > 0
         for f in range(len(m.totals)):
             cols = [c[f] for c in m.columns]
-            lower.append(_frechet(ga.values, cols, int(m.totals[f])))
-            upper.append(_least(ga.values, cols, int(m.totals[f])))
-        for f, (other, scale) in enumerate(((1, 1), (0, 1), (3, m.span), (2, m.span))):
-            lower[f] = np.maximum(lower[f], scale * people - upper[other])
-        risk |= np.any(np.stack(lower) > 0, axis=0)
+            risk |= _frechet(ga.values, cols, int(m.totals[f])) > 0
     return risk & small
 
 
@@ -502,13 +499,6 @@ def _frechet(values: np.ndarray, cols: list[np.ndarray], total: int) -> np.ndarr
         return np.full(len(values), total, dtype=np.int64)
     cells = _cell_totals(values, cols)
     return np.maximum(cells.sum(axis=0) - (len(cols) - 1) * total, 0)
-
-
-def _least(values: np.ndarray, cols: list[np.ndarray], total: int) -> np.ndarray:
-    """The upper bound per atom: its smallest cell (or the total)."""
-    if not cols:
-        return np.full(len(values), total, dtype=np.int64)
-    return np.minimum(_cell_totals(values, cols).min(axis=0), total)
 
 
 @dataclass
