@@ -14,8 +14,7 @@ import jsonschema
 import pytest
 
 from alignscan.analysis import analyze
-from alignscan.models import as_result
-from alignscan.norms import (
+from alignscan.extras.norms import (
     NormsError,
     Source,
     add_benchmarks,
@@ -24,10 +23,11 @@ from alignscan.norms import (
     parse_references,
     percentile_rank,
 )
-from alignscan.report.html import render_html
-from alignscan.report.sections import benchmark_sentence, ordinal
-from alignscan.report.tabular import result_json_schema
+from alignscan.render.html import render_html
+from alignscan.render.sections import benchmark_sentence, ordinal
+from alignscan.render.tabular import result_json_schema
 from alignscan.responses import read_responses
+from alignscan.result.models import as_result
 from alignscan.survey import load_survey
 from alignscan.synthetic import generate_responses, write_csv
 from conftest import run_cli
@@ -324,7 +324,7 @@ run = run_cli
 
 
 def test_cli(results, tmp_path: Path) -> None:
-    from alignscan.report.tabular import result_to_json
+    from alignscan.render.tabular import result_to_json
 
     names = []
     for i, r in enumerate(results):
@@ -388,7 +388,7 @@ def test_reference_text_stays_text(results) -> None:
 def bench_unit(favorable: float, benchmark: dict, title: str = "ROI"):
     """A dimension with only what a benchmark sentence reads: its gap's favorable share
     and its benchmark (a model built unchecked; the benchmark validated)."""
-    from alignscan.models import Dimension, Gap
+    from alignscan.result.models import Dimension, Gap
 
     gap = Gap.model_construct(favorable=favorable)
     return Dimension.model_construct(id=title.lower(), title=title, gap=gap).updated(
@@ -398,6 +398,6 @@ def bench_unit(favorable: float, benchmark: dict, title: str = "ROI"):
 
 def compared(a: str, b: str):
     """A result that only says which groups it compares (built unchecked)."""
-    from alignscan.models import ResultDocument
+    from alignscan.result.models import ResultDocument
 
     return ResultDocument.model_construct(compare=[a, b])

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from alignscan.models import ResultDocument
+from alignscan.result.models import ResultDocument
 
 CORPUS = Path(__file__).parent / "data" / "responses"
 SURVEY = str(CORPUS / "survey.yaml")

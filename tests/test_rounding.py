@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from alignscan.norms import percentile_rank, whole_points
-from alignscan.report.formats import half_up, pct, pts
-from alignscan.report.sections import benchmark_sentence
+from alignscan.extras.norms import percentile_rank, whole_points
+from alignscan.render.formats import half_up, pct, pts
+from alignscan.render.sections import benchmark_sentence
 
 
 def _exact(k: int, den: int) -> int:
@@ -51,7 +51,7 @@ def test_rank_is_of_the_figure_printed() -> None:
 def bench_unit(favorable: float, benchmark: dict, title: str = "ROI"):
     """A dimension with only what a benchmark sentence reads: its gap's favorable share
     and its benchmark (a model built unchecked; the benchmark validated)."""
-    from alignscan.models import Dimension, Gap
+    from alignscan.result.models import Dimension, Gap
 
     gap = Gap.model_construct(favorable=favorable)
     return Dimension.model_construct(id=title.lower(), title=title, gap=gap).updated(
@@ -61,6 +61,6 @@ def bench_unit(favorable: float, benchmark: dict, title: str = "ROI"):
 
 def compared(a: str, b: str):
     """A result that only says which groups it compares (built unchecked)."""
-    from alignscan.models import ResultDocument
+    from alignscan.result.models import ResultDocument
 
     return ResultDocument.model_construct(compare=[a, b])

@@ -16,7 +16,7 @@ from scipy.special import chdtri
 
 from alignscan import el
 from alignscan.analysis import analyze
-from alignscan.models import as_result
+from alignscan.result.models import as_result
 from alignscan.stats import WELCH_MIN
 from conftest import make_responses, make_survey
 
@@ -175,9 +175,9 @@ def test_both_groups_at_the_threshold_keep_welch() -> None:
 def test_detectable_gap_is_the_median_half_width_and_is_said_in_words() -> None:
     from rich.console import Console
 
-    from alignscan.findings import headline
-    from alignscan.report.html import render_html
-    from alignscan.report.terminal import print_summary
+    from alignscan.render.html import render_html
+    from alignscan.render.terminal import print_summary
+    from alignscan.result.findings import headline
 
     rng = np.random.default_rng(6)
     widths = {}
@@ -204,7 +204,7 @@ def test_detectable_gap_is_the_median_half_width_and_is_said_in_words() -> None:
 
 def _dim(title, mean, favorable, alpha, q=0.001):
     """A dimension with only the figures the headline reads (a model built unchecked)."""
-    from alignscan.models import Dimension, Gap, GroupStats
+    from alignscan.result.models import Dimension, Gap, GroupStats
 
     share_a = None if favorable is None else 0.5 + favorable
     return Dimension.model_construct(
@@ -221,13 +221,13 @@ def _dim(title, mean, favorable, alpha, q=0.001):
 
 def _doc(*dims):
     """A result of two groups `a` and `b` with these dimensions (built unchecked)."""
-    from alignscan.models import ResultDocument
+    from alignscan.result.models import ResultDocument
 
     return ResultDocument.model_construct(compare=["a", "b"], dimensions=list(dims))
 
 
 def test_headline_quotes_the_figure_it_was_chosen_on() -> None:
-    from alignscan.findings import headline
+    from alignscan.result.findings import headline
 
     head = headline(_doc(_dim("Larger mean", 0.60, 0.05, 0.8), _dim("Larger share", 0.40, 0.30, 0.8)))
     assert head["dimension"] == "Larger share" and head["basis"] == "favorable"
@@ -238,7 +238,7 @@ def test_headline_quotes_the_figure_it_was_chosen_on() -> None:
 
 
 def test_headline_states_the_reliability_rule_instead_of_no_significant_gap() -> None:
-    from alignscan.findings import headline, recommendations
+    from alignscan.result.findings import headline, recommendations
 
     result = _doc(_dim("Loose", 0.5, 0.2, 0.4))
     assert recommendations(result)  # the recommendations rely on it...

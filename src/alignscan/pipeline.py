@@ -22,8 +22,8 @@ from alignscan.survey import Survey
 
 if TYPE_CHECKING:
     from alignscan.counts import CountTable
-    from alignscan.models import ResultDocument
     from alignscan.responses import CellError
+    from alignscan.result.models import ResultDocument
 
 __all__ = [
     "AnalysisRequest",
@@ -175,15 +175,15 @@ class Outcome:
         return list(dict.fromkeys([*self.result.warnings, *trend]))
 
     def model(self) -> ResultDocument:
-        """The result as the typed document (`alignscan.models.ResultDocument`)."""
+        """The result as the typed document (`alignscan.result.models.ResultDocument`)."""
         return self.result
 
 
 def run(request: AnalysisRequest, edge: Edge) -> Outcome:
     """The analysis as asked: AlignscanError (or the edge's own exit) for input it can't
     use, before anything is written."""
-    from alignscan.models import as_result
-    from alignscan.report.html import with_report_extras
+    from alignscan.render.html import with_report_extras
+    from alignscan.result.models import as_result
 
     table = edge.count(request)
     edge.refuse_invalid(table)
@@ -226,7 +226,8 @@ def _weighting(
         return None
     if not path.exists():
         raise MissingFile(f"no such file: {path}")
-    from alignscan.weighting import Weighting, read_targets
+    from alignscan.extras.weighting import Weighting
+    from alignscan.extras.weighting_targets import read_targets
 
     values = {c: sorted({str(v) for v in table.atoms[c]}) for c in survey.segments}
     targets = read_targets(path, survey, values)
@@ -243,7 +244,7 @@ def _analyse(table: CountTable, survey: Survey, weighting: Any) -> dict[str, Any
 
 def _with_participation(result: ResultDocument, table: CountTable, path: Path) -> ResultDocument:
     """Participation rates from the headcount file (`--headcount`)."""
-    from alignscan.participation import participation, read_headcount
+    from alignscan.extras.participation import participation, read_headcount
 
     if not path.exists():
         raise MissingFile(f"no such file: {path}")
@@ -258,7 +259,7 @@ def _with_participation(result: ResultDocument, table: CountTable, path: Path) -
 
 def _hidden_cells(result: ResultDocument) -> tuple[set[str], set[tuple[str, str, str]]]:
     """What the analysis hides: groups, and (column, value, group) segment cells."""
-    from alignscan.models import Suppressed
+    from alignscan.result.models import Suppressed
 
     groups = {g for g, c in result.groups.items() if isinstance(c, Suppressed)}
     cells = {
@@ -272,7 +273,7 @@ def _hidden_cells(result: ResultDocument) -> tuple[set[str], set[tuple[str, str,
 
 def _with_benchmarks(result: ResultDocument, path: Path) -> ResultDocument:
     """Benchmarks from a norms file (`--norms`); NormsError says why they can't be added."""
-    from alignscan.norms import NormsError, add_benchmarks, load_norms
+    from alignscan.extras.norms import NormsError, add_benchmarks, load_norms
 
     if not path.exists():
         raise MissingFile(f"no such file: {path}")
@@ -287,7 +288,7 @@ def _baseline_trend(
     result: ResultDocument, table: CountTable, request: AnalysisRequest, edge: Edge
 ) -> dict[str, Any]:
     """The trend from the baseline wave to this one (its warnings included)."""
-    from alignscan.trend import TrendError, shared_ids, trend
+    from alignscan.extras.trend import TrendError, shared_ids, trend
 
     before, before_ids = edge.baseline(request)
     ids = table.responses.respondent_ids if table.responses is not None else None
@@ -306,7 +307,7 @@ def _baseline_trend(
 def without_comment_texts(result: ResultDocument) -> ResultDocument:
     """The result with every comment text left out (a document to pass on); the counts
     stay, as they were already published, and a warning says the texts were removed."""
-    from alignscan.models import Suppressed
+    from alignscan.result.models import Suppressed
 
     if not result.comments:
         return result

@@ -39,7 +39,7 @@ NORMS_OPTION = typer.Option(
 )
 
 if TYPE_CHECKING:
-    from alignscan.models import ResultDocument
+    from alignscan.result.models import ResultDocument
 
 
 @norms_app.command(
@@ -63,7 +63,7 @@ def build(
     At least 5 organisations are needed, with the same survey id, scale and compared
     groups; an entry is published only when 5 of them have it. Exit 1 otherwise.
     """
-    from alignscan.norms import NormsError, Source, build_norms, parse_references
+    from alignscan.extras.norms import NormsError, Source, build_norms, parse_references
 
     inputs = {p.resolve() for p in [*results, *([reference] if reference else [])] if p.exists()}
     if output.resolve() in inputs:
@@ -97,7 +97,7 @@ def build(
 )
 def schema() -> None:
     """Print the JSON Schema of the norms document (committed as docs/norms.schema.json)."""
-    from alignscan.norms import norms_json_schema
+    from alignscan.extras.norms import norms_json_schema
 
     typer.echo(dump_json(norms_json_schema()), nl=False)
 
@@ -117,12 +117,12 @@ def print_headcount_errors(errors: list[CellError], fmt: Format) -> None:
 
 def print_extras(result: ResultDocument | dict[str, Any]) -> None:
     """Terminal lines for participation and benchmarks, when the result has them."""
-    from alignscan.models import as_result
+    from alignscan.result.models import as_result
 
     result = as_result(result)
     console = stdout()
     if result.participation is not None:
-        from alignscan.findings import group_labels
+        from alignscan.result.findings import group_labels
 
         part = result.participation.document()  # the participation module's own shape
         console.print(participation_table(part, group_labels(result)))
@@ -134,7 +134,7 @@ def print_extras(result: ResultDocument | dict[str, Any]) -> None:
         for warning in weighting.get("warnings", []):
             console.print(f"[yellow]warning:[/] {_esc(warning)}")
     if result.norms is not None:
-        from alignscan.report.sections import benchmark_sentences
+        from alignscan.render.sections import benchmark_sentences
 
         for sentence in benchmark_sentences(result):
             console.print(_esc(sentence[:1].upper() + sentence[1:]))

@@ -17,8 +17,8 @@ from alignscan.survey import Problem, Survey
 
 if TYPE_CHECKING:  # the responses module pulls in pyarrow: only import it when used
     from alignscan.counts import CountTable
-    from alignscan.models import ResultDocument
     from alignscan.responses import ResponseSet
+    from alignscan.result.models import ResultDocument
 
 
 class Format(StrEnum):
@@ -218,7 +218,7 @@ def count_responses_or_exit(path: Path, survey: Survey, **options: Any) -> Count
     """Read and count responses with the chosen engine (`engines.count_file`); the same
     exits as any reading (2 for a missing file, 1 for one it can't read). The table's
     `responses` holds the errors."""
-    from alignscan.engines import count_file
+    from alignscan.counting.engines import count_file
 
     table: CountTable = _read_or_exit(count_file, path, survey, **options)
     return table
