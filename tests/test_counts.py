@@ -319,7 +319,7 @@ def test_read_ahead_keeps_order_raises_reading_errors_and_leaves_no_thread() -> 
 
     from alignscan.responses import ResponsesError
     from alignscan.responses.model import CellError
-    from alignscan.responses.streaming import read_ahead
+    from alignscan.responses.readahead import read_ahead
 
     assert list(read_ahead(iter(range(50)), depth=2)) == list(range(50))
 
@@ -367,7 +367,7 @@ def test_a_reader_dropped_by_the_thread_it_waits_for_does_not_deadlock() -> None
     import gc
     import threading
 
-    from alignscan.responses.streaming import read_ahead
+    from alignscan.responses.readahead import read_ahead
 
     holder: list = []
     held = threading.Event()
@@ -392,7 +392,8 @@ def test_a_file_that_turns_out_not_to_be_utf8_is_counted_again_as_windows_1252(
     """count_file takes UTF-8 on trust (no read to the end first); a Windows-1252 byte
     near the end makes it start again, and the result is the whole-file reader's."""
     from alignscan.counting.engines import count_file
-    from alignscan.responses.streaming import NotUtf8, stream_responses
+    from alignscan.responses.blocks import NotUtf8
+    from alignscan.responses.streaming import stream_responses
 
     survey = load_survey(None)
     frame = generate_responses(survey, 3000, seed=8, missing_rate=0.05)

@@ -162,7 +162,7 @@ class LibraryEdge:
 
     def cells(self, request: Any, survey: Survey, columns: list[str]) -> Any:
         from alignscan.counts import CountTable
-        from alignscan.extras.weighting import cells_of_file, count_cells
+        from alignscan.extras.weighting_targets import cells_of_file, count_cells
         from alignscan.responses import ResponseSet
 
         data = request.source

@@ -226,7 +226,8 @@ def _weighting(
         return None
     if not path.exists():
         raise MissingFile(f"no such file: {path}")
-    from alignscan.extras.weighting import Weighting, read_targets
+    from alignscan.extras.weighting import Weighting
+    from alignscan.extras.weighting_targets import read_targets
 
     values = {c: sorted({str(v) for v in table.atoms[c]}) for c in survey.segments}
     targets = read_targets(path, survey, values)

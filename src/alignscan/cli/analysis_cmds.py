@@ -252,7 +252,7 @@ class CliEdge:
         return read_wave(request.baseline, self.survey_path, request.reader.lenient)
 
     def cells(self, request: Any, survey: Any, columns: list[str]) -> Any:
-        from alignscan.extras.weighting import cells_of_file
+        from alignscan.extras.weighting_targets import cells_of_file
 
         return cells_of_file(request.source, survey, columns, request.reader.kwargs())
 
@@ -264,7 +264,7 @@ def run_or_exit(request: Any, edge: CliEdge, fmt: Format) -> Any:
     from alignscan.cli.output import with_flag
     from alignscan.errors import AlignscanError
     from alignscan.extras.trend import TrendError
-    from alignscan.extras.weighting import WeightingError
+    from alignscan.extras.weighting_targets import WeightingError
     from alignscan.pipeline import HeadcountError, run
 
     try:

@@ -379,7 +379,8 @@ def parse_references(
     text: str, file: str, sources: Sequence[Source]
 ) -> tuple[list[dict[str, Any]], list[Any]]:
     """Reference figures from YAML text (a `references:` list); every problem with its line."""
-    from alignscan.survey.model import Problem, _locate, _path_text, _YamlProblem, parse_yaml
+    from alignscan.survey.problems import Problem, _locate, _path_text
+    from alignscan.survey.safe_yaml import _YamlProblem, parse_yaml
 
     try:
         data, locations = parse_yaml(text)

@@ -25,233 +25,29 @@ are respondents - cells per group; a gap's are Welch-Satterthwaite's over both g
 The formulas are computed from per-cell sums (weights are constant within a cell), and
 checked to 1e-9 against the svy library in tests/reference/make_weighted_reference.py:
 svy works on rows, this module on counts, so it is not a runtime dependency.
+
+The targets and the cell counts are read in `weighting_targets`; the ratio estimates and
+their standard errors are `weighting_estimates`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from alignscan.errors import AlignscanError
-from alignscan.responses import CellError, ResponseSet
+from alignscan.extras.weighting_estimates import Estimate, Sums, estimate, weighted_delta
+from alignscan.extras.weighting_targets import SEP, Margin, Targets, WeightingError
+from alignscan.responses import CellError
 from alignscan.survey import Survey
 
 CAP = 5.0  # a weight above CAP x the group's mean weight is warned about (and trimmed)
 RAKE_TOLERANCE = 1e-10
 RAKE_MAX_ITER = 2000
-SEP = "\x1f"  # joins a cell's values into one key
-
-
-class WeightingError(AlignscanError, ValueError):
-    """The headcount can't weight these responses; `errors` has every reason."""
-
-    code = "weighting_invalid"
-
-    def __init__(self, errors: list[CellError]):
-        self.errors = errors
-        first = errors[0]
-        where = f"{first.file} row {first.row}" if first.row else first.file
-        super().__init__(f"{where}: {first.reason}" + (
-            f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""))
-
-
-# ----------------------------------------------------------------------------- targets
-
-
-@dataclass
-class Margin:
-    """The headcounts of one set of columns for one group: values tuple -> (N, row)."""
-
-    columns: tuple[str, ...]
-    totals: dict[tuple[str, ...], tuple[int, int]] = field(default_factory=dict)
-
-    def total(self) -> int:
-        return sum(n for n, _ in self.totals.values())
-
-
-@dataclass
-class Targets:
-    """A parsed weighting file: per group, its margins (columns () = the group total)."""
-
-    file: str
-    margins: dict[str, list[Margin]]
-
-    def columns(self) -> list[str]:
-        """Every segment column a margin names, in the order first seen."""
-        seen: dict[str, None] = {}
-        for margins in self.margins.values():
-            for m in margins:
-                seen.update(dict.fromkeys(m.columns))
-        return list(seen)
-
-
-def read_targets(path: str | Path, survey: Survey, values: dict[str, list[str]]) -> Targets:
-    """Read a weighting headcount CSV (the I/O edge); `values` are the respondents' values
-    per segment column. Raises WeightingError with every bad cell."""
-    from alignscan.extras.participation import _decode
-
-    path = Path(path)
-    try:
-        text = _decode(path.read_bytes())
-    except OSError as exc:
-        raise WeightingError(
-            [CellError(str(path), None, None, None, f"can't read: {exc.strerror}", "unreadable")]
-        ) from None
-    return parse_targets(text, str(path), survey, values)
-
-
-def parse_targets(text: str, file: str, survey: Survey, values: dict[str, list[str]]) -> Targets:
-    """Parse the CSV: columns group, headcount and any segment columns; a row's filled
-    segment cells say which cell (or margin) its headcount is for."""
-    from alignscan.extras.participation import GROUP_COLUMN, _records
-
-    records = _records(text)
-    if not records or not any(c.strip() for c in records[0]):
-        raise WeightingError(
-            [CellError(file, 1, None, None, "the file has no header row", "empty")]
-        )
-    positions, errors = _header(records[0], file, survey)
-    if errors:
-        raise WeightingError(errors)
-    margins: dict[str, dict[tuple[str, ...], Margin]] = {}
-    for row_no, cells in enumerate(records[1:], start=2):
-        if not any(c.strip() for c in cells):
-            continue
-        parsed = _target_row(cells, row_no, positions, file, survey, values)
-        if isinstance(parsed, list):
-            errors.extend(parsed)
-            continue
-        group, columns, key, number = parsed
-        margin = margins.setdefault(group, {}).setdefault(columns, Margin(columns))
-        if key in margin.totals:
-            reason = f"duplicate row: the same group and cell as row {margin.totals[key][1]}"
-            errors.append(CellError(file, row_no, GROUP_COLUMN, group, reason, "duplicate_row"))
-            continue
-        margin.totals[key] = (number, row_no)
-    if errors:
-        raise WeightingError(errors)
-    return Targets(file, {g: list(m.values()) for g, m in margins.items()})
-
-
-def _header(names: list[str], file: str, survey: Survey) -> tuple[dict[str, int], list[CellError]]:
-    from alignscan.extras.participation import Respondents
-    from alignscan.extras.participation import _header as header
-
-    return header(names, file, Respondents(survey, {}, {}))
-
-
-def _target_row(
-    cells: list[str], row_no: int, positions: dict[str, int], file: str, survey: Survey,
-    values: dict[str, list[str]],
-) -> tuple[str, tuple[str, ...], tuple[str, ...], int] | list[CellError]:
-    """(group, columns, values, headcount) of one row, or every error in it."""
-    from alignscan.extras.participation import GROUP_COLUMN, HEADCOUNT_COLUMN, _headcount_value
-
-    def cell(name: str) -> str:
-        i = positions[name]
-        return cells[i].strip() if i < len(cells) else ""
-
-    errors = []
-    groups = list(survey.roles.groups)
-    raw = cell(GROUP_COLUMN)
-    group = {g.casefold(): g for g in groups}.get(raw.casefold(), raw)
-    if group not in groups:
-        reason = "unknown group: expected one of " + ", ".join(groups)
-        errors.append(CellError(file, row_no, GROUP_COLUMN, raw, reason, "unknown_group"))
-    columns = tuple(s for s in survey.segments if s in positions and cell(s))
-    key = []
-    for column in columns:
-        known = {v.casefold(): v for v in values.get(column, [])}
-        key.append(known.get(cell(column).casefold(), cell(column)))
-    number, problem = _headcount_value(cell(HEADCOUNT_COLUMN))
-    if problem is not None:
-        kind = "negative_headcount" if problem.startswith("negative") else "bad_headcount"
-        errors.append(CellError(file, row_no, HEADCOUNT_COLUMN, cell(HEADCOUNT_COLUMN), problem,
-                                kind))
-    if errors or number is None:
-        return errors
-    return group, columns, tuple(key), number
-
-
-# ----------------------------------------------------------------------------- cell counts
-
-
-def count_cells(rs: ResponseSet, columns: list[str]) -> pd.DataFrame:
-    """Respondents' counts per (measure, group, cell, key) where a cell joins the values
-    of `columns`: `head` (key 0), `item:<id>` (recoded position, 0 = not answered),
-    `score:<dim>` (T*(k+1)+M, 0 = no score) and `cluster:<dim>` (F*(k+1)+M)."""
-    from alignscan.counts import _dimension, _plan, _recoded
-
-    survey = rs.survey
-    plan = _plan(survey)
-    gidx = np.asarray(rs.group.codes, dtype=np.int64)
-    ok = gidx >= 0
-    gidx = gidx[ok]
-    scored = _recoded(rs.codes[ok], plan)
-    labels = [np.asarray([*map(str, rs.segments[c].categories), ""], dtype=object)[
-        np.asarray(rs.segments[c].codes, dtype=np.int64)[ok]] for c in columns]
-    cell_names = np.asarray([SEP.join(t) for t in zip(*labels, strict=True)] if labels
-                            else [""] * len(gidx), dtype=object)
-    cell_codes, uniques = pd.factorize(cell_names)
-    base = gidx * len(uniques) + cell_codes
-    frames = [_frame("head", _tally(base, np.zeros(len(gidx), dtype=np.int64)))]
-    for i, item in enumerate(survey.items):
-        frames.append(_frame(f"item:{item.id}", _tally(base, scored[:, i])))
-    for dim, (start, k), lut in zip(survey.dimensions, plan.spans, plan.luts, strict=True):
-        dd = _dimension(scored[:, start: start + k], lut, survey.scale.points)
-        frames.append(_frame(f"score:{dim.id}", _tally(base, dd.score_key)))
-        frames.append(_frame(f"cluster:{dim.id}", _tally(base, dd.cluster_key)))
-    out = pd.concat(frames, ignore_index=True)
-    width = max(len(uniques), 1)
-    combo = out.pop("combo").to_numpy()
-    out.insert(1, "group", np.asarray(list(survey.roles.groups), dtype=object)[combo // width])
-    out.insert(2, "cell", np.asarray(uniques, dtype=object)[combo % width] if len(uniques)
-               else np.asarray([], dtype=object))
-    return out
-
-
-def _tally(base: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct (cell code, key) pairs and how many respondents have each."""
-    keys = np.asarray(keys, dtype=np.int64)
-    width = int(keys.max(initial=0)) + 1
-    flat = np.bincount(base * width + keys, minlength=0)
-    nz = np.flatnonzero(flat)
-    return np.stack([nz // width, nz % width]), flat[nz]
-
-
-def _frame(measure: str, tally: tuple[np.ndarray, np.ndarray]) -> pd.DataFrame:
-    pairs, n = tally
-    return pd.DataFrame({"measure": measure, "combo": pairs[0], "key": pairs[1], "n": n})
-
-
-def sum_cells(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """Cell counts of blocks added up."""
-    joined = pd.concat(frames, ignore_index=True)
-    return joined.groupby(["measure", "group", "cell", "key"], sort=True)["n"].sum().reset_index()
-
-
-def cells_of_file(path: str | Path, survey: Survey, columns: list[str],
-                  options: dict[str, Any]) -> pd.DataFrame:
-    """The cell counts of a responses file, read again in blocks (memory stays bounded);
-    only called once the first reading found the file valid."""
-    from alignscan.responses.streaming import stream_responses
-
-    skip = ("engine", "progress", "builtin")
-    reader = {k: v for k, v in options.items() if k not in skip}
-    stream = stream_responses(path, survey, **reader)
-    frames, pending = [], []
-    for block in stream.blocks():
-        pending.append(count_cells(block, columns))
-        if len(pending) >= 32:
-            frames.append(sum_cells(pending))
-            pending = []
-    stream.finish()
-    return sum_cells(frames + pending)
 
 
 # ----------------------------------------------------------------------------- weights
@@ -329,9 +125,10 @@ def group_weights(targets: Targets, group: str, heads: dict[tuple[str, ...], int
     elif len(real) == 1:
         gw = _poststratify(group, real[0], classes, n, columns, population)
     else:
-        gw, errors = _rake(file, group, real, classes, n, columns, population)
-        if gw is None:
+        raked, errors = _rake(file, group, real, classes, n, columns, population)
+        if raked is None:
             return None, errors
+        gw = raked
     if trim:
         _trim(gw)
     return gw, []
@@ -434,72 +231,6 @@ def _trim(gw: GroupWeights) -> None:
         rest = total - float(w[~free] @ gw.n[~free])
         w[free] *= rest / float(w[free] @ gw.n[free])
         gw.w = w
-
-
-# ----------------------------------------------------------------------------- estimates
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A weighted ratio sum(w y) / sum(w x) with its linearised standard error."""
-
-    value: float | None
-    se: float | None
-    df: float | None  # design degrees of freedom: respondents - classes
-    n_eff: float | None  # Kish: (sum w x)^2 / sum w^2 x^2 over the units counted
-    sd: float | None = None  # means only: the weighted standard deviation
-
-
-@dataclass(frozen=True)
-class Sums:
-    """Per class sums over respondents of y, x, y^2, x^2 and x y (arrays, one per class)."""
-
-    y: np.ndarray
-    x: np.ndarray
-    yy: np.ndarray
-    xx: np.ndarray
-    xy: np.ndarray
-    units: np.ndarray  # respondents counted (key > 0)
-
-    @classmethod
-    def of(cls, counts: np.ndarray, y: np.ndarray, x: np.ndarray) -> Sums:
-        """From counts (classes, keys) and each key's y and x per respondent; key 0
-        counts nobody. A mean has x = 1 for every key > 0."""
-        c = counts.astype(float)
-        units = c[:, 1:].sum(axis=1)
-        return cls(c @ y, c @ x, c @ (y * y), c @ (x * x), c @ (x * y), units)
-
-
-def estimate(w: np.ndarray, n: np.ndarray, s: Sums, with_sd: bool = False) -> Estimate:
-    """The ratio estimate and its Taylor-linearised variance with the classes as strata:
-    z_i = w_h (y_i - R x_i) / X, V = sum_h n_h/(n_h-1) sum_i (z_i - mean_h z)^2."""
-    x_hat = float(w @ s.x)
-    if x_hat <= 0:
-        return Estimate(None, None, None, None)
-    r = float(w @ s.y) / x_hat
-    t = w * (s.y - r * s.x) / x_hat
-    q = w * w * (s.yy - 2 * r * s.xy + r * r * s.xx) / (x_hat * x_hat)
-    big = n >= 2
-    var = float(np.sum(n[big] / (n[big] - 1) * (q[big] - t[big] ** 2 / n[big])))
-    df = float(s.units.sum() - np.count_nonzero(s.units))
-    n_eff = x_hat**2 / float(w * w @ s.xx)
-    sd = None
-    if with_sd:
-        units = float(s.units.sum())
-        spread = float(w @ (s.yy - 2 * r * s.xy + r * r * s.xx)) / x_hat
-        sd = math.sqrt(max(spread, 0.0) * units / (units - 1)) if units > 1 else None
-    return Estimate(r, math.sqrt(max(var, 0.0)), df if df > 0 else None, n_eff, sd)
-
-
-def weighted_delta(wa: np.ndarray, ca: np.ndarray, wb: np.ndarray, cb: np.ndarray,
-                   values: np.ndarray) -> float | None:
-    """Cliff's delta P(A > B) - P(A < B) of the weighted distributions (keys > 0)."""
-    pa, pb = wa @ ca[:, 1:].astype(float), wb @ cb[:, 1:].astype(float)
-    if pa.sum() <= 0 or pb.sum() <= 0:
-        return None
-    v = np.asarray(values[1:], dtype=float)
-    sign = np.sign(v[:, None] - v[None, :])
-    return float(pa @ sign @ pb / (pa.sum() * pb.sum()))
 
 
 # ----------------------------------------------------------------------------- analysis
@@ -774,7 +505,9 @@ def _pseudo(parts: list[tuple[np.ndarray, np.ndarray, Estimate]], values: np.nda
     support that holds the scale's ends, times each group's n* (Kish's n without spread)."""
     masses, vals = [], []
     for i, (w, cube, _) in enumerate(parts):
-        v = (values if per_group is None else per_group[i])[1:]
+        own = values if per_group is None else per_group[i]
+        assert own is not None  # `values` is None only when each group has its own
+        v = own[1:]
         masses.append(w @ cube[:, 1:].astype(float))
         vals.append(np.round(v.astype(float), 12))
     support = np.unique(np.concatenate([*vals, np.asarray(bounds)]))

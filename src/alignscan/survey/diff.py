@@ -18,7 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from alignscan.survey.model import Loc, Survey, _path_text
+from alignscan.survey.model import Survey
+from alignscan.survey.problems import Loc, _path_text
 
 ITEM_KINDS_BREAKING_IN_TRENDS = ("reworded", "moved", "reverse_flipped")
 

@@ -26,7 +26,7 @@ def count_file_blocks(
 ) -> CountTable:
     """Read, validate and count one export in blocks; `options` are `read_responses`'s
     (lenient, delimiter, sheet, header_rows, ...)."""
-    from alignscan.responses.streaming import NotUtf8
+    from alignscan.responses.blocks import NotUtf8
 
     try:  # UTF-8 is taken on trust, not read to the end first: a file that isn't is
         return _count_blocks(path, survey, progress, options, guess_utf8=True)
@@ -39,7 +39,8 @@ def _count_blocks(
     path: str | Path, survey: Survey, progress: Any, options: dict[str, Any], guess_utf8: bool
 ) -> CountTable:
     """Blocks parsed and checked in threads, counted here."""
-    from alignscan.responses.streaming import read_ahead, stream_responses
+    from alignscan.responses.readahead import read_ahead
+    from alignscan.responses.streaming import stream_responses
 
     stream = stream_responses(path, survey, progress=progress, guess_utf8=guess_utf8, **options)
     blocks = read_ahead(stream.blocks())  # parse | check threads start now
