@@ -75,3 +75,28 @@ def test_wide_uniform_atoms_are_cleared_quickly_enough_to_matter() -> None:
     rows = [np.ones(1500, dtype=np.int64)]
     rows += [(atoms[:, j] == v).astype(np.int64) for j in range(6) for v in range(10)]
     assert privacy.disjoint_bases(np.stack(rows), 5)
+
+
+def test_out_of_time_the_audit_hides_rather_than_publishes(monkeypatch) -> None:
+    """Past its time budget the audit hides every segment cell it has not cleared, and
+    the result says so in its warnings; within the budget the same data shows cells."""
+    from types import SimpleNamespace
+
+    from alignscan import limits
+    from alignscan.analysis import analyze
+    from conftest import make_responses, make_survey
+
+    rng = np.random.default_rng(2)
+    survey = make_survey(groups=("executive", "practitioner"), segments=("dept",))
+    codes = rng.integers(1, 6, size=(120, len(survey.items)))
+    groups = ["executive" if i % 3 == 0 else "practitioner" for i in range(120)]
+    depts = [["A", "B", "C"][i % 3 if i % 2 else (i // 2) % 3] for i in range(120)]
+    rs = make_responses(survey, codes, groups, {"dept": depts})
+    shown = analyze(rs)
+    assert shown["privacy"]["cells_hidden_protective"] == 0
+    assert not any("time budget" in w for w in shown["warnings"])
+    monkeypatch.setattr(limits, "AUDIT_SECONDS", SimpleNamespace(value=lambda: 0))
+    result = analyze(rs)
+    cells = [c for s in result["segments"] for c in s["groups"].values()]
+    assert cells and all(c.get("suppressed") for c in cells)
+    assert any("time budget" in w for w in result["warnings"])

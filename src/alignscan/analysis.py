@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 import alignscan.privacy_int as privacy_int
+from alignscan import limits
 from alignscan._version import version
 from alignscan.counts import (
     MAX_COMMENTS_PER_GROUP,
@@ -718,7 +719,7 @@ def _document(
         "segments": segments_out,
         "comments": comments,
         "privacy": {**_privacy_summary(prep.plan, minimum), "protective_hides": _why(prep)},
-        "warnings": list(rs.warnings),
+        "warnings": [*rs.warnings, *_audit_warnings(prep.plan)],
         "detectable_gap": detectable_gap(prep, items_out, dims_out),
     }
     if survey.report is not None:
@@ -886,6 +887,17 @@ def _withheld_counts(prep: _Prepared, items_out: list[dict[str, Any]]) -> list[f
         out.append(frozenset(withheld))
         prep.plan.pooled_withheld += len(withheld - prep.plan.hidden_groups)
     return out
+
+
+def _audit_warnings(plan: Plan) -> list[str]:
+    """The audit's own warning: it ran out of time and hid what it had not cleared."""
+    if not plan.timed_out:
+        return []
+    return [
+        "the anonymity audit reached its time budget (ALIGNSCAN_MAX_AUDIT_SECONDS, "
+        f"{limits.AUDIT_SECONDS.value()} s): segment cells it had not cleared are hidden "
+        "to be safe; raise the budget to publish more of them"
+    ]
 
 
 def _apply_q(tests: list[dict[str, Any]]) -> None:

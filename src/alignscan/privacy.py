@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import re
+import time
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from alignscan import privacy_int
+from alignscan import limits, privacy_int
 
 OTHER = "(other)"
 _PRIMES = (2_147_483_629, 2_147_483_587)
@@ -237,7 +238,7 @@ class Derivation:
 
 
 def find_small_derivable(
-    sets: np.ndarray, weights: np.ndarray, minimum: int
+    sets: np.ndarray, weights: np.ndarray, minimum: int, seconds: float = 60.0
 ) -> Derivation | None:
     """A union of atoms with 1 .. minimum-1 counted respondents whose indicator lies in
     the span of the published `sets` (rows: 0/1 over atoms), or None.
@@ -257,7 +258,7 @@ def find_small_derivable(
         basis = [i for i, p in enumerate(pivots) if len(large) <= p < n_atoms]
         hit = _search(red, pivots, basis, order, weights, minimum, n_atoms, prime)
         if hit is _UNDECIDED:
-            return _derivable_by_milp(sets, weights, minimum)
+            return _derivable_by_milp(sets, weights, minimum, seconds)
         if hit is not None:
             return hit
     return None
@@ -367,7 +368,9 @@ def _search(
 _UNDECIDED = Derivation((), (), -1)
 
 
-def _derivable_by_milp(sets: np.ndarray, weights: np.ndarray, minimum: int) -> Derivation | None:
+def _derivable_by_milp(
+    sets: np.ndarray, weights: np.ndarray, minimum: int, seconds: float = 60.0
+) -> Derivation | None:
     """The same question as the enumeration, as a mixed-integer program (HiGHS): a 0/1
     vector x over the small atoms, x = sets' y for real y, 1 <= weights . x <= minimum - 1.
     Used when the subsets are too many to enumerate (every atom small, many sets)."""
@@ -384,7 +387,7 @@ def _derivable_by_milp(sets: np.ndarray, weights: np.ndarray, minimum: int) -> D
         constraints=[LinearConstraint(a_eq, 0.0, 0.0), LinearConstraint(w_row, 1, minimum - 1)],
         integrality=np.concatenate([np.zeros(n_sets), np.ones(n_atoms)]),
         bounds=Bounds(lower, upper),
-        options={"time_limit": 60.0},
+        options={"time_limit": max(min(seconds, 60.0), 0.01)},
     )
     if res.status == 2:  # infeasible: nothing small is derivable
         return None
@@ -515,6 +518,13 @@ class Plan:
     pooled_withheld: int = 0  # dimension x group cells whose pooled answer counts are withheld
     # group -> protective cell -> the atom (value index per column) it protects
     reasons: dict[int, dict[Cell, tuple[int, ...]]] = field(default_factory=dict)
+    # the audit's time budget (time.monotonic()); past it, cells not yet cleared are
+    # hidden without asking (safe), and `timed_out` says so
+    deadline: float = float("inf")
+    timed_out: bool = False
+
+    def seconds_left(self) -> float:
+        return self.deadline - time.monotonic()
 
     def cell_hidden(self, group: int, column: int, value: int) -> bool:
         return group in self.hidden_groups or (column, value) in self.hidden_cells.get(group, ())
@@ -529,6 +539,7 @@ def plan_suppression(
     sizes = [int(a.head.sum()) for a in atoms]
     hidden_groups, withhold = _hide_groups(sizes, minimum, keep_groups)
     plan = Plan(hidden_groups, {}, withhold)
+    plan.deadline = time.monotonic() + limits.AUDIT_SECONDS.value()
     for g, ga in enumerate(atoms):
         cells = _all_cells(ga)
         plan.total_cells += len(cells)
@@ -620,15 +631,19 @@ def _first_violation(
     None when all are safe under subtraction and integer reasoning. The per-code check
     comes first: it is cheap, and hiding more never opens a leak to the others."""
     shown = [c for c in cells if c not in hidden]
+    if shown and plan.seconds_left() <= 0:  # out of time: hide rather than publish unchecked
+        plan.timed_out = True
+        cell = _smallest(ga, shown)
+        return cell, tuple(int(v) for v in ga.values[np.flatnonzero(_cell_mask(ga, cell))[0]])
     if privacy_int.PER_CODE and (found := _code_violation(ga, cells, hidden, minimum)):
         return found
     for weights in families:
         plan.families_audited += 1
-        found = _audit_family(ga, weights, shown, minimum)
+        found = _audit_family(ga, weights, shown, minimum, plan.seconds_left())
         if found is not None:
             return found
     if privacy_int.ENABLED:
-        return _integer_violation(ga, families, shown, minimum)
+        return _integer_violation(ga, families, shown, minimum, plan)
     return None
 
 
@@ -699,7 +714,7 @@ def _published(
 
 
 def _integer_violation(
-    ga: GroupAtoms, families: list[np.ndarray], shown: list[Cell], minimum: int
+    ga: GroupAtoms, families: list[np.ndarray], shown: list[Cell], minimum: int, plan: Plan
 ) -> tuple[Cell, tuple[int, ...]] | None:
     """A shown cell to hide because an integer attacker pins a small atom, or None."""
     rows, totals = [], []
@@ -715,7 +730,7 @@ def _integer_violation(
     if small.any():
         moves = privacy_int.movable(ga.values, np.stack(families), unpublished, small)
         settled[small] = moves[small]
-    pinned = privacy_int.find_pinned(families, rows, totals, minimum, settled)
+    pinned = privacy_int.find_pinned(families, rows, totals, minimum, settled, plan.deadline)
     if pinned is None:
         return None
     atom = tuple(int(v) for v in ga.values[pinned.atom])
@@ -728,7 +743,7 @@ def _smallest(ga: GroupAtoms, cells: list[Cell]) -> Cell:
 
 
 def _audit_family(
-    ga: GroupAtoms, weights: np.ndarray, shown: list[Cell], minimum: int
+    ga: GroupAtoms, weights: np.ndarray, shown: list[Cell], minimum: int, seconds: float = 60.0
 ) -> tuple[Cell, tuple[int, ...]] | None:
     """The cell to hide next for this family and the small atom it protects, or None
     when nothing small is derivable."""
@@ -739,7 +754,7 @@ def _audit_family(
     published, rows = _published(ga, weights, shown, minimum)
     if not rows:
         return None
-    hit = find_small_derivable(np.stack([r[live] for r in rows]), w, minimum)
+    hit = find_small_derivable(np.stack([r[live] for r in rows]), w, minimum, seconds)
     if hit is None:
         return None
     cell = _choose(ga, weights, [published[s] for s in hit.sets], shown)
