@@ -300,7 +300,7 @@ def _print_outcome(
         if trend_doc is not None:
             from alignscan.cli.trend_cmds import warn_on_stderr
 
-            warn_on_stderr(trend_doc["warnings"])
+            warn_on_stderr(trend_doc.warnings)
         return
     print_summary(result)
     if trend_doc is not None:

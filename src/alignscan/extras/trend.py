@@ -20,7 +20,7 @@ from typing import Any
 
 from alignscan._version import version
 from alignscan.errors import AlignscanError
-from alignscan.result.findings import significant
+from alignscan.result.findings import significant_q
 from alignscan.stats import (
     Z95,
     Welch,
@@ -270,7 +270,7 @@ def _significance(tests: list[dict[str, Any]]) -> None:
     """BH q-values across the table; direction words for significant changes only."""
     for t, q in zip(tests, benjamini_hochberg([t["p_value"] for t in tests]), strict=True):
         t["q_value"] = q
-        if significant(t):
+        if significant_q(q):
             t["direction"] = direction(t["from_gap"], t["to_gap"], t["sign_changed"])
 
 

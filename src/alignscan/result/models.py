@@ -271,7 +271,7 @@ class ResultDocument(_Doc):
     participation: _Open | None = None
     weighting: _Open | None = None  # with --weight-to: weights per compared group
     norms: _Open | None = None
-    trend: _Open | None = None  # with analyze --baseline: the trend document
+    trend: TrendDocument | None = None  # with analyze --baseline: the trend document
     report_date: str | None = None  # the date printed on the report, when one was given
 
 
@@ -283,6 +283,15 @@ def as_result(result: ResultDocument | dict[str, Any]) -> ResultDocument:
     from alignscan.analysis import clean_json  # NaN as null, numpy numbers as Python's
 
     return ResultDocument.model_validate(clean_json(result))
+
+
+def as_trend(trend: TrendDocument | dict[str, Any]) -> TrendDocument:
+    """The typed trend of a trend document given either way (see `as_result`)."""
+    if isinstance(trend, TrendDocument):
+        return trend
+    from alignscan.analysis import clean_json
+
+    return TrendDocument.model_validate(clean_json(trend))
 
 
 def plain(document: Any) -> Any:
@@ -435,6 +444,9 @@ class TrendDocument(_Doc):
     partial: list[_Open]
     warnings: list[str]
     notes: list[str]
+
+
+ResultDocument.model_rebuild()  # its `trend` is the TrendDocument declared above
 
 
 def trend_schema() -> dict[str, Any]:

@@ -547,33 +547,33 @@ def drivers_slide(deck: Deck) -> None:
 
 def trend_slide(deck: Deck) -> None:
     """The mean-score gap per dimension in each wave (from a baseline)."""
-    trend = section(deck.result.trend)  # the trend's own shape (plain data)
-    if not trend or not trend.get("dimensions"):
+    trend = deck.result.trend
+    if trend is None or not trend.dimensions:
         return
     slide = new_slide(deck, "Trend: the gap per wave")
-    dims = trend["dimensions"]
+    dims = trend.dimensions
     series = [
-        (wave, [w.get("gap") if w.get("present") else None for w in (d["waves"][k] for d in dims)])
-        for k, wave in enumerate(trend["labels"])
+        (wave, [w.gap if w.present else None for w in (d.waves[k] for d in dims)])
+        for k, wave in enumerate(trend.labels)
     ]
     left, top, width, height = deck.body(slide)
     sentence = findings.trend_sentence(trend) or ""
     bullets(slide, (left, top, width, inches(0.6)), [(sentence, 14, False)])
     box = (left, top + inches(0.6), width, height - inches(0.6))
-    chart = bar_chart(slide, box, [d["title"] for d in dims], series, "+0.00;-0.00;0.00")
+    chart = bar_chart(slide, box, [d.title for d in dims], series, "+0.00;-0.00;0.00")
     chart.has_title = True
     chart.chart_title.text_frame.text = f"Mean-score gap ({' − '.join(names(deck))})"
     lines = [sentence]
     for d in dims:
-        for ch in d["changes"]:
-            if ch.get("gap") is None:
-                lines.append(f"{d['title']} ({ch['from']} to {ch['to']}): hidden.")
+        for ch in d.changes:
+            g = ch.gap
+            if g is None:
+                lines.append(f"{d.title} ({ch.from_} to {ch.to}): hidden.")
                 continue
-            g = ch["gap"]
             lines.append(
-                findings.change_sentence(d["title"], ch["from"], g)
-                + f" Change {signed(g['change'])} (95% CI {signed(g['ci'][0])} to "
-                f"{signed(g['ci'][1])}), q {qfmt(g.get('q_value'))}."
+                findings.change_sentence(d.title, ch.from_, g)
+                + f" Change {signed(g.change)} (95% CI {signed(g.ci[0])} to "
+                f"{signed(g.ci[1])}), q {qfmt(g.q_value)}."
             )
     notes(slide, lines)
 
