@@ -160,11 +160,47 @@ def random_codes(
     return codes
 
 
-def run_cli(*args: object, cwd=None, env=None):  # type: ignore[no-untyped-def]
-    """Run `python -m alignscan ...` as a user would (wide, uncoloured terminal); a
-    traceback or an "internal error" is always a failure."""
+def run_cli(*args: object, cwd=None, env=None, columns: int = 200):  # type: ignore[no-untyped-def]
+    """Run `alignscan ...` in this process as the installed command runs it (its error
+    handling and exit codes; output to a pipe, not a terminal; `columns` wide, uncoloured)
+    and return what `subprocess.run` would. For the tests where the process boundary is not
+    what is tested (those use `run_cli_process`): no interpreter start-up, so they run in the
+    fast tier. A traceback or an "internal error" is always a failure: an unexpected
+    exception is raised here, with its traceback."""
+    import contextlib
     import os
-    import subprocess
+
+    from click.testing import CliRunner
+
+    argv = list(map(str, args))
+    full_env = {"COLUMNS": str(columns), "NO_COLOR": "1", **(env or {}), "ALIGNSCAN_DEBUG": "1"}
+    with contextlib.chdir(cwd or os.getcwd()):
+        done = CliRunner().invoke(_InProcess(), argv, env=full_env)
+    if done.exception is not None and not isinstance(done.exception, SystemExit):
+        assert done.exc_info is not None
+        raise done.exception.with_traceback(done.exc_info[2])
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "internal error" not in done.stdout + done.stderr
+    return subprocess.CompletedProcess(["alignscan", *argv], done.exit_code, done.stdout, done.stderr)
+
+
+class _InProcess:
+    """`alignscan.cli._run` (the app with the command line's error handling) as
+    `CliRunner.invoke` calls a command."""
+
+    name = "alignscan"
+
+    def main(self, args: list[str], prog_name: str, **extra: object) -> None:
+        from alignscan.cli import _run
+
+        _run(list(args), prog_name)
+
+
+def run_cli_process(*args: object, cwd=None, env=None):  # type: ignore[no-untyped-def]
+    """Run `python -m alignscan ...` in a new process as a user would (wide, uncoloured
+    terminal): for the tests where the process itself matters. A traceback or an "internal
+    error" is always a failure."""
+    import os
     import sys
 
     full_env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **(env or {})}

@@ -329,9 +329,10 @@ def group_weights(targets: Targets, group: str, heads: dict[tuple[str, ...], int
     elif len(real) == 1:
         gw = _poststratify(group, real[0], classes, n, columns, population)
     else:
-        gw, errors = _rake(file, group, real, classes, n, columns, population)
-        if gw is None:
+        raked, errors = _rake(file, group, real, classes, n, columns, population)
+        if raked is None:
             return None, errors
+        gw = raked
     if trim:
         _trim(gw)
     return gw, []
@@ -774,7 +775,9 @@ def _pseudo(parts: list[tuple[np.ndarray, np.ndarray, Estimate]], values: np.nda
     support that holds the scale's ends, times each group's n* (Kish's n without spread)."""
     masses, vals = [], []
     for i, (w, cube, _) in enumerate(parts):
-        v = (values if per_group is None else per_group[i])[1:]
+        own = values if per_group is None else per_group[i]
+        assert own is not None  # `values` is None only when each group has its own
+        v = own[1:]
         masses.append(w @ cube[:, 1:].astype(float))
         vals.append(np.round(v.astype(float), 12))
     support = np.unique(np.concatenate([*vals, np.asarray(bounds)]))
