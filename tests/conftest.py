@@ -50,6 +50,10 @@ HEAVY = {
     "test_participation.py::test_no_small_cell_is_published_or_recoverable_on_random_data",
     "test_papercuts_round2.py::test_the_demo_writes_five_sample_organisations_that_make_norms",
     "test_ci_and_install.py::test_demo_command_writes_the_demo_into_a_folder",
+    # the seeded error-rate and power simulations at their acceptance sizes (200 replications)
+    "test_small_groups.py::test_any_flag_rate_stays_at_or_below_7_percent",
+    "test_small_groups.py::test_dimension_favorable_interval_holds_at_3_to_8",
+    "test_small_groups.py::test_power_at_60_is_within_10_points_of_welch",
 }
 # Whole files whose every test drives a browser or the README tour in processes.
 HEAVY_FILES = {"test_report_browser.py", "test_tour.py"}

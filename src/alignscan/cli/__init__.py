@@ -148,7 +148,10 @@ def _run(args: list[str] | None = None, prog_name: str | None = None) -> None:
     """The app with the command line's error handling; `args` None: `sys.argv` (the tests
     pass theirs to run a command in-process as the installed `alignscan` runs it)."""
     try:
-        app(args=args, prog_name=prog_name)
+        if args is None:
+            app()
+        else:
+            app(args=args, prog_name=prog_name)
     except SystemExit:
         raise
     except KeyboardInterrupt:
