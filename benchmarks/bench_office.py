@@ -56,8 +56,8 @@ def best_of(fn, result: dict, repeat: int) -> tuple[float, int]:
 
 
 def main() -> None:
-    from alignscan.report.pptx import render_pptx
-    from alignscan.report.xlsx import render_xlsx
+    from alignscan.render.office.pptx import render_pptx
+    from alignscan.render.office.xlsx import render_xlsx
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20_000)

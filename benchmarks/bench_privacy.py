@@ -4,11 +4,12 @@ with two segment columns of 8 and 5 values; bounded with 200 values in a column)
 Usage: python benchmarks/bench_privacy.py [--rows 1000000] [--repeat 3]
        python benchmarks/bench_privacy.py --uniform 1500,100000 [--columns 2,4,6]
 
-`--uniform` (issue 26): segment columns of 10 equally likely values each, so that no
-cell is small but nearly every atom is (6 columns x 10 values x 1,500 rows: a million
-combinations for 1,500 people); it prints the audit's CPU time and what it hid (a
-protective hide there is over-hiding), and the CPU time of `analyze` on a file of the
-same size without segment columns, the yardstick of the 15x budget.
+`--uniform` (issue 26): the built-in survey's responses with segment columns of 10
+equally likely values each, so that no cell is small but nearly every atom is (6
+columns x 10 values x 1,500 rows: a million combinations for 1,500 people); it prints
+the CPU time of `analyze` with 0, 2, 4, 6 segment columns of the same file (the first is
+the yardstick of the 15x budget) and what the audit hid (a protective hide there is
+over-hiding).
 
 Times `privacy.audit_atoms` + `privacy.plan_suppression` (what the audit adds to
 `analyze` once the count table's atoms are counted, which is one more pass over the rows
@@ -86,48 +87,55 @@ def uniform(rows: int, columns: int, seed: int = 7):  # type: ignore[no-untyped-
     return group, cols, rng.random((rows, 7)) > 0.02
 
 
-def run_uniform(rows: int, columns: int) -> None:
-    import scipy.optimize  # noqa: F401  (imported outside the timing)
+def uniform_file(rows: int, columns: int, folder):  # type: ignore[no-untyped-def]
+    """Issue 26's case end to end: the built-in survey's responses (6 dimensions of 5
+    items) with `columns` segment columns of 10 equally likely values, as a CSV, and the
+    survey naming them (`columns` = 0: the same file, no segment column used)."""
+    from alignscan.survey import load_survey
+    from alignscan.synthetic import generate_responses
 
-    table = atom_table(*uniform(rows, columns))
-    start = time.process_time()
-    atoms = audit_atoms(*table)
-    plan = plan_suppression(atoms, 5, {0, 2})
-    spent = time.process_time() - start
-    print(
-        f"| {rows:,} | {columns} x 10 | {sum(len(a.head) for a in atoms):,} "
-        f"| {plan.small_cells} + {plan.protective_cells} of {plan.total_cells} | {spent:.2f} s |"
-    )
+    base = load_survey()
+    frame = generate_responses(base, rows, seed=1)
+    rng = np.random.default_rng(7)
+    names = [f"s{j}" for j in range(6)]
+    for name in names:
+        frame[name] = np.char.add("v", rng.integers(0, 10, size=rows).astype(str))
+    path = folder / f"uniform-{rows}.csv"
+    if not path.exists():
+        frame.to_csv(path, index=False)
+    return path, base.model_copy(update={"segments": names[:columns]})
 
 
-def baseline(rows: int) -> float:
-    """CPU seconds of `analyze` on `rows` synthetic rows of the built-in survey without
-    its segment columns."""
+def run_uniform(rows: int, columns: list[int]) -> None:
+    """CPU seconds to read and analyse (count, audit, statistics) the same file with 0
+    and `columns` segment columns, and what the audit hid."""
     import tempfile
     from pathlib import Path
 
+    import scipy.optimize  # noqa: F401  (imported outside the timing)
+
     from alignscan.analysis import analyze
     from alignscan.responses import read_responses
-    from alignscan.survey import load_survey
-    from alignscan.synthetic import generate_responses, write_csv
 
-    survey = load_survey().model_copy(update={"segments": []})
     with tempfile.TemporaryDirectory() as folder:
-        path = write_csv(generate_responses(load_survey(), rows, seed=1), Path(folder) / "r.csv")
-        rs = read_responses(path, survey)
-        start = time.process_time()
-        analyze(rs)
-        return time.process_time() - start
+        base = None
+        for c in [0, *columns]:
+            path, survey = uniform_file(rows, c, Path(folder))
+            start = time.process_time()
+            doc = analyze(read_responses(path, survey))
+            spent = time.process_time() - start
+            base = base or spent
+            p = doc["privacy"]
+            hidden = f"{p['cells_hidden_small']} + {p['cells_hidden_protective']} of {p['segment_cells']}"
+            print(f"| {rows:,} | {c} x 10 | {hidden if c else '-'} | {spent:.2f} s | {spent / base:.1f}x |")
 
 
 def main_uniform(sizes: list[int], columns: list[int]) -> None:
-    print("| rows | segment columns | atoms | cells hidden (small + protective) | audit CPU |")
+    print("| rows | segment columns | cells hidden (small + protective) | read + analyze CPU "
+          "| vs no segments |")
     print("|---|---|---|---|---|")
     for rows in sizes:
-        for c in columns:
-            run_uniform(rows, c)
-    for rows in sizes:
-        print(f"analyze without segments, {rows:,} rows: {baseline(rows):.2f} s CPU")
+        run_uniform(rows, columns)
 
 
 def main() -> None:

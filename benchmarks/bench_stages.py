@@ -25,10 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from alignscan.analysis import analyze_counts  # noqa: E402
+from alignscan.counting.engines import count_file  # noqa: E402
 from alignscan.counts import count_responses, sum_tables  # noqa: E402
-from alignscan.engines import count_file  # noqa: E402
-from alignscan.report.html import render_html  # noqa: E402
-from alignscan.report.tabular import result_to_json  # noqa: E402
+from alignscan.render.html import render_html  # noqa: E402
+from alignscan.render.tabular import result_to_json  # noqa: E402
 from alignscan.responses import reader  # noqa: E402
 from alignscan.responses.streaming import stream_responses  # noqa: E402
 from alignscan.responses.validation import validate  # noqa: E402

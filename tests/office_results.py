@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from alignscan.analysis import analyze
-from alignscan.participation import add_participation, parse_headcount
+from alignscan.extras.participation import add_participation, parse_headcount
 from alignscan.survey import load_survey
 from alignscan.synthetic import generate_responses, write_csv
 from conftest import make_responses, make_survey, random_codes, run_cli

@@ -16,7 +16,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep
 
 from alignscan.analysis import AnalysisError, analyze
-from alignscan.report.tabular import result_json_schema, result_to_csv, result_to_json
+from alignscan.render.tabular import result_json_schema, result_to_csv, result_to_json
 from conftest import make_responses, make_survey, random_codes
 
 TOL = 1e-9

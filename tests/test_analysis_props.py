@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from alignscan.analysis import AnalysisError, analyze, recode_reverse
-from alignscan.report.tabular import result_to_csv, result_to_json
+from alignscan.render.tabular import result_to_csv, result_to_json
 from conftest import make_responses, make_survey
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

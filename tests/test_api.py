@@ -133,7 +133,7 @@ def test_api_walkthrough_runs(demo, monkeypatch) -> None:
 
 def test_check_json_is_a_typed_check_report() -> None:
     """Every `check --format json` of the test corpus is a CheckReport, keys in order."""
-    from alignscan.models import CheckReport, UnreadableReport
+    from alignscan.result.models import CheckReport, UnreadableReport
 
     corpus = ROOT / "tests" / "data" / "responses"
     files = sorted(p for p in corpus.iterdir() if p.suffix in (".csv", ".xlsx"))
@@ -151,7 +151,7 @@ def test_the_package_loads_its_parts_on_first_use() -> None:
 
     code = (
         "import sys, alignscan; "
-        "assert 'pandas' not in sys.modules and 'alignscan.models' not in sys.modules; "
+        "assert 'pandas' not in sys.modules and 'alignscan.result.models' not in sys.modules; "
         "from alignscan import *; "
         "assert alignscan.api.analyze is alignscan.analyze; "
         "assert alignscan.models.ResultDocument is alignscan.ResultDocument; "

@@ -75,3 +75,34 @@ def test_no_import_cycle_between_modules() -> None:
     imports = {m: set(graph.find_modules_directly_imported_by(m)) for m in graph.modules}
     imports["alignscan"] = set()  # the package root only names its members lazily
     assert _cycles(imports) == []
+
+
+def test_the_old_homes_the_docs_name_are_the_same_modules() -> None:
+    """`alignscan.engines`, `alignscan.spark` and `alignscan.models` (their homes before the
+    packages) give the very module of the new home, so a monkeypatch of one is a
+    monkeypatch of the other; a name that never was a module is still not found."""
+    import importlib
+    import sys
+
+    import alignscan
+
+    for old, new in alignscan.MOVED.items():
+        module = importlib.import_module(old)
+        assert module is importlib.import_module(new) is sys.modules[old]
+        assert module.__name__ == new and module.__spec__.name == new
+    from alignscan.engines import count_file
+
+    from alignscan.counting.engines import count_file as home
+
+    assert count_file is home
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("alignscan.no_such_module")
+
+
+def test_the_trend_function_keeps_its_name_when_the_trend_module_loads() -> None:
+    import importlib
+
+    import alignscan
+
+    importlib.import_module("alignscan.extras.trend")
+    assert alignscan.trend is importlib.import_module("alignscan.api").trend

@@ -15,10 +15,10 @@ import pytest
 from rich.console import Console
 
 from alignscan.analysis import analyze
-from alignscan.report.html import render_html
-from alignscan.report.terminal import print_summary, print_trend
+from alignscan.extras.trend import trend
+from alignscan.render.html import render_html
+from alignscan.render.terminal import print_summary, print_trend
 from alignscan.survey import load_survey_text
-from alignscan.trend import trend
 from conftest import make_responses, make_survey, random_codes
 
 
@@ -131,7 +131,7 @@ def test_display_labels_appear_and_raw_ids_do_not() -> None:
         assert raw not in shown
     term = terminal_text(print_summary, result)
     assert "Executives vs Practitioners" in term and "c_suite" not in term
-    from alignscan.report.tabular import result_to_csv
+    from alignscan.render.tabular import result_to_csv
 
     csv = result_to_csv(result)
     assert "group,,,,c_suite,label,Executives" in csv
@@ -249,7 +249,7 @@ def wave(seed: int, shift: int, n: int = 500):
 
 
 def test_trend_words_follow_significance_everywhere() -> None:
-    from alignscan.findings import change_words, trend_sentence
+    from alignscan.result.findings import change_words, trend_sentence
 
     doc = trend([wave(1, 2), wave(2, 0)], ["Q1", "Q2"])
     d0, d1 = (d["changes"][-1]["gap"] for d in doc["dimensions"])
@@ -284,7 +284,7 @@ def test_trend_words_follow_significance_everywhere() -> None:
 
 
 def test_qvalues_near_the_threshold_cannot_be_misread() -> None:
-    from alignscan.report.formats import qfmt
+    from alignscan.render.formats import qfmt
 
     assert [qfmt(q) for q in (0.05004, 0.04996, 0.0504, 0.2, 0.0004, 0.012, None)] == [
         "0.050",  # not below 0.05, as printed: not significant
@@ -367,8 +367,8 @@ def test_branding_is_embedded_and_bad_logos_are_refused_on_their_line(tmp_path) 
     assert f'src="{uri}"' in header and "Acme Corp" in header and "Jo Analyst" in header
     footer = re.search(r"<footer>.*?</footer>", page, re.S).group(0)
     assert "Acme Corp" in footer and "prepared by" in footer
-    from alignscan.models import ResultDocument
-    from alignscan.report.tabular import result_to_json
+    from alignscan.render.tabular import result_to_json
+    from alignscan.result.models import ResultDocument
 
     text = result_to_json(result)
     assert ResultDocument.model_validate_json(text).to_json() == text
@@ -376,7 +376,7 @@ def test_branding_is_embedded_and_bad_logos_are_refused_on_their_line(tmp_path) 
 
 def test_the_terminal_summary_reads_well_at_80_columns(demo_waves) -> None:
     from alignscan.api import analyze as analyze_file
-    from alignscan.report.terminal import print_written
+    from alignscan.render.terminal import print_written
 
     _, _, after = demo_waves
     result = analyze_file(after).document

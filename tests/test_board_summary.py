@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from alignscan import findings
-from alignscan.report.drivers_html import _label_box, _overlaps, place_labels
-from alignscan.report.html import heatmaps, render_html
-from alignscan.report.tabular import result_to_csv
-from alignscan.report.terminal import print_summary
+from alignscan.render.drivers_html import _label_box, _overlaps, place_labels
+from alignscan.render.html import heatmaps, render_html
+from alignscan.render.tabular import result_to_csv
+from alignscan.render.terminal import print_summary
+from alignscan.result import findings
 
 SCALE_UNIT = "points on the 1–5 scale"
 SHARE_UNIT = "percentage points (favorable share)"
@@ -215,12 +215,12 @@ def test_display_labels_in_trend_titles_benchmark_check_repr_and_template(tmp_pa
     import numpy as np
 
     from alignscan.analysis import analyze
-    from alignscan.frames import summary_html
-    from alignscan.report.sections import benchmark_sentence
-    from alignscan.report.terminal import print_trend
-    from alignscan.report.trend_html import render_trend_html
+    from alignscan.extras.trend import trend
+    from alignscan.render.sections import benchmark_sentence
+    from alignscan.render.terminal import print_trend
+    from alignscan.render.trend_html import render_trend_html
     from alignscan.responses import template_rows
-    from alignscan.trend import trend
+    from alignscan.result.frames import summary_html
     from conftest import make_responses, make_survey, random_codes
 
     survey = make_survey([[False, False], [False, True]], groups=("c_suite", "staff"))
@@ -261,7 +261,7 @@ def test_a_survey_change_is_shown_next_to_the_affected_trend() -> None:
     import numpy as np
 
     from alignscan.analysis import analyze
-    from alignscan.trend import trend
+    from alignscan.extras.trend import trend
     from conftest import make_responses, make_survey, random_codes
 
     v1 = make_survey([[False, False], [False, True]], groups=("executive", "practitioner"))

@@ -178,8 +178,8 @@ def test_init_writes_builtin_and_refuses_overwrite(tmp_path: Path) -> None:
     [("--result", "docs/result.schema.json"), ("--trend", "docs/trend.schema.json")],
 )
 def test_output_schemas_match_committed_files(flag: str, committed: str) -> None:
-    from alignscan.report.tabular import result_json_schema
-    from alignscan.trend import trend_json_schema
+    from alignscan.extras.trend import trend_json_schema
+    from alignscan.render.tabular import result_json_schema
 
     expected = result_json_schema() if flag == "--result" else trend_json_schema()
     on_disk = json.loads((ROOT / committed).read_text("utf-8"))

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from alignscan.counting.engines import count_file
 from alignscan.counts import CountTable, count_responses, measures
-from alignscan.engines import count_file
 from alignscan.responses import read_responses
 from alignscan.survey import load_survey
 from alignscan.synthetic import generate_responses, write_csv

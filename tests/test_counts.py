@@ -253,8 +253,8 @@ def test_counting_a_file_in_blocks_gives_the_whole_file_analysis(
 ) -> None:
     """count_file (blocks) = count_responses(read_responses) (the whole file), and the
     analysis JSON is the same bytes."""
-    from alignscan.engines import count_file
-    from alignscan.report.tabular import result_to_json
+    from alignscan.counting.engines import count_file
+    from alignscan.render.tabular import result_to_json
 
     survey = load_survey(None)
     frame = generate_responses(survey, 300, seed=5, missing_rate=0.1)
@@ -272,7 +272,7 @@ def test_counting_a_file_in_blocks_gives_the_whole_file_analysis(
 
 
 def test_every_corpus_file_counts_the_same_in_blocks() -> None:
-    from alignscan.engines import count_file
+    from alignscan.counting.engines import count_file
     from alignscan.responses import ResponsesError
 
     survey = load_survey(CORPUS / "survey.yaml")
@@ -319,7 +319,7 @@ def test_read_ahead_keeps_order_raises_reading_errors_and_leaves_no_thread() -> 
 
     from alignscan.responses import ResponsesError
     from alignscan.responses.model import CellError
-    from alignscan.responses.streaming import read_ahead
+    from alignscan.responses.readahead import read_ahead
 
     assert list(read_ahead(iter(range(50)), depth=2)) == list(range(50))
 
@@ -367,7 +367,7 @@ def test_a_reader_dropped_by_the_thread_it_waits_for_does_not_deadlock() -> None
     import gc
     import threading
 
-    from alignscan.responses.streaming import read_ahead
+    from alignscan.responses.readahead import read_ahead
 
     holder: list = []
     held = threading.Event()
@@ -391,8 +391,9 @@ def test_a_file_that_turns_out_not_to_be_utf8_is_counted_again_as_windows_1252(
 ) -> None:
     """count_file takes UTF-8 on trust (no read to the end first); a Windows-1252 byte
     near the end makes it start again, and the result is the whole-file reader's."""
-    from alignscan.engines import count_file
-    from alignscan.responses.streaming import NotUtf8, stream_responses
+    from alignscan.counting.engines import count_file
+    from alignscan.responses.blocks import NotUtf8
+    from alignscan.responses.streaming import stream_responses
 
     survey = load_survey(None)
     frame = generate_responses(survey, 3000, seed=8, missing_rate=0.05)
@@ -463,7 +464,7 @@ def test_a_windows_1252_byte_only_in_a_ragged_row_far_in(
     """pyarrow decodes a ragged row's text before reporting it; when that text is not
     UTF-8 the read fails as a bare parse error. Both readers then read the file as
     Windows-1252, like any other file that isn't UTF-8, and nothing is printed."""
-    from alignscan.engines import count_file
+    from alignscan.counting.engines import count_file
 
     survey = load_survey(None)
     frame = generate_responses(survey, 3000, seed=9, missing_rate=0.05)

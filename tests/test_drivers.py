@@ -17,9 +17,9 @@ import pytest
 import statsmodels.api as sm
 
 from alignscan.analysis import analyze
-from alignscan.drivers import DriverStats, driver_stats
-from alignscan.report.html import render_html
-from alignscan.report.tabular import result_json_schema, result_to_csv
+from alignscan.extras.drivers import DriverStats, driver_stats
+from alignscan.render.html import render_html
+from alignscan.render.tabular import result_json_schema, result_to_csv
 from alignscan.responses import read_responses
 from alignscan.survey import Survey, load_survey, load_survey_text
 from alignscan.synthetic import generate_responses, write_csv

@@ -9,11 +9,11 @@ from alignscan.analysis import AnalysisError
 from alignscan.atomic import OutputClash, WriteFailed
 from alignscan.counts import CountTableError
 from alignscan.errors import AlignscanError, OptionError
-from alignscan.norms import NormsError
-from alignscan.report.html import PdfUnavailable
+from alignscan.extras.norms import NormsError
+from alignscan.extras.trend import TrendError
+from alignscan.render.html import PdfUnavailable
 from alignscan.responses import ResponsesError
 from alignscan.survey import SurveyError
-from alignscan.trend import TrendError
 
 PUBLIC = [
     AnalysisError,

@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 
 from alignscan.analysis import analyze
-from alignscan.norms import (
+from alignscan.extras.norms import (
     NormsError,
     Source,
     add_benchmarks,
@@ -23,10 +23,11 @@ from alignscan.norms import (
     parse_references,
     percentile_rank,
 )
-from alignscan.report.html import render_html
-from alignscan.report.sections import benchmark_sentence, ordinal
-from alignscan.report.tabular import result_json_schema
+from alignscan.render.html import render_html
+from alignscan.render.sections import benchmark_sentence, ordinal
+from alignscan.render.tabular import result_json_schema
 from alignscan.responses import read_responses
+from alignscan.result.models import as_result
 from alignscan.survey import load_survey
 from alignscan.synthetic import generate_responses, write_csv
 from conftest import run_cli
@@ -124,7 +125,7 @@ def test_percentile_rank_by_hand() -> None:
 
 def test_benchmark_against_the_organisations(results) -> None:
     norms = build_norms(sources(results[:10]))
-    mine = add_benchmarks(copy.deepcopy(results[10]), norms)
+    mine = add_benchmarks(as_result(results[10]), norms).document()
     a, _ = mine["compare"]
     checked = 0
     for k, dim in enumerate(mine["dimensions"]):
@@ -161,7 +162,7 @@ def test_no_percentile_rank_and_no_distribution_below_ten_organisations(results)
     for entry in norms["dimensions"] + norms["items"]:
         assert "distribution" not in entry["gap"]["favorable"]
         assert set(entry["gap"]["favorable"]) == {"p25", "p50", "p75"}
-    mine = add_benchmarks(copy.deepcopy(results[6]), norms)
+    mine = add_benchmarks(as_result(results[6]), norms).document()
     for dim in mine["dimensions"]:
         if dim["benchmark"] is None:  # fewer than 5 with every share shown (issue 26)
             continue
@@ -190,7 +191,7 @@ def test_an_entry_needs_five_organisations(results) -> None:
     norms = build_norms(sources(trimmed))
     entry = next(e for e in norms["items"] if e["id"] == "roi1")
     assert entry["orgs"] == 5
-    mine = add_benchmarks(copy.deepcopy(results[6]), norms)
+    mine = add_benchmarks(as_result(results[6]), norms).document()
     assert mine["dimensions"][1]["benchmark"] is None
 
 
@@ -215,7 +216,7 @@ def test_mixed_surveys_and_scales_are_refused(results) -> None:
         build_norms([*sources(results[:4]), Source("other.json", other)])
     assert len(info.value.problems) == 2
     with pytest.raises(NormsError, match="survey 'ai-alignment'"):
-        add_benchmarks(copy.deepcopy(other), build_norms(sources(results[:5])))
+        add_benchmarks(as_result(other), build_norms(sources(results[:5]))).document()
 
 
 def test_norms_hold_no_organisation_record(results) -> None:
@@ -257,7 +258,7 @@ def test_references(results) -> None:
         (6, "references[1].groups.executive"),
     }
     norms = build_norms(src, refs)
-    mine = add_benchmarks(copy.deepcopy(results[6]), norms)
+    mine = add_benchmarks(as_result(results[6]), norms).document()
     roi = next(d for d in mine["dimensions"] if d["id"] == "roi")
     assert roi["benchmark"]["references"][0]["source"].startswith("Example study")
     html = render_html(mine)
@@ -304,7 +305,7 @@ def test_sentence_from_data() -> None:
 
 
 def test_report_section(results) -> None:
-    mine = add_benchmarks(copy.deepcopy(results[10]), build_norms(sources(results[:10])))
+    mine = add_benchmarks(as_result(results[10]), build_norms(sources(results[:10]))).document()
     html = render_html(mine)
     start = html.index('<section id="benchmark">')
     section = html[start : html.index("</section>", start)]
@@ -325,7 +326,7 @@ run = run_cli
 
 
 def test_cli(results, tmp_path: Path) -> None:
-    from alignscan.report.tabular import result_to_json
+    from alignscan.render.tabular import result_to_json
 
     names = []
     for i, r in enumerate(results):
@@ -381,6 +382,6 @@ def test_reference_text_stays_text(results) -> None:
     refs, problems = parse_references(hostile, "refs.yaml", sources(results[:5]))
     assert not problems
     html = render_html(
-        add_benchmarks(copy.deepcopy(results[6]), build_norms(sources(results[:5]), refs))
+        add_benchmarks(as_result(results[6]), build_norms(sources(results[:5]), refs)).document()
     )
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html

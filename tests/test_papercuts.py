@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from alignscan.models import ResultDocument
+from alignscan.result.models import ResultDocument
 from conftest import run_cli
 
 CORPUS = Path(__file__).parent / "data" / "responses"

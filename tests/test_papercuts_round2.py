@@ -88,7 +88,7 @@ def test_lenient_is_suggested_once_and_only_where_it_helps(tmp_path: Path) -> No
 
 
 def test_no_number_prints_as_minus_zero() -> None:
-    from alignscan.report.formats import num, pct, pts, signed
+    from alignscan.render.formats import num, pct, pts, signed
 
     for value in (-0.0, -1e-9, -0.0049, -0.004999, 0.0, 0.004, -0.004):
         for text in (signed(value), num(value), pts(value), pts(value, unit=False),
@@ -99,7 +99,7 @@ def test_no_number_prints_as_minus_zero() -> None:
 
 
 def test_q_values_have_at_most_three_decimals_and_never_misread_the_threshold() -> None:
-    from alignscan.report.formats import qfmt
+    from alignscan.render.formats import qfmt
 
     for k in range(1, 20001):
         q = k / 20000 * 0.2  # 0.00001 ... 0.2, dense around 0.05
@@ -113,7 +113,7 @@ def test_q_values_have_at_most_three_decimals_and_never_misread_the_threshold() 
 
 
 def test_a_percentile_of_zero_is_the_lowest() -> None:
-    from alignscan.report.sections import benchmark_sentence, percentile_place
+    from alignscan.render.sections import benchmark_sentence, percentile_place
 
     assert [percentile_place(n) for n in (0, 1, 2, 3, 11, 88, 100)] == [
         "lowest", "1st", "2nd", "3rd", "11th", "88th", "highest"]
@@ -135,14 +135,14 @@ def test_a_percentile_of_zero_is_the_lowest() -> None:
 def trend_doc(tmp_path_factory) -> dict:
     from alignscan.api import load_wave
     from alignscan.demo import write_demo_data
-    from alignscan.trend import trend
+    from alignscan.extras.trend import trend
 
     before, now = write_demo_data(tmp_path_factory.mktemp("waves"), n=300)
     return trend([load_wave(before).result, load_wave(now).result], ["baseline", "this wave"])
 
 
 def trend_text(doc: dict, width: int) -> str:
-    from alignscan.report.terminal import print_trend
+    from alignscan.render.terminal import print_trend
 
     console = Console(file=io.StringIO(), width=width, color_system=None)
     print_trend(doc, console)
@@ -357,7 +357,7 @@ def test_the_readme_export_examples_read_as_documented(tool: str, index: int,
 
 
 def test_the_notebook_summary_formats_numbers_as_the_report_does(tmp_path: Path) -> None:
-    from alignscan.frames import summary_html
+    from alignscan.result.frames import summary_html
 
     doc, _ = comment_doc(tmp_path)
     gap = doc["dimensions"][0]["gap"]

@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 
 from alignscan.analysis import analyze
-from alignscan.participation import (
+from alignscan.extras.participation import (
     add_participation,
     parse_headcount,
     participation,
     participation_warnings,
 )
-from alignscan.report.html import render_html
-from alignscan.report.tabular import result_json_schema
+from alignscan.render.html import render_html
+from alignscan.render.tabular import result_json_schema
 from conftest import make_responses, make_survey, random_codes, run_cli
 
 GROUPS = ("executive", "management", "practitioner")
@@ -269,7 +269,7 @@ def test_cli(tmp_path: Path) -> None:
 
 def test_spreadsheet_exports_are_read(tmp_path: Path) -> None:
     """Excel's CSV: BOM, semicolons, CRLF, quoted thousands, blank lines, any case."""
-    from alignscan.participation import read_headcount
+    from alignscan.extras.participation import read_headcount
 
     _, rs, groups, _ = _data()
     path = tmp_path / "hc.csv"

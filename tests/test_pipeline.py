@@ -158,7 +158,7 @@ def test_the_survey_version_warning_is_part_of_the_result(tmp_path) -> None:
     assert now.to_html().count("compared like-for-like") == 1  # once in the report
     from rich.console import Console
 
-    from alignscan.report.terminal import print_trend
+    from alignscan.render.terminal import print_trend
 
     console = Console(record=True, width=100, color_system=None)
     print_trend(now.trend.document, console)

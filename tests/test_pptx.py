@@ -22,8 +22,8 @@ from pptx import Presentation
 from pptx.enum.shapes import MSO_SHAPE_TYPE
 from pptx.util import Inches
 
-from alignscan.findings import group_labels
-from alignscan.report.pptx import render_pptx
+from alignscan.render.office.pptx import render_pptx
+from alignscan.result.findings import group_labels
 from conftest import run_cli
 from office_results import full_result, small_result
 
@@ -276,10 +276,10 @@ def test_libreoffice_converts_the_deck_to_pdf(full, tmp_path) -> None:
 
 def test_summary_slide_and_sheet_show_the_reports_focus_areas_and_strengths(tmp_path) -> None:
     """The same focus areas and strengths as the HTML report's page 1 (findings decides)."""
-    from alignscan import findings
     from alignscan.analysis import analyze
-    from alignscan.report.xlsx import render_xlsx
+    from alignscan.render.office.xlsx import render_xlsx
     from alignscan.responses import read_responses
+    from alignscan.result import findings
     from alignscan.survey import load_survey
     from alignscan.synthetic import generate_responses, write_csv
 
@@ -318,7 +318,7 @@ def test_a_zip_bomb_template_is_refused_before_it_is_read(full, tmp_path) -> Non
 def test_characters_xml_cannot_hold_are_dropped_not_a_crash() -> None:
     """A survey text with a noncharacter, a lone surrogate or a control character (valid
     in JSON, not in XML): both files are written, without those characters."""
-    from alignscan.report.xlsx import render_xlsx
+    from alignscan.render.office.xlsx import render_xlsx
 
     result = small_result(dim_title="Lead\uffffer\ud800ship\x07", dept="\ufffeIT2")
     prs = deck(result)

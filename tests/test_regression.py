@@ -4,7 +4,9 @@
 wave (800 respondents) once the statistics contract v2 and the anonymity audit were in.
 Keys, order, strings and integers must match exactly; floats to 12 significant digits
 (the last bits of a float may move with the BLAS a machine has, nothing else may).
-Regenerate it only for a deliberate change of a published figure, and say so.
+Regenerate it only for a deliberate change of a published figure, and say so. (Last:
+issue 26, the answer-risk audit: 9 protective hides of segment cells became 2, so the
+segment gaps' family and their adjusted intervals changed.)
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from pathlib import Path
 
 from alignscan.analysis import analyze
 from alignscan.demo import write_demo_data
-from alignscan.models import ResultDocument, upgrade_comments
-from alignscan.report.tabular import result_to_json
+from alignscan.render.tabular import result_to_json
 from alignscan.responses import read_responses
+from alignscan.result.models import ResultDocument, upgrade_comments
 from alignscan.survey import load_survey
 
 FROZEN = Path(__file__).parent / "data" / "regression" / "demo-800-result.json"

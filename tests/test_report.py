@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from alignscan.analysis import analyze
-from alignscan.report.html import render_html
+from alignscan.render.html import render_html
 from alignscan.responses import read_responses
 from alignscan.survey import load_survey
 from alignscan.synthetic import generate_responses, write_csv
@@ -242,7 +242,7 @@ def test_report_renders_in_headless_chromium_without_errors_or_requests(demo) ->
 
 
 def test_every_scale_length_gets_distinct_diverging_colours() -> None:
-    from alignscan.report.html import LIKERT_NEU, likert_colors
+    from alignscan.render.html import LIKERT_NEU, likert_colors
 
     for points in range(2, 12):
         colours = likert_colors(points)
@@ -252,7 +252,7 @@ def test_every_scale_length_gets_distinct_diverging_colours() -> None:
 
 
 def test_default_group_labels_are_never_guessed_plurals() -> None:
-    from alignscan.findings import default_label
+    from alignscan.result.findings import default_label
 
     ids = ("executive", "c_suite", "staff", "team_lead")
     assert [default_label(g) for g in ids] == ["Executive", "C suite", "Staff", "Team lead"]
@@ -267,7 +267,7 @@ def test_pdf_export(demo) -> None:
         import weasyprint  # noqa: F401  (must be installed in CI)
     else:
         pytest.importorskip("weasyprint", reason="the optional `pdf` extra is not installed")
-    from alignscan.report.html import render_pdf
+    from alignscan.render.html import render_pdf
 
     result, html = demo
     pdf = render_pdf(html)

@@ -122,8 +122,8 @@ def test_weasyprint_pdf_has_no_overlapping_text_and_reads_the_same(demo_report, 
     lines overlap, and every item's answers are printed for both groups."""
     pytest.importorskip("weasyprint", reason="the optional `pdf` extra is not installed")
     pytest.importorskip("pdfplumber", reason="pdfplumber (the dev extra) is not installed")
-    from alignscan import findings
-    from alignscan.report.html import render_pdf
+    from alignscan.render.html import render_pdf
+    from alignscan.result import findings
 
     result, page = demo_report
     pdf = tmp_path / "report.pdf"
@@ -170,7 +170,7 @@ def pdf_text(pdf: Path, *pages: str) -> str:
 @needs_pdftotext
 @pytest.mark.parametrize("paper", ["A4", "Letter"])
 def test_page_one_is_the_executive_summary_and_the_print_is_short(demo_report, printed, paper):
-    from alignscan import findings
+    from alignscan.result import findings
 
     result, _ = demo_report
     pdf = printed[paper]

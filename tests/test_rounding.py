@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from alignscan.norms import percentile_rank, whole_points
-from alignscan.report.formats import half_up, pct, pts
-from alignscan.report.sections import benchmark_sentence
+from alignscan.extras.norms import percentile_rank, whole_points
+from alignscan.render.formats import half_up, pct, pts
+from alignscan.render.sections import benchmark_sentence
 
 
 def _exact(k: int, den: int) -> int:

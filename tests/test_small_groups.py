@@ -174,9 +174,9 @@ def test_both_groups_at_the_threshold_keep_welch() -> None:
 def test_detectable_gap_is_the_median_half_width_and_is_said_in_words() -> None:
     from rich.console import Console
 
-    from alignscan.findings import headline
-    from alignscan.report.html import render_html
-    from alignscan.report.terminal import print_summary
+    from alignscan.render.html import render_html
+    from alignscan.render.terminal import print_summary
+    from alignscan.result.findings import headline
 
     rng = np.random.default_rng(6)
     widths = {}
@@ -212,7 +212,7 @@ def _dim(title, mean, favorable, alpha, q=0.001):
 
 
 def test_headline_quotes_the_figure_it_was_chosen_on() -> None:
-    from alignscan.findings import headline
+    from alignscan.result.findings import headline
 
     result = {
         "compare": ["a", "b"],
@@ -230,7 +230,7 @@ def test_headline_quotes_the_figure_it_was_chosen_on() -> None:
 
 
 def test_headline_states_the_reliability_rule_instead_of_no_significant_gap() -> None:
-    from alignscan.findings import headline, recommendations
+    from alignscan.result.findings import headline, recommendations
 
     result = {"compare": ["a", "b"], "dimensions": [_dim("Loose", 0.5, 0.2, 0.4)]}
     assert recommendations(result)  # the recommendations rely on it...

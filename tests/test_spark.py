@@ -22,7 +22,7 @@ pytest.importorskip("pyspark", reason="pyspark is not installed (make spark)")
 if shutil.which("java") is None:
     pytest.skip("Spark needs Java, and `java` is not on PATH (make spark)", allow_module_level=True)
 
-from alignscan import spark as sp  # noqa: E402
+from alignscan.counting.engines import spark_sql as sp  # noqa: E402
 from sql_helpers import ZERO_TEN, metadata, text_frame  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")

@@ -238,7 +238,7 @@ def test_every_scale_length_and_start_from_csv_to_figures(points, start, tmp_pat
             assert cell["counts"][str(first)] == int((x == first).sum())
     dim = result["dimensions"][0]["groups"]["executive"]
     assert dim["mean"] == pytest.approx(scores[:20].mean(axis=1).mean(), abs=1e-12)
-    from alignscan.report.html import render_html
+    from alignscan.render.html import render_html
 
     html = render_html(result)
     assert f"Answers are coded {first} to {last}" in html

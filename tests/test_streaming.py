@@ -21,8 +21,9 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 import alignscan.responses.validation as validation
-from alignscan.responses import ResponsesError, ResponseSet, read_responses, streaming
-from alignscan.responses.streaming import IdIndex, fingerprints, stream_responses
+from alignscan.responses import ResponsesError, ResponseSet, blocks, read_responses
+from alignscan.responses.id_index import IdIndex, fingerprints
+from alignscan.responses.streaming import stream_responses
 from alignscan.survey import load_survey, read_survey_file
 
 CORPUS = Path(__file__).parent / "data" / "responses"
@@ -202,11 +203,11 @@ def test_error_cap_lists_the_same_errors(survey, tmp_path, monkeypatch, cap, unm
 def test_pyarrow_blocks_smaller_than_a_record(survey, tmp_path, monkeypatch) -> None:
     """pyarrow's own blocks cut records too (quoted newlines, ragged rows); a record
     longer than one makes the stream read again after the rows already given."""
-    monkeypatch.setattr(streaming, "READ_BYTES", 256)
+    monkeypatch.setattr(blocks, "READ_BYTES", 256)
     restarts = []
-    rewind = streaming._RowNumbers.rewind
+    rewind = blocks._RowNumbers.rewind
     monkeypatch.setattr(
-        streaming._RowNumbers, "rewind", lambda self: restarts.append(self.next) or rewind(self)
+        blocks._RowNumbers, "rewind", lambda self: restarts.append(self.next) or rewind(self)
     )
     rows = awkward_rows(random.Random(9), 200, bad=0.05, dup=0.02)
     rows[150][-1] = "long\n" * 200  # 1,000 bytes: longer than a 256-byte block
@@ -220,7 +221,7 @@ def test_pyarrow_blocks_smaller_than_a_record(survey, tmp_path, monkeypatch) -> 
 def test_error_cap_across_pyarrow_blocks(survey, tmp_path, monkeypatch) -> None:
     """Bad answers first seen in different pyarrow blocks are listed in the order of
     their first appearance in the file, as a whole-file read lists them."""
-    monkeypatch.setattr(streaming, "READ_BYTES", 512)
+    monkeypatch.setattr(blocks, "READ_BYTES", 512)
     monkeypatch.setattr(validation, "MAX_LISTED_ERRORS", 40)
     rows = awkward_rows(random.Random(11), 400, bad=0.15, dup=0.02)
     path = write_csv(tmp_path / "cap.csv", rows)
@@ -246,8 +247,8 @@ def big_file_with_late_cp1252(tmp_path: Path) -> Path:
     rows = [[c.replace("é ü", "plain") for c in r] for r in rows]
     rows[-2][-1] = "café"
     path = write_csv(tmp_path / "late.csv", rows, encoding="cp1252")
-    assert path.stat().st_size > streaming.SAMPLE_BYTES
-    assert path.read_bytes()[: streaming.SAMPLE_BYTES].isascii()
+    assert path.stat().st_size > blocks.SAMPLE_BYTES
+    assert path.read_bytes()[: blocks.SAMPLE_BYTES].isascii()
     return path
 
 
@@ -506,7 +507,7 @@ def test_fingerprints_equal_a_string_by_string_reference(texts: list[str]) -> No
 
 
 def test_fingerprint_order_is_lexsort_even_when_64_bits_collide() -> None:
-    from alignscan.responses.streaming import _by_fingerprint
+    from alignscan.responses.id_index import _by_fingerprint
 
     rng = np.random.default_rng(5)
     a = rng.integers(0, 50, size=400).astype(np.uint64)

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from alignscan.analysis import analyze
 from alignscan.cli import app
 from alignscan.survey import load_survey_text
-from alignscan.survey_diff import diff_surveys, wave_warnings, wording_key
+from alignscan.survey.diff import diff_surveys, wave_warnings, wording_key
 from conftest import make_responses, make_survey, random_codes, run_cli
 
 runner = CliRunner()
@@ -337,7 +337,7 @@ def test_trend_command_prints_the_warning(tmp_path: Path) -> None:
 
 
 def test_a_scale_field_diff_does_not_know_yet_is_breaking() -> None:
-    from alignscan.survey_diff import scale_changes
+    from alignscan.survey.diff import scale_changes
 
     base = {"points": 5, "labels": list("abcde"), "favorable": [4, 5]}
     changes = scale_changes({**base, "start": 1}, {**base, "start": 0})

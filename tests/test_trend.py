@@ -13,8 +13,8 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep
 
 from alignscan.analysis import analyze
-from alignscan.report.trend_html import render_trend_html
-from alignscan.trend import trend
+from alignscan.extras.trend import trend
+from alignscan.render.trend_html import render_trend_html
 from conftest import make_responses, make_survey, random_codes, run_cli
 
 Z = stats.norm.ppf(0.975)
@@ -184,14 +184,14 @@ def test_trend_command(tmp_path) -> None:
 def test_trend_document_matches_its_schema() -> None:
     import jsonschema
 
-    from alignscan.trend import trend_json_schema
+    from alignscan.extras.trend import trend_json_schema
 
     results = [wave(s, shift)[2] for s, shift in ((1, 2), (2, 1), (3, 0))]
     jsonschema.validate(json.loads(json.dumps(trend(results))), trend_json_schema())
 
 
 def test_report_with_a_baseline_names_the_significant_change() -> None:
-    from alignscan.report.html import render_html
+    from alignscan.render.html import render_html
 
     _, _, before = wave(1, 2, n=600)
     _, _, after = wave(2, 0, n=600)
@@ -227,7 +227,7 @@ def _scaled(result, points=None, start=None, favorable=None):
 
 
 def test_waves_on_different_scales_are_refused_unless_favorable_only() -> None:
-    from alignscan.trend import TrendError
+    from alignscan.extras.trend import TrendError
 
     c1, g1, r1 = wave(1, 1)
     c2, g2, r2 = wave(2, 0)
@@ -320,7 +320,7 @@ def test_zero_spread_in_both_waves_is_degenerate_not_a_crash() -> None:
 
 
 def test_a_change_of_sign_is_reversed_in_the_document_and_the_sentence() -> None:
-    from alignscan.findings import trend_sentence
+    from alignscan.result.findings import trend_sentence
 
     _, _, before = wave(1, 2, n=600)
     _, _, after = wave(2, -2, n=600)
@@ -352,7 +352,7 @@ def test_a_shared_count_below_the_minimum_is_never_stated() -> None:
 
 
 def test_trend_command_refuses_different_scales_and_notes_shared_ids(tmp_path) -> None:
-    from alignscan.report.tabular import result_to_json
+    from alignscan.render.tabular import result_to_json
 
     _, _, r1 = wave(1, 1)
     _, _, r2 = wave(2, 0)
@@ -393,8 +393,8 @@ def _every_trend_document_is_typed(monkeypatch):
     be written back byte for byte (the schema is generated from that model)."""
     import json
 
-    import alignscan.trend as trend_module
-    from alignscan.models import TrendDocument
+    import alignscan.extras.trend as trend_module
+    from alignscan.result.models import TrendDocument
 
     real = trend_module.trend
 

@@ -8,10 +8,10 @@ import pytest
 from rich.console import Console
 
 from alignscan.analysis import analyze
-from alignscan.findings import change_words
-from alignscan.report.terminal import print_trend
-from alignscan.report.trend_html import render_trend_html
-from alignscan.trend import trend
+from alignscan.extras.trend import trend
+from alignscan.render.terminal import print_trend
+from alignscan.render.trend_html import render_trend_html
+from alignscan.result.findings import change_words
 from conftest import make_responses, make_survey
 
 N = 300  # per group: the changes below are far from (or well within) the noise

@@ -20,7 +20,7 @@ def demo_result(tmp_path_factory) -> dict:
 
 
 def summary_text(result: dict, width: int) -> str:
-    from alignscan.report.terminal import print_summary
+    from alignscan.render.terminal import print_summary
 
     console = Console(file=io.StringIO(), width=width, color_system=None)
     print_summary(result, console)

@@ -10,16 +10,9 @@ import numpy as np
 import pytest
 
 from alignscan.api import load_survey
-from alignscan.weighting import (
-    SEP,
-    Sums,
-    Targets,
-    WeightingError,
-    _weighted_gap,
-    estimate,
-    group_weights,
-    parse_targets,
-)
+from alignscan.extras.weighting import _weighted_gap, group_weights
+from alignscan.extras.weighting_estimates import Sums, estimate
+from alignscan.extras.weighting_targets import SEP, Targets, WeightingError, parse_targets
 
 REFERENCE = Path(__file__).parent / "data" / "weighted_reference.json"
 SURVEY = load_survey(None)  # the built-in survey: segments department and region
@@ -177,7 +170,7 @@ def _simulate(rng: np.random.Generator) -> tuple[float, float, float, list[float
     from types import SimpleNamespace
 
     from alignscan.analysis import SMALL, fill_small
-    from alignscan.weighting import _small
+    from alignscan.extras.weighting import _small
 
     est, truth, plain, groups, cubes = {}, {}, {}, {}, {}
     for name, pop in (("a", EXECS), ("b", DEPTS)):
@@ -593,8 +586,8 @@ def test_survey_weights_key_weights_like_the_flag(tmp_path: Path) -> None:
 
 
 def test_weighted_cliffs_delta_with_equal_weights_is_cliffs_delta() -> None:
+    from alignscan.extras.weighting_estimates import weighted_delta
     from alignscan.stats import cliffs_delta
-    from alignscan.weighting import weighted_delta
 
     rng = np.random.default_rng(3)
     ca, cb = rng.integers(0, 9, (3, 6)), rng.integers(0, 9, (2, 6))

@@ -15,8 +15,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from alignscan.findings import group_labels
-from alignscan.report.xlsx import render_xlsx
+from alignscan.render.office.xlsx import render_xlsx
+from alignscan.result.findings import group_labels
 from conftest import run_cli
 from office_results import full_result, small_result
 
@@ -287,7 +287,7 @@ def test_a_weighted_result_shows_effective_n_and_design_effects(tmp_path) -> Non
     summary sheet and in the deck's appendix, each equal to the JSON figure."""
     from pptx import Presentation
 
-    from alignscan.report.pptx import render_pptx
+    from alignscan.render.office.pptx import render_pptx
     from test_weighting import _export
 
     data, hc, _ = _export(tmp_path)
@@ -314,6 +314,7 @@ def test_a_weighted_result_shows_effective_n_and_design_effects(tmp_path) -> Non
 
 
 def test_the_segment_colours_are_the_html_heatmaps() -> None:
-    from alignscan.report import html, xlsx
+    from alignscan.render import html
+    from alignscan.render.office import xlsx
 
     assert (xlsx.HEAT_MORE, xlsx.HEAT_LESS) == (html.HEAT_MORE, html.HEAT_LESS)

@@ -9,6 +9,10 @@ See docs/api.md for a walkthrough.
 """
 
 import importlib
+import importlib.abc
+import importlib.machinery
+import sys
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -24,7 +28,7 @@ if TYPE_CHECKING:
         trend,
     )
     from alignscan.errors import AlignscanError, OptionError
-    from alignscan.models import (
+    from alignscan.result.models import (
         Dimension,
         Gap,
         GroupStats,
@@ -49,11 +53,39 @@ _HOMES = {
     ),
     **dict.fromkeys(
         ["Dimension", "Gap", "GroupStats", "Item", "ResultDocument", "Segment", "Suppressed"],
-        "alignscan.models",
+        "alignscan.result.models",
     ),
     "Survey": "alignscan.survey",
 }
 _SUBMODULES = ("api", "errors", "models", "survey")
+
+# Modules the README and docs/ name at the home they had before the layout of issue #27:
+# importing the old name gives the very same module object (so a test's monkeypatch of
+# one is a monkeypatch of the other).
+MOVED = {
+    "alignscan.engines": "alignscan.counting.engines",
+    "alignscan.models": "alignscan.result.models",
+    "alignscan.spark": "alignscan.counting.engines.spark_sql",
+}
+
+
+class _MovedFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Finds a moved module's old name; loading it puts the new module under that name."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name not in MOVED:
+            return None
+        return importlib.machinery.ModuleSpec(name, self)
+
+    def create_module(self, spec: Any) -> None:
+        return None  # a placeholder, replaced in sys.modules by exec_module
+
+    def exec_module(self, module: ModuleType) -> None:
+        sys.modules[module.__name__] = importlib.import_module(MOVED[module.__name__])
+
+
+if not any(isinstance(finder, _MovedFinder) for finder in sys.meta_path):
+    sys.meta_path.append(_MovedFinder())
 
 
 def __getattr__(name: str) -> Any:

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 import alignscan.privacy_int as privacy_int
+from alignscan import limits
 from alignscan._version import version
 from alignscan.counts import (
     MAX_COMMENTS_PER_GROUP,
@@ -35,9 +36,16 @@ from alignscan.counts import (
     neutral_responses,
     score_ranks,
 )
-from alignscan.drivers import DriverStats, driver_result, driver_spec, score_scale
 from alignscan.errors import AlignscanError
-from alignscan.privacy import REDACTION_KINDS, Plan, audit_atoms, plan_suppression, pool_values
+from alignscan.extras.drivers import DriverStats, driver_result, driver_spec, score_scale
+from alignscan.privacy import (
+    REDACTION_KINDS,
+    AnswerMargins,
+    Plan,
+    audit_atoms,
+    plan_suppression,
+    pool_values,
+)
 from alignscan.responses import ResponseSet
 from alignscan.stats import (  # re-exported: the statistics used to live here
     MAGNITUDES,
@@ -503,8 +511,48 @@ def prepare(
     ranks = [score_ranks(cubes, dim.id, len(dim.items)) for dim in survey.dimensions]
     sums = {(str(g), str(n)): int(v) for g, n, v in table.sums.itertuples(index=False)}
     keep = {groups.index(name) for name in survey.roles.compare}
-    plan = plan_suppression(audit_atoms(atoms, survey, groups, segments), minimum, keep)
+    answers = answer_margins(survey, cubes, len(groups), segments)
+    plan = plan_suppression(
+        audit_atoms(atoms, survey, groups, segments, answers, minimum), minimum, keep
+    )
     return _Prepared(survey, meta, table, groups, sizes, segments, ranks, plan, cubes, sums)
+
+
+def answer_margins(
+    survey: Survey,
+    cubes: dict[tuple[str, str], np.ndarray],
+    n_groups: int,
+    segments: list[tuple[str, list[str], dict[str, int]]],
+) -> list[list[AnswerMargins]]:
+    """Per group and dimension, the answer totals its published cells give away (the
+    respondents with a score: the dimension's n, mean, sd and favorable share), for the
+    anonymity audit's `privacy.answer_risk`."""
+    scale = survey.scale
+    fav = np.zeros(scale.points + 1, dtype=bool)
+    fav[favorable_positions(survey)] = True
+    pos = np.arange(scale.points + 1)
+    weights = np.stack([fav, ~fav, pos - 1, scale.points - pos]).astype(np.int64)
+    weights[:, 0] = 0  # key 0: no answer
+
+    def totals(dim: Any, column: str, cells: int) -> np.ndarray:  # (cells, families)
+        out = np.zeros((cells, scale.points + 1), dtype=np.int64)
+        for item in dim.items:
+            found = cubes.get((f"scored:{dim.id}:{item.id}", column))
+            if found is not None:
+                out[:, : found.shape[1]] += found[:, : scale.points + 1]
+        return out @ weights.T
+
+    out: list[list[AnswerMargins]] = [[] for _ in range(n_groups)]
+    for d, dim in enumerate(survey.dimensions):
+        group = totals(dim, "", n_groups)
+        per_col = [totals(dim, c, len(v) * n_groups) for c, v, _ in segments]
+        for g in range(n_groups):
+            cols = []
+            for arr in per_col:
+                mine = arr[g :: n_groups].T  # (families, values)
+                cols.append(np.concatenate([mine, (group[g] - mine.sum(axis=1))[:, None]], 1))
+            out[g].append(AnswerMargins(d, group[g], cols, len(dim.items) == 1))
+    return out
 
 
 def analyze(rs: ResponseSet) -> dict[str, Any]:
@@ -559,7 +607,7 @@ def analyze_counts(
             tests.append(gp)
     section = None
     if weighting is not None:
-        from alignscan.weighting import apply_weights
+        from alignscan.extras.weighting import apply_weights
 
         tests, section = apply_weights(weighting, prep, items_out, dims_out)
         for unit in items_out + dims_out:  # weighted gaps replace the small-group test
@@ -574,7 +622,7 @@ def analyze_counts(
 
 def group_labels(survey: Any) -> dict[str, str]:
     """Display name of every role group: the survey's `roles.labels`, else the default."""
-    from alignscan.findings import default_label
+    from alignscan.result.findings import default_label
 
     return {g: survey.roles.labels.get(g) or default_label(g) for g in survey.roles.groups}
 
@@ -671,7 +719,7 @@ def _document(
         "segments": segments_out,
         "comments": comments,
         "privacy": {**_privacy_summary(prep.plan, minimum), "protective_hides": _why(prep)},
-        "warnings": list(rs.warnings),
+        "warnings": [*rs.warnings, *_audit_warnings(prep.plan)],
         "detectable_gap": detectable_gap(prep, items_out, dims_out),
     }
     if survey.report is not None:
@@ -839,6 +887,17 @@ def _withheld_counts(prep: _Prepared, items_out: list[dict[str, Any]]) -> list[f
         out.append(frozenset(withheld))
         prep.plan.pooled_withheld += len(withheld - prep.plan.hidden_groups)
     return out
+
+
+def _audit_warnings(plan: Plan) -> list[str]:
+    """The audit's own warning: it ran out of time and hid what it had not cleared."""
+    if not plan.timed_out:
+        return []
+    return [
+        "the anonymity audit reached its time budget (ALIGNSCAN_MAX_AUDIT_SECONDS, "
+        f"{limits.AUDIT_SECONDS.value()} s): segment cells it had not cleared are hidden "
+        "to be safe; raise the budget to publish more of them"
+    ]
 
 
 def _apply_q(tests: list[dict[str, Any]]) -> None:

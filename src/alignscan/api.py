@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from alignscan.errors import AlignscanError
-from alignscan.models import ResultDocument
 from alignscan.pipeline import without_comment_texts  # noqa: F401  (its former home)
+from alignscan.result.models import ResultDocument
 from alignscan.survey import Survey, SurveyError
 from alignscan.survey import load_survey as _load_survey
 
@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from alignscan.counts import CountTable
-    from alignscan.models import TrendDocument
     from alignscan.responses import ResponseSet
+    from alignscan.result.models import TrendDocument
 
 LEVELS = ("items", "dimensions", "segments", "drivers", "participation", "trend")
 
@@ -100,7 +100,7 @@ class _as_path:
 def _count(data: Any, survey: str | Path | Survey | None, **options: Any) -> CountTable:
     """Read and count responses (a path, a file object or a DataFrame) with the engine
     `options` name (see `engines.count_file`)."""
-    from alignscan.engines import count_file
+    from alignscan.counting.engines import count_file
 
     table: CountTable = _from_path(count_file, data, survey, **options)
     return table
@@ -116,7 +116,7 @@ def analyze(data: Any, survey: str | Path | Survey | None = None, **options: Any
     (an earlier wave: a result.json, responses or a Result: the trend); comments (False
     leaves comment texts out); report_date; labels (of the baseline and this wave);
     weight_to (a headcount CSV; with trim_weights=True) weights each compared group to it
-    (see `alignscan.weighting`), as a survey's `weights:` does.
+    (see `alignscan.extras.weighting`), as a survey's `weights:` does.
     An unknown option raises OptionError (an AlignscanError) naming the valid ones.
 
     Raises AlignscanError when the responses have errors (pass lenient=True to exclude and
@@ -162,8 +162,8 @@ class LibraryEdge:
 
     def cells(self, request: Any, survey: Survey, columns: list[str]) -> Any:
         from alignscan.counts import CountTable
+        from alignscan.extras.weighting_targets import cells_of_file, count_cells
         from alignscan.responses import ResponseSet
-        from alignscan.weighting import cells_of_file, count_cells
 
         data = request.source
         if isinstance(data, CountTable):
@@ -182,7 +182,7 @@ def count_table(
     """The count table of a Spark DataFrame (columns named as the survey's source
     columns), computed on the cluster by Spark SQL; finish it anywhere with
     `analyze_counts`. Needs `alignscan[spark]`."""
-    from alignscan.spark import count_table as _count_table
+    from alignscan.counting.engines.spark_sql import count_table as _count_table
 
     return _count_table(spark_df, load_survey(survey), lenient=lenient)
 
@@ -193,7 +193,7 @@ def analyze_counts(table: CountTable, survey: str | Path | Survey | None = None)
     from alignscan.analysis import AnalysisError
     from alignscan.analysis import analyze_counts as _analyze_counts
     from alignscan.counts import CountTableError
-    from alignscan.report.tabular import result_to_json
+    from alignscan.render.tabular import result_to_json
 
     definition = None if survey is None and table.responses else load_survey(survey)
     try:
@@ -207,8 +207,8 @@ def load_result(path: str | Path) -> Result:
     """A saved result.json, validated: an incomplete, out-of-range or hand-edited document
     (one that shows a cell below the minimum group size) is refused."""
     from alignscan.limits import read_document
-    from alignscan.models import result_problems, strict_json, upgrade_comments
     from alignscan.privacy import small_cells_shown
+    from alignscan.result.models import result_problems, strict_json, upgrade_comments
 
     path = Path(path)
     try:
@@ -304,8 +304,8 @@ def load_wave(
 
 
 def shared_ids(ids: list[Any]) -> dict[tuple[int, int], int]:
-    """Respondent ids shared by pairs of waves (see `alignscan.trend.shared_ids`)."""
-    from alignscan.trend import shared_ids as count_shared
+    """Respondent ids shared by pairs of waves (see `alignscan.extras.trend.shared_ids`)."""
+    from alignscan.extras.trend import shared_ids as count_shared
 
     return count_shared(ids)
 
@@ -336,8 +336,8 @@ def trend(
 ) -> Trend:
     """How the gaps moved between waves (saved results or Result objects), oldest first;
     survey versions that can't be compared like-for-like are named in its `warnings`."""
-    from alignscan.models import TrendDocument
-    from alignscan.trend import trend as _trend
+    from alignscan.extras.trend import trend as _trend
+    from alignscan.result.models import TrendDocument
 
     docs = [(w if isinstance(w, Result) else load_result(w)).document for w in waves]
     document = _trend(docs, labels, favorable_only=favorable_only)
@@ -345,7 +345,7 @@ def trend(
 
 
 def _json(document: dict[str, Any]) -> str:
-    from alignscan.report.tabular import result_to_json
+    from alignscan.render.tabular import result_to_json
 
     return result_to_json(document)
 
@@ -377,7 +377,7 @@ class Trend:
 
     def to_frame(self, level: str = "dimensions") -> pd.DataFrame:
         """One row per dimension (or item) and change between waves (see docs/api.md)."""
-        from alignscan.frames import trend_frame
+        from alignscan.result.frames import trend_frame
 
         if level not in self.LEVELS:
             raise AlignscanError(f"level must be one of {', '.join(self.LEVELS)}, not {level!r}")
@@ -385,7 +385,7 @@ class Trend:
 
     def to_html(self, date: str | None = None) -> str:
         """The trend report as one self-contained HTML page."""
-        from alignscan.report.trend_html import render_trend_html
+        from alignscan.render.trend_html import render_trend_html
 
         return render_trend_html(self.document, date=date)
 
@@ -407,20 +407,20 @@ class Result:
 
     def to_csv(self) -> str:
         """The tidy CSV (`result.csv`): one figure per row."""
-        from alignscan.report.tabular import result_to_csv
+        from alignscan.render.tabular import result_to_csv
 
         return result_to_csv(self.document)
 
     def to_html(self, date: str | None = None) -> str:
         """The report as one self-contained HTML page."""
-        from alignscan.report.html import render_html
+        from alignscan.render.html import render_html
 
         return render_html(self.document, date=date)
 
     def to_frame(self, level: str = "dimensions") -> pd.DataFrame:
         """A tidy table: one row per item, dimension or segment cell, per driver, per
         participation cell, or per change of the trend (dimensions; see docs/api.md)."""
-        from alignscan import frames
+        from alignscan.result import frames
 
         if level not in LEVELS:
             raise AlignscanError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
@@ -435,7 +435,7 @@ class Result:
     @property
     def trend(self) -> Trend | None:
         """The trend against the baseline (`baseline=`), None without one."""
-        from alignscan.models import TrendDocument
+        from alignscan.result.models import TrendDocument
 
         found = self.document.get("trend")
         return None if found is None else Trend(TrendDocument.model_validate(found))
@@ -460,7 +460,7 @@ class Result:
         return list(files)
 
     def _repr_html_(self) -> str:
-        from alignscan.frames import summary_html
+        from alignscan.result.frames import summary_html
 
         return summary_html(self.document)
 

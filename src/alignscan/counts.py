@@ -329,7 +329,7 @@ def _make_plan(survey: Survey) -> _Plan:
 def _driver_plan(survey: Survey) -> tuple[list[str], list[int], list[np.ndarray], int] | None:
     """The driver variables, their dimensions and score key -> integer score tables
     (every possible key; -1 where no score)."""
-    from alignscan.drivers import driver_spec, score_scale
+    from alignscan.extras.drivers import driver_spec, score_scale
 
     spec = driver_spec(survey)
     if spec is None:
@@ -780,7 +780,7 @@ def _driver_sums(
     plan: _Plan, groups: list[str], gidx: np.ndarray, dims: list[_Dimension]
 ) -> list[tuple[str, str, int]]:
     """The driver analysis' sums per group (none when the survey has no drivers)."""
-    from alignscan.drivers import driver_stats
+    from alignscan.extras.drivers import driver_stats
 
     if plan.drivers is None:
         return []
@@ -971,15 +971,15 @@ def sum_tables(tables: Sequence[CountTable], survey: Survey | None = None) -> Co
 
 def __getattr__(name: str) -> Any:
     """`counts.count_file` and `counts.ENGINES`, their former home (deprecated): they live
-    in `alignscan.engines`, which imports this module, so this one may not import it."""
+    in `alignscan.counting.engines`, which imports this module, so this one may not import it."""
     if name in ("count_file", "ENGINES"):
         import importlib
         import warnings
 
         warnings.warn(
-            f"alignscan.counts.{name} moved to alignscan.engines.{name}",
+            f"alignscan.counts.{name} moved to alignscan.counting.engines.{name}",
             DeprecationWarning,
             stacklevel=2,
         )
-        return getattr(importlib.import_module("alignscan.engines"), name)
+        return getattr(importlib.import_module("alignscan.counting.engines"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

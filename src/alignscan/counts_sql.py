@@ -1,4 +1,4 @@
-"""The count table computed by SQL (DuckDB here, Spark SQL in `alignscan.spark`).
+"""The count table computed by SQL (DuckDB here, Spark SQL in `counting.engines.spark_sql`).
 
 One builder writes the SQL for both engines. The answers are NOT coded in SQL: the
 distinct raw texts of every survey column are fetched (one `GROUPING SETS` scan), coded
@@ -399,7 +399,7 @@ def measure_chunks(q: Query, limit: int | None) -> list[list[tuple[str, str, boo
 
 def sums_sql(q: Query) -> tuple[str, list[str]]:
     """Exact integer sums per group (Cronbach's alpha, drivers); the sums' names."""
-    from alignscan.drivers import driver_spec, score_scale
+    from alignscan.extras.drivers import driver_spec, score_scale
 
     survey = q.survey
     exprs: list[tuple[str, str]] = []
@@ -701,7 +701,7 @@ def count_file_duckdb(
 def count_file_default(path: Path, survey: Survey, **options: Any) -> CountTable:
     """The default engine (blocks of the file, bounded memory): the reference for every
     engine, and where files that are not plainly valid go."""
-    from alignscan.block_engine import count_file_blocks
+    from alignscan.counting.engines.numpy_blocks import count_file_blocks
 
     return count_file_blocks(path, survey, **options)
 

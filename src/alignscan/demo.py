@@ -78,8 +78,8 @@ def analyse_demo(
     from alignscan.api import LibraryEdge
     from alignscan.atomic import write_all
     from alignscan.pipeline import AnalysisRequest, run
-    from alignscan.report.html import render_html
-    from alignscan.report.tabular import result_to_csv, result_to_json
+    from alignscan.render.html import render_html
+    from alignscan.render.tabular import result_to_csv, result_to_json
 
     request = AnalysisRequest(
         source=wave2, baseline=wave1, headcount=headcount, report_date=DATE

@@ -57,6 +57,7 @@ MIB = 1 << 20
 XLSX_RATIO = Limit("ALIGNSCAN_MAX_XLSX_RATIO", 100, what="uncompressed/compressed ratio")
 XLSX_PART_MB = Limit("ALIGNSCAN_MAX_XLSX_PART_MB", 4096, MIB, "MiB per workbook part")
 SHARED_STRINGS_MB = Limit("ALIGNSCAN_MAX_SHARED_STRINGS_MB", 32, MIB, "MiB of shared strings")
+AUDIT_SECONDS = Limit("ALIGNSCAN_MAX_AUDIT_SECONDS", 120, what="seconds of the anonymity audit")
 COLUMNS = Limit("ALIGNSCAN_MAX_COLUMNS", 16_384, what="columns")
 XLSX_TEXT_MB = Limit("ALIGNSCAN_MAX_XLSX_TEXT_MB", 64, MIB, "Mi characters of cell text")
 CSV_LINE_MB = Limit("ALIGNSCAN_MAX_LINE_MB", 16, MIB, "MiB per CSV line")

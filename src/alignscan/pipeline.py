@@ -22,8 +22,8 @@ from alignscan.survey import Survey
 
 if TYPE_CHECKING:
     from alignscan.counts import CountTable
-    from alignscan.models import ResultDocument
     from alignscan.responses import CellError
+    from alignscan.result.models import ResultDocument
 
 __all__ = [
     "AnalysisRequest",
@@ -164,7 +164,7 @@ class Outcome:
     result.json holds them), the trend on its own (None without a baseline) and the
     count table it was computed from (its `responses` hold the reading's metadata)."""
 
-    result: dict[str, Any]
+    result: ResultDocument
     trend: dict[str, Any] | None
     table: CountTable
 
@@ -172,25 +172,23 @@ class Outcome:
     def warnings(self) -> list[str]:
         """Every warning of the result and of its trend, each once."""
         trend = self.trend["warnings"] if self.trend else []
-        return list(dict.fromkeys([*self.result.get("warnings", []), *trend]))
+        return list(dict.fromkeys([*self.result.warnings, *trend]))
 
     def model(self) -> ResultDocument:
-        """The result as the typed document (`alignscan.models.ResultDocument`)."""
-        from alignscan.models import ResultDocument
-        from alignscan.report.tabular import result_to_json
-
-        return ResultDocument.model_validate_json(result_to_json(self.result))
+        """The result as the typed document (`alignscan.result.models.ResultDocument`)."""
+        return self.result
 
 
 def run(request: AnalysisRequest, edge: Edge) -> Outcome:
     """The analysis as asked: AlignscanError (or the edge's own exit) for input it can't
     use, before anything is written."""
-    from alignscan.report.html import with_report_extras
+    from alignscan.render.html import with_report_extras
+    from alignscan.result.models import as_result
 
     table = edge.count(request)
     edge.refuse_invalid(table)
     survey = _survey(table, request.survey)
-    result = _analyse(table, survey, _weighting(table, survey, request, edge))
+    result = as_result(_analyse(table, survey, _weighting(table, survey, request, edge)))
     if request.headcount is not None:
         result = _with_participation(result, table, request.headcount)
     if request.norms is not None:
@@ -228,7 +226,8 @@ def _weighting(
         return None
     if not path.exists():
         raise MissingFile(f"no such file: {path}")
-    from alignscan.weighting import Weighting, read_targets
+    from alignscan.extras.weighting import Weighting
+    from alignscan.extras.weighting_targets import read_targets
 
     values = {c: sorted({str(v) for v in table.atoms[c]}) for c in survey.segments}
     targets = read_targets(path, survey, values)
@@ -243,21 +242,38 @@ def _analyse(table: CountTable, survey: Survey, weighting: Any) -> dict[str, Any
     return analyze_counts(table, given, weighting=weighting)
 
 
-def _with_participation(result: dict[str, Any], table: CountTable, path: Path) -> dict[str, Any]:
+def _with_participation(result: ResultDocument, table: CountTable, path: Path) -> ResultDocument:
     """Participation rates from the headcount file (`--headcount`)."""
-    from alignscan.participation import add_participation, read_headcount
+    from alignscan.extras.participation import participation, read_headcount
 
     if not path.exists():
         raise MissingFile(f"no such file: {path}")
     headcount = read_headcount(path, table)
     if not headcount.ok:
         raise HeadcountError(path, headcount.errors)
-    return add_participation(result, table, headcount)
+    hidden_groups, hidden = _hidden_cells(result)
+    return result.updated(
+        participation=participation(table, headcount.table(), hidden_groups, hidden)
+    )
 
 
-def _with_benchmarks(result: dict[str, Any], path: Path) -> dict[str, Any]:
+def _hidden_cells(result: ResultDocument) -> tuple[set[str], set[tuple[str, str, str]]]:
+    """What the analysis hides: groups, and (column, value, group) segment cells."""
+    from alignscan.result.models import Suppressed
+
+    groups = {g for g, c in result.groups.items() if isinstance(c, Suppressed)}
+    cells = {
+        (s.column, s.value, g)
+        for s in result.segments
+        for g, c in s.groups.items()
+        if isinstance(c, Suppressed)
+    }
+    return groups, cells
+
+
+def _with_benchmarks(result: ResultDocument, path: Path) -> ResultDocument:
     """Benchmarks from a norms file (`--norms`); NormsError says why they can't be added."""
-    from alignscan.norms import NormsError, add_benchmarks, load_norms
+    from alignscan.extras.norms import NormsError, add_benchmarks, load_norms
 
     if not path.exists():
         raise MissingFile(f"no such file: {path}")
@@ -269,16 +285,18 @@ def _with_benchmarks(result: dict[str, Any], path: Path) -> dict[str, Any]:
 
 
 def _baseline_trend(
-    result: dict[str, Any], table: CountTable, request: AnalysisRequest, edge: Edge
+    result: ResultDocument, table: CountTable, request: AnalysisRequest, edge: Edge
 ) -> dict[str, Any]:
     """The trend from the baseline wave to this one (its warnings included)."""
-    from alignscan.trend import TrendError, shared_ids, trend
+    from alignscan.extras.trend import TrendError, shared_ids, trend
 
     before, before_ids = edge.baseline(request)
     ids = table.responses.respondent_ids if table.responses is not None else None
     try:
         return trend(
-            [before, result], list(request.labels), shared=shared_ids([before_ids, ids])
+            [before, result.document()],
+            list(request.labels),
+            shared=shared_ids([before_ids, ids]),
         )
     except (KeyError, TypeError, IndexError, AttributeError) as exc:
         raise TrendError(
@@ -286,17 +304,21 @@ def _baseline_trend(
         ) from None
 
 
-def without_comment_texts(result: dict[str, Any]) -> dict[str, Any]:
+def without_comment_texts(result: ResultDocument) -> ResultDocument:
     """The result with every comment text left out (a document to pass on); the counts
     stay, as they were already published, and a warning says the texts were removed."""
-    comments = []
-    for comment in result.get("comments") or []:
-        groups = {
-            g: cell if cell.get("suppressed") else {**cell, "texts": []}
-            for g, cell in comment["groups"].items()
-        }
-        comments.append({**comment, "groups": groups})
-    if not comments:
+    from alignscan.result.models import Suppressed
+
+    if not result.comments:
         return result
+    comments = [
+        comment.updated(
+            groups={
+                g: cell if isinstance(cell, Suppressed) else cell.updated(texts=[])
+                for g, cell in comment.groups.items()
+            }
+        )
+        for comment in result.comments
+    ]
     note = "comment texts were left out of this result; their counts are kept"
-    return {**result, "comments": comments, "warnings": [*result.get("warnings", []), note]}
+    return result.updated(comments=comments, warnings=[*result.warnings, note])

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import re
+import time
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from alignscan import privacy_int
+from alignscan import limits, privacy_int
 
 OTHER = "(other)"
 _PRIMES = (2_147_483_629, 2_147_483_587)
@@ -75,10 +76,14 @@ def audit_atoms(
     survey: Any,
     groups: list[str],
     segments: list[tuple[str, list[str], dict[str, int]]],
+    answers: list[list[AnswerMargins]] | None = None,
+    minimum: int = 0,
 ) -> list[GroupAtoms]:
     """Atoms per group from a count table's atoms, after pooling: respondents, and those
     with a score on each dimension, per distinct combination of pooled segment values
-    (sorted, so the same data always gives the same plan)."""
+    (sorted, so the same data always gives the same plan). With each group's `answers`
+    (`AnswerMargins` per dimension), the atoms at risk of a pinned answer count
+    (`answer_risk`); without, every small atom counts as at risk."""
     position = {g: i for i, g in enumerate(groups)}
     scored = [f"scored:{d.id}" for d in survey.dimensions]
     frame = pd.DataFrame({"g": atoms["group"].map(position).astype("int64")})
@@ -94,7 +99,10 @@ def audit_atoms(
         mine = merged[merged["g"] == g]
         values = mine[keys[1:]].to_numpy(dtype=np.int64).reshape(len(mine), len(keys) - 1)
         sc = mine[scored].to_numpy(dtype=np.int64).T.reshape(len(scored), len(mine))
-        out.append(GroupAtoms(values, mine["head"].to_numpy(dtype=np.int64), sc))
+        ga = GroupAtoms(values, mine["head"].to_numpy(dtype=np.int64), sc)
+        if answers is not None:
+            ga.risk = answer_risk(ga, answers[g], minimum)
+        out.append(ga)
     return out
 
 
@@ -230,7 +238,7 @@ class Derivation:
 
 
 def find_small_derivable(
-    sets: np.ndarray, weights: np.ndarray, minimum: int
+    sets: np.ndarray, weights: np.ndarray, minimum: int, seconds: float = 60.0
 ) -> Derivation | None:
     """A union of atoms with 1 .. minimum-1 counted respondents whose indicator lies in
     the span of the published `sets` (rows: 0/1 over atoms), or None.
@@ -240,6 +248,8 @@ def find_small_derivable(
     small = np.flatnonzero(weights < minimum)
     if n_sets == 0 or not len(small):
         return None
+    if disjoint_bases(sets, minimum):
+        return None
     large = np.flatnonzero(weights >= minimum)
     order = np.concatenate([large, small])
     aug = np.concatenate([sets[:, order], np.eye(n_sets, dtype=np.int64)], axis=1)
@@ -248,10 +258,81 @@ def find_small_derivable(
         basis = [i for i, p in enumerate(pivots) if len(large) <= p < n_atoms]
         hit = _search(red, pivots, basis, order, weights, minimum, n_atoms, prime)
         if hit is _UNDECIDED:
-            return _derivable_by_milp(sets, weights, minimum)
+            return _derivable_by_milp(sets, weights, minimum, seconds)
         if hit is not None:
             return hit
     return None
+
+
+def disjoint_bases(sets: np.ndarray, count: int) -> bool:
+    """Whether the atoms (columns of `sets`) hold `count` pairwise disjoint bases of the
+    column space: then no derivable set has fewer than `count` atoms, so none holds
+    1 .. count - 1 respondents (each atom counts at least one), and nothing need be
+    searched.
+
+    Why: a derivable set's indicator x = sets' y lies in the row space, and its values on
+    any basis B of the columns fix it (sets[:, B]' y = 0 means y is orthogonal to every
+    column), so x != 0 meets every basis. On wide data (nearly every atom one person) this
+    settles in milliseconds what the search and the integer program could not. Ranks are
+    taken modulo two large primes (exact for the ranks of 0/1 matrices unless both divide
+    a minor); bases are found on slabs of columns in a fixed order, so the plan stays
+    deterministic."""
+    n_atoms = sets.shape[1]
+    if n_atoms < count * 2:
+        return False
+    order = np.random.default_rng(0).permutation(n_atoms)  # slabs of unlike atoms
+    for prime in _PRIMES:
+        first = _slab_basis(sets, order, prime, lambda b, p=prime: _spans(sets, b, p))
+        if first is None:
+            return False
+        left = order[~np.isin(order, first)]
+        for _ in range(count - 1):
+            found = _slab_basis(sets, left, prime, lambda b, r=len(first): len(b) == r)
+            if found is None:
+                return False
+            left = left[~np.isin(left, found)]
+    return True
+
+
+def _slab_basis(sets: np.ndarray, columns: np.ndarray, prime: int, good) -> np.ndarray | None:  # type: ignore[no-untyped-def]
+    """The pivot columns of the first slab of `columns` (doubling its width) whose
+    pivots are `good`, or None when even all of them are not."""
+    width = max(4 * sets.shape[0], 16)
+    while True:
+        take = columns[:width]
+        _, pivots = _rref(sets[:, take], prime)
+        basis = take[np.asarray(pivots, dtype=np.int64)]
+        if good(basis):
+            return basis
+        if width >= len(columns):
+            return None
+        width *= 2
+
+
+def _spans(sets: np.ndarray, basis: np.ndarray, prime: int) -> bool:
+    """Whether the columns `basis` span every column of `sets` (modulo `prime`): every
+    vector of the left null space of sets[:, basis] is orthogonal to all columns."""
+    sub = np.mod(sets[:, basis].astype(np.int64), prime)
+    red, pivots = _rref(sub.T, prime)  # row space of sub.T = column space of sub
+    n_rows = sets.shape[0]
+    free = [c for c in range(n_rows) if c not in set(pivots)]
+    if not free:
+        return True
+    null = np.zeros((len(free), n_rows), dtype=np.int64)  # left null space of sub
+    for i, f in enumerate(free):
+        null[i, f] = 1
+        for r, p in enumerate(pivots):
+            null[i, p] = (-red[r, f]) % prime
+    return not np.any(_mod_product(null, sets, prime))
+
+
+def _mod_product(left: np.ndarray, sets: np.ndarray, prime: int) -> np.ndarray:
+    """left @ sets modulo `prime`, exactly, for 0/1 `sets`: `left`'s entries (< 2**31)
+    split in 16-bit halves, each product a float sum below 2**53 (BLAS-fast)."""
+    dense = sets.astype(np.float64)
+    low = (left & 0xFFFF).astype(np.float64) @ dense
+    high = (left >> 16).astype(np.float64) @ dense
+    return (np.mod(high.astype(np.int64), prime) * 65536 + low.astype(np.int64)) % prime
 
 
 def _search(
@@ -287,7 +368,9 @@ def _search(
 _UNDECIDED = Derivation((), (), -1)
 
 
-def _derivable_by_milp(sets: np.ndarray, weights: np.ndarray, minimum: int) -> Derivation | None:
+def _derivable_by_milp(
+    sets: np.ndarray, weights: np.ndarray, minimum: int, seconds: float = 60.0
+) -> Derivation | None:
     """The same question as the enumeration, as a mixed-integer program (HiGHS): a 0/1
     vector x over the small atoms, x = sets' y for real y, 1 <= weights . x <= minimum - 1.
     Used when the subsets are too many to enumerate (every atom small, many sets)."""
@@ -304,7 +387,7 @@ def _derivable_by_milp(sets: np.ndarray, weights: np.ndarray, minimum: int) -> D
         constraints=[LinearConstraint(a_eq, 0.0, 0.0), LinearConstraint(w_row, 1, minimum - 1)],
         integrality=np.concatenate([np.zeros(n_sets), np.ones(n_atoms)]),
         bounds=Bounds(lower, upper),
-        options={"time_limit": 60.0},
+        options={"time_limit": max(min(seconds, 60.0), 0.01)},
     )
     if res.status == 2:  # infeasible: nothing small is derivable
         return None
@@ -345,6 +428,80 @@ class GroupAtoms:
     values: np.ndarray  # (atoms, columns) value index per segment column (-1 = none)
     head: np.ndarray  # respondents per atom
     scored: np.ndarray  # (dimensions, atoms) respondents with a score per dimension
+    # atoms whose answer counts the published cells could pin (`answer_risk`); None: every
+    # atom of 1 .. minimum - 1 people (the worst case, for callers without the margins)
+    risk: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class AnswerMargins:
+    """One group's answers to one dimension as its published cells give them away.
+
+    Families (rows): favorable answers, the other answers, points above the scale's
+    floor, points below its ceiling; each non-negative and additive over respondents.
+    `totals` (families,) are the group's; `columns[j]` (families, values + 1) each
+    segment value's, the last entry respondents without a value. `worst_case`: the cell
+    figures (n, mean, sd, favorable share of a one-item dimension: four equations in
+    five answer counts) as good as publish its answer counts."""
+
+    dimension: int
+    totals: np.ndarray
+    columns: list[np.ndarray]
+    worst_case: bool = False
+
+
+def answer_risk(ga: GroupAtoms, margins: list[AnswerMargins], minimum: int) -> np.ndarray:
+    """The atoms of 1 .. minimum - 1 people some of whose answer counts a reader of the
+    published cells might pin above zero ("someone in Legal at site P answered
+    favorably"); the others need no protection beyond their head counts.
+
+    A reader who knows each cell's total of a family bounds an atom's share from below
+    by Frechet's bound, sum of its cells' totals - (columns - 1) x the group's total
+    (rare answers all in its cells), exact for one family of non-negative integers over
+    all combinations of values (the reader doesn't know which are empty). Every family
+    tying an atom's counts to each other (favorable + other answers = answers >= people
+    with a score) needs a positive bound somewhere to pin anything, so an atom is at
+    risk when any family's bound is positive, its respondents with a score included (a
+    cell where nobody answered favorably then pins the atom's other answers). Every cell
+    is taken as published: hiding cells only widens the bounds. One-item dimensions are
+    the worst case: every atom with a score on it is at risk."""
+    small = (ga.head > 0) & (ga.head < minimum)
+    risk = np.zeros(len(ga.head), dtype=bool)
+    n_cols = ga.values.shape[1]
+    for m in margins:
+        scored = ga.scored[m.dimension]
+        if m.worst_case:
+            risk |= scored > 0
+            continue
+        cols = [_column_totals(ga.values, j, scored) for j in range(n_cols)]
+        risk |= _frechet(ga.values, cols, int(scored.sum())) > 0
+        for f in range(len(m.totals)):
+            cols = [c[f] for c in m.columns]
+            risk |= _frechet(ga.values, cols, int(m.totals[f])) > 0
+    return risk & small
+
+
+def _column_totals(values: np.ndarray, j: int, weights: np.ndarray) -> np.ndarray:
+    """Per value of column j (the last entry: no value), the sum of `weights`."""
+    idx = np.where(values[:, j] < 0, values[:, j].max(initial=0) + 1, values[:, j])
+    return np.bincount(idx, weights=weights).astype(np.int64)
+
+
+def _cell_totals(values: np.ndarray, cols: list[np.ndarray]) -> np.ndarray:
+    """(columns, atoms): each atom's cell total per column (a missing value: the last)."""
+    out = np.zeros(values.shape[::-1], dtype=np.int64)
+    for j, col in enumerate(cols):
+        idx = np.where(values[:, j] < 0, len(col) - 1, values[:, j])
+        out[j] = col[np.minimum(idx, len(col) - 1)]
+    return out
+
+
+def _frechet(values: np.ndarray, cols: list[np.ndarray], total: int) -> np.ndarray:
+    """Frechet's lower bound per atom: sum of its cells - (columns - 1) x total, >= 0."""
+    if not cols:
+        return np.full(len(values), total, dtype=np.int64)
+    cells = _cell_totals(values, cols)
+    return np.maximum(cells.sum(axis=0) - (len(cols) - 1) * total, 0)
 
 
 @dataclass
@@ -361,6 +518,13 @@ class Plan:
     pooled_withheld: int = 0  # dimension x group cells whose pooled answer counts are withheld
     # group -> protective cell -> the atom (value index per column) it protects
     reasons: dict[int, dict[Cell, tuple[int, ...]]] = field(default_factory=dict)
+    # the audit's time budget (time.monotonic()); past it, cells not yet cleared are
+    # hidden without asking (safe), and `timed_out` says so
+    deadline: float = float("inf")
+    timed_out: bool = False
+
+    def seconds_left(self) -> float:
+        return self.deadline - time.monotonic()
 
     def cell_hidden(self, group: int, column: int, value: int) -> bool:
         return group in self.hidden_groups or (column, value) in self.hidden_cells.get(group, ())
@@ -375,6 +539,7 @@ def plan_suppression(
     sizes = [int(a.head.sum()) for a in atoms]
     hidden_groups, withhold = _hide_groups(sizes, minimum, keep_groups)
     plan = Plan(hidden_groups, {}, withhold)
+    plan.deadline = time.monotonic() + limits.AUDIT_SECONDS.value()
     for g, ga in enumerate(atoms):
         cells = _all_cells(ga)
         plan.total_cells += len(cells)
@@ -466,15 +631,19 @@ def _first_violation(
     None when all are safe under subtraction and integer reasoning. The per-code check
     comes first: it is cheap, and hiding more never opens a leak to the others."""
     shown = [c for c in cells if c not in hidden]
+    if shown and plan.seconds_left() <= 0:  # out of time: hide rather than publish unchecked
+        plan.timed_out = True
+        cell = _smallest(ga, shown)
+        return cell, tuple(int(v) for v in ga.values[np.flatnonzero(_cell_mask(ga, cell))[0]])
     if privacy_int.PER_CODE and (found := _code_violation(ga, cells, hidden, minimum)):
         return found
     for weights in families:
         plan.families_audited += 1
-        found = _audit_family(ga, weights, shown, minimum)
+        found = _audit_family(ga, weights, shown, minimum, plan.seconds_left())
         if found is not None:
             return found
     if privacy_int.ENABLED:
-        return _integer_violation(ga, families, shown, minimum)
+        return _integer_violation(ga, families, shown, minimum, plan)
     return None
 
 
@@ -490,7 +659,11 @@ def _code_violation(
     can, the smallest shown cell (in the end the group shows no segment cell)."""
     weights = np.stack(_families(ga))
     classes = {c: _is_small(ga, c, minimum) for c in hidden}
+    if ga.risk is not None and not ga.risk.any():
+        return None
     open_ = privacy_int.code_safe(ga.values, weights, classes, minimum)
+    if open_ is not None and ga.risk is not None:
+        open_ = open_[ga.risk[open_]] if ga.risk[open_].any() else None
     shown = [c for c in cells if c not in hidden]
     if open_ is None or not shown:
         return None
@@ -541,7 +714,7 @@ def _published(
 
 
 def _integer_violation(
-    ga: GroupAtoms, families: list[np.ndarray], shown: list[Cell], minimum: int
+    ga: GroupAtoms, families: list[np.ndarray], shown: list[Cell], minimum: int, plan: Plan
 ) -> tuple[Cell, tuple[int, ...]] | None:
     """A shown cell to hide because an integer attacker pins a small atom, or None."""
     rows, totals = [], []
@@ -557,7 +730,7 @@ def _integer_violation(
     if small.any():
         moves = privacy_int.movable(ga.values, np.stack(families), unpublished, small)
         settled[small] = moves[small]
-    pinned = privacy_int.find_pinned(families, rows, totals, minimum, settled)
+    pinned = privacy_int.find_pinned(families, rows, totals, minimum, settled, plan.deadline)
     if pinned is None:
         return None
     atom = tuple(int(v) for v in ga.values[pinned.atom])
@@ -570,7 +743,7 @@ def _smallest(ga: GroupAtoms, cells: list[Cell]) -> Cell:
 
 
 def _audit_family(
-    ga: GroupAtoms, weights: np.ndarray, shown: list[Cell], minimum: int
+    ga: GroupAtoms, weights: np.ndarray, shown: list[Cell], minimum: int, seconds: float = 60.0
 ) -> tuple[Cell, tuple[int, ...]] | None:
     """The cell to hide next for this family and the small atom it protects, or None
     when nothing small is derivable."""
@@ -581,7 +754,7 @@ def _audit_family(
     published, rows = _published(ga, weights, shown, minimum)
     if not rows:
         return None
-    hit = find_small_derivable(np.stack([r[live] for r in rows]), w, minimum)
+    hit = find_small_derivable(np.stack([r[live] for r in rows]), w, minimum, seconds)
     if hit is None:
         return None
     cell = _choose(ga, weights, [published[s] for s in hit.sets], shown)

@@ -30,6 +30,7 @@ skips this audit, and the attacker in the tests must then find leaks.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,11 +156,13 @@ def find_pinned(
     totals: list[list[int]],
     minimum: int,
     settled: np.ndarray | None = None,
+    deadline: float = float("inf"),
 ) -> Pinned | None:
     """The first atom of 1 .. minimum - 1 people whose people or non-zero scored count an
     integer attacker pins, or None. `weights[0]` are people per atom, `weights[f]` scored
     per atom; `rows[f]` the published sets (0/1 over atoms) of family f, `totals[f]` their
-    sums; `settled` marks atoms already shown to move (`movable`)."""
+    sums; `settled` marks atoms already shown to move (`movable`); past `deadline`
+    (time.monotonic()) an open atom counts as pinned."""
     head = weights[0]
     n = len(head)
     small = (head > 0) & (head < minimum)
@@ -184,8 +187,8 @@ def find_pinned(
         if x is not None:
             open_ &= x[index] == truth[index]
     for w in np.flatnonzero(open_):
-        if not _moves(cons, upper, truth, int(index[w])):
-            return Pinned(watch[w][1], watch[w][0])
+        if time.monotonic() > deadline or not _moves(cons, upper, truth, int(index[w])):
+            return Pinned(watch[w][1], watch[w][0])  # pinned, or out of time: hide (safe)
     return None
 
 

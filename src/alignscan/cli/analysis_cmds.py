@@ -47,7 +47,7 @@ from alignscan.cli.root import app
 
 
 def _pdf_bytes(html: str) -> bytes:
-    from alignscan.report.html import PdfUnavailable, render_pdf
+    from alignscan.render.html import PdfUnavailable, render_pdf
 
     try:
         return render_pdf(html)
@@ -57,7 +57,7 @@ def _pdf_bytes(html: str) -> bytes:
 
 def print_summary(result: dict[str, Any]) -> None:
     """The terminal summary (drawn by `report.terminal`), then norms and participation."""
-    from alignscan.report.terminal import print_summary as draw
+    from alignscan.render.terminal import print_summary as draw
 
     draw(result, stdout())
     print_extras(result)
@@ -66,7 +66,7 @@ def print_summary(result: dict[str, Any]) -> None:
 def render_report_html(
     result: dict[str, Any], date: str | None, trend: dict[str, Any] | None = None
 ) -> str:
-    from alignscan.report.html import render_html
+    from alignscan.render.html import render_html
 
     return render_html(result, date=date, trend=trend)
 
@@ -252,7 +252,7 @@ class CliEdge:
         return read_wave(request.baseline, self.survey_path, request.reader.lenient)
 
     def cells(self, request: Any, survey: Any, columns: list[str]) -> Any:
-        from alignscan.weighting import cells_of_file
+        from alignscan.extras.weighting_targets import cells_of_file
 
         return cells_of_file(request.source, survey, columns, request.reader.kwargs())
 
@@ -263,9 +263,9 @@ def run_or_exit(request: Any, edge: CliEdge, fmt: Format) -> Any:
     from alignscan.cli.norms_cmds import print_headcount_errors
     from alignscan.cli.output import with_flag
     from alignscan.errors import AlignscanError
+    from alignscan.extras.trend import TrendError
+    from alignscan.extras.weighting_targets import WeightingError
     from alignscan.pipeline import HeadcountError, run
-    from alignscan.trend import TrendError
-    from alignscan.weighting import WeightingError
 
     try:
         return run(request, edge)
@@ -307,13 +307,13 @@ def _print_outcome(
         from alignscan.cli.trend_cmds import print_trend
 
         print_trend(trend_doc)
-    from alignscan.report.terminal import print_written
+    from alignscan.render.terminal import print_written
 
     print_written(targets.values(), stdout())
 
 
 def _json_text(result: dict[str, Any]) -> str:
-    from alignscan.report.tabular import result_to_json
+    from alignscan.render.tabular import result_to_json
 
     return result_to_json(result)
 
@@ -371,7 +371,7 @@ def render_outputs(
     template: bytes | None = None,
 ) -> dict[Path, str | bytes]:
     """Every output rendered in memory, before any is written."""
-    from alignscan.report.tabular import result_to_csv
+    from alignscan.render.tabular import result_to_csv
 
     rendered: dict[str, str | bytes] = {}
 
@@ -423,7 +423,7 @@ def report(
         html = result_file.parent / "report.html"  # next to the result; "wrote ..." says so
     from jinja2 import TemplateError
 
-    from alignscan.report.html import render_html, with_report_extras
+    from alignscan.render.html import render_html, with_report_extras
 
     refuse_clashes([html, pdf, xlsx, pptx], [result_file, pptx_template])
     template = read_template(pptx_template, pptx)

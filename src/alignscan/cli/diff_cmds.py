@@ -11,8 +11,11 @@ from rich.table import Table
 
 from alignscan.cli.output import Format, _annotate, _esc, fail, print_problems, stdout
 from alignscan.cli.root import app
-from alignscan.survey import Loc, Problem, Survey, _locate, parse_yaml, read_survey_file
-from alignscan.survey_diff import Change, diff_surveys
+from alignscan.survey.diff import Change, diff_surveys
+from alignscan.survey.loading import read_survey_file
+from alignscan.survey.model import Survey
+from alignscan.survey.problems import Loc, Problem, _locate
+from alignscan.survey.safe_yaml import parse_yaml
 
 
 def _load(path: Path) -> tuple[Survey | None, list[Problem]]:

@@ -60,14 +60,14 @@ def build(
     At least 5 organisations are needed, with the same survey id, scale and compared
     groups; an entry is published only when 5 of them have it. Exit 1 otherwise.
     """
-    from alignscan.norms import NormsError, Source, build_norms, parse_references
+    from alignscan.extras.norms import NormsError, Source, build_norms, parse_references
 
     inputs = {p.resolve() for p in [*results, *([reference] if reference else [])] if p.exists()}
     if output.resolve() in inputs:
         fail(f"{output} is an input file; write the norms somewhere else", code=2)
     if reference is not None and not reference.exists():
         fail(f"no such file: {reference}", code=2)
-    sources = [Source(str(p), load_result_or_exit(p)) for p in results]
+    sources = [Source(str(p), load_result_or_exit(p).document()) for p in results]
     refs: list[dict[str, Any]] = []
     if reference is not None:
         from alignscan.cli.output import print_problems
@@ -94,7 +94,7 @@ def build(
 )
 def schema() -> None:
     """Print the JSON Schema of the norms document (committed as docs/norms.schema.json)."""
-    from alignscan.norms import norms_json_schema
+    from alignscan.extras.norms import norms_json_schema
 
     typer.echo(dump_json(norms_json_schema()), nl=False)
 
@@ -114,10 +114,13 @@ def print_headcount_errors(errors: list[CellError], fmt: Format) -> None:
 
 def print_extras(result: dict[str, Any]) -> None:
     """Terminal lines for participation and benchmarks, when the result has them."""
+    from alignscan.result.models import plain
+
+    result = plain(result)
     console = stdout()
     part = result.get("participation")
     if part:
-        from alignscan.findings import group_labels
+        from alignscan.result.findings import group_labels
 
         console.print(participation_table(part, group_labels(result)))
         for warning in part.get("warnings", []):
@@ -128,7 +131,7 @@ def print_extras(result: dict[str, Any]) -> None:
         for warning in weighting.get("warnings", []):
             console.print(f"[yellow]warning:[/] {_esc(warning)}")
     if result.get("norms"):
-        from alignscan.report.sections import benchmark_sentences
+        from alignscan.render.sections import benchmark_sentences
 
         for sentence in benchmark_sentences(result):
             console.print(_esc(sentence[:1].upper() + sentence[1:]))

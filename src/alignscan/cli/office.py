@@ -47,14 +47,14 @@ def read_template(template: Path | None, pptx: Path | None) -> bytes | None:
 def office_bytes(kind: str, result: dict[str, Any], template: bytes | None = None) -> bytes:
     """The workbook or the deck; exit 2 without the `office` extra, 1 for a template
     that is not a usable PowerPoint file."""
-    from alignscan.report.sheets import OfficeUnavailable
+    from alignscan.render.office.sheets import OfficeUnavailable
 
     try:
         if kind == "xlsx":
-            from alignscan.report.xlsx import render_xlsx
+            from alignscan.render.office.xlsx import render_xlsx
 
             return render_xlsx(result)
-        from alignscan.report.pptx import TemplateInvalid, render_pptx
+        from alignscan.render.office.pptx import TemplateInvalid, render_pptx
 
         try:
             return render_pptx(result, template)

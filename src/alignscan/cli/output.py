@@ -18,6 +18,7 @@ from alignscan.survey import Problem, Survey
 if TYPE_CHECKING:  # the responses module pulls in pyarrow: only import it when used
     from alignscan.counts import CountTable
     from alignscan.responses import ResponseSet
+    from alignscan.result.models import ResultDocument
 
 
 class Format(StrEnum):
@@ -217,7 +218,7 @@ def count_responses_or_exit(path: Path, survey: Survey, **options: Any) -> Count
     """Read and count responses with the chosen engine (`engines.count_file`); the same
     exits as any reading (2 for a missing file, 1 for one it can't read). The table's
     `responses` holds the errors."""
-    from alignscan.engines import count_file
+    from alignscan.counting.engines import count_file
 
     table: CountTable = _read_or_exit(count_file, path, survey, **options)
     return table
@@ -307,7 +308,7 @@ def print_cell_errors(rs: ResponseSet, fmt: Format, limit: int = 20) -> None:
         )
 
 
-def load_result_or_exit(path: Path) -> dict[str, Any]:
+def load_result_or_exit(path: Path) -> ResultDocument:
     """A saved result.json, validated by the library (`alignscan.api.load_result`);
     exit 2 if missing, 1 if it is not a readable, valid alignscan result."""
     from alignscan.api import AlignscanError, load_result
@@ -315,6 +316,6 @@ def load_result_or_exit(path: Path) -> dict[str, Any]:
     if not path.exists():
         fail(f"no such file: {path}", code=2)
     try:
-        return load_result(path).document
+        return load_result(path).model
     except AlignscanError as exc:
         fail(str(exc), code=1)

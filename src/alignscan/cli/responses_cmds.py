@@ -253,7 +253,7 @@ def print_check_summary(summary: dict[str, Any], rs: ResponseSet) -> None:
 
 def display_names(rs: ResponseSet, groups: list[str]) -> dict[str, str]:
     """Group id -> its display name (the survey's roles.labels, else the default)."""
-    from alignscan.findings import default_label
+    from alignscan.result.findings import default_label
 
     labels = dict(rs.survey.roles.labels or {})
     return {g: labels.get(g) or default_label(g) for g in groups}

@@ -49,11 +49,11 @@ def schema(
     if result and trend:
         fail("give --result or --trend, not both: one schema is printed at a time", code=2)
     if result:
-        from alignscan.report.tabular import result_json_schema
+        from alignscan.render.tabular import result_json_schema
 
         data = result_json_schema()
     elif trend:
-        from alignscan.trend import trend_json_schema
+        from alignscan.extras.trend import trend_json_schema
 
         data = trend_json_schema()
     else:

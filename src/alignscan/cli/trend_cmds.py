@@ -76,7 +76,7 @@ def shared_ids(ids: list[Any]) -> dict[tuple[int, int], int]:
 def trend_or_exit(results: list[dict[str, Any]], labels: list[str] | None, **options: Any):
     """The trend document; waves that can't be compared (e.g. different scales) exit 1."""
     from alignscan.cli.output import with_flag
-    from alignscan.trend import trend
+    from alignscan.extras.trend import trend
 
     try:
         return trend(results, labels, **options)
@@ -110,7 +110,7 @@ def compute_trend(
 
 def print_trend(doc: dict[str, Any]) -> None:
     """The trend table (drawn by `report.terminal`)."""
-    from alignscan.report.terminal import print_trend as draw
+    from alignscan.render.terminal import print_trend as draw
 
     draw(doc, stdout())
 
@@ -145,8 +145,8 @@ def trend(
     """
     date = report_date_or_exit(date)  # first: numpy reads SOURCE_DATE_EPOCH on import
     no_github_format(format, "trend")
-    from alignscan.report.tabular import result_to_json
-    from alignscan.report.trend_html import render_trend_html
+    from alignscan.render.tabular import result_to_json
+    from alignscan.render.trend_html import render_trend_html
 
     refuse_clashes([json_path, html_path], [*waves, survey])
     doc = compute_trend(waves, survey, labels, lenient, favorable_only)

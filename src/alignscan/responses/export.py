@@ -18,7 +18,7 @@ def template_rows(survey: Survey) -> list[list[str]]:
         header.append(survey.respondent_id)
         texts.append("Respondent id")
     header.append(survey.roles.column)
-    from alignscan.findings import default_label
+    from alignscan.result.findings import default_label
 
     names = dict(survey.roles.labels or {})
     roles = "; ".join(

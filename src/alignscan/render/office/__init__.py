@@ -1,0 +1,2 @@
+"""Office documents of a result: the deck (`pptx`), the workbook (`xlsx`) and the sheets
+both share (`sheets`)."""

@@ -1,0 +1,726 @@
+"""The result as an editable PowerPoint deck (`--pptx`), written with python-pptx.
+
+Charts are native chart objects (their data sits in an embedded workbook a consultant can
+edit), tables are native tables, and the speaker notes carry the exact figures and
+intervals. With a template (`--pptx-template`) the deck uses the client's slide master
+and layouts; without one, python-pptx's plain master at 16:9. Built from the result
+document only, with the same suppression and display labels as the HTML report.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from alignscan.errors import AlignscanError
+from alignscan.render.formats import DASH, pct, qfmt, signed
+from alignscan.render.html import COLOR_A, COLOR_B, heat_color, text_on
+from alignscan.render.office.sheets import (
+    HIDDEN,
+    OFFICE_EXTRA,
+    OfficeUnavailable,
+    labels,
+    segment_matrix,
+    text,
+)
+from alignscan.result import findings
+
+EMU_PER_INCH = 914400
+HEAT_ROWS = 12  # segment values per heatmap slide
+TOP_ITEMS = 8  # item gaps in the table (all ten in the notes)
+GREY = "#D9D9D9"
+SERIES_COLORS = [COLOR_A, COLOR_B, "#009E73", "#CC79A7", "#E69F00", "#56B4E9"]
+
+
+class TemplateInvalid(AlignscanError):
+    """The `--pptx-template` file is not a PowerPoint presentation python-pptx can open."""
+
+    code = "pptx_template_invalid"
+    hint = "save the template as a .pptx presentation (not .potx or .ppt)"
+
+
+def inches(value: float) -> int:
+    return int(value * EMU_PER_INCH)
+
+
+# ----------------------------------------------------------------------------- the deck
+
+
+@dataclass
+class Deck:
+    """A presentation being built, with the result it shows."""
+
+    prs: Any
+    result: dict[str, Any]
+    templated: bool
+
+    @property
+    def width(self) -> int:
+        return int(self.prs.slide_width)
+
+    @property
+    def height(self) -> int:
+        return int(self.prs.slide_height)
+
+    def body(self, slide: Any) -> tuple[int, int, int, int]:
+        """The free area below the slide's title: left, top, width, height."""
+        margin = inches(0.5)
+        title = slide.shapes.title
+        top = int(title.top + title.height) + inches(0.15) if title is not None else margin
+        top = min(max(top, inches(1.0)), self.height // 3)
+        return margin, top, self.width - 2 * margin, self.height - top - inches(0.4)
+
+
+def _layout(prs: Any, want_center_title: bool) -> Any:
+    """A title-slide layout (centred title) or a "title only" one; else the closest."""
+    from pptx.enum.shapes import PP_PLACEHOLDER as PH
+
+    def kinds(layout: Any) -> set[Any]:
+        return {ph.placeholder_format.type for ph in layout.placeholders}
+
+    layouts = list(prs.slide_layouts)
+    if want_center_title:
+        found = [lo for lo in layouts if PH.CENTER_TITLE in kinds(lo)]
+    else:
+        extra = {PH.BODY, PH.OBJECT, PH.PICTURE, PH.CHART, PH.TABLE, PH.CENTER_TITLE}
+        found = [lo for lo in layouts if PH.TITLE in kinds(lo) and not kinds(lo) & extra]
+        found = found or [lo for lo in layouts if PH.TITLE in kinds(lo)]
+    return (found or layouts)[0]
+
+
+def new_slide(deck: Deck, title: str) -> Any:
+    """A slide with `title`, other placeholders removed (nothing says "Click to add")."""
+    from pptx.util import Pt
+
+    slide = deck.prs.slides.add_slide(_layout(deck.prs, False))
+    for ph in list(slide.placeholders):
+        if ph.placeholder_format.idx != 0:
+            ph._element.getparent().remove(ph._element)
+    if slide.shapes.title is None:
+        box = slide.shapes.add_textbox(
+            inches(0.5), inches(0.3), deck.width - inches(1), inches(0.9)
+        )
+        box.text_frame.text = title
+        box.text_frame.paragraphs[0].runs[0].font.size = Pt(28)
+        return slide
+    slide.shapes.title.text = title
+    if not deck.templated:  # python-pptx's master is laid out for 4:3
+        shape = slide.shapes.title
+        shape.left, shape.top = inches(0.5), inches(0.3)
+        shape.width, shape.height = deck.width - inches(1), inches(1.0)
+        shape.text_frame.paragraphs[0].runs[0].font.size = Pt(30)
+    return slide
+
+
+def notes(slide: Any, lines: list[str]) -> None:
+    """The speaker notes: the exact figures behind the slide."""
+    slide.notes_slide.notes_text_frame.text = "\n".join(text(line) for line in lines)
+
+
+def rgb(hex_color: str) -> Any:
+    from pptx.dml.color import RGBColor
+
+    return RGBColor.from_string(hex_color.lstrip("#"))
+
+
+def bullets(slide: Any, box: tuple[int, int, int, int], lines: list[tuple[str, int, bool]]) -> None:
+    """A text box of (text, size in pt, bold) paragraphs."""
+    from pptx.util import Pt
+
+    frame = slide.shapes.add_textbox(*box).text_frame
+    frame.word_wrap = True
+    for k, (line, size, bold) in enumerate(lines):
+        para = frame.paragraphs[0] if k == 0 else frame.add_paragraph()
+        run = para.add_run()
+        run.text = text(line)
+        run.font.size, run.font.bold = Pt(size), bold
+        para.space_after = Pt(6)
+
+
+# ----------------------------------------------------------------------------- charts
+
+
+def _chart_data(categories: list[str], series: list[tuple[str, list[Any]]], fmt: str) -> Any:
+    """Chart data whose embedded workbook writes text as text (never a formula)."""
+    from pptx.chart.data import CategoryChartData
+    from pptx.chart.xlsx import CategoryWorkbookWriter
+    from xlsxwriter import Workbook
+
+    class SafeWriter(CategoryWorkbookWriter):  # type: ignore[misc]
+        @contextmanager
+        def _open_worksheet(self, xlsx_file: Any) -> Iterator[tuple[Any, Any]]:
+            options = {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+            workbook = Workbook(xlsx_file, options)
+            yield workbook, workbook.add_worksheet()
+            workbook.close()
+
+    class SafeData(CategoryChartData):  # type: ignore[misc]
+        @property
+        def _workbook_writer(self) -> Any:
+            return SafeWriter(self)
+
+    data = SafeData(number_format=fmt)
+    data.categories = [text(c) for c in categories]
+    for name, values in series:
+        data.add_series(text(name), [None if v is HIDDEN else v for v in values])
+    return data
+
+
+def bar_chart(
+    slide: Any,
+    box: tuple[int, int, int, int],
+    categories: list[str],
+    series: list[tuple[str, list[Any]]],
+    fmt: str,
+) -> Any:
+    """A clustered horizontal bar chart, categories top to bottom, values labelled."""
+    from pptx.enum.chart import (
+        XL_AXIS_CROSSES,
+        XL_CHART_TYPE,
+        XL_LEGEND_POSITION,
+        XL_TICK_LABEL_POSITION,
+    )
+    from pptx.util import Pt
+
+    data = _chart_data(categories, series, fmt)
+    chart = slide.shapes.add_chart(XL_CHART_TYPE.BAR_CLUSTERED, *box, data).chart
+    chart.has_legend = True
+    chart.legend.position = XL_LEGEND_POSITION.TOP
+    chart.legend.include_in_layout = False
+    chart.category_axis.reverse_order = True  # the first category on top...
+    chart.category_axis.crosses = XL_AXIS_CROSSES.MAXIMUM  # ...and the values below
+    chart.category_axis.tick_label_position = XL_TICK_LABEL_POSITION.LOW
+    chart.category_axis.tick_labels.font.size = Pt(11)
+    chart.value_axis.tick_labels.font.size = Pt(10)
+    chart.value_axis.tick_labels.number_format = fmt
+    chart.value_axis.tick_labels.number_format_is_linked = False
+    chart.value_axis.has_major_gridlines = False
+    chart.value_axis.visible = False  # every bar carries its value
+    plot = chart.plots[0]
+    plot.gap_width, plot.overlap = 60, -10
+    plot.has_data_labels = True
+    plot.data_labels.number_format, plot.data_labels.number_format_is_linked = fmt, False
+    plot.data_labels.font.size = Pt(11)
+    for k, s in enumerate(chart.series):
+        s.format.fill.solid()
+        s.format.fill.fore_color.rgb = rgb(SERIES_COLORS[k % len(SERIES_COLORS)])
+    return chart
+
+
+# ----------------------------------------------------------------------------- tables
+
+
+def table(
+    slide: Any,
+    box: tuple[int, int, int, int],
+    header: list[str],
+    rows: list[list[str]],
+    fills: list[list[str | None]] | None = None,
+    size: int = 11,
+    bold: list[list[bool]] | None = None,
+) -> Any:
+    """A native table: header row, then rows of text; `fills` colours body cells and
+    `bold` marks them."""
+    from pptx.util import Pt
+
+    left, top, width, height = box
+    row_height = min(inches(0.45), height // (len(rows) + 1))
+    shape = slide.shapes.add_table(len(rows) + 1, len(header), left, top, width, row_height)
+    grid = shape.table
+    for r, values in enumerate([header, *rows]):
+        grid.rows[r].height = row_height
+        for c, value in enumerate(values):
+            cell = grid.cell(r, c)
+            cell.text = text(value)
+            cell.margin_top = cell.margin_bottom = Pt(2)
+            for para in cell.text_frame.paragraphs:
+                for run in para.runs:
+                    run.font.size = Pt(size)
+                    run.font.bold = bool(bold and r and bold[r - 1][c])
+            fill = fills[r - 1][c] if fills and r else None
+            if fill:
+                cell.fill.solid()
+                cell.fill.fore_color.rgb = rgb(fill)
+                for run in cell.text_frame.paragraphs[0].runs:
+                    run.font.color.rgb = rgb(text_on(fill))
+    return grid
+
+
+# ----------------------------------------------------------------------------- words
+
+
+def names(deck: Deck) -> tuple[str, str]:
+    a, b = deck.result["compare"]
+    label = labels(deck.result)
+    return label[a], label[b]
+
+
+def favorable(unit: dict[str, Any], group: str) -> Any:
+    cell = unit["groups"].get(group) or {"suppressed": True}
+    return HIDDEN if cell.get("suppressed") else cell.get("favorable")
+
+
+def pp(share: float | None) -> str:
+    """A difference of shares in percentage points, one decimal: +5.4 pts."""
+    return DASH if share is None else f"{share * 100:+.1f} pts"
+
+
+def gap_words(gap: dict[str, Any] | None) -> str:
+    """A gap with its intervals and test, for the notes."""
+    if gap is None:
+        return "gap hidden (a group below the minimum size)"
+    lo, hi = gap["mean_ci"]
+    words = f"mean gap {signed(gap['mean'])} (95% CI {signed(lo)} to {signed(hi)})"
+    if gap.get("favorable") is not None:
+        flo, fhi = gap.get("favorable_ci") or (None, None)
+        words += f", favorable gap {pp(gap['favorable'])} (95% CI {pp(flo)} to {pp(fhi)})"
+    sig = "significant" if findings.significant(gap) else "not significant"
+    return f"{words}, q {qfmt(gap.get('q_value'))} ({sig}), {gap.get('magnitude')}"
+
+
+def unit_line(deck: Deck, title: str, unit: dict[str, Any]) -> str:
+    """One dimension or item in the notes: both groups' figures and the gap."""
+    a, b = deck.result["compare"]
+    la, lb = names(deck)
+    parts = []
+    for g, label in ((a, la), (b, lb)):
+        cell = unit["groups"].get(g) or {"suppressed": True}
+        if cell.get("suppressed"):
+            parts.append(f"{label} hidden")
+        else:
+            eff = cell.get("n_effective")
+            parts.append(
+                f"{label} {pct(cell.get('favorable'), 1)} favorable, mean "
+                f"{signed(cell.get('mean'), '.2f')}, n {cell.get('n')}"
+                + (f" (effective n {eff:.1f})" if eff is not None else "")
+            )
+    return f"{title}: {'; '.join(parts)}; {gap_words(unit.get('gap'))}."
+
+
+# ----------------------------------------------------------------------------- slides
+
+
+def participation_lines(result: dict[str, Any]) -> list[str]:
+    """Respondents per group (and the rate out of the headcount, when known)."""
+    label = labels(result)
+    used = result["rows"].get("used")
+    counts = []
+    for g, cell in result["groups"].items():
+        counts.append(f"{label[g]} " + ("hidden" if cell.get("suppressed") else f"{cell['n']:,}"))
+    lines = [
+        (f"{used:,} respondents: " if used is not None else "Respondents: ") + ", ".join(counts)
+    ]
+    part = (result.get("participation") or {}).get("groups") or {}
+    rates = [
+        f"{label.get(g, g)} {'hidden' if c.get('suppressed') else pct(c['rate'])}"
+        + ("" if c.get("suppressed") else f" ({c['responded']:,} of {c['headcount']:,})")
+        for g, c in part.items()
+    ]
+    if rates:
+        lines.append("Participation: " + ", ".join(rates))
+    weighting = result.get("weighting")
+    if weighting:  # issue 31: the figures are weighted, said where the deck opens
+        cells = sorted({" x ".join(s["columns"]) or "group" for s in weighting["groups"].values()})
+        lines.append(
+            f"Weighted to headcount ({', '.join(cells)} cells): means, favorable "
+            "shares and gaps of the compared groups"
+        )
+    return lines
+
+
+def title_slide(deck: Deck) -> None:
+    from pptx.util import Pt
+
+    r = deck.result
+    slide = deck.prs.slides.add_slide(_layout(deck.prs, True))
+    brand = r.get("report") or {}
+    title = text(r["survey"].get("title") or r["survey"]["id"])
+    la, lb = names(deck)
+    lines = [f"{la} and {lb}: where they see things differently"]
+    lines.append(" · ".join(text(x) for x in (brand.get("client"), r["source"].get("file")) if x))
+    if r.get("report_date"):
+        lines.append(text(r["report_date"]))
+    lines += participation_lines(r)
+    holders = {ph.placeholder_format.idx: ph for ph in slide.placeholders}
+    if slide.shapes.title is not None:
+        slide.shapes.title.text = title
+    sub = next((ph for idx, ph in holders.items() if idx != 0), None)
+    if sub is None:
+        box = (inches(0.8), deck.height // 2, deck.width - inches(1.6), deck.height // 3)
+        bullets(slide, box, [(line, 16, False) for line in lines])
+    else:
+        sub.text_frame.text = "\n".join(text(line) for line in lines)
+    if not deck.templated:
+        _place_title_slide(deck, slide, sub)
+    for para in sub.text_frame.paragraphs if sub is not None else []:
+        for run in para.runs:
+            run.font.size = Pt(16)
+    notes(slide, [f"Survey {r['survey']['id']} version {r['survey'].get('version')}", *lines])
+
+
+def _place_title_slide(deck: Deck, slide: Any, sub: Any) -> None:
+    """Title and subtitle across a 16:9 slide (python-pptx's master is 4:3)."""
+    width = deck.width - inches(1.6)
+    if slide.shapes.title is not None:
+        t = slide.shapes.title
+        t.left, t.top, t.width, t.height = inches(0.8), inches(1.6), width, inches(1.6)
+    if sub is not None:
+        sub.left, sub.top, sub.width, sub.height = inches(0.8), inches(3.5), width, inches(2.6)
+
+
+def summary_slide(deck: Deck) -> None:
+    """The headline, the focus areas and the strengths, as the HTML report's page 1
+    decides them (`findings.focus_areas`, `findings.strengths`)."""
+    r = deck.result
+    slide = new_slide(deck, "Executive summary")
+    head = findings.headline(r)
+    focus, best = findings.focus_areas(r), findings.strengths(r, limit=2)
+    lines: list[tuple[str, int, bool]] = [(head["sentence"], 22, True)]
+    lines.append(("Focus areas", 18, True))
+    for e in focus:
+        lines += [(e["title"], 15, True), (e["reason"], 13, False)]
+    if not focus:
+        lines.append(("No gap is both significant and more than negligible.", 14, False))
+    if best:
+        lines.append(("Strengths: where they are most aligned", 18, True))
+        for e in best:
+            lines += [(e["title"], 15, True), (e["reason"], 13, False)]
+    bullets(slide, deck.body(slide), lines)
+    dims = {d["id"]: d for d in r["dimensions"]}
+    shown = [unit_line(deck, e["title"], dims[e["id"]]) for e in focus + best]
+    notes(slide, [head["sentence"], findings.focus_basis(r)["sentence"], *shown])
+
+
+def dimension_slide(deck: Deck) -> None:
+    """Favorable share per dimension, the two compared groups side by side (one unit)."""
+    r = deck.result
+    a, b = r["compare"]
+    la, lb = names(deck)
+    slide = new_slide(deck, f"Gap by dimension: {la} vs {lb}")
+    dims = r["dimensions"]
+    series = [(la, [favorable(d, a) for d in dims]), (lb, [favorable(d, b) for d in dims])]
+    chart = bar_chart(slide, deck.body(slide), [d["title"] for d in dims], series, "0%")
+    chart.has_title = True
+    chart.chart_title.text_frame.text = "Share of favorable answers"
+    chart.value_axis.minimum_scale, chart.value_axis.maximum_scale = 0.0, 1.0
+    lines = [unit_line(deck, d["title"], d) for d in dims]
+    notes(slide, ["Favorable share per dimension (hidden cells are left out).", *lines])
+
+
+def items_slide(deck: Deck) -> None:
+    """The largest significant item gaps as a table; all of them in the notes."""
+    r = deck.result
+    a, b = r["compare"]
+    la, lb = names(deck)
+    slide = new_slide(deck, "Largest item gaps")
+    top = findings.top_item_gaps(r)
+    dims = {d["id"]: d["title"] for d in r["dimensions"]}
+    if not top:
+        msg = "No item gap is significant after correction for multiple comparisons."
+        bullets(slide, deck.body(slide), [(msg, 18, False)])
+        notes(slide, [msg])
+        return
+    header = ["Item", "Dimension", f"{la} favorable", f"{lb} favorable", "Gap (95% CI)", "q"]
+    rows = []
+    for i in top[:TOP_ITEMS]:
+        g = i["gap"]
+        lo, hi = g["mean_ci"]
+        fa, fb = favorable(i, a), favorable(i, b)
+        rows.append(
+            [i["text"], dims.get(i["dimension"], i["dimension"])]
+            + ["hidden" if fa is HIDDEN else pct(fa), "hidden" if fb is HIDDEN else pct(fb)]
+            + [f"{signed(g['mean'])} ({signed(lo)} to {signed(hi)})", qfmt(g["q_value"])]
+        )
+    grid = table(slide, deck.body(slide), header, rows, size=11)
+    widths = [0.40, 0.18, 0.10, 0.10, 0.15, 0.07]
+    for k, share in enumerate(widths):
+        grid.columns[k].width = int(deck.body(slide)[2] * share)
+    notes(slide, [unit_line(deck, f"{i['id']} {i['text']}", i) for i in top])
+
+
+def _heat_cell(value: Any, limit: float) -> tuple[str, str | None]:
+    """A heatmap cell's text and fill: the signed gap, or "hidden" on grey."""
+    if value is HIDDEN:
+        return "hidden", GREY
+    if value is None:
+        return "–", None
+    return signed(value), heat_color(value, limit)
+
+
+def _heat_caption(deck: Deck) -> str:
+    la, lb = names(deck)
+    return (
+        f"Mean-score gap ({la} − {lb}): + where {la} answer more favorably, − where {lb} "
+        "do, one colour each, darker for larger gaps; bold: significant (q < 0.05); "
+        "hidden: protects a small group."
+    )
+
+
+def heatmap_slides(deck: Deck) -> None:
+    """Per segment column, the mean-score gap per value and dimension as a coloured
+    table (the HTML heatmap's colours); hidden cells say "hidden". Long columns
+    continue on further slides."""
+    r = deck.result
+    gaps = [abs(s["gap"]["mean"]) for s in r.get("segments") or [] if s.get("gap")]
+    limit = max(gaps, default=1.0) or 1.0
+    segs = r.get("segments") or []
+    units = {(text(s["column"]), text(s["value"]), s["dimension"]): s for s in segs}
+    dim_ids = [d["id"] for d in r["dimensions"]]
+    for column, titles, rows in segment_matrix(r):
+        pages = [rows[k : k + HEAT_ROWS] for k in range(0, len(rows), HEAT_ROWS)]
+        for page, chunk in enumerate(pages, start=1):
+            more = f" ({page} of {len(pages)})" if len(pages) > 1 else ""
+            slide = new_slide(deck, f"Gap by {column}{more}")
+            cells = [[_heat_cell(v, limit) for v in row[1:]] for row in chunk]
+            body = [[row[0], *(t for t, _ in c)] for row, c in zip(chunk, cells, strict=True)]
+            fills: list[list[str | None]] = [[None, *(f for _, f in c)] for c in cells]
+            found = [[units.get((column, row[0], d)) for d in dim_ids] for row in chunk]
+            marks = [
+                [False, *(findings.significant((u or {}).get("gap")) for u in us)] for us in found
+            ]
+            left, top, width, height = deck.body(slide)
+            size = 11 if len(titles) <= 7 else 9
+            box = (left, top, width, height - inches(0.5))
+            table(slide, box, [column, *titles], body, fills, size, marks)
+            bullets(
+                slide,
+                (left, top + height - inches(0.45), width, inches(0.45)),
+                [(_heat_caption(deck), 11, False)],
+            )
+            lines = [_heat_caption(deck)]
+            for row, us in zip(chunk, found, strict=True):
+                for title, unit in zip(titles, us, strict=True):
+                    if unit is not None:
+                        lines.append(f"{row[0]}, {title}: {gap_words(unit.get('gap'))}.")
+            notes(slide, lines)
+
+
+def drivers_slide(deck: Deck) -> None:
+    """Share of R² per driver, one series per group whose drivers are shown."""
+    r = deck.result
+    block = r.get("drivers")
+    if not block:
+        return
+    titles = {d["id"]: d["title"] for d in r["dimensions"]}
+    label = labels(r)
+    outcome = titles.get(block["outcome"], block["outcome"])
+    slide = new_slide(deck, f"What drives {outcome}")
+    shown = {g: c for g, c in block["groups"].items() if not c.get("suppressed")}
+    hidden = [label.get(g, g) for g in block["groups"] if g not in shown]
+    lines = [f"Share of R² per driver; R²: the share of the variance of {outcome} explained."]
+    if hidden:
+        lines.append(
+            f"Hidden (fewer than {block['min_group_size']} complete answers): {', '.join(hidden)}."
+        )
+    series = []
+    for g, cell in shown.items():
+        by_id = {d["id"]: d for d in cell["dimensions"]}
+        series.append(
+            (label.get(g, g), [by_id.get(p, {}).get("share") for p in block["predictors"]])
+        )
+        lines.append(f"{label.get(g, g)}: n {cell['n']}, R² {signed(cell['r2'], '.3f')}.")
+        for p in block["predictors"]:
+            d = by_id.get(p, {})
+            ci = d.get("r_ci") or (None, None)
+            lines.append(
+                f"  {titles.get(p, p)}: r {signed(d.get('r'))} (95% CI {signed(ci[0])} to "
+                f"{signed(ci[1])}), importance {signed(d.get('importance'), '.4f')}, "
+                f"share of R² {pct(d.get('share'), 1)}."
+            )
+    left, top, width, height = deck.body(slide)
+    if hidden:
+        bullets(slide, (left, top, width, inches(0.5)), [(lines[1], 12, False)])
+        top, height = top + inches(0.5), height - inches(0.5)
+    if series:
+        cats = [titles.get(p, p) for p in block["predictors"]]
+        bar_chart(slide, (left, top, width, height), cats, series, "0%")
+    notes(slide, lines)
+
+
+def trend_slide(deck: Deck) -> None:
+    """The mean-score gap per dimension in each wave (from a baseline)."""
+    trend = deck.result.get("trend")
+    if not trend or not trend.get("dimensions"):
+        return
+    slide = new_slide(deck, "Trend: the gap per wave")
+    dims = trend["dimensions"]
+    series = [
+        (wave, [w.get("gap") if w.get("present") else None for w in (d["waves"][k] for d in dims)])
+        for k, wave in enumerate(trend["labels"])
+    ]
+    left, top, width, height = deck.body(slide)
+    sentence = findings.trend_sentence(trend) or ""
+    bullets(slide, (left, top, width, inches(0.6)), [(sentence, 14, False)])
+    box = (left, top + inches(0.6), width, height - inches(0.6))
+    chart = bar_chart(slide, box, [d["title"] for d in dims], series, "+0.00;-0.00;0.00")
+    chart.has_title = True
+    chart.chart_title.text_frame.text = f"Mean-score gap ({' − '.join(names(deck))})"
+    lines = [sentence]
+    for d in dims:
+        for ch in d["changes"]:
+            if ch.get("gap") is None:
+                lines.append(f"{d['title']} ({ch['from']} to {ch['to']}): hidden.")
+                continue
+            g = ch["gap"]
+            lines.append(
+                findings.change_sentence(d["title"], ch["from"], g)
+                + f" Change {signed(g['change'])} (95% CI {signed(g['ci'][0])} to "
+                f"{signed(g['ci'][1])}), q {qfmt(g.get('q_value'))}."
+            )
+    notes(slide, lines)
+
+
+def actions_slide(deck: Deck) -> None:
+    """The recommended actions of the survey for the focus areas."""
+    r = deck.result
+    recs = findings.recommendations(r)
+    slide = new_slide(deck, "Recommended actions")
+    lines: list[tuple[str, int, bool]] = []
+    for d in recs:
+        lines.append((f"{d['title']} (gap {signed(d['gap']['mean'])})", 16, True))
+        actions = d.get("actions") or ["Discuss the gap with both groups."]
+        lines += [(f"• {action}", 13, False) for action in actions]
+    if not recs:
+        lines = [
+            (
+                "No gap is both significant and more than negligible: no action is "
+                "recommended from this survey alone.",
+                16,
+                False,
+            )
+        ]
+    bullets(slide, deck.body(slide), lines)
+    notes(slide, [unit_line(deck, d["title"], d) for d in recs] or [lines[0][0]])
+
+
+def weighting_lines(deck: Deck) -> list[str]:
+    """With `--weight-to`: what is weighted, and each group's design effect."""
+    block = deck.result.get("weighting")
+    if not block:
+        return []
+    label = labels(deck.result)
+    effects = ", ".join(
+        f"{label.get(g, g)} {s['design_effect']:.2f}"
+        for g, s in (block.get("groups") or {}).items()
+        if s.get("design_effect") is not None
+    )
+    return [
+        f"Weighted to headcount ({text(block.get('file', ''))}): means, favorable shares and "
+        "gaps of items and dimensions are weighted (Taylor-linearised intervals); n, answer "
+        f"counts, segments, reliability and drivers are not. Design effect: {effects or '–'}."
+    ]
+
+
+def appendix_slide(deck: Deck) -> None:
+    """How the figures were made and what is hidden."""
+    r = deck.result
+    la, lb = names(deck)
+    minimum = r["min_group_size"]
+    privacy = r.get("privacy") or {}
+    first = r["scale"].get("start", 1)
+    last = first + r["scale"]["points"] - 1
+    fav = ", ".join(str(c) for c in r["scale"]["favorable"])
+    lines = [
+        f"Gap: the {la} figure minus the {lb} figure. Answers are scored {first} to {last}; "
+        "reverse-keyed items are recoded, so higher is always more favorable.",
+        f"Favorable share: the share of answers coded {fav}.",
+        "95% intervals: Welch for means (empirical likelihood on the answer scale when a "
+        "group has fewer than 200 respondents); Newcombe (items) or clustered by respondent "
+        "(dimensions, segments) for favorable shares.",
+        "Significant: Welch's t-test (both groups 200 or more) or the empirical likelihood "
+        "ratio test (a smaller group), Benjamini-Hochberg q below 0.05 over all gaps "
+        "(segments as their own family). Effect size: Cliff's delta.",
+        f"Anonymity: no figure for fewer than {minimum} respondents; cells are also hidden "
+        f"when a figure about 1 to {minimum - 1} people could be worked out by sums or "
+        f"differences ({privacy.get('cells_hidden_small', 0)} segment cells hidden for being "
+        f"small, {privacy.get('cells_hidden_protective', 0)} more to protect them).",
+        f"Comments need {r.get('min_comment_group_size', 10)} respondents in a group. "
+        'Hidden figures show as "hidden" in this deck and in the workbook.',
+        *weighting_lines(deck),
+        f"Survey {r['survey']['id']} version {r['survey'].get('version')}; source "
+        f"{r['source'].get('file')}; alignscan {r.get('alignscan_version')}.",
+    ]
+    slide = new_slide(deck, "Appendix: method and privacy")
+    bullets(slide, deck.body(slide), [(line, 13, False) for line in lines])
+    notes(slide, lines)
+
+
+SLIDES = (
+    title_slide,
+    summary_slide,
+    dimension_slide,
+    items_slide,
+    heatmap_slides,
+    drivers_slide,
+    trend_slide,
+    actions_slide,
+    appendix_slide,
+)
+
+
+def check_template(template: bytes) -> None:
+    """Refuse, from the archive's directory alone, a template part that would unfold past
+    the limits of `alignscan.limits` (a zip bomb), before python-pptx reads it."""
+    from alignscan import limits
+
+    try:
+        infos = zipfile.ZipFile(io.BytesIO(template)).infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise TemplateInvalid(
+            f"--pptx-template is not a PowerPoint presentation ({type(exc).__name__})"
+        ) from None
+    part_max, ratio_max = limits.XLSX_PART_MB.value(), limits.XLSX_RATIO.value()
+    for info in infos:
+        size, ratio = info.file_size, info.file_size / max(info.compress_size, 1)
+        if size > part_max:
+            reason = f"its part {info.filename} unfolds to {size:,} bytes (limit {part_max:,})"
+            raise TemplateInvalid(f"--pptx-template: {reason}", hint=limits.XLSX_PART_MB.hint())
+        if size > limits.RATIO_FLOOR and ratio > ratio_max:
+            reason = f"its part {info.filename} is compressed {ratio:,.0f} to 1: a zip bomb?"
+            raise TemplateInvalid(f"--pptx-template: {reason}", hint=limits.XLSX_RATIO.hint())
+
+
+def open_presentation(template: bytes | None) -> tuple[Any, bool]:
+    """The template's presentation without its slides, or python-pptx's plain one at 16:9."""
+    from pptx import Presentation
+    from pptx.util import Emu
+
+    if template is None:
+        prs = Presentation()
+        prs.slide_width, prs.slide_height = Emu(inches(13.333)), Emu(inches(7.5))
+        return prs, False
+    check_template(template)
+    try:
+        prs = Presentation(io.BytesIO(template))
+    except Exception as exc:  # zip, XML or package errors: any means "not a .pptx"
+        raise TemplateInvalid(
+            f"--pptx-template is not a PowerPoint presentation ({type(exc).__name__})"
+        ) from None
+    ids = prs.slides._sldIdLst
+    for sld in list(ids):
+        prs.part.drop_rel(sld.rId)
+        ids.remove(sld)
+    return prs, True
+
+
+def render_pptx(result: dict[str, Any], template: bytes | None = None) -> bytes:
+    """The deck as bytes: title, summary, charts and tables, actions and the appendix."""
+    from alignscan.result.models import plain
+
+    result = plain(result)
+    try:
+        import pptx  # noqa: F401
+        import xlsxwriter  # noqa: F401  (python-pptx writes chart data with it)
+    except ImportError as exc:
+        raise OfficeUnavailable(f"--pptx needs python-pptx: {OFFICE_EXTRA} ({exc})") from None
+    prs, templated = open_presentation(template)
+    deck = Deck(prs, result, templated)
+    for build in SLIDES:
+        build(deck)
+    out = io.BytesIO()
+    prs.save(out)
+    return out.getvalue()

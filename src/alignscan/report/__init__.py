@@ -1,1 +1,0 @@
-"""Rendering of a result document: `tabular` (JSON, CSV, result schema) and `html`."""

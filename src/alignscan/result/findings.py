@@ -1,0 +1,524 @@
+"""Findings: what the figures mean, decided once for every renderer.
+
+The significance rule lives here and nowhere else; the HTML report, the terminal and the
+data frames only display what these pure functions of the result document decide: the
+headline, the largest item gaps, the recommendations, the reliability reading and the
+trend's words.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alignscan.render.formats import signed
+
+ALPHA = 0.05  # false discovery rate for calling a gap significant
+LOW_RELIABILITY = 0.6  # alpha below this: "low reliability" wherever the dimension is read
+HEADLINE_RELIABILITY = 0.5  # the headline is never built on a dimension below this
+TOP_GAPS = 10
+
+
+def significant(gap: dict[str, Any] | None) -> bool:
+    """A gap (or a change) is significant when its Benjamini-Hochberg q-value is below 0.05."""
+    if not gap:
+        return False
+    q = gap.get("q_value")
+    return q is not None and q < ALPHA
+
+
+def isolate(value: object) -> str:
+    """Data text isolated with FSI..PDI inside a sentence, so a right-to-left name can't
+    reorder the figures around it (the terminal strips the marks, HTML keeps them)."""
+    return f"\u2068{value}\u2069"
+
+
+# ----------------------------------------------------------------------------- groups
+
+
+def default_label(group: str) -> str:
+    """'c_suite' -> 'C suite': the id with `_` as spaces, first letter capitalised."""
+    text = group.replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+def group_label(result: dict[str, Any], group: str) -> str:
+    """The display name of a group: the survey's `roles.labels`, else the default."""
+    labels = result.get("group_labels") or {}
+    return labels.get(group) or default_label(group)
+
+
+def group_labels(result: dict[str, Any]) -> dict[str, str]:
+    """Every group id of the result -> its display name."""
+    ids = [*result["compare"], *result.get("groups", {})]
+    return {g: group_label(result, g) for g in dict.fromkeys(ids)}
+
+
+# ----------------------------------------------------------------------------- reliability
+
+
+def low_reliability(alpha: float | None) -> bool:
+    """Cronbach's alpha below 0.6: the dimension score is not one thing."""
+    return alpha is not None and alpha < LOW_RELIABILITY
+
+
+def alpha_reading(alpha: float | None) -> str:
+    """Cronbach's alpha in words."""
+    if alpha is None:
+        return "not available (too few complete answers or items)"
+    if alpha >= 0.9:
+        return "excellent: the items measure one thing very consistently"
+    if alpha >= 0.8:
+        return "good: the items hang together well"
+    if alpha >= 0.7:
+        return "acceptable: the items hang together"
+    if alpha >= 0.6:
+        return "questionable: read the dimension score with care"
+    return "low reliability: the items do not measure one thing; read items one by one"
+
+
+# ----------------------------------------------------------------------------- gaps
+
+
+def largest_dimension_gaps(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Significant dimension gaps, largest first (ties: smaller q first)."""
+    dims = [d for d in result["dimensions"] if significant(d["gap"])]
+    return sorted(dims, key=lambda d: (-abs(d["gap"]["mean"]), d["gap"]["q_value"], d["id"]))
+
+
+def top_item_gaps(result: dict[str, Any], limit: int = TOP_GAPS) -> list[dict[str, Any]]:
+    """The `limit` largest significant item gaps: by |gap| descending, then q, then id."""
+    items = [i for i in result["items"] if significant(i["gap"])]
+    items.sort(key=lambda i: (-abs(i["gap"]["mean"]), i["gap"]["q_value"], i["id"]))
+    return items[:limit]
+
+
+def headline(result: dict[str, Any]) -> dict[str, Any]:
+    """The sentence a board remembers: among the significant dimension gaps whose
+    reliability is not below 0.5, the largest by the figure it quotes (the favorable
+    gap, in percentage points of answers, when both shares are shown; else the mean gap,
+    in scale points). Significant gaps left out by the reliability rule are said so,
+    never "no dimension is significant". `detectable` is the smallest gap the data can
+    tell from noise, in words."""
+    a, b = result["compare"]
+    la, lb = isolate(group_label(result, a)), isolate(group_label(result, b))
+    significant_dims = largest_dimension_gaps(result)
+    ranked = [
+        d for d in significant_dims if d.get("alpha") is None or d["alpha"] >= HEADLINE_RELIABILITY
+    ]
+    out: dict[str, Any] = {"dimension": None, "significant": False, "basis": None}
+    out["detectable"] = detectable_sentence(result)
+    if not ranked:
+        return {**out, "sentence": _no_headline(significant_dims, la, lb)}
+    shown = [d for d in ranked if d["gap"].get("favorable") is not None]
+    if shown:
+        d = min(shown, key=lambda d: (-abs(d["gap"]["favorable"]), d["gap"]["q_value"], d["id"]))
+        fa, fb = d["groups"][a]["favorable"], d["groups"][b]["favorable"]
+        joiner = "but only" if fa > fb else "against"
+        sentence = (
+            f"On {isolate(d['title'])}, {fa:.0%} of the answers of {la} are favorable, "
+            f"{joiner} {fb:.0%} of the answers of {lb}."
+        )
+        basis = "favorable"
+    else:
+        d = ranked[0]
+        gap = d["gap"]["mean"]
+        sentence = (
+            f"On {isolate(d['title'])}, {la} score {abs(gap):.2f} points "
+            f"{'above' if gap > 0 else 'below'} {lb}."
+        )
+        basis = "mean"
+    return {
+        **out,
+        "sentence": sentence,
+        "dimension": d["title"],
+        "significant": True,
+        "basis": basis,
+    }
+
+
+def _no_headline(significant_dims: list[dict[str, Any]], la: str, lb: str) -> str:
+    """The headline when no reliable dimension gap is significant."""
+    if not significant_dims:
+        return (
+            f"No dimension shows a gap between {la} and {lb} that is statistically "
+            "significant after correction for multiple comparisons."
+        )
+    names = ", ".join(isolate(d["title"]) for d in significant_dims)
+    return (
+        f"Significant gaps between {la} and {lb} are only on dimensions whose items do not "
+        f"measure one thing ({names}: reliability alpha below {HEADLINE_RELIABILITY}), so "
+        "none is the headline: read their items one by one."
+    )
+
+
+def detectable_sentence(result: dict[str, Any]) -> str | None:
+    """The smallest detectable gap in words, from the result's `detectable_gap` ("With 6
+    respondents in Executive, item gaps under 0.90 points ... cannot be told from
+    noise."; None when it has none)."""
+    block = result.get("detectable_gap")
+    if not block or block.get("items") is None:
+        return None
+    label = isolate(group_label(result, block["group"]))
+    return (
+        f"With {block['n']:,} respondents in {label} (the smaller group compared), item "
+        f"gaps under {block['items']:.2f} points on the {scale_range(result)} scale cannot "
+        "be told from noise."
+    )
+
+
+def scale_range(result: dict[str, Any]) -> str:
+    """The answer scale's first and last code, as "1–5"."""
+    scale = result.get("scale") or {}
+    start, points = scale.get("start", 1), scale.get("points")
+    return f"{start}–{start + points - 1}" if points else "answer"
+
+
+def recommendations(result: dict[str, Any], limit: int = 3) -> list[dict[str, Any]]:
+    """The largest meaningful gaps (significant, not negligible), ranked by size then q;
+    with driver figures, by gap size times importance for the second group."""
+    meaningful = [
+        d
+        for d in largest_dimension_gaps(result)
+        if d["gap"].get("magnitude") not in (None, "negligible")
+    ]
+    if result.get("drivers"):
+        meaningful = rank_by_importance(result, meaningful)
+    return meaningful[:limit]
+
+
+def importance_of(result: dict[str, Any], group: str) -> dict[str, float] | None:
+    """Predictor id -> importance for `group`, or None when not available."""
+    block = result.get("drivers")
+    cell = (block or {}).get("groups", {}).get(group)
+    if not cell or cell.get("suppressed") or cell.get("r2") is None:
+        return None
+    return {d["id"]: d["importance"] for d in cell["dimensions"]}
+
+
+def rank_by_importance(result: dict[str, Any], dims: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Dimensions ordered by |gap| x importance for the second compared group (the
+    predictors), then the others (e.g. the outcome itself) by gap size."""
+    importance = importance_of(result, result["compare"][1])
+    if importance is None:
+        return dims
+
+    def key(d: dict[str, Any]) -> tuple[int, float]:
+        size = abs(d["gap"]["mean"])
+        if d["id"] in importance:
+            return (0, -size * importance[d["id"]])
+        return (1, -size)
+
+    return sorted(dims, key=key)
+
+
+# ----------------------------------------------------------------------------- trend
+
+NO_CLEAR_CHANGE = "no clear change"
+
+
+def direction_word(change: dict[str, Any] | None) -> str:
+    """'closing', 'widening' or 'reversed' for a significant change, else 'no clear change'."""
+    if change is None:
+        return "not available"
+    if significant(change) and change.get("direction"):
+        return str(change["direction"])
+    return NO_CLEAR_CHANGE
+
+
+def change_interval(change: dict[str, Any]) -> tuple[float, float]:
+    """The 95% CI of a change on the scale of its size (|change|): a narrowing by 0.33
+    with CI -0.48..-0.18 reads "by 0.33 points, 95% CI 0.18 to 0.48"."""
+    lo, hi = change["ci"]
+    if change["change"] < 0:
+        lo, hi = -hi, -lo
+    return lo, hi
+
+
+def size_change(change: dict[str, Any]) -> float:
+    """How far the gap's size moved, |to| - |from| (the change itself when no sign flips)."""
+    size = change.get("size_change")
+    if size is None:
+        return abs(change["to_gap"]) - abs(change["from_gap"])
+    return float(size)
+
+
+def size_words(change: dict[str, Any], unit: str = "points") -> str:
+    """The size of a significant change in points of |gap|: "by 0.33 points" for a
+    narrowing or a widening, "smaller by 0.15 points" / "larger by 0.30 points" for a
+    reversal; `unit` names the points ("points on the 1–5 scale")."""
+    size = size_change(change)
+    if direction_word(change) == "reversed":
+        return f"{'smaller' if size < 0 else 'larger'} by {abs(size):.2f} {unit}"
+    return f"by {abs(size):.2f} {unit}"
+
+
+def change_words(change: dict[str, Any], unit: str = "points") -> str:
+    """A change in words that follow its significance: "narrowed by 0.33 points, 95% CI
+    0.18 to 0.48", "reversed, from +0.70 to -0.55 points (the gap is smaller by 0.15
+    points, the other way round)", or "no clear change". A reversal is never "narrowed
+    by 1.25": its size is the change in |gap|. `unit` names the points ("points on the
+    1–5 scale")."""
+    word = direction_word(change)
+    if word == "reversed":
+        before, after = signed(change["from_gap"]), signed(change["to_gap"])
+        return (
+            f"reversed, from {before} to {after} {unit} "
+            f"(the gap is {size_words(change, unit)}, the other way round)"
+        )
+    if word in ("closing", "widening"):
+        verb = "narrowed" if word == "closing" else "widened"
+        lo, hi = change_interval(change)
+        return f"{verb} {size_words(change, unit)}, 95% CI {lo:.2f} to {hi:.2f}"
+    return word
+
+
+def change_sentence(title: str, since: str, change: dict[str, Any], unit: str = "points") -> str:
+    """One dimension's gap change as a sentence."""
+    where = f"Since {isolate(since)}, the gap on {isolate(title)}"
+    words = change_words(change, unit)
+    if words == NO_CLEAR_CHANGE:
+        return f"{where}: no clear change."
+    return f"{where} has {words}."
+
+
+def trend_sentence(trend: dict[str, Any]) -> str | None:
+    """The largest significant change in a dimension gap since the first wave, in words."""
+    moves = [
+        (abs(d["changes"][-1]["gap"]["change"]), d)
+        for d in trend["dimensions"]
+        if d["changes"] and significant(d["changes"][-1]["gap"])
+    ]
+    if not moves:
+        if not trend["dimensions"]:
+            return None
+        since = isolate(trend["labels"][0])
+        return f"No dimension gap changed significantly since {since}: no clear change."
+    _, d = max(moves, key=lambda m: m[0])
+    last = d["changes"][-1]
+    return change_sentence(d["title"], last["from"], last["gap"], trend_unit(trend))
+
+
+def trend_unit(trend: dict[str, Any]) -> str:
+    """The unit of a trend's gaps: 'points on the 1–5 scale' when it compares means on
+    one scale (the latest wave's), else 'points'."""
+    scale = (trend.get("waves") or [{}])[-1].get("scale") or {}
+    if trend.get("compared_on") == "favorable shares" or not scale.get("points"):
+        return "points"
+    return scale_unit({"scale": scale})
+
+
+# ----------------------------------------------------------------------------- units
+# One wording for every output (terminal, HTML, PDF, CSV labels): a mean gap is in points
+# on the answer scale, a favorable-share gap in percentage points.
+
+SHARE_UNIT = "percentage points (favorable share)"
+
+
+def scale_unit(result: dict[str, Any]) -> str:
+    """'points on the 1–5 scale': the unit of a mean and of a mean gap."""
+    scale = result["scale"]
+    first = scale.get("start", 1)
+    return f"points on the {first}\u2013{first + scale['points'] - 1} scale"
+
+
+def mean_points(value: float, result: dict[str, Any]) -> str:
+    """A mean gap with its unit: '0.50 points on the 1–5 scale' (no sign: say who is higher)."""
+    return f"{abs(value):.2f} {scale_unit(result)}"
+
+
+def share_points(value: float) -> str:
+    """A favorable-share gap with its unit: '12 percentage points (favorable share)'."""
+    return f"{abs(value) * 100:.0f} {SHARE_UNIT}"
+
+
+EFFECT_WORDS = {
+    "negligible": "a negligible difference",
+    "small": "a small difference",
+    "medium": "a medium-sized difference",
+    "large": "a large difference",
+}
+
+
+def effect_words(gap: dict[str, Any] | None) -> str:
+    """Cliff's delta in plain words: 'a small difference'."""
+    magnitude = (gap or {}).get("magnitude")
+    return EFFECT_WORDS.get(magnitude or "", "not available")
+
+
+def significance_word(gap: dict[str, Any] | None) -> str:
+    """'significant', 'not significant' or 'hidden' (a group too small to show)."""
+    if gap is None:
+        return "hidden"
+    return "significant" if significant(gap) else "not significant"
+
+
+# ----------------------------------------------------------------------------- summary
+
+FOCUS_BY_IMPACT = "impact × gap"
+FOCUS_BY_GAP = "gap"
+
+
+def focus_basis(result: dict[str, Any]) -> dict[str, Any]:
+    """How focus areas are ranked: by impact × gap when the driver analysis has figures
+    for the second compared group, else by gap alone, with the reason in words."""
+    b = result["compare"][1]
+    importance = importance_of(result, b)
+    lb = group_label(result, b)
+    if importance is not None:
+        outcome = _dimension_title(result, result["drivers"]["outcome"])
+        return {
+            "basis": FOCUS_BY_IMPACT,
+            "importance": importance,
+            "sentence": (
+                f"Ranked by impact × gap: the size of the gap times how much the dimension "
+                f"weighs in what explains {outcome} among {lb} (the driver analysis)."
+            ),
+        }
+    why = (
+        "there is no driver analysis"
+        if not result.get("drivers")
+        else f"the driver analysis has no figures for {lb} (too few complete answers)"
+    )
+    return {
+        "basis": FOCUS_BY_GAP,
+        "importance": None,
+        "sentence": f"Ranked by the size of the gap alone: {why}.",
+    }
+
+
+def _dimension_title(result: dict[str, Any], dim_id: str) -> str:
+    return next((d["title"] for d in result["dimensions"] if d["id"] == dim_id), dim_id)
+
+
+def _summary_entry(result: dict[str, Any], d: dict[str, Any]) -> dict[str, Any]:
+    """The figures of one dimension that the summary prints."""
+    a, b = result["compare"]
+    gap = d["gap"]
+    return {
+        "id": d["id"],
+        "title": d["title"],
+        "gap": gap["mean"],
+        "gap_ci": list(gap["mean_ci"]) if gap.get("mean_ci") else None,
+        "favorable_gap": gap.get("favorable"),
+        "favorable": {g: d["groups"][g].get("favorable") for g in (a, b)},
+        "significant": significant(gap),
+        "effect": effect_words(gap),
+        "higher": a if gap["mean"] > 0 else b if gap["mean"] < 0 else None,
+        "actions": list(d.get("actions") or []),
+    }
+
+
+def _gap_phrase(result: dict[str, Any], entry: dict[str, Any]) -> str:
+    """'Executives higher by 0.50 points on the 1–5 scale and 20 percentage points
+    (favorable share)'."""
+    if entry["higher"] is None:
+        return "no difference between the groups"
+    text = f"{group_label(result, entry['higher'])} higher by {mean_points(entry['gap'], result)}"
+    if entry["favorable_gap"] is not None:
+        text += f" and {share_points(entry['favorable_gap'])}"
+    else:  # withheld by the anonymity rules: say so rather than leave the reader guessing
+        text += " (the favorable share is withheld here to protect a small group)"
+    return text
+
+
+def meaningful_gaps(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Significant dimension gaps that are more than negligible (Cliff's delta), largest
+    first: the gaps worth acting on."""
+    return [
+        d
+        for d in largest_dimension_gaps(result)
+        if d["gap"].get("magnitude") not in (None, "negligible")
+    ]
+
+
+def focus_areas(result: dict[str, Any], limit: int = 3) -> list[dict[str, Any]]:
+    """The `limit` gaps to act on first, among the significant, more than negligible
+    ones: ranked by impact × gap (impact = LMG importance for the second compared group)
+    where the driver analysis has it, dimensions without an importance (its outcome)
+    after them by gap; else by gap alone. Each entry has the figures, `impact`, `score`,
+    `basis` and the `reason` in words."""
+    basis = focus_basis(result)
+    importance = basis["importance"] or {}
+    r2 = _r2(result) if importance else None
+    out = []
+    for d in meaningful_gaps(result):
+        entry = _summary_entry(result, d)
+        impact = importance.get(d["id"])
+        entry["impact"] = impact
+        entry["score"] = abs(entry["gap"]) * impact if impact is not None else None
+        entry["basis"] = FOCUS_BY_IMPACT if impact is not None else FOCUS_BY_GAP
+        reason = f"{_gap_phrase(result, entry)}, {entry['effect']}"
+        if impact is not None and r2:
+            share = "under 1%" if impact / r2 < 0.005 else f"{impact / r2:.0%}"
+            reason += f"; {share} of what the drivers explain"
+        elif importance:
+            reason += "; the outcome of the driver analysis"
+        entry["reason"] = reason
+        out.append(entry)
+    out.sort(key=lambda e: (e["score"] is None, -(e["score"] or abs(e["gap"]))))
+    return out[:limit]
+
+
+def _r2(result: dict[str, Any]) -> float | None:
+    cell = result["drivers"]["groups"].get(result["compare"][1]) or {}
+    return cell.get("r2")
+
+
+def strengths(result: dict[str, Any], limit: int = 3) -> list[dict[str, Any]]:
+    """Where the compared groups are most aligned: dimensions with a shown gap that are
+    not focus areas, the smallest |gap| first, ties by the higher favorable share of the
+    less favorable group. Each entry has the figures and the `reason` in words. A gap
+    larger than a focus area's is never called a strength (focus areas are ranked by
+    impact × gap, so a larger gap can rank below them): there may be fewer than `limit`."""
+    focus = focus_areas(result)
+    ceiling = min((abs(f["gap"]) for f in focus), default=None)
+    out = []
+    for d in result["dimensions"]:
+        if d["gap"] is None or d["id"] in {f["id"] for f in focus}:
+            continue
+        if ceiling is not None and abs(d["gap"]["mean"]) > ceiling:
+            continue
+        entry = _summary_entry(result, d)
+        shares = [s for s in entry["favorable"].values() if s is not None]
+        entry["floor"] = min(shares) if len(shares) == 2 else None
+        sig = "a significant" if entry["significant"] else "not a significant"
+        entry["reason"] = f"{_gap_phrase(result, entry)}, {sig} gap, {entry['effect']}"
+        out.append(entry)
+    out.sort(key=lambda e: (abs(e["gap"]), -(e["floor"] or 0.0), e["id"]))
+    return out[:limit]
+
+
+def plural(word: str) -> str:
+    """'department' -> 'departments', 'country' -> 'countries' (segment column names)."""
+    if word.endswith("y") and word[-2:-1] not in ("a", "e", "o", "u"):
+        return word[:-1] + "ies"
+    return word if word.endswith("s") else word + "s"
+
+
+def participation_summary(result: dict[str, Any]) -> dict[str, Any] | None:
+    """Overall participation (shown groups pooled) and the spread of the shown rates
+    across the values of each segment column; None without a headcount."""
+    part = result.get("participation")
+    if not part:
+        return None
+    shown = [c for c in part["groups"].values() if "rate" in c]
+    overall = None
+    if shown:
+        responded = sum(c["responded"] for c in shown)
+        headcount = sum(c["headcount"] for c in shown)
+        overall = {"responded": responded, "headcount": headcount}
+        overall["rate"] = responded / headcount if headcount else None
+    spreads = []
+    for column in dict.fromkeys(s["column"] for s in part["segments"]):
+        rates = [
+            (c["rate"], s["value"])
+            for s in part["segments"]
+            if s["column"] == column
+            for c in s["groups"].values()
+            if "rate" in c
+        ]
+        if len(rates) >= 2:
+            lo, hi = min(rates)[0], max(rates)[0]
+            sentence = f"response rates range from {lo:.0%} to {hi:.0%} across {plural(column)}"
+            spreads.append({"column": column, "low": lo, "high": hi, "sentence": sentence})
+    return {"overall": overall, "spreads": spreads, "warnings": list(part.get("warnings", []))}
