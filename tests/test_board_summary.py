@@ -20,6 +20,7 @@ from alignscan.render.html import heatmaps, render_html
 from alignscan.render.tabular import result_to_csv
 from alignscan.render.terminal import print_summary
 from alignscan.result import findings
+from alignscan.result.models import as_result
 
 SCALE_UNIT = "points on the 1–5 scale"
 SHARE_UNIT = "percentage points (favorable share)"
@@ -70,11 +71,11 @@ def independent_focus(result: dict) -> list[str]:
 
 def test_focus_areas_are_ranked_by_impact_times_gap(demo) -> None:
     result, _ = demo
-    focus = findings.focus_areas(result)
+    focus = findings.focus_areas(as_result(result))
     assert [f["id"] for f in focus] == independent_focus(result)
     assert len(focus) == 3 and all(f["basis"] == "impact × gap" for f in focus)
     # the ranking differs from ranking by gap alone on the demo (so the test can tell)
-    by_gap = [d["id"] for d in findings.meaningful_gaps(result)][:3]
+    by_gap = [d.id for d in findings.meaningful_gaps(as_result(result))][:3]
     assert by_gap != [f["id"] for f in focus]
     for f in focus:
         assert SCALE_UNIT in f["reason"]
@@ -83,17 +84,15 @@ def test_focus_areas_are_ranked_by_impact_times_gap(demo) -> None:
         else:
             assert SHARE_UNIT in f["reason"]
     # the focus areas are the first three actions, in the same order
-    assert [d["id"] for d in findings.recommendations(result)] == [f["id"] for f in focus]
+    assert [d.id for d in findings.recommendations(as_result(result))] == [f["id"] for f in focus]
 
 
 def test_without_driver_figures_focus_areas_rank_by_gap_and_say_so(demo) -> None:
     result, _ = demo
-    plain = {k: v for k, v in result.items() if k != "drivers"}
+    plain = as_result({k: v for k, v in result.items() if k != "drivers"})
     focus = findings.focus_areas(plain)
-    gaps = sorted(
-        (d for d in findings.meaningful_gaps(plain)), key=lambda d: -abs(d["gap"]["mean"])
-    )
-    assert [f["id"] for f in focus] == [d["id"] for d in gaps[:3]]
+    gaps = sorted((d for d in findings.meaningful_gaps(plain)), key=lambda d: -abs(d.gap.mean))
+    assert [f["id"] for f in focus] == [d.id for d in gaps[:3]]
     assert all(f["basis"] == "gap" for f in focus)
     sentence = findings.focus_basis(plain)["sentence"]
     assert sentence.startswith("Ranked by the size of the gap alone") and "no driver" in sentence
@@ -102,14 +101,14 @@ def test_without_driver_figures_focus_areas_rank_by_gap_and_say_so(demo) -> None
 
 def test_strengths_are_the_smallest_gaps_outside_the_focus_areas(demo) -> None:
     result, _ = demo
-    focus = {f["id"]: abs(f["gap"]) for f in findings.focus_areas(result)}
+    focus = {f["id"]: abs(f["gap"]) for f in findings.focus_areas(as_result(result))}
     expected = sorted(
         (abs(d["gap"]["mean"]), d["id"])
         for d in result["dimensions"]
         if d["gap"] is not None and d["id"] not in focus
         and abs(d["gap"]["mean"]) <= min(focus.values())  # never a larger gap than a focus area
     )
-    got = findings.strengths(result)
+    got = findings.strengths(as_result(result))
     assert [s["id"] for s in got] == [i for _, i in expected[:3]]
     assert all(abs(s["gap"]) <= min(focus.values()) for s in got)
 
@@ -143,7 +142,7 @@ def test_participation_totals_and_spread_from_department_headcounts(demo) -> Non
 def test_heatmap_cells_are_the_difference_from_the_whole_company(demo) -> None:
     result, _ = demo
     company = {d["id"]: d["gap"]["mean"] for d in result["dimensions"]}
-    maps = {m["column"]: m for m in heatmaps(result)}
+    maps = {m["column"]: m for m in heatmaps(as_result(result))}
     checked = hidden = 0
     for seg in result["segments"]:
         row = next(r for r in maps[seg["column"]]["rows"] if r["value"] == seg["value"])
@@ -181,7 +180,7 @@ def test_units_read_the_same_in_every_output(demo) -> None:
     words = findings.change_words(change, findings.trend_unit(doc))
     assert words == f"narrowed by 0.33 {SCALE_UNIT}, 95% CI 0.18 to 0.48"
     # the focus areas read the same on page 1 and in the terminal
-    for f in findings.focus_areas(result):
+    for f in findings.focus_areas(as_result(result)):
         assert f["reason"] in page and re.sub(r"\s+", " ", f["reason"]) in term
 
 
@@ -247,13 +246,14 @@ def test_display_labels_in_trend_titles_benchmark_check_repr_and_template(tmp_pa
     assert "Leadership team favorable" in repr_html and "c_suite" not in repr_html
     hint = template_rows(survey)[1][template_rows(survey)[0].index(survey.roles.column)]
     assert "Leadership team" in hint and "Front line" in hint
-    unit = {
-        "id": "d1",
-        "title": "Dimension",
-        "gap": {"favorable": 0.17},
-        "benchmark": {"orgs": 12, "gap": {"favorable_p50": 0.09, "favorable_percentile": 88}},
-    }
-    sentence = benchmark_sentence(waves[1], unit)
+    latest = as_result(waves[1])
+    dim = latest.dimensions[0]
+    unit = dim.updated(
+        title="Dimension",
+        gap=dim.gap.model_copy(update={"favorable": 0.17}),
+        benchmark={"orgs": 12, "gap": {"favorable_p50": 0.09, "favorable_percentile": 88}},
+    )
+    sentence = benchmark_sentence(latest, unit)
     assert sentence and "Leadership team–Front line gap" in sentence and "c_suite" not in sentence
 
 
@@ -297,9 +297,9 @@ def test_the_story_has_one_interval_and_the_appendix_every_statistic(demo) -> No
     assert "95% CI" in head and "Significant?" in head and "Effect" in head
     for stat in ("q", "Adjusted", "Cliff", "Alpha"):
         assert not re.search(rf"\b{stat}\b", head), stat
-    for d in result["dimensions"]:
-        row = visible(re.search(rf'<tr data-dimension="{d["id"]}">.*?</tr>', story, re.S).group(0))
-        assert findings.effect_words(d["gap"]) in row and findings.significance_word(d["gap"]) in row
+    for d in as_result(result).dimensions:
+        row = visible(re.search(rf'<tr data-dimension="{d.id}">.*?</tr>', story, re.S).group(0))
+        assert findings.effect_words(d.gap) in row and findings.significance_word(d.gap) in row
     appendix = re.search(r'<section id="statistics".*?</section>', page, re.S).group(0)
     text = visible(appendix)
     for stat in ("Adjusted", " q ", "Cliff's delta", "Effect", "Alpha", "Smallest detectable gap"):

@@ -271,18 +271,16 @@ def test_references(results) -> None:
 
 
 def test_sentence_from_data() -> None:
-    result = {"compare": ["executive", "practitioner"]}
+    result = compared("executive", "practitioner")
     # 24 organisations: 20 below ours (+17), 2 equal, 2 above
-    unit = {
-        "id": "roi",
-        "title": "ROI",
-        "gap": {"favorable": 0.17},
-        "benchmark": {
+    unit = bench_unit(
+        0.17,
+        {
             "orgs": 24,
             "groups": {},
             "gap": {"favorable_p50": 0.09, "favorable_percentile": 100 * (20 + 2 / 2) / 24},
         },
-    }
+    )
     assert benchmark_sentence(result, unit) == (
         "your Executive–Practitioner gap on ROI is +17 percentage points (favorable share); "
         "the median of 24 organisations is +9: 88th percentile."
@@ -310,9 +308,9 @@ def test_report_section(results) -> None:
     start = html.index('<section id="benchmark">')
     section = html[start : html.index("</section>", start)]
     sentences = 0
-    for dim in mine["dimensions"]:
-        sentence = benchmark_sentence(mine, dim)
-        if dim["benchmark"] is None or dim["gap"]["favorable"] is None:
+    for dim in as_result(mine).dimensions:
+        sentence = benchmark_sentence(as_result(mine), dim)
+        if dim.benchmark is None or dim.gap.favorable is None:
             assert sentence is None  # not benchmarked, or its share withheld (issue 26)
             continue
         sentences += 1
@@ -385,3 +383,21 @@ def test_reference_text_stays_text(results) -> None:
         add_benchmarks(as_result(results[6]), build_norms(sources(results[:5]), refs)).document()
     )
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def bench_unit(favorable: float, benchmark: dict, title: str = "ROI"):
+    """A dimension with only what a benchmark sentence reads: its gap's favorable share
+    and its benchmark (a model built unchecked; the benchmark validated)."""
+    from alignscan.result.models import Dimension, Gap
+
+    gap = Gap.model_construct(favorable=favorable)
+    return Dimension.model_construct(id=title.lower(), title=title, gap=gap).updated(
+        benchmark=benchmark
+    )
+
+
+def compared(a: str, b: str):
+    """A result that only says which groups it compares (built unchecked)."""
+    from alignscan.result.models import ResultDocument
+
+    return ResultDocument.model_construct(compare=[a, b])

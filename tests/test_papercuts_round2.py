@@ -117,15 +117,16 @@ def test_a_percentile_of_zero_is_the_lowest() -> None:
 
     assert [percentile_place(n) for n in (0, 1, 2, 3, 11, 88, 100)] == [
         "lowest", "1st", "2nd", "3rd", "11th", "88th", "highest"]
-    unit = {"id": "roi", "title": "ROI", "gap": {"favorable": 0.02},
-            "benchmark": {"orgs": 24, "gap": {"favorable_p50": 0.09,
-                                              "favorable_percentile": 0.0}}}
-    result = {"compare": ["executive", "practitioner"]}
-    sentence = benchmark_sentence(result, unit)
+    def unit(percentile: float):
+        return bench_unit(
+            0.02, {"orgs": 24, "gap": {"favorable_p50": 0.09, "favorable_percentile": percentile}}
+        )
+
+    result = compared("executive", "practitioner")
+    sentence = benchmark_sentence(result, unit(0.0))
     assert sentence is not None and "0th" not in sentence
     assert sentence.endswith("the median of 24 organisations is +9: the lowest of them.")
-    unit["benchmark"]["gap"]["favorable_percentile"] = 87.5
-    assert (benchmark_sentence(result, unit) or "").endswith(": 88th percentile.")
+    assert (benchmark_sentence(result, unit(87.5)) or "").endswith(": 88th percentile.")
 
 
 # ----------------------------------------------------------------- the trend table
@@ -365,3 +366,21 @@ def test_the_notebook_summary_formats_numbers_as_the_report_does(tmp_path: Path)
     page = summary_html(doc)
     assert "<td>&lt;\u00a00.05</td>" in page  # never "0.05" (.3g) beside a bold gap
     assert "-0.00" not in page and "[-0.30, 0.00]" in page
+
+
+def bench_unit(favorable: float, benchmark: dict, title: str = "ROI"):
+    """A dimension with only what a benchmark sentence reads: its gap's favorable share
+    and its benchmark (a model built unchecked; the benchmark validated)."""
+    from alignscan.result.models import Dimension, Gap
+
+    gap = Gap.model_construct(favorable=favorable)
+    return Dimension.model_construct(id=title.lower(), title=title, gap=gap).updated(
+        benchmark=benchmark
+    )
+
+
+def compared(a: str, b: str):
+    """A result that only says which groups it compares (built unchecked)."""
+    from alignscan.result.models import ResultDocument
+
+    return ResultDocument.model_construct(compare=[a, b])

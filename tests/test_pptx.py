@@ -24,6 +24,7 @@ from pptx.util import Inches
 
 from alignscan.render.office.pptx import render_pptx
 from alignscan.result.findings import group_labels
+from alignscan.result.models import as_result
 from conftest import run_cli
 from office_results import full_result, small_result
 
@@ -64,7 +65,7 @@ def test_charts_are_native_and_their_series_are_the_json_figures(full) -> None:
     shapes = [sh for s in prs.slides for sh in s.shapes]
     assert not [sh for sh in shapes if sh.shape_type == MSO_SHAPE_TYPE.PICTURE]
     assert sum(sh.has_chart for sh in shapes) == 3  # dimensions, drivers, trend
-    labels = group_labels(result)
+    labels = group_labels(as_result(result))
     a, b = result["compare"]
     dims = result["dimensions"]
     chart = the_chart(slides_titled(prs, "Gap by dimension")[0])
@@ -134,7 +135,7 @@ def test_heatmap_hidden_cells_say_hidden_and_shown_ones_are_the_gaps() -> None:
     assert notes.count("gap hidden") == hidden
     # the hidden group appears as "hidden" on the title slide, never with a count
     title_text = " ".join(sh.text_frame.text for sh in prs.slides[0].placeholders)
-    name = group_labels(result)["management"]
+    name = group_labels(as_result(result))["management"]
     assert f"{name} hidden" in title_text
 
 
@@ -293,7 +294,8 @@ def test_summary_slide_and_sheet_show_the_reports_focus_areas_and_strengths(tmp_
     )
     [slide] = slides_titled(deck(result), "Executive summary")
     shown = "\n".join(sh.text_frame.text for sh in slide.shapes if sh.has_text_frame)
-    focus, best = findings.focus_areas(result), findings.strengths(result, limit=2)
+    model = as_result(result)
+    focus, best = findings.focus_areas(model), findings.strengths(model, limit=2)
     assert focus and best
     for e in focus + best:
         assert e["title"] in shown and e["reason"] in shown

@@ -39,13 +39,28 @@ def test_rank_is_of_the_figure_printed() -> None:
     """Our gap of 0.145 prints +15: organisations at +15 count as ties, at +14 below."""
     dist = {"14": 2, "15": 2, "16": 4}
     assert percentile_rank(0.145, dist) == 100 * (2 + 0.5 * 2) / 8
-    unit = {
-        "id": "roi",
-        "title": "ROI",
-        "gap": {"favorable": 0.145},
-        "benchmark": {"orgs": 8, "gap": {"favorable_p50": 0.155, "favorable_percentile": 37.5}},
-    }
-    sentence = benchmark_sentence({"compare": ["a", "b"]}, unit)
+    unit = bench_unit(
+        0.145, {"orgs": 8, "gap": {"favorable_p50": 0.155, "favorable_percentile": 37.5}}
+    )
+    sentence = benchmark_sentence(compared("a", "b"), unit)
     assert sentence is not None
     assert "is +15 " in sentence and "is +16" in sentence
     assert sentence.endswith("38th percentile.")
+
+
+def bench_unit(favorable: float, benchmark: dict, title: str = "ROI"):
+    """A dimension with only what a benchmark sentence reads: its gap's favorable share
+    and its benchmark (a model built unchecked; the benchmark validated)."""
+    from alignscan.result.models import Dimension, Gap
+
+    gap = Gap.model_construct(favorable=favorable)
+    return Dimension.model_construct(id=title.lower(), title=title, gap=gap).updated(
+        benchmark=benchmark
+    )
+
+
+def compared(a: str, b: str):
+    """A result that only says which groups it compares (built unchecked)."""
+    from alignscan.result.models import ResultDocument
+
+    return ResultDocument.model_construct(compare=[a, b])

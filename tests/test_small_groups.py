@@ -16,6 +16,7 @@ from scipy.special import chdtri
 
 from alignscan import el
 from alignscan.analysis import analyze
+from alignscan.result.models import as_result
 from alignscan.stats import WELCH_MIN
 from conftest import make_responses, make_survey
 
@@ -191,7 +192,7 @@ def test_detectable_gap_is_the_median_half_width_and_is_said_in_words() -> None:
         assert block["items"] == pytest.approx(float(np.median(halves)), rel=1e-12)
         widths[n] = block["items"]
         words = f"item gaps under {block['items']:.2f} points on the 1\u20135 scale"
-        assert words in headline(result)["detectable"]
+        assert words in headline(as_result(result))["detectable"]
         console = Console(record=True, width=300, color_system=None)
         print_summary(result, console)
         text = console.export_text()
@@ -202,29 +203,36 @@ def test_detectable_gap_is_the_median_half_width_and_is_said_in_words() -> None:
 
 
 def _dim(title, mean, favorable, alpha, q=0.001):
-    return {
-        "id": title.lower(),
-        "title": title,
-        "alpha": alpha,
-        "groups": {"a": {"favorable": 0.5 + favorable}, "b": {"favorable": 0.5}},
-        "gap": {"mean": mean, "favorable": favorable, "q_value": q, "magnitude": "medium"},
-    }
+    """A dimension with only the figures the headline reads (a model built unchecked)."""
+    from alignscan.result.models import Dimension, Gap, GroupStats
+
+    share_a = None if favorable is None else 0.5 + favorable
+    return Dimension.model_construct(
+        id=title.lower(),
+        title=title,
+        alpha=alpha,
+        groups={
+            "a": GroupStats.model_construct(favorable=share_a),
+            "b": GroupStats.model_construct(favorable=0.5),
+        },
+        gap=Gap.model_construct(mean=mean, favorable=favorable, q_value=q, magnitude="medium"),
+    )
+
+
+def _doc(*dims):
+    """A result of two groups `a` and `b` with these dimensions (built unchecked)."""
+    from alignscan.result.models import ResultDocument
+
+    return ResultDocument.model_construct(compare=["a", "b"], dimensions=list(dims))
 
 
 def test_headline_quotes_the_figure_it_was_chosen_on() -> None:
     from alignscan.result.findings import headline
 
-    result = {
-        "compare": ["a", "b"],
-        "dimensions": [_dim("Larger mean", 0.60, 0.05, 0.8), _dim("Larger share", 0.40, 0.30, 0.8)],
-    }
-    head = headline(result)
+    head = headline(_doc(_dim("Larger mean", 0.60, 0.05, 0.8), _dim("Larger share", 0.40, 0.30, 0.8)))
     assert head["dimension"] == "Larger share" and head["basis"] == "favorable"
     assert "80% of the answers" in head["sentence"]
-    for d in result["dimensions"]:
-        d["gap"]["favorable"] = None
-        d["groups"]["a"]["favorable"] = None
-    head = headline(result)
+    head = headline(_doc(_dim("Larger mean", 0.60, None, 0.8), _dim("Larger share", 0.40, None, 0.8)))
     assert head["dimension"] == "Larger mean" and head["basis"] == "mean"
     assert "0.60 points above" in head["sentence"] and "%" not in head["sentence"]
 
@@ -232,10 +240,10 @@ def test_headline_quotes_the_figure_it_was_chosen_on() -> None:
 def test_headline_states_the_reliability_rule_instead_of_no_significant_gap() -> None:
     from alignscan.result.findings import headline, recommendations
 
-    result = {"compare": ["a", "b"], "dimensions": [_dim("Loose", 0.5, 0.2, 0.4)]}
+    result = _doc(_dim("Loose", 0.5, 0.2, 0.4))
     assert recommendations(result)  # the recommendations rely on it...
     sentence = headline(result)["sentence"].replace("\u2068", "").replace("\u2069", "")
     assert "No dimension" not in sentence  # ...so the headline must not deny it
     assert "Loose: reliability alpha below 0.5" in sentence
-    result["dimensions"][0]["gap"]["q_value"] = 0.2
+    result = _doc(_dim("Loose", 0.5, 0.2, 0.4, q=0.2))
     assert headline(result)["sentence"].startswith("No dimension shows a gap")

@@ -17,6 +17,7 @@ import pytest
 
 from alignscan.render.office.xlsx import render_xlsx
 from alignscan.result.findings import group_labels
+from alignscan.result.models import as_result
 from conftest import run_cli
 from office_results import full_result, small_result
 
@@ -55,7 +56,7 @@ def records(ws) -> list[dict]:
 
 def unit_figure(result: dict, unit: dict, header: str):
     """What result.json says for `header` of a dimension, item or segment row."""
-    labels = group_labels(result)
+    labels = group_labels(as_result(result))
     for g, label in labels.items():
         if header.startswith(label + " ") and header[len(label) + 1 :] in METRICS:
             cell = unit["groups"].get(g)
@@ -106,7 +107,7 @@ def test_every_number_cell_is_the_json_figure(full) -> None:
 def test_drivers_participation_and_trend_sheets_equal_the_json(full) -> None:
     result, _ = full
     wb = book(result)
-    labels = group_labels(result)
+    labels = group_labels(as_result(result))
     block = result["drivers"]
     rows = records(wb["drivers"])
     assert len(rows) == len(block["groups"]) * len(block["predictors"])
@@ -166,7 +167,7 @@ def test_no_hidden_cell_carries_a_number_and_no_figure_is_new() -> None:
             for v in row:
                 if isinstance(v, int | float) and not isinstance(v, bool):
                     assert any(math.isclose(v, p, rel_tol=REL) for p in published), (ws.title, v)
-    names = group_labels(result)
+    names = group_labels(as_result(result))
     dims = records(wb["dimensions"])
     assert all(r[f"{names['management']} {m}"] == "hidden" for r in dims for m in METRICS)
     segs = records(wb["segments"])
@@ -296,7 +297,7 @@ def test_a_weighted_result_shows_effective_n_and_design_effects(tmp_path) -> Non
     assert done.returncode == 0, done.stderr
     result = json.loads(out.read_text(encoding="utf-8"))
     wb = book(result)
-    names = group_labels(result)
+    names = group_labels(as_result(result))
     a = result["compare"][0]
     for row, d in zip(records(wb["dimensions"]), result["dimensions"], strict=True):
         cell = d["groups"][a]

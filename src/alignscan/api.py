@@ -409,13 +409,13 @@ class Result:
         """The tidy CSV (`result.csv`): one figure per row."""
         from alignscan.render.tabular import result_to_csv
 
-        return result_to_csv(self.document)
+        return result_to_csv(self.model)
 
     def to_html(self, date: str | None = None) -> str:
         """The report as one self-contained HTML page."""
         from alignscan.render.html import render_html
 
-        return render_html(self.document, date=date)
+        return render_html(self.model, date=date)
 
     def to_frame(self, level: str = "dimensions") -> pd.DataFrame:
         """A tidy table: one row per item, dimension or segment cell, per driver, per
@@ -425,26 +425,27 @@ class Result:
         if level not in LEVELS:
             raise AlignscanError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
         if level == "drivers":
-            return frames.drivers_frame(self.document)
+            return frames.drivers_frame(self.model)
         if level == "participation":
-            return frames.participation_frame(self.document)
+            return frames.participation_frame(self.model)
         if level == "trend":
-            return frames.trend_frame(self.document, "dimensions")
-        return frames.result_frame(self.document, level)
+            return frames.trend_frame(self.model, "dimensions")
+        return frames.result_frame(self.model, level)
 
     @property
     def trend(self) -> Trend | None:
         """The trend against the baseline (`baseline=`), None without one."""
         from alignscan.result.models import TrendDocument
 
-        found = self.document.get("trend")
-        return None if found is None else Trend(TrendDocument.model_validate(found))
+        found = self.model.trend
+        return None if found is None else Trend(TrendDocument.model_validate(found.document()))
 
     @property
     def warnings(self) -> list[str]:
         """The result's warnings, then its trend's (e.g. incomparable survey versions)."""
-        trend = self.document.get("trend") or {}
-        return list(dict.fromkeys([*self.model.warnings, *trend.get("warnings", [])]))
+        trend = self.trend
+        later = trend.warnings if trend is not None else []
+        return list(dict.fromkeys([*self.model.warnings, *later]))
 
     def save(self, folder: str | Path, date: str | None = None) -> list[Path]:
         """Write result.json, result.csv and report.html into `folder`, all or none."""
@@ -462,7 +463,7 @@ class Result:
     def _repr_html_(self) -> str:
         from alignscan.result.frames import summary_html
 
-        return summary_html(self.document)
+        return summary_html(self.model)
 
     def __repr__(self) -> str:
         doc = self.model

@@ -5,7 +5,7 @@ attaches them)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -37,6 +37,9 @@ HEADCOUNT_OPTION = typer.Option(
 NORMS_OPTION = typer.Option(
     None, "--norms", help="A norms.json from `alignscan norms build`: adds benchmarks."
 )
+
+if TYPE_CHECKING:
+    from alignscan.result.models import ResultDocument
 
 
 @norms_app.command(
@@ -112,25 +115,25 @@ def print_headcount_errors(errors: list[CellError], fmt: Format) -> None:
     stdout().print(table)
 
 
-def print_extras(result: dict[str, Any]) -> None:
+def print_extras(result: ResultDocument | dict[str, Any]) -> None:
     """Terminal lines for participation and benchmarks, when the result has them."""
-    from alignscan.result.models import plain
+    from alignscan.result.models import as_result
 
-    result = plain(result)
+    result = as_result(result)
     console = stdout()
-    part = result.get("participation")
-    if part:
+    if result.participation is not None:
         from alignscan.result.findings import group_labels
 
+        part = result.participation.document()  # the participation module's own shape
         console.print(participation_table(part, group_labels(result)))
         for warning in part.get("warnings", []):
             console.print(f"[yellow]warning:[/] {_esc(warning)}")
-    weighting = result.get("weighting")
-    if weighting:
+    if result.weighting is not None:
+        weighting = result.weighting.document()  # the weighting module's own shape
         console.print(weighting_table(weighting))
         for warning in weighting.get("warnings", []):
             console.print(f"[yellow]warning:[/] {_esc(warning)}")
-    if result.get("norms"):
+    if result.norms is not None:
         from alignscan.render.sections import benchmark_sentences
 
         for sentence in benchmark_sentences(result):

@@ -23,11 +23,14 @@ import math
 from dataclasses import dataclass
 from functools import reduce
 from itertools import combinations
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from alignscan.survey import Survey
+
+if TYPE_CHECKING:
+    from alignscan.result.models import ResultDocument
 
 Z_FISHER = 1.96
 MAX_PREDICTORS = 15
@@ -228,16 +231,16 @@ def ranked(cell: dict[str, Any]) -> list[dict[str, Any]]:
     return sorted(dims, key=lambda d: -(d["importance"] or 0.0))
 
 
-def summary_lines(result: dict[str, Any], titles: dict[str, str] | None = None) -> list[str]:
+def summary_lines(result: ResultDocument, titles: dict[str, str] | None = None) -> list[str]:
     """Terminal lines: the top two drivers per compared group."""
-    block = result.get("drivers")
-    if not block:
+    if result.drivers is None:
         return []
-    titles = titles or {d["id"]: d["title"] for d in result.get("dimensions", [])}
+    block = result.drivers.document()  # this module's own shape
+    titles = titles or {d.id: d.title for d in result.dimensions}
     from alignscan.result.findings import group_label
 
     lines = [f"Drivers of {titles.get(block['outcome'], block['outcome'])} (share of R²):"]
-    for group in result["compare"]:
+    for group in result.compare:
         cell = block["groups"].get(group, {"suppressed": True})
         name = group_label(result, group)
         if cell.get("suppressed"):
@@ -250,11 +253,11 @@ def summary_lines(result: dict[str, Any], titles: dict[str, str] | None = None) 
     return lines
 
 
-def csv_rows(result: dict[str, Any]) -> list[list[Any]]:
+def csv_rows(result: ResultDocument) -> list[list[Any]]:
     """Tidy CSV rows (level "driver"): n and r2 on the outcome's row, the rest per predictor."""
-    block = result.get("drivers")
-    if not block:
+    if result.drivers is None:
         return []
+    block = result.drivers.document()  # this module's own shape
     outcome = block["outcome"]
     rows: list[list[Any]] = []
     for group, cell in block["groups"].items():

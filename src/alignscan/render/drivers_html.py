@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alignscan.render.formats import signed
 from alignscan.result.findings import group_label, importance_of
+
+if TYPE_CHECKING:
+    from alignscan.result.models import ResultDocument
 
 BAR_X0, BAR_X1 = 230.0, 470.0  # the bar panels are 520 wide (two fit side by side)
 ROW_H = 26.0
@@ -15,7 +18,7 @@ ROW_H = 26.0
 PX0, PX1, PY0, PY1 = 70.0, 560.0, 30.0, 290.0
 
 
-def _label(result: dict[str, Any], group: str) -> str:
+def _label(result: ResultDocument, group: str) -> str:
     return group_label(result, group)
 
 
@@ -52,10 +55,10 @@ def _bars(cell: dict[str, Any], titles: dict[str, str]) -> list[dict[str, Any]]:
     return rows
 
 
-def _panels(result: dict[str, Any], titles: dict[str, str]) -> list[dict[str, Any]]:
-    block = result["drivers"]
+def _panels(result: ResultDocument, titles: dict[str, str]) -> list[dict[str, Any]]:
+    block = _block(result)
     panels = []
-    for group in result["compare"]:
+    for group in result.compare:
         cell = block["groups"].get(group, {"suppressed": True})
         panel: dict[str, Any] = {"group": group, "label": _label(result, group)}
         if cell.get("suppressed"):
@@ -72,20 +75,27 @@ def _panels(result: dict[str, Any], titles: dict[str, str]) -> list[dict[str, An
     return panels
 
 
-def _gaps(result: dict[str, Any]) -> dict[str, float]:
-    return {d["id"]: d["gap"]["mean"] for d in result["dimensions"] if d.get("gap") is not None}
+def _block(result: ResultDocument) -> dict[str, Any]:
+    """The result's drivers section, in its own module's shape (plain data)."""
+    assert result.drivers is not None
+    return result.drivers.document()
 
 
-def priority(result: dict[str, Any], titles: dict[str, str]) -> dict[str, Any] | None:
+def _gaps(result: ResultDocument) -> dict[str, float]:
+    return {d.id: d.gap.mean for d in result.dimensions if d.gap is not None}
+
+
+def priority(result: ResultDocument, titles: dict[str, str]) -> dict[str, Any] | None:
     """Each predictor at (|gap|, importance for the second compared group), with the
     averages as quadrant lines; None when the second group has no driver figures."""
-    b = result["compare"][1]
+    b = result.compare[1]
     importance = importance_of(result, b)
     gaps = _gaps(result)
     if importance is None:
         return None
-    ids = [d for d in result["drivers"]["predictors"] if d in gaps and d in importance]
-    r2 = result["drivers"]["groups"][b]["r2"]
+    block = _block(result)
+    ids = [d for d in block["predictors"] if d in gaps and d in importance]
+    r2 = block["groups"][b]["r2"]
     if len(ids) < 2:
         return None
     x_max = _nice(max(abs(gaps[d]) for d in ids))
@@ -162,9 +172,9 @@ def _names(titles: list[str]) -> str:
     return titles[0] if len(titles) == 1 else ", ".join(titles[:-1]) + " and " + titles[-1]
 
 
-def priority_sentence(points: list[dict[str, Any]], result: dict[str, Any]) -> str:
+def priority_sentence(points: list[dict[str, Any]], result: ResultDocument) -> str:
     """The "large gap, matters most" quadrant in one sentence, from the data."""
-    la, lb = (_label(result, g) for g in result["compare"])
+    la, lb = (_label(result, g) for g in result.compare)
     hot = sorted((p for p in points if p["hot"]), key=lambda p: -abs(p["gap"]) * p["importance"])
     if not hot:
         return (
@@ -172,8 +182,8 @@ def priority_sentence(points: list[dict[str, Any]], result: dict[str, Any]) -> s
             f"weight in the driver analysis of {lb}."
         )
     first = hot[0]
-    outcome = result["drivers"]["outcome"]
-    outcome = next((d["title"] for d in result["dimensions"] if d["id"] == outcome), outcome)
+    outcome = _block(result)["outcome"]
+    outcome = next((d.title for d in result.dimensions if d.id == outcome), outcome)
     detail = f"gap {signed(first['gap'])}, {first['importance'] / first['r2']:.0%} of what the "
     detail += "dimensions explain"
     if len(hot) == 1:
@@ -189,17 +199,17 @@ def priority_sentence(points: list[dict[str, Any]], result: dict[str, Any]) -> s
     )
 
 
-def drivers_view(result: dict[str, Any]) -> dict[str, Any] | None:
+def drivers_view(result: ResultDocument) -> dict[str, Any] | None:
     """Everything the drivers section draws; None when the result has no drivers."""
-    block = result.get("drivers")
-    if not block:
+    if result.drivers is None:
         return None
-    titles = {d["id"]: d["title"] for d in result["dimensions"]}
+    block = _block(result)
+    titles = {d.id: d.title for d in result.dimensions}
     return {
         "outcome": titles.get(block["outcome"], block["outcome"]),
         "minimum": block["min_group_size"],
         "panels": _panels(result, titles),
         "priority": priority(result, titles),
-        "b_label": _label(result, result["compare"][1]),
-        "ranked_recs": importance_of(result, result["compare"][1]) is not None,
+        "b_label": _label(result, result.compare[1]),
+        "ranked_recs": importance_of(result, result.compare[1]) is not None,
     }

@@ -25,7 +25,15 @@ from alignscan.render.sections import section_context
 from alignscan.render.summary_html import summary_view
 from alignscan.result import findings
 from alignscan.result.findings import significant
-from alignscan.result.models import ResultDocument, plain
+from alignscan.result.models import (
+    CommentTexts,
+    GroupStats,
+    ItemStats,
+    ResultDocument,
+    Suppressed,
+    as_result,
+)
+from alignscan.result.models import Segment as SegmentCell  # `Segment` here is a bar's part
 
 # Okabe-Ito: distinguishable with every common colour-vision deficiency.
 COLOR_A = "#0072B2"  # blue
@@ -117,34 +125,35 @@ class Dumbbell:
     rows: list[DumbbellRow]
 
 
-def dumbbell(result: dict[str, Any]) -> Dumbbell:
+def dumbbell(result: ResultDocument) -> Dumbbell:
     """Per dimension: A and B means on the answer scale, and the gap with its 95% CI."""
-    a, b = result["compare"]
-    points, first = result["scale"]["points"], result["scale"].get("start", 1)
+    a, b = result.compare
+    points, first = result.scale.points, result.scale.start
     scale_axis = Axis(first, first + points - 1, 250, 520)
     bounds = [
         abs(v)
-        for d in result["dimensions"]
-        if d["gap"] is not None
-        for v in (*d["gap"]["mean_ci"], d["gap"]["mean"])
+        for d in result.dimensions
+        if d.gap is not None
+        for v in (*(d.gap.mean_ci or ()), d.gap.mean)
     ]
     limit = max(0.5, math.ceil(max(bounds, default=0.5) * 2) / 2)
     gap_axis = Axis(-limit, limit, 590, 800)
     rows = []
     y = 48.0
-    for dim in result["dimensions"]:
-        ga, gb, gap = dim["groups"].get(a, {}), dim["groups"].get(b, {}), dim["gap"]
+    for dim in result.dimensions:
+        ma, mb = (getattr(dim.groups.get(g), "mean", None) for g in (a, b))
+        gap = dim.gap
         rows.append(
             DumbbellRow(
-                title=dim["title"],
+                title=dim.title,
                 y=y,
-                xa=scale_axis.x(ga["mean"]) if ga.get("mean") is not None else None,
-                xb=scale_axis.x(gb["mean"]) if gb.get("mean") is not None else None,
-                gx=gap_axis.x(gap["mean"]) if gap else None,
-                glo=gap_axis.x(gap["mean_ci"][0]) if gap else None,
-                ghi=gap_axis.x(gap["mean_ci"][1]) if gap else None,
+                xa=scale_axis.x(ma) if ma is not None else None,
+                xb=scale_axis.x(mb) if mb is not None else None,
+                gx=gap_axis.x(gap.mean) if gap else None,
+                glo=gap_axis.x(gap.mean_ci[0]) if gap and gap.mean_ci else None,
+                ghi=gap_axis.x(gap.mean_ci[1]) if gap and gap.mean_ci else None,
                 significant=significant(gap),
-                magnitude=gap["magnitude"] if gap else None,
+                magnitude=gap.magnitude if gap else None,
             )
         )
         y += 34
@@ -205,18 +214,20 @@ def likert_colors(points: int) -> dict[int, str]:
     }
 
 
-def raw_counts(cell: dict[str, Any], reverse: bool, first: int, points: int) -> dict[int, int]:
+def raw_counts(
+    cell: ItemStats | GroupStats, reverse: bool, first: int, points: int
+) -> dict[int, int]:
     """Answer counts per code as people answered (reverse-keyed items un-recoded):
     `answer_counts` when the result has them, else the mirror of the recoded counts."""
-    if cell.get("answer_counts") is not None:
-        return {int(k): v for k, v in cell["answer_counts"].items()}
-    counts = {int(k): v for k, v in (cell.get("counts") or {}).items()}
+    if cell.answer_counts is not None:
+        return {int(k): v for k, v in cell.answer_counts.items()}
+    counts = {int(k): v for k, v in (cell.counts or {}).items()}
     last = first + points - 1
     return {first + last - c: v for c, v in counts.items()} if reverse else counts
 
 
 def likert_bar(
-    cell: dict[str, Any],
+    cell: ItemStats | GroupStats | Suppressed | None,
     group: str,
     points: int,
     centre: float,
@@ -229,9 +240,9 @@ def likert_bar(
     favorable right, neutral centred, coloured by favorability. Segments are by scored
     scale position (1..points); each carries the answer people gave and its count, so a
     reverse-keyed item shows "Strongly agree" on its unfavorable end."""
-    if cell.get("suppressed") or not cell.get("counts"):
+    if not isinstance(cell, ItemStats | GroupStats) or not cell.counts:
         return LikertBar(group=group, suppressed=True)
-    counts = {int(k) - first + 1: v for k, v in cell["counts"].items()}
+    counts = {int(k) - first + 1: v for k, v in cell.counts.items()}
     n = sum(counts.values())
     if n == 0:
         return LikertBar(group=group, suppressed=True)
@@ -258,7 +269,7 @@ def likert_bar(
             )
         )
         x += w
-    return LikertBar(group, False, segments, cell.get("n"), cell.get("favorable"))
+    return LikertBar(group, False, segments, cell.n, cell.favorable)
 
 
 # ColorBrewer PuOr ends (colour-blind safe): orange where the segment's gap is larger than
@@ -287,22 +298,22 @@ def text_on(fill: str) -> str:
     return "#000000" if luminance > 0.18 else "#FFFFFF"
 
 
-def heatmaps(result: dict[str, Any]) -> list[dict[str, Any]]:
+def heatmaps(result: ResultDocument) -> list[dict[str, Any]]:
     """One heatmap per segment column: rows = values, columns = dimensions; each cell
     coloured and labelled by its gap's difference from the whole company's gap on that
     dimension (the comparator), with the gap itself kept for the table."""
-    segs = result.get("segments") or []
+    segs = result.segments
     if not segs:
         return []
-    dims = [(d["id"], d["title"]) for d in result["dimensions"]]
-    company = {d["id"]: d["gap"]["mean"] if d["gap"] else None for d in result["dimensions"]}
+    dims = [(d.id, d.title) for d in result.dimensions]
+    company = {d.id: d.gap.mean if d.gap else None for d in result.dimensions}
     headers = [
         textwrap.wrap(title, 15, max_lines=3, placeholder="…", break_long_words=False)
         for _, title in dims
     ]
-    columns: dict[str, dict[str, dict[str, Any]]] = {}
+    columns: dict[str, dict[str, dict[str, SegmentCell]]] = {}
     for s in segs:
-        columns.setdefault(s["column"], {}).setdefault(s["value"], {})[s["dimension"]] = s
+        columns.setdefault(s.column, {}).setdefault(s.value, {})[s.dimension] = s
     cells_by_column = {
         column: {
             value: [_heat_cell(by_dim.get(i), company[i]) for i, _ in dims]
@@ -330,47 +341,44 @@ def heatmaps(result: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _heat_cell(seg: dict[str, Any] | None, company: float | None) -> dict[str, Any]:
+def _heat_cell(seg: SegmentCell | None, company: float | None) -> dict[str, Any]:
     """A heatmap cell: the segment's gap, its significance and its difference from the
     comparator (None when either is hidden)."""
-    g = seg["gap"] if seg else None
-    gap = g["mean"] if g else None
+    g = seg.gap if seg else None
+    gap = g.mean if g else None
     diff = None if gap is None or company is None else gap - company
     return {"gap": gap, "diff": diff, "significant": significant(g), "suppressed": g is None}
 
 
-def comment_lists(result: dict[str, Any]) -> list[dict[str, Any]]:
+def comment_lists(result: ResultDocument) -> list[dict[str, Any]]:
     """Comments per question and group, identical answers collapsed with their count."""
     out = []
-    for c in result.get("comments") or []:
+    for c in result.comments:
         groups: dict[str, dict[str, Any] | None] = {}
-        for g, cell in c["groups"].items():
-            if cell.get("suppressed"):
+        for g, cell in c.groups.items():
+            if not isinstance(cell, CommentTexts):
                 groups[g] = None
                 continue
             counted: Counter[str] = Counter()
-            for text in cell.get("texts", []):  # distinct texts with counts (older: repeats)
-                if isinstance(text, str):
-                    counted[text] += 1
-                else:
-                    counted[text["text"]] += text["count"]
+            for text in cell.texts:  # distinct texts with their counts
+                counted[text.text] += text.count
             groups[g] = {
-                "count": cell.get("count", counted.total()),
+                "count": cell.count,
                 "shown": counted.total(),
                 "texts": sorted(counted.items()),
             }
-        out.append({"text": c["text"], "groups": groups})
+        out.append({"text": c.text, "groups": groups})
     return out
 
 
-def items_view(result: dict[str, Any], centre: float, bar_scale: float) -> dict[str, list]:
+def items_view(result: ResultDocument, centre: float, bar_scale: float) -> dict[str, list]:
     """Per dimension id: each item with its two bars and its raw answer counts per group."""
-    a, b = result["compare"]
-    scale = result["scale"]
-    points, first = scale["points"], scale.get("start", 1)
+    a, b = result.compare
+    scale = result.scale
+    points, first = scale.points, scale.start
     out: dict[str, list[dict[str, Any]]] = {}
-    for item in result["items"]:
-        cells = {g: item["groups"].get(g, {"suppressed": True}) for g in (a, b)}
+    for item in result.items:
+        cells = {g: item.groups.get(g) for g in (a, b)}
         bars = [
             likert_bar(
                 cells[g],
@@ -379,22 +387,22 @@ def items_view(result: dict[str, Any], centre: float, bar_scale: float) -> dict[
                 centre,
                 bar_scale,
                 first,
-                scale["labels"],
-                item["reverse"],
+                scale.labels,
+                item.reverse,
             )
             for g in (a, b)
         ]
         raw = {
-            g: None if c.get("suppressed") else raw_counts(c, item["reverse"], first, points)
+            g: raw_counts(c, item.reverse, first, points) if findings.shown(c) else None
             for g, c in cells.items()
         }
-        out.setdefault(item["dimension"], []).append({"item": item, "bars": bars, "raw": raw})
+        out.setdefault(item.dimension, []).append({"item": item, "bars": bars, "raw": raw})
     return out
 
 
-def report_context(result: dict[str, Any]) -> dict[str, Any]:
+def report_context(result: ResultDocument) -> dict[str, Any]:
     """The branding block of the result (client, prepared_by, logo, date), or {}."""
-    return dict(result.get("report") or {})
+    return {} if result.report is None else result.report.document()
 
 
 def with_report_extras(
@@ -427,20 +435,24 @@ def _trend_context(trend: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def render_html(
-    result: dict[str, Any], *, date: str | None = None, trend: dict[str, Any] | None = None
+    result: ResultDocument | dict[str, Any],
+    *,
+    date: str | None = None,
+    trend: dict[str, Any] | None = None,
 ) -> str:
     """The full report as one self-contained HTML string (no external references).
     The trend and date stored in the result are used unless others are given."""
-    result = plain(result)
-    a, b = result["compare"]
-    points, first = result["scale"]["points"], result["scale"].get("start", 1)
+    result = as_result(result)
+    a, b = result.compare
+    points, first = result.scale.points, result.scale.start
     bar_scale, centre = 260.0, 400.0
-    used = result["rows"]["used"]
+    used = result.rows.used
     if used is None:  # withheld: it would give a hidden group's size
-        used = sum(c.get("n", 0) for c in result["groups"].values())
-    trend = trend if trend is not None else result.get("trend")
+        used = sum(getattr(c, "n", 0) for c in result.groups.values())
+    if trend is None and result.trend is not None:
+        trend = result.trend.document()  # the trend's readers still take plain data
     branding = report_context(result)
-    date = date or result.get("report_date")
+    date = date or result.report_date
     extra = _trend_context(trend)
     labels = findings.group_labels(result)
     return (
@@ -454,17 +466,17 @@ def render_html(
             a_label=labels[a],
             b_label=labels[b],
             labels=labels,
-            dim_titles={d["id"]: d["title"] for d in result["dimensions"]},
+            dim_titles={d.id: d.title for d in result.dimensions},
             color_a=COLOR_A,
             color_b=COLOR_B,
             used=used,
-            groups=dict(result["groups"]),
+            groups=dict(result.groups),
             head=findings.headline(result),
             top_gaps=findings.top_item_gaps(result),
             dumbbell=dumbbell(result),
             items_by_dim=items_view(result, centre, bar_scale),
             likert_legend=[
-                (result["scale"]["labels"][c - 1], color)
+                (result.scale.labels[c - 1], color)
                 for c, color in sorted(likert_colors(points).items())
             ],
             first_code=first,
@@ -477,8 +489,8 @@ def render_html(
             drivers=drivers_view(result),
             brand=branding,
             date=report_date(date),
-            minimum=result["min_group_size"],
-            comment_minimum=result.get("min_comment_group_size", 10),
+            minimum=result.min_group_size,
+            comment_minimum=result.min_comment_group_size,
             isfinite=math.isfinite,
             summary=summary_view(result),
             **section_context(result),

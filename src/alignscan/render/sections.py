@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alignscan.extras.norms import whole_points
 from alignscan.render.formats import half_up
+
+if TYPE_CHECKING:
+    from alignscan.result.models import Dimension, Item, ResultDocument
 
 
 def ordinal(n: int) -> str:
@@ -25,19 +28,19 @@ def percentile_place(n: int, unit: str = "") -> str:
     return ordinal(n) + unit
 
 
-def benchmark_sentence(result: dict[str, Any], unit: dict[str, Any]) -> str | None:
+def benchmark_sentence(result: ResultDocument, unit: Dimension | Item) -> str | None:
     """'your Executives–Practitioners gap on ROI is +17 percentage points (favorable
     share); the median of 24
     organisations is +9: 88th percentile.' (None when the unit has no comparable gap;
     no percentile when the norms are from too few organisations to give one)."""
-    bench = unit.get("benchmark")
-    if not bench or unit.get("gap") is None or unit["gap"].get("favorable") is None:
+    if unit.benchmark is None or unit.gap is None or unit.gap.favorable is None:
         return None  # no gap, or its favorable difference withheld (privacy)
+    bench = unit.benchmark.document()  # the norms module's own shape
     from alignscan.result.findings import group_label
 
-    a, b = (group_label(result, g) for g in result["compare"])
-    title = unit.get("title") or unit["id"]
-    mine = whole_points(unit["gap"]["favorable"])
+    a, b = (group_label(result, g) for g in result.compare)
+    title = _title(unit)
+    mine = whole_points(unit.gap.favorable)
     median = whole_points(bench["gap"]["favorable_p50"])
     head = (
         f"your {a}–{b} gap on {title} is {mine:+d} percentage points (favorable share); "
@@ -51,66 +54,73 @@ def benchmark_sentence(result: dict[str, Any], unit: dict[str, Any]) -> str | No
     return f"{head}: {rank}."
 
 
-def benchmark_sentences(result: dict[str, Any]) -> list[str]:
+def benchmark_sentences(result: ResultDocument) -> list[str]:
     """One sentence per benchmarked dimension."""
-    return [s for d in result["dimensions"] if (s := benchmark_sentence(result, d))]
+    return [s for d in result.dimensions if (s := benchmark_sentence(result, d))]
 
 
-def _strip(unit: dict[str, Any], lo: float, hi: float) -> dict[str, Any]:
+def _title(unit: Dimension | Item) -> str:
+    """A dimension's title, or an item's text (its id when it has none)."""
+    return getattr(unit, "title", None) or unit.id
+
+
+def _strip(unit: Dimension, lo: float, hi: float) -> dict[str, Any]:
     """Pixel positions of one dimension's gap strip: quartile band, median, own gap, marks."""
     x0, x1 = 200.0, 640.0
 
     def x(points: float) -> float:
         return round(x0 + (points - lo) / (hi - lo) * (x1 - x0), 1)
 
-    bench, gap = unit["benchmark"], unit["gap"]
+    assert unit.benchmark is not None  # only benchmarked dimensions are drawn
+    bench, gap = unit.benchmark.document(), unit.gap
     marks = [
         {"x": x(100 * r["gap"]), "source": r["source"], "label": r["label"], "gap": r["gap"]}
         for r in bench.get("references", [])
         if r.get("gap") is not None
     ]
     return {
-        "title": unit.get("title") or unit["id"],
+        "title": _title(unit),
         "median": x(100 * bench["gap"]["favorable_p50"]),
         "band": [
             x(100 * bench["gap"][k])
             for k in ("favorable_p25", "favorable_p75")
             if k in bench["gap"]
         ],
-        "mine": None if gap is None or gap.get("favorable") is None else x(100 * gap["favorable"]),
+        "mine": None if gap is None or gap.favorable is None else x(100 * gap.favorable),
         "marks": marks,
     }
 
 
-def benchmark_view(result: dict[str, Any]) -> dict[str, Any] | None:
+def benchmark_view(result: ResultDocument) -> dict[str, Any] | None:
     """What `_benchmark.html.j2` draws; None when the result was not benchmarked."""
-    if not result.get("norms"):
+    if result.norms is None:
         return None
-    dims = [d for d in result["dimensions"] if d.get("benchmark")]
+    dims = [d for d in result.dimensions if d.benchmark is not None]
+    benches = {d.id: d.benchmark.document() for d in dims}  # type: ignore[union-attr]
     values = [0.0]
     for d in dims:
-        marks = d["benchmark"]["gap"]
+        marks = benches[d.id]["gap"]
         values += [
             100 * marks[k]
             for k in ("favorable_p25", "favorable_p50", "favorable_p75")
             if k in marks
         ]
-        if d["gap"] is not None and d["gap"].get("favorable") is not None:
-            values.append(100 * d["gap"]["favorable"])
+        if d.gap is not None and d.gap.favorable is not None:
+            values.append(100 * d.gap.favorable)
         values += [
-            100 * r["gap"] for r in d["benchmark"].get("references", []) if r["gap"] is not None
+            100 * r["gap"] for r in benches[d.id].get("references", []) if r["gap"] is not None
         ]
     limit = max(10.0, min(100.0, 10 * -(-max(abs(v) for v in values) // 10)))
     ticks = [t for t in range(-100, 101, 10) if -limit <= t <= limit]
     rows = [_strip(d, -limit, limit) for d in dims]
-    refs = [r for d in dims for r in d["benchmark"].get("references", [])]
+    refs = [r for d in dims for r in benches[d.id].get("references", [])]
     return {
         "sentences": benchmark_sentences(result),
         "rows": rows,
         "ticks": [(_tick_x(t, limit), f"{t:+d}" if t else "0") for t in ticks],
         "zero": _tick_x(0, limit),
         "dims": dims,
-        "item_rows": [i for i in result["items"] if i.get("benchmark")],
+        "item_rows": [i for i in result.items if i.benchmark is not None],
         "references": refs,
     }
 
@@ -119,7 +129,7 @@ def _tick_x(points: float, limit: float) -> float:
     return round(200.0 + (points + limit) / (2 * limit) * 440.0, 1)
 
 
-def section_context(result: dict[str, Any]) -> dict[str, Any]:
+def section_context(result: ResultDocument) -> dict[str, Any]:
     """Template variables for the participation and benchmark sections."""
     return {
         "benchmark_view": benchmark_view(result),

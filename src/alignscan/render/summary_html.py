@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alignscan.result import findings
+
+if TYPE_CHECKING:
+    from alignscan.result.models import ResultDocument
 
 CHART_W, LABEL_W, ROW_H, TOP = 640, 210, 20, 24
 
@@ -15,13 +18,13 @@ def _tick(points: int) -> str:
     return f"{points:+d}" if points else "0"
 
 
-def gap_chart(result: dict[str, Any], focus: set[str]) -> dict[str, Any]:
+def gap_chart(result: ResultDocument, focus: set[str]) -> dict[str, Any]:
     """The summary's one chart, in one unit: each dimension's favorable-share gap in
     percentage points, as a bar from zero; the focus areas drawn darker."""
     shares = [
-        100 * abs(d["gap"]["favorable"])
-        for d in result["dimensions"]
-        if d["gap"] is not None and d["gap"].get("favorable") is not None
+        100 * abs(d.gap.favorable)
+        for d in result.dimensions
+        if d.gap is not None and d.gap.favorable is not None
     ]
     limit = max(10, 10 * math.ceil(max(shares, default=10) / 10))
     x0, x1 = LABEL_W + 10, CHART_W - 40
@@ -31,19 +34,19 @@ def gap_chart(result: dict[str, Any], focus: set[str]) -> dict[str, Any]:
         return round(zero + points / limit * (x1 - zero), 1)
 
     rows = []
-    for i, d in enumerate(result["dimensions"]):
-        gap = d["gap"]
-        value = None if gap is None else gap.get("favorable")
+    for i, d in enumerate(result.dimensions):
+        gap = d.gap
+        value = None if gap is None else gap.favorable
         points = None if value is None else 100 * value
         rows.append(
             {
-                "title": d["title"],
+                "title": d.title,
                 "y": TOP + i * ROW_H,
                 "points": points,
                 "x": None if points is None else min(x(points), zero),
                 "width": None if points is None else abs(x(points) - zero),
                 "end": None if points is None else x(points),
-                "focus": d["id"] in focus,
+                "focus": d.id in focus,
                 "significant": findings.significant(gap),
                 "label": None if points is None else _tick(round(points)),
             }
@@ -60,7 +63,7 @@ def gap_chart(result: dict[str, Any], focus: set[str]) -> dict[str, Any]:
     }
 
 
-def summary_view(result: dict[str, Any]) -> dict[str, Any]:
+def summary_view(result: ResultDocument) -> dict[str, Any]:
     """Everything the executive summary shows."""
     focus = findings.focus_areas(result)
     return {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import Console
@@ -19,25 +19,28 @@ from rich.text import Text
 
 from alignscan.render.formats import num, pts, qfmt, signed
 from alignscan.result import findings
-from alignscan.result.models import plain
+from alignscan.result.models import as_result
 from alignscan.textsafe import terminal as esc
 
+if TYPE_CHECKING:
+    from alignscan.result.models import Dimension, Item, ResultDocument
 
-def print_summary(result: dict[str, Any], console: Console) -> None:
+
+def print_summary(result: ResultDocument | dict[str, Any], console: Console) -> None:
     """Groups, one row per dimension, low reliability, the largest item gaps, data quality."""
-    result = plain(result)
-    a, b = result["compare"]
+    result = as_result(result)
+    a, b = result.compare
     la, lb = (esc(findings.group_label(result, g)) for g in (a, b))
     console.print(
-        f"[bold]{esc(result['survey']['id'])}[/] v{esc(result['survey']['version'])}: "
+        f"[bold]{esc(result.survey.id)}[/] v{esc(result.survey.version)}: "
         f"[bold]{la}[/] vs [bold]{lb}[/]"
     )
     console.print(f"gap = {la} minus {lb}")
-    minimum = result["min_group_size"]
+    minimum = result.min_group_size
     sizes = [
         f"{esc(findings.group_label(result, g))}: "
-        + (f"< {minimum}" if c.get("suppressed") else f"{c['n']:,}")
-        for g, c in result["groups"].items()
+        + (f"{c.n:,}" if findings.shown(c) else f"< {minimum}")
+        for g, c in result.groups.items()
     ]
     console.print("respondents per group: " + ";  ".join(sizes))
     detectable = findings.detectable_sentence(result)
@@ -48,9 +51,9 @@ def print_summary(result: dict[str, Any], console: Console) -> None:
         console.print(table)
     else:  # a narrow terminal: one line per dimension rather than cropped numbers
         _print_dimension_lines(result, console, la, lb)
-    low = [d for d in result["dimensions"] if findings.low_reliability(d.get("alpha"))]
+    low = [d for d in result.dimensions if findings.low_reliability(d.alpha)]
     if low:
-        names = ", ".join(esc(d["title"]) for d in low)
+        names = ", ".join(esc(d.title) for d in low)
         console.print(
             f"[yellow]low reliability[/] (alpha < 0.6): {names}; read their items one by one."
         )
@@ -67,7 +70,7 @@ def print_summary(result: dict[str, Any], console: Console) -> None:
     _print_quality(result, console)
 
 
-def _print_focus(result: dict[str, Any], console: Console) -> None:
+def _print_focus(result: ResultDocument, console: Console) -> None:
     """The three focus areas of the report's first page, in the same words."""
     focus = findings.focus_areas(result)
     if not focus:
@@ -77,7 +80,7 @@ def _print_focus(result: dict[str, Any], console: Console) -> None:
         console.print(f"  {i}. [bold]{esc(f['title'])}[/]: {esc(f['reason'])}.")
 
 
-def _dimension_table(result: dict[str, Any], width: int, la: str, lb: str) -> Table:
+def _dimension_table(result: ResultDocument, width: int, la: str, lb: str) -> Table:
     table = Table(
         title="Gap by dimension",
         caption=_dimension_legend(result, la, lb),
@@ -86,54 +89,54 @@ def _dimension_table(result: dict[str, Any], width: int, la: str, lb: str) -> Ta
         pad_edge=False,
         collapse_padding=True,
     )
-    longest = max((len(d["id"]) for d in result["dimensions"]), default=8)
+    longest = max((len(d.id) for d in result.dimensions), default=8)
     table.add_column("dimension", no_wrap=True, min_width=min(longest, 16))
     for col in ("A", "B", "gap", "95% CI", "fav", "q", "effect", "alpha"):
         table.add_column(col, justify="left" if col == "effect" else "right", no_wrap=True)
-    for dim in result["dimensions"]:
-        name = esc(dim["title"] if width >= 120 else dim["id"])
+    for dim in result.dimensions:
+        name = esc(dim.title if width >= 120 else dim.id)
         table.add_row(name, *_dimension_cells(result, dim))
     return table
 
 
-def _dimension_cells(result: dict[str, Any], dim: dict[str, Any]) -> list[str]:
+def _dimension_cells(result: ResultDocument, dim: Dimension) -> list[str]:
     """A, B, gap, 95% CI, fav, q, effect and alpha of a dimension, as markup."""
-    ga, gb = (dim["groups"][g] for g in result["compare"])
-    gap = dim["gap"]
+    ga, gb = (dim.groups[g] for g in result.compare)
+    gap = dim.gap
     if gap is None:
         cells = ["hidden", "-", "-", "-", "-"]
     else:
         style = "bold" if findings.significant(gap) else "none"
-        lo, hi = gap["mean_ci"] or (None, None)
+        lo, hi = gap.mean_ci or (None, None)
         cells = [
-            f"[{style}]{signed(gap['mean'])}[/]",
-            _interval_cell(gap["mean"], lo, hi),
-            pts(gap["favorable"], unit=False),
-            qfmt(gap["q_value"]),
-            gap["magnitude"] or "-",
+            f"[{style}]{signed(gap.mean)}[/]",
+            _interval_cell(gap.mean, lo, hi),
+            pts(gap.favorable, unit=False),
+            qfmt(gap.q_value),
+            gap.magnitude or "-",
         ]
-    alpha = num(dim["alpha"])
-    if findings.low_reliability(dim["alpha"]):
+    alpha = num(dim.alpha)
+    if findings.low_reliability(dim.alpha):
         alpha = f"[yellow]{alpha}*[/]"
-    return [num(ga.get("mean")), num(gb.get("mean")), *cells, alpha]
+    return [num(getattr(ga, "mean", None)), num(getattr(gb, "mean", None)), *cells, alpha]
 
 
-def _print_dimension_lines(result: dict[str, Any], console: Console, la: str, lb: str) -> None:
+def _print_dimension_lines(result: ResultDocument, console: Console, la: str, lb: str) -> None:
     """The dimension table as one line per dimension, wrapping at words (narrow
     terminals), with the same figures and the table's legend."""
     console.print("[bold]Gap by dimension[/]")
     names = ("A", "B", "gap", "95% CI", "fav", "q", "effect", "alpha")
-    for dim in result["dimensions"]:
+    for dim in result.dimensions:
         cells = dict(zip(names, _dimension_cells(result, dim), strict=True))
         console.print(
-            f"[bold]{esc(dim['id'])}[/]: A {cells['A']}, B {cells['B']}, gap {cells['gap']} "
+            f"[bold]{esc(dim.id)}[/]: A {cells['A']}, B {cells['B']}, gap {cells['gap']} "
             f"(95% CI {cells['95% CI']}), fav {cells['fav']}, q {cells['q']}, "
             f"effect {cells['effect']}, alpha {cells['alpha']}"
         )
     console.print(_dimension_legend(result, la, lb))
 
 
-def _dimension_legend(result: dict[str, Any], la: str, lb: str) -> str:
+def _dimension_legend(result: ResultDocument, la: str, lb: str) -> str:
     """The dimension table's legend, the same under the table and under its lines."""
     return (
         f"A = {la}, B = {lb}; gap in {findings.scale_unit(result)}; 95% CI = gap ± this; "
@@ -142,7 +145,7 @@ def _dimension_legend(result: dict[str, Any], la: str, lb: str) -> str:
     )
 
 
-def _item_table(items: list[dict[str, Any]]) -> Table:
+def _item_table(items: list[Item]) -> Table:
     table = Table(
         title=f"Largest significant item gaps (top {len(items)})",
         header_style="bold",
@@ -154,30 +157,28 @@ def _item_table(items: list[dict[str, Any]]) -> Table:
     table.add_column("gap", justify="right", no_wrap=True)
     table.add_column("q", justify="right", no_wrap=True)
     for item in items:
-        mark = " (reverse-keyed)" if item["reverse"] else ""
+        assert item.gap is not None  # the largest significant gaps are shown ones
+        mark = " (reverse-keyed)" if item.reverse else ""
         table.add_row(
-            esc(item["id"]),
-            esc(item["text"]) + mark,
-            signed(item["gap"]["mean"]),
-            qfmt(item["gap"]["q_value"]),
+            esc(item.id), esc(item.text) + mark, signed(item.gap.mean), qfmt(item.gap.q_value)
         )
     return table
 
 
-def _print_quality(result: dict[str, Any], console: Console) -> None:
-    rows = result["rows"]
-    if rows["used"] is not None:
+def _print_quality(result: ResultDocument, console: Console) -> None:
+    rows = result.rows
+    if rows.used is not None:
         console.print(
-            f"data quality: rows read {rows['read']:,} = used {rows['used']:,} "
-            f"+ excluded {rows['excluded']:,}"
+            f"data quality: rows read {rows.read:,} = used {rows.used:,} "
+            f"+ excluded {rows.excluded:,}"
         )
     else:
         console.print("data quality: row totals withheld (they would give a hidden group's size)")
-    for reason, count in rows.get("excluded_by_reason", {}).items():
+    for reason, count in rows.excluded_by_reason.items():
         console.print(f"  excluded: {esc(reason)}: {count:,}")
-    for reason, count in rows.get("cells_set_missing", {}).items():
+    for reason, count in rows.cells_set_missing.items():
         console.print(f"  cells treated as not answered: {esc(reason)}: {count:,}")
-    for warning in result.get("warnings", []):
+    for warning in result.warnings:
         console.print(f"[yellow]warning:[/] {esc(warning)}")
 
 

@@ -8,9 +8,12 @@ trend's words.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alignscan.render.formats import signed
+
+if TYPE_CHECKING:
+    from alignscan.models import Dimension, Gap, Item, ResultDocument
 
 ALPHA = 0.05  # false discovery rate for calling a gap significant
 LOW_RELIABILITY = 0.6  # alpha below this: "low reliability" wherever the dimension is read
@@ -18,12 +21,18 @@ HEADLINE_RELIABILITY = 0.5  # the headline is never built on a dimension below t
 TOP_GAPS = 10
 
 
-def significant(gap: dict[str, Any] | None) -> bool:
-    """A gap (or a change) is significant when its Benjamini-Hochberg q-value is below 0.05."""
+def significant(gap: Gap | dict[str, Any] | None) -> bool:
+    """A gap (or a trend's change, still a plain dict) is significant when its
+    Benjamini-Hochberg q-value is below 0.05."""
     if not gap:
         return False
-    q = gap.get("q_value")
+    q = gap.get("q_value") if isinstance(gap, dict) else gap.q_value
     return q is not None and q < ALPHA
+
+
+def shown(cell: Any) -> bool:
+    """Whether a group's cell has figures (not hidden for anonymity, not missing)."""
+    return cell is not None and not getattr(cell, "suppressed", False)
 
 
 def isolate(value: object) -> str:
@@ -41,15 +50,16 @@ def default_label(group: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def group_label(result: dict[str, Any], group: str) -> str:
-    """The display name of a group: the survey's `roles.labels`, else the default."""
-    labels = result.get("group_labels") or {}
+def group_label(doc: ResultDocument | dict[str, Any], group: str) -> str:
+    """The display name of a group: the survey's `roles.labels`, else the default. `doc`
+    is the result, or a trend document (still a plain dict)."""
+    labels = (doc.get("group_labels") if isinstance(doc, dict) else doc.group_labels) or {}
     return labels.get(group) or default_label(group)
 
 
-def group_labels(result: dict[str, Any]) -> dict[str, str]:
+def group_labels(result: ResultDocument) -> dict[str, str]:
     """Every group id of the result -> its display name."""
-    ids = [*result["compare"], *result.get("groups", {})]
+    ids = [*result.compare, *result.groups]
     return {g: group_label(result, g) for g in dict.fromkeys(ids)}
 
 
@@ -79,71 +89,69 @@ def alpha_reading(alpha: float | None) -> str:
 # ----------------------------------------------------------------------------- gaps
 
 
-def largest_dimension_gaps(result: dict[str, Any]) -> list[dict[str, Any]]:
+def largest_dimension_gaps(result: ResultDocument) -> list[Dimension]:
     """Significant dimension gaps, largest first (ties: smaller q first)."""
-    dims = [d for d in result["dimensions"] if significant(d["gap"])]
-    return sorted(dims, key=lambda d: (-abs(d["gap"]["mean"]), d["gap"]["q_value"], d["id"]))
+    dims = [d for d in result.dimensions if significant(d.gap)]
+    return sorted(dims, key=lambda d: (-abs(d.gap.mean), d.gap.q_value, d.id))  # type: ignore[union-attr]
 
 
-def top_item_gaps(result: dict[str, Any], limit: int = TOP_GAPS) -> list[dict[str, Any]]:
+def top_item_gaps(result: ResultDocument, limit: int = TOP_GAPS) -> list[Item]:
     """The `limit` largest significant item gaps: by |gap| descending, then q, then id."""
-    items = [i for i in result["items"] if significant(i["gap"])]
-    items.sort(key=lambda i: (-abs(i["gap"]["mean"]), i["gap"]["q_value"], i["id"]))
+    items = [i for i in result.items if significant(i.gap)]
+    items.sort(key=lambda i: (-abs(i.gap.mean), i.gap.q_value, i.id))  # type: ignore[union-attr]
     return items[:limit]
 
 
-def headline(result: dict[str, Any]) -> dict[str, Any]:
+def headline(result: ResultDocument) -> dict[str, Any]:
     """The sentence a board remembers: among the significant dimension gaps whose
     reliability is not below 0.5, the largest by the figure it quotes (the favorable
     gap, in percentage points of answers, when both shares are shown; else the mean gap,
     in scale points). Significant gaps left out by the reliability rule are said so,
     never "no dimension is significant". `detectable` is the smallest gap the data can
     tell from noise, in words."""
-    a, b = result["compare"]
+    a, b = result.compare
     la, lb = isolate(group_label(result, a)), isolate(group_label(result, b))
     significant_dims = largest_dimension_gaps(result)
-    ranked = [
-        d for d in significant_dims if d.get("alpha") is None or d["alpha"] >= HEADLINE_RELIABILITY
-    ]
+    ranked = [d for d in significant_dims if d.alpha is None or d.alpha >= HEADLINE_RELIABILITY]
     out: dict[str, Any] = {"dimension": None, "significant": False, "basis": None}
     out["detectable"] = detectable_sentence(result)
     if not ranked:
         return {**out, "sentence": _no_headline(significant_dims, la, lb)}
-    shown = [d for d in ranked if d["gap"].get("favorable") is not None]
-    if shown:
-        d = min(shown, key=lambda d: (-abs(d["gap"]["favorable"]), d["gap"]["q_value"], d["id"]))
-        fa, fb = d["groups"][a]["favorable"], d["groups"][b]["favorable"]
+    with_share = [d for d in ranked if d.gap.favorable is not None]  # type: ignore[union-attr]
+    if with_share:
+        d = min(with_share, key=lambda d: (-abs(d.gap.favorable), d.gap.q_value, d.id))  # type: ignore
+        fa, fb = d.groups[a].favorable, d.groups[b].favorable  # type: ignore[union-attr]
         joiner = "but only" if fa > fb else "against"
         sentence = (
-            f"On {isolate(d['title'])}, {fa:.0%} of the answers of {la} are favorable, "
+            f"On {isolate(d.title)}, {fa:.0%} of the answers of {la} are favorable, "
             f"{joiner} {fb:.0%} of the answers of {lb}."
         )
         basis = "favorable"
     else:
         d = ranked[0]
-        gap = d["gap"]["mean"]
+        gap = d.gap.mean  # type: ignore[union-attr]
         sentence = (
-            f"On {isolate(d['title'])}, {la} score {abs(gap):.2f} points "
+            f"On {isolate(d.title)}, {la} score {abs(gap):.2f} points "
             f"{'above' if gap > 0 else 'below'} {lb}."
         )
         basis = "mean"
     return {
         **out,
         "sentence": sentence,
-        "dimension": d["title"],
+        "dimension": d.title,
         "significant": True,
         "basis": basis,
     }
 
 
-def _no_headline(significant_dims: list[dict[str, Any]], la: str, lb: str) -> str:
+def _no_headline(significant_dims: list[Dimension], la: str, lb: str) -> str:
     """The headline when no reliable dimension gap is significant."""
     if not significant_dims:
         return (
             f"No dimension shows a gap between {la} and {lb} that is statistically "
             "significant after correction for multiple comparisons."
         )
-    names = ", ".join(isolate(d["title"]) for d in significant_dims)
+    names = ", ".join(isolate(d.title) for d in significant_dims)
     return (
         f"Significant gaps between {la} and {lb} are only on dimensions whose items do not "
         f"measure one thing ({names}: reliability alpha below {HEADLINE_RELIABILITY}), so "
@@ -151,61 +159,61 @@ def _no_headline(significant_dims: list[dict[str, Any]], la: str, lb: str) -> st
     )
 
 
-def detectable_sentence(result: dict[str, Any]) -> str | None:
+def detectable_sentence(result: ResultDocument) -> str | None:
     """The smallest detectable gap in words, from the result's `detectable_gap` ("With 6
     respondents in Executive, item gaps under 0.90 points ... cannot be told from
     noise."; None when it has none)."""
-    block = result.get("detectable_gap")
-    if not block or block.get("items") is None:
+    block = result.detectable_gap
+    if block is None or block.items is None:
         return None
-    label = isolate(group_label(result, block["group"]))
+    label = isolate(group_label(result, block.group))
     return (
-        f"With {block['n']:,} respondents in {label} (the smaller group compared), item "
-        f"gaps under {block['items']:.2f} points on the {scale_range(result)} scale cannot "
+        f"With {block.n:,} respondents in {label} (the smaller group compared), item "
+        f"gaps under {block.items:.2f} points on the {scale_range(result)} scale cannot "
         "be told from noise."
     )
 
 
-def scale_range(result: dict[str, Any]) -> str:
+def scale_range(result: ResultDocument) -> str:
     """The answer scale's first and last code, as "1–5"."""
-    scale = result.get("scale") or {}
-    start, points = scale.get("start", 1), scale.get("points")
-    return f"{start}–{start + points - 1}" if points else "answer"
+    start, points = result.scale.start, result.scale.points
+    return f"{start}–{start + points - 1}"
 
 
-def recommendations(result: dict[str, Any], limit: int = 3) -> list[dict[str, Any]]:
+def recommendations(result: ResultDocument, limit: int = 3) -> list[Dimension]:
     """The largest meaningful gaps (significant, not negligible), ranked by size then q;
     with driver figures, by gap size times importance for the second group."""
-    meaningful = [
-        d
-        for d in largest_dimension_gaps(result)
-        if d["gap"].get("magnitude") not in (None, "negligible")
-    ]
-    if result.get("drivers"):
+    meaningful = meaningful_gaps(result)
+    if result.drivers is not None:
         meaningful = rank_by_importance(result, meaningful)
     return meaningful[:limit]
 
 
-def importance_of(result: dict[str, Any], group: str) -> dict[str, float] | None:
+def driver_cell(result: ResultDocument, group: str) -> dict[str, Any] | None:
+    """The driver analysis's figures for `group` (its section's own shape), or None."""
+    block = result.drivers
+    return None if block is None else getattr(block, "groups", {}).get(group)
+
+
+def importance_of(result: ResultDocument, group: str) -> dict[str, float] | None:
     """Predictor id -> importance for `group`, or None when not available."""
-    block = result.get("drivers")
-    cell = (block or {}).get("groups", {}).get(group)
+    cell = driver_cell(result, group)
     if not cell or cell.get("suppressed") or cell.get("r2") is None:
         return None
     return {d["id"]: d["importance"] for d in cell["dimensions"]}
 
 
-def rank_by_importance(result: dict[str, Any], dims: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def rank_by_importance(result: ResultDocument, dims: list[Dimension]) -> list[Dimension]:
     """Dimensions ordered by |gap| x importance for the second compared group (the
     predictors), then the others (e.g. the outcome itself) by gap size."""
-    importance = importance_of(result, result["compare"][1])
+    importance = importance_of(result, result.compare[1])
     if importance is None:
         return dims
 
-    def key(d: dict[str, Any]) -> tuple[int, float]:
-        size = abs(d["gap"]["mean"])
-        if d["id"] in importance:
-            return (0, -size * importance[d["id"]])
+    def key(d: Dimension) -> tuple[int, float]:
+        size = abs(d.gap.mean)  # type: ignore[union-attr]
+        if d.id in importance:
+            return (0, -size * importance[d.id])
         return (1, -size)
 
     return sorted(dims, key=key)
@@ -304,7 +312,7 @@ def trend_unit(trend: dict[str, Any]) -> str:
     scale = (trend.get("waves") or [{}])[-1].get("scale") or {}
     if trend.get("compared_on") == "favorable shares" or not scale.get("points"):
         return "points"
-    return scale_unit({"scale": scale})
+    return _points_on(scale.get("start", 1), scale["points"])
 
 
 # ----------------------------------------------------------------------------- units
@@ -314,14 +322,16 @@ def trend_unit(trend: dict[str, Any]) -> str:
 SHARE_UNIT = "percentage points (favorable share)"
 
 
-def scale_unit(result: dict[str, Any]) -> str:
+def scale_unit(result: ResultDocument) -> str:
     """'points on the 1–5 scale': the unit of a mean and of a mean gap."""
-    scale = result["scale"]
-    first = scale.get("start", 1)
-    return f"points on the {first}\u2013{first + scale['points'] - 1} scale"
+    return _points_on(result.scale.start, result.scale.points)
 
 
-def mean_points(value: float, result: dict[str, Any]) -> str:
+def _points_on(first: int, points: int) -> str:
+    return f"points on the {first}\u2013{first + points - 1} scale"
+
+
+def mean_points(value: float, result: ResultDocument) -> str:
     """A mean gap with its unit: '0.50 points on the 1–5 scale' (no sign: say who is higher)."""
     return f"{abs(value):.2f} {scale_unit(result)}"
 
@@ -339,13 +349,13 @@ EFFECT_WORDS = {
 }
 
 
-def effect_words(gap: dict[str, Any] | None) -> str:
+def effect_words(gap: Gap | None) -> str:
     """Cliff's delta in plain words: 'a small difference'."""
-    magnitude = (gap or {}).get("magnitude")
+    magnitude = None if gap is None else gap.magnitude
     return EFFECT_WORDS.get(magnitude or "", "not available")
 
 
-def significance_word(gap: dict[str, Any] | None) -> str:
+def significance_word(gap: Gap | None) -> str:
     """'significant', 'not significant' or 'hidden' (a group too small to show)."""
     if gap is None:
         return "hidden"
@@ -358,14 +368,14 @@ FOCUS_BY_IMPACT = "impact × gap"
 FOCUS_BY_GAP = "gap"
 
 
-def focus_basis(result: dict[str, Any]) -> dict[str, Any]:
+def focus_basis(result: ResultDocument) -> dict[str, Any]:
     """How focus areas are ranked: by impact × gap when the driver analysis has figures
     for the second compared group, else by gap alone, with the reason in words."""
-    b = result["compare"][1]
+    b = result.compare[1]
     importance = importance_of(result, b)
     lb = group_label(result, b)
     if importance is not None:
-        outcome = _dimension_title(result, result["drivers"]["outcome"])
+        outcome = _dimension_title(result, result.drivers.outcome)  # type: ignore[union-attr]
         return {
             "basis": FOCUS_BY_IMPACT,
             "importance": importance,
@@ -376,7 +386,7 @@ def focus_basis(result: dict[str, Any]) -> dict[str, Any]:
         }
     why = (
         "there is no driver analysis"
-        if not result.get("drivers")
+        if result.drivers is None
         else f"the driver analysis has no figures for {lb} (too few complete answers)"
     )
     return {
@@ -386,29 +396,30 @@ def focus_basis(result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _dimension_title(result: dict[str, Any], dim_id: str) -> str:
-    return next((d["title"] for d in result["dimensions"] if d["id"] == dim_id), dim_id)
+def _dimension_title(result: ResultDocument, dim_id: str) -> str:
+    return next((d.title for d in result.dimensions if d.id == dim_id), dim_id)
 
 
-def _summary_entry(result: dict[str, Any], d: dict[str, Any]) -> dict[str, Any]:
+def _summary_entry(result: ResultDocument, d: Dimension) -> dict[str, Any]:
     """The figures of one dimension that the summary prints."""
-    a, b = result["compare"]
-    gap = d["gap"]
+    a, b = result.compare
+    gap = d.gap
+    assert gap is not None  # only dimensions with a shown gap are summarised
     return {
-        "id": d["id"],
-        "title": d["title"],
-        "gap": gap["mean"],
-        "gap_ci": list(gap["mean_ci"]) if gap.get("mean_ci") else None,
-        "favorable_gap": gap.get("favorable"),
-        "favorable": {g: d["groups"][g].get("favorable") for g in (a, b)},
+        "id": d.id,
+        "title": d.title,
+        "gap": gap.mean,
+        "gap_ci": list(gap.mean_ci) if gap.mean_ci else None,
+        "favorable_gap": gap.favorable,
+        "favorable": {g: getattr(d.groups[g], "favorable", None) for g in (a, b)},
         "significant": significant(gap),
         "effect": effect_words(gap),
-        "higher": a if gap["mean"] > 0 else b if gap["mean"] < 0 else None,
-        "actions": list(d.get("actions") or []),
+        "higher": a if gap.mean > 0 else b if gap.mean < 0 else None,
+        "actions": list(d.actions),
     }
 
 
-def _gap_phrase(result: dict[str, Any], entry: dict[str, Any]) -> str:
+def _gap_phrase(result: ResultDocument, entry: dict[str, Any]) -> str:
     """'Executives higher by 0.50 points on the 1–5 scale and 20 percentage points
     (favorable share)'."""
     if entry["higher"] is None:
@@ -421,17 +432,17 @@ def _gap_phrase(result: dict[str, Any], entry: dict[str, Any]) -> str:
     return text
 
 
-def meaningful_gaps(result: dict[str, Any]) -> list[dict[str, Any]]:
+def meaningful_gaps(result: ResultDocument) -> list[Dimension]:
     """Significant dimension gaps that are more than negligible (Cliff's delta), largest
     first: the gaps worth acting on."""
     return [
         d
         for d in largest_dimension_gaps(result)
-        if d["gap"].get("magnitude") not in (None, "negligible")
+        if d.gap.magnitude not in (None, "negligible")  # type: ignore[union-attr]
     ]
 
 
-def focus_areas(result: dict[str, Any], limit: int = 3) -> list[dict[str, Any]]:
+def focus_areas(result: ResultDocument, limit: int = 3) -> list[dict[str, Any]]:
     """The `limit` gaps to act on first, among the significant, more than negligible
     ones: ranked by impact × gap (impact = LMG importance for the second compared group)
     where the driver analysis has it, dimensions without an importance (its outcome)
@@ -443,7 +454,7 @@ def focus_areas(result: dict[str, Any], limit: int = 3) -> list[dict[str, Any]]:
     out = []
     for d in meaningful_gaps(result):
         entry = _summary_entry(result, d)
-        impact = importance.get(d["id"])
+        impact = importance.get(d.id)
         entry["impact"] = impact
         entry["score"] = abs(entry["gap"]) * impact if impact is not None else None
         entry["basis"] = FOCUS_BY_IMPACT if impact is not None else FOCUS_BY_GAP
@@ -459,12 +470,12 @@ def focus_areas(result: dict[str, Any], limit: int = 3) -> list[dict[str, Any]]:
     return out[:limit]
 
 
-def _r2(result: dict[str, Any]) -> float | None:
-    cell = result["drivers"]["groups"].get(result["compare"][1]) or {}
+def _r2(result: ResultDocument) -> float | None:
+    cell = driver_cell(result, result.compare[1]) or {}
     return cell.get("r2")
 
 
-def strengths(result: dict[str, Any], limit: int = 3) -> list[dict[str, Any]]:
+def strengths(result: ResultDocument, limit: int = 3) -> list[dict[str, Any]]:
     """Where the compared groups are most aligned: dimensions with a shown gap that are
     not focus areas, the smallest |gap| first, ties by the higher favorable share of the
     less favorable group. Each entry has the figures and the `reason` in words. A gap
@@ -473,10 +484,10 @@ def strengths(result: dict[str, Any], limit: int = 3) -> list[dict[str, Any]]:
     focus = focus_areas(result)
     ceiling = min((abs(f["gap"]) for f in focus), default=None)
     out = []
-    for d in result["dimensions"]:
-        if d["gap"] is None or d["id"] in {f["id"] for f in focus}:
+    for d in result.dimensions:
+        if d.gap is None or d.id in {f["id"] for f in focus}:
             continue
-        if ceiling is not None and abs(d["gap"]["mean"]) > ceiling:
+        if ceiling is not None and abs(d.gap.mean) > ceiling:
             continue
         entry = _summary_entry(result, d)
         shares = [s for s in entry["favorable"].values() if s is not None]
@@ -495,17 +506,18 @@ def plural(word: str) -> str:
     return word if word.endswith("s") else word + "s"
 
 
-def participation_summary(result: dict[str, Any]) -> dict[str, Any] | None:
+def participation_summary(result: ResultDocument) -> dict[str, Any] | None:
     """Overall participation (shown groups pooled) and the spread of the shown rates
-    across the values of each segment column; None without a headcount."""
-    part = result.get("participation")
-    if not part:
+    across the values of each segment column; None without a headcount. The section
+    keeps its own module's shape (plain dicts under `participation`)."""
+    if result.participation is None:
         return None
-    shown = [c for c in part["groups"].values() if "rate" in c]
+    part = result.participation.document()
+    with_rate = [c for c in part["groups"].values() if "rate" in c]
     overall = None
-    if shown:
-        responded = sum(c["responded"] for c in shown)
-        headcount = sum(c["headcount"] for c in shown)
+    if with_rate:
+        responded = sum(c["responded"] for c in with_rate)
+        headcount = sum(c["headcount"] for c in with_rate)
         overall = {"responded": responded, "headcount": headcount}
         overall["rate"] = responded / headcount if headcount else None
     spreads = []

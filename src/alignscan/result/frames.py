@@ -17,7 +17,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from alignscan.result.findings import significant
+from alignscan.result.findings import shown, significant
+from alignscan.result.models import Dimension, Gap, Item, ResultDocument, Segment, as_result
 
 IDENTITY = {
     "items": ("id", "dimension", "text", "reverse", "answered_share"),
@@ -26,49 +27,56 @@ IDENTITY = {
 }
 
 
-def _interval(gap: dict[str, Any] | None, key: str) -> tuple[float | None, float | None]:
-    ci = (gap or {}).get(key)
+def _interval(ci: list[float] | None) -> tuple[float | None, float | None]:
     return (ci[0], ci[1]) if ci else (None, None)
 
 
-def _gap_columns(gap: dict[str, Any] | None) -> dict[str, Any]:
-    g = gap or {}
-    low, high = _interval(gap, "mean_ci")
-    adj_low, adj_high = _interval(gap, "mean_ci_adjusted")
-    fav_low, fav_high = _interval(gap, "favorable_ci")
+def _gap_columns(gap: Gap | None) -> dict[str, Any]:
+    if gap is None:
+        names = ("mean", "favorable", "p_value", "q_value", "cliffs_delta", "magnitude")
+        g: dict[str, Any] = dict.fromkeys(names)
+        cis: dict[str, Any] = {}
+    else:
+        g = {k: getattr(gap, k) for k in ("mean", "favorable", "p_value", "q_value")}
+        g.update(cliffs_delta=gap.cliffs_delta, magnitude=gap.magnitude)
+        cis = {"mean": gap.mean_ci, "adj": gap.mean_ci_adjusted, "fav": gap.favorable_ci}
+    low, high = _interval(cis.get("mean"))
+    adj_low, adj_high = _interval(cis.get("adj"))
+    fav_low, fav_high = _interval(cis.get("fav"))
     return {
-        "gap_mean": g.get("mean"),
+        "gap_mean": g["mean"],
         "gap_mean_low": low,
         "gap_mean_high": high,
         "gap_mean_adj_low": adj_low,
         "gap_mean_adj_high": adj_high,
-        "gap_favorable": g.get("favorable"),
+        "gap_favorable": g["favorable"],
         "gap_favorable_low": fav_low,
         "gap_favorable_high": fav_high,
-        "p_value": g.get("p_value"),
-        "q_value": g.get("q_value"),
-        "cliffs_delta": g.get("cliffs_delta"),
-        "magnitude": g.get("magnitude"),
+        "p_value": g["p_value"],
+        "q_value": g["q_value"],
+        "cliffs_delta": g["cliffs_delta"],
+        "magnitude": g["magnitude"],
         "significant": significant(gap),
     }
 
 
-def _row(unit: dict[str, Any], level: str, groups: list[str]) -> dict[str, Any]:
-    row = {key: unit.get(key) for key in IDENTITY[level]}
+def _row(unit: Item | Dimension | Segment, level: str, groups: list[str]) -> dict[str, Any]:
+    row = {key: getattr(unit, key) for key in IDENTITY[level]}
     for g in groups:
-        cell = unit["groups"].get(g, {})
+        cell = unit.groups.get(g)
         for stat in ("n", "mean", "sd", "favorable"):
-            row[f"{stat}_{g}"] = cell.get(stat)
-    row.update(_gap_columns(unit.get("gap")))
+            row[f"{stat}_{g}"] = getattr(cell, stat, None) if shown(cell) else None
+    row.update(_gap_columns(unit.gap))
     return row
 
 
-def result_frame(document: dict[str, Any], level: str) -> Any:
+def result_frame(document: ResultDocument | dict[str, Any], level: str) -> Any:
     """One row per unit of `level`, numeric columns with proper dtypes."""
     import pandas as pd
 
-    groups = list(document["groups"])
-    frame = pd.DataFrame([_row(u, level, groups) for u in document[level]])
+    result = as_result(document)
+    groups = list(result.groups)
+    frame = pd.DataFrame([_row(u, level, groups) for u in getattr(result, level)])
     if frame.empty:
         return frame
     for column in frame.columns:
@@ -90,48 +98,55 @@ def _fmt(value: float | None, spec: str) -> str:
     return "–" if value is None else unsigned_zero(format(value, spec))
 
 
-def summary_html(document: dict[str, Any]) -> str:
+def summary_html(document: ResultDocument | dict[str, Any]) -> str:
     """A compact table for Jupyter: each dimension's favorable shares and gap."""
     from alignscan.render.formats import qfmt
     from alignscan.result.findings import group_label, scale_unit
 
-    a, b = document["compare"]
+    result = as_result(document)
+    a, b = result.compare
     esc = html.escape
-    la, lb = (esc(group_label(document, g)) for g in (a, b))
+    la, lb = (esc(group_label(result, g)) for g in (a, b))
     head = (
         f"<tr><th>Dimension</th><th>{la} favorable</th><th>{lb} favorable</th>"
-        f"<th>Gap in {esc(scale_unit(document))} (95% CI)</th><th>q</th></tr>"
+        f"<th>Gap in {esc(scale_unit(result))} (95% CI)</th><th>q</th></tr>"
     )
     rows = []
-    for dim in document["dimensions"]:
-        ca, cb, gap = dim["groups"].get(a, {}), dim["groups"].get(b, {}), dim.get("gap") or {}
-        ci = gap.get("mean_ci") or [None, None]
-        mark = "<b>{}</b>" if significant(dim.get("gap")) else "{}"
+    for dim in result.dimensions:
+        fa, fb = (getattr(dim.groups.get(g), "favorable", None) for g in (a, b))
+        gap = dim.gap
+        ci = (gap.mean_ci if gap else None) or [None, None]
+        mark = "<b>{}</b>" if significant(gap) else "{}"
         rows.append(
-            f"<tr><td>{esc(dim['title'])}</td><td>{_fmt(ca.get('favorable'), '.0%')}</td>"
-            f"<td>{_fmt(cb.get('favorable'), '.0%')}</td><td>"
+            f"<tr><td>{esc(dim.title)}</td><td>{_fmt(fa, '.0%')}</td>"
+            f"<td>{_fmt(fb, '.0%')}</td><td>"
             + mark.format(
-                f"{_fmt(gap.get('mean'), '+.2f')} [{_fmt(ci[0], '+.2f')}, {_fmt(ci[1], '+.2f')}]"
+                f"{_fmt(gap and gap.mean, '+.2f')} [{_fmt(ci[0], '+.2f')}, {_fmt(ci[1], '+.2f')}]"
             )
-            + f"</td><td>{esc(qfmt(gap.get('q_value')))}</td></tr>"
+            + f"</td><td>{esc(qfmt(gap and gap.q_value))}</td></tr>"
         )
-    survey = document["survey"]
+    survey = result.survey
     caption = (
-        f"{esc(survey['id'])} v{esc(str(survey['version']))}: {la} vs {lb} "
+        f"{esc(survey.id)} v{esc(str(survey.version))}: {la} vs {lb} "
         "(bold: significant, q &lt; 0.05)"
     )
     return f"<table><caption>{caption}</caption>{head}{''.join(rows)}</table>"
 
 
+def _section(block: Any) -> dict[str, Any]:
+    """A section owned by its own module, as that module's plain data ({} if none)."""
+    return {} if block is None else block.document()
+
+
 # ----------------------------------------------------------------------------- extras
 
 
-def drivers_frame(document: dict[str, Any]) -> Any:
+def drivers_frame(document: ResultDocument | dict[str, Any]) -> Any:
     """One row per group and driver dimension: the group's n and R², the dimension's
     correlation with the outcome (r, 95% CI) and its share of R² (empty without drivers)."""
     import pandas as pd
 
-    drivers = document.get("drivers") or {}
+    drivers = _section(as_result(document).drivers)
     rows = []
     for group, cell in (drivers.get("groups") or {}).items():
         for dim in cell.get("dimensions") or []:
@@ -153,12 +168,12 @@ def drivers_frame(document: dict[str, Any]) -> Any:
     return _typed(pd.DataFrame(rows), ints=("n",), texts=("group", "outcome", "id"))
 
 
-def participation_frame(document: dict[str, Any]) -> Any:
+def participation_frame(document: ResultDocument | dict[str, Any]) -> Any:
     """One row per group and per group x segment value: headcount, respondents, rate
     (missing where the analysis hides the cell; empty without a headcount)."""
     import pandas as pd
 
-    part = document.get("participation") or {}
+    part = _section(as_result(document).participation)
     units = [("", "", part.get("groups") or {})]
     units += [(s["column"], s["value"], s["groups"]) for s in part.get("segments") or []]
     rows = [
@@ -181,13 +196,16 @@ def participation_frame(document: dict[str, Any]) -> Any:
     )
 
 
-def trend_frame(document: dict[str, Any], level: str = "dimensions") -> Any:
+def trend_frame(document: ResultDocument | dict[str, Any], level: str = "dimensions") -> Any:
     """One row per dimension (or item) and change between waves: the gap in both waves,
     its change with 95% CI, p and q values and direction (words for significant ones).
     `document` is a trend document, or a result with a `trend` (else the frame is empty)."""
     import pandas as pd
 
-    doc = document.get("trend") if "result_version" in document else document
+    if isinstance(document, ResultDocument):
+        doc = _section(document.trend)  # the trend's own shape (plain data)
+    else:
+        doc = document.get("trend") if "result_version" in document else document
     rows = []
     for unit in (doc or {}).get(level) or []:
         for change in unit.get("changes") or []:

@@ -280,7 +280,9 @@ def as_result(result: ResultDocument | dict[str, Any]) -> ResultDocument:
     plain dict (an old caller's, or the analysis's) validated once."""
     if isinstance(result, ResultDocument):
         return result
-    return ResultDocument.model_validate_json(json_text(result))
+    from alignscan.analysis import clean_json  # NaN as null, numpy numbers as Python's
+
+    return ResultDocument.model_validate(clean_json(result))
 
 
 def plain(document: Any) -> Any:

@@ -24,10 +24,14 @@ from alignscan.render.office.sheets import (
     OFFICE_EXTRA,
     OfficeUnavailable,
     labels,
+    section,
     segment_matrix,
     text,
 )
 from alignscan.result import findings
+from alignscan.result.models import Dimension, Gap, Item, ResultDocument, Segment, as_result
+
+Unit = Item | Dimension | Segment
 
 EMU_PER_INCH = 914400
 HEAT_ROWS = 12  # segment values per heatmap slide
@@ -55,7 +59,7 @@ class Deck:
     """A presentation being built, with the result it shows."""
 
     prs: Any
-    result: dict[str, Any]
+    result: ResultDocument
     templated: bool
 
     @property
@@ -254,14 +258,14 @@ def table(
 
 
 def names(deck: Deck) -> tuple[str, str]:
-    a, b = deck.result["compare"]
+    a, b = deck.result.compare
     label = labels(deck.result)
     return label[a], label[b]
 
 
-def favorable(unit: dict[str, Any], group: str) -> Any:
-    cell = unit["groups"].get(group) or {"suppressed": True}
-    return HIDDEN if cell.get("suppressed") else cell.get("favorable")
+def favorable(unit: Unit, group: str) -> Any:
+    cell = unit.groups.get(group)
+    return getattr(cell, "favorable", None) if findings.shown(cell) else HIDDEN
 
 
 def pp(share: float | None) -> str:
@@ -269,52 +273,53 @@ def pp(share: float | None) -> str:
     return DASH if share is None else f"{share * 100:+.1f} pts"
 
 
-def gap_words(gap: dict[str, Any] | None) -> str:
+def gap_words(gap: Gap | None) -> str:
     """A gap with its intervals and test, for the notes."""
     if gap is None:
         return "gap hidden (a group below the minimum size)"
-    lo, hi = gap["mean_ci"]
-    words = f"mean gap {signed(gap['mean'])} (95% CI {signed(lo)} to {signed(hi)})"
-    if gap.get("favorable") is not None:
-        flo, fhi = gap.get("favorable_ci") or (None, None)
-        words += f", favorable gap {pp(gap['favorable'])} (95% CI {pp(flo)} to {pp(fhi)})"
+    lo, hi = gap.mean_ci or (None, None)
+    words = f"mean gap {signed(gap.mean)} (95% CI {signed(lo)} to {signed(hi)})"
+    if gap.favorable is not None:
+        flo, fhi = gap.favorable_ci or (None, None)
+        words += f", favorable gap {pp(gap.favorable)} (95% CI {pp(flo)} to {pp(fhi)})"
     sig = "significant" if findings.significant(gap) else "not significant"
-    return f"{words}, q {qfmt(gap.get('q_value'))} ({sig}), {gap.get('magnitude')}"
+    return f"{words}, q {qfmt(gap.q_value)} ({sig}), {gap.magnitude}"
 
 
-def unit_line(deck: Deck, title: str, unit: dict[str, Any]) -> str:
+def unit_line(deck: Deck, title: str, unit: Unit) -> str:
     """One dimension or item in the notes: both groups' figures and the gap."""
-    a, b = deck.result["compare"]
+    a, b = deck.result.compare
     la, lb = names(deck)
     parts = []
     for g, label in ((a, la), (b, lb)):
-        cell = unit["groups"].get(g) or {"suppressed": True}
-        if cell.get("suppressed"):
+        cell: Any = unit.groups.get(g)
+        if not findings.shown(cell):
             parts.append(f"{label} hidden")
         else:
-            eff = cell.get("n_effective")
+            eff = cell.n_effective
             parts.append(
-                f"{label} {pct(cell.get('favorable'), 1)} favorable, mean "
-                f"{signed(cell.get('mean'), '.2f')}, n {cell.get('n')}"
+                f"{label} {pct(cell.favorable, 1)} favorable, mean "
+                f"{signed(cell.mean, '.2f')}, n {cell.n}"
                 + (f" (effective n {eff:.1f})" if eff is not None else "")
             )
-    return f"{title}: {'; '.join(parts)}; {gap_words(unit.get('gap'))}."
+    return f"{title}: {'; '.join(parts)}; {gap_words(unit.gap)}."
 
 
 # ----------------------------------------------------------------------------- slides
 
 
-def participation_lines(result: dict[str, Any]) -> list[str]:
+def participation_lines(result: ResultDocument) -> list[str]:
     """Respondents per group (and the rate out of the headcount, when known)."""
     label = labels(result)
-    used = result["rows"].get("used")
+    used = result.rows.used
     counts = []
-    for g, cell in result["groups"].items():
-        counts.append(f"{label[g]} " + ("hidden" if cell.get("suppressed") else f"{cell['n']:,}"))
+    for g, size in result.groups.items():
+        shown = f"{size.n:,}" if findings.shown(size) else "hidden"  # type: ignore[union-attr]
+        counts.append(f"{label[g]} {shown}")
     lines = [
         (f"{used:,} respondents: " if used is not None else "Respondents: ") + ", ".join(counts)
     ]
-    part = (result.get("participation") or {}).get("groups") or {}
+    part = section(result.participation).get("groups") or {}
     rates = [
         f"{label.get(g, g)} {'hidden' if c.get('suppressed') else pct(c['rate'])}"
         + ("" if c.get("suppressed") else f" ({c['responded']:,} of {c['headcount']:,})")
@@ -322,7 +327,7 @@ def participation_lines(result: dict[str, Any]) -> list[str]:
     ]
     if rates:
         lines.append("Participation: " + ", ".join(rates))
-    weighting = result.get("weighting")
+    weighting = section(result.weighting)
     if weighting:  # issue 31: the figures are weighted, said where the deck opens
         cells = sorted({" x ".join(s["columns"]) or "group" for s in weighting["groups"].values()})
         lines.append(
@@ -337,13 +342,13 @@ def title_slide(deck: Deck) -> None:
 
     r = deck.result
     slide = deck.prs.slides.add_slide(_layout(deck.prs, True))
-    brand = r.get("report") or {}
-    title = text(r["survey"].get("title") or r["survey"]["id"])
+    client = r.report.client if r.report is not None else None
+    title = text(r.survey.title or r.survey.id)
     la, lb = names(deck)
     lines = [f"{la} and {lb}: where they see things differently"]
-    lines.append(" · ".join(text(x) for x in (brand.get("client"), r["source"].get("file")) if x))
-    if r.get("report_date"):
-        lines.append(text(r["report_date"]))
+    lines.append(" · ".join(text(x) for x in (client, r.source.file) if x))
+    if r.report_date:
+        lines.append(text(r.report_date))
     lines += participation_lines(r)
     holders = {ph.placeholder_format.idx: ph for ph in slide.placeholders}
     if slide.shapes.title is not None:
@@ -359,7 +364,7 @@ def title_slide(deck: Deck) -> None:
     for para in sub.text_frame.paragraphs if sub is not None else []:
         for run in para.runs:
             run.font.size = Pt(16)
-    notes(slide, [f"Survey {r['survey']['id']} version {r['survey'].get('version')}", *lines])
+    notes(slide, [f"Survey {r.survey.id} version {r.survey.version}", *lines])
 
 
 def _place_title_slide(deck: Deck, slide: Any, sub: Any) -> None:
@@ -390,7 +395,7 @@ def summary_slide(deck: Deck) -> None:
         for e in best:
             lines += [(e["title"], 15, True), (e["reason"], 13, False)]
     bullets(slide, deck.body(slide), lines)
-    dims = {d["id"]: d for d in r["dimensions"]}
+    dims = {d.id: d for d in r.dimensions}
     shown = [unit_line(deck, e["title"], dims[e["id"]]) for e in focus + best]
     notes(slide, [head["sentence"], findings.focus_basis(r)["sentence"], *shown])
 
@@ -398,27 +403,27 @@ def summary_slide(deck: Deck) -> None:
 def dimension_slide(deck: Deck) -> None:
     """Favorable share per dimension, the two compared groups side by side (one unit)."""
     r = deck.result
-    a, b = r["compare"]
+    a, b = r.compare
     la, lb = names(deck)
     slide = new_slide(deck, f"Gap by dimension: {la} vs {lb}")
-    dims = r["dimensions"]
+    dims = r.dimensions
     series = [(la, [favorable(d, a) for d in dims]), (lb, [favorable(d, b) for d in dims])]
-    chart = bar_chart(slide, deck.body(slide), [d["title"] for d in dims], series, "0%")
+    chart = bar_chart(slide, deck.body(slide), [d.title for d in dims], series, "0%")
     chart.has_title = True
     chart.chart_title.text_frame.text = "Share of favorable answers"
     chart.value_axis.minimum_scale, chart.value_axis.maximum_scale = 0.0, 1.0
-    lines = [unit_line(deck, d["title"], d) for d in dims]
+    lines = [unit_line(deck, d.title, d) for d in dims]
     notes(slide, ["Favorable share per dimension (hidden cells are left out).", *lines])
 
 
 def items_slide(deck: Deck) -> None:
     """The largest significant item gaps as a table; all of them in the notes."""
     r = deck.result
-    a, b = r["compare"]
+    a, b = r.compare
     la, lb = names(deck)
     slide = new_slide(deck, "Largest item gaps")
     top = findings.top_item_gaps(r)
-    dims = {d["id"]: d["title"] for d in r["dimensions"]}
+    dims = {d.id: d.title for d in r.dimensions}
     if not top:
         msg = "No item gap is significant after correction for multiple comparisons."
         bullets(slide, deck.body(slide), [(msg, 18, False)])
@@ -427,19 +432,19 @@ def items_slide(deck: Deck) -> None:
     header = ["Item", "Dimension", f"{la} favorable", f"{lb} favorable", "Gap (95% CI)", "q"]
     rows = []
     for i in top[:TOP_ITEMS]:
-        g = i["gap"]
-        lo, hi = g["mean_ci"]
+        g: Any = i.gap
+        lo, hi = g.mean_ci or (None, None)
         fa, fb = favorable(i, a), favorable(i, b)
         rows.append(
-            [i["text"], dims.get(i["dimension"], i["dimension"])]
+            [i.text, dims.get(i.dimension, i.dimension)]
             + ["hidden" if fa is HIDDEN else pct(fa), "hidden" if fb is HIDDEN else pct(fb)]
-            + [f"{signed(g['mean'])} ({signed(lo)} to {signed(hi)})", qfmt(g["q_value"])]
+            + [f"{signed(g.mean)} ({signed(lo)} to {signed(hi)})", qfmt(g.q_value)]
         )
     grid = table(slide, deck.body(slide), header, rows, size=11)
     widths = [0.40, 0.18, 0.10, 0.10, 0.15, 0.07]
     for k, share in enumerate(widths):
         grid.columns[k].width = int(deck.body(slide)[2] * share)
-    notes(slide, [unit_line(deck, f"{i['id']} {i['text']}", i) for i in top])
+    notes(slide, [unit_line(deck, f"{i.id} {i.text}", i) for i in top])
 
 
 def _heat_cell(value: Any, limit: float) -> tuple[str, str | None]:
@@ -465,11 +470,10 @@ def heatmap_slides(deck: Deck) -> None:
     table (the HTML heatmap's colours); hidden cells say "hidden". Long columns
     continue on further slides."""
     r = deck.result
-    gaps = [abs(s["gap"]["mean"]) for s in r.get("segments") or [] if s.get("gap")]
+    gaps = [abs(s.gap.mean) for s in r.segments if s.gap]
     limit = max(gaps, default=1.0) or 1.0
-    segs = r.get("segments") or []
-    units = {(text(s["column"]), text(s["value"]), s["dimension"]): s for s in segs}
-    dim_ids = [d["id"] for d in r["dimensions"]]
+    units = {(text(s.column), text(s.value), s.dimension): s for s in r.segments}
+    dim_ids = [d.id for d in r.dimensions]
     for column, titles, rows in segment_matrix(r):
         pages = [rows[k : k + HEAT_ROWS] for k in range(0, len(rows), HEAT_ROWS)]
         for page, chunk in enumerate(pages, start=1):
@@ -480,7 +484,7 @@ def heatmap_slides(deck: Deck) -> None:
             fills: list[list[str | None]] = [[None, *(f for _, f in c)] for c in cells]
             found = [[units.get((column, row[0], d)) for d in dim_ids] for row in chunk]
             marks = [
-                [False, *(findings.significant((u or {}).get("gap")) for u in us)] for us in found
+                [False, *(findings.significant(u and u.gap) for u in us)] for us in found
             ]
             left, top, width, height = deck.body(slide)
             size = 11 if len(titles) <= 7 else 9
@@ -495,17 +499,17 @@ def heatmap_slides(deck: Deck) -> None:
             for row, us in zip(chunk, found, strict=True):
                 for title, unit in zip(titles, us, strict=True):
                     if unit is not None:
-                        lines.append(f"{row[0]}, {title}: {gap_words(unit.get('gap'))}.")
+                        lines.append(f"{row[0]}, {title}: {gap_words(unit.gap)}.")
             notes(slide, lines)
 
 
 def drivers_slide(deck: Deck) -> None:
     """Share of R² per driver, one series per group whose drivers are shown."""
     r = deck.result
-    block = r.get("drivers")
+    block = section(r.drivers)
     if not block:
         return
-    titles = {d["id"]: d["title"] for d in r["dimensions"]}
+    titles = {d.id: d.title for d in r.dimensions}
     label = labels(r)
     outcome = titles.get(block["outcome"], block["outcome"])
     slide = new_slide(deck, f"What drives {outcome}")
@@ -543,7 +547,7 @@ def drivers_slide(deck: Deck) -> None:
 
 def trend_slide(deck: Deck) -> None:
     """The mean-score gap per dimension in each wave (from a baseline)."""
-    trend = deck.result.get("trend")
+    trend = section(deck.result.trend)  # the trend's own shape (plain data)
     if not trend or not trend.get("dimensions"):
         return
     slide = new_slide(deck, "Trend: the gap per wave")
@@ -581,8 +585,8 @@ def actions_slide(deck: Deck) -> None:
     slide = new_slide(deck, "Recommended actions")
     lines: list[tuple[str, int, bool]] = []
     for d in recs:
-        lines.append((f"{d['title']} (gap {signed(d['gap']['mean'])})", 16, True))
-        actions = d.get("actions") or ["Discuss the gap with both groups."]
+        lines.append((f"{d.title} (gap {signed(d.gap.mean)})", 16, True))  # type: ignore[union-attr]
+        actions = d.actions or ["Discuss the gap with both groups."]
         lines += [(f"• {action}", 13, False) for action in actions]
     if not recs:
         lines = [
@@ -594,12 +598,12 @@ def actions_slide(deck: Deck) -> None:
             )
         ]
     bullets(slide, deck.body(slide), lines)
-    notes(slide, [unit_line(deck, d["title"], d) for d in recs] or [lines[0][0]])
+    notes(slide, [unit_line(deck, d.title, d) for d in recs] or [lines[0][0]])
 
 
 def weighting_lines(deck: Deck) -> list[str]:
     """With `--weight-to`: what is weighted, and each group's design effect."""
-    block = deck.result.get("weighting")
+    block = section(deck.result.weighting)
     if not block:
         return []
     label = labels(deck.result)
@@ -619,11 +623,11 @@ def appendix_slide(deck: Deck) -> None:
     """How the figures were made and what is hidden."""
     r = deck.result
     la, lb = names(deck)
-    minimum = r["min_group_size"]
-    privacy = r.get("privacy") or {}
-    first = r["scale"].get("start", 1)
-    last = first + r["scale"]["points"] - 1
-    fav = ", ".join(str(c) for c in r["scale"]["favorable"])
+    minimum = r.min_group_size
+    privacy = r.privacy
+    first = r.scale.start
+    last = first + r.scale.points - 1
+    fav = ", ".join(str(c) for c in r.scale.favorable)
     lines = [
         f"Gap: the {la} figure minus the {lb} figure. Answers are scored {first} to {last}; "
         "reverse-keyed items are recoded, so higher is always more favorable.",
@@ -636,13 +640,13 @@ def appendix_slide(deck: Deck) -> None:
         "(segments as their own family). Effect size: Cliff's delta.",
         f"Anonymity: no figure for fewer than {minimum} respondents; cells are also hidden "
         f"when a figure about 1 to {minimum - 1} people could be worked out by sums or "
-        f"differences ({privacy.get('cells_hidden_small', 0)} segment cells hidden for being "
-        f"small, {privacy.get('cells_hidden_protective', 0)} more to protect them).",
-        f"Comments need {r.get('min_comment_group_size', 10)} respondents in a group. "
+        f"differences ({privacy.cells_hidden_small} segment cells hidden for being "
+        f"small, {privacy.cells_hidden_protective} more to protect them).",
+        f"Comments need {r.min_comment_group_size} respondents in a group. "
         'Hidden figures show as "hidden" in this deck and in the workbook.',
         *weighting_lines(deck),
-        f"Survey {r['survey']['id']} version {r['survey'].get('version')}; source "
-        f"{r['source'].get('file')}; alignscan {r.get('alignscan_version')}.",
+        f"Survey {r.survey.id} version {r.survey.version}; source "
+        f"{r.source.file}; alignscan {r.alignscan_version}.",
     ]
     slide = new_slide(deck, "Appendix: method and privacy")
     bullets(slide, deck.body(slide), [(line, 13, False) for line in lines])
@@ -707,11 +711,11 @@ def open_presentation(template: bytes | None) -> tuple[Any, bool]:
     return prs, True
 
 
-def render_pptx(result: dict[str, Any], template: bytes | None = None) -> bytes:
+def render_pptx(
+    result: ResultDocument | dict[str, Any], template: bytes | None = None
+) -> bytes:
     """The deck as bytes: title, summary, charts and tables, actions and the appendix."""
-    from alignscan.result.models import plain
-
-    result = plain(result)
+    result = as_result(result)
     try:
         import pptx  # noqa: F401
         import xlsxwriter  # noqa: F401  (python-pptx writes chart data with it)

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alignscan.errors import AlignscanError
 from alignscan.result import findings
 from alignscan.textsafe import strip_controls
+
+if TYPE_CHECKING:
+    from alignscan.result.models import Dimension, Gap, Item, ResultDocument, Segment
 
 OFFICE_EXTRA = "pip install 'alignscan[office]'"
 
@@ -76,13 +79,13 @@ def text(value: object) -> str:
     return _NOT_XML.sub("", strip_controls(str(value)))
 
 
-def labels(result: dict[str, Any]) -> dict[str, str]:
+def labels(result: ResultDocument) -> dict[str, str]:
     """Group id -> display label (the survey's `roles.labels`), as the HTML shows it."""
     return {g: text(v) for g, v in findings.group_labels(result).items()}
 
 
-def gap_name(result: dict[str, Any]) -> str:
-    a, b = result["compare"]
+def gap_name(result: ResultDocument) -> str:
+    a, b = result.compare
     names = labels(result)
     return f"{names[a]} − {names[b]}"
 
@@ -102,36 +105,42 @@ GROUP_METRICS = (
 N_EFFECTIVE = ("n_effective", "dec", "effective sample size of {g} (Kish; weighted analyses)")
 
 
-def group_metrics(result: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
+def group_metrics(result: ResultDocument) -> tuple[tuple[str, str, str], ...]:
     """The per-group figures: with `--weight-to`, also the effective sample size."""
-    return GROUP_METRICS + ((N_EFFECTIVE,) if result.get("weighting") else ())
+    return GROUP_METRICS + ((N_EFFECTIVE,) if result.weighting is not None else ())
 
 
-def group_cols(result: dict[str, Any]) -> list[Col]:
+def section(block: Any) -> dict[str, Any]:
+    """A section owned by its own module (drivers, participation, weighting, trend) as
+    that module's plain data; {} when the result has none."""
+    return {} if block is None else block.document()
+
+
+def group_cols(result: ResultDocument) -> list[Col]:
     """n, mean, sd and favorable share (and effective n) for every group of the result."""
     names = labels(result)
     return [
         Col(f"{names[g]} {m.replace('_', ' ')}", kind, doc.format(g=names[g]))
-        for g in result["groups"]
+        for g in result.groups
         for m, kind, doc in group_metrics(result)
     ]
 
 
-def group_values(result: dict[str, Any], unit: dict[str, Any]) -> list[Any]:
+def group_values(result: ResultDocument, unit: Item | Dimension | Segment) -> list[Any]:
     metrics = group_metrics(result)
     out: list[Any] = []
-    for g in result["groups"]:
-        cell = unit["groups"].get(g)
+    for g in result.groups:
+        cell = unit.groups.get(g)
         if cell is None:
             out += [None] * len(metrics)
-        elif cell.get("suppressed"):
+        elif not findings.shown(cell):
             out += [HIDDEN] * len(metrics)
         else:
-            out += [cell.get(m) for m, _, _ in metrics]
+            out += [getattr(cell, m, None) for m, _, _ in metrics]
     return out
 
 
-def gap_cols(result: dict[str, Any]) -> list[Col]:
+def gap_cols(result: ResultDocument) -> list[Col]:
     """The gap between the two compared groups, its intervals and its test."""
     g = gap_name(result)
     return [
@@ -151,24 +160,23 @@ def gap_cols(result: dict[str, Any]) -> list[Col]:
     ]
 
 
-def gap_values(gap: dict[str, Any] | None) -> list[Any]:
+def gap_values(gap: Gap | None) -> list[Any]:
     if gap is None:
         return [HIDDEN] * 13
 
-    def pair(key: str) -> list[Any]:
-        lo_hi = gap.get(key) or [None, None]
-        return [lo_hi[0], lo_hi[1]]
+    def pair(lo_hi: list[float] | None) -> list[Any]:
+        return [None, None] if not lo_hi else [lo_hi[0], lo_hi[1]]
 
     return [
-        gap.get("mean"),
-        *pair("mean_ci"),
-        *pair("mean_ci_adjusted"),
-        gap.get("favorable"),
-        *pair("favorable_ci"),
-        gap.get("p_value"),
-        gap.get("q_value"),
-        gap.get("cliffs_delta"),
-        gap.get("magnitude"),
+        gap.mean,
+        *pair(gap.mean_ci),
+        *pair(gap.mean_ci_adjusted),
+        gap.favorable,
+        *pair(gap.favorable_ci),
+        gap.p_value,
+        gap.q_value,
+        gap.cliffs_delta,
+        gap.magnitude,
         yes_no(findings.significant(gap)),
     ]
 
@@ -176,7 +184,7 @@ def gap_values(gap: dict[str, Any] | None) -> list[Any]:
 # ----------------------------------------------------------------------------- sheets
 
 
-def dimensions_table(result: dict[str, Any]) -> Table:
+def dimensions_table(result: ResultDocument) -> Table:
     cols = [
         Col("dimension id", "text", "the dimension's id in the survey file"),
         Col("dimension", "text", "the dimension's title"),
@@ -185,13 +193,13 @@ def dimensions_table(result: dict[str, Any]) -> Table:
         *gap_cols(result),
     ]
     rows = [
-        [d["id"], text(d["title"]), d.get("alpha"), *group_values(result, d), *gap_values(d["gap"])]
-        for d in result["dimensions"]
+        [d.id, text(d.title), d.alpha, *group_values(result, d), *gap_values(d.gap)]
+        for d in result.dimensions
     ]
     return Table("dimensions", "One row per dimension (a set of items).", cols, rows)
 
 
-def items_table(result: dict[str, Any]) -> Table:
+def items_table(result: ResultDocument) -> Table:
     cols = [
         Col("item id", "text", "the item's id in the survey file"),
         Col("dimension id", "text", "the dimension it belongs to"),
@@ -203,21 +211,21 @@ def items_table(result: dict[str, Any]) -> Table:
     ]
     rows = [
         [
-            i["id"],
-            i["dimension"],
-            text(i["text"]),
-            yes_no(i["reverse"]),
-            i.get("answered_share"),
+            i.id,
+            i.dimension,
+            text(i.text),
+            yes_no(i.reverse),
+            i.answered_share,
             *group_values(result, i),
-            *gap_values(i["gap"]),
+            *gap_values(i.gap),
         ]
-        for i in result["items"]
+        for i in result.items
     ]
     return Table("items", "One row per item (question).", cols, rows)
 
 
-def segments_table(result: dict[str, Any]) -> Table:
-    titles = {d["id"]: text(d["title"]) for d in result["dimensions"]}
+def segments_table(result: ResultDocument) -> Table:
+    titles = {d.id: text(d.title) for d in result.dimensions}
     cols = [
         Col("segment", "text", "the segment column (e.g. department)"),
         Col("value", "text", "its value"),
@@ -228,27 +236,27 @@ def segments_table(result: dict[str, Any]) -> Table:
     ]
     rows = [
         [
-            text(s["column"]),
-            text(s["value"]),
-            s["dimension"],
-            titles.get(s["dimension"], s["dimension"]),
+            text(s.column),
+            text(s.value),
+            s.dimension,
+            titles.get(s.dimension, s.dimension),
             *group_values(result, s),
-            *gap_values(s.get("gap")),
+            *gap_values(s.gap),
         ]
-        for s in result.get("segments") or []
+        for s in result.segments
     ]
     heat = [4 + len(group_cols(result)), 9 + len(group_cols(result))]  # gap, favorable gap
     about = "One row per segment value and dimension; gaps coloured as in the HTML heatmap."
     return Table("segments", about, cols, rows, heat)
 
 
-def segment_matrix(result: dict[str, Any]) -> list[tuple[str, list[str], list[list[Any]]]]:
+def segment_matrix(result: ResultDocument) -> list[tuple[str, list[str], list[list[Any]]]]:
     """Per segment column: dimension titles and, per value, its row of gaps (HIDDEN when
     suppressed): the heatmap of the HTML report."""
-    dims = [(d["id"], text(d["title"])) for d in result["dimensions"]]
-    columns: dict[str, dict[str, dict[str, Any]]] = {}
-    for s in result.get("segments") or []:
-        columns.setdefault(s["column"], {}).setdefault(s["value"], {})[s["dimension"]] = s
+    dims = [(d.id, text(d.title)) for d in result.dimensions]
+    columns: dict[str, dict[str, dict[str, Segment]]] = {}
+    for s in result.segments:
+        columns.setdefault(s.column, {}).setdefault(s.value, {})[s.dimension] = s
     out = []
     for column, values in columns.items():
         rows = []
@@ -256,17 +264,17 @@ def segment_matrix(result: dict[str, Any]) -> list[tuple[str, list[str], list[li
             cells: list[Any] = []
             for dim_id, _ in dims:
                 s = by_dim.get(dim_id)
-                gap = s.get("gap") if s else None
-                cells.append(None if s is None else HIDDEN if gap is None else gap["mean"])
+                gap = s.gap if s else None
+                cells.append(None if s is None else HIDDEN if gap is None else gap.mean)
             rows.append([text(value), *cells])
         out.append((text(column), [t for _, t in dims], rows))
     return out
 
 
-def heatmap_table(result: dict[str, Any]) -> Table:
+def heatmap_table(result: ResultDocument) -> Table:
     """All segment columns stacked: segment, value, then one gap column per dimension."""
     blocks = segment_matrix(result)
-    dims = blocks[0][1] if blocks else [text(d["title"]) for d in result["dimensions"]]
+    dims = blocks[0][1] if blocks else [text(d.title) for d in result.dimensions]
     cols = [
         Col("segment", "text", "the segment column"),
         Col("value", "text", "its value"),
@@ -277,10 +285,10 @@ def heatmap_table(result: dict[str, Any]) -> Table:
     return Table("heatmap", about, cols, rows, list(range(2, 2 + len(dims))))
 
 
-def drivers_table(result: dict[str, Any]) -> Table:
+def drivers_table(result: ResultDocument) -> Table:
     """Per group and predictor: correlation with the outcome and its share of R²."""
-    block = result.get("drivers") or {}
-    titles = {d["id"]: text(d["title"]) for d in result["dimensions"]}
+    block = section(result.drivers)
+    titles = {d.id: text(d.title) for d in result.dimensions}
     names = labels(result)
     outcome = titles.get(block.get("outcome", ""), block.get("outcome", ""))
     cols = [
@@ -311,9 +319,9 @@ def drivers_table(result: dict[str, Any]) -> Table:
     return Table("drivers", about, cols, rows)
 
 
-def participation_table(result: dict[str, Any]) -> Table:
+def participation_table(result: ResultDocument) -> Table:
     """Respondents out of the headcount, per group and segment (`--headcount`)."""
-    part = result.get("participation") or {}
+    part = section(result.participation)
     names = labels(result)
     cols = [
         Col("segment", "text", "the segment column (All: the whole organisation)"),
@@ -347,9 +355,9 @@ def _trend_gap(trend: dict[str, Any], wave: dict[str, Any]) -> Any:
     return wave.get("gap")
 
 
-def trend_table(result: dict[str, Any]) -> Table:
+def trend_table(result: ResultDocument) -> Table:
     """Per dimension and item: the gap in two waves and its change, with the test."""
-    trend = result.get("trend") or {}
+    trend = section(result.trend)
     cols = [
         Col("level", "text", "dimension or item"),
         Col("id", "text", "its id"),
@@ -383,7 +391,7 @@ def trend_table(result: dict[str, Any]) -> Table:
     return Table("trend", about, cols, rows)
 
 
-def comments_table(result: dict[str, Any]) -> Table:
+def comments_table(result: ResultDocument) -> Table:
     """Comment counts per question and group (the texts stay in the HTML report)."""
     names = labels(result)
     cols = [
@@ -393,18 +401,18 @@ def comments_table(result: dict[str, Any]) -> Table:
         Col("comments", "int", "comments given (hidden below the comment minimum)"),
     ]
     rows = [
-        [c["id"], text(c["text"]), names.get(g, text(g))]
-        + [HIDDEN if cell.get("suppressed") else cell.get("count", len(cell.get("texts", [])))]
-        for c in result.get("comments") or []
-        for g, cell in c["groups"].items()
+        [c.id, text(c.text), names.get(g, text(g))]
+        + [cell.count if findings.shown(cell) else HIDDEN]  # type: ignore[union-attr]
+        for c in result.comments
+        for g, cell in c.groups.items()
     ]
     return Table("comments", "Comment counts per question and group.", cols, rows)
 
 
-def weighting_rows(result: dict[str, Any]) -> list[list[Any]]:
+def weighting_rows(result: ResultDocument) -> list[list[Any]]:
     """With `--weight-to`: the headcount file, and per compared group the design effect
     and the effective sample size."""
-    block = result.get("weighting")
+    block = section(result.weighting)
     if not block:
         return []
     names = labels(result)
@@ -423,31 +431,31 @@ def weighting_rows(result: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
-def summary_table(result: dict[str, Any]) -> Table:
+def summary_table(result: ResultDocument) -> Table:
     """The survey, the source, who is compared, the counts, and the headline."""
-    a, b = result["compare"]
+    a, b = result.compare
     names = labels(result)
-    brand = result.get("report") or {}
-    used = result["rows"].get("used")
+    brand = result.report
+    used = result.rows.used
     about = [
-        ("survey", result["survey"].get("title") or result["survey"]["id"]),
-        ("survey id", result["survey"]["id"]),
-        ("survey version", result["survey"].get("version")),
-        ("source file", result["source"].get("file")),
-        ("client", brand.get("client")),
-        ("prepared by", brand.get("prepared_by")),
-        ("report date", result.get("report_date")),
+        ("survey", result.survey.title or result.survey.id),
+        ("survey id", result.survey.id),
+        ("survey version", result.survey.version),
+        ("source file", result.source.file),
+        ("client", brand and brand.client),
+        ("prepared by", brand and brand.prepared_by),
+        ("report date", result.report_date),
     ]
     rows: list[list[Any]] = [[k, text(v), ""] for k, v in about if v]
     rows += [
         ["compared", f"{names[a]} vs {names[b]}", "the gap is the first minus the second"],
-        ["minimum group size", Fig(result["min_group_size"], "int"), "no figure for fewer"],
-        ["rows read", Fig(result["rows"]["read"], "int"), "rows of the responses file"],
+        ["minimum group size", Fig(result.min_group_size, "int"), "no figure for fewer"],
+        ["rows read", Fig(result.rows.read, "int"), "rows of the responses file"],
         ["respondents used", Fig(HIDDEN if used is None else used, "int"), ""],
-        ["rows excluded", Fig(result["rows"].get("excluded"), "int"), ""],
+        ["rows excluded", Fig(result.rows.excluded, "int"), ""],
     ]
-    for g, cell in result["groups"].items():
-        n = HIDDEN if cell.get("suppressed") else cell.get("n")
+    for g, cell in result.groups.items():
+        n = cell.n if findings.shown(cell) else HIDDEN  # type: ignore[union-attr]
         rows.append([f"respondents: {names[g]}", Fig(n, "int"), ""])
     rows += weighting_rows(result)
     head = findings.headline(result)
@@ -456,7 +464,7 @@ def summary_table(result: dict[str, Any]) -> Table:
         rows.append([f"focus area {rank}", text(e["title"]), text(e["reason"])])
     for rank, e in enumerate(findings.strengths(result), start=1):
         rows.append([f"strength {rank}", text(e["title"]), text(e["reason"])])
-    rows.append(["alignscan version", text(result.get("alignscan_version", "")), ""])
+    rows.append(["alignscan version", text(result.alignscan_version), ""])
     cols = [
         Col("field", "text", "what the row says"),
         Col("value", "text", "its value (numbers are numbers)"),
@@ -465,7 +473,7 @@ def summary_table(result: dict[str, Any]) -> Table:
     return Table("summary", "The survey, who is compared, and the headline.", cols, rows)
 
 
-def workbook_tables(result: dict[str, Any]) -> list[Table]:
+def workbook_tables(result: ResultDocument) -> list[Table]:
     """Every sheet of the workbook after README, in order."""
     return [
         summary_table(result),

@@ -23,6 +23,7 @@ from alignscan.render.office.sheets import (
     workbook_tables,
 )
 from alignscan.render.office.sheets import text as plain
+from alignscan.result.models import ResultDocument, as_result
 from alignscan.textsafe import FORMULA_START
 
 FORMATS = {
@@ -153,22 +154,20 @@ def _readme(w: _Writer, tables: list[Table]) -> None:
     sheet.autofilter(0, 0, len(lines) - 1, 2)
 
 
-def _properties(result: dict[str, Any]) -> dict[str, Any]:
+def _properties(result: ResultDocument) -> dict[str, Any]:
     """Document properties; created on the report date when there is one, so the same
     dated result gives the same bytes."""
     props: dict[str, Any] = {"title": "alignscan result", "comments": "Written by alignscan"}
     try:
-        props["created"] = dt.datetime.fromisoformat(str(result.get("report_date")))
+        props["created"] = dt.datetime.fromisoformat(str(result.report_date))
     except ValueError:
         pass
     return props
 
 
-def render_xlsx(result: dict[str, Any]) -> bytes:
+def render_xlsx(result: ResultDocument | dict[str, Any]) -> bytes:
     """The workbook as bytes: README, then one sheet per table of `report.sheets`."""
-    from alignscan.result.models import plain
-
-    result = plain(result)
+    result = as_result(result)
     try:
         import xlsxwriter
     except ImportError as exc:
