@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from alignscan.render.formats import signed
 
 if TYPE_CHECKING:
-    from alignscan.models import Dimension, Gap, Item, ResultDocument
+    from alignscan.result.models import Dimension, Gap, Item, ResultDocument
 
 ALPHA = 0.05  # false discovery rate for calling a gap significant
 LOW_RELIABILITY = 0.6  # alpha below this: "low reliability" wherever the dimension is read
@@ -121,7 +121,7 @@ def headline(result: ResultDocument) -> dict[str, Any]:
     if with_share:
         d = min(with_share, key=lambda d: (-abs(d.gap.favorable), d.gap.q_value, d.id))  # type: ignore
         fa, fb = d.groups[a].favorable, d.groups[b].favorable  # type: ignore[union-attr]
-        joiner = "but only" if fa > fb else "against"
+        joiner = "but only" if fa > fb else "against"  # type: ignore[operator]
         sentence = (
             f"On {isolate(d.title)}, {fa:.0%} of the answers of {la} are favorable, "
             f"{joiner} {fb:.0%} of the answers of {lb}."
