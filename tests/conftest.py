@@ -50,6 +50,41 @@ HEAVY = {
     "test_participation.py::test_no_small_cell_is_published_or_recoverable_on_random_data",
     "test_papercuts_round2.py::test_the_demo_writes_five_sample_organisations_that_make_norms",
     "test_ci_and_install.py::test_demo_command_writes_the_demo_into_a_folder",
+    # the seeded error-rate and power simulations at their acceptance sizes (200 replications)
+    "test_small_groups.py::test_any_flag_rate_stays_at_or_below_7_percent",
+    "test_small_groups.py::test_dimension_favorable_interval_holds_at_3_to_8",
+    "test_small_groups.py::test_power_at_60_is_within_10_points_of_welch",
+    # limits where the size is the point, and a property test of many full analyses
+    "test_hostile_round3.py::test_csv_line_past_the_limit_is_refused_by_name",
+    "test_hostile_round3.py::test_numbered_rows_past_excel_are_counted_not_parsed",
+    "test_survey.py::test_deep_nesting_is_an_error_not_a_crash",
+    "test_analysis_props.py::test_adjusted_interval_excludes_zero_exactly_when_flagged",
+    # end-to-end commands (in-process, a second of CPU or more each): the fast tier keeps
+    # cheaper tests of the same commands
+    "test_cli_survey.py::test_every_help_example_runs",
+    "test_norms.py::test_cli",
+    "test_papercuts.py::test_demo_next_hint_works_without_activating",
+    "test_papercuts.py::test_trend_warns_about_the_same_wave_twice",
+    "test_papercuts.py::test_no_comments_keeps_counts_and_drops_texts",
+    "test_papercuts.py::test_report_without_html_writes_next_to_the_json",
+    "test_weighting.py::test_cli_weighted_figures_equal_a_direct_computation_from_the_rows",
+    "test_weighting.py::test_trend_warns_when_only_some_waves_are_weighted",
+    "test_weighting.py::test_weights_above_the_cap_are_warned_on_page_one_and_trimmed_on_request",
+    "test_weighting.py::test_api_weight_to_gives_the_cli_result",
+    "test_weighting.py::test_survey_weights_key_weights_like_the_flag",
+    "test_weighting.py::test_workbook_and_deck_say_the_figures_are_weighted",
+    "test_duckdb.py::test_analyze_json_is_identical_to_the_default_engine",
+    "test_participation.py::test_cli",
+    "test_check_cli.py::test_analyze_writes_outputs",
+    "test_check_cli.py::test_analyze_default_output_folder",
+    "test_parquet.py::test_check_and_trend_take_parquet",
+    "test_parquet.py::test_parquet_with_typed_columns_gives_the_csv_result",
+    "test_pptx.py::test_cli_writes_the_deck_with_a_template_and_refuses_bad_ones",
+    "test_xlsx.py::test_a_weighted_result_shows_effective_n_and_design_effects",
+    "test_xlsx.py::test_report_and_analyze_write_the_workbook",
+    "test_hostile_round3.py::test_analyze_replaces_only_its_own_files_without_force",
+    "test_hostile_round3.py::test_report_check_and_norms_never_replace_a_foreign_file",
+    "test_api.py::test_to_json_is_the_cli_json_byte_for_byte",
 }
 # Whole files whose every test drives a browser or the README tour in processes.
 HEAVY_FILES = {"test_report_browser.py", "test_tour.py"}
@@ -160,11 +195,47 @@ def random_codes(
     return codes
 
 
-def run_cli(*args: object, cwd=None, env=None):  # type: ignore[no-untyped-def]
-    """Run `python -m alignscan ...` as a user would (wide, uncoloured terminal); a
-    traceback or an "internal error" is always a failure."""
+def run_cli(*args: object, cwd=None, env=None, columns: int = 200):  # type: ignore[no-untyped-def]
+    """Run `alignscan ...` in this process as the installed command runs it (its error
+    handling and exit codes; output to a pipe, not a terminal; `columns` wide, uncoloured)
+    and return what `subprocess.run` would. For the tests where the process boundary is not
+    what is tested (those use `run_cli_process`): no interpreter start-up, so they run in the
+    fast tier. A traceback or an "internal error" is always a failure: an unexpected
+    exception is raised here, with its traceback."""
+    import contextlib
     import os
-    import subprocess
+
+    from click.testing import CliRunner
+
+    argv = list(map(str, args))
+    full_env = {"COLUMNS": str(columns), "NO_COLOR": "1", **(env or {}), "ALIGNSCAN_DEBUG": "1"}
+    with contextlib.chdir(cwd or os.getcwd()):
+        done = CliRunner().invoke(_InProcess(), argv, env=full_env)
+    if done.exception is not None and not isinstance(done.exception, SystemExit):
+        assert done.exc_info is not None
+        raise done.exception.with_traceback(done.exc_info[2])
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "internal error" not in done.stdout + done.stderr
+    return subprocess.CompletedProcess(["alignscan", *argv], done.exit_code, done.stdout, done.stderr)
+
+
+class _InProcess:
+    """`alignscan.cli._run` (the app with the command line's error handling) as
+    `CliRunner.invoke` calls a command."""
+
+    name = "alignscan"
+
+    def main(self, args: list[str], prog_name: str, **extra: object) -> None:
+        from alignscan.cli import _run
+
+        _run(list(args), prog_name)
+
+
+def run_cli_process(*args: object, cwd=None, env=None):  # type: ignore[no-untyped-def]
+    """Run `python -m alignscan ...` in a new process as a user would (wide, uncoloured
+    terminal): for the tests where the process itself matters. A traceback or an "internal
+    error" is always a failure."""
+    import os
     import sys
 
     full_env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **(env or {})}

@@ -15,6 +15,7 @@ import pytest
 
 import alignscan
 from alignscan.demo import write_demo_data
+from conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,10 +31,7 @@ def test_to_json_is_the_cli_json_byte_for_byte(demo, tmp_path) -> None:
     responses = demo / "reports" / "demo" / "responses.csv"
     result = alignscan.analyze(responses)
     out = tmp_path / "cli.json"
-    subprocess.run(
-        [sys.executable, "-m", "alignscan", "analyze", str(responses), "--no-save",
-         "--json", str(out)], check=True, capture_output=True,
-    )
+    assert run_cli("analyze", responses, "--no-save", "--json", out).returncode == 0
     assert result.to_json() == out.read_text(encoding="utf-8")
 
 
@@ -141,10 +139,7 @@ def test_check_json_is_a_typed_check_report() -> None:
     files = sorted(p for p in corpus.iterdir() if p.suffix in (".csv", ".xlsx"))
     assert len(files) > 10
     for path in files:
-        done = subprocess.run(
-            [sys.executable, "-m", "alignscan", "check", str(path), "-s",
-             str(corpus / "survey.yaml"), "-f", "json"], capture_output=True, text=True,
-        )
+        done = run_cli("check", path, "-s", corpus / "survey.yaml", "-f", "json")
         data = json.loads(done.stdout)
         model = (CheckReport if "format" in data else UnreadableReport).model_validate(data)
         assert model.document() == data and list(model.document()) == list(data), path.name
@@ -153,8 +148,6 @@ def test_check_json_is_a_typed_check_report() -> None:
 def test_the_package_loads_its_parts_on_first_use() -> None:
     """`import alignscan` is light (the command line starts reading before pandas loads),
     yet every name and submodule it offered is there when asked for."""
-    import subprocess
-    import sys
 
     code = (
         "import sys, alignscan; "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from typer.testing import CliRunner
 from alignscan import __version__
 from alignscan.cli import app
 from alignscan.survey import survey_json_schema
+from conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -33,16 +33,8 @@ dimensions:
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run the real entry point in a subprocess, as a user would."""
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
-    env.pop("ALIGNSCAN_DEBUG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "alignscan", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    """Run the command line with its real error handling, as a user would (in-process)."""
+    return run_cli(*args)
 
 
 @pytest.fixture
@@ -204,22 +196,8 @@ def test_every_help_example_runs(tmp_path: Path) -> None:
 
     shutil.copytree(ROOT / "surveys", tmp_path / "surveys")
     write_demo_data(tmp_path / "reports" / "demo")  # the demo's own bytes: `demo` may replace them
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "alignscan",
-            "analyze",
-            "reports/demo/responses.csv",
-            "--out",
-            "reports/demo",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        check=True,
-        timeout=300,
-    )
-    env = {**os.environ, "COLUMNS": "300"}
+    done = run_cli("analyze", "reports/demo/responses.csv", "--out", "reports/demo", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
     examples = {}
     for command in app.registered_commands:
         name = command.name or command.callback.__name__
@@ -233,14 +211,8 @@ def test_every_help_example_runs(tmp_path: Path) -> None:
         if ">" in argv:
             target = tmp_path / argv[argv.index(">") + 1]
             argv = argv[: argv.index(">")]
-        done = subprocess.run(
-            [sys.executable, "-m", *argv],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=300,
-        )
+        assert argv[0] == "alignscan", example
+        done = run_cli(*argv[1:], cwd=tmp_path, columns=300)
         assert done.returncode == 0, (name, example, done.stdout[-500:], done.stderr[-500:])
         if target is not None:
             target.write_text(done.stdout, encoding="utf-8")

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import subprocess
-import sys
 import warnings
 from itertools import combinations
 from pathlib import Path
@@ -26,7 +23,7 @@ from alignscan.render.tabular import result_json_schema, result_to_csv
 from alignscan.responses import read_responses
 from alignscan.survey import Survey, load_survey, load_survey_text
 from alignscan.synthetic import generate_responses, write_csv
-from conftest import make_responses
+from conftest import make_responses, run_cli
 
 GROUPS = ("executive", "management", "practitioner")
 # dimension id -> reverse flags of its items; "conf" is the outcome
@@ -524,13 +521,7 @@ def test_suppressed_group_in_the_report(demo) -> None:
 
 def test_terminal_summary_shows_the_top_two_drivers(demo) -> None:
     result, _, path = demo
-    done = subprocess.run(
-        [sys.executable, "-m", "alignscan", "analyze", str(path), "--no-save"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": "200"},
-        check=False,
-    )
+    done = run_cli("analyze", path, "--no-save")
     assert done.returncode == 0, done.stderr
     titles = {d["id"]: d["title"] for d in result["dimensions"]}
     for group in result["compare"]:

@@ -4,7 +4,6 @@ default engine's, byte for byte (the oracle is the default engine on the same fi
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +12,7 @@ import pytest
 from alignscan.demo import write_demo_data
 from alignscan.responses import read_responses
 from alignscan.survey import read_survey_file
+from conftest import run_cli
 
 pytest.importorskip("duckdb", reason="duckdb is not installed (pip install 'alignscan[duckdb]')")
 
@@ -30,7 +30,7 @@ def demo(tmp_path_factory) -> Path:
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "alignscan", *args], capture_output=True, text=True)
+    return run_cli(*args)
 
 
 @pytest.mark.parametrize("name", ["responses.csv", "responses.parquet"])

@@ -11,20 +11,14 @@ from pathlib import Path
 import pytest
 
 from alignscan.result.models import ResultDocument
+from conftest import run_cli
 
 CORPUS = Path(__file__).parent / "data" / "responses"
 SURVEY = str(CORPUS / "survey.yaml")
 
 
 def run(*args: object, cwd: Path | None = None, columns: int = 200, env: dict | None = None):
-    full = {**os.environ, "COLUMNS": str(columns), "NO_COLOR": "1", **(env or {})}
-    full.pop("ALIGNSCAN_DEBUG", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "alignscan", *map(str, args)],
-        capture_output=True, text=True, env=full, timeout=300, cwd=cwd,
-    )
-    assert "Traceback" not in done.stdout + done.stderr
-    return done
+    return run_cli(*args, cwd=cwd, columns=columns, env=env)
 
 
 @pytest.fixture(scope="module")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from rich.console import Console
+
+from conftest import run_cli
 
 CORPUS = Path(__file__).parent / "data" / "responses"
 SURVEY = str(CORPUS / "survey.yaml")
@@ -19,14 +19,7 @@ LENIENT = "re-run with --lenient"
 
 
 def run(*args: object, columns: int = 200) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": str(columns), "NO_COLOR": "1"}
-    env.pop("ALIGNSCAN_DEBUG", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "alignscan", *map(str, args)],
-        capture_output=True, text=True, env=env, timeout=300,
-    )
-    assert "Traceback" not in done.stdout + done.stderr
-    return done
+    return run_cli(*args, columns=columns)
 
 
 # ----------------------------------------------------------------- the wrong survey

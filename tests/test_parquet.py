@@ -6,8 +6,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -18,6 +16,7 @@ import pytest
 from alignscan.demo import write_demo_data
 from alignscan.responses import ResponsesError, read_responses
 from alignscan.survey import load_survey, read_survey_file
+from conftest import run_cli
 
 CORPUS = Path(__file__).parent / "data" / "responses"
 # corpus files a plain CSV parser reads as one header row + records of equal width
@@ -53,10 +52,7 @@ def as_text_parquet(source: Path, target: Path) -> Path:
 
 
 def analyze_json(path: Path, *extra: str) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-m", "alignscan", "analyze", str(path), "--no-save", "-f", "json", *extra],
-        capture_output=True, text=True,
-    )
+    done = run_cli("analyze", path, "--no-save", "-f", "json", *extra)
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     doc.pop("source")
@@ -100,25 +96,19 @@ def test_check_and_trend_take_parquet(demo, tmp_path) -> None:
     for name in ("responses-q1", "responses"):
         frame = pd.read_csv(demo / f"{name}.csv", dtype=str, keep_default_na=False)
         frame.to_parquet(tmp_path / f"{name}.parquet", index=False)
-    run = [sys.executable, "-m", "alignscan"]
-    check = subprocess.run([*run, "check", str(tmp_path / "responses.parquet"), "-f", "json"],
-                           capture_output=True, text=True)
+    check = run_cli("check", tmp_path / "responses.parquet", "-f", "json")
     assert check.returncode == 0, check.stderr
     assert json.loads(check.stdout)["valid"] is True
     waves = [str(tmp_path / "responses-q1.parquet"), str(tmp_path / "responses.parquet")]
     csvs = [str(demo / "responses-q1.csv"), str(demo / "responses.csv")]
-    trend = [subprocess.run([*run, "trend", *w, "--labels", "Q1,Q2", "-f", "json"],
-                            capture_output=True, text=True) for w in (waves, csvs)]
+    trend = [run_cli("trend", *w, "--labels", "Q1,Q2", "-f", "json") for w in (waves, csvs)]
     assert trend[0].returncode == 0, trend[0].stderr
     assert json.loads(trend[0].stdout)["items"] == json.loads(trend[1].stdout)["items"]
 
 
 def test_strict_check_refuses_a_parquet_with_bad_cells(survey, tmp_path) -> None:
     path = as_text_parquet(CORPUS / "error_out_of_range.csv", tmp_path / "bad.parquet")
-    done = subprocess.run(
-        [sys.executable, "-m", "alignscan", "analyze", str(path), "--no-save",
-         "--survey", str(CORPUS / "survey.yaml")], capture_output=True, text=True,
-    )
+    done = run_cli("analyze", path, "--no-save", "--survey", CORPUS / "survey.yaml")
     assert done.returncode == 1 and "Traceback" not in done.stderr
 
 

@@ -4,10 +4,7 @@ classed as breaking or not as the issue defines it, and placed on the right line
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +16,7 @@ from alignscan.analysis import analyze
 from alignscan.cli import app
 from alignscan.survey import load_survey_text
 from alignscan.survey.diff import diff_surveys, wave_warnings, wording_key
-from conftest import make_responses, make_survey, random_codes
+from conftest import make_responses, make_survey, random_codes, run_cli
 
 runner = CliRunner()
 
@@ -277,13 +274,7 @@ def _items_line_of_dim(lines: list[str], dim: str) -> int:
 
 def test_rich_output_names_items_and_counts_breaking(tmp_path: Path) -> None:
     a, b = write(tmp_path, OLD, edit(OLD, ("hype., reverse: true}", "hype.}")))
-    done = subprocess.run(
-        [sys.executable, "-m", "alignscan", "diff", str(a), str(b)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
-    )
+    done = run_cli("diff", a, b)
     assert done.returncode == 1, done.stderr
     assert "q03" in done.stdout and "reverse_flipped" in done.stdout
     assert "1 breaking change(s) of 1" in done.stdout
@@ -339,23 +330,7 @@ def test_trend_command_prints_the_warning(tmp_path: Path) -> None:
         p = tmp_path / f"w{k}.json"
         p.write_text(json.dumps(_wave(s, k)), encoding="utf-8")
         paths.append(str(p))
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "alignscan",
-            "trend",
-            *paths,
-            "--labels",
-            "Q1,Q2",
-            "--format",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "COLUMNS": "300", "NO_COLOR": "1"},
-    )
+    done = run_cli("trend", *paths, "--labels", "Q1,Q2", "--format", "json", columns=300)
     assert done.returncode == 0, done.stderr
     json.loads(done.stdout)  # the warning goes to stderr, the JSON stays clean
     assert "warning:" in done.stderr and f"item {v1.items[1].id} changed" in done.stderr

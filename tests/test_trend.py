@@ -15,7 +15,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep
 from alignscan.analysis import analyze
 from alignscan.extras.trend import trend
 from alignscan.render.trend_html import render_trend_html
-from conftest import make_responses, make_survey, random_codes
+from conftest import make_responses, make_survey, random_codes, run_cli
 
 Z = stats.norm.ppf(0.975)
 
@@ -164,21 +164,12 @@ def test_trend_needs_two_waves_with_the_same_comparison() -> None:
 
 
 def test_trend_command(tmp_path) -> None:
-    import subprocess
-    import sys
-
     from alignscan.demo import write_demo_data
 
     q1, q2 = write_demo_data(tmp_path / "demo", n=500)
     out_json, out_html = tmp_path / "t.json", tmp_path / "t.html"
-    cmd = [sys.executable, "-m", "alignscan", "trend", str(q1), str(q2), "--labels", "Q1,Q2"]
-    done = subprocess.run(
-        [*cmd, "--json", str(out_json), "--html", str(out_html)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={"COLUMNS": "120", "PATH": ""},
-    )
+    cmd = ["trend", str(q1), str(q2), "--labels", "Q1,Q2"]
+    done = run_cli(*cmd, "--json", out_json, "--html", out_html, columns=120, env={"PATH": ""})
     assert done.returncode == 0, done.stderr
     assert "closing" in done.stdout or "widening" in done.stdout
     doc = json.loads(out_json.read_text())
@@ -186,7 +177,7 @@ def test_trend_command(tmp_path) -> None:
     roi = next(d for d in doc["dimensions"] if d["id"] == "roi")
     assert roi["changes"][0]["gap"]["direction"] == "closing"  # the demo's built-in trend
     assert out_html.read_text().startswith("<!DOCTYPE html>")
-    bad = subprocess.run([*cmd[:-2], "--labels", "Q1"], capture_output=True, text=True, timeout=300)
+    bad = run_cli(*cmd[:-2], "--labels", "Q1")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
 
 
@@ -362,9 +353,6 @@ def test_a_shared_count_below_the_minimum_is_never_stated() -> None:
 
 
 def test_trend_command_refuses_different_scales_and_notes_shared_ids(tmp_path) -> None:
-    import subprocess
-    import sys
-
     from alignscan.render.tabular import result_to_json
 
     _, _, r1 = wave(1, 1)
@@ -372,14 +360,12 @@ def test_trend_command_refuses_different_scales_and_notes_shared_ids(tmp_path) -
     first, seven = tmp_path / "q1.json", tmp_path / "q2.json"
     first.write_text(result_to_json(r1))
     seven.write_text(result_to_json(_scaled(r2, points=7, favorable=[6, 7])))
-    cmd = [sys.executable, "-m", "alignscan", "trend", str(first), str(seven)]
-    env = {"COLUMNS": "200", "PATH": ""}
-    refused = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    cmd = ["trend", str(first), str(seven)]
+    env = {"PATH": ""}
+    refused = run_cli(*cmd, env=env)
     assert refused.returncode == 1 and "different answer scales" in refused.stderr
     assert "Traceback" not in refused.stderr
-    done = subprocess.run(
-        [*cmd, "--favorable-only", "--format", "json"], capture_output=True, text=True, timeout=300
-    )
+    done = run_cli(*cmd, "--favorable-only", "--format", "json")
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     assert doc["compared_on"] == "favorable shares" and doc["warnings"]
@@ -397,13 +383,7 @@ def test_trend_command_refuses_different_scales_and_notes_shared_ids(tmp_path) -
         "compare: [executive, practitioner]}\n"
         "dimensions: [{id: d, title: D, items: [{id: q1, text: One}]}]\n"
     )
-    paired = subprocess.run(
-        [sys.executable, "-m", "alignscan", "trend", str(csv), str(csv), "--survey", str(survey)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
+    paired = run_cli("trend", csv, csv, "--survey", survey, env=env)
     assert paired.returncode == 0, paired.stderr
     assert "share 30 respondent ids" in paired.stdout and "conservative" in paired.stdout
 

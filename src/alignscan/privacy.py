@@ -661,9 +661,7 @@ def _code_violation(
     classes = {c: _is_small(ga, c, minimum) for c in hidden}
     if ga.risk is not None and not ga.risk.any():
         return None
-    open_ = privacy_int.code_safe(ga.values, weights, classes, minimum)
-    if open_ is not None and ga.risk is not None:
-        open_ = open_[ga.risk[open_]] if ga.risk[open_].any() else None
+    open_ = privacy_int.code_safe(ga.values, weights, classes, minimum, ga.risk)
     shown = [c for c in cells if c not in hidden]
     if open_ is None or not shown:
         return None

@@ -144,9 +144,14 @@ def main() -> None:
         out.flush()
 
 
-def _run() -> None:
+def _run(args: list[str] | None = None, prog_name: str | None = None) -> None:
+    """The app with the command line's error handling; `args` None: `sys.argv` (the tests
+    pass theirs to run a command in-process as the installed `alignscan` runs it)."""
     try:
-        app()
+        if args is None:
+            app()
+        else:
+            app(args=args, prog_name=prog_name)
     except SystemExit:
         raise
     except KeyboardInterrupt:

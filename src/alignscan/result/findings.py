@@ -129,7 +129,7 @@ def headline(result: ResultDocument) -> dict[str, Any]:
     if with_share:
         d = min(with_share, key=lambda d: (-abs(d.gap.favorable), d.gap.q_value, d.id))  # type: ignore
         fa, fb = d.groups[a].favorable, d.groups[b].favorable  # type: ignore[union-attr]
-        joiner = "but only" if fa > fb else "against"
+        joiner = "but only" if fa > fb else "against"  # type: ignore[operator]
         sentence = (
             f"On {isolate(d.title)}, {fa:.0%} of the answers of {la} are favorable, "
             f"{joiner} {fb:.0%} of the answers of {lb}."

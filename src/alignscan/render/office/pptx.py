@@ -484,7 +484,7 @@ def heatmap_slides(deck: Deck) -> None:
             fills: list[list[str | None]] = [[None, *(f for _, f in c)] for c in cells]
             found = [[units.get((column, row[0], d)) for d in dim_ids] for row in chunk]
             marks = [
-                [False, *(findings.significant(u and u.gap) for u in us)] for us in found
+                [False, *(findings.significant(u.gap if u else None) for u in us)] for us in found
             ]
             left, top, width, height = deck.body(slide)
             size = 11 if len(titles) <= 7 else 9
