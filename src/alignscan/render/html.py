@@ -395,7 +395,9 @@ def items_view(result: ResultDocument, centre: float, bar_scale: float) -> dict[
             for g in (a, b)
         ]
         raw = {
-            g: raw_counts(c, item.reverse, first, points) if findings.shown(c) else None
+            g: raw_counts(c, item.reverse, first, points)
+            if isinstance(c, ItemStats | GroupStats)
+            else None
             for g, c in cells.items()
         }
         out.setdefault(item.dimension, []).append({"item": item, "bars": bars, "raw": raw})

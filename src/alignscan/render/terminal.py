@@ -19,7 +19,7 @@ from rich.text import Text
 
 from alignscan.render.formats import num, pts, qfmt, signed
 from alignscan.result import findings
-from alignscan.result.models import as_result, as_trend
+from alignscan.result.models import GroupSize, as_result, as_trend
 from alignscan.textsafe import terminal as esc
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def print_summary(result: ResultDocument | dict[str, Any], console: Console) -> 
     minimum = result.min_group_size
     sizes = [
         f"{esc(findings.group_label(result, g))}: "
-        + (f"{c.n:,}" if findings.shown(c) else f"< {minimum}")
+        + (f"{c.n:,}" if isinstance(c, GroupSize) else f"< {minimum}")
         for g, c in result.groups.items()
     ]
     console.print("respondents per group: " + ";  ".join(sizes))
@@ -227,9 +227,9 @@ def print_trend(doc: TrendDocument | dict[str, Any], console: Console) -> None:
         for d in doc.dimensions:
             console.print(_trend_line(doc, d))
         console.print(caption)
-    for p in doc.partial:
+    for p in (part.document() for part in doc.partial):  # the trend module's own shape
         console.print(
-            f"[yellow]note:[/] {esc(p.id)} is only in {esc(', '.join(p.waves_present))}"
+            f"[yellow]note:[/] {esc(p['id'])} is only in {esc(', '.join(p['waves_present']))}"
         )
     for warning in doc.warnings:
         console.print(f"[yellow]warning:[/] {esc(warning)}")

@@ -124,15 +124,16 @@ def summary_html(document: ResultDocument | dict[str, Any]) -> str:
     for dim in result.dimensions:
         fa, fb = (getattr(dim.groups.get(g), "favorable", None) for g in (a, b))
         gap = dim.gap
-        ci = (gap.mean_ci if gap else None) or [None, None]
+        ci: list[float | None] = [*(gap.mean_ci if gap and gap.mean_ci else [None, None])]
         mark = "<b>{}</b>" if significant(gap) else "{}"
+        mean = gap.mean if gap else None
         rows.append(
             f"<tr><td>{esc(dim.title)}</td><td>{_fmt(fa, '.0%')}</td>"
             f"<td>{_fmt(fb, '.0%')}</td><td>"
             + mark.format(
-                f"{_fmt(gap and gap.mean, '+.2f')} [{_fmt(ci[0], '+.2f')}, {_fmt(ci[1], '+.2f')}]"
+                f"{_fmt(mean, '+.2f')} [{_fmt(ci[0], '+.2f')}, {_fmt(ci[1], '+.2f')}]"
             )
-            + f"</td><td>{esc(qfmt(gap and gap.q_value))}</td></tr>"
+            + f"</td><td>{esc(qfmt(gap.q_value if gap else None))}</td></tr>"
         )
     survey = result.survey
     caption = (

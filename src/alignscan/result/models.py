@@ -54,7 +54,9 @@ class _Doc(BaseModel):
 
 @cache
 def _adapter(model: type[BaseModel], field: str) -> TypeAdapter[Any]:
-    return TypeAdapter(model.model_fields[field].annotation)
+    annotation = model.model_fields[field].annotation
+    assert annotation is not None  # every field of the documents is annotated
+    return TypeAdapter(annotation)
 
 
 class _Open(_Doc):

@@ -271,9 +271,9 @@ def segment_matrix(result: ResultDocument) -> list[tuple[str, list[str], list[li
         for value, by_dim in values.items():
             cells: list[Any] = []
             for dim_id, _ in dims:
-                s = by_dim.get(dim_id)
-                gap = s.gap if s else None
-                cells.append(None if s is None else HIDDEN if gap is None else gap.mean)
+                found = by_dim.get(dim_id)
+                gap = found.gap if found else None
+                cells.append(None if found is None else HIDDEN if gap is None else gap.mean)
             rows.append([text(value), *cells])
         out.append((text(column), [t for _, t in dims], rows))
     return out
@@ -407,11 +407,10 @@ def comments_table(result: ResultDocument) -> Table:
         Col("group", "text", "the group"),
         Col("comments", "int", "comments given (hidden below the comment minimum)"),
     ]
-    rows = [
-        [c.id, text(c.text), names.get(g, text(g))]
-        + [cell.count if findings.shown(cell) else HIDDEN]  # type: ignore[union-attr]
+    rows: list[list[Any]] = [
+        [c.id, text(c.text), names.get(g, text(g)), getattr(cell, "count", HIDDEN)]
         for c in result.comments
-        for g, cell in c.groups.items()
+        for g, cell in c.groups.items()  # a hidden cell (Suppressed) has no count
     ]
     return Table("comments", "Comment counts per question and group.", cols, rows)
 
