@@ -296,11 +296,6 @@ def as_trend(trend: TrendDocument | dict[str, Any]) -> TrendDocument:
     return TrendDocument.model_validate(clean_json(trend))
 
 
-def plain(document: Any) -> Any:
-    """A document as plain data, for the readers not yet on the models (a transition)."""
-    return document.document() if isinstance(document, _Doc) else document
-
-
 def result_schema() -> dict[str, Any]:
     """JSON Schema (2020-12) of the result document, generated from the models; the
     sections owned by their own modules (drivers, participation, norms, benchmark) get
