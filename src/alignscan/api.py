@@ -339,7 +339,7 @@ def trend(
     from alignscan.extras.trend import trend as _trend
     from alignscan.result.models import as_trend
 
-    docs = [(w if isinstance(w, Result) else load_result(w)).document for w in waves]
+    docs = [(w if isinstance(w, Result) else load_result(w)).model for w in waves]
     return Trend(as_trend(_trend(docs, labels, favorable_only=favorable_only)))
 
 

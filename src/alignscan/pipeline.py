@@ -295,7 +295,7 @@ def _baseline_trend(
     ids = table.responses.respondent_ids if table.responses is not None else None
     try:
         doc = trend(
-            [before, result.document()],
+            [before, result],
             list(request.labels),
             shared=shared_ids([before_ids, ids]),
         )
