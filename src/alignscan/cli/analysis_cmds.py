@@ -59,7 +59,7 @@ def _pdf_bytes(html: str) -> bytes:
 
 
 def print_summary(result: ResultDocument) -> None:
-    """The terminal summary (drawn by `report.terminal`), then norms and participation."""
+    """The terminal summary (drawn by `render.terminal`), then norms and participation."""
     from alignscan.render.terminal import print_summary as draw
 
     draw(result, stdout())

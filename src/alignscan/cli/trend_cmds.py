@@ -115,7 +115,7 @@ def compute_trend(
 
 
 def print_trend(doc: TrendDocument) -> None:
-    """The trend table (drawn by `report.terminal`)."""
+    """The trend table (drawn by `render.terminal`)."""
     from alignscan.render.terminal import print_trend as draw
 
     draw(doc, stdout())

@@ -1,7 +1,7 @@
 """The terminal summary of a result: what `analyze` prints, drawn on a rich Console.
 
 It displays what `alignscan.result.findings` decides (significance, the ranking of item gaps,
-low reliability) with the formatters of `report.formats`; data text goes through
+low reliability) with the formatters of `render.formats`; data text goes through
 `textsafe.terminal`. It reads well at 80 columns: words wrap whole, paths go on their
 own lines.
 """
