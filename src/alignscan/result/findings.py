@@ -15,6 +15,7 @@ from alignscan.render.formats import signed
 if TYPE_CHECKING:
     from alignscan.result.models import (
         Dimension,
+        DriverCell,
         Gap,
         GapChange,
         Item,
@@ -197,18 +198,19 @@ def recommendations(result: ResultDocument, limit: int = 3) -> list[Dimension]:
     return meaningful[:limit]
 
 
-def driver_cell(result: ResultDocument, group: str) -> dict[str, Any] | None:
-    """The driver analysis's figures for `group` (its section's own shape), or None."""
-    block = result.drivers
-    return None if block is None else getattr(block, "groups", {}).get(group)
+def driver_cell(result: ResultDocument, group: str) -> DriverCell | None:
+    """The driver analysis's figures for `group`; None without them (no driver analysis,
+    or the group hidden)."""
+    cell = None if result.drivers is None else result.drivers.groups.get(group)
+    return cell if shown(cell) else None  # type: ignore[return-value]
 
 
 def importance_of(result: ResultDocument, group: str) -> dict[str, float] | None:
     """Predictor id -> importance for `group`, or None when not available."""
     cell = driver_cell(result, group)
-    if not cell or cell.get("suppressed") or cell.get("r2") is None:
+    if cell is None or cell.r2 is None:
         return None
-    return {d["id"]: d["importance"] for d in cell["dimensions"]}
+    return {d.id: d.importance for d in cell.dimensions}  # type: ignore[misc]
 
 
 def rank_by_importance(result: ResultDocument, dims: list[Dimension]) -> list[Dimension]:
@@ -478,8 +480,8 @@ def focus_areas(result: ResultDocument, limit: int = 3) -> list[dict[str, Any]]:
 
 
 def _r2(result: ResultDocument) -> float | None:
-    cell = driver_cell(result, result.compare[1]) or {}
-    return cell.get("r2")
+    cell = driver_cell(result, result.compare[1])
+    return None if cell is None else cell.r2
 
 
 def strengths(result: ResultDocument, limit: int = 3) -> list[dict[str, Any]]:

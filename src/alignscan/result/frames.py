@@ -20,6 +20,7 @@ from typing import Any
 from alignscan.result.findings import shown, significant
 from alignscan.result.models import (
     Dimension,
+    DriverCell,
     Gap,
     Item,
     ResultDocument,
@@ -156,23 +157,24 @@ def drivers_frame(document: ResultDocument | dict[str, Any]) -> Any:
     correlation with the outcome (r, 95% CI) and its share of R² (empty without drivers)."""
     import pandas as pd
 
-    drivers = _section(as_result(document).drivers)
+    drivers = as_result(document).drivers
     rows = []
-    for group, cell in (drivers.get("groups") or {}).items():
-        for dim in cell.get("dimensions") or []:
-            low, high = (dim.get("r_ci") or [None, None])[:2]
+    for group, cell in (drivers.groups if drivers is not None else {}).items():
+        for dim in cell.dimensions if isinstance(cell, DriverCell) else []:
+            ci: list[Any] = dim.r_ci or [None, None]
+            low, high = ci[:2]
             rows.append(
                 {
                     "group": group,
-                    "outcome": drivers.get("outcome"),
-                    "n": cell.get("n"),
-                    "r2": cell.get("r2"),
-                    "id": dim["id"],
-                    "r": dim.get("r"),
+                    "outcome": drivers.outcome,  # type: ignore[union-attr]
+                    "n": cell.n,  # type: ignore[union-attr]
+                    "r2": cell.r2,  # type: ignore[union-attr]
+                    "id": dim.id,
+                    "r": dim.r,
                     "r_low": low,
                     "r_high": high,
-                    "importance": dim.get("importance"),
-                    "share": dim.get("share"),
+                    "importance": dim.importance,
+                    "share": dim.share,
                 }
             )
     return _typed(pd.DataFrame(rows), ints=("n",), texts=("group", "outcome", "id"))

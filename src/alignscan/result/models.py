@@ -247,6 +247,34 @@ class DetectableGap(_Doc):
     dimensions: Number | None
 
 
+class DriverDimension(_Doc):
+    """One predictor of a group's driver analysis: its correlation with the outcome
+    (Fisher 95% CI), its LMG importance and its share of R²."""
+
+    id: str
+    r: Number | None
+    r_ci: list[Number] | None
+    importance: Number | None
+    share: Number | None
+
+
+class DriverCell(_Doc):
+    """A group's driver analysis: complete answers, R² and the predictors."""
+
+    n: int = Field(ge=0)
+    r2: Number | None
+    dimensions: list[DriverDimension]
+
+
+class Drivers(_Doc):
+    """The driver analysis (`extras.drivers`; its JSON Schema is `drivers.json_schema`)."""
+
+    outcome: str
+    predictors: list[str]
+    min_group_size: int
+    groups: dict[str, Suppressed | DriverCell]
+
+
 class ResultDocument(_Doc):
     """The analysis result (`analyze --json`)."""
 
@@ -269,7 +297,7 @@ class ResultDocument(_Doc):
     warnings: list[str]
     detectable_gap: DetectableGap | None = None
     report: Branding | None = None
-    drivers: _Open | None = None
+    drivers: Drivers | None = None
     participation: _Open | None = None
     weighting: _Open | None = None  # with --weight-to: weights per compared group
     norms: _Open | None = None
@@ -306,6 +334,8 @@ def result_schema() -> dict[str, Any]:
     from alignscan.extras.weighting import weighting_json_schema
 
     schema = ResultDocument.model_json_schema(mode="validation")
+    for typed in ("Drivers", "DriverCell", "DriverDimension"):  # drivers' own schema instead
+        schema["$defs"].pop(typed, None)
     props = schema["properties"]
     sections = {
         "drivers": drivers.json_schema(),

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from alignscan.errors import AlignscanError
 from alignscan.result import findings
+from alignscan.result.models import DriverCell
 from alignscan.textsafe import strip_controls
 
 if TYPE_CHECKING:
@@ -295,10 +296,10 @@ def heatmap_table(result: ResultDocument) -> Table:
 
 def drivers_table(result: ResultDocument) -> Table:
     """Per group and predictor: correlation with the outcome and its share of R²."""
-    block = section(result.drivers)
+    block = result.drivers
     titles = {d.id: text(d.title) for d in result.dimensions}
     names = labels(result)
-    outcome = titles.get(block.get("outcome", ""), block.get("outcome", ""))
+    outcome = "" if block is None else titles.get(block.outcome, block.outcome)
     cols = [
         Col("group", "text", "the group"),
         Col("driver", "text", "a dimension that may drive the outcome"),
@@ -311,17 +312,17 @@ def drivers_table(result: ResultDocument) -> Table:
         Col("share of R²", "pct", "importance / R²"),
     ]
     rows: list[list[Any]] = []
-    for g, cell in (block.get("groups") or {}).items():
-        for pid in block.get("predictors", []):
+    for g, cell in (block.groups if block is not None else {}).items():
+        for pid in block.predictors:  # type: ignore[union-attr]
             head = [names.get(g, text(g)), titles.get(pid, pid)]
-            if cell.get("suppressed"):
+            if not isinstance(cell, DriverCell):
                 rows.append([*head, *[HIDDEN] * 7])
                 continue
-            d: dict[str, Any] = next((x for x in cell["dimensions"] if x["id"] == pid), {})
-            ci = d.get("r_ci") or [None, None]
+            d = next((x for x in cell.dimensions if x.id == pid), None)
+            ci: list[Any] = (d.r_ci if d else None) or [None, None]
             rows.append(
-                [*head, cell["n"], cell["r2"], d.get("r"), ci[0], ci[1]]
-                + [d.get("importance"), d.get("share")]
+                [*head, cell.n, cell.r2, d and d.r, ci[0], ci[1]]
+                + [d and d.importance, d and d.share]
             )
     about = f"Drivers of {outcome}: what moves it, per group (empty without drivers)."
     return Table("drivers", about, cols, rows)

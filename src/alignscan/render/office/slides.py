@@ -25,7 +25,7 @@ from alignscan.render.office.deck import (
 )
 from alignscan.render.office.sheets import HIDDEN, labels, section, segment_matrix, text
 from alignscan.result import findings
-from alignscan.result.models import ResultDocument
+from alignscan.result.models import DriverCell, ResultDocument
 
 HEAT_ROWS = 12  # segment values per heatmap slide
 TOP_ITEMS = 8  # item gaps in the table (all ten in the notes)
@@ -229,41 +229,42 @@ def heatmap_slides(deck: Deck) -> None:
 def drivers_slide(deck: Deck) -> None:
     """Share of R² per driver, one series per group whose drivers are shown."""
     r = deck.result
-    block = section(r.drivers)
-    if not block:
+    block = r.drivers
+    if block is None:
         return
     titles = {d.id: d.title for d in r.dimensions}
     label = labels(r)
-    outcome = titles.get(block["outcome"], block["outcome"])
+    outcome = titles.get(block.outcome, block.outcome)
     slide = new_slide(deck, f"What drives {outcome}")
-    shown = {g: c for g, c in block["groups"].items() if not c.get("suppressed")}
-    hidden = [label.get(g, g) for g in block["groups"] if g not in shown]
+    shown = {g: c for g, c in block.groups.items() if isinstance(c, DriverCell)}
+    hidden = [label.get(g, g) for g in block.groups if g not in shown]
     lines = [f"Share of R² per driver; R²: the share of the variance of {outcome} explained."]
     if hidden:
         lines.append(
-            f"Hidden (fewer than {block['min_group_size']} complete answers): {', '.join(hidden)}."
+            f"Hidden (fewer than {block.min_group_size} complete answers): {', '.join(hidden)}."
         )
     series = []
     for g, cell in shown.items():
-        by_id = {d["id"]: d for d in cell["dimensions"]}
+        by_id = {d.id: d for d in cell.dimensions}
         series.append(
-            (label.get(g, g), [by_id.get(p, {}).get("share") for p in block["predictors"]])
+            (label.get(g, g), [getattr(by_id.get(p), "share", None) for p in block.predictors])
         )
-        lines.append(f"{label.get(g, g)}: n {cell['n']}, R² {signed(cell['r2'], '.3f')}.")
-        for p in block["predictors"]:
-            d = by_id.get(p, {})
-            ci = d.get("r_ci") or (None, None)
+        lines.append(f"{label.get(g, g)}: n {cell.n}, R² {signed(cell.r2, '.3f')}.")
+        for p in block.predictors:
+            d = by_id.get(p)
+            corr, importance, share = (d.r, d.importance, d.share) if d else (None, None, None)
+            ci = (d.r_ci if d else None) or (None, None)
             lines.append(
-                f"  {titles.get(p, p)}: r {signed(d.get('r'))} (95% CI {signed(ci[0])} to "
-                f"{signed(ci[1])}), importance {signed(d.get('importance'), '.4f')}, "
-                f"share of R² {pct(d.get('share'), 1)}."
+                f"  {titles.get(p, p)}: r {signed(corr)} (95% CI {signed(ci[0])} to "
+                f"{signed(ci[1])}), importance {signed(importance, '.4f')}, "
+                f"share of R² {pct(share, 1)}."
             )
     left, top, width, height = deck.body(slide)
     if hidden:
         bullets(slide, (left, top, width, inches(0.5)), [(lines[1], 12, False)])
         top, height = top + inches(0.5), height - inches(0.5)
     if series:
-        cats = [titles.get(p, p) for p in block["predictors"]]
+        cats = [titles.get(p, p) for p in block.predictors]
         bar_chart(slide, (left, top, width, height), cats, series, "0%")
     notes(slide, lines)
 
