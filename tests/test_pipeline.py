@@ -85,7 +85,7 @@ def test_the_demo_keeps_the_trend_and_date_so_report_redraws_it(waves, tmp_path)
     q1, q2 = waves
     result, trend = analyse_demo(q1, q2, tmp_path)
     saved = json.loads((tmp_path / "result.json").read_text(encoding="utf-8"))
-    assert saved["trend"] == json.loads(json.dumps(trend)) and saved["report_date"] == "2026-04-15"
+    assert saved["trend"] == trend.document() and saved["report_date"] == "2026-04-15"
     redrawn = tmp_path / "again.html"
     done = CliRunner().invoke(
         app, ["report", str(tmp_path / "result.json"), "--html", str(redrawn)],
@@ -93,7 +93,7 @@ def test_the_demo_keeps_the_trend_and_date_so_report_redraws_it(waves, tmp_path)
     )
     assert done.exit_code == 0, done.output
     assert redrawn.read_bytes() == (tmp_path / "report.html").read_bytes()
-    assert trend["labels"][0] in redrawn.read_text(encoding="utf-8")  # the trend section
+    assert trend.labels[0] in redrawn.read_text(encoding="utf-8")  # the trend section
 
 
 def test_an_unknown_option_names_the_valid_ones(waves) -> None:

@@ -54,7 +54,9 @@ class _Doc(BaseModel):
 
 @cache
 def _adapter(model: type[BaseModel], field: str) -> TypeAdapter[Any]:
-    return TypeAdapter(model.model_fields[field].annotation)
+    annotation = model.model_fields[field].annotation
+    assert annotation is not None  # every field of the documents is annotated
+    return TypeAdapter(annotation)
 
 
 class _Open(_Doc):
@@ -271,7 +273,7 @@ class ResultDocument(_Doc):
     participation: _Open | None = None
     weighting: _Open | None = None  # with --weight-to: weights per compared group
     norms: _Open | None = None
-    trend: _Open | None = None  # with analyze --baseline: the trend document
+    trend: TrendDocument | None = None  # with analyze --baseline: the trend document
     report_date: str | None = None  # the date printed on the report, when one was given
 
 
@@ -285,9 +287,13 @@ def as_result(result: ResultDocument | dict[str, Any]) -> ResultDocument:
     return ResultDocument.model_validate(clean_json(result))
 
 
-def plain(document: Any) -> Any:
-    """A document as plain data, for the readers not yet on the models (a transition)."""
-    return document.document() if isinstance(document, _Doc) else document
+def as_trend(trend: TrendDocument | dict[str, Any]) -> TrendDocument:
+    """The typed trend of a trend document given either way (see `as_result`)."""
+    if isinstance(trend, TrendDocument):
+        return trend
+    from alignscan.analysis import clean_json
+
+    return TrendDocument.model_validate(clean_json(trend))
 
 
 def result_schema() -> dict[str, Any]:
@@ -435,6 +441,9 @@ class TrendDocument(_Doc):
     partial: list[_Open]
     warnings: list[str]
     notes: list[str]
+
+
+ResultDocument.model_rebuild()  # its `trend` is the TrendDocument declared above
 
 
 def trend_schema() -> dict[str, Any]:

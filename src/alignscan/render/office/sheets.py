@@ -17,7 +17,15 @@ from alignscan.result import findings
 from alignscan.textsafe import strip_controls
 
 if TYPE_CHECKING:
-    from alignscan.result.models import Dimension, Gap, Item, ResultDocument, Segment
+    from alignscan.result.models import (
+        Dimension,
+        Gap,
+        Item,
+        ResultDocument,
+        Segment,
+        TrendDocument,
+        WaveCell,
+    )
 
 OFFICE_EXTRA = "pip install 'alignscan[office]'"
 
@@ -263,9 +271,9 @@ def segment_matrix(result: ResultDocument) -> list[tuple[str, list[str], list[li
         for value, by_dim in values.items():
             cells: list[Any] = []
             for dim_id, _ in dims:
-                s = by_dim.get(dim_id)
-                gap = s.gap if s else None
-                cells.append(None if s is None else HIDDEN if gap is None else gap.mean)
+                found = by_dim.get(dim_id)
+                gap = found.gap if found else None
+                cells.append(None if found is None else HIDDEN if gap is None else gap.mean)
             rows.append([text(value), *cells])
         out.append((text(column), [t for _, t in dims], rows))
     return out
@@ -346,18 +354,18 @@ def participation_table(result: ResultDocument) -> Table:
     return Table("participation", about, cols, rows)
 
 
-def _trend_gap(trend: dict[str, Any], wave: dict[str, Any]) -> Any:
+def _trend_gap(trend: TrendDocument, wave: WaveCell | None) -> Any:
     """A wave's gap: the number, HIDDEN when the wave has the unit but hid its gap."""
-    if not wave.get("present"):
+    if wave is None or not wave.present:
         return None
-    if wave.get("gap") is None and trend.get("compared_on", "").startswith("means"):
+    if wave.gap is None and trend.compared_on.startswith("means"):
         return HIDDEN
-    return wave.get("gap")
+    return wave.gap
 
 
 def trend_table(result: ResultDocument) -> Table:
     """Per dimension and item: the gap in two waves and its change, with the test."""
-    trend = section(result.trend)
+    trend = result.trend
     cols = [
         Col("level", "text", "dimension or item"),
         Col("id", "text", "its id"),
@@ -372,20 +380,19 @@ def trend_table(result: ResultDocument) -> Table:
         Col("q", "p", "Benjamini-Hochberg q-value of the change"),
         Col("direction", "text", "closing, widening, reversed, or no clear change"),
     ]
-    labels_ = trend.get("labels", [])
     rows: list[list[Any]] = []
-    for level in ("dimensions", "items"):
-        for unit in trend.get(level, []):
-            waves = dict(zip(labels_, unit["waves"], strict=False))
-            for ch in unit["changes"]:
-                g = ch.get("gap")
-                before = _trend_gap(trend, waves.get(ch["from"], {}))
-                after = _trend_gap(trend, waves.get(ch["to"], {}))
-                figures = [HIDDEN] * 4 if g is None else [g["change"], *g["ci"], g["q_value"]]
+    for level in ("dimensions", "items") if trend is not None else ():
+        for unit in getattr(trend, level):
+            waves = dict(zip(trend.labels, unit.waves, strict=False))  # type: ignore[union-attr]
+            for ch in unit.changes:
+                g = ch.gap
+                before = _trend_gap(trend, waves.get(ch.from_))  # type: ignore[arg-type]
+                after = _trend_gap(trend, waves.get(ch.to))  # type: ignore[arg-type]
+                figures = [HIDDEN] * 4 if g is None else [g.change, *g.ci, g.q_value]
                 word = HIDDEN if g is None else findings.direction_word(g)
                 rows.append(
-                    [level[:-1], unit["id"], text(unit["title"]), text(ch["from"])]
-                    + [text(ch["to"]), before, after, *figures, word]
+                    [level[:-1], unit.id, text(unit.title), text(ch.from_)]
+                    + [text(ch.to), before, after, *figures, word]
                 )
     about = "Change of each gap between waves (empty without a baseline)."
     return Table("trend", about, cols, rows)
@@ -400,11 +407,10 @@ def comments_table(result: ResultDocument) -> Table:
         Col("group", "text", "the group"),
         Col("comments", "int", "comments given (hidden below the comment minimum)"),
     ]
-    rows = [
-        [c.id, text(c.text), names.get(g, text(g))]
-        + [cell.count if findings.shown(cell) else HIDDEN]  # type: ignore[union-attr]
+    rows: list[list[Any]] = [
+        [c.id, text(c.text), names.get(g, text(g)), getattr(cell, "count", HIDDEN)]
         for c in result.comments
-        for g, cell in c.groups.items()
+        for g, cell in c.groups.items()  # a hidden cell (Suppressed) has no count
     ]
     return Table("comments", "Comment counts per question and group.", cols, rows)
 
