@@ -275,6 +275,32 @@ class Drivers(_Doc):
     groups: dict[str, Suppressed | DriverCell]
 
 
+class Rate(_Doc):
+    """Used respondents out of the headcount."""
+
+    headcount: int = Field(ge=0)
+    responded: int = Field(ge=0)
+    rate: Number
+
+
+RateCell = Suppressed | Rate
+
+
+class ParticipationSegment(_Doc):
+    column: str
+    value: str
+    groups: dict[str, RateCell]
+
+
+class Participation(_Doc):
+    """Participation per group and group x segment value (`extras.participation`; its
+    JSON Schema is `participation_json_schema`)."""
+
+    groups: dict[str, RateCell]
+    segments: list[ParticipationSegment]
+    warnings: list[str] = []
+
+
 class ResultDocument(_Doc):
     """The analysis result (`analyze --json`)."""
 
@@ -298,7 +324,7 @@ class ResultDocument(_Doc):
     detectable_gap: DetectableGap | None = None
     report: Branding | None = None
     drivers: Drivers | None = None
-    participation: _Open | None = None
+    participation: Participation | None = None
     weighting: _Open | None = None  # with --weight-to: weights per compared group
     norms: _Open | None = None
     trend: TrendDocument | None = None  # with analyze --baseline: the trend document
@@ -334,7 +360,8 @@ def result_schema() -> dict[str, Any]:
     from alignscan.extras.weighting import weighting_json_schema
 
     schema = ResultDocument.model_json_schema(mode="validation")
-    for typed in ("Drivers", "DriverCell", "DriverDimension"):  # drivers' own schema instead
+    owned = ("Drivers", "DriverCell", "DriverDimension", "Participation", "ParticipationSegment")
+    for typed in (*owned, "Rate"):  # these sections' modules give their schemas instead
         schema["$defs"].pop(typed, None)
     props = schema["properties"]
     sections = {

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from alignscan.errors import AlignscanError
 from alignscan.result import findings
-from alignscan.result.models import DriverCell
+from alignscan.result.models import DriverCell, Rate
 from alignscan.textsafe import strip_controls
 
 if TYPE_CHECKING:
@@ -330,7 +330,7 @@ def drivers_table(result: ResultDocument) -> Table:
 
 def participation_table(result: ResultDocument) -> Table:
     """Respondents out of the headcount, per group and segment (`--headcount`)."""
-    part = section(result.participation)
+    part = result.participation
     names = labels(result)
     cols = [
         Col("segment", "text", "the segment column (All: the whole organisation)"),
@@ -340,15 +340,15 @@ def participation_table(result: ResultDocument) -> Table:
         Col("responded", "int", "respondents whose answers were used"),
         Col("rate", "pct", "responded / headcount"),
     ]
-    units = [("All", "", part.get("groups") or {})]
-    units += [(text(s["column"]), text(s["value"]), s["groups"]) for s in part.get("segments", [])]
+    units = [("All", "", part.groups)] if part is not None else []
+    units += [(text(s.column), text(s.value), s.groups) for s in part.segments] if part else []
     rows: list[list[Any]] = []
     for column, value, groups in units:
         for g, cell in groups.items():
             figures = (
-                [HIDDEN] * 3
-                if cell.get("suppressed")
-                else [cell.get("headcount"), cell.get("responded"), cell.get("rate")]
+                [cell.headcount, cell.responded, cell.rate]
+                if isinstance(cell, Rate)
+                else [HIDDEN] * 3
             )
             rows.append([column, value, names.get(g, text(g)), *figures])
     about = "Participation per group (empty when the analysis had no --headcount)."

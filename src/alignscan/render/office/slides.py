@@ -25,7 +25,7 @@ from alignscan.render.office.deck import (
 )
 from alignscan.render.office.sheets import HIDDEN, labels, section, segment_matrix, text
 from alignscan.result import findings
-from alignscan.result.models import DriverCell, ResultDocument
+from alignscan.result.models import DriverCell, Rate, ResultDocument
 
 HEAT_ROWS = 12  # segment values per heatmap slide
 TOP_ITEMS = 8  # item gaps in the table (all ten in the notes)
@@ -42,10 +42,14 @@ def participation_lines(result: ResultDocument) -> list[str]:
     lines = [
         (f"{used:,} respondents: " if used is not None else "Respondents: ") + ", ".join(counts)
     ]
-    part = section(result.participation).get("groups") or {}
+    part = result.participation.groups if result.participation is not None else {}
     rates = [
-        f"{label.get(g, g)} {'hidden' if c.get('suppressed') else pct(c['rate'])}"
-        + ("" if c.get("suppressed") else f" ({c['responded']:,} of {c['headcount']:,})")
+        f"{label.get(g, g)} "
+        + (
+            f"{pct(c.rate)} ({c.responded:,} of {c.headcount:,})"
+            if isinstance(c, Rate)
+            else "hidden"
+        )
         for g, c in part.items()
     ]
     if rates:
