@@ -85,6 +85,13 @@ HEAVY = {
     "test_hostile_round3.py::test_analyze_replaces_only_its_own_files_without_force",
     "test_hostile_round3.py::test_report_check_and_norms_never_replace_a_foreign_file",
     "test_api.py::test_to_json_is_the_cli_json_byte_for_byte",
+    "test_api.py::test_api_walkthrough_runs",
+    "test_board_report.py::test_report_from_result_json_is_the_report_analyze_wrote",
+    "test_pipeline.py::test_the_demo_keeps_the_trend_and_date_so_report_redraws_it",
+    "test_hostile_round3.py::test_hand_edited_waves_give_a_clear_error",
+    "test_hostile_round3.py::test_norms_with_nan_or_huge_numbers_are_refused",
+    "test_streaming.py::test_error_cap_lists_the_same_errors",
+    "test_streaming.py::test_builtin_survey_synthetic_file",
 }
 # Whole files whose every test drives a browser or the README tour in processes.
 HEAVY_FILES = {"test_report_browser.py", "test_tour.py"}
