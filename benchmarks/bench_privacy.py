@@ -27,7 +27,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from alignscan.privacy import audit_atoms, plan_suppression
+from alignscan.privacy import AnswerMargins, audit_atoms, plan_suppression
 
 
 def case(rows: int, values: list[int], seed: int = 7):
@@ -61,13 +61,37 @@ def atom_table(group, cols, scored):  # type: ignore[no-untyped-def]
     return atoms, survey, groups, segments
 
 
+def answers(group, cols, scored, segments, seed: int = 8):  # type: ignore[no-untyped-def]
+    """Per group and dimension, the `AnswerMargins` of five uniformly answered items per
+    dimension (what `analysis.answer_margins` takes from the count table's cubes)."""
+    rng = np.random.default_rng(seed)
+    index = [np.asarray([lut[str(v)] for v in range(int(c.max()) + 1)])[c]
+             for c, (_, _, lut) in zip(cols, segments, strict=True)]
+    out: list[list[AnswerMargins]] = [[] for _ in range(3)]
+    for d in range(scored.shape[1]):
+        codes = rng.integers(1, 6, size=(len(group), 5))
+        fav = (codes >= 4).sum(axis=1)
+        fam = np.stack([fav, 5 - fav, (codes - 1).sum(axis=1), (5 - codes).sum(axis=1)])
+        fam = fam * scored[:, d]
+        for g in range(3):
+            mine = group == g
+            columns = []
+            for idx, (_, names, _) in zip(index, segments, strict=True):
+                per = np.stack([np.bincount(idx[mine], weights=f[mine], minlength=len(names) + 1)
+                                for f in fam]).astype(np.int64)
+                columns.append(per)
+            out[g].append(AnswerMargins(d, fam[:, mine].sum(axis=1), columns))
+    return out
+
+
 def run(rows: int, values: list[int], repeat: int) -> None:
     group, cols, scored = case(rows, values)
     table = atom_table(group, cols, scored)
+    margins = answers(group, cols, scored, table[3])
     best = float("inf")
     for _ in range(repeat):
         start = time.perf_counter()
-        atoms = audit_atoms(*table)
+        atoms = audit_atoms(*table, margins, 5)
         plan = plan_suppression(atoms, 5, {0, 2})
         best = min(best, time.perf_counter() - start)
     hidden = sum(len(h) for h in plan.hidden_cells.values())

@@ -250,13 +250,16 @@ def wave(seed: int, shift: int, n: int = 500):
 
 def test_trend_words_follow_significance_everywhere() -> None:
     from alignscan.result.findings import change_words, trend_sentence
+    from alignscan.result.models import as_trend
 
     doc = trend([wave(1, 2), wave(2, 0)], ["Q1", "Q2"])
     d0, d1 = (d["changes"][-1]["gap"] for d in doc["dimensions"])
     assert d0["q_value"] < 0.05 and d0["direction"] == "closing"
     assert d1["q_value"] >= 0.05 and d1["direction"] is None
     # a narrowing is stated with an interval of the same sign as its size
-    words = change_words(d0)
+    typed = as_trend(doc)
+    g0, g1 = (d.changes[-1].gap for d in typed.dimensions)
+    words = change_words(g0)
     size, lo, hi = (
         float(v)
         for v in re.search(
@@ -265,8 +268,8 @@ def test_trend_words_follow_significance_everywhere() -> None:
     )
     assert size == round(-d0["change"], 2) and 0 < lo <= size <= hi
     assert (lo, hi) == (round(-d0["ci"][1], 2), round(-d0["ci"][0], 2))
-    assert change_words(d1) == "no clear change"
-    assert "has narrowed by" in trend_sentence(doc) and "Dimension 0" in trend_sentence(doc)
+    assert change_words(g1) == "no clear change"
+    assert "has narrowed by" in trend_sentence(typed) and "Dimension 0" in trend_sentence(typed)
     page = render_html(wave(2, 0), trend=doc)
     rows = dict(re.findall(r'<tr data-trend="(d\d)">(.*?)</tr>', page, re.S))
     assert "closing" in rows["d0"] and "no clear change" in rows["d1"]
@@ -279,7 +282,7 @@ def test_trend_words_follow_significance_everywhere() -> None:
     # and when nothing changed significantly, nothing is called closing or widening
     flat = trend([wave(3, 0), wave(4, 0)], ["Q1", "Q2"])
     assert all(d["changes"][-1]["gap"]["direction"] is None for d in flat["dimensions"])
-    assert "no clear change" in trend_sentence(flat)
+    assert "no clear change" in trend_sentence(as_trend(flat))
     assert "closing" not in terminal_text(print_trend, flat)
 
 

@@ -20,7 +20,7 @@ from alignscan.render.html import heatmaps, render_html
 from alignscan.render.tabular import result_to_csv
 from alignscan.render.terminal import print_summary
 from alignscan.result import findings
-from alignscan.result.models import as_result
+from alignscan.result.models import GapChange, TrendDocument, _Open, as_result
 
 SCALE_UNIT = "points on the 1–5 scale"
 SHARE_UNIT = "percentage points (favorable share)"
@@ -172,11 +172,16 @@ def test_units_read_the_same_in_every_output(demo) -> None:
     units = {r[7] for r in rows[1:]}
     assert SCALE_UNIT in units and any(SHARE_UNIT in u for u in units)
     # a trend's change is in the same unit as the gap it changes
-    doc = {"compared_on": "means and favorable shares", "waves": [{"scale": result["scale"]}]}
+    doc = TrendDocument.model_construct(
+        compared_on="means and favorable shares", waves=[_Open(scale=result["scale"])]
+    )
     assert findings.trend_unit(doc) == SCALE_UNIT
-    assert findings.trend_unit({**doc, "compared_on": "favorable shares"}) == "points"
-    change = {"q_value": 0.001, "direction": "closing", "change": -0.33, "ci": [-0.48, -0.18]}
-    change.update(from_gap=0.47, to_gap=0.14)
+    shares = doc.model_copy(update={"compared_on": "favorable shares"})
+    assert findings.trend_unit(shares) == "points"
+    change = GapChange(
+        change=-0.33, ci=[-0.48, -0.18], p_value=0.0001, q_value=0.001, direction="closing",
+        from_gap=0.47, to_gap=0.14,
+    )
     words = findings.change_words(change, findings.trend_unit(doc))
     assert words == f"narrowed by 0.33 {SCALE_UNIT}, 95% CI 0.18 to 0.48"
     # the focus areas read the same on page 1 and in the terminal

@@ -630,7 +630,9 @@ def norms_and_org(tmp_path_factory):  # type: ignore[no-untyped-def]
         from alignscan.responses import read_responses
 
         results.append(analyze(read_responses(path, survey)))
-    norms = build_norms([Source(f"org{i}", r) for i, r in enumerate(results)])
+    from alignscan.result.models import as_result
+
+    norms = build_norms([Source(f"org{i}", as_result(r)) for i, r in enumerate(results)])
     org = write_synthetic(generate_responses(survey, 130, seed=9), folder / "org.csv")
     return norms, org
 

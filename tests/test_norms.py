@@ -50,7 +50,7 @@ def results(tmp_path_factory) -> list[dict]:
 
 
 def sources(results: list[dict]) -> list[Source]:
-    return [Source(f"org{i}.json", r) for i, r in enumerate(results)]
+    return [Source(f"org{i}.json", as_result(r)) for i, r in enumerate(results)]
 
 
 def quartiles(values: list[float]) -> list[float]:
@@ -196,7 +196,7 @@ def test_an_entry_needs_five_organisations(results) -> None:
 
 
 def test_the_same_result_twice_is_an_error(results) -> None:
-    twice = [*sources(results[:5]), Source("copy.json", results[2])]
+    twice = [*sources(results[:5]), Source("copy.json", as_result(results[2]))]
     with pytest.raises(NormsError, match="copy.json is the same result as org2.json"):
         build_norms(twice)
     # the same figures re-saved by another version, with another title, are still the same
@@ -205,7 +205,7 @@ def test_the_same_result_twice_is_an_error(results) -> None:
     resaved["survey"]["title"] = "Renamed"
     resaved["source"]["file"] = "other.csv"
     with pytest.raises(NormsError, match="the same result as org3.json"):
-        build_norms([*sources(results[:5]), Source("resaved.json", resaved)])
+        build_norms([*sources(results[:5]), Source("resaved.json", as_result(resaved))])
 
 
 def test_mixed_surveys_and_scales_are_refused(results) -> None:
@@ -213,7 +213,7 @@ def test_mixed_surveys_and_scales_are_refused(results) -> None:
     other["survey"]["id"] = "another"
     other["scale"]["favorable"] = [5]
     with pytest.raises(NormsError) as info:
-        build_norms([*sources(results[:4]), Source("other.json", other)])
+        build_norms([*sources(results[:4]), Source("other.json", as_result(other))])
     assert len(info.value.problems) == 2
     with pytest.raises(NormsError, match="survey 'ai-alignment'"):
         add_benchmarks(as_result(other), build_norms(sources(results[:5]))).document()

@@ -85,7 +85,7 @@ def test_the_demo_keeps_the_trend_and_date_so_report_redraws_it(waves, tmp_path)
     q1, q2 = waves
     result, trend = analyse_demo(q1, q2, tmp_path)
     saved = json.loads((tmp_path / "result.json").read_text(encoding="utf-8"))
-    assert saved["trend"] == json.loads(json.dumps(trend)) and saved["report_date"] == "2026-04-15"
+    assert saved["trend"] == trend.document() and saved["report_date"] == "2026-04-15"
     redrawn = tmp_path / "again.html"
     done = CliRunner().invoke(
         app, ["report", str(tmp_path / "result.json"), "--html", str(redrawn)],
@@ -93,7 +93,7 @@ def test_the_demo_keeps_the_trend_and_date_so_report_redraws_it(waves, tmp_path)
     )
     assert done.exit_code == 0, done.output
     assert redrawn.read_bytes() == (tmp_path / "report.html").read_bytes()
-    assert trend["labels"][0] in redrawn.read_text(encoding="utf-8")  # the trend section
+    assert trend.labels[0] in redrawn.read_text(encoding="utf-8")  # the trend section
 
 
 def test_an_unknown_option_names_the_valid_ones(waves) -> None:
@@ -212,3 +212,31 @@ def test_a_result_without_extras_gives_empty_frames(waves) -> None:
     result = alignscan.analyze(waves[1])
     assert result.to_frame("trend").empty and result.to_frame("participation").empty
     assert result.trend is None
+
+
+def test_the_pipeline_returns_the_typed_result_with_its_extras(waves, tmp_path) -> None:
+    """`pipeline.run` gives the typed documents, the extras attached to the model: the
+    trend (the same TrendDocument as the outcome's), participation, the report date and
+    the removed comment texts (with their warning); result.json keeps them after the
+    analysis's own keys, in the contract's order."""
+    from alignscan.api import LibraryEdge
+    from alignscan.pipeline import AnalysisRequest, run
+    from alignscan.result.models import CommentTexts, ResultDocument, TrendDocument, json_text
+
+    q1, q2 = waves
+    hc = _headcount(tmp_path / "hc.csv", q2)
+    request = AnalysisRequest(
+        source=q2, baseline=q1, headcount=hc, comments=False, report_date=DATE
+    )
+    outcome = run(request, LibraryEdge())
+    result = outcome.result
+    assert isinstance(result, ResultDocument) and isinstance(outcome.trend, TrendDocument)
+    assert result.trend == outcome.trend and result.report_date == DATE
+    assert result.participation is not None and result.participation.document()["groups"]
+    texts = [c for comment in result.comments for c in comment.groups.values()]
+    assert any(isinstance(c, CommentTexts) for c in texts)
+    assert all(c.texts == [] for c in texts if isinstance(c, CommentTexts))
+    assert any("comment texts were left out" in w for w in result.warnings)
+    keys = list(json.loads(json_text(result)))
+    assert keys.index("warnings") < keys.index("participation") < keys.index("trend")
+    assert keys[-1] == "report_date"

@@ -18,16 +18,13 @@ with that check switched off the attacker must find such a leak.
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
-from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 from alignscan import privacy
 from alignscan.analysis import analyze
 from conftest import make_responses, make_survey
+from milp_attack import IntegerModel
 
 VALUES = {"dept": ["Legal", "HR", "IT"], "site": ["P", "Q", "R"], "tenure": ["new", "old"],
           "band": ["junior", "senior"]}
@@ -51,18 +48,11 @@ def crossed(seed: int, n: int, minimum: int, columns: int, rare: float):
     return make_responses(survey, codes, list(groups), segs), (list(groups), segs, codes)
 
 
-class Attack:
+class Attack(IntegerModel):
     """One group's integer program from the published figures only."""
 
     def __init__(self, result: dict, group: str) -> None:
-        self.cols = list(dict.fromkeys(s["column"] for s in result["segments"]))
-        values = [sorted({s["value"] for s in result["segments"] if s["column"] == c})
-                  for c in self.cols]
-        self.combos = list(itertools.product(*values))
-        self.dims = [d["id"] for d in result["dimensions"]]
-        self.n = result["groups"][group]["n"]
-        self.size = len(self.combos) * (1 + 2 * len(self.dims))
-        self.rows: list[tuple[dict[int, float], float, float]] = []
+        super().__init__(result, group, 1 + 2 * len(result["dimensions"]))
         self._build(result, group)
 
     def p(self, a: int) -> int:
@@ -99,18 +89,8 @@ class Attack:
                     total += sum(int(c) * v for c, v in counts.items())
             self.rows.append(({self.f(d, a): 1 for a in atoms}, fav, fav))
             self.rows.append(({self.t(d, a): 1 for a in atoms}, total, total))
-        minimum = result["min_group_size"]
-        protective = {(h["column"], h["value"]) for h in result["privacy"]["protective_hides"]
-                      if h["group"] == group}
-        for seg in result["segments"]:
-            j = self.cols.index(seg["column"])
-            inside = [a for a, c in enumerate(self.combos) if c[j] == seg["value"]]
-            cell = seg["groups"][group]
-            if "n" not in cell:
-                big = (seg["column"], seg["value"]) in protective
-                self.rows.append(({self.p(a): 1 for a in inside},
-                                  minimum if big else 0, np.inf if big else minimum - 1))
-                continue
+        for seg in self.hidden_cells(result, group, self.p):
+            cell, inside = seg["groups"][group], seg["inside"]
             d, n = self.dims.index(seg["dimension"]), cell["n"]
             self.rows.append(({self.p(a): 1 for a in inside}, n, n))
             if cell.get("favorable") is not None:
@@ -120,25 +100,8 @@ class Attack:
                 total = round(cell["mean"] * K * n)
                 self.rows.append(({self.t(d, a): 1 for a in inside}, total, total))
 
-    def matrix(self):
-        data, ri, ci = [], [], []
-        for r, (terms, _, _) in enumerate(self.rows):
-            for c, v in terms.items():
-                ri.append(r)
-                ci.append(c)
-                data.append(v)
-        a = sparse.csr_matrix((data, (ri, ci)), shape=(len(self.rows), self.size))
-        return a, np.array([r[1] for r in self.rows]), np.array([r[2] for r in self.rows])
-
     def least(self, cost: dict[int, float]) -> float:
-        a, lo, hi = self.matrix()
-        c = np.zeros(self.size)
-        for var, v in cost.items():
-            c[var] = v
-        res = milp(c, constraints=[LinearConstraint(a, lo, hi)],
-                   integrality=np.ones(self.size), bounds=Bounds(0, 5 * K * self.n))
-        assert res.status == 0, res.message  # the truth is a solution
-        return float(res.fun)
+        return self.minimise(cost, 5 * K * self.n)
 
 
 def attack(result: dict, truth) -> tuple[int, list[str]]:

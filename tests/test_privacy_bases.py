@@ -25,11 +25,15 @@ def design(rng: np.random.Generator):
     return np.stack(rows)
 
 
-def small_derivable(sets: np.ndarray, below: int) -> bool:
-    """Brute force: a union of 1 .. below - 1 atoms whose indicator is in the row space."""
+def small_derivable(sets: np.ndarray, below: int, weights=None) -> bool:  # type: ignore[no-untyped-def]
+    """Brute force: a union of atoms weighing 1 .. below - 1 (each atom 1 without
+    `weights`) whose indicator is in the row space."""
     rank = np.linalg.matrix_rank(sets)
+    w = np.ones(sets.shape[1], dtype=np.int64) if weights is None else weights
     for size in range(1, below):
         for chosen in itertools.combinations(range(sets.shape[1]), size):
+            if w[list(chosen)].sum() >= below:
+                continue
             x = np.zeros(sets.shape[1])
             x[list(chosen)] = 1
             if np.linalg.matrix_rank(np.vstack([sets, x])) == rank:
@@ -48,6 +52,21 @@ def test_the_certificate_never_clears_a_derivable_small_set() -> None:
             assert not small_derivable(sets, below), sets
         checked += 1
     assert cleared >= 10  # it does clear designs (the check is not vacuous)
+
+
+def test_the_weighted_certificate_never_clears_a_derivable_light_set() -> None:
+    """Atoms of weight w may sit in w of the bases: a derivable set still weighs at least
+    the number of bases."""
+    rng = np.random.default_rng(12)
+    cleared = 0
+    for _ in range(300):
+        sets = design(rng)
+        weights = rng.integers(1, 4, size=sets.shape[1])
+        below = int(rng.integers(2, 7))
+        if privacy.disjoint_bases(sets, below, weights):
+            cleared += 1
+            assert not small_derivable(sets, below, weights), (sets, weights)
+    assert cleared >= 10
 
 
 def test_a_nested_design_is_not_cleared() -> None:

@@ -18,16 +18,13 @@ not 0, the least count of each code the atom really answered: a positive least c
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
-from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 from alignscan import privacy_int
 from alignscan.analysis import analyze
 from conftest import make_responses, make_survey
+from milp_attack import IntegerModel
 
 VALUES = {"dept": ["Legal", "HR", "IT"], "site": ["P", "Q", "R"], "tenure": ["new", "old"]}
 K = 5
@@ -46,20 +43,12 @@ def crossed(seed: int, n: int, minimum: int, columns: int):
     return make_responses(survey, codes, groups, segs), (groups, segs, codes)
 
 
-class Attack:
+class Attack(IntegerModel):
     """One group's integer program from the published figures only."""
 
     def __init__(self, result: dict, group: str) -> None:
-        self.cols = list(dict.fromkeys(s["column"] for s in result["segments"]))
-        values = [sorted({s["value"] for s in result["segments"] if s["column"] == c})
-                  for c in self.cols]
-        self.combos = list(itertools.product(*values))
-        self.dims = [d["id"] for d in result["dimensions"]]
-        self.n = result["groups"][group]["n"]
-        a_n, d_n = len(self.combos), len(self.dims)
-        self.size = a_n * (1 + d_n * K)
-        self.rows: list[tuple[dict[int, float], float, float]] = []
-        self._build(result, group, result["min_group_size"])
+        super().__init__(result, group, 1 + len(result["dimensions"]) * K)
+        self._build(result, group)
 
     def p(self, a: int) -> int:
         return a
@@ -67,7 +56,7 @@ class Attack:
     def x(self, d: int, a: int, k: int) -> int:
         return len(self.combos) + (d * len(self.combos) + a) * K + (k - 1)
 
-    def _build(self, result: dict, group: str, minimum: int) -> None:
+    def _build(self, result: dict, group: str) -> None:
         atoms = range(len(self.combos))
         self.rows.append(({self.p(a): 1 for a in atoms}, self.n, self.n))
         items = {i["dimension"]: i for i in result["items"]}
@@ -77,18 +66,9 @@ class Attack:
                                   0, 0))
             for code, count in items[dim]["groups"][group]["counts"].items():
                 self.rows.append(({self.x(d, a, int(code)): 1 for a in atoms}, count, count))
-        protective = {(h["column"], h["value"]) for h in result["privacy"]["protective_hides"]
-                      if h["group"] == group}
-        for seg in result["segments"]:
-            j = self.cols.index(seg["column"])
-            inside = [a for a, c in enumerate(self.combos) if c[j] == seg["value"]]
-            cell = seg["groups"][group]
-            if "n" not in cell:
-                big = (seg["column"], seg["value"]) in protective
-                self.rows.append(({self.p(a): 1 for a in inside},  # suppressed: n < minimum
-                                  minimum if big else 0, np.inf if big else minimum - 1))
-                continue
-            self._moments(self.dims.index(seg["dimension"]), inside, cell, result)
+        for seg in self.hidden_cells(result, group, self.p):
+            self._moments(self.dims.index(seg["dimension"]), seg["inside"],
+                          seg["groups"][group], result)
 
     def _moments(self, d: int, inside: list[int], cell: dict, result: dict) -> None:
         n, fav = cell["n"], set(result["scale"]["favorable"])
@@ -106,24 +86,8 @@ class Attack:
             terms = {self.x(d, a, k): weight(k) for a in inside for k in range(1, K + 1)}
             self.rows.append(({v: w for v, w in terms.items() if w}, round(total), round(total)))
 
-    def matrix(self):
-        data, ri, ci = [], [], []
-        for r, (terms, _, _) in enumerate(self.rows):
-            for c, v in terms.items():
-                ri.append(r)
-                ci.append(c)
-                data.append(v)
-        a = sparse.csr_matrix((data, (ri, ci)), shape=(len(self.rows), self.size))
-        return a, np.array([r[1] for r in self.rows]), np.array([r[2] for r in self.rows])
-
     def least(self, var: int, sense: float = 1.0) -> int:
-        a, lo, hi = self.matrix()
-        cost = np.zeros(self.size)
-        cost[var] = sense
-        res = milp(cost, constraints=[LinearConstraint(a, lo, hi)],
-                   integrality=np.ones(self.size), bounds=Bounds(0, self.n))
-        assert res.status == 0, res.message  # the truth is a solution
-        return round(res.x[var])
+        return round(sense * self.minimise({var: sense}, self.n))
 
 
 def attack(result: dict, truth) -> tuple[int, list[str]]:

@@ -321,13 +321,14 @@ def test_zero_spread_in_both_waves_is_degenerate_not_a_crash() -> None:
 
 def test_a_change_of_sign_is_reversed_in_the_document_and_the_sentence() -> None:
     from alignscan.result.findings import trend_sentence
+    from alignscan.result.models import as_trend
 
     _, _, before = wave(1, 2, n=600)
     _, _, after = wave(2, -2, n=600)
     doc = trend([before, after], ["Q1", "Q2"])
     d0 = doc["dimensions"][0]["changes"][0]["gap"]
     assert d0["from_gap"] > 0 > d0["to_gap"] and d0["direction"] == "reversed"
-    assert "has reversed, from +" in trend_sentence(doc)
+    assert "has reversed, from +" in trend_sentence(as_trend(doc))
 
 
 def test_shared_respondents_make_a_note_that_the_interval_is_conservative() -> None:

@@ -12,6 +12,7 @@ from alignscan.extras.trend import trend
 from alignscan.render.terminal import print_trend
 from alignscan.render.trend_html import render_trend_html
 from alignscan.result.findings import change_words
+from alignscan.result.models import as_trend
 from conftest import make_responses, make_survey
 
 N = 300  # per group: the changes below are far from (or well within) the noise
@@ -56,7 +57,7 @@ def test_json_direction_and_size_of_every_sign_case(doc) -> None:
 
 
 def test_words_describe_the_change_in_size_not_the_distance(doc) -> None:
-    words = {d["id"]: change_words(d["changes"][0]["gap"]) for d in doc["dimensions"]}
+    words = {d.id: change_words(d.changes[0].gap) for d in as_trend(doc).dimensions}
     assert words["d2"].startswith("reversed, from +0.70 to -0.55 points")
     assert "(the gap is smaller by 0.15 points, the other way round)" in words["d2"]
     assert "1.25" not in words["d2"]

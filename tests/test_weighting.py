@@ -660,3 +660,32 @@ def test_weights_above_the_cap_are_warned_on_page_one_and_trimmed_on_request(
     g = SURVEY.roles.compare[0]
     assert trimmed["groups"][g]["trimmed"] and trimmed["groups"][g]["relative_max"] <= 5 + 1e-9
     assert "were trimmed" in trimmed["warnings"][0]
+
+
+def test_the_typed_result_writes_the_analysis_key_order(tmp_path: Path) -> None:
+    """result.json is written from the typed result: a weighted analysis's JSON (item
+    cells end with favorable_se, mean_se, n_effective after the answer counts; dimension
+    cells have favorable_se before the counts) is byte for byte the analysis's own dict
+    dumped as it is, and the library's Result.to_json gives the same bytes."""
+    import alignscan
+    from alignscan.analysis import analyze_counts
+    from alignscan.counts import count_responses
+    from alignscan.extras.weighting import Weighting
+    from alignscan.extras.weighting_targets import count_cells, read_targets
+    from alignscan.result.models import as_result
+    from conftest import run_cli
+
+    data, hc, rs = _export(tmp_path)
+    values = {c: sorted({str(v) for v in rs.segments[c]}) for c in SURVEY.segments}
+    targets = read_targets(hc, SURVEY, values)
+    weighting = Weighting(targets, count_cells(rs, targets.columns()), False)
+    document = analyze_counts(count_responses(rs).with_responses(rs), weighting=weighting)
+    as_analysed = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    item = next(c for i in document["items"] for c in i["groups"].values() if "mean_se" in c)
+    dim = next(c for d in document["dimensions"] for c in d["groups"].values() if "mean_se" in c)
+    assert list(item).index("favorable_se") > list(item).index("answer_counts")
+    assert list(dim).index("favorable_se") < list(dim).index("counts")  # the two orders differ
+    assert as_result(document).to_json() == as_analysed
+    out = tmp_path / "r.json"
+    assert run_cli("analyze", data, "--weight-to", hc, "--json", out, "--no-save").returncode == 0
+    assert alignscan.analyze(data, weight_to=hc).to_json() == out.read_text("utf-8")

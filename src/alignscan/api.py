@@ -193,14 +193,14 @@ def analyze_counts(table: CountTable, survey: str | Path | Survey | None = None)
     from alignscan.analysis import AnalysisError
     from alignscan.analysis import analyze_counts as _analyze_counts
     from alignscan.counts import CountTableError
-    from alignscan.render.tabular import result_to_json
+    from alignscan.result.models import as_result
 
     definition = None if survey is None and table.responses else load_survey(survey)
     try:
         document = _analyze_counts(table, definition)
     except (AnalysisError, CountTableError) as exc:
         raise AlignscanError(str(exc)) from None
-    return Result(ResultDocument.model_validate_json(result_to_json(document)))
+    return Result(as_result(document))
 
 
 def load_result(path: str | Path) -> Result:
@@ -337,17 +337,10 @@ def trend(
     """How the gaps moved between waves (saved results or Result objects), oldest first;
     survey versions that can't be compared like-for-like are named in its `warnings`."""
     from alignscan.extras.trend import trend as _trend
-    from alignscan.result.models import TrendDocument
+    from alignscan.result.models import as_trend
 
-    docs = [(w if isinstance(w, Result) else load_result(w)).document for w in waves]
-    document = _trend(docs, labels, favorable_only=favorable_only)
-    return Trend(TrendDocument.model_validate_json(_json(document)))
-
-
-def _json(document: dict[str, Any]) -> str:
-    from alignscan.render.tabular import result_to_json
-
-    return result_to_json(document)
+    docs = [(w if isinstance(w, Result) else load_result(w)).model for w in waves]
+    return Trend(as_trend(_trend(docs, labels, favorable_only=favorable_only)))
 
 
 class Trend:
@@ -381,13 +374,13 @@ class Trend:
 
         if level not in self.LEVELS:
             raise AlignscanError(f"level must be one of {', '.join(self.LEVELS)}, not {level!r}")
-        return trend_frame(self.document, level)
+        return trend_frame(self.model, level)
 
     def to_html(self, date: str | None = None) -> str:
         """The trend report as one self-contained HTML page."""
         from alignscan.render.trend_html import render_trend_html
 
-        return render_trend_html(self.document, date=date)
+        return render_trend_html(self.model, date=date)
 
 
 class Result:
@@ -435,10 +428,9 @@ class Result:
     @property
     def trend(self) -> Trend | None:
         """The trend against the baseline (`baseline=`), None without one."""
-        from alignscan.result.models import TrendDocument
 
         found = self.model.trend
-        return None if found is None else Trend(TrendDocument.model_validate(found.document()))
+        return None if found is None else Trend(found)
 
     @property
     def warnings(self) -> list[str]:

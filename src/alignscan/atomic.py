@@ -219,8 +219,10 @@ def _lock(folder: Path) -> Path:
             continue
         except OSError as exc:
             raise WriteFailed(folder, exc) from None
-        with os.fdopen(fd, "w") as fh:
-            fh.write(f"{os.getpid()}\n")
+        try:  # the lock's content is the owner's pid (for `_stale`), not an output
+            os.write(fd, f"{os.getpid()}\n".encode())
+        finally:
+            os.close(fd)
         return lock
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from alignscan.survey import load_survey
 from alignscan.synthetic import generate_responses, write_csv
@@ -24,6 +24,9 @@ RESPONDENTS = 2000
 SEED = 2026
 DATE = "2026-04-15"
 SAMPLE_ORGS = (300, 450, 380, 520, 340)  # respondents of each sample organisation
+
+if TYPE_CHECKING:
+    from alignscan.result.models import ResultDocument, TrendDocument
 
 
 def write_demo_data(folder: Path = DEMO_DIR, n: int = RESPONDENTS) -> tuple[Path, Path]:
@@ -69,7 +72,7 @@ def write_demo_headcount(responses: Path, folder: Path = DEMO_DIR) -> Path:
 
 def analyse_demo(
     wave1: Path, wave2: Path, folder: Path, headcount: Path | None = None
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[ResultDocument, TrendDocument]:
     """Analyse the latest wave against the earlier one (with participation when a
     `headcount` file is given) and write the three outputs into `folder` (all or none),
     through the pipeline `alignscan analyze --baseline` runs: the result.json keeps the
@@ -113,7 +116,7 @@ def write_sample_orgs(folder: Path) -> list[Path]:
     return list(outputs)
 
 
-def _print_terminal(result: dict[str, Any], doc: dict[str, Any]) -> None:
+def _print_terminal(result: ResultDocument, doc: TrendDocument) -> None:
     from alignscan.cli.analysis_cmds import print_summary  # the terminal renderers
     from alignscan.cli.trend_cmds import print_trend
 

@@ -23,7 +23,7 @@ from alignscan.survey import Survey
 if TYPE_CHECKING:
     from alignscan.counts import CountTable
     from alignscan.responses import CellError
-    from alignscan.result.models import ResultDocument
+    from alignscan.result.models import ResultDocument, TrendDocument
 
 __all__ = [
     "AnalysisRequest",
@@ -165,13 +165,13 @@ class Outcome:
     count table it was computed from (its `responses` hold the reading's metadata)."""
 
     result: ResultDocument
-    trend: dict[str, Any] | None
+    trend: TrendDocument | None
     table: CountTable
 
     @property
     def warnings(self) -> list[str]:
         """Every warning of the result and of its trend, each once."""
-        trend = self.trend["warnings"] if self.trend else []
+        trend = self.trend.warnings if self.trend is not None else []
         return list(dict.fromkeys([*self.result.warnings, *trend]))
 
     def model(self) -> ResultDocument:
@@ -286,15 +286,16 @@ def _with_benchmarks(result: ResultDocument, path: Path) -> ResultDocument:
 
 def _baseline_trend(
     result: ResultDocument, table: CountTable, request: AnalysisRequest, edge: Edge
-) -> dict[str, Any]:
+) -> TrendDocument:
     """The trend from the baseline wave to this one (its warnings included)."""
     from alignscan.extras.trend import TrendError, shared_ids, trend
+    from alignscan.result.models import as_trend
 
     before, before_ids = edge.baseline(request)
     ids = table.responses.respondent_ids if table.responses is not None else None
     try:
-        return trend(
-            [before, result.document()],
+        doc = trend(
+            [before, result],
             list(request.labels),
             shared=shared_ids([before_ids, ids]),
         )
@@ -302,6 +303,7 @@ def _baseline_trend(
         raise TrendError(
             f"a wave is not a complete alignscan result ({type(exc).__name__}: {exc})"
         ) from None
+    return as_trend(doc)
 
 
 def without_comment_texts(result: ResultDocument) -> ResultDocument:

@@ -248,7 +248,7 @@ def find_small_derivable(
     small = np.flatnonzero(weights < minimum)
     if n_sets == 0 or not len(small):
         return None
-    if disjoint_bases(sets, minimum):
+    if disjoint_bases(sets, minimum, weights):
         return None
     large = np.flatnonzero(weights >= minimum)
     order = np.concatenate([large, small])
@@ -264,52 +264,95 @@ def find_small_derivable(
     return None
 
 
-def disjoint_bases(sets: np.ndarray, count: int) -> bool:
-    """Whether the atoms (columns of `sets`) hold `count` pairwise disjoint bases of the
-    column space: then no derivable set has fewer than `count` atoms, so none holds
-    1 .. count - 1 respondents (each atom counts at least one), and nothing need be
-    searched.
+def disjoint_bases(sets: np.ndarray, count: int, weights: np.ndarray | None = None) -> bool:
+    """Whether the atoms (columns of `sets`) hold `count` bases of the column space with
+    each atom in at most its weight of them (pairwise disjoint bases when no `weights`):
+    then every derivable set weighs at least `count`, so none holds 1 .. count - 1
+    respondents, and nothing need be searched.
 
     Why: a derivable set's indicator x = sets' y lies in the row space, and its values on
     any basis B of the columns fix it (sets[:, B]' y = 0 means y is orthogonal to every
-    column), so x != 0 meets every basis. On wide data (nearly every atom one person) this
-    settles in milliseconds what the search and the integer program could not. Ranks are
-    taken modulo two large primes (exact for the ranks of 0/1 matrices unless both divide
-    a minor); bases are found on slabs of columns in a fixed order, so the plan stays
-    deterministic."""
+    column), so x != 0 meets every basis; an atom of weight w meets at most w of them.
+    On wide data (nearly every atom one person) this settles in milliseconds what the
+    search and the integer program could not. Ranks are taken modulo two large primes
+    (exact for the ranks of 0/1 matrices unless both divide a minor); each basis is
+    sought on a slab that first covers every published set, in a fixed order, so the
+    plan stays deterministic."""
     n_atoms = sets.shape[1]
-    if n_atoms < count * 2:
+    uses = np.ones(n_atoms, np.int64) if weights is None else weights.astype(np.int64)
+    if int(np.minimum(uses, count).sum()) < count * 2:
         return False
     order = np.random.default_rng(0).permutation(n_atoms)  # slabs of unlike atoms
+    member, dense = sets != 0, sets.astype(np.float64)
     for prime in _PRIMES:
-        first = _slab_basis(sets, order, prime, lambda b, p=prime: _spans(sets, b, p))
-        if first is None:
-            return False
-        left = order[~np.isin(order, first)]
-        for _ in range(count - 1):
-            found = _slab_basis(sets, left, prime, lambda b, r=len(first): len(b) == r)
+        left, rank = np.minimum(uses, count), 0
+        for i in range(count):
+            columns = order[left[order] > 0]
+            columns = columns[np.argsort(-left[columns], kind="stable")]  # reusable first
+            # a basis holds an atom of every set: a set that can afford no more than one
+            # per basis still to find is "tight", and its atoms are used once per basis
+            tight = dense @ left.astype(np.float64) <= count - i
+            found = _slab_basis(sets, dense, columns, member[:, columns], prime, rank, tight)
             if found is None:
                 return False
-            left = left[~np.isin(left, found)]
+            rank = len(found)
+            left[found] -= 1
     return True
 
 
-def _slab_basis(sets: np.ndarray, columns: np.ndarray, prime: int, good) -> np.ndarray | None:  # type: ignore[no-untyped-def]
-    """The pivot columns of the first slab of `columns` (doubling its width) whose
-    pivots are `good`, or None when even all of them are not."""
-    width = max(4 * sets.shape[0], 16)
+def _slab_basis(
+    sets: np.ndarray,
+    dense: np.ndarray,
+    columns: np.ndarray,
+    inside: np.ndarray,
+    prime: int,
+    rank: int,
+    tight: np.ndarray,
+) -> np.ndarray | None:
+    """Pivot columns of a basis among `columns`: of `rank` when given, else (rank 0) of
+    one that spans every column of `sets`; sought on a slab holding, first, one column
+    in each published set (`_cover`), then the next columns in order outside the
+    `tight` sets (doubling), at last all of them; None when `columns` hold none.
+    `inside`: which sets each of `columns` lies in."""
+    if not len(columns):
+        return None
+    kept = inside[tight].any(axis=0)
+    cover = _cover(inside, tight, kept)
+    free = np.ones(len(columns), dtype=bool)
+    free[cover] = False
+    rest = np.concatenate([np.flatnonzero(free & ~kept), np.flatnonzero(free & kept)])
+    extra = sets.shape[0] + 16
     while True:
-        take = columns[:width]
+        take = columns[np.concatenate([cover, rest[:extra]])]
         _, pivots = _rref(sets[:, take], prime)
         basis = take[np.asarray(pivots, dtype=np.int64)]
-        if good(basis):
+        if (len(basis) == rank) if rank else _spans(sets, dense, basis, prime):
             return basis
-        if width >= len(columns):
+        if extra >= len(rest):
             return None
-        width *= 2
+        extra *= 2
 
 
-def _spans(sets: np.ndarray, basis: np.ndarray, prime: int) -> bool:
+def _cover(inside: np.ndarray, tight: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """One column per set (rows of `inside`), tight sets first, each tight set touched
+    once where the columns allow: a set's column is taken, in order, among those in no
+    tight set already covered (and, for a loose set, in no tight set at all)."""
+    covered = np.zeros(inside.shape[0], dtype=bool)
+    chosen: list[int] = []
+    for r in [*np.flatnonzero(tight), *np.flatnonzero(~tight)]:
+        if covered[r] or not inside[r].any():
+            continue
+        cand = np.flatnonzero(inside[r])
+        clash = inside[covered & tight][:, cand].any(axis=0)
+        if not tight[r]:
+            clash |= kept[cand]
+        pick = cand[~clash][0] if (~clash).any() else cand[0]
+        chosen.append(int(pick))
+        covered |= inside[:, pick]
+    return np.asarray(sorted(set(chosen)), dtype=np.int64)
+
+
+def _spans(sets: np.ndarray, dense: np.ndarray, basis: np.ndarray, prime: int) -> bool:
     """Whether the columns `basis` span every column of `sets` (modulo `prime`): every
     vector of the left null space of sets[:, basis] is orthogonal to all columns."""
     sub = np.mod(sets[:, basis].astype(np.int64), prime)
@@ -323,13 +366,12 @@ def _spans(sets: np.ndarray, basis: np.ndarray, prime: int) -> bool:
         null[i, f] = 1
         for r, p in enumerate(pivots):
             null[i, p] = (-red[r, f]) % prime
-    return not np.any(_mod_product(null, sets, prime))
+    return not np.any(_mod_product(null, dense, prime))
 
 
-def _mod_product(left: np.ndarray, sets: np.ndarray, prime: int) -> np.ndarray:
-    """left @ sets modulo `prime`, exactly, for 0/1 `sets`: `left`'s entries (< 2**31)
-    split in 16-bit halves, each product a float sum below 2**53 (BLAS-fast)."""
-    dense = sets.astype(np.float64)
+def _mod_product(left: np.ndarray, dense: np.ndarray, prime: int) -> np.ndarray:
+    """left @ dense modulo `prime`, exactly, for 0/1 `dense` (floats): `left`'s entries
+    (< 2**31) split in 16-bit halves, each product a float sum below 2**53 (BLAS-fast)."""
     low = (left & 0xFFFF).astype(np.float64) @ dense
     high = (left >> 16).astype(np.float64) @ dense
     return (np.mod(high.astype(np.int64), prime) * 65536 + low.astype(np.int64)) % prime
@@ -661,9 +703,7 @@ def _code_violation(
     classes = {c: _is_small(ga, c, minimum) for c in hidden}
     if ga.risk is not None and not ga.risk.any():
         return None
-    open_ = privacy_int.code_safe(ga.values, weights, classes, minimum)
-    if open_ is not None and ga.risk is not None:
-        open_ = open_[ga.risk[open_]] if ga.risk[open_].any() else None
+    open_ = privacy_int.code_safe(ga.values, weights, classes, minimum, ga.risk)
     shown = [c for c in cells if c not in hidden]
     if open_ is None or not shown:
         return None

@@ -208,8 +208,10 @@ def code_safe(
     weights: np.ndarray,
     hidden: dict[tuple[int, int], bool],
     minimum: int,
+    which: np.ndarray | None = None,
 ) -> np.ndarray | None:
-    """The atoms of 1 .. minimum - 1 people whose answer counts a reader who knows every
+    """The atoms of 1 .. minimum - 1 people (of those in `which`, when given) whose
+    answer counts a reader who knows every
     shown cell's full distribution of answers might pin, or None when there are none.
 
     Such a reader has, per item, unknowns x[atom, code] >= 0 whole with each shown cell's
@@ -224,18 +226,21 @@ def code_safe(
     atoms), people first."""
     head = weights[0]
     small = (head > 0) & (head < minimum)
+    if which is not None:
+        small &= which
     if not small.any():
         return None
     settled = np.zeros(len(head), dtype=bool)
+    sums = {c: weights[:, values[:, c[0]] == c[1]].sum(axis=1, keepdims=True) for c in hidden}
     for (j, u), u_small in hidden.items():
-        mine = small & ~settled & (values[:, j] == u)
-        if not mine.any():
+        mine = np.flatnonzero(small & ~settled & (values[:, j] == u))
+        if not len(mine):
             continue
-        src = weights[:, values[:, j] == u].sum(axis=1, keepdims=True) - weights
+        out = _looks(sums[(j, u)] - weights[:, mine], u_small, minimum)
         for (k, v), v_small in hidden.items():
-            if k == j and v != u:
-                dst = weights[:, values[:, j] == v].sum(axis=1, keepdims=True) + weights
-                settled |= mine & _looks(src, u_small, minimum) & _looks(dst, v_small, minimum)
+            if k == j and v != u and out.any():
+                into = _looks(sums[(k, v)] + weights[:, mine], v_small, minimum)
+                settled[mine] |= out & into
     open_ = np.flatnonzero(small & ~settled)
     return open_ if len(open_) else None
 

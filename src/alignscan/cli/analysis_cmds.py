@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -45,6 +45,9 @@ from alignscan.cli.output import _esc as esc
 from alignscan.cli.responses_cmds import errors_output, exit_if_invalid, write_errors_file
 from alignscan.cli.root import app
 
+if TYPE_CHECKING:
+    from alignscan.result.models import ResultDocument, TrendDocument
+
 
 def _pdf_bytes(html: str) -> bytes:
     from alignscan.render.html import PdfUnavailable, render_pdf
@@ -55,8 +58,8 @@ def _pdf_bytes(html: str) -> bytes:
         fail(f"--pdf needs WeasyPrint: pip install 'alignscan[pdf]' ({exc})", code=2)
 
 
-def print_summary(result: dict[str, Any]) -> None:
-    """The terminal summary (drawn by `report.terminal`), then norms and participation."""
+def print_summary(result: ResultDocument) -> None:
+    """The terminal summary (drawn by `render.terminal`), then norms and participation."""
     from alignscan.render.terminal import print_summary as draw
 
     draw(result, stdout())
@@ -64,7 +67,7 @@ def print_summary(result: dict[str, Any]) -> None:
 
 
 def render_report_html(
-    result: dict[str, Any], date: str | None, trend: dict[str, Any] | None = None
+    result: ResultDocument, date: str | None, trend: TrendDocument | None = None
 ) -> str:
     from alignscan.render.html import render_html
 
@@ -289,8 +292,8 @@ def run_or_exit(request: Any, edge: CliEdge, fmt: Format) -> Any:
 
 
 def _print_outcome(
-    result: dict[str, Any],
-    trend_doc: dict[str, Any] | None,
+    result: ResultDocument,
+    trend_doc: TrendDocument | None,
     targets: dict[str, Path],
     format: Format,
 ) -> None:
@@ -300,7 +303,7 @@ def _print_outcome(
         if trend_doc is not None:
             from alignscan.cli.trend_cmds import warn_on_stderr
 
-            warn_on_stderr(trend_doc["warnings"])
+            warn_on_stderr(trend_doc.warnings)
         return
     print_summary(result)
     if trend_doc is not None:
@@ -312,7 +315,7 @@ def _print_outcome(
     print_written(targets.values(), stdout())
 
 
-def _json_text(result: dict[str, Any]) -> str:
+def _json_text(result: ResultDocument) -> str:
     from alignscan.render.tabular import result_to_json
 
     return result_to_json(result)
@@ -365,9 +368,9 @@ def _targets(
 
 def render_outputs(
     targets: dict[str, Path],
-    result: dict[str, Any],
+    result: ResultDocument,
     date: str | None,
-    trend_doc: dict[str, Any] | None,
+    trend_doc: TrendDocument | None,
     template: bytes | None = None,
 ) -> dict[Path, str | bytes]:
     """Every output rendered in memory, before any is written."""

@@ -70,7 +70,7 @@ def build(
         fail(f"{output} is an input file; write the norms somewhere else", code=2)
     if reference is not None and not reference.exists():
         fail(f"no such file: {reference}", code=2)
-    sources = [Source(str(p), load_result_or_exit(p).document()) for p in results]
+    sources = [Source(str(p), load_result_or_exit(p)) for p in results]
     refs: list[dict[str, Any]] = []
     if reference is not None:
         from alignscan.cli.output import print_problems

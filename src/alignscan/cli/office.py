@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 
 from alignscan.cli.output import fail
+
+if TYPE_CHECKING:
+    from alignscan.result.models import ResultDocument
 
 XLSX_OPTION = typer.Option(
     None, "--xlsx", help="Also write an Excel workbook here (needs the `office` extra)."
@@ -44,7 +47,7 @@ def read_template(template: Path | None, pptx: Path | None) -> bytes | None:
         fail(f"{template}: can't read it ({exc.strerror or type(exc).__name__})", code=1)
 
 
-def office_bytes(kind: str, result: dict[str, Any], template: bytes | None = None) -> bytes:
+def office_bytes(kind: str, result: ResultDocument, template: bytes | None = None) -> bytes:
     """The workbook or the deck; exit 2 without the `office` extra, 1 for a template
     that is not a usable PowerPoint file."""
     from alignscan.render.office.sheets import OfficeUnavailable

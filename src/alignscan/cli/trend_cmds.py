@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -21,6 +21,9 @@ from alignscan.cli.output import (
 from alignscan.cli.output import _esc as esc
 from alignscan.cli.responses_cmds import exit_if_invalid
 from alignscan.cli.root import app
+
+if TYPE_CHECKING:
+    from alignscan.result.models import TrendDocument
 
 
 def read_wave(path: Path, survey_path: Path | None, lenient: bool) -> tuple[dict[str, Any], Any]:
@@ -94,7 +97,7 @@ def compute_trend(
     labels: str | None,
     lenient: bool,
     favorable_only: bool = False,
-) -> dict[str, Any]:
+) -> TrendDocument:
 
     if len(waves) < 2:
         fail("give at least two waves", code=2)
@@ -105,11 +108,14 @@ def compute_trend(
     read = [read_wave(w, survey, lenient) for w in waves]
     results = [r for r, _ in read]
     shared = shared_ids([ids for _, ids in read])
-    return trend_or_exit(results, names, favorable_only=favorable_only, shared=shared)
+    from alignscan.result.models import as_trend
+
+    doc = trend_or_exit(results, names, favorable_only=favorable_only, shared=shared)
+    return as_trend(doc)
 
 
-def print_trend(doc: dict[str, Any]) -> None:
-    """The trend table (drawn by `report.terminal`)."""
+def print_trend(doc: TrendDocument) -> None:
+    """The trend table (drawn by `render.terminal`)."""
     from alignscan.render.terminal import print_trend as draw
 
     draw(doc, stdout())
@@ -159,7 +165,7 @@ def trend(
     write_outputs(outputs, [*waves, survey])
     if format is Format.json:
         typer.echo(text, nl=False)
-        warn_on_stderr(doc["warnings"])
+        warn_on_stderr(doc.warnings)
         return
     print_trend(doc)
     for path in outputs:

@@ -30,7 +30,7 @@ import numpy as np
 from alignscan.survey import Survey
 
 if TYPE_CHECKING:
-    from alignscan.result.models import ResultDocument
+    from alignscan.result.models import DriverCell, DriverDimension, ResultDocument
 
 Z_FISHER = 1.96
 _EXACT_FLOAT = 2**53  # float64 sums of integers are exact below this
@@ -224,57 +224,56 @@ def driver_result(stats: DriverStats, groups: list[str], spec: DriverSpec) -> di
 # ----------------------------------------------------------------------------- outputs
 
 
-def ranked(cell: dict[str, Any]) -> list[dict[str, Any]]:
+def ranked(cell: DriverCell) -> list[DriverDimension]:
     """A group's predictors, most important first (ties keep the survey order)."""
-    dims = cell.get("dimensions") or []
-    return sorted(dims, key=lambda d: -(d["importance"] or 0.0))
+    return sorted(cell.dimensions, key=lambda d: -(d.importance or 0.0))
 
 
 def summary_lines(result: ResultDocument, titles: dict[str, str] | None = None) -> list[str]:
     """Terminal lines: the top two drivers per compared group."""
-    if result.drivers is None:
+    block = result.drivers
+    if block is None:
         return []
-    block = result.drivers.document()  # this module's own shape
     titles = titles or {d.id: d.title for d in result.dimensions}
-    from alignscan.result.findings import group_label
+    from alignscan.result.findings import group_label, shown
 
-    lines = [f"Drivers of {titles.get(block['outcome'], block['outcome'])} (share of R²):"]
+    lines = [f"Drivers of {titles.get(block.outcome, block.outcome)} (share of R²):"]
     for group in result.compare:
-        cell = block["groups"].get(group, {"suppressed": True})
+        cell: Any = block.groups.get(group)
         name = group_label(result, group)
-        if cell.get("suppressed"):
-            lines.append(f"  {name}: fewer than {block['min_group_size']} complete answers")
+        if not shown(cell):
+            lines.append(f"  {name}: fewer than {block.min_group_size} complete answers")
             continue
-        top = [d for d in ranked(cell) if d["share"] is not None][:2]
-        parts = ", ".join(f"{titles.get(d['id'], d['id'])} {d['share']:.0%}" for d in top)
-        r2 = "-" if cell["r2"] is None else f"{cell['r2']:.2f}"
-        lines.append(f"  {name}: {parts or 'none'} (R² {r2}, n {cell['n']:,})")
+        top = [d for d in ranked(cell) if d.share is not None][:2]
+        parts = ", ".join(f"{titles.get(d.id, d.id)} {d.share:.0%}" for d in top)
+        r2 = "-" if cell.r2 is None else f"{cell.r2:.2f}"
+        lines.append(f"  {name}: {parts or 'none'} (R² {r2}, n {cell.n:,})")
     return lines
 
 
 def csv_rows(result: ResultDocument) -> list[list[Any]]:
     """Tidy CSV rows (level "driver"): n and r2 on the outcome's row, the rest per predictor."""
-    if result.drivers is None:
+    block = result.drivers
+    if block is None:
         return []
-    block = result.drivers.document()  # this module's own shape
-    outcome = block["outcome"]
+    outcome = block.outcome
     rows: list[list[Any]] = []
-    for group, cell in block["groups"].items():
-        if cell.get("suppressed"):
+    for group, cell in block.groups.items():
+        if getattr(cell, "suppressed", False):
             rows.append(["driver", outcome, "", "", group, "suppressed", "true"])
             continue
-        rows.append(["driver", outcome, "", "", group, "n", cell["n"]])
-        rows.append(["driver", outcome, "", "", group, "r2", cell["r2"]])
-        for d in cell["dimensions"]:
-            lo, hi = d["r_ci"] or [None, None]
+        rows.append(["driver", outcome, "", "", group, "n", cell.n])  # type: ignore[union-attr]
+        rows.append(["driver", outcome, "", "", group, "r2", cell.r2])  # type: ignore[union-attr]
+        for d in cell.dimensions:  # type: ignore[union-attr]
+            lo, hi = d.r_ci or [None, None]
             for metric, value in (
-                ("r", d["r"]),
+                ("r", d.r),
                 ("r_ci_low", lo),
                 ("r_ci_high", hi),
-                ("importance", d["importance"]),
-                ("share", d["share"]),
+                ("importance", d.importance),
+                ("share", d.share),
             ):
-                rows.append(["driver", d["id"], "", "", group, metric, value])
+                rows.append(["driver", d.id, "", "", group, metric, value])
     return rows
 
 

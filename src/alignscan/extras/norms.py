@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from alignscan.errors import AlignscanError
+from alignscan.result.findings import shown
 
 if TYPE_CHECKING:
     from alignscan.result.models import Dimension, Item, ResultDocument
@@ -76,7 +77,7 @@ class Source:
     """One organisation's saved result and where it came from (for messages only)."""
 
     name: str
-    result: dict[str, Any]
+    result: ResultDocument
 
 
 def whole_points(share: float) -> int:
@@ -86,14 +87,15 @@ def whole_points(share: float) -> int:
     return int(exact.quantize(Decimal(1), ROUND_HALF_UP))
 
 
-def fingerprint(result: dict[str, Any]) -> str:
+def fingerprint(result: ResultDocument) -> str:
     """Identifies an organisation's figures, whatever file, version or title they came with."""
+    doc = result.document()
     core = {
-        "survey": result["survey"]["id"],
-        "rows": result["rows"],
-        "groups": result["groups"],
-        "dimensions": [(d["id"], d["groups"], d["gap"]) for d in result["dimensions"]],
-        "items": [(i["id"], i["groups"], i["gap"]) for i in result["items"]],
+        "survey": result.survey.id,
+        "rows": doc["rows"],
+        "groups": doc["groups"],
+        "dimensions": [(d["id"], d["groups"], d["gap"]) for d in doc["dimensions"]],
+        "items": [(i["id"], i["groups"], i["gap"]) for i in doc["items"]],
     }
     return hashlib.sha256(json.dumps(core, sort_keys=True).encode()).hexdigest()
 
@@ -108,25 +110,25 @@ def check_sources(sources: Sequence[Source]) -> list[str]:
     if not sources:
         return problems
     first = sources[0].result
-    ref_scale = (first["scale"]["points"], sorted(first["scale"]["favorable"]))
+    ref_scale = (first.scale.points, sorted(first.scale.favorable))
     seen: dict[str, str] = {}
     for s in sources:
         r = s.result
-        if r["survey"]["id"] != first["survey"]["id"]:
+        if r.survey.id != first.survey.id:
             problems.append(
-                f"{s.name}: survey {r['survey']['id']!r}, not {first['survey']['id']!r} "
+                f"{s.name}: survey {r.survey.id!r}, not {first.survey.id!r} "
                 f"like {sources[0].name}"
             )
-        if (r["scale"]["points"], sorted(r["scale"]["favorable"])) != ref_scale:
+        if (r.scale.points, sorted(r.scale.favorable)) != ref_scale:
             problems.append(
-                f"{s.name}: scale of {r['scale']['points']} points with favorable "
-                f"{r['scale']['favorable']}, not {ref_scale[0]} points with favorable "
+                f"{s.name}: scale of {r.scale.points} points with favorable "
+                f"{r.scale.favorable}, not {ref_scale[0]} points with favorable "
                 f"{ref_scale[1]} like {sources[0].name}"
             )
-        if list(r["compare"]) != list(first["compare"]):
+        if list(r.compare) != list(first.compare):
             problems.append(
-                f"{s.name}: compares {' - '.join(r['compare'])}, not "
-                f"{' - '.join(first['compare'])} like {sources[0].name}"
+                f"{s.name}: compares {' - '.join(r.compare)}, not "
+                f"{' - '.join(first.compare)} like {sources[0].name}"
             )
         key = fingerprint(r)
         if key in seen:
@@ -137,16 +139,16 @@ def check_sources(sources: Sequence[Source]) -> list[str]:
     return problems
 
 
-def _figures(unit: dict[str, Any], compare: Sequence[str]) -> dict[str, float] | None:
+def _figures(unit: Item | Dimension, compare: Sequence[str]) -> dict[str, float] | None:
     """An organisation's published figures for one dimension or item, or None if any is hidden."""
-    gap = unit.get("gap")
-    cells = [unit["groups"].get(g, {"suppressed": True}) for g in compare]
-    if gap is None or any(c.get("suppressed") for c in cells):
+    gap = unit.gap
+    cells = [unit.groups.get(g) for g in compare]
+    if gap is None or not all(shown(c) for c in cells):
         return None
-    out = {"gap.favorable": gap["favorable"], "gap.mean": gap["mean"]}
+    out: dict[str, Any] = {"gap.favorable": gap.favorable, "gap.mean": gap.mean}
     for g, c in zip(compare, cells, strict=True):
-        out[f"{g}.favorable"] = c.get("favorable")
-        out[f"{g}.mean"] = c.get("mean")
+        out[f"{g}.favorable"] = c.favorable  # type: ignore[union-attr]
+        out[f"{g}.mean"] = c.mean  # type: ignore[union-attr]
     if any(v is None for v in out.values()):
         return None
     return out
@@ -197,11 +199,11 @@ def _pool(sources: Sequence[Source], kind: str, compare: Sequence[str]) -> list[
     """One entry per dimension (or item) id that at least MIN_ORGS organisations have."""
     by_id: dict[str, list[dict[str, float]]] = {}
     for s in sources:
-        for unit in s.result[kind]:
+        for unit in getattr(s.result, kind):
             figures = _figures(unit, compare)
-            by_id.setdefault(unit["id"], [])
+            by_id.setdefault(unit.id, [])
             if figures is not None:
-                by_id[unit["id"]].append(figures)
+                by_id[unit.id].append(figures)
     return [_entry(i, rows, compare) for i, rows in by_id.items() if len(rows) >= MIN_ORGS]
 
 
@@ -214,18 +216,15 @@ def build_norms(
     if problems:
         raise NormsError(problems)
     first = sources[0].result
-    compare = list(first["compare"])
+    compare = list(first.compare)
     return {
         "norms_version": NORMS_VERSION,
         "survey": {
-            "id": first["survey"]["id"],
-            "title": first["survey"].get("title", ""),
-            "versions": sorted({str(s.result["survey"]["version"]) for s in sources}),
+            "id": first.survey.id,
+            "title": first.survey.title,
+            "versions": sorted({str(s.result.survey.version) for s in sources}),
         },
-        "scale": {
-            "points": first["scale"]["points"],
-            "favorable": sorted(first["scale"]["favorable"]),
-        },
+        "scale": {"points": first.scale.points, "favorable": sorted(first.scale.favorable)},
         "compare": compare,
         "min_orgs": MIN_ORGS,
         "orgs": len(sources),
@@ -389,10 +388,10 @@ def parse_references(
     if not isinstance(data, dict) or not isinstance(data.get("references"), list):
         return [], [Problem(file, 1, 1, "references", "expected a `references:` list")]
     ids = {
-        "dimension": {d["id"] for s in sources for d in s.result["dimensions"]},
-        "item": {i["id"] for s in sources for i in s.result["items"]},
+        "dimension": {d.id for s in sources for d in s.result.dimensions},
+        "item": {i.id for s in sources for i in s.result.items},
     }
-    compare = list(sources[0].result["compare"]) if sources else []
+    compare = list(sources[0].result.compare) if sources else []
     refs, problems = [], []
     for n, raw in enumerate(data["references"]):
         ref, found = _reference(raw, ids, compare)

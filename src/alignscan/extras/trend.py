@@ -16,11 +16,12 @@ pooled across waves.
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from alignscan._version import version
 from alignscan.errors import AlignscanError
-from alignscan.result.findings import significant
+from alignscan.result.findings import shown, significant_q
 from alignscan.stats import (
     Z95,
     Welch,
@@ -31,6 +32,10 @@ from alignscan.stats import (
 )
 from alignscan.survey.diff import wave_warnings
 
+if TYPE_CHECKING:
+    from alignscan.result.models import Dimension, Item, ItemStats, ResultDocument
+
+Unit = Any  # an Item or a Dimension of a wave (models; see `trend`)
 TREND_VERSION = 2
 
 
@@ -40,14 +45,14 @@ class TrendError(AlignscanError, ValueError):
     code = "waves_incomparable"
 
 
-def wave_welch(unit: dict[str, Any], a: str, b: str) -> Welch | None:
+def wave_welch(unit: Item | Dimension, a: str, b: str) -> Welch | None:
     """One wave's gap as a Welch difference (estimate, se, df), from its group cells."""
-    ga, gb = unit["groups"].get(a, {}), unit["groups"].get(b, {})
-    if unit.get("gap") is None or ga.get("suppressed") or gb.get("suppressed"):
+    ga, gb = unit.groups.get(a), unit.groups.get(b)
+    if unit.gap is None or not shown(ga) or not shown(gb):
         return None
-    if ga.get("sd") is None or gb.get("sd") is None:
+    if ga.sd is None or gb.sd is None:  # type: ignore[union-attr]
         return None
-    return welch(ga["mean"], ga["sd"], ga["n"], gb["mean"], gb["sd"], gb["n"])
+    return welch(ga.mean, ga.sd, ga.n, gb.mean, gb.sd, gb.n)  # type: ignore[union-attr, arg-type]
 
 
 def change_in_gap(
@@ -88,39 +93,35 @@ def _clear_sign(ci: list[float] | None) -> int:
     return 1 if ci[0] > 0 else -1 if ci[1] < 0 else 0
 
 
-def _favorable_counts(cell: dict[str, Any], favorable: list[int]) -> tuple[int, int] | None:
+def _favorable_counts(cell: Any, favorable: list[int]) -> tuple[int, int] | None:
     """(favorable answers, answers) of a shown cell, from its code counts."""
-    if cell.get("suppressed") or not cell.get("counts"):
+    if not shown(cell) or not cell.counts:
         return None
-    counts = {int(k): v for k, v in cell["counts"].items()}
+    counts = {int(k): v for k, v in cell.counts.items()}
     total = sum(counts.values())
     if total == 0:
         return None
     return sum(counts.get(c, 0) for c in favorable), total
 
 
-def _units(results: list[dict[str, Any]], kind: str) -> list[tuple[str, list[dict | None]]]:
+def _units(results: list[ResultDocument], kind: str) -> list[tuple[str, list[Unit | None]]]:
     """Units (items or dimensions) matched by id across waves, in first-seen order."""
     order: list[str] = []
-    by_wave: list[dict[str, dict[str, Any]]] = []
+    by_wave: list[dict[str, Unit]] = []
     for result in results:
-        units = {u["id"]: u for u in result[kind]}
+        units = {u.id: u for u in getattr(result, kind)}
         by_wave.append(units)
         order += [uid for uid in units if uid not in order]
     return [(uid, [w.get(uid) for w in by_wave]) for uid in order]
 
 
-def _scale(result: dict[str, Any]) -> dict[str, Any]:
-    scale = result.get("scale", {})
-    return {
-        "points": scale.get("points"),
-        "start": scale.get("start", 1),
-        "favorable": sorted(scale.get("favorable", [])),
-    }
+def _scale(result: ResultDocument) -> dict[str, Any]:
+    scale = result.scale
+    return {"points": scale.points, "start": scale.start, "favorable": sorted(scale.favorable)}
 
 
 def _scale_checks(
-    results: list[dict[str, Any]], labels: list[str], favorable_only: bool
+    results: list[ResultDocument], labels: list[str], favorable_only: bool
 ) -> list[str]:
     """Warnings about scales; raises TrendError for different scales unless only the
     favorable shares are compared."""
@@ -173,29 +174,34 @@ def _shared_notes(
 
 
 def trend(
-    results: list[dict[str, Any]],
+    waves: Sequence[ResultDocument | dict[str, Any]],
     labels: list[str] | None = None,
     *,
     favorable_only: bool = False,
     shared: dict[tuple[int, int], int] | None = None,
 ) -> dict[str, Any]:
     """The trend document: per dimension and item, the gap in each wave and its changes.
+    Each wave is a result (typed; a plain dict is validated once here).
 
     `favorable_only` compares waves on different answer scales by their favorable
     shares alone; `shared` gives, per pair of wave indexes, how many respondent ids
     both waves contain (the interval is then conservative, and the document says so)."""
+    from alignscan.result.models import as_result
+
+    results = [as_result(w) for w in waves]
     if len(results) < 2:
         raise TrendError("a trend needs at least two waves")
     labels = labels or [f"Wave {i + 1}" for i in range(len(results))]
     if len(labels) != len(results):
         raise TrendError(f"{len(labels)} labels for {len(results)} waves")
-    a, b = results[-1]["compare"]
+    a, b = results[-1].compare
     for r in results:
-        if list(r["compare"]) != [a, b]:
-            raise TrendError(f"waves compare different groups: {r['compare']} vs {[a, b]}")
+        if list(r.compare) != [a, b]:
+            raise TrendError(f"waves compare different groups: {r.compare} vs {[a, b]}")
     warnings = _scale_checks(results, labels, favorable_only)
     compare_means = not any("different answer scales" in w for w in warnings)
-    warnings += wave_warnings(results, labels)  # survey versions that break the comparison
+    documents = [r.document() for r in results]  # the survey diff reads plain documents
+    warnings += wave_warnings(documents, labels)  # survey versions that break the comparison
     warnings += weighting_warnings(results, labels)
     tests: list[dict[str, Any]] = []
     sections: dict[str, list[dict[str, Any]]] = {}
@@ -215,16 +221,16 @@ def trend(
         "alignscan_version": version(),
         "labels": labels,
         "compare": [a, b],
-        **_display_extras(results, labels),
+        **_display_extras(results, documents, labels),
         "compared_on": "means and favorable shares" if compare_means else "favorable shares",
         "waves": [
             {
                 "label": label,
-                "survey": r["survey"],
-                "source": r.get("source", {}),
+                "survey": r.survey.document(),
+                "source": r.source.document(),
                 "scale": _scale(r),
-                "groups": r["groups"],
-                "min_group_size": r["min_group_size"],
+                "groups": {g: c.document() for g, c in r.groups.items()},
+                "min_group_size": r.min_group_size,
             }
             for label, r in zip(labels, results, strict=True)
         ],
@@ -233,30 +239,34 @@ def trend(
         "partial": partial,
         "warnings": warnings,
         "notes": _shared_notes(
-            shared, labels, max(int(r.get("min_group_size") or 0) for r in results)
+            shared, labels, max(r.min_group_size for r in results)
         ),
     }
     return doc
 
 
-def _display_extras(results: list[dict[str, Any]], labels: list[str]) -> dict[str, Any]:
+def _display_extras(
+    results: list[ResultDocument], documents: list[dict[str, Any]], labels: list[str]
+) -> dict[str, Any]:
     """What the trend's renderers show beyond the figures, each only when there is one:
     the groups' display names (roles.labels) and the survey-version changes that break
     the comparison between two waves (with the dimensions they touch)."""
     from alignscan.survey.diff import wave_comparability
 
     out: dict[str, Any] = {}
-    if results[-1].get("group_labels"):
-        out["group_labels"] = dict(results[-1]["group_labels"])
-    comparability = wave_comparability(results, labels)
+    if results[-1].group_labels:
+        out["group_labels"] = dict(results[-1].group_labels)
+    comparability = wave_comparability(documents, labels)
     if comparability:
         out["comparability"] = comparability
     return out
 
 
-def weighting_warnings(results: list[dict[str, Any]], labels: list[str]) -> list[str]:
+def weighting_warnings(results: list[ResultDocument], labels: list[str]) -> list[str]:
     """A warning when some waves are weighted to headcount (`--weight-to`) and others not."""
-    weighted = [label for r, label in zip(results, labels, strict=True) if r.get("weighting")]
+    weighted = [
+        label for r, label in zip(results, labels, strict=True) if r.weighting is not None
+    ]
     if not weighted or len(weighted) == len(results):
         return []
     plain = [label for label in labels if label not in weighted]
@@ -270,36 +280,36 @@ def _significance(tests: list[dict[str, Any]]) -> None:
     """BH q-values across the table; direction words for significant changes only."""
     for t, q in zip(tests, benjamini_hochberg([t["p_value"] for t in tests]), strict=True):
         t["q_value"] = q
-        if significant(t):
+        if significant_q(q):
             t["direction"] = direction(t["from_gap"], t["to_gap"], t["sign_changed"])
 
 
-def _wave_cell(unit: dict[str, Any] | None, a: str, b: str, means: bool) -> dict[str, Any]:
+def _wave_cell(unit: Unit | None, a: str, b: str, means: bool) -> dict[str, Any]:
     if unit is None:
         return {"present": False}
     w = wave_welch(unit, a, b) if means else None
-    gap = unit["gap"] if means else None
+    gap = unit.gap if means else None
     cell: dict[str, Any] = {
         "present": True,
-        "gap": gap["mean"] if gap else None,
+        "gap": gap.mean if gap else None,
         "se": w.se if w else None,
         "df": w.df if w else None,
     }
     if gap:
-        cell["mean_ci"] = gap["mean_ci"]
+        cell["mean_ci"] = gap.mean_ci
     fav: dict[str, float | None] = {}
     for g in (a, b):
-        c = unit["groups"].get(g, {"suppressed": True})
-        fav[g] = None if c.get("suppressed") else c.get("favorable")
+        c = unit.groups.get(g)
+        fav[g] = c.favorable if shown(c) else None
     cell["favorable"] = fav
     return cell
 
 
 def _row(
     uid: str,
-    units: list[dict[str, Any] | None],
+    units: list[Unit | None],
     kind: str,
-    results: list[dict[str, Any]],
+    results: list[ResultDocument],
     labels: list[str],
     ab: tuple[str, str],
     means: bool,
@@ -319,7 +329,7 @@ def _row(
         changes.append(change)
         if change.get("gap") is not None:
             tests.append(change["gap"])
-    title = next((u.get("title") or u.get("text") for u in units if u), uid)
+    title = next((getattr(u, "title", None) or getattr(u, "text", None) for u in units if u), uid)
     row: dict[str, Any] = {
         "id": uid,
         "title": title,
@@ -328,17 +338,17 @@ def _row(
         "changes": changes,
     }
     if kind == "items":
-        row["dimension"] = next(u["dimension"] for u in units if u)
+        row["dimension"] = next(u.dimension for u in units if u)
     return row
 
 
 def _change(
-    u1: dict[str, Any] | None,
-    u2: dict[str, Any] | None,
+    u1: Unit | None,
+    u2: Unit | None,
     w1: dict[str, Any],
     w2: dict[str, Any],
     ab: tuple[str, str],
-    waves: tuple[dict[str, Any], dict[str, Any]],
+    waves: tuple[ResultDocument, ResultDocument],
 ) -> dict[str, Any]:
     out: dict[str, Any] = {"gap": None, "favorable": {}}
     if w1.get("gap") is not None and w2.get("gap") is not None:
@@ -347,24 +357,24 @@ def _change(
             signs = _clear_sign(w1.get("mean_ci")) * _clear_sign(w2.get("mean_ci"))
             out["gap"]["sign_changed"] = signs < 0
     for g in ab:
-        c1 = u1["groups"].get(g, {}) if u1 else {}
-        c2 = u2["groups"].get(g, {}) if u2 else {}
+        c1 = u1.groups.get(g) if u1 else None
+        c2 = u2.groups.get(g) if u2 else None
         out["favorable"][g] = _favorable_change(c1, c2, waves)
     return out
 
 
 def _favorable_change(
-    c1: dict[str, Any], c2: dict[str, Any], waves: tuple[dict[str, Any], dict[str, Any]]
+    c1: ItemStats | Any, c2: ItemStats | Any, waves: tuple[ResultDocument, ResultDocument]
 ) -> dict[str, Any] | None:
     """Change in one group's favorable share, each wave with its own definition: the
     clustered standard errors of a dimension's share when both waves publish them
     (answers come k per respondent), else Newcombe's interval on the answer counts."""
-    f1 = _favorable_counts(c1, waves[0].get("scale", {}).get("favorable", []))
-    f2 = _favorable_counts(c2, waves[1].get("scale", {}).get("favorable", []))
+    f1 = _favorable_counts(c1, waves[0].scale.favorable)
+    f2 = _favorable_counts(c2, waves[1].scale.favorable)
     if f1 is None or f2 is None:
         return None
     change = f2[0] / f2[1] - f1[0] / f1[1]
-    se1, se2 = c1.get("favorable_se"), c2.get("favorable_se")
+    se1, se2 = c1.favorable_se, c2.favorable_se
     if se1 is not None and se2 is not None:
         half = Z95 * math.sqrt(se1**2 + se2**2)
         return {"change": change, "ci": [change - half, change + half]}

@@ -7,10 +7,10 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from alignscan.render.formats import signed
-from alignscan.result.findings import group_label, importance_of
+from alignscan.result.findings import driver_cell, group_label, importance_of
 
 if TYPE_CHECKING:
-    from alignscan.result.models import ResultDocument
+    from alignscan.result.models import DriverCell, Drivers, ResultDocument
 
 BAR_X0, BAR_X1 = 230.0, 470.0  # the bar panels are 520 wide (two fit side by side)
 ROW_H = 26.0
@@ -33,52 +33,56 @@ def _nice(value: float) -> float:
     return 10 * step
 
 
-def _bars(cell: dict[str, Any], titles: dict[str, str]) -> list[dict[str, Any]]:
-    dims = sorted(cell["dimensions"], key=lambda d: -(d["share"] or 0.0))
-    top = max((d["share"] or 0.0 for d in dims), default=0.0)
+def _bars(cell: DriverCell, titles: dict[str, str]) -> list[dict[str, Any]]:
+    dims = sorted(cell.dimensions, key=lambda d: -(d.share or 0.0))
+    top = max((d.share or 0.0 for d in dims), default=0.0)
     limit = _nice(top) if top > 0 else 1.0
     rows = []
     for i, d in enumerate(dims):
-        share = d["share"] or 0.0
+        share = d.share or 0.0
         rows.append(
             {
-                "id": d["id"],
-                "title": titles.get(d["id"], d["id"]),
+                "id": d.id,
+                "title": titles.get(d.id, d.id),
                 "y": 8 + i * ROW_H,
                 "width": round(max(0.0, share) / limit * (BAR_X1 - BAR_X0), 1),
-                "share": d["share"],
-                "importance": d["importance"],
-                "r": d["r"],
-                "r_ci": d["r_ci"],
+                "share": d.share,
+                "importance": d.importance,
+                "r": d.r,
+                "r_ci": d.r_ci,
             }
         )
     return rows
 
 
 def _panels(result: ResultDocument, titles: dict[str, str]) -> list[dict[str, Any]]:
-    block = _block(result)
     panels = []
     for group in result.compare:
-        cell = block["groups"].get(group, {"suppressed": True})
+        cell = driver_cell(result, group)
         panel: dict[str, Any] = {"group": group, "label": _label(result, group)}
-        if cell.get("suppressed"):
+        if cell is None:  # hidden, or no figures for the group
             panel["suppressed"] = True
-        elif cell.get("r2") is None:
+        elif cell.r2 is None:
             panel["suppressed"] = False
             panel["no_variance"] = True
-            panel["n"] = cell["n"]
+            panel["n"] = cell.n
         else:
             bars = _bars(cell, titles)
-            panel.update(suppressed=False, n=cell["n"], r2=cell["r2"], bars=bars)
+            panel.update(suppressed=False, n=cell.n, r2=cell.r2, bars=bars)
             panel["height"] = int(16 + ROW_H * len(bars))
         panels.append(panel)
     return panels
 
 
-def _block(result: ResultDocument) -> dict[str, Any]:
-    """The result's drivers section, in its own module's shape (plain data)."""
+def _block(result: ResultDocument) -> Drivers:
+    """The result's driver analysis (the drivers section is drawn only when there is one)."""
     assert result.drivers is not None
-    return result.drivers.document()
+    return result.drivers
+
+
+def _r2_of(result: ResultDocument, group: str) -> float | None:
+    cell = driver_cell(result, group)
+    return None if cell is None else cell.r2
 
 
 def _gaps(result: ResultDocument) -> dict[str, float]:
@@ -94,8 +98,8 @@ def priority(result: ResultDocument, titles: dict[str, str]) -> dict[str, Any] |
     if importance is None:
         return None
     block = _block(result)
-    ids = [d for d in block["predictors"] if d in gaps and d in importance]
-    r2 = block["groups"][b]["r2"]
+    ids = [d for d in block.predictors if d in gaps and d in importance]
+    r2 = _r2_of(result, b)
     if len(ids) < 2:
         return None
     x_max = _nice(max(abs(gaps[d]) for d in ids))
@@ -182,7 +186,7 @@ def priority_sentence(points: list[dict[str, Any]], result: ResultDocument) -> s
             f"weight in the driver analysis of {lb}."
         )
     first = hot[0]
-    outcome = _block(result)["outcome"]
+    outcome = _block(result).outcome
     outcome = next((d.title for d in result.dimensions if d.id == outcome), outcome)
     detail = f"gap {signed(first['gap'])}, {first['importance'] / first['r2']:.0%} of what the "
     detail += "dimensions explain"
@@ -206,8 +210,8 @@ def drivers_view(result: ResultDocument) -> dict[str, Any] | None:
     block = _block(result)
     titles = {d.id: d.title for d in result.dimensions}
     return {
-        "outcome": titles.get(block["outcome"], block["outcome"]),
-        "minimum": block["min_group_size"],
+        "outcome": titles.get(block.outcome, block.outcome),
+        "minimum": block.min_group_size,
         "panels": _panels(result, titles),
         "priority": priority(result, titles),
         "b_label": _label(result, result.compare[1]),

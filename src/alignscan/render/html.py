@@ -31,7 +31,9 @@ from alignscan.result.models import (
     ItemStats,
     ResultDocument,
     Suppressed,
+    TrendDocument,
     as_result,
+    as_trend,
 )
 from alignscan.result.models import Segment as SegmentCell  # `Segment` here is a bar's part
 
@@ -393,7 +395,9 @@ def items_view(result: ResultDocument, centre: float, bar_scale: float) -> dict[
             for g in (a, b)
         ]
         raw = {
-            g: raw_counts(c, item.reverse, first, points) if findings.shown(c) else None
+            g: raw_counts(c, item.reverse, first, points)
+            if isinstance(c, ItemStats | GroupStats)
+            else None
             for g, c in cells.items()
         }
         out.setdefault(item.dimension, []).append({"item": item, "bars": bars, "raw": raw})
@@ -406,7 +410,7 @@ def report_context(result: ResultDocument) -> dict[str, Any]:
 
 
 def with_report_extras(
-    result: ResultDocument, trend: dict[str, Any] | None, date: str | None
+    result: ResultDocument, trend: TrendDocument | None, date: str | None
 ) -> ResultDocument:
     """The result with what its report shows beyond the analysis: the trend (key
     `trend`, with a baseline) and the report date (`report_date`), so that
@@ -419,7 +423,7 @@ def with_report_extras(
     return result.updated(**extras) if extras else result
 
 
-def _trend_context(trend: dict[str, Any] | None) -> dict[str, Any]:
+def _trend_context(trend: TrendDocument | None) -> dict[str, Any]:
     """Template variables of the trend section (none without a trend)."""
     if trend is None:
         return {"trend_section": False}
@@ -438,7 +442,7 @@ def render_html(
     result: ResultDocument | dict[str, Any],
     *,
     date: str | None = None,
-    trend: dict[str, Any] | None = None,
+    trend: TrendDocument | dict[str, Any] | None = None,
 ) -> str:
     """The full report as one self-contained HTML string (no external references).
     The trend and date stored in the result are used unless others are given."""
@@ -449,8 +453,7 @@ def render_html(
     used = result.rows.used
     if used is None:  # withheld: it would give a hidden group's size
         used = sum(getattr(c, "n", 0) for c in result.groups.values())
-    if trend is None and result.trend is not None:
-        trend = result.trend.document()  # the trend's readers still take plain data
+    trend = result.trend if trend is None else as_trend(trend)
     branding = report_context(result)
     date = date or result.report_date
     extra = _trend_context(trend)

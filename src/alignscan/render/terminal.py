@@ -1,7 +1,7 @@
 """The terminal summary of a result: what `analyze` prints, drawn on a rich Console.
 
 It displays what `alignscan.result.findings` decides (significance, the ranking of item gaps,
-low reliability) with the formatters of `report.formats`; data text goes through
+low reliability) with the formatters of `render.formats`; data text goes through
 `textsafe.terminal`. It reads well at 80 columns: words wrap whole, paths go on their
 own lines.
 """
@@ -19,11 +19,19 @@ from rich.text import Text
 
 from alignscan.render.formats import num, pts, qfmt, signed
 from alignscan.result import findings
-from alignscan.result.models import as_result
+from alignscan.result.models import GroupSize, as_result, as_trend
 from alignscan.textsafe import terminal as esc
 
 if TYPE_CHECKING:
-    from alignscan.result.models import Dimension, Item, ResultDocument
+    from alignscan.result.models import (
+        Dimension,
+        GapChange,
+        Item,
+        ResultDocument,
+        TrendDocument,
+        TrendRow,
+        WaveCell,
+    )
 
 
 def print_summary(result: ResultDocument | dict[str, Any], console: Console) -> None:
@@ -39,7 +47,7 @@ def print_summary(result: ResultDocument | dict[str, Any], console: Console) -> 
     minimum = result.min_group_size
     sizes = [
         f"{esc(findings.group_label(result, g))}: "
-        + (f"{c.n:,}" if findings.shown(c) else f"< {minimum}")
+        + (f"{c.n:,}" if isinstance(c, GroupSize) else f"< {minimum}")
         for g, c in result.groups.items()
     ]
     console.print("respondents per group: " + ";  ".join(sizes))
@@ -194,19 +202,20 @@ def print_written(paths: Iterable[object], console: Console) -> None:
 TREND_ARROWS = {"closing": "↓ closing", "widening": "↑ widening", "reversed": "↕ reversed"}
 
 
-def _wave_gap(doc: dict[str, Any], wave: dict[str, Any]) -> str:
-    if not wave["present"]:
+def _wave_gap(doc: TrendDocument, wave: WaveCell) -> str:
+    if not wave.present:
         return "n/a"
-    if doc.get("compared_on") == "favorable shares":
+    if doc.compared_on == "favorable shares":
         return "-"
-    return "hidden" if wave["gap"] is None else signed(wave["gap"])
+    return "hidden" if wave.gap is None else signed(wave.gap)
 
 
-def print_trend(doc: dict[str, Any], console: Console) -> None:
+def print_trend(doc: TrendDocument | dict[str, Any], console: Console) -> None:
     """The trend table: the gap per wave and the first-to-last change, whose direction
     word follows its significance ("no clear change" otherwise). Where the table would
     not fit the console (many waves, a narrow terminal), one line per dimension."""
-    la, lb = (esc(findings.group_label(doc, g)) for g in doc["compare"])
+    doc = as_trend(doc)
+    la, lb = (esc(findings.group_label(doc, g)) for g in doc.compare)
     title = f"Gap ({la} - {lb}) across waves"
     caption = ("change = first to last wave; bold and a direction = significant change "
                "(q < 0.05, Benjamini-Hochberg over the table)")
@@ -215,16 +224,16 @@ def print_trend(doc: dict[str, Any], console: Console) -> None:
         console.print(table)
     else:
         console.print(f"[bold]{title}[/]")
-        for d in doc["dimensions"]:
+        for d in doc.dimensions:
             console.print(_trend_line(doc, d))
         console.print(caption)
-    for p in doc["partial"]:
+    for p in (part.document() for part in doc.partial):  # the trend module's own shape
         console.print(
             f"[yellow]note:[/] {esc(p['id'])} is only in {esc(', '.join(p['waves_present']))}"
         )
-    for warning in doc.get("warnings", []):
+    for warning in doc.warnings:
         console.print(f"[yellow]warning:[/] {esc(warning)}")
-    for note in doc.get("notes", []):
+    for note in doc.notes:
         console.print(f"[yellow]note:[/] {esc(note)}")
 
 
@@ -241,7 +250,7 @@ def _least_width(table: Table) -> int:
     return sum(widths) + 2 * (len(widths) - 1) + edges
 
 
-def _trend_table(doc: dict[str, Any], wide: bool, title: str, caption: str) -> Table:
+def _trend_table(doc: TrendDocument, wide: bool, title: str, caption: str) -> Table:
     """One row per dimension: the gap in each wave, the change, its CI, q and direction."""
     table = Table(
         title=title,
@@ -252,17 +261,17 @@ def _trend_table(doc: dict[str, Any], wide: bool, title: str, caption: str) -> T
         collapse_padding=True,
         show_edge=False,
     )
-    longest = max((len(d["id"]) for d in doc["dimensions"]), default=8)
+    longest = max((len(d.id) for d in doc.dimensions), default=8)
     table.add_column("dimension", no_wrap=True, min_width=min(longest, 16))
-    gaps = [[_wave_gap(doc, w) for w in d["waves"]] for d in doc["dimensions"]]
-    for k, label in enumerate(doc["labels"]):  # a long label wraps in its header, not a gap
+    gaps = [[_wave_gap(doc, w) for w in d.waves] for d in doc.dimensions]
+    for k, label in enumerate(doc.labels):  # a long label wraps in its header, not a gap
         widest = max([len(row[k]) for row in gaps] + [len(w) for w in label.split()] + [1])
         header = "\n".join(esc(line) for line in textwrap.wrap(label, widest)) or esc(label)
         table.add_column(header, justify="right", no_wrap=True)
     for name in ("change", "95% CI", "q", "direction"):
         table.add_column(name, justify="left" if name == "direction" else "right", no_wrap=True)
-    for d, row in zip(doc["dimensions"], gaps, strict=True):
-        table.add_row(esc(d["title"] if wide else d["id"]), *row, *_change_cells(d))
+    for d, row in zip(doc.dimensions, gaps, strict=True):
+        table.add_row(esc(d.title if wide else d.id), *row, *_change_cells(d))
     return table
 
 
@@ -276,22 +285,22 @@ def _interval_cell(estimate: float, lo: float | None, hi: float | None) -> str:
     return f"{signed(lo)}, {signed(hi)}"
 
 
-def _change_cells(d: dict[str, Any]) -> list[str]:
+def _change_cells(d: TrendRow) -> list[str]:
     """change, 95% CI, q and direction of a dimension's first-to-last change."""
-    overall = d["changes"][-1]["gap"] if d["changes"] else None
+    overall = d.changes[-1].gap if d.changes else None
     if overall is None:
         return ["-", "-", "-", "not available"]
-    change = signed(overall["change"])
+    change = signed(overall.change)
     word = findings.direction_word(overall)
     return [
         f"[bold]{change}[/]" if findings.significant(overall) else change,
-        f"{signed(overall['ci'][0])}, {signed(overall['ci'][1])}",
-        qfmt(overall["q_value"]),
+        f"{signed(overall.ci[0])}, {signed(overall.ci[1])}",
+        qfmt(overall.q_value),
         _direction_cell(overall, word),
     ]
 
 
-def _direction_cell(change: dict[str, Any], word: str) -> str:
+def _direction_cell(change: GapChange, word: str) -> str:
     """The direction cell, "↓ closing by 0.70 points" or "↕ reversed, 0.15 points
     smaller": the size of a change is the change in |gap| (not "narrowed by 1.25")."""
     if word not in TREND_ARROWS:
@@ -299,11 +308,11 @@ def _direction_cell(change: dict[str, Any], word: str) -> str:
     return TREND_ARROWS[word] + (", " if word == "reversed" else " ") + findings.size_words(change)
 
 
-def _trend_line(doc: dict[str, Any], d: dict[str, Any]) -> str:
+def _trend_line(doc: TrendDocument, d: TrendRow) -> str:
     """A dimension's trend as one line that wraps at words (narrow terminals)."""
-    waves = zip(doc["labels"], d["waves"], strict=True)
+    waves = zip(doc.labels, d.waves, strict=True)
     gaps = ", ".join(f"{esc(label)} {_wave_gap(doc, w)}" for label, w in waves)
     change, ci, q, word = _change_cells(d)
     if change == "-":
-        return f"[bold]{esc(d['id'])}[/]: {gaps}; change {word}"
-    return f"[bold]{esc(d['id'])}[/]: {gaps}; change {change} (95% CI {ci}), q {q}: {word}"
+        return f"[bold]{esc(d.id)}[/]: {gaps}; change {word}"
+    return f"[bold]{esc(d.id)}[/]: {gaps}; change {change} (95% CI {ci}), q {q}: {word}"

@@ -5,22 +5,30 @@ page both use it)."""
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from alignscan.result.models import TrendDocument, WaveCell
 
 CHART_W, CHART_H, PAD_L, PAD_R, PAD_T, PAD_B = 280, 150, 60, 40, 14, 30
 
 
-def small_multiples(trend: dict[str, Any]) -> dict[str, Any]:
+def _interval(w: WaveCell) -> list[float]:
+    """A wave's 95% CI of its gap (the gap itself at both ends when it has none)."""
+    return w.mean_ci if w.mean_ci is not None else [w.gap, w.gap]  # type: ignore[list-item]
+
+
+def small_multiples(trend: TrendDocument) -> dict[str, Any]:
     """One chart per dimension: the gap in each wave with its 95% CI, and a zero line."""
     values = [
         v
-        for d in trend["dimensions"]
-        for w in d["waves"]
-        if w.get("gap") is not None
-        for v in (*w.get("mean_ci", [w["gap"], w["gap"]]), w["gap"])
+        for d in trend.dimensions
+        for w in d.waves
+        if w.gap is not None
+        for v in (*_interval(w), w.gap)
     ]
     limit = max(0.5, math.ceil(max((abs(v) for v in values), default=0.5) * 2) / 2)
-    n = len(trend["labels"])
+    n = len(trend.labels)
 
     def x(i: int) -> float:
         span = CHART_W - PAD_L - PAD_R
@@ -31,20 +39,20 @@ def small_multiples(trend: dict[str, Any]) -> dict[str, Any]:
         return round(PAD_T + (limit - v) / (2 * limit) * span, 1)
 
     charts = []
-    for d in trend["dimensions"]:
+    for d in trend.dimensions:
         points = []
-        for i, w in enumerate(d["waves"]):
-            if w.get("gap") is None:
-                points.append({"x": x(i), "hidden": True, "present": w.get("present", False)})
+        for i, w in enumerate(d.waves):
+            if w.gap is None:
+                points.append({"x": x(i), "hidden": True, "present": w.present})
                 continue
-            lo, hi = w.get("mean_ci", [w["gap"], w["gap"]])
+            lo, hi = _interval(w)
             points.append(
                 {
                     "x": x(i),
-                    "y": y(w["gap"]),
+                    "y": y(w.gap),
                     "lo": y(lo),
                     "hi": y(hi),
-                    "gap": w["gap"],
+                    "gap": w.gap,
                     "hidden": False,
                     "present": True,
                 }
@@ -54,15 +62,14 @@ def small_multiples(trend: dict[str, Any]) -> dict[str, Any]:
             for p, q in zip(points, points[1:], strict=False)
             if not p["hidden"] and not q["hidden"]
         ]
-        last = next((c for c in reversed(d["changes"]) if c.get("gap")), None)
-        overall = d["changes"][-1]["gap"] if d["changes"] else None
+        last = next((c for c in reversed(d.changes) if c.gap), None)
+        overall = d.changes[-1].gap if d.changes else None
+        changes = [c.document() for c in trend.comparability or []]  # their own shape
         charts.append(
             {
-                "id": d["id"],
-                "title": d["title"],
-                "changed": [
-                    c for c in trend.get("comparability") or [] if d["id"] in c["dimensions"]
-                ],
+                "id": d.id,
+                "title": d.title,
+                "changed": [c for c in changes if d.id in c["dimensions"]],
                 "points": points,
                 "segments": segments,
                 "overall": overall,
@@ -73,7 +80,7 @@ def small_multiples(trend: dict[str, Any]) -> dict[str, Any]:
     return {
         "charts": charts,
         "ticks": ticks,
-        "labels": trend["labels"],
+        "labels": trend.labels,
         "xs": [x(i) for i in range(n)],
         "zero": y(0.0),
         "w": CHART_W,

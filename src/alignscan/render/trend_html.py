@@ -8,16 +8,18 @@ from typing import Any
 from alignscan.render.html import _environment, report_date
 from alignscan.render.trend_charts import small_multiples
 from alignscan.result.findings import group_label, trend_unit
+from alignscan.result.models import TrendDocument, as_trend
 
 
-def render_trend_html(trend: dict[str, Any], *, date: str | None = None) -> str:
+def render_trend_html(trend: TrendDocument | dict[str, Any], *, date: str | None = None) -> str:
     """A self-contained trend page."""
     env = _environment()
-    return env.get_template("trend.html.j2").render(**_context(trend), date=report_date(date))
+    context = _context(as_trend(trend))
+    return env.get_template("trend.html.j2").render(**context, date=report_date(date))
 
 
-def _context(trend: dict[str, Any]) -> dict[str, Any]:
-    a, b = trend["compare"]
+def _context(trend: TrendDocument) -> dict[str, Any]:
+    a, b = trend.compare
     return {
         "t": trend,
         "a": a,

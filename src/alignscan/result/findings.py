@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING, Any
 from alignscan.render.formats import signed
 
 if TYPE_CHECKING:
-    from alignscan.models import Dimension, Gap, Item, ResultDocument
+    from alignscan.result.models import (
+        Dimension,
+        DriverCell,
+        Gap,
+        GapChange,
+        Item,
+        ResultDocument,
+        TrendDocument,
+    )
 
 ALPHA = 0.05  # false discovery rate for calling a gap significant
 LOW_RELIABILITY = 0.6  # alpha below this: "low reliability" wherever the dimension is read
@@ -21,12 +29,14 @@ HEADLINE_RELIABILITY = 0.5  # the headline is never built on a dimension below t
 TOP_GAPS = 10
 
 
-def significant(gap: Gap | dict[str, Any] | None) -> bool:
-    """A gap (or a trend's change, still a plain dict) is significant when its
-    Benjamini-Hochberg q-value is below 0.05."""
-    if not gap:
-        return False
-    q = gap.get("q_value") if isinstance(gap, dict) else gap.q_value
+def significant(gap: Gap | GapChange | None) -> bool:
+    """A gap (or a trend's change) is significant when its Benjamini-Hochberg q-value is
+    below 0.05."""
+    return gap is not None and significant_q(gap.q_value)
+
+
+def significant_q(q: float | None) -> bool:
+    """The significance rule on a q-value: below 0.05 (Benjamini-Hochberg)."""
     return q is not None and q < ALPHA
 
 
@@ -50,11 +60,10 @@ def default_label(group: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def group_label(doc: ResultDocument | dict[str, Any], group: str) -> str:
-    """The display name of a group: the survey's `roles.labels`, else the default. `doc`
-    is the result, or a trend document (still a plain dict)."""
-    labels = (doc.get("group_labels") if isinstance(doc, dict) else doc.group_labels) or {}
-    return labels.get(group) or default_label(group)
+def group_label(doc: ResultDocument | TrendDocument, group: str) -> str:
+    """The display name of a group in a result or a trend: the survey's `roles.labels`,
+    else the default."""
+    return (doc.group_labels or {}).get(group) or default_label(group)
 
 
 def group_labels(result: ResultDocument) -> dict[str, str]:
@@ -121,7 +130,7 @@ def headline(result: ResultDocument) -> dict[str, Any]:
     if with_share:
         d = min(with_share, key=lambda d: (-abs(d.gap.favorable), d.gap.q_value, d.id))  # type: ignore
         fa, fb = d.groups[a].favorable, d.groups[b].favorable  # type: ignore[union-attr]
-        joiner = "but only" if fa > fb else "against"
+        joiner = "but only" if fa > fb else "against"  # type: ignore[operator]
         sentence = (
             f"On {isolate(d.title)}, {fa:.0%} of the answers of {la} are favorable, "
             f"{joiner} {fb:.0%} of the answers of {lb}."
@@ -189,18 +198,19 @@ def recommendations(result: ResultDocument, limit: int = 3) -> list[Dimension]:
     return meaningful[:limit]
 
 
-def driver_cell(result: ResultDocument, group: str) -> dict[str, Any] | None:
-    """The driver analysis's figures for `group` (its section's own shape), or None."""
-    block = result.drivers
-    return None if block is None else getattr(block, "groups", {}).get(group)
+def driver_cell(result: ResultDocument, group: str) -> DriverCell | None:
+    """The driver analysis's figures for `group`; None without them (no driver analysis,
+    or the group hidden)."""
+    cell = None if result.drivers is None else result.drivers.groups.get(group)
+    return cell if shown(cell) else None  # type: ignore[return-value]
 
 
 def importance_of(result: ResultDocument, group: str) -> dict[str, float] | None:
     """Predictor id -> importance for `group`, or None when not available."""
     cell = driver_cell(result, group)
-    if not cell or cell.get("suppressed") or cell.get("r2") is None:
+    if cell is None or cell.r2 is None:
         return None
-    return {d["id"]: d["importance"] for d in cell["dimensions"]}
+    return {d.id: d.importance for d in cell.dimensions}  # type: ignore[misc]
 
 
 def rank_by_importance(result: ResultDocument, dims: list[Dimension]) -> list[Dimension]:
@@ -224,33 +234,32 @@ def rank_by_importance(result: ResultDocument, dims: list[Dimension]) -> list[Di
 NO_CLEAR_CHANGE = "no clear change"
 
 
-def direction_word(change: dict[str, Any] | None) -> str:
+def direction_word(change: GapChange | None) -> str:
     """'closing', 'widening' or 'reversed' for a significant change, else 'no clear change'."""
     if change is None:
         return "not available"
-    if significant(change) and change.get("direction"):
-        return str(change["direction"])
+    if significant(change) and change.direction:
+        return str(change.direction)
     return NO_CLEAR_CHANGE
 
 
-def change_interval(change: dict[str, Any]) -> tuple[float, float]:
+def change_interval(change: GapChange) -> tuple[float, float]:
     """The 95% CI of a change on the scale of its size (|change|): a narrowing by 0.33
     with CI -0.48..-0.18 reads "by 0.33 points, 95% CI 0.18 to 0.48"."""
-    lo, hi = change["ci"]
-    if change["change"] < 0:
+    lo, hi = change.ci
+    if change.change < 0:
         lo, hi = -hi, -lo
     return lo, hi
 
 
-def size_change(change: dict[str, Any]) -> float:
+def size_change(change: GapChange) -> float:
     """How far the gap's size moved, |to| - |from| (the change itself when no sign flips)."""
-    size = change.get("size_change")
-    if size is None:
-        return abs(change["to_gap"]) - abs(change["from_gap"])
-    return float(size)
+    if change.size_change is None:
+        return abs(change.to_gap) - abs(change.from_gap)  # type: ignore[arg-type]
+    return float(change.size_change)
 
 
-def size_words(change: dict[str, Any], unit: str = "points") -> str:
+def size_words(change: GapChange, unit: str = "points") -> str:
     """The size of a significant change in points of |gap|: "by 0.33 points" for a
     narrowing or a widening, "smaller by 0.15 points" / "larger by 0.30 points" for a
     reversal; `unit` names the points ("points on the 1–5 scale")."""
@@ -260,7 +269,7 @@ def size_words(change: dict[str, Any], unit: str = "points") -> str:
     return f"by {abs(size):.2f} {unit}"
 
 
-def change_words(change: dict[str, Any], unit: str = "points") -> str:
+def change_words(change: GapChange, unit: str = "points") -> str:
     """A change in words that follow its significance: "narrowed by 0.33 points, 95% CI
     0.18 to 0.48", "reversed, from +0.70 to -0.55 points (the gap is smaller by 0.15
     points, the other way round)", or "no clear change". A reversal is never "narrowed
@@ -268,7 +277,7 @@ def change_words(change: dict[str, Any], unit: str = "points") -> str:
     1–5 scale")."""
     word = direction_word(change)
     if word == "reversed":
-        before, after = signed(change["from_gap"]), signed(change["to_gap"])
+        before, after = signed(change.from_gap), signed(change.to_gap)
         return (
             f"reversed, from {before} to {after} {unit} "
             f"(the gap is {size_words(change, unit)}, the other way round)"
@@ -280,7 +289,7 @@ def change_words(change: dict[str, Any], unit: str = "points") -> str:
     return word
 
 
-def change_sentence(title: str, since: str, change: dict[str, Any], unit: str = "points") -> str:
+def change_sentence(title: str, since: str, change: GapChange, unit: str = "points") -> str:
     """One dimension's gap change as a sentence."""
     where = f"Since {isolate(since)}, the gap on {isolate(title)}"
     words = change_words(change, unit)
@@ -289,28 +298,28 @@ def change_sentence(title: str, since: str, change: dict[str, Any], unit: str = 
     return f"{where} has {words}."
 
 
-def trend_sentence(trend: dict[str, Any]) -> str | None:
+def trend_sentence(trend: TrendDocument) -> str | None:
     """The largest significant change in a dimension gap since the first wave, in words."""
     moves = [
-        (abs(d["changes"][-1]["gap"]["change"]), d)
-        for d in trend["dimensions"]
-        if d["changes"] and significant(d["changes"][-1]["gap"])
+        (abs(d.changes[-1].gap.change), d)  # type: ignore[union-attr]
+        for d in trend.dimensions
+        if d.changes and significant(d.changes[-1].gap)
     ]
     if not moves:
-        if not trend["dimensions"]:
+        if not trend.dimensions:
             return None
-        since = isolate(trend["labels"][0])
+        since = isolate(trend.labels[0])
         return f"No dimension gap changed significantly since {since}: no clear change."
     _, d = max(moves, key=lambda m: m[0])
-    last = d["changes"][-1]
-    return change_sentence(d["title"], last["from"], last["gap"], trend_unit(trend))
+    last = d.changes[-1]
+    return change_sentence(d.title, last.from_, last.gap, trend_unit(trend))  # type: ignore[arg-type]
 
 
-def trend_unit(trend: dict[str, Any]) -> str:
+def trend_unit(trend: TrendDocument) -> str:
     """The unit of a trend's gaps: 'points on the 1–5 scale' when it compares means on
     one scale (the latest wave's), else 'points'."""
-    scale = (trend.get("waves") or [{}])[-1].get("scale") or {}
-    if trend.get("compared_on") == "favorable shares" or not scale.get("points"):
+    scale = (getattr(trend.waves[-1], "scale", None) if trend.waves else None) or {}
+    if trend.compared_on == "favorable shares" or not scale.get("points"):
         return "points"
     return _points_on(scale.get("start", 1), scale["points"])
 
@@ -471,8 +480,8 @@ def focus_areas(result: ResultDocument, limit: int = 3) -> list[dict[str, Any]]:
 
 
 def _r2(result: ResultDocument) -> float | None:
-    cell = driver_cell(result, result.compare[1]) or {}
-    return cell.get("r2")
+    cell = driver_cell(result, result.compare[1])
+    return None if cell is None else cell.r2
 
 
 def strengths(result: ResultDocument, limit: int = 3) -> list[dict[str, Any]]:

@@ -18,7 +18,17 @@ import html
 from typing import Any
 
 from alignscan.result.findings import shown, significant
-from alignscan.result.models import Dimension, Gap, Item, ResultDocument, Segment, as_result
+from alignscan.result.models import (
+    Dimension,
+    DriverCell,
+    Gap,
+    Item,
+    ResultDocument,
+    Segment,
+    TrendDocument,
+    as_result,
+    as_trend,
+)
 
 IDENTITY = {
     "items": ("id", "dimension", "text", "reverse", "answered_share"),
@@ -115,15 +125,16 @@ def summary_html(document: ResultDocument | dict[str, Any]) -> str:
     for dim in result.dimensions:
         fa, fb = (getattr(dim.groups.get(g), "favorable", None) for g in (a, b))
         gap = dim.gap
-        ci = (gap.mean_ci if gap else None) or [None, None]
+        ci: list[float | None] = [*(gap.mean_ci if gap and gap.mean_ci else [None, None])]
         mark = "<b>{}</b>" if significant(gap) else "{}"
+        mean = gap.mean if gap else None
         rows.append(
             f"<tr><td>{esc(dim.title)}</td><td>{_fmt(fa, '.0%')}</td>"
             f"<td>{_fmt(fb, '.0%')}</td><td>"
             + mark.format(
-                f"{_fmt(gap and gap.mean, '+.2f')} [{_fmt(ci[0], '+.2f')}, {_fmt(ci[1], '+.2f')}]"
+                f"{_fmt(mean, '+.2f')} [{_fmt(ci[0], '+.2f')}, {_fmt(ci[1], '+.2f')}]"
             )
-            + f"</td><td>{esc(qfmt(gap and gap.q_value))}</td></tr>"
+            + f"</td><td>{esc(qfmt(gap.q_value if gap else None))}</td></tr>"
         )
     survey = result.survey
     caption = (
@@ -146,23 +157,24 @@ def drivers_frame(document: ResultDocument | dict[str, Any]) -> Any:
     correlation with the outcome (r, 95% CI) and its share of R² (empty without drivers)."""
     import pandas as pd
 
-    drivers = _section(as_result(document).drivers)
+    drivers = as_result(document).drivers
     rows = []
-    for group, cell in (drivers.get("groups") or {}).items():
-        for dim in cell.get("dimensions") or []:
-            low, high = (dim.get("r_ci") or [None, None])[:2]
+    for group, cell in (drivers.groups if drivers is not None else {}).items():
+        for dim in cell.dimensions if isinstance(cell, DriverCell) else []:
+            ci: list[Any] = dim.r_ci or [None, None]
+            low, high = ci[:2]
             rows.append(
                 {
                     "group": group,
-                    "outcome": drivers.get("outcome"),
-                    "n": cell.get("n"),
-                    "r2": cell.get("r2"),
-                    "id": dim["id"],
-                    "r": dim.get("r"),
+                    "outcome": drivers.outcome,  # type: ignore[union-attr]
+                    "n": cell.n,  # type: ignore[union-attr]
+                    "r2": cell.r2,  # type: ignore[union-attr]
+                    "id": dim.id,
+                    "r": dim.r,
                     "r_low": low,
                     "r_high": high,
-                    "importance": dim.get("importance"),
-                    "share": dim.get("share"),
+                    "importance": dim.importance,
+                    "share": dim.share,
                 }
             )
     return _typed(pd.DataFrame(rows), ints=("n",), texts=("group", "outcome", "id"))
@@ -196,38 +208,45 @@ def participation_frame(document: ResultDocument | dict[str, Any]) -> Any:
     )
 
 
-def trend_frame(document: ResultDocument | dict[str, Any], level: str = "dimensions") -> Any:
+def trend_frame(
+    document: ResultDocument | TrendDocument | dict[str, Any], level: str = "dimensions"
+) -> Any:
     """One row per dimension (or item) and change between waves: the gap in both waves,
     its change with 95% CI, p and q values and direction (words for significant ones).
     `document` is a trend document, or a result with a `trend` (else the frame is empty)."""
     import pandas as pd
 
-    if isinstance(document, ResultDocument):
-        doc = _section(document.trend)  # the trend's own shape (plain data)
-    else:
-        doc = document.get("trend") if "result_version" in document else document
+    doc = _trend_of(document)
     rows = []
-    for unit in (doc or {}).get(level) or []:
-        for change in unit.get("changes") or []:
-            gap = change.get("gap") or {}
-            low, high = (gap.get("ci") or [None, None])[:2]
+    for unit in getattr(doc, level) if doc is not None else []:
+        for change in unit.changes:
+            gap = change.gap
+            low, high = (gap.ci if gap else [None, None])[:2]
             rows.append(
                 {
-                    "id": unit["id"],
-                    "title": unit.get("title"),
-                    "from": change.get("from"),
-                    "to": change.get("to"),
-                    "gap_from": gap.get("from_gap"),
-                    "gap_to": gap.get("to_gap"),
-                    "change": gap.get("change"),
+                    "id": unit.id,
+                    "title": unit.title,
+                    "from": change.from_,
+                    "to": change.to,
+                    "gap_from": gap and gap.from_gap,
+                    "gap_to": gap and gap.to_gap,
+                    "change": gap and gap.change,
                     "change_low": low,
                     "change_high": high,
-                    "p_value": gap.get("p_value"),
-                    "q_value": gap.get("q_value"),
-                    "direction": gap.get("direction"),
+                    "p_value": gap and gap.p_value,
+                    "q_value": gap and gap.q_value,
+                    "direction": gap and gap.direction,
                 }
             )
     return _typed(pd.DataFrame(rows), texts=("id", "title", "from", "to", "direction"))
+
+
+def _trend_of(document: ResultDocument | TrendDocument | dict[str, Any]) -> TrendDocument | None:
+    """The trend of a result (None without one), or the trend document itself."""
+    if isinstance(document, dict):
+        is_result = "result_version" in document
+        document = as_result(document) if is_result else as_trend(document)
+    return document.trend if isinstance(document, ResultDocument) else document
 
 
 def _typed(frame: Any, ints: tuple[str, ...] = (), texts: tuple[str, ...] = ()) -> Any:

@@ -54,7 +54,9 @@ class _Doc(BaseModel):
 
 @cache
 def _adapter(model: type[BaseModel], field: str) -> TypeAdapter[Any]:
-    return TypeAdapter(model.model_fields[field].annotation)
+    annotation = model.model_fields[field].annotation
+    assert annotation is not None  # every field of the documents is annotated
+    return TypeAdapter(annotation)
 
 
 class _Open(_Doc):
@@ -245,6 +247,34 @@ class DetectableGap(_Doc):
     dimensions: Number | None
 
 
+class DriverDimension(_Doc):
+    """One predictor of a group's driver analysis: its correlation with the outcome
+    (Fisher 95% CI), its LMG importance and its share of R²."""
+
+    id: str
+    r: Number | None
+    r_ci: list[Number] | None
+    importance: Number | None
+    share: Number | None
+
+
+class DriverCell(_Doc):
+    """A group's driver analysis: complete answers, R² and the predictors."""
+
+    n: int = Field(ge=0)
+    r2: Number | None
+    dimensions: list[DriverDimension]
+
+
+class Drivers(_Doc):
+    """The driver analysis (`extras.drivers`; its JSON Schema is `drivers.json_schema`)."""
+
+    outcome: str
+    predictors: list[str]
+    min_group_size: int
+    groups: dict[str, Suppressed | DriverCell]
+
+
 class ResultDocument(_Doc):
     """The analysis result (`analyze --json`)."""
 
@@ -267,11 +297,11 @@ class ResultDocument(_Doc):
     warnings: list[str]
     detectable_gap: DetectableGap | None = None
     report: Branding | None = None
-    drivers: _Open | None = None
+    drivers: Drivers | None = None
     participation: _Open | None = None
     weighting: _Open | None = None  # with --weight-to: weights per compared group
     norms: _Open | None = None
-    trend: _Open | None = None  # with analyze --baseline: the trend document
+    trend: TrendDocument | None = None  # with analyze --baseline: the trend document
     report_date: str | None = None  # the date printed on the report, when one was given
 
 
@@ -285,9 +315,13 @@ def as_result(result: ResultDocument | dict[str, Any]) -> ResultDocument:
     return ResultDocument.model_validate(clean_json(result))
 
 
-def plain(document: Any) -> Any:
-    """A document as plain data, for the readers not yet on the models (a transition)."""
-    return document.document() if isinstance(document, _Doc) else document
+def as_trend(trend: TrendDocument | dict[str, Any]) -> TrendDocument:
+    """The typed trend of a trend document given either way (see `as_result`)."""
+    if isinstance(trend, TrendDocument):
+        return trend
+    from alignscan.analysis import clean_json
+
+    return TrendDocument.model_validate(clean_json(trend))
 
 
 def result_schema() -> dict[str, Any]:
@@ -300,6 +334,8 @@ def result_schema() -> dict[str, Any]:
     from alignscan.extras.weighting import weighting_json_schema
 
     schema = ResultDocument.model_json_schema(mode="validation")
+    for typed in ("Drivers", "DriverCell", "DriverDimension"):  # drivers' own schema instead
+        schema["$defs"].pop(typed, None)
     props = schema["properties"]
     sections = {
         "drivers": drivers.json_schema(),
@@ -435,6 +471,9 @@ class TrendDocument(_Doc):
     partial: list[_Open]
     warnings: list[str]
     notes: list[str]
+
+
+ResultDocument.model_rebuild()  # its `trend` is the TrendDocument declared above
 
 
 def trend_schema() -> dict[str, Any]:

@@ -14,10 +14,19 @@ from typing import TYPE_CHECKING, Any
 
 from alignscan.errors import AlignscanError
 from alignscan.result import findings
+from alignscan.result.models import DriverCell
 from alignscan.textsafe import strip_controls
 
 if TYPE_CHECKING:
-    from alignscan.result.models import Dimension, Gap, Item, ResultDocument, Segment
+    from alignscan.result.models import (
+        Dimension,
+        Gap,
+        Item,
+        ResultDocument,
+        Segment,
+        TrendDocument,
+        WaveCell,
+    )
 
 OFFICE_EXTRA = "pip install 'alignscan[office]'"
 
@@ -263,9 +272,9 @@ def segment_matrix(result: ResultDocument) -> list[tuple[str, list[str], list[li
         for value, by_dim in values.items():
             cells: list[Any] = []
             for dim_id, _ in dims:
-                s = by_dim.get(dim_id)
-                gap = s.gap if s else None
-                cells.append(None if s is None else HIDDEN if gap is None else gap.mean)
+                found = by_dim.get(dim_id)
+                gap = found.gap if found else None
+                cells.append(None if found is None else HIDDEN if gap is None else gap.mean)
             rows.append([text(value), *cells])
         out.append((text(column), [t for _, t in dims], rows))
     return out
@@ -287,10 +296,10 @@ def heatmap_table(result: ResultDocument) -> Table:
 
 def drivers_table(result: ResultDocument) -> Table:
     """Per group and predictor: correlation with the outcome and its share of R²."""
-    block = section(result.drivers)
+    block = result.drivers
     titles = {d.id: text(d.title) for d in result.dimensions}
     names = labels(result)
-    outcome = titles.get(block.get("outcome", ""), block.get("outcome", ""))
+    outcome = "" if block is None else titles.get(block.outcome, block.outcome)
     cols = [
         Col("group", "text", "the group"),
         Col("driver", "text", "a dimension that may drive the outcome"),
@@ -303,17 +312,17 @@ def drivers_table(result: ResultDocument) -> Table:
         Col("share of R²", "pct", "importance / R²"),
     ]
     rows: list[list[Any]] = []
-    for g, cell in (block.get("groups") or {}).items():
-        for pid in block.get("predictors", []):
+    for g, cell in (block.groups if block is not None else {}).items():
+        for pid in block.predictors:  # type: ignore[union-attr]
             head = [names.get(g, text(g)), titles.get(pid, pid)]
-            if cell.get("suppressed"):
+            if not isinstance(cell, DriverCell):
                 rows.append([*head, *[HIDDEN] * 7])
                 continue
-            d: dict[str, Any] = next((x for x in cell["dimensions"] if x["id"] == pid), {})
-            ci = d.get("r_ci") or [None, None]
+            d = next((x for x in cell.dimensions if x.id == pid), None)
+            ci: list[Any] = (d.r_ci if d else None) or [None, None]
             rows.append(
-                [*head, cell["n"], cell["r2"], d.get("r"), ci[0], ci[1]]
-                + [d.get("importance"), d.get("share")]
+                [*head, cell.n, cell.r2, d and d.r, ci[0], ci[1]]
+                + [d and d.importance, d and d.share]
             )
     about = f"Drivers of {outcome}: what moves it, per group (empty without drivers)."
     return Table("drivers", about, cols, rows)
@@ -346,18 +355,18 @@ def participation_table(result: ResultDocument) -> Table:
     return Table("participation", about, cols, rows)
 
 
-def _trend_gap(trend: dict[str, Any], wave: dict[str, Any]) -> Any:
+def _trend_gap(trend: TrendDocument, wave: WaveCell | None) -> Any:
     """A wave's gap: the number, HIDDEN when the wave has the unit but hid its gap."""
-    if not wave.get("present"):
+    if wave is None or not wave.present:
         return None
-    if wave.get("gap") is None and trend.get("compared_on", "").startswith("means"):
+    if wave.gap is None and trend.compared_on.startswith("means"):
         return HIDDEN
-    return wave.get("gap")
+    return wave.gap
 
 
 def trend_table(result: ResultDocument) -> Table:
     """Per dimension and item: the gap in two waves and its change, with the test."""
-    trend = section(result.trend)
+    trend = result.trend
     cols = [
         Col("level", "text", "dimension or item"),
         Col("id", "text", "its id"),
@@ -372,20 +381,19 @@ def trend_table(result: ResultDocument) -> Table:
         Col("q", "p", "Benjamini-Hochberg q-value of the change"),
         Col("direction", "text", "closing, widening, reversed, or no clear change"),
     ]
-    labels_ = trend.get("labels", [])
     rows: list[list[Any]] = []
-    for level in ("dimensions", "items"):
-        for unit in trend.get(level, []):
-            waves = dict(zip(labels_, unit["waves"], strict=False))
-            for ch in unit["changes"]:
-                g = ch.get("gap")
-                before = _trend_gap(trend, waves.get(ch["from"], {}))
-                after = _trend_gap(trend, waves.get(ch["to"], {}))
-                figures = [HIDDEN] * 4 if g is None else [g["change"], *g["ci"], g["q_value"]]
+    for level in ("dimensions", "items") if trend is not None else ():
+        for unit in getattr(trend, level):
+            waves = dict(zip(trend.labels, unit.waves, strict=False))  # type: ignore[union-attr]
+            for ch in unit.changes:
+                g = ch.gap
+                before = _trend_gap(trend, waves.get(ch.from_))  # type: ignore[arg-type]
+                after = _trend_gap(trend, waves.get(ch.to))  # type: ignore[arg-type]
+                figures = [HIDDEN] * 4 if g is None else [g.change, *g.ci, g.q_value]
                 word = HIDDEN if g is None else findings.direction_word(g)
                 rows.append(
-                    [level[:-1], unit["id"], text(unit["title"]), text(ch["from"])]
-                    + [text(ch["to"]), before, after, *figures, word]
+                    [level[:-1], unit.id, text(unit.title), text(ch.from_)]
+                    + [text(ch.to), before, after, *figures, word]
                 )
     about = "Change of each gap between waves (empty without a baseline)."
     return Table("trend", about, cols, rows)
@@ -400,11 +408,10 @@ def comments_table(result: ResultDocument) -> Table:
         Col("group", "text", "the group"),
         Col("comments", "int", "comments given (hidden below the comment minimum)"),
     ]
-    rows = [
-        [c.id, text(c.text), names.get(g, text(g))]
-        + [cell.count if findings.shown(cell) else HIDDEN]  # type: ignore[union-attr]
+    rows: list[list[Any]] = [
+        [c.id, text(c.text), names.get(g, text(g)), getattr(cell, "count", HIDDEN)]
         for c in result.comments
-        for g, cell in c.groups.items()
+        for g, cell in c.groups.items()  # a hidden cell (Suppressed) has no count
     ]
     return Table("comments", "Comment counts per question and group.", cols, rows)
 

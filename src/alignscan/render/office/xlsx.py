@@ -1,6 +1,6 @@
 """The result as a formatted Excel workbook (`--xlsx`), written with XlsxWriter.
 
-One sheet per level (see `report.sheets`), numbers as numbers with number formats,
+One sheet per level (see `render.office.sheets`), numbers as numbers with number formats,
 frozen header rows, filters, and a README sheet explaining every column. Text from the
 survey and the responses is always written as a string, never as a formula: XlsxWriter's
 formula, URL and number conversions are off, and a text that would start a formula
@@ -37,7 +37,7 @@ FORMATS = {
 }
 WIDTHS = {"text": 14, "int": 10, "dec": 9, "signed": 10, "pct": 10, "pp": 11, "p": 9}
 MAX_TEXT_WIDTH = 60
-# The HTML heatmap's colours (report.html's HEAT_MORE / HEAT_LESS; html is a sibling layer,
+# The HTML heatmap's colours (render.html's HEAT_MORE / HEAT_LESS; html is a sibling layer,
 # so they are repeated here and a test keeps them equal).
 HEAT_MORE, HEAT_LESS = (179, 88, 6), (84, 39, 136)
 
@@ -166,7 +166,7 @@ def _properties(result: ResultDocument) -> dict[str, Any]:
 
 
 def render_xlsx(result: ResultDocument | dict[str, Any]) -> bytes:
-    """The workbook as bytes: README, then one sheet per table of `report.sheets`."""
+    """The workbook as bytes: README, then one sheet per table of `render.office.sheets`."""
     result = as_result(result)
     try:
         import xlsxwriter
