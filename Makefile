@@ -20,12 +20,13 @@ demo: $(STAMP)
 # `make test`: everything, on every core (pytest-xdist). `make test-fast`: a verdict in under a
 # minute: in-process tests only (a test that starts a process is skipped there, see
 # tests/conftest.py) and not the `slow` or `heavy` ones. pytest's exit 5 (no tests) is a pass.
+# `--dist loadfile`: a file's tests run on one worker, so its module fixtures are built once.
 PYTEST_OK = rc=$$?; if [ $$rc -eq 5 ]; then echo 'no tests collected'; exit 0; fi; exit $$rc
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n auto; $(PYTEST_OK)
+	$(BIN)/python -m pytest -q -n auto --dist loadfile; $(PYTEST_OK)
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -n auto --fast -m "not slow and not heavy" -p no:cacheprovider; $(PYTEST_OK)
+	$(BIN)/python -m pytest -q -n auto --dist loadfile --fast -m "not slow and not heavy" -p no:cacheprovider; $(PYTEST_OK)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

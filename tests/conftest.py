@@ -28,8 +28,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-# Tests that take seconds of CPU each (measured with time.process_time per test): they run in
-# `make test` and are left out of `make test-fast`. Matched on the test's name, parameters aside.
+# Tests that take about a second of CPU or more each (measured with time.process_time per
+# test): they run in `make test` and are left out of `make test-fast`, which keeps cheaper tests
+# of every module (checked with coverage: 90% of the lines). Matched on the test's name,
+# parameters aside.
 HEAVY = {
     "test_privacy.py::test_no_small_set_is_derivable",
     "test_stats_v2.py::test_flag_false_positive_rate_stays_near_5_percent_for_unequal_spreads_and_sizes",
@@ -85,6 +87,18 @@ HEAVY = {
     "test_hostile_round3.py::test_analyze_replaces_only_its_own_files_without_force",
     "test_hostile_round3.py::test_report_check_and_norms_never_replace_a_foreign_file",
     "test_api.py::test_to_json_is_the_cli_json_byte_for_byte",
+    "test_api.py::test_api_walkthrough_runs",
+    "test_board_report.py::test_report_from_result_json_is_the_report_analyze_wrote",
+    "test_pipeline.py::test_the_demo_keeps_the_trend_and_date_so_report_redraws_it",
+    "test_hostile_round3.py::test_hand_edited_waves_give_a_clear_error",
+    "test_hostile_round3.py::test_norms_with_nan_or_huge_numbers_are_refused",
+    "test_streaming.py::test_error_cap_lists_the_same_errors",
+    "test_streaming.py::test_builtin_survey_synthetic_file",
+    "test_streaming.py::test_parquet_streams_by_record_batches",
+    "test_pipeline.py::test_the_command_line_and_the_library_give_the_same_bytes",
+    "test_api.py::test_dataframe_and_file_object_give_the_same_answers",
+    "test_counts_sql.py::test_item_counts_against_pandas",
+    "test_counts_sql.py::test_zero_to_ten_scale_with_tricky_texts",
 }
 # Whole files whose every test drives a browser or the README tour in processes.
 HEAVY_FILES = {"test_report_browser.py", "test_tour.py"}

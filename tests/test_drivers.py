@@ -14,7 +14,8 @@ from pathlib import Path
 import jsonschema
 import numpy as np
 import pytest
-import statsmodels.api as sm
+from statsmodels.regression.linear_model import OLS
+from statsmodels.tools.tools import add_constant
 
 from alignscan.analysis import analyze
 from alignscan.extras.drivers import DriverStats, driver_stats
@@ -129,7 +130,7 @@ def brute_force(y: np.ndarray, x: np.ndarray) -> tuple[float, list[float]]:
     r2 = {(): 0.0}
     for size in range(1, p + 1):
         for subset in combinations(range(p), size):
-            fit = sm.OLS(y, sm.add_constant(x[:, list(subset)], has_constant="add")).fit()
+            fit = OLS(y, add_constant(x[:, list(subset)], has_constant="add")).fit()
             r2[subset] = float(fit.rsquared)
     importance = []
     for j in range(p):
@@ -271,7 +272,7 @@ def test_degenerate_data_do_not_crash() -> None:
     yy, xx = codes[100:, 6].astype(float), codes[100:, [0, 2, 4]].astype(float)
     with warnings.catch_warnings():  # singular on purpose
         warnings.simplefilter("ignore")
-        full = sm.OLS(yy, sm.add_constant(xx)).fit().rsquared
+        full = OLS(yy, add_constant(xx)).fit().rsquared
     assert block["practitioner"]["r2"] == pytest.approx(full, abs=1e-9)
     assert pr["a"]["importance"] == pytest.approx(pr["b"]["importance"], abs=1e-12)
     assert sum(d["importance"] for d in pr.values()) == pytest.approx(full, abs=1e-9)
@@ -283,7 +284,7 @@ def test_degenerate_data_do_not_crash() -> None:
     c_cell = next(d for d in ex2["dimensions"] if d["id"] == "c")
     assert c_cell["r"] is None and c_cell["r_ci"] is None and c_cell["importance"] == 0.0
     ya, xa = codes2[:100, 6].astype(float), codes2[:100, [0]].astype(float)
-    assert ex2["r2"] == pytest.approx(sm.OLS(ya, sm.add_constant(xa)).fit().rsquared, abs=1e-9)
+    assert ex2["r2"] == pytest.approx(OLS(ya, add_constant(xa)).fit().rsquared, abs=1e-9)
 
 
 def test_sufficient_statistics_merge() -> None:
@@ -342,7 +343,7 @@ def test_many_predictors_importances_sum_to_r2() -> None:
     groups = ["executive"] * 200 + ["practitioner"] * 200
     cell = analyze(make_responses(survey, codes, groups))["drivers"]["groups"]["executive"]
     y, x = reference_group(codes, groups, "executive", outcome="y", dims=dims)
-    full = sm.OLS(y, sm.add_constant(x)).fit().rsquared
+    full = OLS(y, add_constant(x)).fit().rsquared
     assert cell["r2"] == pytest.approx(full, abs=1e-9)
     assert sum(d["importance"] for d in cell["dimensions"]) == pytest.approx(full, abs=1e-9)
     top = sorted(cell["dimensions"], key=lambda d: -d["importance"])[:3]

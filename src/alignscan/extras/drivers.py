@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from alignscan.result.models import DriverCell, DriverDimension, ResultDocument
 
 Z_FISHER = 1.96
-MAX_PREDICTORS = 15
 _EXACT_FLOAT = 2**53  # float64 sums of integers are exact below this
 _PINV_RTOL = 1e-12
 
