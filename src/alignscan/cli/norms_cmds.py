@@ -39,7 +39,7 @@ NORMS_OPTION = typer.Option(
 )
 
 if TYPE_CHECKING:
-    from alignscan.result.models import Participation, ResultDocument
+    from alignscan.result.models import Participation, ResultDocument, Weighting
 
 
 @norms_app.command(
@@ -129,9 +129,9 @@ def print_extras(result: ResultDocument | dict[str, Any]) -> None:
         for warning in part.warnings:
             console.print(f"[yellow]warning:[/] {_esc(warning)}")
     if result.weighting is not None:
-        weighting = result.weighting.document()  # the weighting module's own shape
+        weighting = result.weighting
         console.print(weighting_table(weighting))
-        for warning in weighting.get("warnings", []):
+        for warning in weighting.warnings:
             console.print(f"[yellow]warning:[/] {_esc(warning)}")
     if result.norms is not None:
         from alignscan.render.sections import benchmark_sentences
@@ -140,17 +140,17 @@ def print_extras(result: ResultDocument | dict[str, Any]) -> None:
             console.print(_esc(sentence[:1].upper() + sentence[1:]))
 
 
-def weighting_table(weighting: dict[str, Any]) -> Table:
+def weighting_table(weighting: Weighting) -> Table:
     """Weighted to headcount: per compared group, the weights' range and design effect."""
-    table = Table(title=f"Weighted to headcount ({_esc(weighting['file'])})", header_style="bold")
+    table = Table(title=f"Weighted to headcount ({_esc(weighting.file)})", header_style="bold")
     for name in ("group", "method", "cells", "n", "effective n", "weights", "design effect"):
         table.add_column(name, justify="left" if name in ("group", "method", "cells") else "right")
-    for group, s in weighting["groups"].items():
+    for group, s in weighting.groups.items():
         table.add_row(
-            _esc(group), s["method"] + (" (trimmed)" if s["trimmed"] else ""),
-            _esc(" x ".join(s["columns"]) or "group") + f": {s['cells']}", f"{s['n']:,}",
-            f"{s['n_effective']:,.0f}", f"{s['weight_min']:.2f}-{s['weight_max']:.2f}",
-            f"{s['design_effect']:.2f}",
+            _esc(group), s.method + (" (trimmed)" if s.trimmed else ""),
+            _esc(" x ".join(s.columns) or "group") + f": {s.cells}", f"{s.n:,}",
+            f"{s.n_effective:,.0f}", f"{s.weight_min:.2f}-{s.weight_max:.2f}",
+            f"{s.design_effect:.2f}",
         )
     return table
 

@@ -145,10 +145,6 @@ def summary_html(document: ResultDocument | dict[str, Any]) -> str:
     return f"<table><caption>{caption}</caption>{head}{''.join(rows)}</table>"
 
 
-def _section(block: Any) -> dict[str, Any]:
-    """A section owned by its own module, as that module's plain data ({} if none)."""
-    return {} if block is None else block.document()
-
 
 # ----------------------------------------------------------------------------- extras
 

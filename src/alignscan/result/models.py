@@ -301,6 +301,40 @@ class Participation(_Doc):
     warnings: list[str] = []
 
 
+class WeightedGroup(_Doc):
+    """How one compared group was weighted (extra keys a later version adds are kept)."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    method: str
+    columns: list[str]
+    cells: int
+    n: int
+    population: int
+    weight_min: Number
+    weight_max: Number
+    relative_max: Number
+    design_effect: Number
+    n_effective: Number
+    iterations: int | None = None
+    trimmed: bool
+
+
+class Weighting(_Doc):
+    """The weighting to headcount (`--weight-to`; its JSON Schema is
+    `weighting_json_schema`, which allows further keys: they are kept)."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    file: str
+    target: str
+    cap: Number | None = None
+    trim: bool | None = None
+    groups: dict[str, WeightedGroup]
+    segments_weighted: bool | None = None
+    warnings: list[str]
+
+
 class ResultDocument(_Doc):
     """The analysis result (`analyze --json`)."""
 
@@ -325,7 +359,7 @@ class ResultDocument(_Doc):
     report: Branding | None = None
     drivers: Drivers | None = None
     participation: Participation | None = None
-    weighting: _Open | None = None  # with --weight-to: weights per compared group
+    weighting: Weighting | None = None  # with --weight-to: weights per compared group
     norms: _Open | None = None
     trend: TrendDocument | None = None  # with analyze --baseline: the trend document
     report_date: str | None = None  # the date printed on the report, when one was given
@@ -360,8 +394,9 @@ def result_schema() -> dict[str, Any]:
     from alignscan.extras.weighting import weighting_json_schema
 
     schema = ResultDocument.model_json_schema(mode="validation")
-    owned = ("Drivers", "DriverCell", "DriverDimension", "Participation", "ParticipationSegment")
-    for typed in (*owned, "Rate"):  # these sections' modules give their schemas instead
+    owned = ["Drivers", "DriverCell", "DriverDimension", "Participation", "ParticipationSegment"]
+    owned += ["Rate", "Weighting", "WeightedGroup"]
+    for typed in owned:  # these sections' modules give their schemas instead
         schema["$defs"].pop(typed, None)
     props = schema["properties"]
     sections = {

@@ -119,11 +119,6 @@ def group_metrics(result: ResultDocument) -> tuple[tuple[str, str, str], ...]:
     return GROUP_METRICS + ((N_EFFECTIVE,) if result.weighting is not None else ())
 
 
-def section(block: Any) -> dict[str, Any]:
-    """A section owned by its own module (drivers, participation, weighting, trend) as
-    that module's plain data; {} when the result has none."""
-    return {} if block is None else block.document()
-
 
 def group_cols(result: ResultDocument) -> list[Col]:
     """n, mean, sd and favorable share (and effective n) for every group of the result."""
@@ -419,22 +414,20 @@ def comments_table(result: ResultDocument) -> Table:
 def weighting_rows(result: ResultDocument) -> list[list[Any]]:
     """With `--weight-to`: the headcount file, and per compared group the design effect
     and the effective sample size."""
-    block = section(result.weighting)
-    if not block:
+    block = result.weighting
+    if block is None:
         return []
     names = labels(result)
     note = "means, favorable shares and gaps are weighted; n, segments, drivers are not"
-    rows: list[list[Any]] = [["weighted to headcount", text(block.get("file", "")), note]]
-    for g, w in (block.get("groups") or {}).items():  # issue 31
+    rows: list[list[Any]] = [["weighted to headcount", text(block.file), note]]
+    for g, w in block.groups.items():  # issue 31
         name = names.get(g, text(g))
-        cells = " x ".join(w.get("columns") or []) or "group"
-        how = f"{w.get('method')} on {cells} ({w.get('cells')} cells)"
-        spread = (
-            f"weights {w['weight_min']:.2f} to {w['weight_max']:.2f}" if "weight_min" in w else ""
-        )
+        cells = " x ".join(w.columns) or "group"
+        how = f"{w.method} on {cells} ({w.cells} cells)"
+        spread = f"weights {w.weight_min:.2f} to {w.weight_max:.2f}"
         rows.append([f"weighted to headcount: {name}", text(how), text(spread)])
-        rows.append([f"design effect: {name}", Fig(w.get("design_effect"), "dec"), ""])
-        rows.append([f"effective n: {name}", Fig(w.get("n_effective"), "dec"), "Kish"])
+        rows.append([f"design effect: {name}", Fig(w.design_effect, "dec"), ""])
+        rows.append([f"effective n: {name}", Fig(w.n_effective, "dec"), "Kish"])
     return rows
 
 

@@ -23,7 +23,7 @@ from alignscan.render.office.deck import (
     table,
     unit_line,
 )
-from alignscan.render.office.sheets import HIDDEN, labels, section, segment_matrix, text
+from alignscan.render.office.sheets import HIDDEN, labels, segment_matrix, text
 from alignscan.result import findings
 from alignscan.result.models import DriverCell, Rate, ResultDocument
 
@@ -54,9 +54,9 @@ def participation_lines(result: ResultDocument) -> list[str]:
     ]
     if rates:
         lines.append("Participation: " + ", ".join(rates))
-    weighting = section(result.weighting)
-    if weighting:  # issue 31: the figures are weighted, said where the deck opens
-        cells = sorted({" x ".join(s["columns"]) or "group" for s in weighting["groups"].values()})
+    weighting = result.weighting
+    if weighting is not None:  # issue 31: the figures are weighted, said where the deck opens
+        cells = sorted({" x ".join(s.columns) or "group" for s in weighting.groups.values()})
         lines.append(
             f"Weighted to headcount ({', '.join(cells)} cells): means, favorable "
             "shares and gaps of the compared groups"
@@ -331,17 +331,15 @@ def actions_slide(deck: Deck) -> None:
 
 def weighting_lines(deck: Deck) -> list[str]:
     """With `--weight-to`: what is weighted, and each group's design effect."""
-    block = section(deck.result.weighting)
-    if not block:
+    block = deck.result.weighting
+    if block is None:
         return []
     label = labels(deck.result)
     effects = ", ".join(
-        f"{label.get(g, g)} {s['design_effect']:.2f}"
-        for g, s in (block.get("groups") or {}).items()
-        if s.get("design_effect") is not None
+        f"{label.get(g, g)} {s.design_effect:.2f}" for g, s in block.groups.items()
     )
     return [
-        f"Weighted to headcount ({text(block.get('file', ''))}): means, favorable shares and "
+        f"Weighted to headcount ({text(block.file)}): means, favorable shares and "
         "gaps of items and dimensions are weighted (Taylor-linearised intervals); n, answer "
         f"counts, segments, reliability and drivers are not. Design effect: {effects or '–'}."
     ]
