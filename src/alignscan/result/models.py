@@ -157,6 +157,36 @@ class GroupSize(_Doc):
     n: int
 
 
+class BenchmarkMark(_Doc):
+    """Where a figure sits in the norms: their quartiles and its percentile rank."""
+
+    favorable_p25: Number | None = None
+    favorable_p50: Number
+    favorable_p75: Number | None = None
+    favorable_percentile: Number | None
+
+
+class Reference(_Doc):
+    """A published reference figure (a study's favorable shares and their gap)."""
+
+    source: str
+    dimension: str | None = None
+    item: str | None = None
+    label: str
+    groups: dict[str, Number]
+    gap: Number | None
+
+
+class Benchmark(_Doc):
+    """A dimension's or item's place in the norms (`extras.norms`; its JSON Schema is
+    `benchmark_json_schema`)."""
+
+    orgs: int
+    groups: dict[str, BenchmarkMark]
+    gap: BenchmarkMark
+    references: list[Reference] | None = None
+
+
 class Item(_Doc):
     id: str
     dimension: str
@@ -165,7 +195,7 @@ class Item(_Doc):
     answered_share: Number | None
     groups: dict[str, Suppressed | ItemStats]
     gap: Gap | None
-    benchmark: _Open | None = None
+    benchmark: Benchmark | None = None
 
 
 class Dimension(_Doc):
@@ -178,7 +208,7 @@ class Dimension(_Doc):
     alpha_n: int | None
     groups: dict[str, Cell]
     gap: Gap | None
-    benchmark: _Open | None = None
+    benchmark: Benchmark | None = None
 
 
 class Segment(_Doc):
@@ -395,7 +425,7 @@ def result_schema() -> dict[str, Any]:
 
     schema = ResultDocument.model_json_schema(mode="validation")
     owned = ["Drivers", "DriverCell", "DriverDimension", "Participation", "ParticipationSegment"]
-    owned += ["Rate", "Weighting", "WeightedGroup"]
+    owned += ["Rate", "Weighting", "WeightedGroup", "Benchmark", "BenchmarkMark", "Reference"]
     for typed in owned:  # these sections' modules give their schemas instead
         schema["$defs"].pop(typed, None)
     props = schema["properties"]
