@@ -32,7 +32,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from alignscan import limits, privacy_int
+from alignscan import limits
+from alignscan.privacy import privacy_int
 
 OTHER = "(other)"
 _PRIMES = (2_147_483_629, 2_147_483_587)
