@@ -25,8 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from alignscan.analysis.analysis import analyze_counts  # noqa: E402
-from alignscan.counting.counts import count_responses, sum_tables  # noqa: E402
+from alignscan.counting.counts import sum_tables  # noqa: E402
 from alignscan.counting.engines import count_file  # noqa: E402
+from alignscan.counting.tally import count_responses  # noqa: E402
 from alignscan.render.html import render_html  # noqa: E402
 from alignscan.render.tabular import result_to_json  # noqa: E402
 from alignscan.responses import reader  # noqa: E402

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from alignscan.counting.counts import CountTable, count_responses
+from alignscan.counting.counts import CountTable
+from alignscan.counting.tally import count_responses
 from alignscan.responses import read_responses
 from alignscan.synthetic import write_csv
 

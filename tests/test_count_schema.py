@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from alignscan.counting.counts import CountTable, count_responses, measures
+from alignscan.counting.counts import CountTable, measures
 from alignscan.counting.engines import count_file
+from alignscan.counting.tally import count_responses
 from alignscan.responses import read_responses
 from alignscan.survey import load_survey
 from alignscan.synthetic import generate_responses, write_csv

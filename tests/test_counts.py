@@ -16,12 +16,8 @@ from hypothesis import strategies as st
 
 import alignscan
 from alignscan.analysis.analysis import analyze, analyze_counts
-from alignscan.counting.counts import (
-    CountTable,
-    CountTableError,
-    count_responses,
-    read_count_table,
-)
+from alignscan.counting.counts import CountTable, CountTableError, read_count_table
+from alignscan.counting.tally import count_responses
 from alignscan.responses import ResponseSet, read_responses
 from alignscan.responses.model import Labels
 from alignscan.survey import load_survey, load_survey_text
@@ -439,13 +435,13 @@ def test_both_counting_paths_equal_a_brute_force_count(
 ) -> None:
     """count_responses counts over the dense cross of groups and segment values when it
     is small, else level by level; each path is forced here on every kind of data."""
-    import alignscan.counting.counts as counts
+    import alignscan.counting.tally as tally
 
     def whole_cross(plan, n_groups, seg_values, rows):
         return [n_groups, *(max(len(v), 1) for _, v in seg_values.values())] if rows else None
 
     forced = whole_cross if path == "cross" else (lambda *args: None)
-    monkeypatch.setattr(counts, "_cross_shape", forced)
+    monkeypatch.setattr(tally, "_cross_shape", forced)
     rs = {
         "built-in": lambda: _read(tmp_path, load_survey(None), 300, 3),
         "zero-to-ten": lambda: _nps_responses(tmp_path, 300, 4),

@@ -12,7 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from alignscan.counting.counts import CountTable, count_responses, read_count_table
+from alignscan.counting.counts import CountTable, read_count_table
+from alignscan.counting.tally import count_responses
 from alignscan.responses import read_responses
 from alignscan.survey import load_survey, load_survey_text, read_survey_file
 from alignscan.synthetic import generate_responses, write_csv

@@ -669,7 +669,7 @@ def test_the_typed_result_writes_the_analysis_key_order(tmp_path: Path) -> None:
     dumped as it is, and the library's Result.to_json gives the same bytes."""
     import alignscan
     from alignscan.analysis.analysis import analyze_counts
-    from alignscan.counting.counts import count_responses
+    from alignscan.counting.tally import count_responses
     from alignscan.extras.weighting import Weighting
     from alignscan.extras.weighting_targets import count_cells, read_targets
     from alignscan.result.models import as_result

@@ -132,7 +132,8 @@ class LibraryEdge:
     """The pipeline's edge for the library: input it can't use raises AlignscanError."""
 
     def count(self, request: Any) -> CountTable:
-        from alignscan.counting.counts import CountTable, count_responses
+        from alignscan.counting.counts import CountTable
+        from alignscan.counting.tally import count_responses
         from alignscan.responses import ResponseSet
 
         data = request.source
@@ -282,7 +283,8 @@ def load_wave(
     Raises InvalidResponses when the responses have invalid cells (unless lenient), and
     AlignscanError when they can't be analysed."""
     from alignscan.analysis.analysis import AnalysisError, analyze_counts
-    from alignscan.counting.counts import CountTable, count_responses
+    from alignscan.counting.counts import CountTable
+    from alignscan.counting.tally import count_responses
     from alignscan.responses import ResponseSet
 
     if isinstance(data, str | Path) and is_result_file(data):

@@ -51,11 +51,10 @@ from alignscan.counting.counts import (
     CountTableError,
     build_cubes,
     check_table,
-    count_responses,
-    favorable_positions,
     neutral_responses,
     score_ranks,
 )
+from alignscan.counting.tally import count_responses, favorable_positions
 from alignscan.errors import AlignscanError
 from alignscan.extras.drivers import DriverStats, driver_result, driver_spec, score_scale
 from alignscan.privacy.privacy import (

@@ -69,7 +69,7 @@ class Respondents:
 
 def respondents(source: ResponseSet | CountTable | Respondents) -> Respondents:
     """The respondents of validated responses or of a count table (with its metadata)."""
-    from alignscan.counting.counts import count_responses
+    from alignscan.counting.tally import count_responses
 
     if isinstance(source, Respondents):
         return source

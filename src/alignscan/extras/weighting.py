@@ -345,7 +345,7 @@ def audit(prep: Any, groups: dict[str, _Group], file: str) -> list[CellError]:
 
 def _keys(survey: Survey) -> dict[str, np.ndarray]:
     """Per key of an item: its value (x = 1) and whether it is favorable."""
-    from alignscan.counting.counts import favorable_positions
+    from alignscan.counting.tally import favorable_positions
 
     p, start = survey.scale.points, survey.scale.start
     value = np.concatenate([[0.0], np.arange(start, start + p, dtype=float)])

@@ -34,10 +34,10 @@ from alignscan.counting.counts import (
     COUNT_COLUMNS,
     CommentTally,
     CountTable,
-    favorable_positions,
     measures,
     tally_comments,
 )
+from alignscan.counting.tally import favorable_positions
 from alignscan.responses.coding import answer_lookup, code_answer
 from alignscan.responses.model import (
     BLANK_SEGMENT,

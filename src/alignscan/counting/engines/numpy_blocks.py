@@ -45,7 +45,8 @@ def _count_blocks(
     stream = stream_responses(path, survey, progress=progress, guess_utf8=guess_utf8, **options)
     blocks = read_ahead(stream.blocks())  # parse | check threads start now
     try:
-        from alignscan.counting.counts import count_responses, empty_table, sum_tables
+        from alignscan.counting.counts import empty_table, sum_tables
+        from alignscan.counting.tally import count_responses
 
         tables: list[CountTable] = []
         for block in blocks:

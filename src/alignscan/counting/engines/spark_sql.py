@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from alignscan.counting.counts import CountTable, count_responses
+from alignscan.counting.counts import CountTable
 from alignscan.counting.engines.duckdb_sql import (
     FETCH_ROWS,
     Columns,
@@ -39,6 +39,7 @@ from alignscan.counting.engines.duckdb_sql import (
     metadata,
     survey_columns,
 )
+from alignscan.counting.tally import count_responses
 from alignscan.responses.model import RawTable, ResponseSet, RowCounts, SourceInfo
 from alignscan.survey import Survey
 
