@@ -33,7 +33,7 @@ import numpy as np
 from scipy.special import stdtr
 
 from alignscan.analysis import el
-from alignscan.analysis.analysis import ValueTable, fill_small, gap
+from alignscan.analysis.cells import ValueTable, fill_small, gap
 from alignscan.analysis.stats import (
     ClusterSums,
     benjamini_hochberg_rows,

@@ -12,7 +12,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from alignscan.analysis.analysis import AnalysisError, analyze, recode_reverse
+from alignscan.analysis.analysis import analyze
+from alignscan.analysis.cells import recode_reverse
+from alignscan.analysis.prepared import AnalysisError
 from alignscan.render.tabular import result_to_csv, result_to_json
 from conftest import make_responses, make_survey
 

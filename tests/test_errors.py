@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from alignscan.analysis.analysis import AnalysisError
+from alignscan.analysis.prepared import AnalysisError
 from alignscan.atomic import OutputClash, WriteFailed
 from alignscan.counting.counts import CountTableError
 from alignscan.errors import AlignscanError, OptionError

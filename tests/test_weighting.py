@@ -169,7 +169,8 @@ def _simulate(rng: np.random.Generator) -> tuple[float, float, float, list[float
     interval: the small-group likelihood one when a group's effective n is below 200)."""
     from types import SimpleNamespace
 
-    from alignscan.analysis.analysis import SMALL, fill_small
+    from alignscan.analysis.analysis import SMALL
+    from alignscan.analysis.cells import fill_small
     from alignscan.extras.weighting import _small
 
     est, truth, plain, groups, cubes = {}, {}, {}, {}, {}

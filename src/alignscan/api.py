@@ -191,8 +191,8 @@ def count_table(
 def analyze_counts(table: CountTable, survey: str | Path | Survey | None = None) -> Result:
     """Finish the analysis of a count table (from `count_table` on a Spark cluster,
     `engines.count_file`, or `read_count_table`): the same result as analysing the rows."""
-    from alignscan.analysis.analysis import AnalysisError
     from alignscan.analysis.analysis import analyze_counts as _analyze_counts
+    from alignscan.analysis.prepared import AnalysisError
     from alignscan.counting.counts import CountTableError
     from alignscan.result.models import as_result
 
@@ -282,7 +282,8 @@ def load_wave(
 
     Raises InvalidResponses when the responses have invalid cells (unless lenient), and
     AlignscanError when they can't be analysed."""
-    from alignscan.analysis.analysis import AnalysisError, analyze_counts
+    from alignscan.analysis.analysis import analyze_counts
+    from alignscan.analysis.prepared import AnalysisError
     from alignscan.counting.counts import CountTable
     from alignscan.counting.tally import count_responses
     from alignscan.responses import ResponseSet

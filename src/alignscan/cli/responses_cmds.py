@@ -62,7 +62,7 @@ def write_errors_file(
 
 def refusal(table: CountTable) -> str | None:
     """Why `analyze` would refuse valid responses (the library's rule), or None."""
-    from alignscan.analysis.analysis import comparison_refusal
+    from alignscan.analysis.prepared import comparison_refusal
 
     rs = table.responses
     if rs is None or not rs.ok:
