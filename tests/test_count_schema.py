@@ -78,7 +78,7 @@ def test_every_engine_gives_byte_identical_count_tables(
 
 def test_the_sql_engines_build_the_declared_measures_in_order() -> None:
     pytest.importorskip("duckdb")
-    from alignscan.counting.engines.duckdb_sql import Query, _dimension_columns
+    from alignscan.counting.engines.sql_plan import Query, _dimension_columns
 
     q = Query(SURVEY)
     _dimension_columns(q, SURVEY)

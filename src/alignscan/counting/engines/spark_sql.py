@@ -24,19 +24,15 @@ import numpy as np
 import pandas as pd
 
 from alignscan.counting.counts import CountTable
-from alignscan.counting.engines.duckdb_sql import (
-    FETCH_ROWS,
+from alignscan.counting.engines.duckdb_sql import check_ids, count_file_default
+from alignscan.counting.engines.sql_count import FETCH_ROWS, as_metadata, count_sql, metadata
+from alignscan.counting.engines.sql_plan import (
     Columns,
     Fallback,
     Mappings,
-    as_metadata,
     build_mappings,
-    check_ids,
-    count_file_default,
-    count_sql,
     distinct_values,
     header_validation,
-    metadata,
     survey_columns,
 )
 from alignscan.counting.tally import count_responses
