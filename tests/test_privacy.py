@@ -20,7 +20,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from alignscan.analysis.analysis import analyze, check_figures
 from alignscan.privacy import privacy_int
-from alignscan.privacy.privacy import redact
+from alignscan.privacy.redaction import redact
 from conftest import make_responses, make_survey, random_codes
 
 # ----------------------------------------------------------------------------- attacker

@@ -31,7 +31,8 @@ from alignscan.analysis.stats import (  # re-exported: the statistics used to li
 )
 from alignscan.counting.counts import CommentTally
 from alignscan.extras.drivers import DriverStats, driver_result, driver_spec, score_scale
-from alignscan.privacy.privacy import REDACTION_KINDS, Plan
+from alignscan.privacy.privacy import Plan
+from alignscan.privacy.redaction import REDACTION_KINDS
 from alignscan.responses import ResponseSet
 
 RESULT_VERSION = 2

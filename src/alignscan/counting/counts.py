@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from alignscan.errors import AlignscanError
-from alignscan.privacy.privacy import REDACTION_KINDS, redact
+from alignscan.privacy.redaction import REDACTION_KINDS, redact
 from alignscan.responses import ResponseSet
 from alignscan.survey import Survey
 

@@ -303,13 +303,8 @@ def audit(prep: Any, groups: dict[str, _Group], file: str) -> list[CellError]:
     """The project's anonymity audit with every weighting class of a weighted group taken
     as published (weighted and unweighted figures together can give a class's sums): a
     derivable set of 1 .. minimum-1 respondents (or scored respondents) refuses."""
-    from alignscan.privacy.privacy import (
-        _all_cells,
-        _cell_mask,
-        _families,
-        audit_atoms,
-        find_small_derivable,
-    )
+    from alignscan.privacy.algebra import find_small_derivable
+    from alignscan.privacy.privacy import _all_cells, _cell_mask, _families, audit_atoms
 
     minimum = prep.survey.privacy.min_group_size
     errors = small_class_errors(file, groups, minimum)
