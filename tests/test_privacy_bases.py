@@ -1,4 +1,4 @@
-"""The disjoint-bases certificate of the subtraction audit (`privacy.disjoint_bases`)
+"""The disjoint-bases certificate of the subtraction audit (`algebra.disjoint_bases`)
 against a brute force written here: whenever it says no set of fewer than m atoms is
 derivable, no such set is in the row space (exact rank over the reals, numpy)."""
 
@@ -8,7 +8,7 @@ import itertools
 
 import numpy as np
 
-from alignscan.privacy import privacy
+from alignscan.privacy import algebra
 
 
 def design(rng: np.random.Generator):
@@ -47,7 +47,7 @@ def test_the_certificate_never_clears_a_derivable_small_set() -> None:
     for _ in range(300):
         sets = design(rng)
         below = int(rng.integers(2, 6))
-        if privacy.disjoint_bases(sets, below):
+        if algebra.disjoint_bases(sets, below):
             cleared += 1
             assert not small_derivable(sets, below), sets
         checked += 1
@@ -63,7 +63,7 @@ def test_the_weighted_certificate_never_clears_a_derivable_light_set() -> None:
         sets = design(rng)
         weights = rng.integers(1, 4, size=sets.shape[1])
         below = int(rng.integers(2, 7))
-        if privacy.disjoint_bases(sets, below, weights):
+        if algebra.disjoint_bases(sets, below, weights):
             cleared += 1
             assert not small_derivable(sets, below, weights), (sets, weights)
     assert cleared >= 10
@@ -82,8 +82,8 @@ def test_a_nested_design_is_not_cleared() -> None:
     rows = [np.ones(len(atoms), dtype=np.int64)]
     rows += [(atoms[:, j] == v).astype(np.int64) for j in range(2) for v in range(6)]
     sets = np.stack(rows)
-    assert not privacy.disjoint_bases(sets, 5)
-    found = privacy.find_small_derivable(sets, np.ones(sets.shape[1], dtype=np.int64), 5)
+    assert not algebra.disjoint_bases(sets, 5)
+    found = algebra.find_small_derivable(sets, np.ones(sets.shape[1], dtype=np.int64), 5)
     assert found is not None
 
 
@@ -93,7 +93,7 @@ def test_wide_uniform_atoms_are_cleared_quickly_enough_to_matter() -> None:
     atoms = np.stack([rng.integers(0, 10, size=1500) for _ in range(6)], 1)
     rows = [np.ones(1500, dtype=np.int64)]
     rows += [(atoms[:, j] == v).astype(np.int64) for j in range(6) for v in range(10)]
-    assert privacy.disjoint_bases(np.stack(rows), 5)
+    assert algebra.disjoint_bases(np.stack(rows), 5)
 
 
 def test_out_of_time_the_audit_hides_rather_than_publishes(monkeypatch) -> None:
