@@ -53,7 +53,7 @@ def _sql_countable(path: str | Path) -> bool:
 def _count_sql(
     path: str | Path, survey: Survey, engine: str, options: dict[str, Any]
 ) -> CountTable:
-    """The table counted by DuckDB or Spark SQL (`counts_sql`, `spark`); files that are
+    """The table counted by DuckDB or Spark SQL (`duckdb_sql`, `spark_sql`); files that are
     not plainly valid come back through the default engine."""
     given = {k: v for k, v in options.items() if k in SQL_OPTIONS}
     if engine == "duckdb":

@@ -1,5 +1,5 @@
 """`--engine spark` and `alignscan.count_table(spark_df, survey)`: the count table by
-Spark SQL, the same SQL as DuckDB's (`counts_sql`), so surveys that live in a warehouse
+Spark SQL, the same SQL as DuckDB's (`sql_plan`), so surveys that live in a warehouse
 are counted on the cluster and only the small table comes back.
 
 Validation is the default engine's. The distinct texts of the survey's columns are
@@ -49,7 +49,7 @@ TRIM = r"(?U)^[\s\p{Z}\x{1c}-\x{1f}\x{85}\x{feff}]+|[\s\p{Z}\x{1c}-\x{1f}\x{85}\
 
 
 class SparkRunner:
-    """`counts_sql.SqlRunner` over a SparkSession; views it makes have unique names."""
+    """`sql_plan.SqlRunner` over a SparkSession; views it makes have unique names."""
 
     max_grouping_columns = 64  # Spark's limit on the columns of GROUPING SETS
 
