@@ -990,15 +990,3 @@ def distinct_texts(texts: tuple[str, ...]) -> list[dict[str, Any]]:
     return [{"text": text, "count": n} for text, n in counted.items()]
 
 
-def clean_json(value: Any) -> Any:
-    """NaN/inf become None; numpy scalars become Python numbers."""
-    if isinstance(value, dict):
-        return {k: clean_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [clean_json(v) for v in value]
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        f = float(value)
-        return f if math.isfinite(f) else None
-    return value
