@@ -256,7 +256,9 @@ def test_display_labels_in_trend_titles_benchmark_check_repr_and_template(tmp_pa
     unit = dim.updated(
         title="Dimension",
         gap=dim.gap.model_copy(update={"favorable": 0.17}),
-        benchmark={"orgs": 12, "gap": {"favorable_p50": 0.09, "favorable_percentile": 88}},
+        benchmark={
+            "orgs": 12, "groups": {}, "gap": {"favorable_p50": 0.09, "favorable_percentile": 88}
+        },
     )
     sentence = benchmark_sentence(latest, unit)
     assert sentence and "Leadership team–Front line gap" in sentence and "c_suite" not in sentence

@@ -375,7 +375,7 @@ def bench_unit(favorable: float, benchmark: dict, title: str = "ROI"):
 
     gap = Gap.model_construct(favorable=favorable)
     return Dimension.model_construct(id=title.lower(), title=title, gap=gap).updated(
-        benchmark=benchmark
+        benchmark={"groups": {}, **benchmark}  # no group marks unless given
     )
 
 

@@ -39,7 +39,7 @@ NORMS_OPTION = typer.Option(
 )
 
 if TYPE_CHECKING:
-    from alignscan.result.models import ResultDocument
+    from alignscan.result.models import Participation, ResultDocument, Weighting
 
 
 @norms_app.command(
@@ -124,14 +124,14 @@ def print_extras(result: ResultDocument | dict[str, Any]) -> None:
     if result.participation is not None:
         from alignscan.result.findings import group_labels
 
-        part = result.participation.document()  # the participation module's own shape
+        part = result.participation
         console.print(participation_table(part, group_labels(result)))
-        for warning in part.get("warnings", []):
+        for warning in part.warnings:
             console.print(f"[yellow]warning:[/] {_esc(warning)}")
     if result.weighting is not None:
-        weighting = result.weighting.document()  # the weighting module's own shape
+        weighting = result.weighting
         console.print(weighting_table(weighting))
-        for warning in weighting.get("warnings", []):
+        for warning in weighting.warnings:
             console.print(f"[yellow]warning:[/] {_esc(warning)}")
     if result.norms is not None:
         from alignscan.render.sections import benchmark_sentences
@@ -140,40 +140,36 @@ def print_extras(result: ResultDocument | dict[str, Any]) -> None:
             console.print(_esc(sentence[:1].upper() + sentence[1:]))
 
 
-def weighting_table(weighting: dict[str, Any]) -> Table:
+def weighting_table(weighting: Weighting) -> Table:
     """Weighted to headcount: per compared group, the weights' range and design effect."""
-    table = Table(title=f"Weighted to headcount ({_esc(weighting['file'])})", header_style="bold")
+    table = Table(title=f"Weighted to headcount ({_esc(weighting.file)})", header_style="bold")
     for name in ("group", "method", "cells", "n", "effective n", "weights", "design effect"):
         table.add_column(name, justify="left" if name in ("group", "method", "cells") else "right")
-    for group, s in weighting["groups"].items():
+    for group, s in weighting.groups.items():
         table.add_row(
-            _esc(group), s["method"] + (" (trimmed)" if s["trimmed"] else ""),
-            _esc(" x ".join(s["columns"]) or "group") + f": {s['cells']}", f"{s['n']:,}",
-            f"{s['n_effective']:,.0f}", f"{s['weight_min']:.2f}-{s['weight_max']:.2f}",
-            f"{s['design_effect']:.2f}",
+            _esc(group), s.method + (" (trimmed)" if s.trimmed else ""),
+            _esc(" x ".join(s.columns) or "group") + f": {s.cells}", f"{s.n:,}",
+            f"{s.n_effective:,.0f}", f"{s.weight_min:.2f}-{s.weight_max:.2f}",
+            f"{s.design_effect:.2f}",
         )
     return table
 
 
-def _rate(cell: dict[str, Any]) -> str:
-    if cell.get("suppressed"):
+def _rate(cell: Any) -> str:
+    if not hasattr(cell, "rate"):  # hidden (Suppressed)
         return "hidden"
-    return f"{cell['rate']:.0%} ({cell['responded']:,}/{cell['headcount']:,})"
+    return f"{cell.rate:.0%} ({cell.responded:,}/{cell.headcount:,})"
 
 
-def participation_table(part: dict[str, Any], names: dict[str, str] | None = None) -> Table:
+def participation_table(part: Participation, names: dict[str, str] | None = None) -> Table:
     """Rates per group, then per segment value; columns named by display `names`."""
-    groups = list(
-        dict.fromkeys([*part["groups"], *(g for s in part["segments"] for g in s["groups"])])
-    )
+    groups = list(dict.fromkeys([*part.groups, *(g for s in part.segments for g in s.groups)]))
     table = Table(title="Participation (respondents / headcount)", header_style="bold")
     table.add_column("segment", overflow="fold")
     for g in groups:
         table.add_column(_esc((names or {}).get(g, g)), justify="right", no_wrap=True)
-    table.add_row(
-        "all", *(_rate(part["groups"][g]) if g in part["groups"] else "-" for g in groups)
-    )
-    for seg in part["segments"]:
-        cells = (_rate(seg["groups"][g]) if g in seg["groups"] else "-" for g in groups)
-        table.add_row(_esc(f"{seg['column']}: {seg['value']}"), *cells)
+    table.add_row("all", *(_rate(part.groups[g]) if g in part.groups else "-" for g in groups))
+    for seg in part.segments:
+        cells = (_rate(seg.groups[g]) if g in seg.groups else "-" for g in groups)
+        table.add_row(_esc(f"{seg.column}: {seg.value}"), *cells)
     return table

@@ -35,20 +35,20 @@ def benchmark_sentence(result: ResultDocument, unit: Dimension | Item) -> str | 
     no percentile when the norms are from too few organisations to give one)."""
     if unit.benchmark is None or unit.gap is None or unit.gap.favorable is None:
         return None  # no gap, or its favorable difference withheld (privacy)
-    bench = unit.benchmark.document()  # the norms module's own shape
+    bench = unit.benchmark
     from alignscan.result.findings import group_label
 
     a, b = (group_label(result, g) for g in result.compare)
     title = _title(unit)
     mine = whole_points(unit.gap.favorable)
-    median = whole_points(bench["gap"]["favorable_p50"])
+    median = whole_points(bench.gap.favorable_p50)
     head = (
         f"your {a}–{b} gap on {title} is {mine:+d} percentage points (favorable share); "
-        f"the median of {bench['orgs']} organisations is {median:+d}"
+        f"the median of {bench.orgs} organisations is {median:+d}"
     )
-    if bench["gap"]["favorable_percentile"] is None:
+    if bench.gap.favorable_percentile is None:
         return f"{head}."
-    rank = percentile_place(int(half_up(bench["gap"]["favorable_percentile"])), " percentile")
+    rank = percentile_place(int(half_up(bench.gap.favorable_percentile)), " percentile")
     if rank in ("lowest", "highest"):
         rank = f"the {rank} of them"
     return f"{head}: {rank}."
@@ -72,20 +72,17 @@ def _strip(unit: Dimension, lo: float, hi: float) -> dict[str, Any]:
         return round(x0 + (points - lo) / (hi - lo) * (x1 - x0), 1)
 
     assert unit.benchmark is not None  # only benchmarked dimensions are drawn
-    bench, gap = unit.benchmark.document(), unit.gap
+    bench, gap = unit.benchmark, unit.gap
     marks = [
-        {"x": x(100 * r["gap"]), "source": r["source"], "label": r["label"], "gap": r["gap"]}
-        for r in bench.get("references", [])
-        if r.get("gap") is not None
+        {"x": x(100 * r.gap), "source": r.source, "label": r.label, "gap": r.gap}
+        for r in bench.references or []
+        if r.gap is not None
     ]
+    quartiles = (bench.gap.favorable_p25, bench.gap.favorable_p75)
     return {
         "title": _title(unit),
-        "median": x(100 * bench["gap"]["favorable_p50"]),
-        "band": [
-            x(100 * bench["gap"][k])
-            for k in ("favorable_p25", "favorable_p75")
-            if k in bench["gap"]
-        ],
+        "median": x(100 * bench.gap.favorable_p50),
+        "band": [x(100 * q) for q in quartiles if q is not None],
         "mine": None if gap is None or gap.favorable is None else x(100 * gap.favorable),
         "marks": marks,
     }
@@ -96,24 +93,19 @@ def benchmark_view(result: ResultDocument) -> dict[str, Any] | None:
     if result.norms is None:
         return None
     dims = [d for d in result.dimensions if d.benchmark is not None]
-    benches = {d.id: d.benchmark.document() for d in dims}  # type: ignore[union-attr]
+    benches = {d.id: d.benchmark for d in dims if d.benchmark is not None}
     values = [0.0]
     for d in dims:
-        marks = benches[d.id]["gap"]
-        values += [
-            100 * marks[k]
-            for k in ("favorable_p25", "favorable_p50", "favorable_p75")
-            if k in marks
-        ]
+        mark = benches[d.id].gap
+        quartiles = (mark.favorable_p25, mark.favorable_p50, mark.favorable_p75)
+        values += [100 * q for q in quartiles if q is not None]
         if d.gap is not None and d.gap.favorable is not None:
             values.append(100 * d.gap.favorable)
-        values += [
-            100 * r["gap"] for r in benches[d.id].get("references", []) if r["gap"] is not None
-        ]
+        values += [100 * r.gap for r in benches[d.id].references or [] if r.gap is not None]
     limit = max(10.0, min(100.0, 10 * -(-max(abs(v) for v in values) // 10)))
     ticks = [t for t in range(-100, 101, 10) if -limit <= t <= limit]
     rows = [_strip(d, -limit, limit) for d in dims]
-    refs = [r for d in dims for r in benches[d.id].get("references", [])]
+    refs = [r for d in dims for r in benches[d.id].references or []]
     return {
         "sentences": benchmark_sentences(result),
         "rows": rows,

@@ -517,29 +517,28 @@ def plural(word: str) -> str:
 
 def participation_summary(result: ResultDocument) -> dict[str, Any] | None:
     """Overall participation (shown groups pooled) and the spread of the shown rates
-    across the values of each segment column; None without a headcount. The section
-    keeps its own module's shape (plain dicts under `participation`)."""
-    if result.participation is None:
+    across the values of each segment column; None without a headcount."""
+    part = result.participation
+    if part is None:
         return None
-    part = result.participation.document()
-    with_rate = [c for c in part["groups"].values() if "rate" in c]
-    overall = None
+    with_rate: list[Any] = [c for c in part.groups.values() if shown(c)]
+    overall: dict[str, Any] | None = None
     if with_rate:
-        responded = sum(c["responded"] for c in with_rate)
-        headcount = sum(c["headcount"] for c in with_rate)
+        responded = sum(c.responded for c in with_rate)
+        headcount = sum(c.headcount for c in with_rate)
         overall = {"responded": responded, "headcount": headcount}
         overall["rate"] = responded / headcount if headcount else None
     spreads = []
-    for column in dict.fromkeys(s["column"] for s in part["segments"]):
+    for column in dict.fromkeys(s.column for s in part.segments):
         rates = [
-            (c["rate"], s["value"])
-            for s in part["segments"]
-            if s["column"] == column
-            for c in s["groups"].values()
-            if "rate" in c
+            (c.rate, s.value)  # type: ignore[union-attr]
+            for s in part.segments
+            if s.column == column
+            for c in s.groups.values()
+            if shown(c)
         ]
         if len(rates) >= 2:
             lo, hi = min(rates)[0], max(rates)[0]
             sentence = f"response rates range from {lo:.0%} to {hi:.0%} across {plural(column)}"
             spreads.append({"column": column, "low": lo, "high": hi, "sentence": sentence})
-    return {"overall": overall, "spreads": spreads, "warnings": list(part.get("warnings", []))}
+    return {"overall": overall, "spreads": spreads, "warnings": list(part.warnings)}

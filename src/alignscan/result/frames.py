@@ -23,6 +23,7 @@ from alignscan.result.models import (
     DriverCell,
     Gap,
     Item,
+    Rate,
     ResultDocument,
     Segment,
     TrendDocument,
@@ -144,10 +145,6 @@ def summary_html(document: ResultDocument | dict[str, Any]) -> str:
     return f"<table><caption>{caption}</caption>{head}{''.join(rows)}</table>"
 
 
-def _section(block: Any) -> dict[str, Any]:
-    """A section owned by its own module, as that module's plain data ({} if none)."""
-    return {} if block is None else block.document()
-
 
 # ----------------------------------------------------------------------------- extras
 
@@ -185,18 +182,18 @@ def participation_frame(document: ResultDocument | dict[str, Any]) -> Any:
     (missing where the analysis hides the cell; empty without a headcount)."""
     import pandas as pd
 
-    part = _section(as_result(document).participation)
-    units = [("", "", part.get("groups") or {})]
-    units += [(s["column"], s["value"], s["groups"]) for s in part.get("segments") or []]
+    part = as_result(document).participation
+    units = [("", "", part.groups)] if part is not None else []
+    units += [(s.column, s.value, s.groups) for s in part.segments] if part is not None else []
     rows = [
         {
             "column": column,
             "value": value,
             "group": group,
-            "headcount": cell.get("headcount"),
-            "responded": cell.get("responded"),
-            "rate": cell.get("rate"),
-            "suppressed": bool(cell.get("suppressed")),
+            "headcount": getattr(cell, "headcount", None),
+            "responded": getattr(cell, "responded", None),
+            "rate": getattr(cell, "rate", None),
+            "suppressed": not isinstance(cell, Rate),
         }
         for column, value, groups in units
         for group, cell in groups.items()

@@ -157,6 +157,36 @@ class GroupSize(_Doc):
     n: int
 
 
+class BenchmarkMark(_Doc):
+    """Where a figure sits in the norms: their quartiles and its percentile rank."""
+
+    favorable_p25: Number | None = None
+    favorable_p50: Number
+    favorable_p75: Number | None = None
+    favorable_percentile: Number | None
+
+
+class Reference(_Doc):
+    """A published reference figure (a study's favorable shares and their gap)."""
+
+    source: str
+    dimension: str | None = None
+    item: str | None = None
+    label: str
+    groups: dict[str, Number]
+    gap: Number | None
+
+
+class Benchmark(_Doc):
+    """A dimension's or item's place in the norms (`extras.norms`; its JSON Schema is
+    `benchmark_json_schema`)."""
+
+    orgs: int
+    groups: dict[str, BenchmarkMark]
+    gap: BenchmarkMark
+    references: list[Reference] | None = None
+
+
 class Item(_Doc):
     id: str
     dimension: str
@@ -165,7 +195,7 @@ class Item(_Doc):
     answered_share: Number | None
     groups: dict[str, Suppressed | ItemStats]
     gap: Gap | None
-    benchmark: _Open | None = None
+    benchmark: Benchmark | None = None
 
 
 class Dimension(_Doc):
@@ -178,7 +208,7 @@ class Dimension(_Doc):
     alpha_n: int | None
     groups: dict[str, Cell]
     gap: Gap | None
-    benchmark: _Open | None = None
+    benchmark: Benchmark | None = None
 
 
 class Segment(_Doc):
@@ -275,6 +305,66 @@ class Drivers(_Doc):
     groups: dict[str, Suppressed | DriverCell]
 
 
+class Rate(_Doc):
+    """Used respondents out of the headcount."""
+
+    headcount: int = Field(ge=0)
+    responded: int = Field(ge=0)
+    rate: Number
+
+
+RateCell = Suppressed | Rate
+
+
+class ParticipationSegment(_Doc):
+    column: str
+    value: str
+    groups: dict[str, RateCell]
+
+
+class Participation(_Doc):
+    """Participation per group and group x segment value (`extras.participation`; its
+    JSON Schema is `participation_json_schema`)."""
+
+    groups: dict[str, RateCell]
+    segments: list[ParticipationSegment]
+    warnings: list[str] = []
+
+
+class WeightedGroup(_Doc):
+    """How one compared group was weighted (extra keys a later version adds are kept)."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    method: str
+    columns: list[str]
+    cells: int
+    n: int
+    population: int
+    weight_min: Number
+    weight_max: Number
+    relative_max: Number
+    design_effect: Number
+    n_effective: Number
+    iterations: int | None = None
+    trimmed: bool
+
+
+class Weighting(_Doc):
+    """The weighting to headcount (`--weight-to`; its JSON Schema is
+    `weighting_json_schema`, which allows further keys: they are kept)."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    file: str
+    target: str
+    cap: Number | None = None
+    trim: bool | None = None
+    groups: dict[str, WeightedGroup]
+    segments_weighted: bool | None = None
+    warnings: list[str]
+
+
 class ResultDocument(_Doc):
     """The analysis result (`analyze --json`)."""
 
@@ -298,8 +388,8 @@ class ResultDocument(_Doc):
     detectable_gap: DetectableGap | None = None
     report: Branding | None = None
     drivers: Drivers | None = None
-    participation: _Open | None = None
-    weighting: _Open | None = None  # with --weight-to: weights per compared group
+    participation: Participation | None = None
+    weighting: Weighting | None = None  # with --weight-to: weights per compared group
     norms: _Open | None = None
     trend: TrendDocument | None = None  # with analyze --baseline: the trend document
     report_date: str | None = None  # the date printed on the report, when one was given
@@ -334,7 +424,9 @@ def result_schema() -> dict[str, Any]:
     from alignscan.extras.weighting import weighting_json_schema
 
     schema = ResultDocument.model_json_schema(mode="validation")
-    for typed in ("Drivers", "DriverCell", "DriverDimension"):  # drivers' own schema instead
+    owned = ["Drivers", "DriverCell", "DriverDimension", "Participation", "ParticipationSegment"]
+    owned += ["Rate", "Weighting", "WeightedGroup", "Benchmark", "BenchmarkMark", "Reference"]
+    for typed in owned:  # these sections' modules give their schemas instead
         schema["$defs"].pop(typed, None)
     props = schema["properties"]
     sections = {

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from alignscan.errors import AlignscanError
 from alignscan.result import findings
-from alignscan.result.models import DriverCell
+from alignscan.result.models import DriverCell, Rate
 from alignscan.textsafe import strip_controls
 
 if TYPE_CHECKING:
@@ -118,11 +118,6 @@ def group_metrics(result: ResultDocument) -> tuple[tuple[str, str, str], ...]:
     """The per-group figures: with `--weight-to`, also the effective sample size."""
     return GROUP_METRICS + ((N_EFFECTIVE,) if result.weighting is not None else ())
 
-
-def section(block: Any) -> dict[str, Any]:
-    """A section owned by its own module (drivers, participation, weighting, trend) as
-    that module's plain data; {} when the result has none."""
-    return {} if block is None else block.document()
 
 
 def group_cols(result: ResultDocument) -> list[Col]:
@@ -330,7 +325,7 @@ def drivers_table(result: ResultDocument) -> Table:
 
 def participation_table(result: ResultDocument) -> Table:
     """Respondents out of the headcount, per group and segment (`--headcount`)."""
-    part = section(result.participation)
+    part = result.participation
     names = labels(result)
     cols = [
         Col("segment", "text", "the segment column (All: the whole organisation)"),
@@ -340,15 +335,15 @@ def participation_table(result: ResultDocument) -> Table:
         Col("responded", "int", "respondents whose answers were used"),
         Col("rate", "pct", "responded / headcount"),
     ]
-    units = [("All", "", part.get("groups") or {})]
-    units += [(text(s["column"]), text(s["value"]), s["groups"]) for s in part.get("segments", [])]
+    units = [("All", "", part.groups)] if part is not None else []
+    units += [(text(s.column), text(s.value), s.groups) for s in part.segments] if part else []
     rows: list[list[Any]] = []
     for column, value, groups in units:
         for g, cell in groups.items():
             figures = (
-                [HIDDEN] * 3
-                if cell.get("suppressed")
-                else [cell.get("headcount"), cell.get("responded"), cell.get("rate")]
+                [cell.headcount, cell.responded, cell.rate]
+                if isinstance(cell, Rate)
+                else [HIDDEN] * 3
             )
             rows.append([column, value, names.get(g, text(g)), *figures])
     about = "Participation per group (empty when the analysis had no --headcount)."
@@ -419,22 +414,20 @@ def comments_table(result: ResultDocument) -> Table:
 def weighting_rows(result: ResultDocument) -> list[list[Any]]:
     """With `--weight-to`: the headcount file, and per compared group the design effect
     and the effective sample size."""
-    block = section(result.weighting)
-    if not block:
+    block = result.weighting
+    if block is None:
         return []
     names = labels(result)
     note = "means, favorable shares and gaps are weighted; n, segments, drivers are not"
-    rows: list[list[Any]] = [["weighted to headcount", text(block.get("file", "")), note]]
-    for g, w in (block.get("groups") or {}).items():  # issue 31
+    rows: list[list[Any]] = [["weighted to headcount", text(block.file), note]]
+    for g, w in block.groups.items():  # issue 31
         name = names.get(g, text(g))
-        cells = " x ".join(w.get("columns") or []) or "group"
-        how = f"{w.get('method')} on {cells} ({w.get('cells')} cells)"
-        spread = (
-            f"weights {w['weight_min']:.2f} to {w['weight_max']:.2f}" if "weight_min" in w else ""
-        )
+        cells = " x ".join(w.columns) or "group"
+        how = f"{w.method} on {cells} ({w.cells} cells)"
+        spread = f"weights {w.weight_min:.2f} to {w.weight_max:.2f}"
         rows.append([f"weighted to headcount: {name}", text(how), text(spread)])
-        rows.append([f"design effect: {name}", Fig(w.get("design_effect"), "dec"), ""])
-        rows.append([f"effective n: {name}", Fig(w.get("n_effective"), "dec"), "Kish"])
+        rows.append([f"design effect: {name}", Fig(w.design_effect, "dec"), ""])
+        rows.append([f"effective n: {name}", Fig(w.n_effective, "dec"), "Kish"])
     return rows
 
 

@@ -23,9 +23,9 @@ from alignscan.render.office.deck import (
     table,
     unit_line,
 )
-from alignscan.render.office.sheets import HIDDEN, labels, section, segment_matrix, text
+from alignscan.render.office.sheets import HIDDEN, labels, segment_matrix, text
 from alignscan.result import findings
-from alignscan.result.models import DriverCell, ResultDocument
+from alignscan.result.models import DriverCell, Rate, ResultDocument
 
 HEAT_ROWS = 12  # segment values per heatmap slide
 TOP_ITEMS = 8  # item gaps in the table (all ten in the notes)
@@ -42,17 +42,21 @@ def participation_lines(result: ResultDocument) -> list[str]:
     lines = [
         (f"{used:,} respondents: " if used is not None else "Respondents: ") + ", ".join(counts)
     ]
-    part = section(result.participation).get("groups") or {}
+    part = result.participation.groups if result.participation is not None else {}
     rates = [
-        f"{label.get(g, g)} {'hidden' if c.get('suppressed') else pct(c['rate'])}"
-        + ("" if c.get("suppressed") else f" ({c['responded']:,} of {c['headcount']:,})")
+        f"{label.get(g, g)} "
+        + (
+            f"{pct(c.rate)} ({c.responded:,} of {c.headcount:,})"
+            if isinstance(c, Rate)
+            else "hidden"
+        )
         for g, c in part.items()
     ]
     if rates:
         lines.append("Participation: " + ", ".join(rates))
-    weighting = section(result.weighting)
-    if weighting:  # issue 31: the figures are weighted, said where the deck opens
-        cells = sorted({" x ".join(s["columns"]) or "group" for s in weighting["groups"].values()})
+    weighting = result.weighting
+    if weighting is not None:  # issue 31: the figures are weighted, said where the deck opens
+        cells = sorted({" x ".join(s.columns) or "group" for s in weighting.groups.values()})
         lines.append(
             f"Weighted to headcount ({', '.join(cells)} cells): means, favorable "
             "shares and gaps of the compared groups"
@@ -327,17 +331,15 @@ def actions_slide(deck: Deck) -> None:
 
 def weighting_lines(deck: Deck) -> list[str]:
     """With `--weight-to`: what is weighted, and each group's design effect."""
-    block = section(deck.result.weighting)
-    if not block:
+    block = deck.result.weighting
+    if block is None:
         return []
     label = labels(deck.result)
     effects = ", ".join(
-        f"{label.get(g, g)} {s['design_effect']:.2f}"
-        for g, s in (block.get("groups") or {}).items()
-        if s.get("design_effect") is not None
+        f"{label.get(g, g)} {s.design_effect:.2f}" for g, s in block.groups.items()
     )
     return [
-        f"Weighted to headcount ({text(block.get('file', ''))}): means, favorable shares and "
+        f"Weighted to headcount ({text(block.file)}): means, favorable shares and "
         "gaps of items and dimensions are weighted (Taylor-linearised intervals); n, answer "
         f"counts, segments, reliability and drivers are not. Design effect: {effects or '–'}."
     ]
