@@ -22,12 +22,12 @@ CODE = {
     "reference": (
         "import sys; from alignscan.survey import load_survey; "
         "from alignscan.responses import read_responses; "
-        "from alignscan.counts import count_responses; "
+        "from alignscan.counting.counts import count_responses; "
         "count_responses(read_responses(sys.argv[1], load_survey()))"
     ),
     "duckdb": (
         "import sys; from alignscan.survey import load_survey; "
-        "from alignscan.counts_sql import count_file_duckdb, Fallback, _count_duckdb; "
+        "from alignscan.counting.engines.duckdb_sql import count_file_duckdb, Fallback, _count_duckdb; "
         "from pathlib import Path; "
         "_count_duckdb(Path(sys.argv[1]), load_survey(), False, None, None, None, None)"
     ),

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from run import PY, measure  # noqa: E402
 
-from alignscan.analysis import analyze  # noqa: E402
+from alignscan.analysis.analysis import analyze  # noqa: E402
 from alignscan.responses import read_responses  # noqa: E402
 from alignscan.survey import load_survey  # noqa: E402
 from alignscan.synthetic import generate_responses, write_csv  # noqa: E402

@@ -27,7 +27,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from alignscan.privacy import AnswerMargins, audit_atoms, plan_suppression
+from alignscan.privacy.privacy import AnswerMargins, audit_atoms, plan_suppression
 
 
 def case(rows: int, values: list[int], seed: int = 7):
@@ -138,7 +138,7 @@ def run_uniform(rows: int, columns: list[int]) -> None:
 
     import scipy.optimize  # noqa: F401  (imported outside the timing)
 
-    from alignscan.analysis import analyze
+    from alignscan.analysis.analysis import analyze
     from alignscan.responses import read_responses
 
     with tempfile.TemporaryDirectory() as folder:

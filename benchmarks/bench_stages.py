@@ -24,9 +24,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from alignscan.analysis import analyze_counts  # noqa: E402
+from alignscan.analysis.analysis import analyze_counts  # noqa: E402
+from alignscan.counting.counts import count_responses, sum_tables  # noqa: E402
 from alignscan.counting.engines import count_file  # noqa: E402
-from alignscan.counts import count_responses, sum_tables  # noqa: E402
 from alignscan.render.html import render_html  # noqa: E402
 from alignscan.render.tabular import result_to_json  # noqa: E402
 from alignscan.responses import reader  # noqa: E402

@@ -15,7 +15,7 @@ Scenarios (every item has equal means in both groups unless said otherwise):
 - shift:      executives half a point above practitioners on every item (power).
 
 Methods: `welch` (Welch's t-test, the analysis before issue #25) and `new` (the
-analysis's rule now: `alignscan.stats.gap_p_values`), plus the empirical-likelihood
+analysis's rule now: `alignscan.analysis.stats.gap_p_values`), plus the empirical-likelihood
 variants the choice was made from (`el_chi2`, `el_f`).
 
 Usage: python benchmarks/sim_small_groups.py [--reps 2000] [--seed 25]
@@ -32,9 +32,14 @@ from fractions import Fraction
 import numpy as np
 from scipy.special import stdtr
 
-from alignscan import el
-from alignscan.analysis import ValueTable, fill_small, gap
-from alignscan.stats import ClusterSums, benjamini_hochberg_rows, clustered_ci, gap_p_values
+from alignscan.analysis import el
+from alignscan.analysis.analysis import ValueTable, fill_small, gap
+from alignscan.analysis.stats import (
+    ClusterSums,
+    benjamini_hochberg_rows,
+    clustered_ci,
+    gap_p_values,
+)
 
 POINTS = 5
 ITEMS, PER_DIM = 30, 5

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from alignscan.analysis import analyze
+from alignscan.analysis.analysis import analyze
 from alignscan.extras.participation import add_participation, parse_headcount
 from alignscan.survey import load_survey
 from alignscan.synthetic import generate_responses, write_csv

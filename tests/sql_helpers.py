@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from alignscan.counts import CountTable, count_responses
+from alignscan.counting.counts import CountTable, count_responses
 from alignscan.responses import read_responses
 from alignscan.synthetic import write_csv
 

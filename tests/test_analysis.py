@@ -15,7 +15,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep
 
-from alignscan.analysis import AnalysisError, analyze
+from alignscan.analysis.analysis import AnalysisError, analyze
 from alignscan.render.tabular import result_json_schema, result_to_csv, result_to_json
 from conftest import make_responses, make_survey, random_codes
 

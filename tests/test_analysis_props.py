@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from alignscan.analysis import AnalysisError, analyze, recode_reverse
+from alignscan.analysis.analysis import AnalysisError, analyze, recode_reverse
 from alignscan.render.tabular import result_to_csv, result_to_json
 from conftest import make_responses, make_survey
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from alignscan.analysis import analyze
+from alignscan.analysis.analysis import analyze
 from alignscan.extras.trend import trend
 from alignscan.render.html import render_html
 from alignscan.render.terminal import print_summary, print_trend

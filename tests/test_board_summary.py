@@ -218,7 +218,7 @@ def test_priority_chart_labels_never_overlap() -> None:
 def test_display_labels_in_trend_titles_benchmark_check_repr_and_template(tmp_path) -> None:
     import numpy as np
 
-    from alignscan.analysis import analyze
+    from alignscan.analysis.analysis import analyze
     from alignscan.extras.trend import trend
     from alignscan.render.sections import benchmark_sentence
     from alignscan.render.terminal import print_trend
@@ -267,7 +267,7 @@ def test_display_labels_in_trend_titles_benchmark_check_repr_and_template(tmp_pa
 def test_a_survey_change_is_shown_next_to_the_affected_trend() -> None:
     import numpy as np
 
-    from alignscan.analysis import analyze
+    from alignscan.analysis.analysis import analyze
     from alignscan.extras.trend import trend
     from conftest import make_responses, make_survey, random_codes
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from alignscan.counting.counts import CountTable, count_responses, measures
 from alignscan.counting.engines import count_file
-from alignscan.counts import CountTable, count_responses, measures
 from alignscan.responses import read_responses
 from alignscan.survey import load_survey
 from alignscan.synthetic import generate_responses, write_csv
@@ -77,7 +77,7 @@ def test_every_engine_gives_byte_identical_count_tables(
 
 def test_the_sql_engines_build_the_declared_measures_in_order() -> None:
     pytest.importorskip("duckdb")
-    from alignscan.counts_sql import Query, _dimension_columns
+    from alignscan.counting.engines.duckdb_sql import Query, _dimension_columns
 
     q = Query(SURVEY)
     _dimension_columns(q, SURVEY)

@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import alignscan
-from alignscan.analysis import analyze, analyze_counts
-from alignscan.counts import (
+from alignscan.analysis.analysis import analyze, analyze_counts
+from alignscan.counting.counts import (
     CountTable,
     CountTableError,
     count_responses,
@@ -439,7 +439,7 @@ def test_both_counting_paths_equal_a_brute_force_count(
 ) -> None:
     """count_responses counts over the dense cross of groups and segment values when it
     is small, else level by level; each path is forced here on every kind of data."""
-    import alignscan.counts as counts
+    import alignscan.counting.counts as counts
 
     def whole_cross(plan, n_groups, seg_values, rows):
         return [n_groups, *(max(len(v), 1) for _, v in seg_values.values())] if rows else None

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from alignscan.counts import CountTable, count_responses, read_count_table
+from alignscan.counting.counts import CountTable, count_responses, read_count_table
 from alignscan.responses import read_responses
 from alignscan.survey import load_survey, load_survey_text, read_survey_file
 from alignscan.synthetic import generate_responses, write_csv
@@ -20,7 +20,7 @@ from sql_helpers import ZERO_TEN, metadata, reference, text_frame
 
 pytest.importorskip("duckdb", reason="duckdb is not installed (pip install 'alignscan[duckdb]')")
 
-from alignscan import counts_sql  # noqa: E402
+from alignscan.counting.engines import duckdb_sql as counts_sql  # noqa: E402
 
 CORPUS = Path(__file__).parent / "data" / "responses"
 CORPUS_SURVEY = read_survey_file(CORPUS / "survey.yaml").survey

@@ -17,7 +17,7 @@ import pytest
 from statsmodels.regression.linear_model import OLS
 from statsmodels.tools.tools import add_constant
 
-from alignscan.analysis import analyze
+from alignscan.analysis.analysis import analyze
 from alignscan.extras.drivers import DriverStats, driver_stats
 from alignscan.render.html import render_html
 from alignscan.render.tabular import result_json_schema, result_to_csv

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from alignscan.analysis import AnalysisError
+from alignscan.analysis.analysis import AnalysisError
 from alignscan.atomic import OutputClash, WriteFailed
-from alignscan.counts import CountTableError
+from alignscan.counting.counts import CountTableError
 from alignscan.errors import AlignscanError, OptionError
 from alignscan.extras.norms import NormsError
 from alignscan.extras.trend import TrendError

@@ -616,7 +616,7 @@ def test_hand_edited_waves_give_a_clear_error(saved_result: dict, tmp_path: Path
 
 @pytest.fixture(scope="module")
 def norms_and_org(tmp_path_factory):  # type: ignore[no-untyped-def]
-    from alignscan.analysis import analyze
+    from alignscan.analysis.analysis import analyze
     from alignscan.extras.norms import Source, build_norms
     from alignscan.survey import load_survey
     from alignscan.synthetic import generate_responses

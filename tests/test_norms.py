@@ -13,7 +13,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from alignscan.analysis import analyze
+from alignscan.analysis.analysis import analyze
 from alignscan.extras.norms import (
     NormsError,
     Source,

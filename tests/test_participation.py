@@ -11,7 +11,7 @@ import jsonschema
 import numpy as np
 import pytest
 
-from alignscan.analysis import analyze
+from alignscan.analysis.analysis import analyze
 from alignscan.extras.participation import (
     add_participation,
     parse_headcount,

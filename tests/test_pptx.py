@@ -277,7 +277,7 @@ def test_libreoffice_converts_the_deck_to_pdf(full, tmp_path) -> None:
 
 def test_summary_slide_and_sheet_show_the_reports_focus_areas_and_strengths(tmp_path) -> None:
     """The same focus areas and strengths as the HTML report's page 1 (findings decides)."""
-    from alignscan.analysis import analyze
+    from alignscan.analysis.analysis import analyze
     from alignscan.render.office.xlsx import render_xlsx
     from alignscan.responses import read_responses
     from alignscan.result import findings

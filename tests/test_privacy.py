@@ -1,6 +1,6 @@
 """Anonymity under subtraction, checked by an attacker written here.
 
-The attacker is independent of `alignscan.privacy`: it knows every respondent's raw data
+The attacker is independent of `alignscan.privacy.privacy`: it knows every respondent's raw data
 (as an insider would), reads the published result, writes down the exact set of
 respondents (or answers) behind every published figure, and asks a mixed-integer program
 (HiGHS through scipy) whether some combination of those figures adds up to the figures of
@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from alignscan import privacy_int
-from alignscan.analysis import analyze, check_figures
-from alignscan.privacy import redact
+from alignscan.analysis.analysis import analyze, check_figures
+from alignscan.privacy import privacy_int
+from alignscan.privacy.privacy import redact
 from conftest import make_responses, make_survey, random_codes
 
 # ----------------------------------------------------------------------------- attacker
@@ -409,7 +409,7 @@ def test_no_small_set_is_derivable(case) -> None:
 
 @pytest.mark.parametrize("minimum", [3, 5, 10])
 def test_report_refuses_a_shown_small_cell(minimum, tmp_path) -> None:
-    from alignscan.privacy import small_cells_shown
+    from alignscan.privacy.privacy import small_cells_shown
 
     rng = np.random.default_rng(9)
     groups = ["executive"] * 20 + ["practitioner"] * 20

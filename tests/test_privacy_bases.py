@@ -8,7 +8,7 @@ import itertools
 
 import numpy as np
 
-from alignscan import privacy
+from alignscan.privacy import privacy
 
 
 def design(rng: np.random.Generator):
@@ -102,7 +102,7 @@ def test_out_of_time_the_audit_hides_rather_than_publishes(monkeypatch) -> None:
     from types import SimpleNamespace
 
     from alignscan import limits
-    from alignscan.analysis import analyze
+    from alignscan.analysis.analysis import analyze
     from conftest import make_responses, make_survey
 
     rng = np.random.default_rng(2)

@@ -21,8 +21,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from alignscan import privacy_int
-from alignscan.analysis import analyze
+from alignscan.analysis.analysis import analyze
+from alignscan.privacy import privacy_int
 from conftest import make_responses, make_survey
 from milp_attack import IntegerModel
 

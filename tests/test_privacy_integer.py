@@ -27,8 +27,8 @@ import pytest
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from alignscan import privacy_int
-from alignscan.analysis import analyze
+from alignscan.analysis.analysis import analyze
+from alignscan.privacy import privacy_int
 from conftest import make_responses, make_survey
 
 DIMS = [[False, False], [False, False, False]]

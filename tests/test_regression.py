@@ -15,7 +15,7 @@ import json
 import math
 from pathlib import Path
 
-from alignscan.analysis import analyze
+from alignscan.analysis.analysis import analyze
 from alignscan.demo import write_demo_data
 from alignscan.render.tabular import result_to_json
 from alignscan.responses import read_responses

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alignscan.analysis import analyze
+from alignscan.analysis.analysis import analyze
 from alignscan.render.html import render_html
 from alignscan.responses import read_responses
 from alignscan.survey import load_survey

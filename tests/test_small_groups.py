@@ -14,10 +14,10 @@ import pytest
 from scipy.optimize import minimize
 from scipy.special import chdtri
 
-from alignscan import el
-from alignscan.analysis import analyze
+from alignscan.analysis import el
+from alignscan.analysis.analysis import analyze
+from alignscan.analysis.stats import WELCH_MIN
 from alignscan.result.models import as_result
-from alignscan.stats import WELCH_MIN
 from conftest import make_responses, make_survey
 
 _SIM = Path(__file__).resolve().parents[1] / "benchmarks" / "sim_small_groups.py"
@@ -64,7 +64,7 @@ def test_power_at_60_is_within_10_points_of_welch() -> None:
 
 def _constrained_fit(a: np.ndarray, b: np.ndarray, v: np.ndarray, d: float) -> float:
     """-2 log R of mean_A - mean_B = d, by a direct fit of two multinomials on the whole
-    support (softmax parameters, SLSQP, several starts): independent of alignscan.el."""
+    support (softmax parameters, SLSQP, several starts): independent of alignscan.analysis.el."""
     k = len(v)
     rng = np.random.default_rng(0)
 

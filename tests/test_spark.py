@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from alignscan.counts import count_responses, read_count_table
+from alignscan.counting.counts import count_responses, read_count_table
 from alignscan.responses import read_responses
 from alignscan.survey import load_survey, load_survey_text
 from alignscan.synthetic import generate_responses, write_csv

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from alignscan.analysis import analyze
+from alignscan.analysis.analysis import analyze
+from alignscan.analysis.stats import cliffs_delta
 from alignscan.responses import read_responses
-from alignscan.stats import cliffs_delta
 from alignscan.survey import load_survey_text
 from conftest import make_responses, make_survey
 
@@ -139,7 +139,7 @@ def test_alpha_with_exactly_two_complete_respondents() -> None:
     by_hand = (
         k / (k - 1) * (1 - complete.var(axis=0, ddof=1).sum() / complete.sum(axis=1).var(ddof=1))
     )
-    from alignscan.stats import cronbach_alpha_sums
+    from alignscan.analysis.stats import cronbach_alpha_sums
 
     ints = complete.astype(int)
     items = [(int(c.sum()), int((c * c).sum())) for c in ints.T]

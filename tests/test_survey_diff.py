@@ -12,7 +12,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from alignscan.analysis import analyze
+from alignscan.analysis.analysis import analyze
 from alignscan.cli import app
 from alignscan.survey import load_survey_text
 from alignscan.survey.diff import diff_surveys, wave_warnings, wording_key

@@ -12,7 +12,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep
 
-from alignscan.analysis import analyze
+from alignscan.analysis.analysis import analyze
 from alignscan.extras.trend import trend
 from alignscan.render.trend_html import render_trend_html
 from conftest import make_responses, make_survey, random_codes, run_cli

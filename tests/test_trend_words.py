@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from alignscan.analysis import analyze
+from alignscan.analysis.analysis import analyze
 from alignscan.extras.trend import trend
 from alignscan.render.terminal import print_trend
 from alignscan.render.trend_html import render_trend_html

@@ -169,7 +169,7 @@ def _simulate(rng: np.random.Generator) -> tuple[float, float, float, list[float
     interval: the small-group likelihood one when a group's effective n is below 200)."""
     from types import SimpleNamespace
 
-    from alignscan.analysis import SMALL, fill_small
+    from alignscan.analysis.analysis import SMALL, fill_small
     from alignscan.extras.weighting import _small
 
     est, truth, plain, groups, cubes = {}, {}, {}, {}, {}
@@ -500,7 +500,7 @@ def test_weighting_never_pins_a_small_set_of_respondents(tmp_path: Path) -> None
     weighting lets a set of 1 .. 4 executives be pinned. The refusals are needed: the
     same attacker pins one in some refused cases."""
     import alignscan
-    from alignscan.analysis import check_figures
+    from alignscan.analysis.analysis import check_figures
     from alignscan.errors import AlignscanError
 
     accepted = refused_would_leak = 0
@@ -586,8 +586,8 @@ def test_survey_weights_key_weights_like_the_flag(tmp_path: Path) -> None:
 
 
 def test_weighted_cliffs_delta_with_equal_weights_is_cliffs_delta() -> None:
+    from alignscan.analysis.stats import cliffs_delta
     from alignscan.extras.weighting_estimates import weighted_delta
-    from alignscan.stats import cliffs_delta
 
     rng = np.random.default_rng(3)
     ca, cb = rng.integers(0, 9, (3, 6)), rng.integers(0, 9, (2, 6))
@@ -668,8 +668,8 @@ def test_the_typed_result_writes_the_analysis_key_order(tmp_path: Path) -> None:
     cells have favorable_se before the counts) is byte for byte the analysis's own dict
     dumped as it is, and the library's Result.to_json gives the same bytes."""
     import alignscan
-    from alignscan.analysis import analyze_counts
-    from alignscan.counts import count_responses
+    from alignscan.analysis.analysis import analyze_counts
+    from alignscan.counting.counts import count_responses
     from alignscan.extras.weighting import Weighting
     from alignscan.extras.weighting_targets import count_cells, read_targets
     from alignscan.result.models import as_result

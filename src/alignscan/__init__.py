@@ -63,6 +63,8 @@ _SUBMODULES = ("api", "errors", "models", "survey")
 # importing the old name gives the very same module object (so a test's monkeypatch of
 # one is a monkeypatch of the other).
 MOVED = {
+    "alignscan.counts": "alignscan.counting.counts",
+    "alignscan.counts_sql": "alignscan.counting.engines.duckdb_sql",
     "alignscan.engines": "alignscan.counting.engines",
     "alignscan.models": "alignscan.result.models",
     "alignscan.spark": "alignscan.counting.engines.spark_sql",

@@ -25,7 +25,7 @@ from alignscan.survey import load_survey as _load_survey
 if TYPE_CHECKING:
     import pandas as pd
 
-    from alignscan.counts import CountTable
+    from alignscan.counting.counts import CountTable
     from alignscan.responses import ResponseSet
     from alignscan.result.models import TrendDocument
 
@@ -132,7 +132,7 @@ class LibraryEdge:
     """The pipeline's edge for the library: input it can't use raises AlignscanError."""
 
     def count(self, request: Any) -> CountTable:
-        from alignscan.counts import CountTable, count_responses
+        from alignscan.counting.counts import CountTable, count_responses
         from alignscan.responses import ResponseSet
 
         data = request.source
@@ -161,7 +161,7 @@ class LibraryEdge:
         return wave.result, wave.respondent_ids
 
     def cells(self, request: Any, survey: Survey, columns: list[str]) -> Any:
-        from alignscan.counts import CountTable
+        from alignscan.counting.counts import CountTable
         from alignscan.extras.weighting_targets import cells_of_file, count_cells
         from alignscan.responses import ResponseSet
 
@@ -190,9 +190,9 @@ def count_table(
 def analyze_counts(table: CountTable, survey: str | Path | Survey | None = None) -> Result:
     """Finish the analysis of a count table (from `count_table` on a Spark cluster,
     `engines.count_file`, or `read_count_table`): the same result as analysing the rows."""
-    from alignscan.analysis import AnalysisError
-    from alignscan.analysis import analyze_counts as _analyze_counts
-    from alignscan.counts import CountTableError
+    from alignscan.analysis.analysis import AnalysisError
+    from alignscan.analysis.analysis import analyze_counts as _analyze_counts
+    from alignscan.counting.counts import CountTableError
     from alignscan.result.models import as_result
 
     definition = None if survey is None and table.responses else load_survey(survey)
@@ -207,7 +207,7 @@ def load_result(path: str | Path) -> Result:
     """A saved result.json, validated: an incomplete, out-of-range or hand-edited document
     (one that shows a cell below the minimum group size) is refused."""
     from alignscan.limits import read_document
-    from alignscan.privacy import small_cells_shown
+    from alignscan.privacy.privacy import small_cells_shown
     from alignscan.result.models import result_problems, strict_json, upgrade_comments
 
     path = Path(path)
@@ -281,8 +281,8 @@ def load_wave(
 
     Raises InvalidResponses when the responses have invalid cells (unless lenient), and
     AlignscanError when they can't be analysed."""
-    from alignscan.analysis import AnalysisError, analyze_counts
-    from alignscan.counts import CountTable, count_responses
+    from alignscan.analysis.analysis import AnalysisError, analyze_counts
+    from alignscan.counting.counts import CountTable, count_responses
     from alignscan.responses import ResponseSet
 
     if isinstance(data, str | Path) and is_result_file(data):

@@ -21,7 +21,7 @@ from alignscan.errors import AlignscanError, OptionError
 from alignscan.survey import Survey
 
 if TYPE_CHECKING:
-    from alignscan.counts import CountTable
+    from alignscan.counting.counts import CountTable
     from alignscan.responses import CellError
     from alignscan.result.models import ResultDocument, TrendDocument
 
@@ -236,7 +236,7 @@ def _weighting(
 
 def _analyse(table: CountTable, survey: Survey, weighting: Any) -> dict[str, Any]:
     """The gap analysis; a table read from responses brings its own survey."""
-    from alignscan.analysis import analyze_counts
+    from alignscan.analysis.analysis import analyze_counts
 
     given = None if table.responses is not None else survey
     return analyze_counts(table, given, weighting=weighting)

@@ -262,7 +262,7 @@ class CliEdge:
 
 def run_or_exit(request: Any, edge: CliEdge, fmt: Format) -> Any:
     """`pipeline.run`; input it can't use is shown and exits 1 (2 for a usage error)."""
-    from alignscan.analysis import AnalysisError
+    from alignscan.analysis.analysis import AnalysisError
     from alignscan.cli.norms_cmds import print_headcount_errors
     from alignscan.cli.output import with_flag
     from alignscan.errors import AlignscanError

@@ -16,7 +16,7 @@ from rich.table import Table
 from alignscan.survey import Problem, Survey
 
 if TYPE_CHECKING:  # the responses module pulls in pyarrow: only import it when used
-    from alignscan.counts import CountTable
+    from alignscan.counting.counts import CountTable
     from alignscan.responses import ResponseSet
     from alignscan.result.models import ResultDocument
 

@@ -15,7 +15,7 @@ from alignscan.cli.engine import ENGINE_OPTION, Engine
 from alignscan.cli.root import app
 
 if TYPE_CHECKING:
-    from alignscan.counts import CountTable
+    from alignscan.counting.counts import CountTable
     from alignscan.responses import ResponseSet
 from alignscan.cli.options import (
     DELIMITER_OPTION,
@@ -62,7 +62,7 @@ def write_errors_file(
 
 def refusal(table: CountTable) -> str | None:
     """Why `analyze` would refuse valid responses (the library's rule), or None."""
-    from alignscan.analysis import comparison_refusal
+    from alignscan.analysis.analysis import comparison_refusal
 
     rs = table.responses
     if rs is None or not rs.ok:
@@ -110,7 +110,7 @@ def fix_hint(rs: ResponseSet, lenient: bool) -> str | None:
 
 def check_summary(table: CountTable) -> dict[str, Any]:
     """What `check` reports, as plain data (group sizes below the minimum hidden)."""
-    from alignscan.analysis import check_figures
+    from alignscan.analysis.analysis import check_figures
 
     rs = table.responses
     assert rs is not None  # a table read from a file carries its metadata

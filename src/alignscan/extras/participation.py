@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alignscan.counts import CountTable
+from alignscan.counting.counts import CountTable
 from alignscan.responses import CellError, ResponseSet
 from alignscan.survey import Survey
 
@@ -69,7 +69,7 @@ class Respondents:
 
 def respondents(source: ResponseSet | CountTable | Respondents) -> Respondents:
     """The respondents of validated responses or of a count table (with its metadata)."""
-    from alignscan.counts import count_responses
+    from alignscan.counting.counts import count_responses
 
     if isinstance(source, Respondents):
         return source

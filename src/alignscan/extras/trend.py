@@ -20,9 +20,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from alignscan._version import version
-from alignscan.errors import AlignscanError
-from alignscan.result.findings import shown, significant_q
-from alignscan.stats import (
+from alignscan.analysis.stats import (
     Z95,
     Welch,
     benjamini_hochberg,
@@ -30,6 +28,8 @@ from alignscan.stats import (
     newcombe_ci,
     welch,
 )
+from alignscan.errors import AlignscanError
+from alignscan.result.findings import shown, significant_q
 from alignscan.survey.diff import wave_warnings
 
 if TYPE_CHECKING:

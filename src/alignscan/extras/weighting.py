@@ -303,7 +303,7 @@ def audit(prep: Any, groups: dict[str, _Group], file: str) -> list[CellError]:
     """The project's anonymity audit with every weighting class of a weighted group taken
     as published (weighted and unweighted figures together can give a class's sums): a
     derivable set of 1 .. minimum-1 respondents (or scored respondents) refuses."""
-    from alignscan.privacy import (
+    from alignscan.privacy.privacy import (
         _all_cells,
         _cell_mask,
         _families,
@@ -345,7 +345,7 @@ def audit(prep: Any, groups: dict[str, _Group], file: str) -> list[CellError]:
 
 def _keys(survey: Survey) -> dict[str, np.ndarray]:
     """Per key of an item: its value (x = 1) and whether it is favorable."""
-    from alignscan.counts import favorable_positions
+    from alignscan.counting.counts import favorable_positions
 
     p, start = survey.scale.points, survey.scale.start
     value = np.concatenate([[0.0], np.arange(start, start + p, dtype=float)])
@@ -385,7 +385,7 @@ def _weighted_gap(ma: Estimate, mb: Estimate, fa: Estimate, fb: Estimate,
                   delta: float | None) -> dict[str, Any]:
     """The gap A - B from two weighted estimates, through the Welch machinery (estimate,
     standard error, Satterthwaite degrees of freedom of the two designs)."""
-    from alignscan.stats import Welch, combined_df, magnitude
+    from alignscan.analysis.stats import Welch, combined_df, magnitude
 
     assert ma.value is not None and mb.value is not None
     se = math.sqrt((ma.se or 0.0) ** 2 + (mb.se or 0.0) ** 2)
@@ -486,7 +486,7 @@ def _small(out: dict[str, Any], groups: dict[str, _Group], cubes: dict[str, np.n
     (Wu & Rao 2006): each group's weighted distribution of answers scaled to its
     design-effect sample size n* = S^2 / se^2, so the likelihood's variance is the
     linearised one; `analysis.fill_small` then sets p and the intervals."""
-    from alignscan.stats import SMALL, SMALL_FAV, small_gap
+    from alignscan.analysis.stats import SMALL, SMALL_FAV, small_gap
 
     a, b = list(cubes)
     n_eff = [est[g][0].n_eff or 0.0 for g in (a, b)]

@@ -153,7 +153,7 @@ def count_cells(rs: ResponseSet, columns: list[str]) -> pd.DataFrame:
     """Respondents' counts per (measure, group, cell, key) where a cell joins the values
     of `columns`: `head` (key 0), `item:<id>` (recoded position, 0 = not answered),
     `score:<dim>` (T*(k+1)+M, 0 = no score) and `cluster:<dim>` (F*(k+1)+M)."""
-    from alignscan.counts import _dimension, _plan, _recoded
+    from alignscan.counting.counts import _dimension, _plan, _recoded
 
     survey = rs.survey
     plan = _plan(survey)

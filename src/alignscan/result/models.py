@@ -28,7 +28,7 @@ def json_text(document: Any) -> str:
     if isinstance(document, _Doc):
         document = document.document()
     else:
-        from alignscan.analysis import clean_json
+        from alignscan.analysis.analysis import clean_json
 
         document = clean_json(document)
     return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
@@ -400,7 +400,7 @@ def as_result(result: ResultDocument | dict[str, Any]) -> ResultDocument:
     plain dict (an old caller's, or the analysis's) validated once."""
     if isinstance(result, ResultDocument):
         return result
-    from alignscan.analysis import clean_json  # NaN as null, numpy numbers as Python's
+    from alignscan.analysis.analysis import clean_json  # NaN as null, numpy numbers as Python's
 
     return ResultDocument.model_validate(clean_json(result))
 
@@ -409,7 +409,7 @@ def as_trend(trend: TrendDocument | dict[str, Any]) -> TrendDocument:
     """The typed trend of a trend document given either way (see `as_result`)."""
     if isinstance(trend, TrendDocument):
         return trend
-    from alignscan.analysis import clean_json
+    from alignscan.analysis.analysis import clean_json
 
     return TrendDocument.model_validate(clean_json(trend))
 

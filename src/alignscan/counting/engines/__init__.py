@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from alignscan.counts import CountTable
+    from alignscan.counting.counts import CountTable
     from alignscan.survey import Survey
 
 __all__ = ["ENGINES", "count_file"]
@@ -57,7 +57,7 @@ def _count_sql(
     not plainly valid come back through the default engine."""
     given = {k: v for k, v in options.items() if k in SQL_OPTIONS}
     if engine == "duckdb":
-        from alignscan.counts_sql import count_file_duckdb
+        from alignscan.counting.engines.duckdb_sql import count_file_duckdb
 
         return count_file_duckdb(path, survey, **given)
     from alignscan.counting.engines.spark_sql import count_file_spark

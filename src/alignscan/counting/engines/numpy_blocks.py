@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from alignscan.counts import CountTable
+    from alignscan.counting.counts import CountTable
     from alignscan.survey import Survey
 
 __all__ = ["PENDING_TABLES", "count_file_blocks"]
@@ -45,7 +45,7 @@ def _count_blocks(
     stream = stream_responses(path, survey, progress=progress, guess_utf8=guess_utf8, **options)
     blocks = read_ahead(stream.blocks())  # parse | check threads start now
     try:
-        from alignscan.counts import count_responses, empty_table, sum_tables
+        from alignscan.counting.counts import count_responses, empty_table, sum_tables
 
         tables: list[CountTable] = []
         for block in blocks:

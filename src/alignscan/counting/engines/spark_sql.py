@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from alignscan.counts import CountTable, count_responses
-from alignscan.counts_sql import (
+from alignscan.counting.counts import CountTable, count_responses
+from alignscan.counting.engines.duckdb_sql import (
     FETCH_ROWS,
     Columns,
     Fallback,
@@ -346,7 +346,7 @@ def count_file_spark(
 
 def _read(spark: Any, path: Path, survey: Survey, **options: Any) -> tuple[Any, SourceInfo]:
     """The file as a Spark DataFrame: Parquet as stored, CSV with every column text."""
-    from alignscan.counts_sql import csv_source
+    from alignscan.counting.engines.duckdb_sql import csv_source
     from alignscan.responses import parquet_reader
 
     if not path.is_file():
@@ -354,7 +354,7 @@ def _read(spark: Any, path: Path, survey: Survey, **options: Any) -> tuple[Any, 
     with path.open("rb") as fh:
         magic = fh.read(8)
     if parquet_reader.is_parquet(path, magic):
-        from alignscan.counts_sql import parquet_source
+        from alignscan.counting.engines.duckdb_sql import parquet_source
 
         parquet_source(path)  # types the default reader can't read: it says why
         return spark.read.parquet(str(path)), SourceInfo(

@@ -19,7 +19,7 @@ from fractions import Fraction
 import numpy as np
 from scipy.special import ndtri, stdtr, stdtrit
 
-from alignscan import el
+from alignscan.analysis import el
 
 Z95 = float(ndtri(0.975))
 ALPHA = 0.05
@@ -239,7 +239,7 @@ def clustered_ci(a: ClusterSums, b: ClusterSums) -> list[float] | None:
 # rate on a bounded scale (skewed answers: 14% of replications flagged at 60, 12% at 100,
 # 4.8% at 200; benchmarks/sim_small_groups.py): such gaps, and any gap whose groups both
 # have zero spread, are tested by empirical likelihood with the support fixed to the
-# scale (alignscan.el). Both groups at or above it: Welch's figures, unchanged.
+# scale (alignscan.analysis.el). Both groups at or above it: Welch's figures, unchanged.
 WELCH_MIN = 200
 # the private keys of a gap holding its small-group test inputs, popped before publishing
 SMALL, SMALL_FAV = "_small", "_small_favorable"

@@ -21,33 +21,10 @@ from typing import Any
 
 import numpy as np
 
-import alignscan.privacy_int as privacy_int
+import alignscan.privacy.privacy_int as privacy_int
 from alignscan import limits
 from alignscan._version import version
-from alignscan.counts import (
-    MAX_COMMENTS_PER_GROUP,
-    CommentTally,
-    CountTable,
-    CountTableError,
-    build_cubes,
-    check_table,
-    count_responses,
-    favorable_positions,
-    neutral_responses,
-    score_ranks,
-)
-from alignscan.errors import AlignscanError
-from alignscan.extras.drivers import DriverStats, driver_result, driver_spec, score_scale
-from alignscan.privacy import (
-    REDACTION_KINDS,
-    AnswerMargins,
-    Plan,
-    audit_atoms,
-    plan_suppression,
-    pool_values,
-)
-from alignscan.responses import ResponseSet
-from alignscan.stats import (  # re-exported: the statistics used to live here
+from alignscan.analysis.stats import (  # re-exported: the statistics used to live here
     MAGNITUDES,
     SMALL,
     SMALL_FAV,
@@ -67,6 +44,29 @@ from alignscan.stats import (  # re-exported: the statistics used to live here
     welch_ci,
     wilson,
 )
+from alignscan.counting.counts import (
+    MAX_COMMENTS_PER_GROUP,
+    CommentTally,
+    CountTable,
+    CountTableError,
+    build_cubes,
+    check_table,
+    count_responses,
+    favorable_positions,
+    neutral_responses,
+    score_ranks,
+)
+from alignscan.errors import AlignscanError
+from alignscan.extras.drivers import DriverStats, driver_result, driver_spec, score_scale
+from alignscan.privacy.privacy import (
+    REDACTION_KINDS,
+    AnswerMargins,
+    Plan,
+    audit_atoms,
+    plan_suppression,
+    pool_values,
+)
+from alignscan.responses import ResponseSet
 from alignscan.survey import Survey
 
 __all__ = [

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from alignscan.counts import (
+from alignscan.counting.counts import (
     COUNT_COLUMNS,
     CommentTally,
     CountTable,

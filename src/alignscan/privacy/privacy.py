@@ -32,7 +32,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from alignscan import limits, privacy_int
+from alignscan import limits
+from alignscan.privacy import privacy_int
 
 OTHER = "(other)"
 _PRIMES = (2_147_483_629, 2_147_483_587)
@@ -762,7 +763,7 @@ def _integer_violation(
         _, sets = _published(ga, weights, shown, minimum)
         rows.append(sets)
         totals.append([int(weights[m.astype(bool)].sum()) for m in sets])
-    unpublished = [set() for _ in range(ga.values.shape[1])]
+    unpublished: list[set[int]] = [set() for _ in range(ga.values.shape[1])]
     for col, v in {c for c in _all_cells(ga)} - set(shown):
         unpublished[col].add(v)
     small = (ga.head > 0) & (ga.head < minimum)

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from alignscan.errors import AlignscanError
-from alignscan.privacy import REDACTION_KINDS, redact
+from alignscan.privacy.privacy import REDACTION_KINDS, redact
 from alignscan.responses import ResponseSet
 from alignscan.survey import Survey
 
@@ -977,7 +977,7 @@ def __getattr__(name: str) -> Any:
         import warnings
 
         warnings.warn(
-            f"alignscan.counts.{name} moved to alignscan.counting.engines.{name}",
+            f"alignscan.counting.counts.{name} moved to alignscan.counting.engines.{name}",
             DeprecationWarning,
             stacklevel=2,
         )
