@@ -54,9 +54,9 @@ def records(ws) -> list[dict]:
     return [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
 
 
-def unit_figure(result: dict, unit: dict, header: str):
-    """What result.json says for `header` of a dimension, item or segment row."""
-    labels = group_labels(as_result(result))
+def unit_figure(labels: dict[str, str], unit: dict, header: str):
+    """What result.json says for `header` of a dimension, item or segment row (`labels`:
+    the result's group labels, made once per sheet: validating the result is costly)."""
     for g, label in labels.items():
         if header.startswith(label + " ") and header[len(label) + 1 :] in METRICS:
             cell = unit["groups"].get(g)
@@ -82,9 +82,10 @@ def check_units(result: dict, rows: list[dict], units: list[dict], skip: set[str
     """Every cell of every row equals the unit's figure; returns the numbers checked."""
     assert len(rows) == len(units)
     checked = 0
+    labels = group_labels(as_result(result))
     for row, unit in zip(rows, units, strict=True):
         for header, value in row.items():
-            expected = unit_figure(result, unit, header)
+            expected = unit_figure(labels, unit, header)
             if expected is ... or header in skip:
                 continue
             assert same(value, expected), (header, value, expected)

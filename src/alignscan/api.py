@@ -209,7 +209,8 @@ def load_result(path: str | Path) -> Result:
     (one that shows a cell below the minimum group size) is refused."""
     from alignscan.limits import read_document
     from alignscan.privacy.privacy import small_cells_shown
-    from alignscan.result.models import result_problems, strict_json, upgrade_comments
+    from alignscan.result.models import strict_json, upgrade_comments
+    from alignscan.result.schema import result_problems
 
     path = Path(path)
     try:

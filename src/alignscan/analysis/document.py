@@ -1,10 +1,9 @@
 """The result document's sections, written from the prepared counts: items, dimensions,
 segments, comments, rows, the privacy summary, the drivers and the smallest detectable
-gap; JSON-safe numbers (`clean_json`)."""
+gap."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -370,17 +369,3 @@ def distinct_texts(texts: tuple[str, ...]) -> list[dict[str, Any]]:
     for text in texts:
         counted[text] = counted.get(text, 0) + 1
     return [{"text": text, "count": n} for text, n in counted.items()]
-
-
-def clean_json(value: Any) -> Any:
-    """NaN/inf become None; numpy scalars become Python numbers."""
-    if isinstance(value, dict):
-        return {k: clean_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [clean_json(v) for v in value]
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        f = float(value)
-        return f if math.isfinite(f) else None
-    return value

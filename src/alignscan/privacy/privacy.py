@@ -397,7 +397,7 @@ def _integer_violation(
         _, sets = _published(ga, weights, shown, minimum)
         rows.append(sets)
         totals.append([int(weights[m.astype(bool)].sum()) for m in sets])
-    unpublished = [set() for _ in range(ga.values.shape[1])]
+    unpublished: list[set[int]] = [set() for _ in range(ga.values.shape[1])]
     for col, v in {c for c in _all_cells(ga)} - set(shown):
         unpublished[col].add(v)
     small = (ga.head > 0) & (ga.head < minimum)

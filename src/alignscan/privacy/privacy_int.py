@@ -124,7 +124,8 @@ def movable(
     (the attacker does not know which are empty). `weights`: (families, atoms), people
     first."""
     n_atoms, n_cols = values.shape
-    out = _covered(values, (weights[1:] >= 1).all(axis=0)) & which  # move 3
+    holds = np.asarray((weights[1:] >= 1).all(axis=0), dtype=bool)
+    out = _covered(values, holds) & which  # move 3
     for j in range(n_cols):  # move 1
         if len(unpublished[j]) > 1:
             out |= which & np.isin(values[:, j], list(unpublished[j]))
@@ -165,10 +166,10 @@ def find_pinned(
     (time.monotonic()) an open atom counts as pinned."""
     head = weights[0]
     n = len(head)
-    small = (head > 0) & (head < minimum)
+    open_small = (head > 0) & (head < minimum)
     if settled is not None:
-        small &= ~settled
-    small = np.flatnonzero(small)
+        open_small &= ~settled
+    small = np.flatnonzero(open_small)
     if not len(small) or not any(rows):
         return None
     watch = [(0, int(a)) for a in small]

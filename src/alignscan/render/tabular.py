@@ -106,6 +106,6 @@ def result_to_csv(result: ResultDocument | dict[str, Any]) -> str:
 
 def result_json_schema() -> dict[str, Any]:
     """JSON Schema (2020-12) of the result document (generated from `alignscan.result.models`)."""
-    from alignscan.result.models import result_schema
+    from alignscan.result.schema import result_schema
 
     return result_schema()

@@ -16,6 +16,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from alignscan.limits import RESULT_NUMBER_LIMIT, strict_json  # noqa: F401 (re-exported)
+from alignscan.result.jsonvalues import clean_json  # NaN as null, numpy numbers as Python's
 
 Number = int | float
 Interval = list[float]
@@ -28,8 +29,6 @@ def json_text(document: Any) -> str:
     if isinstance(document, _Doc):
         document = document.document()
     else:
-        from alignscan.analysis.document import clean_json
-
         document = clean_json(document)
     return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
@@ -400,8 +399,6 @@ def as_result(result: ResultDocument | dict[str, Any]) -> ResultDocument:
     plain dict (an old caller's, or the analysis's) validated once."""
     if isinstance(result, ResultDocument):
         return result
-    from alignscan.analysis.document import clean_json  # NaN as null, numpy numbers as Python's
-
     return ResultDocument.model_validate(clean_json(result))
 
 
@@ -409,42 +406,7 @@ def as_trend(trend: TrendDocument | dict[str, Any]) -> TrendDocument:
     """The typed trend of a trend document given either way (see `as_result`)."""
     if isinstance(trend, TrendDocument):
         return trend
-    from alignscan.analysis.document import clean_json
-
     return TrendDocument.model_validate(clean_json(trend))
-
-
-def result_schema() -> dict[str, Any]:
-    """JSON Schema (2020-12) of the result document, generated from the models; the
-    sections owned by their own modules (drivers, participation, norms, benchmark) get
-    those modules' schemas."""
-    from alignscan.extras import drivers
-    from alignscan.extras.norms import benchmark_json_schema, norms_summary_json_schema
-    from alignscan.extras.participation import participation_json_schema
-    from alignscan.extras.weighting import weighting_json_schema
-
-    schema = ResultDocument.model_json_schema(mode="validation")
-    owned = ["Drivers", "DriverCell", "DriverDimension", "Participation", "ParticipationSegment"]
-    owned += ["Rate", "Weighting", "WeightedGroup", "Benchmark", "BenchmarkMark", "Reference"]
-    for typed in owned:  # these sections' modules give their schemas instead
-        schema["$defs"].pop(typed, None)
-    props = schema["properties"]
-    sections = {
-        "drivers": drivers.json_schema(),
-        "participation": participation_json_schema(),
-        "weighting": weighting_json_schema(),
-        "norms": norms_summary_json_schema(),
-    }
-    for name, sub in sections.items():
-        props[name] = {"anyOf": [sub, {"type": "null"}], "default": None}
-    benchmark = {"anyOf": [benchmark_json_schema(), {"type": "null"}], "default": None}
-    for model in ("Item", "Dimension"):
-        schema["$defs"][model]["properties"]["benchmark"] = benchmark
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "alignscan analysis result",
-        **{k: v for k, v in schema.items() if k != "title"},
-    }
 
 
 def upgrade_comments(document: Any) -> Any:
@@ -470,28 +432,6 @@ def upgrade_comments(document: Any) -> Any:
             upgraded[g] = cell
         comments.append({**comment, "groups": upgraded})
     return {**document, "comments": comments}
-
-
-def result_problems(document: Any) -> list[str]:
-    """Why a parsed JSON value is not a complete result document (empty when it is):
-    the generated JSON Schema first, then the models (which also check the sections)."""
-    import jsonschema
-    from pydantic import ValidationError
-
-    validator = jsonschema.Draft202012Validator(result_schema())
-    try:
-        errors = sorted(validator.iter_errors(document), key=lambda e: list(e.path))
-    except RecursionError:
-        return ["it is nested too deeply"]
-    if errors:
-        first = jsonschema.exceptions.best_match(errors) or errors[0]
-        errors = [first] + [e for e in errors if e is not first]
-        return [f"{'/'.join(map(str, e.path)) or '(top level)'}: {e.message}"[:300] for e in errors]
-    try:
-        ResultDocument.model_validate(document)
-    except ValidationError as exc:
-        return [f"{'/'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
-    return []
 
 
 # ----------------------------------------------------------------------------- trend
