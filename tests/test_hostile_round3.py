@@ -774,7 +774,14 @@ def _start(args: list[object], hook: str | None = None, **env: str) -> subproces
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-    )
+        preexec_fn=_default_sigint,  # a shell's background job ignores SIGINT, and so
+    )                                # would its children: Ctrl-C must reach this one
+
+
+def _default_sigint() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _wait_for(flag: Path, proc: subprocess.Popen[str]) -> None:

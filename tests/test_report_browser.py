@@ -124,14 +124,16 @@ def test_weasyprint_pdf_has_no_overlapping_text_and_reads_the_same(demo_report, 
     pytest.importorskip("pdfplumber", reason="pdfplumber (the dev extra) is not installed")
     from alignscan.render.html import render_pdf
     from alignscan.result import findings
+    from alignscan.result.models import as_result
 
     result, page = demo_report
+    model = as_result(result)  # findings read the typed result
     pdf = tmp_path / "report.pdf"
     pdf.write_bytes(render_pdf(page.read_text("utf-8")))
     assert text_overlaps(pdf) == []
     first = pdf_text(pdf, "-f", "1", "-l", "1")
-    assert squash(findings.headline(result)["sentence"]) in first
-    for f in findings.focus_areas(result):
+    assert squash(findings.headline(model)["sentence"]) in first
+    for f in findings.focus_areas(model):
         assert squash(f["title"]) in first
     assert squash("points on the 1–5 scale") in first
     assert squash("percentage points (favorable share)") in first
@@ -171,8 +173,9 @@ def pdf_text(pdf: Path, *pages: str) -> str:
 @pytest.mark.parametrize("paper", ["A4", "Letter"])
 def test_page_one_is_the_executive_summary_and_the_print_is_short(demo_report, printed, paper):
     from alignscan.result import findings
+    from alignscan.result.models import as_result
 
-    result, _ = demo_report
+    result = as_result(demo_report[0])  # findings read the typed result
     pdf = printed[paper]
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
     count = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
