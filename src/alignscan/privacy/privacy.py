@@ -334,10 +334,10 @@ def _code_violation(
     hidden cells of one column (`privacy_int.code_safe`). The cell returned lies in the
     column where settling the open atoms hides the fewest respondents; when no column
     can, the smallest shown cell (in the end the group shows no segment cell)."""
-    weights = np.stack(_families(ga))
-    classes = {c: _is_small(ga, c, minimum) for c in hidden}
     if ga.risk is not None and not ga.risk.any():
         return None
+    weights = np.stack(_families(ga))
+    classes = {c: _is_small(ga, c, minimum) for c in hidden}
     open_ = privacy_int.code_safe(ga.values, weights, classes, minimum, ga.risk)
     shown = [c for c in cells if c not in hidden]
     if open_ is None or not shown:
